@@ -1,0 +1,88 @@
+"""Enrollment streams (招生): admissions, the enrollment plan and September check-in."""
+
+from __future__ import annotations
+
+from ingest.contracts import SOURCE, Field, Stream, event_stream
+
+#: GB/T 2260 codes of the 34 provincial-level divisions.
+PROVINCES = (
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
+    "65", "71", "81", "82",
+)
+BATCHES = ("early", "regular", "second", "special", "junior_college")
+CATEGORIES = (
+    "general", "art", "sport", "national_special", "university_special", "local_special",
+    "sino_foreign", "preparatory", "minority",
+)
+TRACKS = ("physics", "history", "science", "liberal_arts", "comprehensive")
+CHECKIN_STEPS = ("arrived", "paid", "dorm", "registered")
+
+YEAR = Field("year", "int", min=2000, max=2100, doc="admission year")
+PROVINCE = Field("province", "enum", values=PROVINCES, doc="GB/T 2260 two-digit code")
+
+ENROLLMENT_ADMISSION = event_stream(
+    name="enrollment.admission",
+    domain="enrollment",
+    title_zh="招生录取",
+    title_en="Admissions",
+    retention_days=3_660,
+    expected_interval_s=86_400,
+    counting=False,
+    fields=(
+        YEAR,
+        Field("candidate_key", "key", max_len=64),
+        PROVINCE,
+        Field("batch", "enum", values=BATCHES),
+        Field("category", "enum", values=CATEGORIES),
+        Field("track", "enum", values=TRACKS),
+        Field("college", "code", max_len=64, reference="college"),
+        Field("major", "code", max_len=64, reference="major"),
+        Field("status", "enum", values=("filed", "admitted", "returned", "withdrawn")),
+        Field("score", "float", min=0, max=1000),
+        Field("province_rank", "int", required=False, min=1),
+    ),
+)
+
+ENROLLMENT_PLAN = Stream(
+    name="enrollment.plan",
+    domain="enrollment",
+    title_zh="招生计划",
+    title_en="Enrollment plan",
+    kind="plan",
+    event_id="none",
+    retention_days=3_660,
+    counting=False,
+    key=("year", "province", "batch", "category", "track", "major"),
+    fields=(
+        YEAR,
+        PROVINCE,
+        Field("batch", "enum", values=BATCHES),
+        Field("category", "enum", values=CATEGORIES),
+        Field("track", "enum", values=TRACKS),
+        Field("major", "code", max_len=64, reference="major"),
+        Field("planned", "int", min=0),
+        SOURCE,
+    ),
+)
+
+ENROLLMENT_CHECKIN = event_stream(
+    name="enrollment.checkin",
+    domain="enrollment",
+    title_zh="迎新报到",
+    title_en="Check-in",
+    retention_days=3_660,
+    expected_interval_s=86_400,
+    counting=False,
+    fields=(
+        Field("year", "int", min=2000, max=2100),
+        Field("student_key", "key", max_len=64),
+        Field("college", "code", max_len=64, reference="college"),
+        Field("major", "code", max_len=64, reference="major"),
+        Field("campus", "code", max_len=64, reference="campus"),
+        Field("step", "enum", values=CHECKIN_STEPS,
+              doc="a student counts once, at the furthest step reached"),
+    ),
+)
+
+STREAMS = (ENROLLMENT_ADMISSION, ENROLLMENT_PLAN, ENROLLMENT_CHECKIN)

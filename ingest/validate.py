@@ -1,0 +1,386 @@
+"""Vectorised validation of raw events against their stream's contract.
+
+Raw events (dicts from JSON, or an all-string frame from CSV/XLSX) become one Polars frame
+of typed, insert-ready rows plus a list of per-event errors. Every rule is a Polars
+expression evaluated over whole columns; Python only touches each event once, to pick its
+values out of the dict, and each *error* once, to phrase its message.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Sequence
+
+import polars as pl
+
+from ingest.contracts import Field, Stream
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+EVENT_ID_RE = r"^[A-Za-z0-9._:-]{1,64}$"
+# An 18-character mainland ID-card number or an 11-digit mainland mobile number, standing
+# alone or inside a longer string (but not as part of a longer run of digits).
+PII_RE = r"(?:^|[^0-9])(?:[0-9]{17}[0-9Xx](?:$|[^0-9A-Za-z])|1[3-9][0-9]{9}(?:$|[^0-9]))"
+RFC3339_FMT = "%Y-%m-%dT%H:%M:%S%.f%:z"
+_IDX = "__index"
+_BAD = "__bad__"  # suffix of the per-column "value had a wrong Python type" mask
+_REASON = "__reason__"
+
+
+@dataclass
+class ValidationResult:
+    """The outcome of validating one batch.
+
+    ``frame`` holds the accepted events, typed as the raw table stores them (ts in UTC
+    milliseconds, enums as their string value), in input order, with ``received_at``.
+    ``index`` maps each frame row back to its position in the input. ``errors`` holds one
+    entry per broken rule, ordered by event index; ``rejected`` the sorted indexes of the
+    events with at least one error.
+    """
+
+    frame: pl.DataFrame
+    index: list[int]
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[int] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        return self.frame.height
+
+
+def validate(
+    stream: Stream,
+    events: Sequence[Any],
+    *,
+    source: str | None = None,
+    now: datetime | None = None,
+) -> ValidationResult:
+    """Validate parsed JSON events (any Python values; non-objects are rejected)."""
+    allowed = {f.name for f in stream.all_fields}
+    errors: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    for i, ev in enumerate(events):
+        if isinstance(ev, dict):
+            rows.append(ev)
+            if not allowed.issuperset(ev):
+                extra = ev.keys() - allowed
+                errors.extend(
+                    _error(stream, i, str(k), "unknown_field", ev.get(k))
+                    for k in sorted(map(str, extra))
+                )
+        else:
+            rows.append({})
+            errors.append(_error(stream, i, "", "not_an_object", ev))
+    columns = [_column(f, [r.get(f.name) for r in rows]) for f in stream.all_fields]
+    raw = pl.DataFrame([s for pair in columns for s in pair if s is not None])
+    raw = raw.with_row_index(_IDX) if raw.width else pl.DataFrame({_IDX: range(len(rows))})
+    return _finish(stream, raw, errors, lambda i, name: rows[i].get(name), source, now)
+
+
+def validate_frame(
+    stream: Stream,
+    frame: pl.DataFrame,
+    *,
+    source: str | None = None,
+    now: datetime | None = None,
+) -> ValidationResult:
+    """Validate a tabular batch (CSV, XLSX, Parquet): columns are field names.
+
+    Columns may be strings (CSV) or already typed (Parquet); both go through the same rules.
+    """
+    allowed = {f.name for f in stream.all_fields}
+    errors: list[dict[str, Any]] = []
+    unknown = [c for c in frame.columns if c not in allowed]
+    if unknown:
+        present = frame.select(
+            [pl.col(c).is_not_null().alias(c) for c in unknown]
+        ).with_row_index(_IDX)
+        for c in unknown:
+            for i in present.filter(pl.col(c))[_IDX].to_list():
+                errors.append(_error(stream, i, c, "unknown_field", frame[c][i]))
+    series = []
+    for f in stream.all_fields:
+        if f.name in frame.columns:
+            s = frame[f.name]
+            if s.dtype not in (pl.String, pl.Null) and not (
+                s.dtype.is_numeric() and f.kind in ("int", "float", "ts")
+            ):
+                s = s.cast(pl.String)
+            series.append(s)
+        else:
+            series.append(pl.Series(f.name, [None] * frame.height, dtype=pl.String))
+    raw = pl.DataFrame(series).with_row_index(_IDX)
+    return _finish(stream, raw, errors, lambda i, name: frame[name][i] if name in frame.columns else None,
+                   source, now)
+
+
+def _column(f: Field, values: list[Any]) -> tuple[pl.Series, pl.Series | None]:
+    """Build one raw column; mixed or wrong Python types fall back to strings plus a mask."""
+    try:
+        s = pl.Series(f.name, values, strict=True)
+        if _fits(f, s.dtype):
+            return s, None
+    except (TypeError, OverflowError, ValueError, pl.exceptions.PolarsError):
+        pass
+    text: list[str | None] = []
+    bad: list[bool] = []
+    for v in values:
+        ok = _python_type_ok(f, v)
+        bad.append(not ok)
+        text.append(None if v is None or not ok else (v if isinstance(v, str) else repr(v)))
+    return pl.Series(f.name, text, dtype=pl.String), pl.Series(f.name + _BAD, bad, dtype=pl.Boolean)
+
+
+def _fits(f: Field, dtype: pl.DataType) -> bool:
+    if dtype == pl.Null:
+        return True
+    if f.is_text:
+        return dtype == pl.String
+    if f.kind == "ts":
+        return dtype in (pl.String, pl.Int64)
+    if f.kind == "int":
+        return dtype in (pl.Int64, pl.String)
+    return dtype in (pl.Int64, pl.Float64, pl.String)
+
+
+def _python_type_ok(f: Field, v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, bool):
+        return False
+    if f.is_text:
+        return isinstance(v, str)
+    if f.kind == "int":
+        return isinstance(v, (int, str)) or (isinstance(v, float) and v.is_integer())
+    return isinstance(v, (int, float, str))
+
+
+def _typed(f: Field, raw: pl.Schema) -> tuple[pl.Expr, pl.Expr, list[tuple[str, pl.Expr]]]:
+    """Return (typed value, present, [(reason, broken)…]) for one field, in rule order."""
+    col = pl.col(f.name)
+    dtype = raw[f.name]
+    if dtype == pl.Null:
+        col, dtype = col.cast(pl.String), pl.String
+    if dtype == pl.String:
+        col = col.str.strip_chars()
+        present = col.is_not_null() & (col != "")
+    else:
+        present = col.is_not_null()
+    bad_type = pl.col(f.name + _BAD) if f.name + _BAD in raw else pl.lit(False)
+    present = present | bad_type
+    rules: list[tuple[str, pl.Expr]] = []
+    if f.kind == "ts":
+        return _typed_ts(col, dtype), present, [("bad_type", bad_type)]
+    if f.kind == "int" and dtype.is_float():
+        col = pl.when(col == col.floor()).then(col)
+    if f.is_number:
+        target = pl.Int64 if f.kind == "int" else pl.Float64
+        if dtype == pl.String and f.kind == "int":
+            # "3.0" from a spreadsheet is the integer 3; "3.5" is not an integer
+            as_float = col.cast(pl.Float64, strict=False)
+            typed = pl.when(as_float == as_float.floor()).then(as_float).cast(pl.Int64, strict=False)
+            typed = pl.coalesce(col.cast(pl.Int64, strict=False), typed)
+        else:
+            typed = col.cast(target, strict=False)
+        rules.append(("bad_type", bad_type | (present & typed.is_null())))
+        rng = ~typed.is_finite() if f.kind == "float" else pl.lit(False)
+        if f.min is not None:
+            rng = rng | ((typed <= f.min) if f.min_exclusive else (typed < f.min))
+        if f.max is not None:
+            rng = rng | (typed > f.max)
+        rules.append(("out_of_range", rng))
+        return typed, present, rules
+    typed = col
+    rules.append(("bad_type", bad_type))
+    if f.max_len is not None:
+        rules.append(("too_long", typed.str.len_chars() > f.max_len))
+    if f.kind == "enum":
+        rules.append(("bad_enum", ~typed.is_in(list(f.values))))
+    if f.name == "event_id":
+        rules.append(("bad_format", ~typed.str.contains(EVENT_ID_RE)))
+    if f.kind in ("str", "key", "code"):
+        rules.append(("pii_not_allowed", typed.str.contains(PII_RE)))
+    return typed, present, rules
+
+
+def _typed_ts(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if dtype == pl.Int64:
+        return pl.from_epoch(col, time_unit="ms").dt.replace_time_zone("UTC")
+    digits = col.str.contains(r"^-?[0-9]+$")
+    epoch = pl.from_epoch(
+        pl.when(digits).then(col).cast(pl.Int64, strict=False), time_unit="ms"
+    ).dt.replace_time_zone("UTC")
+    text = col.str.replace(r"[Zz]$", "+00:00").str.to_datetime(
+        RFC3339_FMT, strict=False, time_unit="ms", time_zone="UTC"
+    )
+    return pl.when(digits).then(epoch).otherwise(text)
+
+
+def _finish(
+    stream: Stream,
+    raw: pl.DataFrame,
+    errors: list[dict[str, Any]],
+    value_of: Any,
+    source: str | None,
+    now: datetime | None,
+) -> ValidationResult:
+    now = now or datetime.now(timezone.utc)
+    schema = raw.schema
+    typed_cols: list[pl.Expr] = [pl.col(_IDX)]
+    reason_cols: list[pl.Expr] = []
+    for f in stream.all_fields:
+        typed, present, rules = _typed(f, schema)
+        reason = pl.when(~present & pl.lit(f.required) & pl.lit(not _derivable(stream, f))).then(
+            pl.lit("missing")
+        )
+        for code, broken in rules:
+            reason = reason.when(present & broken.fill_null(True)).then(pl.lit(code))
+        if f.kind == "ts":
+            reason = reason.when(present & typed.is_null()).then(pl.lit("bad_format"))
+            reason = reason.when(present & (typed > now + FUTURE_TOLERANCE)).then(pl.lit("in_future"))
+            oldest = now - timedelta(days=stream.retention_days)
+            reason = reason.when(present & (typed < oldest)).then(pl.lit("too_old"))
+        if f.kind == "ip":
+            reason = reason.when(present & ~typed.is_in(_valid_ips(raw, f.name))).then(
+                pl.lit("bad_format")
+            )
+        reason_cols.append(reason.otherwise(pl.lit(None, pl.String)).alias(_REASON + f.name))
+        typed_cols.append(pl.when(present).then(typed).alias(f.name))
+    both = raw.lazy().select(*typed_cols, *reason_cols).collect()
+    typed_frame = both.select(_IDX, *(f.name for f in stream.all_fields))
+    reasons = both.select(
+        pl.col(_IDX), *(pl.col(_REASON + f.name).alias(f.name) for f in stream.all_fields)
+    )
+    # cross-field rules see only values that passed their own field's rules
+    clean = typed_frame.with_columns(
+        pl.when(reasons[f.name].is_null()).then(pl.col(f.name)).alias(f.name)
+        for f in stream.all_fields
+    )
+    for chk in stream.checks:
+        broken = clean.select(chk.bad().fill_null(False)).to_series()
+        reasons = reasons.with_columns(
+            pl.when(pl.col(chk.field).is_null() & broken)
+            .then(pl.lit(chk.reason))
+            .otherwise(pl.col(chk.field))
+            .alias(chk.field)
+        )
+    faulty = reasons.filter(pl.any_horizontal(pl.all().exclude(_IDX).is_not_null()))
+    long = faulty.unpivot(index=_IDX, variable_name="field", value_name="reason").drop_nulls("reason")
+    not_objects = [e["index"] for e in errors if e["reason"] == "not_an_object"]
+    if not_objects:  # one error says it all for a non-object
+        long = long.filter(~pl.col(_IDX).is_in(not_objects))
+    checks = {(c.field, c.reason): c.message for c in stream.checks}
+    for i, name, code in long.sort(_IDX).iter_rows():
+        errors.append(_error(stream, i, name, code, value_of(i, name), checks.get((name, code))))
+    errors.sort(key=lambda e: e["index"])
+    rejected = sorted({e["index"] for e in errors})
+    good = clean.filter(~pl.col(_IDX).is_in(rejected)) if rejected else clean
+    frame = _insert_ready(stream, good, source, now)
+    return ValidationResult(frame.drop(_IDX), good[_IDX].to_list(), errors, rejected)
+
+
+def _derivable(stream: Stream, f: Field) -> bool:
+    return f.name == "event_id" and stream.event_id == "derived"
+
+
+def _valid_ips(raw: pl.DataFrame, name: str) -> list[str]:
+    """IP literals are rare (security findings); check each distinct one with the stdlib."""
+    good = []
+    for v in raw[name].drop_nulls().unique().to_list():
+        try:
+            ipaddress.ip_address(str(v).strip())
+            good.append(str(v).strip())
+        except ValueError:
+            pass
+    return good
+
+
+def _insert_ready(stream: Stream, good: pl.DataFrame, source: str | None, now: datetime) -> pl.DataFrame:
+    from ingest.contracts import pl_type
+
+    exprs = []
+    for f in stream.all_fields:
+        e = pl.col(f.name).cast(pl_type(f))
+        if f.name == "source":
+            e = e.fill_null(pl.lit(source or "unknown"))
+        if _derivable(stream, f):
+            derived = pl.concat_str(
+                [*(pl.col(k) for k in stream.derive_id_from),
+                 pl.col("ts").dt.epoch("ms").cast(pl.String)],
+                separator=":",
+            )
+            e = pl.coalesce(e, derived)
+        exprs.append(e.alias(f.name))
+    if stream.kind == "event":
+        exprs.append(pl.lit(now).cast(pl.Datetime("ms", "UTC")).alias("received_at"))
+    else:
+        exprs.append(pl.lit(now).cast(pl.Datetime("ms", "UTC")).alias("imported_at"))
+    return good.select(pl.col(_IDX), *exprs)
+
+
+def _error(
+    stream: Stream, index: int, name: str, code: str, value: Any, message: str | None = None
+) -> dict[str, Any]:
+    return {
+        "index": index,
+        "field": name,
+        "reason": code,
+        "message": message or explain(stream, name, code, value),
+    }
+
+
+def explain(stream: Stream, name: str, code: str, value: Any) -> str:
+    """A message that says what to change, in the integrator's terms."""
+    shown = _show(value)
+    if code == "not_an_object":
+        return f"each event must be a JSON object with the fields of {stream.name}; got {shown}"
+    if code == "unknown_field":
+        names = ", ".join(f.name for f in stream.all_fields)
+        return f"{stream.name} has no field {name!r}; remove it or rename it to one of: {names}"
+    f = stream.field(name)
+    if code == "missing":
+        return f"{name} is required in {stream.name}; send it with a non-empty value"
+    if code == "bad_type":
+        want = {
+            "int": "an integer", "float": "a number", "ts": "an RFC 3339 string or epoch milliseconds",
+        }.get(f.kind, "a string")
+        return f"{name} must be {want}; got {shown}"
+    if code == "too_long":
+        return f"{name} may be at most {f.max_len} characters; shorten {shown}"
+    if code == "out_of_range":
+        lo = "" if f.min is None else (f"> {f.min:g}" if f.min_exclusive else f">= {f.min:g}")
+        hi = "" if f.max is None else f"<= {f.max:g}"
+        rng = " and ".join(x for x in (lo, hi) if x) or "a finite number"
+        return f"{name} must be {rng}; got {shown}"
+    if code == "bad_enum":
+        return f"{name} must be one of: {', '.join(f.values)}; got {shown}"
+    if code == "pii_not_allowed":
+        return (f"{name} looks like an ID-card or mobile number; send a pseudonymous key "
+                f"instead of personal data")
+    if code == "bad_format":
+        if name == "event_id":
+            return f"event_id must be 1–64 characters of A-Z a-z 0-9 . _ : -; got {shown}"
+        if f.kind == "ip":
+            return f"{name} must be an IPv4 or IPv6 address literal; got {shown}"
+        return (f"{name} must be RFC 3339 with an offset (e.g. 2026-09-01T08:03:12.345+08:00) "
+                f"or epoch milliseconds; got {shown}")
+    if code == "in_future":
+        return f"ts {shown} is more than 5 minutes in the future; check the source's clock"
+    if code == "too_old":
+        hint = " (it looks like epoch seconds: send milliseconds)" if _looks_like_seconds(value) else ""
+        return (f"ts {shown} is older than the {stream.retention_days}-day retention of "
+                f"{stream.name}{hint}")
+    if code == "inconsistent":
+        return f"{name} contradicts another field of the event; got {shown}"
+    return f"{name}: {code}"
+
+
+def _looks_like_seconds(value: Any) -> bool:
+    s = str(value).strip()
+    return s.isdigit() and 9 <= len(s) <= 10
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

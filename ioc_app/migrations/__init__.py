@@ -1,0 +1,16 @@
+"""Versioned schema migrations, applied in order and recorded in ``ioc_migrations``.
+
+Each migration is a module with ``VERSION``, ``NAME`` and ``statements(dialect)``. Every
+statement is idempotent (``IF NOT EXISTS``), so a migration interrupted halfway is simply
+run again. Add a new module (and list it here) to change the schema; never edit one that
+has shipped.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from ioc_app.migrations import m0001_core, m0002_gate, m0003_network, m0004_enrollment, m0005_service
+
+MIGRATIONS: tuple[ModuleType, ...] = (m0001_core, m0002_gate, m0003_network, m0004_enrollment,
+                                      m0005_service)

@@ -1,0 +1,176 @@
+"""DDL built from the stream declarations, for one server or a cluster.
+
+Migrations describe *what* a domain stores (order keys, rollup keys and measures); this
+module knows *how* to say it to ClickHouse: ``MergeTree`` on one node, or
+``ReplicatedMergeTree`` tables ``ON CLUSTER`` with ``Distributed`` tables over them. The
+text is deterministic so the cluster DDL can be checked against golden files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ingest.contracts import Stream, ch_type
+
+#: Same window on raw tables and rollups: a re-inserted batch (same deduplication token)
+#: must be dropped by the rollups too, or the materialized views would count it twice.
+DEDUP_WINDOW = 10_000
+ROLLUP_1M_TTL_DAYS = 63  # nine weeks: anomaly rules compare with the same minute of past weeks
+
+
+@dataclass(frozen=True)
+class Col:
+    """A rollup column: its name, ClickHouse type and the SELECT expression that fills it."""
+
+    name: str
+    type: str
+    expr: str
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """An AggregatingMergeTree rollup of a raw table, filled by a materialized view."""
+
+    grain: str  # "1m" | "1h"
+    dims: tuple[str | Col, ...]
+    measures: tuple[Col, ...]
+
+    @property
+    def bucket(self) -> Col:
+        if self.grain == "1m":
+            return Col("minute", "DateTime('UTC')", "toStartOfMinute(ts)")
+        return Col("hour", "DateTime('UTC')", "toStartOfHour(ts)")
+
+
+def count(name: str = "n") -> Col:
+    return Col(name, "SimpleAggregateFunction(sum, UInt64)", "count()")
+
+
+def total(name: str, expr: str, kind: str = "UInt64") -> Col:
+    return Col(name, f"SimpleAggregateFunction(sum, {kind})", f"sum({expr})")
+
+
+def maximum(name: str, expr: str, kind: str = "UInt64") -> Col:
+    return Col(name, f"SimpleAggregateFunction(max, {kind})", f"max({expr})")
+
+
+def distinct(name: str, expr: str, kind: str = "String") -> Col:
+    return Col(name, f"AggregateFunction(uniqExact, {kind})", f"uniqExactState({expr})")
+
+
+class Dialect:
+    """Emits DDL for a database, optionally on a cluster."""
+
+    def __init__(self, database: str, cluster: str = "") -> None:
+        self.db = database
+        self.cluster = cluster
+
+    @property
+    def on_cluster(self) -> str:
+        return f" ON CLUSTER {self.cluster}" if self.cluster else ""
+
+    def _local(self, table: str) -> str:
+        """Name of the table holding the data (a shard-local table on a cluster)."""
+        return f"{table}_local" if self.cluster else table
+
+    def _engine(self, engine: str, args: str = "") -> str:
+        if not self.cluster:
+            return f"{engine}({args})" if args else engine
+        path = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'"
+        return f"Replicated{engine}({path}{', ' + args if args else ''})"
+
+    def _settings(self) -> str:
+        key = "replicated" if self.cluster else "non_replicated"
+        return f"SETTINGS {key}_deduplication_window = {DEDUP_WINDOW}"
+
+    def _distributed(self, table: str, shard_key: str) -> list[str]:
+        if not self.cluster:
+            return []
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.db}.{table}{self.on_cluster}\n"
+            f"AS {self.db}.{self._local(table)}\n"
+            f"ENGINE = Distributed({self.cluster}, {self.db}, {self._local(table)}, {shard_key})"
+        ]
+
+    @staticmethod
+    def _columns(cols: list[tuple[str, str]]) -> str:
+        return ",\n".join(f"    `{n}` {t}" for n, t in cols)
+
+    def table(
+        self,
+        name: str,
+        columns: list[tuple[str, str]],
+        *,
+        engine: str,
+        order_by: str,
+        partition_by: str | None = None,
+        ttl: str | None = None,
+        shard_key: str = "rand()",
+        engine_args: str = "",
+    ) -> list[str]:
+        """CREATE TABLE (plus its Distributed table on a cluster)."""
+        parts = [
+            f"CREATE TABLE IF NOT EXISTS {self.db}.{self._local(name)}{self.on_cluster}\n"
+            f"(\n{self._columns(columns)}\n)",
+            f"ENGINE = {self._engine(engine, engine_args)}",
+        ]
+        if partition_by:
+            parts.append(f"PARTITION BY {partition_by}")
+        parts.append(f"ORDER BY {order_by}")
+        if ttl:
+            parts.append(f"TTL {ttl}")
+        parts.append(self._settings())
+        return ["\n".join(parts), *self._distributed(name, shard_key)]
+
+    def raw_table(self, stream: Stream, order_by: tuple[str, ...]) -> list[str]:
+        """The raw events of a stream: monthly partitions, TTL = the stream's retention."""
+        cols = [(f.name, ch_type(f)) for f in stream.all_fields]
+        cols.append(("received_at", "DateTime64(3, 'UTC')"))
+        return self.table(
+            stream.table,
+            cols,
+            engine="MergeTree",
+            partition_by="toYYYYMM(ts)",
+            order_by="(" + ", ".join(order_by) + ")",
+            ttl=f"toDateTime(ts) + INTERVAL {stream.retention_days} DAY",
+            shard_key="cityHash64(event_id)",
+        )
+
+    def plan_table(self, stream: Stream) -> list[str]:
+        """An upserted reference table: the latest import of a key wins."""
+        cols = [(f.name, ch_type(f)) for f in stream.all_fields]
+        cols.append(("imported_at", "DateTime64(3, 'UTC')"))
+        key = ", ".join(stream.key)
+        return self.table(
+            stream.table,
+            cols,
+            engine="ReplacingMergeTree",
+            engine_args="imported_at",
+            order_by=f"({key})",
+            shard_key=f"cityHash64({key})",
+        )
+
+    def rollup(self, stream: Stream, rollup: Rollup) -> list[str]:
+        """An AggregatingMergeTree rollup and the materialized view that fills it."""
+        name = f"{stream.table}_{rollup.grain}"
+        dims = [d if isinstance(d, Col) else Col(d, ch_type(stream.field(d)), d) for d in rollup.dims]
+        bucket = rollup.bucket
+        keys = [bucket, *dims]
+        ttl_days = ROLLUP_1M_TTL_DAYS if rollup.grain == "1m" else stream.retention_days
+        ddl = self.table(
+            name,
+            [(c.name, c.type) for c in (*keys, *rollup.measures)],
+            engine="AggregatingMergeTree",
+            partition_by=f"toYYYYMM({bucket.name})",
+            order_by="(" + ", ".join(c.name for c in keys) + ")",
+            ttl=f"{bucket.name} + INTERVAL {ttl_days} DAY",
+        )
+        select = ",\n    ".join(f"{c.expr} AS `{c.name}`" for c in (*keys, *rollup.measures))
+        ddl.append(
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {self.db}.{self._local(name)}_mv{self.on_cluster}\n"
+            f"TO {self.db}.{self._local(name)}\n"
+            f"AS SELECT\n    {select}\n"
+            f"FROM {self.db}.{self._local(stream.table)}\n"
+            f"GROUP BY " + ", ".join(f"`{c.name}`" for c in keys)
+        )
+        return ddl

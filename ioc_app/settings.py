@@ -1,0 +1,202 @@
+"""The one typed settings object, read from the environment (and ``.env`` when present).
+
+A leaf module: it imports nothing else of the project, so every layer may depend on it.
+Malformed values fail at start-up with a message that names the variable and says what
+to write instead, rather than surfacing later as an obscure error deep in a request.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Callable, Mapping
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_SITE = str(Path(__file__).resolve().parent.parent / "sites" / "demo.toml")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the product cannot use; the message names the variable."""
+
+
+def _parse_url(name: str, raw: str) -> str:
+    value = raw.strip()
+    scheme = urlsplit(value).scheme
+    if scheme == "chdb":
+        path = value[len("chdb://"):]
+        if not path:
+            raise SettingsError(f"{name}={raw!r}: a chdb URL needs a path, e.g. chdb://./var/clickhouse")
+        return value
+    if scheme in ("http", "https"):
+        parts = urlsplit(value)
+        if not parts.hostname:
+            raise SettingsError(
+                f"{name}={raw!r}: an http(s) URL needs a host, e.g. http://user:pass@host:8123/ioc"
+            )
+        try:
+            parts.port  # noqa: B018 - validates the port number
+        except ValueError as exc:
+            raise SettingsError(f"{name}={raw!r}: {exc}; use a number such as 8123") from None
+        return value
+    raise SettingsError(
+        f"{name}={raw!r}: use chdb://<path> for the embedded engine or "
+        f"http(s)://user:pass@host:port/db for a ClickHouse server"
+    )
+
+
+def _parse_redis(name: str, raw: str) -> str:
+    value = raw.strip()
+    if value and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(
+            f"{name}={raw!r}: use redis://host:6379/0 (or rediss://, unix://), or leave it empty "
+            f"for the embedded stand-ins"
+        )
+    return value
+
+
+def _parse_port(name: str, raw: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: must be a port number between 1 and 65535") from None
+    if not 1 <= port <= 65535:
+        raise SettingsError(f"{name}={raw!r}: must be a port number between 1 and 65535")
+    return port
+
+
+def _parse_tz(name: str, raw: str) -> str:
+    try:
+        ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"{name}={raw!r}: not a known IANA time zone; use e.g. Asia/Shanghai"
+        ) from None
+    return raw.strip()
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}={raw!r}: use 1 or 0 (true/false, yes/no, on/off also work)")
+
+
+def _parse_tick(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: must be a number of seconds, e.g. 1") from None
+    if not 0.1 <= value <= 60:
+        raise SettingsError(f"{name}={raw!r}: must be between 0.1 and 60 seconds")
+    return value
+
+
+def _parse_site(name: str, raw: str) -> str:
+    path = Path(raw.strip()).expanduser()
+    if not path.is_file():
+        raise SettingsError(f"{name}={raw!r}: no such file; point it at a site catalogue (.toml)")
+    return str(path)
+
+
+def _parse_text(name: str, raw: str) -> str:
+    return raw.strip()
+
+
+def _parse_cluster(name: str, raw: str) -> str:
+    value = raw.strip()
+    if value and not value.replace("_", "").replace("-", "").isalnum():
+        raise SettingsError(
+            f"{name}={raw!r}: a cluster name is letters, digits, '_' and '-' as in remote_servers"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the product, each with one documented default (see ``.env.example``)."""
+
+    clickhouse_url: str = "chdb://./var/clickhouse"
+    clickhouse_cluster: str = ""
+    redis_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8050
+    tz: str = "Asia/Shanghai"
+    site: str = DEFAULT_SITE
+    demo: bool = True
+    tokens_file: str = "./var/tokens.toml"
+    secret_key: str = ""
+    tick_s: float = 1.0
+
+    @property
+    def embedded(self) -> bool:
+        """True when the store is the in-process engine (one process owns everything)."""
+        return self.clickhouse_url.startswith("chdb://")
+
+    @property
+    def var_dir(self) -> Path:
+        """Where the product keeps its own files (secret key, write-ahead log…)."""
+        return Path(self.tokens_file).expanduser().resolve().parent
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+
+#: variable name → (field, parser)
+VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
+    "IOC_CLICKHOUSE_URL": ("clickhouse_url", _parse_url),
+    "IOC_CLICKHOUSE_CLUSTER": ("clickhouse_cluster", _parse_cluster),
+    "IOC_REDIS_URL": ("redis_url", _parse_redis),
+    "IOC_HOST": ("host", _parse_text),
+    "IOC_PORT": ("port", _parse_port),
+    "IOC_TZ": ("tz", _parse_tz),
+    "IOC_SITE": ("site", _parse_site),
+    "IOC_DEMO": ("demo", _parse_bool),
+    "IOC_TOKENS_FILE": ("tokens_file", _parse_text),
+    "IOC_SECRET_KEY": ("secret_key", _parse_text),
+    "IOC_TICK_S": ("tick_s", _parse_tick),
+}
+
+
+def read_dotenv(path: str | os.PathLike[str] = ".env") -> dict[str, str]:
+    """The ``IOC_*`` values of a ``.env`` file, or nothing when there is none."""
+    if not Path(path).is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if k.startswith("IOC_") and v is not None}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, dotenv: str | os.PathLike[str] | None = ".env"
+) -> Settings:
+    """Build the settings; the process environment wins over ``.env``.
+
+    Unknown ``IOC_*`` variables are refused too: a typo in a variable name would otherwise
+    silently leave the default in force.
+    """
+    env = dict(read_dotenv(dotenv) if dotenv else {})
+    env.update(os.environ if environ is None else environ)
+    known = set(VARIABLES)
+    unknown = sorted(k for k in env if k.startswith("IOC_") and k not in known)
+    if unknown:
+        raise SettingsError(
+            f"unknown setting {unknown[0]}; the settings are: {', '.join(sorted(VARIABLES))}"
+        )
+    values: dict[str, object] = {}
+    for name, (attr, parse) in VARIABLES.items():
+        raw = env.get(name)
+        if raw is None or (raw.strip() == "" and attr not in ("clickhouse_cluster", "redis_url")):
+            continue
+        values[attr] = parse(name, raw)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def documented_defaults() -> dict[str, object]:
+    """Defaults by variable name, for ``.env.example`` and the README table checks."""
+    defaults = {f.name: f.default for f in fields(Settings)}
+    return {name: defaults[attr] for name, (attr, _) in VARIABLES.items()}

@@ -1,0 +1,195 @@
+"""The ClickHouse client factory: the only module that imports ``clickhouse_connect``.
+
+``chdb://<path>`` opens the real ClickHouse engine in-process (persistent on disk);
+``http(s)://user:pass@host:port/db`` talks to a server. Either way the rest of the product
+sees one small surface: Arrow/Polars in, Polars out, parameterised SQL.
+
+The embedded engine can be opened by one process only. Before touching it we take an
+exclusive ``flock`` on an owner file beside the data and write who we are into it, so a
+second process (say ``migrate`` while the server runs) fails at once with a message naming
+the owner instead of a vague engine error, and never writes into files another engine owns.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import clickhouse_connect
+import polars as pl
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+log = logging.getLogger("ioc.storage")
+
+DEFAULT_DATABASE = "ioc"
+OWNER_FILE = "ioc-owner.lock"
+
+_held_locks: dict[str, int] = {}  # path → fd, so one process may open its own store again
+_held_guard = threading.Lock()
+
+
+class StoreError(RuntimeError):
+    """The store could not do what was asked; the message says what to change."""
+
+
+class StoreBusy(StoreError):
+    """Another process owns the embedded store."""
+
+
+class StoreQueryError(StoreError):
+    """ClickHouse rejected a statement; ``statement`` and ``server_message`` say which and why."""
+
+    def __init__(self, statement: str, server_message: str) -> None:
+        self.statement = statement
+        self.server_message = server_message
+        super().__init__(f"ClickHouse rejected the statement:\n{statement}\n--> {server_message}")
+
+
+def _claim_owner(path: Path) -> None:
+    """Take the embedded store's owner lock or fail naming the process that holds it."""
+    key = str(path)
+    with _held_guard:
+        if key in _held_locks:
+            return
+        path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path / OWNER_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or "unknown process"
+            os.close(fd)
+            raise StoreBusy(
+                f"the embedded store {path} is in use by {owner}. Only one process can open it: "
+                f"stop that process first (its own 'migrate' runs at start-up), or set "
+                f"IOC_CLICKHOUSE_URL to a ClickHouse server to share the store between processes"
+            ) from None
+        me = f"pid {os.getpid()} ({' '.join(['python', *sys.argv])[:200]}, since " \
+             f"{time.strftime('%Y-%m-%d %H:%M:%S')})"
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, me.encode(), 0)
+        _held_locks[key] = fd
+
+
+class Store:
+    """A handle on one ClickHouse database, safe to share between threads.
+
+    Each thread gets its own clickhouse-connect client (a client runs one query at a time).
+    """
+
+    def __init__(self, url: str, database: str | None = None, cluster: str = "") -> None:
+        self.url = url
+        self.cluster = cluster
+        parts = urlsplit(url)
+        self.embedded = parts.scheme == "chdb"
+        if self.embedded:
+            self.path: Path | None = Path(url[len("chdb://"):]).expanduser().resolve()
+            self.database = database or DEFAULT_DATABASE
+        else:
+            self.path = None
+            self.database = database or unquote(parts.path.strip("/")) or DEFAULT_DATABASE
+        self._local = threading.local()
+        self._clients: list[Any] = []
+        self._clients_guard = threading.Lock()
+        if self.path is not None:
+            _claim_owner(self.path)
+        boot = self._connect(database=None)
+        on_cluster = f" ON CLUSTER {cluster}" if cluster else ""
+        self._run(boot.command, f"CREATE DATABASE IF NOT EXISTS {self.database}{on_cluster}")
+        boot.close()
+
+    def _connect(self, database: str | None) -> Any:
+        try:
+            if self.embedded:
+                return clickhouse_connect.get_client(dsn=f"chdb://{self.path}", database=database)
+            parts = urlsplit(self.url)
+            return clickhouse_connect.get_client(
+                interface=parts.scheme,
+                host=parts.hostname,
+                port=parts.port or (8443 if parts.scheme == "https" else 8123),
+                username=unquote(parts.username or "default"),
+                password=unquote(parts.password or ""),
+                database=database or "default",
+            )
+        except StoreError:
+            raise
+        except Exception as exc:  # the driver raises several kinds for one cause
+            where = self.path if self.embedded else f"{urlsplit(self.url).hostname}"
+            raise StoreError(
+                f"cannot open the ClickHouse store at {where}: {exc}. Check IOC_CLICKHOUSE_URL"
+            ) from exc
+
+    @property
+    def client(self) -> Any:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._connect(self.database)
+            self._local.client = client
+            with self._clients_guard:
+                self._clients.append(client)
+        return client
+
+    @staticmethod
+    def _run(fn: Any, statement: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(statement, *args, **kwargs)
+        except ClickHouseError as exc:
+            raise StoreQueryError(statement.strip(), _server_message(exc)) from exc
+
+    def command(self, sql: str, parameters: dict[str, Any] | None = None,
+                settings: dict[str, Any] | None = None) -> Any:
+        """Run a statement that returns no rows (DDL, ALTER…) or a single value."""
+        return self._run(self.client.command, sql, parameters=parameters, settings=settings)
+
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> pl.DataFrame:
+        """Run a SELECT and return a Polars frame (Arrow end to end, no row loops)."""
+        table = self._run(self.client.query_arrow, sql, parameters=parameters)
+        return pl.from_arrow(table)  # type: ignore[return-value]
+
+    def rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a small SELECT and return its rows as tuples."""
+        return self._run(self.client.query, sql, parameters=parameters).result_rows
+
+    def insert(self, table: str, frame: pl.DataFrame, settings: dict[str, Any] | None = None) -> int:
+        """Insert a frame into a table by column name; returns rows written.
+
+        Synchronous inserts: an insert is confirmed only once its rows (and the rollups the
+        materialized views derive from them) are written, which the ingest path relies on.
+        """
+        if frame.height == 0:
+            return 0
+        arrow = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+        merged = {"async_insert": 0, **(settings or {})}
+        self._run(self.client.insert_arrow, table, arrow, settings=merged)
+        return frame.height
+
+    def ping(self) -> bool:
+        try:
+            return self.client.command("SELECT 1") == 1
+        except Exception:  # a ping answers yes or no, whatever the failure
+            return False
+
+    def close(self) -> None:
+        with self._clients_guard:
+            for c in self._clients:
+                try:
+                    c.close()
+                except Exception:  # closing a broken client must not mask the real error
+                    log.debug("event=store.close_failed")
+            self._clients.clear()
+        self._local = threading.local()
+
+
+def _server_message(exc: BaseException) -> str:
+    text = str(exc).strip()
+    for marker in ("DB::Exception:", "Exception:"):
+        if marker in text:
+            text = text.split(marker, 1)[1].strip()
+            break
+    return text.split("\n")[0][:1000]
