@@ -7,8 +7,9 @@ declarations, so a field cannot exist in one place and be missing in another.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import Literal
 
 import polars as pl
 

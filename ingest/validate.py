@@ -9,9 +9,10 @@ values out of the dict, and each *error* once, to phrase its message.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import polars as pl
 
@@ -225,7 +226,7 @@ def _finish(
     source: str | None,
     now: datetime | None,
 ) -> ValidationResult:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     schema = raw.schema
     typed_cols: list[pl.Expr] = [pl.col(_IDX)]
     reason_cols: list[pl.Expr] = []

@@ -93,7 +93,7 @@ def migrate(store: Store, migrations: tuple[ModuleType, ...] = MIGRATIONS) -> li
     return ran
 
 
-def _record(version: int, name: str, digest: str):  # noqa: ANN202 - a one-row frame
+def _record(version: int, name: str, digest: str):
     import polars as pl
 
     return pl.DataFrame({"version": [version], "name": [name], "checksum": [digest]},

@@ -70,8 +70,8 @@ def _claim_owner(path: Path) -> None:
                 f"stop that process first (its own 'migrate' runs at start-up), or set "
                 f"IOC_CLICKHOUSE_URL to a ClickHouse server to share the store between processes"
             ) from None
-        me = f"pid {os.getpid()} ({' '.join(['python', *sys.argv])[:200]}, since " \
-             f"{time.strftime('%Y-%m-%d %H:%M:%S')})"
+        command = " ".join(getattr(sys, "orig_argv", sys.argv))[:200]
+        me = f"pid {os.getpid()} ({command}, since {time.strftime('%Y-%m-%d %H:%M:%S')})"
         os.ftruncate(fd, 0)
         os.pwrite(fd, me.encode(), 0)
         _held_locks[key] = fd

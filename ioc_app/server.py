@@ -1,0 +1,53 @@
+"""Serving the app with gunicorn.
+
+Embedded mode runs one worker process with threads: that worker owns the engine, the
+scheduler and the web server. With a ClickHouse server, several workers may run (the
+``Procfile``'s ``web`` process does the same through ``ioc_app.wsgi``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from ioc_app.settings import Settings
+
+log = logging.getLogger("ioc.server")
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        # runs in the worker, after the fork: the engine must be opened by its owner
+        from ioc_app import logs
+        from ioc_app.app import create_app
+
+        logs.configure()
+        return create_app(self.settings).server
+
+
+def serve(settings: Settings, workers: int | None = None) -> int:
+    count = 1 if settings.embedded else (workers or 2)
+    options = {
+        "bind": f"{settings.host}:{settings.port}",
+        "workers": count,
+        "worker_class": "gthread",
+        "threads": 8,
+        "timeout": 120,
+        "graceful_timeout": 10,
+        "accesslog": None,
+        "preload_app": False,
+    }
+    log.info("event=server.start bind=%s workers=%d", options["bind"], count)
+    _Gunicorn(settings, options).run()
+    return 0

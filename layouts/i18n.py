@@ -1,0 +1,45 @@
+"""The one catalogue of UI text. Chinese is the default; English is complete.
+
+Pages and widgets never hold literal UI strings: they call ``t(key, lang)``. A test checks
+that every key has both languages, and that every key the code uses exists.
+"""
+
+from __future__ import annotations
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+
+CATALOGUE: dict[str, dict[str, str]] = {
+    "app.title": {"zh": "智慧校园运营中心", "en": "Campus Operations Center"},
+    "app.short": {"zh": "IOC", "en": "IOC"},
+    "nav.overview": {"zh": "总览", "en": "Overview"},
+    "nav.language": {"zh": "English", "en": "中文"},
+    "overview.title": {"zh": "运营总览", "en": "Operations overview"},
+    "gate.section": {"zh": "校园门禁 · 今日", "en": "Campus gates · today"},
+    "gate.in": {"zh": "今日入校", "en": "Entries today"},
+    "gate.out": {"zh": "今日出校", "en": "Exits today"},
+    "gate.net_inflow": {"zh": "净流入", "en": "Net inflow"},
+    "gate.denied": {"zh": "拒绝通行", "en": "Denied"},
+    "gate.deny_rate": {"zh": "拒绝率", "en": "Deny rate"},
+    "gate.fever": {"zh": "体温异常", "en": "Fever readings"},
+    "unit.people": {"zh": "人次", "en": "passes"},
+    "unit.attempts": {"zh": "次", "en": "attempts"},
+    "status.as_of": {"zh": "数据截至", "en": "Data as of"},
+    "status.no_data": {"zh": "暂无数据", "en": "No data yet"},
+    "status.store_down": {
+        "zh": "数据存储暂不可用，正在重试",
+        "en": "The data store is unavailable; retrying",
+    },
+    "page.not_found": {"zh": "页面不存在", "en": "Page not found"},
+    "page.back_home": {"zh": "返回总览", "en": "Back to the overview"},
+}
+
+
+def normalise_lang(lang: str | None) -> str:
+    """A supported language code; anything else falls back to Chinese."""
+    return lang if lang in LANGS else DEFAULT_LANG
+
+
+def t(key: str, lang: str | None = DEFAULT_LANG) -> str:
+    """The text of ``key`` in ``lang``; an unknown key is a bug and raises ``KeyError``."""
+    return CATALOGUE[key][normalise_lang(lang)]
