@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-DEFAULT_SITE = str(Path(__file__).resolve().parent.parent / "sites" / "demo.toml")
+DEFAULT_SITE = str(Path(__file__).resolve().parent / "sites" / "demo.toml")
 
 
 class SettingsError(ValueError):

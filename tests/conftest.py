@@ -1,0 +1,112 @@
+"""Shared fixtures: a real embedded ClickHouse engine, fresh databases, free ports.
+
+chDB allows one engine path per process, so the whole session shares one engine directory
+and every test that writes gets its own database (created, migrated, dropped).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ioc_app.migrate import migrate
+from ioc_app.storage import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def engine_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("chdb") / "engine"
+
+
+@pytest.fixture()
+def store(engine_path: Path) -> Iterator[Store]:
+    """An empty database on the real engine, dropped after the test."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    s = Store(f"chdb://{engine_path}", database=name)
+    yield s
+    s.command(f"DROP DATABASE IF EXISTS {name}")
+    s.close()
+
+
+@pytest.fixture()
+def migrated(store: Store) -> Store:
+    migrate(store)
+    return store
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def product_env(tmp: Path, **extra: str) -> dict[str, str]:
+    """Environment for a product process that owns its own engine under ``tmp``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
+    env.update({
+        "IOC_CLICKHOUSE_URL": f"chdb://{tmp / 'clickhouse'}",
+        "IOC_TOKENS_FILE": str(tmp / "tokens.toml"),
+        "IOC_DEMO": "0",
+        "PYTHONPATH": str(ROOT),
+    })
+    env.update(extra)
+    return env
+
+
+def run_cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ioc_app", *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+class Server:
+    """``python -m ioc_app run`` as a child process on a free loopback port."""
+
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = open(Path(env["IOC_TOKENS_FILE"]).parent / f"server-{port}.log", "w")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ioc_app", "run"], env={**env, "IOC_PORT": str(port)},
+            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.output()}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise TimeoutError(f"server not ready after {timeout}s: {self.output()}")
+
+    def output(self) -> str:
+        self.log.flush()
+        return Path(self.log.name).read_text()[-4000:]
+
+    def stop(self) -> None:
+        import signal
+
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self.log.close()
