@@ -74,7 +74,7 @@ class Server:
     def __init__(self, env: dict[str, str], port: int) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.log = open(Path(env["IOC_TOKENS_FILE"]).parent / f"server-{port}.log", "w")  # noqa: SIM115
+        self.log = open(Path(env["IOC_TOKENS_FILE"]).parent / f"server-{port}.log", "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ioc_app", "run"], env={**env, "IOC_PORT": str(port)},
             cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,

@@ -120,3 +120,43 @@ def mutate(ev: dict[str, Any], stream: Stream, name: str, reason: str) -> dict[s
         ev[name] = {"ts": "2026-09-01 08:00:00", "src_ip": "999.1.1.1",
                     "event_id": "has space"}[name]
     return ev
+
+
+def random_events(stream: Stream, n: int, seed: int, now: datetime) -> list[dict[str, Any]]:
+    """Plain seeded random valid events (for volume; hypothesis is for edge cases), with ts
+    spread over the last few hours before ``now``."""
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        ev: dict[str, Any] = {}
+        for f in stream.all_fields:
+            if not f.required and rng.random() < 0.5:
+                continue
+            if f.name == "event_id":
+                ev[f.name] = f"r{seed}-{i}"
+            elif f.kind == "ts":
+                ev[f.name] = int(now.timestamp() * 1000) - rng.randrange(6 * 3600 * 1000)
+            elif f.kind == "enum":
+                ev[f.name] = rng.choice(f.values)
+            elif f.kind == "int":
+                lo = int(f.min or 0) + (1 if f.min_exclusive else 0)
+                ev[f.name] = rng.randint(lo, int(f.max) if f.max is not None else lo + 10_000)
+            elif f.kind == "float":
+                ev[f.name] = round(rng.uniform(f.min or 0, f.max or 100), 1)
+            elif f.kind == "ip":
+                ev[f.name] = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+            else:
+                ev[f.name] = f"{f.name[:3]}{rng.randrange(12)}"
+        if stream.name == "gate.pass":
+            if ev["result"] == "deny":
+                ev["deny_reason"] = rng.choice(stream.field("deny_reason").values)
+            else:
+                ev.pop("deny_reason", None)
+            if "temperature_c" in ev:
+                ev["temperature_c"] = round(rng.uniform(36.0, 38.5), 1)
+        if stream.name == "network.online":
+            ev["ipv6_users"] = rng.randint(0, ev["users"])
+        out.append(ev)
+    return out

@@ -1,0 +1,614 @@
+-- 0001_core
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_deadletter
+(
+    `id` UUID,
+    `stream` LowCardinality(String),
+    `received_at` DateTime64(3, 'UTC'),
+    `source` LowCardinality(String),
+    `raw` String,
+    `field` LowCardinality(String),
+    `reason` LowCardinality(String),
+    `message` String,
+    `errors` String,
+    `state` Enum8('open' = 1, 'replayed' = 2, 'discarded' = 3),
+    `updated_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(updated_at)
+PARTITION BY toYYYYMM(received_at)
+ORDER BY (stream, received_at, id)
+TTL toDateTime(received_at) + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+-- 0002_gate
+
+CREATE TABLE IF NOT EXISTS ioc.gate_pass
+(
+    `event_id` String,
+    `ts` DateTime64(3, 'UTC'),
+    `source` LowCardinality(String),
+    `campus` LowCardinality(String),
+    `gate_id` LowCardinality(String),
+    `lane` UInt8,
+    `direction` Enum8('in' = 1, 'out' = 2),
+    `person_type` Enum8('student' = 1, 'staff' = 2, 'resident' = 3, 'visitor' = 4, 'contractor' = 5, 'other' = 6),
+    `method` Enum8('face' = 1, 'card' = 2, 'qr' = 3, 'manual' = 4),
+    `result` Enum8('pass' = 1, 'deny' = 2),
+    `deny_reason` Nullable(Enum8('unauthorized' = 1, 'expired' = 2, 'temperature' = 3, 'blacklist' = 4, 'unrecognized' = 5, 'other' = 6)),
+    `temperature_c` Nullable(Float64),
+    `person_key` Nullable(String),
+    `received_at` DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (toDate(ts), gate_id, ts)
+TTL toDateTime(ts) + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.gate_pass_1m
+(
+    `minute` DateTime('UTC'),
+    `gate_id` LowCardinality(String),
+    `direction` Enum8('in' = 1, 'out' = 2),
+    `result` Enum8('pass' = 1, 'deny' = 2),
+    `attempts` SimpleAggregateFunction(sum, UInt64),
+    `fever` SimpleAggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (minute, gate_id, direction, result)
+TTL minute + INTERVAL 63 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.gate_pass_1m_mv
+TO ioc.gate_pass_1m
+AS SELECT
+    toStartOfMinute(ts) AS `minute`,
+    gate_id AS `gate_id`,
+    direction AS `direction`,
+    result AS `result`,
+    count() AS `attempts`,
+    countIf(temperature_c >= 37.3) AS `fever`
+FROM ioc.gate_pass
+GROUP BY `minute`, `gate_id`, `direction`, `result`;
+
+CREATE TABLE IF NOT EXISTS ioc.gate_pass_1h
+(
+    `hour` DateTime('UTC'),
+    `campus` LowCardinality(String),
+    `gate_id` LowCardinality(String),
+    `direction` Enum8('in' = 1, 'out' = 2),
+    `result` Enum8('pass' = 1, 'deny' = 2),
+    `person_type` Enum8('student' = 1, 'staff' = 2, 'resident' = 3, 'visitor' = 4, 'contractor' = 5, 'other' = 6),
+    `method` Enum8('face' = 1, 'card' = 2, 'qr' = 3, 'manual' = 4),
+    `deny` LowCardinality(String),
+    `attempts` SimpleAggregateFunction(sum, UInt64),
+    `fever` SimpleAggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, campus, gate_id, direction, result, person_type, method, deny)
+TTL hour + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.gate_pass_1h_mv
+TO ioc.gate_pass_1h
+AS SELECT
+    toStartOfHour(ts) AS `hour`,
+    campus AS `campus`,
+    gate_id AS `gate_id`,
+    direction AS `direction`,
+    result AS `result`,
+    person_type AS `person_type`,
+    method AS `method`,
+    ifNull(toString(deny_reason), '') AS `deny`,
+    count() AS `attempts`,
+    countIf(temperature_c >= 37.3) AS `fever`
+FROM ioc.gate_pass
+GROUP BY `hour`, `campus`, `gate_id`, `direction`, `result`, `person_type`, `method`, `deny`;
+
+-- 0003_network
+
+CREATE TABLE IF NOT EXISTS ioc.network_link
+(
+    `event_id` Nullable(String),
+    `ts` DateTime64(3, 'UTC'),
+    `source` LowCardinality(String),
+    `link_id` LowCardinality(String),
+    `in_bps` UInt64,
+    `out_bps` UInt64,
+    `capacity_bps` Nullable(UInt64),
+    `received_at` DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (link_id, ts)
+TTL toDateTime(ts) + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.network_online
+(
+    `event_id` Nullable(String),
+    `ts` DateTime64(3, 'UTC'),
+    `source` LowCardinality(String),
+    `campus` LowCardinality(String),
+    `access` Enum8('wired' = 1, 'wireless' = 2, 'vpn' = 3),
+    `users` UInt64,
+    `ipv6_users` UInt64,
+    `received_at` DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (campus, access, ts)
+TTL toDateTime(ts) + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.network_security
+(
+    `event_id` String,
+    `ts` DateTime64(3, 'UTC'),
+    `source` LowCardinality(String),
+    `incident_key` String,
+    `severity` Enum8('info' = 1, 'low' = 2, 'medium' = 3, 'high' = 4, 'critical' = 5),
+    `category` Enum8('weak_password' = 1, 'compromised_host' = 2, 'intrusion' = 3, 'ddos' = 4, 'malware' = 5, 'phishing' = 6, 'vulnerability' = 7, 'other' = 8),
+    `target_system` String,
+    `src_ip` Nullable(String),
+    `status` Enum8('open' = 1, 'handled' = 2, 'false_positive' = 3),
+    `received_at` DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (incident_key, ts)
+TTL toDateTime(ts) + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.network_link_1m
+(
+    `minute` DateTime('UTC'),
+    `link_id` LowCardinality(String),
+    `samples` SimpleAggregateFunction(sum, UInt64),
+    `in_bps_sum` SimpleAggregateFunction(sum, UInt64),
+    `out_bps_sum` SimpleAggregateFunction(sum, UInt64),
+    `in_bps_max` SimpleAggregateFunction(max, UInt64),
+    `out_bps_max` SimpleAggregateFunction(max, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (minute, link_id)
+TTL minute + INTERVAL 63 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.network_link_1m_mv
+TO ioc.network_link_1m
+AS SELECT
+    toStartOfMinute(ts) AS `minute`,
+    link_id AS `link_id`,
+    count() AS `samples`,
+    sum(in_bps) AS `in_bps_sum`,
+    sum(out_bps) AS `out_bps_sum`,
+    max(in_bps) AS `in_bps_max`,
+    max(out_bps) AS `out_bps_max`
+FROM ioc.network_link
+GROUP BY `minute`, `link_id`;
+
+CREATE TABLE IF NOT EXISTS ioc.network_online_1m
+(
+    `minute` DateTime('UTC'),
+    `campus` LowCardinality(String),
+    `access` Enum8('wired' = 1, 'wireless' = 2, 'vpn' = 3),
+    `samples` SimpleAggregateFunction(sum, UInt64),
+    `users_sum` SimpleAggregateFunction(sum, UInt64),
+    `ipv6_users_sum` SimpleAggregateFunction(sum, UInt64),
+    `users_max` SimpleAggregateFunction(max, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (minute, campus, access)
+TTL minute + INTERVAL 63 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.network_online_1m_mv
+TO ioc.network_online_1m
+AS SELECT
+    toStartOfMinute(ts) AS `minute`,
+    campus AS `campus`,
+    access AS `access`,
+    count() AS `samples`,
+    sum(users) AS `users_sum`,
+    sum(ipv6_users) AS `ipv6_users_sum`,
+    max(users) AS `users_max`
+FROM ioc.network_online
+GROUP BY `minute`, `campus`, `access`;
+
+CREATE TABLE IF NOT EXISTS ioc.network_security_1m
+(
+    `minute` DateTime('UTC'),
+    `severity` Enum8('info' = 1, 'low' = 2, 'medium' = 3, 'high' = 4, 'critical' = 5),
+    `category` Enum8('weak_password' = 1, 'compromised_host' = 2, 'intrusion' = 3, 'ddos' = 4, 'malware' = 5, 'phishing' = 6, 'vulnerability' = 7, 'other' = 8),
+    `status` Enum8('open' = 1, 'handled' = 2, 'false_positive' = 3),
+    `findings` SimpleAggregateFunction(sum, UInt64),
+    `incidents` AggregateFunction(uniqExact, String)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (minute, severity, category, status)
+TTL minute + INTERVAL 63 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.network_security_1m_mv
+TO ioc.network_security_1m
+AS SELECT
+    toStartOfMinute(ts) AS `minute`,
+    severity AS `severity`,
+    category AS `category`,
+    status AS `status`,
+    count() AS `findings`,
+    uniqExactState(incident_key) AS `incidents`
+FROM ioc.network_security
+GROUP BY `minute`, `severity`, `category`, `status`;
+
+CREATE TABLE IF NOT EXISTS ioc.network_link_1h
+(
+    `hour` DateTime('UTC'),
+    `link_id` LowCardinality(String),
+    `samples` SimpleAggregateFunction(sum, UInt64),
+    `in_bps_sum` SimpleAggregateFunction(sum, UInt64),
+    `out_bps_sum` SimpleAggregateFunction(sum, UInt64),
+    `in_bps_max` SimpleAggregateFunction(max, UInt64),
+    `out_bps_max` SimpleAggregateFunction(max, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, link_id)
+TTL hour + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.network_link_1h_mv
+TO ioc.network_link_1h
+AS SELECT
+    toStartOfHour(ts) AS `hour`,
+    link_id AS `link_id`,
+    count() AS `samples`,
+    sum(in_bps) AS `in_bps_sum`,
+    sum(out_bps) AS `out_bps_sum`,
+    max(in_bps) AS `in_bps_max`,
+    max(out_bps) AS `out_bps_max`
+FROM ioc.network_link
+GROUP BY `hour`, `link_id`;
+
+CREATE TABLE IF NOT EXISTS ioc.network_online_1h
+(
+    `hour` DateTime('UTC'),
+    `campus` LowCardinality(String),
+    `access` Enum8('wired' = 1, 'wireless' = 2, 'vpn' = 3),
+    `samples` SimpleAggregateFunction(sum, UInt64),
+    `users_sum` SimpleAggregateFunction(sum, UInt64),
+    `ipv6_users_sum` SimpleAggregateFunction(sum, UInt64),
+    `users_max` SimpleAggregateFunction(max, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, campus, access)
+TTL hour + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.network_online_1h_mv
+TO ioc.network_online_1h
+AS SELECT
+    toStartOfHour(ts) AS `hour`,
+    campus AS `campus`,
+    access AS `access`,
+    count() AS `samples`,
+    sum(users) AS `users_sum`,
+    sum(ipv6_users) AS `ipv6_users_sum`,
+    max(users) AS `users_max`
+FROM ioc.network_online
+GROUP BY `hour`, `campus`, `access`;
+
+CREATE TABLE IF NOT EXISTS ioc.network_security_1h
+(
+    `hour` DateTime('UTC'),
+    `severity` Enum8('info' = 1, 'low' = 2, 'medium' = 3, 'high' = 4, 'critical' = 5),
+    `category` Enum8('weak_password' = 1, 'compromised_host' = 2, 'intrusion' = 3, 'ddos' = 4, 'malware' = 5, 'phishing' = 6, 'vulnerability' = 7, 'other' = 8),
+    `status` Enum8('open' = 1, 'handled' = 2, 'false_positive' = 3),
+    `findings` SimpleAggregateFunction(sum, UInt64),
+    `incidents` AggregateFunction(uniqExact, String)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, severity, category, status)
+TTL hour + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.network_security_1h_mv
+TO ioc.network_security_1h
+AS SELECT
+    toStartOfHour(ts) AS `hour`,
+    severity AS `severity`,
+    category AS `category`,
+    status AS `status`,
+    count() AS `findings`,
+    uniqExactState(incident_key) AS `incidents`
+FROM ioc.network_security
+GROUP BY `hour`, `severity`, `category`, `status`;
+
+-- 0004_enrollment
+
+CREATE TABLE IF NOT EXISTS ioc.enrollment_admission
+(
+    `event_id` String,
+    `ts` DateTime64(3, 'UTC'),
+    `source` LowCardinality(String),
+    `year` UInt16,
+    `candidate_key` String,
+    `province` Enum8('11' = 1, '12' = 2, '13' = 3, '14' = 4, '15' = 5, '21' = 6, '22' = 7, '23' = 8, '31' = 9, '32' = 10, '33' = 11, '34' = 12, '35' = 13, '36' = 14, '37' = 15, '41' = 16, '42' = 17, '43' = 18, '44' = 19, '45' = 20, '46' = 21, '50' = 22, '51' = 23, '52' = 24, '53' = 25, '54' = 26, '61' = 27, '62' = 28, '63' = 29, '64' = 30, '65' = 31, '71' = 32, '81' = 33, '82' = 34),
+    `batch` Enum8('early' = 1, 'regular' = 2, 'second' = 3, 'special' = 4, 'junior_college' = 5),
+    `category` Enum8('general' = 1, 'art' = 2, 'sport' = 3, 'national_special' = 4, 'university_special' = 5, 'local_special' = 6, 'sino_foreign' = 7, 'preparatory' = 8, 'minority' = 9),
+    `track` Enum8('physics' = 1, 'history' = 2, 'science' = 3, 'liberal_arts' = 4, 'comprehensive' = 5),
+    `college` LowCardinality(String),
+    `major` LowCardinality(String),
+    `status` Enum8('filed' = 1, 'admitted' = 2, 'returned' = 3, 'withdrawn' = 4),
+    `score` Float64,
+    `province_rank` Nullable(UInt64),
+    `received_at` DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (year, province, candidate_key, ts)
+TTL toDateTime(ts) + INTERVAL 3660 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.enrollment_plan
+(
+    `year` UInt16,
+    `province` Enum8('11' = 1, '12' = 2, '13' = 3, '14' = 4, '15' = 5, '21' = 6, '22' = 7, '23' = 8, '31' = 9, '32' = 10, '33' = 11, '34' = 12, '35' = 13, '36' = 14, '37' = 15, '41' = 16, '42' = 17, '43' = 18, '44' = 19, '45' = 20, '46' = 21, '50' = 22, '51' = 23, '52' = 24, '53' = 25, '54' = 26, '61' = 27, '62' = 28, '63' = 29, '64' = 30, '65' = 31, '71' = 32, '81' = 33, '82' = 34),
+    `batch` Enum8('early' = 1, 'regular' = 2, 'second' = 3, 'special' = 4, 'junior_college' = 5),
+    `category` Enum8('general' = 1, 'art' = 2, 'sport' = 3, 'national_special' = 4, 'university_special' = 5, 'local_special' = 6, 'sino_foreign' = 7, 'preparatory' = 8, 'minority' = 9),
+    `track` Enum8('physics' = 1, 'history' = 2, 'science' = 3, 'liberal_arts' = 4, 'comprehensive' = 5),
+    `major` LowCardinality(String),
+    `planned` UInt64,
+    `source` LowCardinality(String),
+    `imported_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(imported_at)
+ORDER BY (year, province, batch, category, track, major)
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.enrollment_checkin
+(
+    `event_id` String,
+    `ts` DateTime64(3, 'UTC'),
+    `source` LowCardinality(String),
+    `year` UInt16,
+    `student_key` String,
+    `college` LowCardinality(String),
+    `major` LowCardinality(String),
+    `campus` LowCardinality(String),
+    `step` Enum8('arrived' = 1, 'paid' = 2, 'dorm' = 3, 'registered' = 4),
+    `received_at` DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (year, student_key, ts)
+TTL toDateTime(ts) + INTERVAL 3660 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+-- 0005_service
+
+CREATE TABLE IF NOT EXISTS ioc.service_workflow
+(
+    `event_id` String,
+    `ts` DateTime64(3, 'UTC'),
+    `source` LowCardinality(String),
+    `case_id` String,
+    `service_id` LowCardinality(String),
+    `department` LowCardinality(String),
+    `applicant_type` Enum8('student' = 1, 'staff' = 2, 'alumni' = 3, 'external' = 4),
+    `channel` Enum8('web' = 1, 'mobile' = 2, 'wechat' = 3, 'kiosk' = 4),
+    `action` Enum8('submitted' = 1, 'approved' = 2, 'rejected' = 3, 'returned' = 4, 'completed' = 5, 'withdrawn' = 6),
+    `node` UInt64,
+    `received_at` DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (case_id, ts)
+TTL toDateTime(ts) + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.service_print
+(
+    `event_id` String,
+    `ts` DateTime64(3, 'UTC'),
+    `source` LowCardinality(String),
+    `terminal_id` LowCardinality(String),
+    `document` Enum8('enrollment_certificate' = 1, 'transcript_zh' = 2, 'transcript_en' = 3, 'other' = 4),
+    `pages` UInt8,
+    `result` Enum8('ok' = 1, 'failed' = 2),
+    `received_at` DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (terminal_id, ts)
+TTL toDateTime(ts) + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.service_call
+(
+    `event_id` String,
+    `ts` DateTime64(3, 'UTC'),
+    `source` LowCardinality(String),
+    `queue` String,
+    `wait_s` UInt64,
+    `talk_s` UInt64,
+    `outcome` Enum8('answered' = 1, 'abandoned' = 2, 'callback' = 3),
+    `received_at` DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (queue, ts)
+TTL toDateTime(ts) + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.service_workflow_1m
+(
+    `minute` DateTime('UTC'),
+    `service_id` LowCardinality(String),
+    `action` Enum8('submitted' = 1, 'approved' = 2, 'rejected' = 3, 'returned' = 4, 'completed' = 5, 'withdrawn' = 6),
+    `events` SimpleAggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (minute, service_id, action)
+TTL minute + INTERVAL 63 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.service_workflow_1m_mv
+TO ioc.service_workflow_1m
+AS SELECT
+    toStartOfMinute(ts) AS `minute`,
+    service_id AS `service_id`,
+    action AS `action`,
+    count() AS `events`
+FROM ioc.service_workflow
+GROUP BY `minute`, `service_id`, `action`;
+
+CREATE TABLE IF NOT EXISTS ioc.service_workflow_1h
+(
+    `hour` DateTime('UTC'),
+    `service_id` LowCardinality(String),
+    `department` LowCardinality(String),
+    `applicant_type` Enum8('student' = 1, 'staff' = 2, 'alumni' = 3, 'external' = 4),
+    `channel` Enum8('web' = 1, 'mobile' = 2, 'wechat' = 3, 'kiosk' = 4),
+    `action` Enum8('submitted' = 1, 'approved' = 2, 'rejected' = 3, 'returned' = 4, 'completed' = 5, 'withdrawn' = 6),
+    `events` SimpleAggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, service_id, department, applicant_type, channel, action)
+TTL hour + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.service_workflow_1h_mv
+TO ioc.service_workflow_1h
+AS SELECT
+    toStartOfHour(ts) AS `hour`,
+    service_id AS `service_id`,
+    department AS `department`,
+    applicant_type AS `applicant_type`,
+    channel AS `channel`,
+    action AS `action`,
+    count() AS `events`
+FROM ioc.service_workflow
+GROUP BY `hour`, `service_id`, `department`, `applicant_type`, `channel`, `action`;
+
+CREATE TABLE IF NOT EXISTS ioc.service_print_1m
+(
+    `minute` DateTime('UTC'),
+    `terminal_id` LowCardinality(String),
+    `document` Enum8('enrollment_certificate' = 1, 'transcript_zh' = 2, 'transcript_en' = 3, 'other' = 4),
+    `result` Enum8('ok' = 1, 'failed' = 2),
+    `jobs` SimpleAggregateFunction(sum, UInt64),
+    `pages` SimpleAggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (minute, terminal_id, document, result)
+TTL minute + INTERVAL 63 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.service_print_1m_mv
+TO ioc.service_print_1m
+AS SELECT
+    toStartOfMinute(ts) AS `minute`,
+    terminal_id AS `terminal_id`,
+    document AS `document`,
+    result AS `result`,
+    count() AS `jobs`,
+    sum(pages) AS `pages`
+FROM ioc.service_print
+GROUP BY `minute`, `terminal_id`, `document`, `result`;
+
+CREATE TABLE IF NOT EXISTS ioc.service_call_1m
+(
+    `minute` DateTime('UTC'),
+    `queue` String,
+    `outcome` Enum8('answered' = 1, 'abandoned' = 2, 'callback' = 3),
+    `calls` SimpleAggregateFunction(sum, UInt64),
+    `wait_s_sum` SimpleAggregateFunction(sum, UInt64),
+    `talk_s_sum` SimpleAggregateFunction(sum, UInt64),
+    `wait_s_max` SimpleAggregateFunction(max, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(minute)
+ORDER BY (minute, queue, outcome)
+TTL minute + INTERVAL 63 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.service_call_1m_mv
+TO ioc.service_call_1m
+AS SELECT
+    toStartOfMinute(ts) AS `minute`,
+    queue AS `queue`,
+    outcome AS `outcome`,
+    count() AS `calls`,
+    sum(wait_s) AS `wait_s_sum`,
+    sum(talk_s) AS `talk_s_sum`,
+    max(wait_s) AS `wait_s_max`
+FROM ioc.service_call
+GROUP BY `minute`, `queue`, `outcome`;
+
+CREATE TABLE IF NOT EXISTS ioc.service_print_1h
+(
+    `hour` DateTime('UTC'),
+    `terminal_id` LowCardinality(String),
+    `document` Enum8('enrollment_certificate' = 1, 'transcript_zh' = 2, 'transcript_en' = 3, 'other' = 4),
+    `result` Enum8('ok' = 1, 'failed' = 2),
+    `jobs` SimpleAggregateFunction(sum, UInt64),
+    `pages` SimpleAggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, terminal_id, document, result)
+TTL hour + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.service_print_1h_mv
+TO ioc.service_print_1h
+AS SELECT
+    toStartOfHour(ts) AS `hour`,
+    terminal_id AS `terminal_id`,
+    document AS `document`,
+    result AS `result`,
+    count() AS `jobs`,
+    sum(pages) AS `pages`
+FROM ioc.service_print
+GROUP BY `hour`, `terminal_id`, `document`, `result`;
+
+CREATE TABLE IF NOT EXISTS ioc.service_call_1h
+(
+    `hour` DateTime('UTC'),
+    `queue` String,
+    `outcome` Enum8('answered' = 1, 'abandoned' = 2, 'callback' = 3),
+    `calls` SimpleAggregateFunction(sum, UInt64),
+    `wait_s_sum` SimpleAggregateFunction(sum, UInt64),
+    `talk_s_sum` SimpleAggregateFunction(sum, UInt64),
+    `wait_s_max` SimpleAggregateFunction(max, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, queue, outcome)
+TTL hour + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.service_call_1h_mv
+TO ioc.service_call_1h
+AS SELECT
+    toStartOfHour(ts) AS `hour`,
+    queue AS `queue`,
+    outcome AS `outcome`,
+    count() AS `calls`,
+    sum(wait_s) AS `wait_s_sum`,
+    sum(talk_s) AS `talk_s_sum`,
+    max(wait_s) AS `wait_s_max`
+FROM ioc.service_call
+GROUP BY `hour`, `queue`, `outcome`;

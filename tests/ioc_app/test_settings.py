@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ioc_app.settings import Settings, SettingsError, documented_defaults, load_settings
+
+
+def test_defaults_match_the_documented_table() -> None:
+    s = load_settings({}, dotenv=None)
+    assert s == Settings()
+    assert s.clickhouse_url == "chdb://./var/clickhouse" and s.port == 8050
+    assert s.tz == "Asia/Shanghai" and s.demo is True and s.tick_s == 1.0
+    assert documented_defaults()["IOC_HOST"] == "127.0.0.1"
+
+
+def test_environment_overrides(tmp_path: Path) -> None:
+    s = load_settings({"IOC_PORT": "8123", "IOC_DEMO": "0", "IOC_TZ": "Asia/Urumqi",
+                       "IOC_CLICKHOUSE_URL": "https://u:p@ch.example.edu:8443/ioc",
+                       "IOC_REDIS_URL": "redis://127.0.0.1:6379/0", "IOC_TICK_S": "0.5"},
+                      dotenv=None)
+    assert (s.port, s.demo, s.tz, s.tick_s) == (8123, False, "Asia/Urumqi", 0.5)
+    assert not s.embedded
+
+
+def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("IOC_PORT=9000\nIOC_TZ=UTC\n")
+    s = load_settings({"IOC_PORT": "9001"}, dotenv=env_file)
+    assert (s.port, s.tz) == (9001, "UTC")
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "hint"),
+    [
+        ("IOC_PORT", "eighty", "port number"),
+        ("IOC_PORT", "70000", "between 1 and 65535"),
+        ("IOC_TZ", "Mars/Olympus", "IANA time zone"),
+        ("IOC_DEMO", "maybe", "use 1 or 0"),
+        ("IOC_CLICKHOUSE_URL", "mysql://x", "chdb://<path>"),
+        ("IOC_CLICKHOUSE_URL", "http://:8123", "needs a host"),
+        ("IOC_REDIS_URL", "localhost:6379", "redis://"),
+        ("IOC_TICK_S", "0", "between 0.1 and 60"),
+        ("IOC_SITE", "/nonexistent/site.toml", "no such file"),
+        ("IOC_CLICKHOUSE_CLUSTER", "bad name!", "cluster name"),
+    ],
+)
+def test_malformed_values_name_the_variable(var: str, value: str, hint: str) -> None:
+    with pytest.raises(SettingsError) as err:
+        load_settings({var: value}, dotenv=None)
+    assert str(err.value).startswith(f"{var}=") and hint in str(err.value)
+
+
+def test_unknown_ioc_variable_is_refused() -> None:
+    with pytest.raises(SettingsError, match="unknown setting IOC_PROT"):
+        load_settings({"IOC_PROT": "1"}, dotenv=None)
