@@ -27,7 +27,7 @@ def test_create_verify_revoke_and_reload(tmp_path: Path) -> None:
 
 def test_errors_say_what_to_change(tmp_path: Path) -> None:
     path = tmp_path / "tokens.toml"
-    with pytest.raises(auth.TokenError, match="unknown stream 'gate.passes'"):
+    with pytest.raises(auth.TokenError, match=r"unknown stream 'gate\.passes'"):
         auth.create_token(path, "x", ["gate.passes"], set(BY_NAME))
     with pytest.raises(auth.TokenError, match="no token for source 'nobody'"):
         auth.revoke_token(path, "nobody")

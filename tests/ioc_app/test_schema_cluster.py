@@ -41,7 +41,8 @@ def test_cluster_ddl_shape() -> None:
     statements = [s for s in text.split(";\n") if s.strip().startswith("CREATE")]
     assert all(" ON CLUSTER campus_cluster" in s for s in statements)
     assert "ENGINE = MergeTree" not in text and "ENGINE = AggregatingMergeTree" not in text
-    assert "ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')" in text
+    replicated = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'"
+    assert f"ReplicatedAggregatingMergeTree({replicated})" in text
     # every data table has a Distributed table over its shard-local table
     local = {s.split()[5].split(".")[1] for s in statements if "_local" in s.split()[5] and "TABLE" in s}
     for name in local:
