@@ -55,3 +55,25 @@ def test_malformed_values_name_the_variable(var: str, value: str, hint: str) -> 
 def test_unknown_ioc_variable_is_refused() -> None:
     with pytest.raises(SettingsError, match="unknown setting IOC_PROT"):
         load_settings({"IOC_PROT": "1"}, dotenv=None)
+
+
+def test_env_example_documents_every_setting_with_its_default() -> None:
+    root = Path(__file__).resolve().parents[2]
+    lines = dict(
+        line.split("=", 1) for line in (root / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    readme = (root / "README.md").read_text()
+    for var, default in documented_defaults().items():
+        assert var in lines, var
+        assert f"`{var}`" in readme, var
+        if var == "IOC_SITE":
+            assert lines[var] == ""  # empty = the shipped demo site
+        elif isinstance(default, bool):
+            assert lines[var] == ("1" if default else "0")
+        elif isinstance(default, float):
+            assert float(lines[var]) == default
+        else:
+            assert lines[var] == str(default), var
+    # and the example file itself loads cleanly
+    assert load_settings(lines, dotenv=None) == Settings()

@@ -1,0 +1,35 @@
+"""The catalogue is complete in both languages and every key the code asks for exists."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from layouts.i18n import CATALOGUE, LANGS, t
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY_USE = re.compile(r"""\bt\(\s*["']([a-z0-9_.]+)["']|["']((?:[a-z0-9_]+\.)+[a-z0-9_]+)["']""")
+
+
+def test_every_key_has_every_language() -> None:
+    for key, texts in CATALOGUE.items():
+        assert set(texts) == set(LANGS), key
+        assert all(v.strip() for v in texts.values()), key
+
+
+def test_keys_used_in_code_exist() -> None:
+    used = set()
+    for folder in ("pages", "layouts"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for m in KEY_USE.finditer(path.read_text()):
+                key = m.group(1) or m.group(2)
+                if key.split(".")[0] in {k.split(".")[0] for k in CATALOGUE}:
+                    used.add(key)
+    missing = sorted(k for k in used if k not in CATALOGUE)
+    assert used and missing == []
+
+
+def test_chinese_is_the_default() -> None:
+    assert t("app.title") == "智慧校园运营中心"
+    assert t("app.title", "en") == "Campus Operations Center"
+    assert t("app.title", "fr") == t("app.title", "zh")

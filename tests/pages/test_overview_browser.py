@@ -1,0 +1,127 @@
+"""The overview page in real headless Chromium, served by the real server on a real store."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.conftest import ROOT, Server, free_port, product_env
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+SEED = """
+import sys, time
+from ingest.gate import GATE_PASS
+from ingest.validate import validate
+from ioc_app.migrate import migrate
+from ioc_app.storage import Store
+store = Store(sys.argv[1])
+migrate(store)
+now = int(time.time() * 1000)
+base = {"campus": "main", "gate_id": "main-north", "lane": 1, "person_type": "student", "method": "face"}
+def batch(prefix, n, **kv):
+    return [{**base, **kv, "event_id": f"{prefix}-{i}", "ts": now - i * 50} for i in range(n)]
+events = (batch("in", 1234, direction="in", result="pass")
+          + batch("out", 567, direction="out", result="pass")
+          + batch("deny", 89, direction="in", result="deny", deny_reason="expired"))
+r = validate(GATE_PASS, events, source="seed")
+assert not r.errors, r.errors[:3]
+store.insert("gate_pass", r.frame)
+print("seeded", r.accepted)
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    tmp = tmp_path_factory.mktemp("web")
+    env = product_env(tmp)
+    seeded = subprocess.run([sys.executable, "-c", SEED, env["IOC_CLICKHOUSE_URL"]], env=env,
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert seeded.stdout.strip() == "seeded 1890", seeded.stderr
+    srv = Server(env, free_port())
+    try:
+        srv.wait_ready()
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def open_page(browser, url: str, shot: Path):
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    requests: list[str] = []
+    failed: list[str] = []
+    errors: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url, wait_until="networkidle")
+    page.wait_for_selector(".ioc-kpi-value")
+    page.screenshot(path=str(shot))
+    return page, requests, failed, errors
+
+
+def kpi(page, name: str) -> str:
+    return page.locator(f"[id*='\"name\":\"{name}\"']").inner_text()
+
+
+def test_overview_in_chinese_with_figures_from_clickhouse(server, browser, tmp_path: Path) -> None:
+    page, requests, failed, errors = open_page(browser, server.url + "/", tmp_path / "zh.png")
+    origin = server.url + "/"
+    assert requests and all(r.startswith(origin) for r in requests), [
+        r for r in requests if not r.startswith(origin)]
+    assert failed == [] and errors == []
+    assert any(r.endswith("/vendor/bootstrap/bootstrap.min.css") for r in requests)
+    body = page.inner_text("body")
+    assert "运营总览" in body and "今日入校" in body and "今日出校" in body
+    assert kpi(page, "in") == "1,234"
+    assert kpi(page, "out") == "567"
+    assert kpi(page, "denied") == "89"
+    assert kpi(page, "net_inflow") == "+667"
+    assert kpi(page, "deny_rate") == f"{89 / 1890 * 100:.1f}%"
+    assert page.locator(".ioc-page").get_attribute("lang") == "zh-CN"
+    page.close()
+
+
+def test_overview_in_english(server, browser, tmp_path: Path) -> None:
+    page, _, failed, errors = open_page(browser, server.url + "/?lang=en", tmp_path / "en.png")
+    body = page.inner_text("body")
+    assert "Operations overview" in body and "Entries today" in body and "今日入校" not in body
+    assert kpi(page, "in") == "1,234"
+    assert failed == [] and errors == []
+    page.close()
+
+
+def test_refresh_updates_numbers_without_reload(server, browser, tmp_path: Path) -> None:
+    page, *_ = open_page(browser, server.url + "/", tmp_path / "refresh.png")
+    status = page.locator("#overview-status")
+    first = status.inner_text()
+    deadline = time.monotonic() + 30
+    while status.inner_text() == first and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+    assert status.inner_text() != first  # the "data as of" time moved on by itself
+    assert kpi(page, "in") == "1,234"
+    page.close()
+
+
+def test_healthz(server) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(server.url + "/healthz", timeout=5) as r:
+        assert r.status == 200
