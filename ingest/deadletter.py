@@ -48,28 +48,49 @@ def dead_letter_frame(
             "state": "open",
             "updated_at": received_at,
         })
-    schema = {
+    return pl.DataFrame(rows, schema=SCHEMA)
+
+
+SCHEMA = {
         "id": pl.String, "stream": pl.String, "received_at": pl.Datetime("ms", "UTC"),
         "source": pl.String, "raw": pl.String, "field": pl.String, "reason": pl.String,
         "message": pl.String, "errors": pl.String, "state": pl.String,
         "updated_at": pl.Datetime("ms", "UTC"),
-    }
-    return pl.DataFrame(rows, schema=schema)
+}
 
 
-def store_dead_letters(store: Store, frame: pl.DataFrame) -> int:
-    return store.insert(TABLE, frame)
+def letter_updates(letters: pl.DataFrame, events: Sequence[Any],
+                   errors: dict[int, list[dict[str, Any]]], now: datetime) -> pl.DataFrame:
+    """New versions of replayed letters: 'replayed' when the event went in, else still
+    'open' with the reason it fails now (and the fixed payload, if one was given)."""
+    rows = []
+    for i, letter in enumerate(letters.iter_rows(named=True)):
+        errs = errors.get(i)
+        rows.append({
+            **{k: letter[k] for k in ("id", "stream", "received_at", "source")},
+            "raw": _raw(events[i]),
+            "field": errs[0]["field"] if errs else letter["field"],
+            "reason": errs[0]["reason"] if errs else letter["reason"],
+            "message": errs[0]["message"] if errs else letter["message"],
+            "errors": orjson.dumps(errs).decode() if errs else letter["errors"],
+            "state": "open" if errs else "replayed",
+            "updated_at": now,
+        })
+    return pl.DataFrame(rows, schema=SCHEMA)
 
 
-def list_dead_letters(store: Store, stream: str | None = None, limit: int = 100) -> pl.DataFrame:
-    """The newest open dead letters, newest first."""
+def list_dead_letters(store: Store, stream: str | None = None, limit: int = 100,
+                      ids: list[str] | None = None) -> pl.DataFrame:
+    """The newest open dead letters (of one stream, or with the given ids), newest first."""
     return store.query(
         f"""
-        SELECT toString(id) AS id, stream, received_at, source, raw, field, reason, message
-        FROM (SELECT * FROM {TABLE} FINAL)
-        WHERE state = 'open' AND ({{stream:String}} = '' OR stream = {{stream:String}})
-        ORDER BY received_at DESC
+        SELECT toString(id) AS id, stream, received_at, source, raw, field, reason, message, errors
+        FROM {TABLE} FINAL
+        WHERE state = 'open'
+          AND ({{stream:String}} = '' OR stream = {{stream:String}})
+          AND (empty({{ids:Array(String)}}) OR has({{ids:Array(String)}}, toString(id)))
+        ORDER BY received_at DESC, id
         LIMIT {{limit:UInt32}}
         """,
-        {"stream": stream or "", "limit": limit},
+        {"stream": stream or "", "limit": limit, "ids": ids or []},
     )

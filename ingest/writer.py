@@ -1,34 +1,110 @@
-"""Validate a batch and write it: valid events to the stream's raw table, the rest to the
-dead letters. The durable buffer and batching in front of it come with the ingest API."""
+"""The batch writer: drains the durable buffer into ClickHouse and never drops a batch.
+
+Batches are flushed by size or age (large parts are cheap for ClickHouse; many small
+inserts are not). Each insert carries a deduplication token derived from its position in
+the buffer, so an insert repeated after a crash is dropped by ClickHouse and by every rollup.
+When the store fails, the same batch is retried with backoff until it lands.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
+import threading
+import time
 
-from ingest.contracts import Stream
-from ingest.deadletter import dead_letter_frame, store_dead_letters
-from ingest.validate import ValidationResult, validate
-from ioc_app.storage import Store
+import polars as pl
 
-log = logging.getLogger("ioc.ingest")
+from ingest.wal import WriteAheadLog
+from ioc_app.storage import Store, StoreError
+
+log = logging.getLogger("ioc.writer")
+
+BATCH_ROWS = 20_000
+BATCH_AGE_S = 0.5
+BACKOFF_MAX_S = 15.0
 
 
-def write_events(
-    store: Store, stream: Stream, events: Sequence[Any], *, source: str,
-    now: datetime | None = None,
-) -> ValidationResult:
-    """Validate and store one batch; rejected events are written to the dead letters first,
-    so a failure of the main insert never loses the explanation of what was wrong."""
-    now = now or datetime.now(UTC)
-    result = validate(stream, events, source=source, now=now)
-    if result.rejected:
-        store_dead_letters(store, dead_letter_frame(stream.name, events, result, source, now))
-    store.insert(stream.table, result.frame)
-    log.info(
-        "event=ingest.batch stream=%s source=%s accepted=%d rejected=%d",
-        stream.name, source, result.accepted, len(result.rejected),
-    )
-    return result
+class Writer:
+    """One thread writing every stream's log, oldest-first."""
+
+    def __init__(self, store: Store, wal: WriteAheadLog, *, batch_rows: int = BATCH_ROWS,
+                 batch_age_s: float = BATCH_AGE_S, on_store_state: object = None) -> None:
+        self.store = store
+        self.wal = wal
+        self.batch_rows = batch_rows
+        self.batch_age_s = batch_age_s
+        self.on_store_state = on_store_state  # callable(down: bool) or None
+        self.inserted_rows = 0
+        self.last_insert_at: float | None = None
+        self.failures = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Writer:
+        self._thread = threading.Thread(target=self._run, name="ioc-writer", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, drain: bool = True, timeout: float = 30) -> None:
+        if drain:
+            deadline = time.monotonic() + timeout
+            while self.wal.depth and time.monotonic() < deadline and not self.failures:
+                time.sleep(0.05)
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout)
+
+    def lag_s(self) -> float:
+        """Age of the oldest event waiting to be written."""
+        return max((self.wal.log(n).oldest_age() for n in self.wal.names()), default=0.0)
+
+    def flush_once(self, force: bool = False) -> int:
+        """Write every batch that is due; returns rows written (raises on store failure)."""
+        written = 0
+        for name in self.wal.names():
+            stream_log = self.wal.log(name)
+            while True:
+                batch = stream_log.next_batch(self.batch_rows, self.batch_age_s, force=force)
+                if not batch:
+                    break
+                frame = pl.concat([r.frame for r in batch], how="vertical")
+                token = stream_log.begin(batch)
+                started = time.perf_counter()
+                self.store.insert(name, frame, settings={"insert_deduplication_token": token})
+                stream_log.confirm(batch)
+                written += frame.height
+                self.inserted_rows += frame.height
+                self.last_insert_at = time.time()
+                log.debug("event=writer.inserted table=%s rows=%d ms=%.0f", name, frame.height,
+                          (time.perf_counter() - started) * 1000)
+        return written
+
+    def _run(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                written = self.flush_once()
+                if self.failures:
+                    log.info("event=writer.recovered after_failures=%d", self.failures)
+                    self.failures = 0
+                    self._state(False)
+                backoff = 0.5
+                if not written:
+                    self._stop.wait(0.02)
+            except StoreError as exc:
+                self.failures += 1
+                if self.failures == 1:
+                    self._state(True)
+                log.warning("event=writer.insert_failed attempt=%d retry_in_s=%.1f error=%r",
+                            self.failures, backoff, str(exc)[:300])
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+            except Exception:  # never let the writer thread die silently
+                self.failures += 1
+                log.exception("event=writer.unexpected_error")
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    def _state(self, down: bool) -> None:
+        if callable(self.on_store_state):
+            self.on_store_state(down)

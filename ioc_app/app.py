@@ -11,7 +11,12 @@ import dash
 import flask_bootstrap
 from flask import jsonify, send_from_directory
 
+from ingest.pipeline import Pipeline
+from ingest.wal import WriteAheadLog
+from ingest.writer import Writer
 from ioc_app import __version__, read
+from ioc_app.api import api
+from ioc_app.auth import TokenBook
 from ioc_app.core import SnapshotCore
 from ioc_app.migrate import migrate
 from ioc_app.secret import secret_key
@@ -50,6 +55,9 @@ class Runtime:
     settings: Settings
     store: Store
     core: SnapshotCore
+    tokens: TokenBook
+    pipeline: Pipeline
+    writer: Writer
     scheduler: Any = None
 
 
@@ -65,9 +73,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     if settings.embedded:
         migrate(store)
     core = SnapshotCore(store, settings.zone, settings.tick_s)
-    runtime = Runtime(settings, store, core)
-    if background and settings.demo and settings.embedded:
-        runtime.scheduler = _start_demo(settings, store)
+    wal = WriteAheadLog(settings.wal_dir)
+    pipeline = Pipeline(store, wal)
+    writer = Writer(store, wal, on_store_state=pipeline.set_store_down)
+    runtime = Runtime(settings, store, core, TokenBook(settings.tokens_file), pipeline, writer)
+    if background:
+        writer.start()
+        if settings.demo and settings.embedded:
+            runtime.scheduler = _start_demo(settings, pipeline)
 
     app = dash.Dash(
         __name__,
@@ -84,6 +97,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     server = app.server
     server.secret_key = secret_key(settings)
     server.extensions[read.EXTENSION] = runtime
+    server.register_blueprint(api)
 
     @server.get("/healthz")
     def healthz() -> Any:
@@ -99,12 +113,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     return app
 
 
-def _start_demo(settings: Settings, store: Store) -> Any:
+def _start_demo(settings: Settings, pipeline: Pipeline) -> Any:
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from ioc_app.demo_feed import DemoFeed
 
-    feed = DemoFeed(store, settings.site, settings.zone)
+    feed = DemoFeed(pipeline, settings.site, settings.zone)
     scheduler = BackgroundScheduler(timezone=settings.zone)
     scheduler.add_job(feed.tick, "interval", seconds=5, id="demo-feed", max_instances=1,
                       coalesce=True, next_run_time=None)

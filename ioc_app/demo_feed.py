@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 
 from ingest import demo
 from ingest.gate import GATE_PASS
-from ingest.writer import write_events
-from ioc_app.storage import Store
+from ingest.pipeline import Pipeline
 from metrics.gate import local_midnight
 
 log = logging.getLogger("ioc.demo")
@@ -22,12 +21,13 @@ class DemoFeed:
     """Writes whole 10-second slices of demo gate traffic up to the present.
 
     On start it resumes after the newest demo event already stored (or from local midnight
-    on a fresh store), so today's figures are complete at once and a restart neither skips
-    nor repeats a slice.
+    on a fresh store), so today's figures are complete at once. Slices are deterministic, so
+    one written again after a restart is dropped as duplicates by the ingest path.
     """
 
-    def __init__(self, store: Store, site_file: str, zone: ZoneInfo, seed: int = 7) -> None:
-        self.store = store
+    def __init__(self, pipeline: Pipeline, site_file: str, zone: ZoneInfo, seed: int = 7) -> None:
+        self.pipeline = pipeline
+        self.store = pipeline.store
         self.zone = zone
         self.seed = seed
         self.gates = demo.load_gates(site_file)
@@ -57,8 +57,8 @@ class DemoFeed:
                 upto = min(last, self._next + 360)  # at most an hour of slices per insert
                 t0 = time.perf_counter()
                 events = demo.gate_events(self._next, upto, self.gates, self.zone, self.seed)
-                result = write_events(self.store, GATE_PASS, events, source=SOURCE, now=now)
-                written += result.accepted
+                receipt = self.pipeline.submit(GATE_PASS, events, source=SOURCE, now=now)
+                written += receipt.accepted
                 self._next = upto
                 log.debug("event=demo.slices upto=%d events=%d ms=%.0f", upto, len(events),
                           (time.perf_counter() - t0) * 1000)

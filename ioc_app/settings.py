@@ -142,6 +142,14 @@ class Settings:
         return Path(self.tokens_file).expanduser().resolve().parent
 
     @property
+    def wal_dir(self) -> Path:
+        """The embedded ingest buffer: beside the embedded store it feeds, else under var."""
+        if self.embedded:
+            store = Path(self.clickhouse_url[len("chdb://"):]).expanduser().resolve()
+            return store.with_name(store.name + "-wal")
+        return self.var_dir / "wal"
+
+    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.tz)
 

@@ -164,7 +164,9 @@ class Store:
         """
         if frame.height == 0:
             return 0
-        arrow = frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+        # one chunk → one block: a deduplication token names the blocks of an insert, so
+        # the same rows must form the same blocks however the frame was assembled
+        arrow = frame.rechunk().to_arrow(compat_level=pl.CompatLevel.oldest())
         merged = {"async_insert": 0, **(settings or {})}
         self._run(self.client.insert_arrow, table, arrow, settings=merged)
         return frame.height

@@ -110,3 +110,22 @@ class Server:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
         self.log.close()
+
+
+@pytest.fixture()
+def wal_dir(tmp_path: Path) -> Path:
+    return tmp_path / "wal"
+
+
+@pytest.fixture()
+def pipeline(migrated: Store, wal_dir: Path):
+    """The embedded ingest path on a fresh database; the writer is driven by the test."""
+    from ingest.pipeline import Pipeline
+    from ingest.wal import WriteAheadLog
+    from ingest.writer import Writer
+
+    wal = WriteAheadLog(wal_dir)
+    p = Pipeline(migrated, wal)
+    p.writer = Writer(migrated, wal, on_store_state=p.set_store_down)  # type: ignore[attr-defined]
+    yield p
+    wal.close()

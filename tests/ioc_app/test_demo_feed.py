@@ -25,13 +25,16 @@ def test_slices_are_deterministic_and_valid() -> None:
     assert len({e["event_id"] for e in a}) == len(a)
 
 
-def test_feed_resumes_without_repeating(migrated: Store) -> None:
+def test_feed_goes_through_the_ingest_path_and_resumes_without_repeating(pipeline) -> None:
+    store: Store = pipeline.store
     now = datetime.now(UTC)
-    feed = DemoFeed(migrated, DEFAULT_SITE, ZONE)
+    feed = DemoFeed(pipeline, DEFAULT_SITE, ZONE)
     first = feed.tick(now)
-    again = DemoFeed(migrated, DEFAULT_SITE, ZONE)  # a restart
+    pipeline.writer.flush_once(force=True)
+    again = DemoFeed(pipeline, DEFAULT_SITE, ZONE)  # a restart
     assert again.tick(now) == 0
     later = now + timedelta(seconds=35)
     more = again.tick(later)
-    total, distinct = migrated.rows("SELECT count(), uniqExact(event_id) FROM gate_pass")[0]
+    pipeline.writer.flush_once(force=True)
+    total, distinct = store.rows("SELECT count(), uniqExact(event_id) FROM gate_pass")[0]
     assert total == distinct == first + more

@@ -1,0 +1,216 @@
+"""The ingest path: validate → dead letters → dedup → durable buffer → (writer) → ClickHouse.
+
+Every producer uses it: the HTTP API, file import, dead-letter replay and the demo
+simulators, so they all get the same validation, dedup, dead letters and guarantees.
+``submit`` returns only when the accepted events (and the dead letters of the rejected ones)
+are durable.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import polars as pl
+
+from ingest.contracts import Stream
+from ingest.deadletter import TABLE as DEADLETTER_TABLE
+from ingest.deadletter import dead_letter_frame
+from ingest.dedup import WINDOW_DAYS, MemorySeenSet, SeenSet, id_hashes
+from ingest.registry import STREAMS
+from ingest.validate import ValidationResult, validate, validate_frame
+from ingest.wal import WriteAheadLog
+from ioc_app.storage import Store, StoreError
+
+log = logging.getLogger("ioc.ingest")
+
+MAX_ERRORS = 100
+
+
+class Backpressure(Exception):
+    """The buffer cannot take more now: 429 (busy, retry soon) or 503 (store unreachable)."""
+
+    def __init__(self, status: int, retry_after: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+        self.message = message
+
+
+@dataclass
+class Receipt:
+    """What happened to a batch: ``accepted + duplicates + rejected`` = events sent."""
+
+    accepted: int
+    duplicates: int
+    rejected: int
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    #: input positions of the rejected events (not part of the response body)
+    rejected_index: list[int] = field(default_factory=list, repr=False)
+
+    def body(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "duplicates": self.duplicates,
+                "rejected": self.rejected, "errors": self.errors[:MAX_ERRORS]}
+
+
+class Counters:
+    """Per-stream outcome counters (for /metrics and the health page)."""
+
+    def __init__(self) -> None:
+        self._c: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, stream: str, outcome: str, n: int) -> None:
+        if n:
+            with self._lock:
+                self._c[(stream, outcome)] += n
+
+    def snapshot(self) -> dict[tuple[str, str], int]:
+        with self._lock:
+            return dict(self._c)
+
+
+class Pipeline:
+    """The embedded ingest path (write-ahead log + in-process seen-set)."""
+
+    def __init__(self, store: Store, wal: WriteAheadLog, seen: SeenSet | None = None, *,
+                 high_water_rows: int = 2_000_000) -> None:
+        self.store = store
+        self.wal = wal
+        self.seen = seen or MemorySeenSet()
+        self.high_water_rows = high_water_rows
+        self.counters = Counters()
+        self.store_down_since: float | None = None
+        if isinstance(self.seen, MemorySeenSet):
+            self._rebuild_seen(self.seen)
+
+    # ---- start-up ---------------------------------------------------------------------
+    def _rebuild_seen(self, seen: MemorySeenSet) -> None:
+        """Ids of the last 7 days: those stored, then those still in the log."""
+        started = time.perf_counter()
+        total = 0
+        for s in STREAMS:
+            if s.kind != "event":
+                continue
+            try:
+                frame = self.store.query(
+                    f"SELECT event_id, toDate(received_at) AS day FROM {s.table} "
+                    f"WHERE received_at >= now() - INTERVAL {WINDOW_DAYS} DAY"
+                )
+            except StoreError as exc:
+                log.warning("event=ingest.seen_rebuild_failed stream=%s error=%r", s.name, str(exc)[:200])
+                frame = pl.DataFrame({"event_id": [], "day": []},
+                                     schema={"event_id": pl.String, "day": pl.Date})
+            for (day,), part in frame.group_by(["day"]):
+                seen.add(s.name, (int(h) for h in id_hashes(part["event_id"])), day)
+                total += part.height
+            for rec in self.wal.log(s.table).pending_records():
+                day = datetime.fromtimestamp(rec.appended_at, UTC).date()
+                seen.add(s.name, (int(h) for h in id_hashes(rec.frame["event_id"])), day)
+                total += rec.rows
+        log.info("event=ingest.seen_rebuilt ids=%d ms=%.0f", total, (time.perf_counter() - started) * 1000)
+
+    def set_store_down(self, down: bool) -> None:
+        """Told by the writer when inserts start failing and when they succeed again."""
+        self.store_down_since = time.time() if down else None
+
+    # ---- submit -----------------------------------------------------------------------
+    def check_capacity(self) -> None:
+        depth = self.wal.depth
+        if depth < self.high_water_rows:
+            return
+        if self.store_down_since is not None:
+            raise Backpressure(503, 30, (
+                f"the store has been unreachable for {time.time() - self.store_down_since:.0f}s and "
+                f"the buffer is full ({depth} events waiting); nothing was accepted — retry later"))
+        raise Backpressure(429, 2, (
+            f"the buffer holds {depth} events waiting to be written (limit "
+            f"{self.high_water_rows}); nothing was accepted — retry after the Retry-After delay"))
+
+    def submit(self, stream: Stream, events: Sequence[Any] | pl.DataFrame, *, source: str,
+               now: datetime | None = None, letters: bool = True) -> Receipt:
+        """Validate, dedup and buffer a batch; returns when what was accepted is durable.
+
+        Rejected events become dead letters (unless ``letters`` is off: a replay updates the
+        letters it already has instead of writing new ones)."""
+        self.check_capacity()
+        now = now or datetime.now(UTC)
+        if isinstance(events, pl.DataFrame):
+            result = validate_frame(stream, events, source=source, now=now)
+            raw: Sequence[Any] = _RowsOf(events)
+        else:
+            result = validate(stream, events, source=source, now=now)
+            raw = events
+        if result.rejected and letters:
+            self.wal.log(DEADLETTER_TABLE).append(
+                dead_letter_frame(stream.name, raw, result, source, now))
+        frame, duplicates = self._dedup(stream, result, now)
+        if frame.height:
+            try:
+                self.wal.log(stream.table).append(frame)
+            except OSError as exc:
+                if stream.kind == "event":
+                    self.seen.release(stream.name, frame["event_id"], now)
+                raise Backpressure(503, 10, f"the ingest buffer could not write to disk: {exc}") from exc
+        self.counters.add(stream.name, "accepted", frame.height)
+        self.counters.add(stream.name, "duplicate", duplicates)
+        self.counters.add(stream.name, "rejected", len(result.rejected))
+        return Receipt(frame.height, duplicates, len(result.rejected), result.errors,
+                       result.rejected)
+
+    def replay(self, letters: pl.DataFrame, fixes: dict[str, Any] | None = None,
+               now: datetime | None = None) -> dict[str, int]:
+        """Re-validate dead letters (as stored, or as fixed by the caller): the events that now
+        pass go in, the letters of those still bad stay open with their new reason."""
+        from ingest.deadletter import letter_updates
+        from ingest.registry import get_stream
+
+        now = now or datetime.now(UTC)
+        fixes = fixes or {}
+        totals = Counter[str]()
+        for (stream_name,), group in letters.group_by(["stream"], maintain_order=True):
+            stream = get_stream(str(stream_name))
+            for (source,), part in group.group_by(["source"], maintain_order=True):
+                ids = part["id"].to_list()
+                events = [fixes.get(i, None) if i in fixes else orjson.loads(raw)
+                          for i, raw in zip(ids, part["raw"].to_list(), strict=True)]
+                receipt = self.submit(stream, events, source=str(source), now=now, letters=False)
+                errors: dict[int, list[dict[str, Any]]] = {}
+                for e in receipt.errors:
+                    errors.setdefault(e["index"], []).append(e)
+                self.wal.log(DEADLETTER_TABLE).append(
+                    letter_updates(part, events, errors, now))
+                totals["replayed"] += len(ids) - receipt.rejected
+                totals["accepted"] += receipt.accepted
+                totals["duplicates"] += receipt.duplicates
+                totals["still_rejected"] += receipt.rejected
+        return {k: totals[k] for k in ("replayed", "accepted", "duplicates", "still_rejected")}
+
+    def _dedup(self, stream: Stream, result: ValidationResult, now: datetime) -> tuple[pl.DataFrame, int]:
+        frame = result.frame
+        if stream.kind != "event" or frame.height == 0:
+            return frame, 0
+        new = self.seen.claim(stream.name, frame["event_id"], now)
+        if new.all():
+            return frame, 0
+        return frame.filter(pl.Series(new)), int((~new).sum())
+
+
+class _RowsOf(Sequence[Any]):
+    """Rows of a tabular batch as dicts, built only for the few that are dead-lettered."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    def __getitem__(self, i: int) -> Any:  # type: ignore[override]
+        return self.frame.row(i, named=True)

@@ -1,0 +1,311 @@
+"""The embedded durable buffer: one write-ahead log per stream, with group commit.
+
+An ingest request returns 200 only after its batch is on disk (``fsync``). Concurrent
+requests share fsyncs: whoever finds no sync running starts one that covers everything
+written so far, and the others wait for it (group commit), so the disk sees a few fsyncs a
+second however many requests arrive.
+
+The writer drains the log in order and confirms what ClickHouse stored. Before each insert it
+records the exact byte range it is about to insert (the *intent*); after a crash the same
+range is inserted again with the same deduplication token, so ClickHouse drops it if the
+first attempt had landed. Segments wholly before the confirmed offset are deleted.
+
+Record layout: ``b"IW" | u32 length | u32 crc32 | u32 rows | payload`` where the payload is
+an Arrow IPC stream of the validated frame.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import itertools
+import json
+import logging
+import os
+import struct
+import threading
+import time
+import zlib
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+log = logging.getLogger("ioc.wal")
+
+MAGIC = b"IW"
+HEADER = struct.Struct("<2sIII")
+SEGMENT_BYTES = 64 * 1024 * 1024
+
+
+class WalBusy(RuntimeError):
+    """Another process owns this write-ahead log."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One appended batch: its byte range in the stream's log and its rows."""
+
+    start: int
+    end: int
+    frame: pl.DataFrame
+    appended_at: float
+
+    @property
+    def rows(self) -> int:
+        return self.frame.height
+
+
+def encode(frame: pl.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    frame.write_ipc_stream(buf, compression="uncompressed")
+    return buf.getvalue()
+
+
+def decode(payload: bytes) -> pl.DataFrame:
+    return pl.read_ipc_stream(io.BytesIO(payload))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class StreamLog:
+    """The write-ahead log of one stream."""
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._cond = threading.Condition()
+        self._pending: deque[Record] = deque()
+        self._pending_rows = 0
+        self.confirmed, self.intent = self._read_checkpoint()
+        self._recover()
+        self._syncing = False
+
+    # ---- checkpoint -------------------------------------------------------------------
+    @property
+    def _checkpoint_path(self) -> Path:
+        return self.dir / "checkpoint.json"
+
+    def _read_checkpoint(self) -> tuple[int, tuple[int, int] | None]:
+        try:
+            data = json.loads(self._checkpoint_path.read_text())
+        except FileNotFoundError:
+            return 0, None
+        intent = data.get("intent")
+        return int(data["confirmed"]), (tuple(intent) if intent else None)  # type: ignore[return-value]
+
+    def _write_checkpoint(self) -> None:
+        tmp = self.dir / "checkpoint.json.tmp"
+        data = {"confirmed": self.confirmed, "intent": list(self.intent) if self.intent else None}
+        with open(tmp, "w") as fh:
+            json.dump(data, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self._checkpoint_path)
+        _fsync_dir(self.dir)
+
+    # ---- segments ---------------------------------------------------------------------
+    def _segments(self) -> list[tuple[int, Path]]:
+        segs = []
+        for p in self.dir.glob("*.seg"):
+            segs.append((int(p.stem), p))
+        return sorted(segs)
+
+    def _recover(self) -> None:
+        """Load every record after the confirmed offset; cut a torn tail left by a crash."""
+        segs = self._segments()
+        now = time.time()
+        end = self.confirmed
+        for base, path in segs:
+            data = path.read_bytes()
+            pos = 0
+            while pos + HEADER.size <= len(data):
+                magic, length, crc, _rows = HEADER.unpack_from(data, pos)
+                body = data[pos + HEADER.size: pos + HEADER.size + length]
+                if magic != MAGIC or len(body) != length or zlib.crc32(body) != crc:
+                    break
+                start, stop = base + pos, base + pos + HEADER.size + length
+                if start >= self.confirmed:
+                    rec = Record(start, stop, decode(body), now)
+                    self._pending.append(rec)
+                    self._pending_rows += rec.rows
+                pos += HEADER.size + length
+                end = max(end, base + pos)
+            if pos < len(data):
+                log.warning("event=wal.torn_tail dir=%s segment=%s kept=%d dropped=%d",
+                            self.dir.name, path.name, pos, len(data) - pos)
+                with open(path, "r+b") as fh:
+                    fh.truncate(pos)
+                    os.fsync(fh.fileno())
+                end = base + pos
+                # a torn record is the last thing ever written: later segments cannot exist
+                for later_base, later in segs:
+                    if later_base > base:
+                        later.unlink()
+                break
+        self._written = end
+        self._synced = end
+        self._open_segment(reuse=bool(segs))
+        if self._pending:
+            log.info("event=wal.recovered dir=%s records=%d rows=%d", self.dir.name,
+                     len(self._pending), self._pending_rows)
+
+    def _open_segment(self, reuse: bool) -> None:
+        segs = self._segments()
+        if reuse and segs and segs[-1][0] + segs[-1][1].stat().st_size == self._written:
+            self._seg_base, path = segs[-1]
+        else:
+            self._seg_base, path = self._written, self.dir / f"{self._written:020d}.seg"
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        _fsync_dir(self.dir)
+
+    # ---- append (request threads) -----------------------------------------------------
+    def append(self, frame: pl.DataFrame) -> Record:
+        """Append a batch and return once it is on disk."""
+        payload = encode(frame)
+        header = HEADER.pack(MAGIC, len(payload), zlib.crc32(payload), frame.height)
+        with self._cond:
+            if self._written - self._seg_base >= SEGMENT_BYTES:
+                os.fsync(self._fd)
+                os.close(self._fd)
+                self._synced = self._written
+                self._open_segment(reuse=False)
+            os.write(self._fd, header + payload)
+            start = self._written
+            self._written += len(header) + len(payload)
+            rec = Record(start, self._written, frame, time.time())
+            # queued in log order now; the writer takes only what is already synced
+            self._pending.append(rec)
+            self._pending_rows += rec.rows
+            self._wait_synced(rec.end)
+            self._cond.notify_all()
+        return rec
+
+    def _wait_synced(self, end: int) -> None:
+        """Group commit; called holding the condition's lock."""
+        while self._synced < end:
+            if self._syncing:
+                self._cond.wait()
+                continue
+            self._syncing = True
+            target, fd = self._written, self._fd
+            self._cond.release()
+            try:
+                os.fsync(fd)
+            finally:
+                self._cond.acquire()
+                self._syncing = False
+            self._synced = max(self._synced, target)
+            self._cond.notify_all()
+
+    # ---- drain (writer thread) ----------------------------------------------------------
+    @property
+    def depth(self) -> int:
+        """Rows appended and not yet confirmed by the store."""
+        return self._pending_rows
+
+    def pending_records(self) -> list[Record]:
+        with self._cond:
+            return list(self._pending)
+
+    def oldest_age(self) -> float:
+        with self._cond:
+            return time.time() - self._pending[0].appended_at if self._pending else 0.0
+
+    def next_batch(self, max_rows: int, max_age_s: float, force: bool = False) -> list[Record]:
+        """The records of the next insert, or [] when it is not yet time.
+
+        After a crash the first batch is exactly the recorded intent, whatever the limits.
+        """
+        with self._cond:
+            if not self._pending:
+                return []
+            if self.intent is not None:
+                lo, hi = self.intent
+                return [r for r in self._pending if lo <= r.start and r.end <= hi]
+            rows = 0
+            batch: list[Record] = []
+            for r in self._pending:
+                if r.end > self._synced or (batch and rows + r.rows > max_rows):
+                    break
+                batch.append(r)
+                rows += r.rows
+            if not batch:
+                return []
+            ready = force or rows >= max_rows or len(batch) < len(self._pending) or (
+                time.time() - batch[0].appended_at >= max_age_s)
+            return batch if ready else []
+
+    def begin(self, batch: list[Record]) -> str:
+        """Record the intent to insert ``batch`` and return its deduplication token."""
+        self.intent = (batch[0].start, batch[-1].end)
+        self._write_checkpoint()
+        return f"{self.dir.name}:{batch[0].start}:{batch[-1].end}"
+
+    def confirm(self, batch: list[Record]) -> None:
+        """The store has the batch: advance the checkpoint and drop what it covers."""
+        with self._cond:
+            end = batch[-1].end
+            while self._pending and self._pending[0].end <= end:
+                self._pending_rows -= self._pending.popleft().rows
+            self.confirmed, self.intent = end, None
+            self._write_checkpoint()
+            segs = self._segments()
+            for (base, path), nxt in itertools.pairwise(segs):
+                if nxt[0] <= self.confirmed and base != self._seg_base:
+                    path.unlink()
+
+    def wait_for_data(self, timeout: float) -> None:
+        with self._cond:
+            if not self._pending:
+                self._cond.wait(timeout)
+
+    def close(self) -> None:
+        with self._cond:
+            os.close(self._fd)
+
+
+class WriteAheadLog:
+    """The logs of all streams under one directory (``<var>/wal``)."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._owner = os.open(self.dir / "owner.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._owner)
+            raise WalBusy(f"the ingest buffer {self.dir} is in use by another process; only one "
+                          f"process may drain it (use Redis to run several)") from None
+        self._logs: dict[str, StreamLog] = {}
+        self._lock = threading.Lock()
+        for sub in sorted(self.dir.glob("*")) if self.dir.exists() else []:
+            if sub.is_dir():
+                self.log(sub.name)
+
+    def log(self, name: str) -> StreamLog:
+        with self._lock:
+            if name not in self._logs:
+                self._logs[name] = StreamLog(self.dir / name)
+            return self._logs[name]
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return list(self._logs)
+
+    @property
+    def depth(self) -> int:
+        return sum(lg.depth for lg in list(self._logs.values()))
+
+    def close(self) -> None:
+        for lg in list(self._logs.values()):
+            lg.close()
+        os.close(self._owner)
