@@ -130,7 +130,7 @@ def parse_csv(data: bytes) -> pl.DataFrame:
     if not data.strip():
         return pl.DataFrame()
     try:
-        frame = pl.read_csv(io.BytesIO(data), infer_schema=False, missing_utf8_is_empty_string=False)
+        frame = pl.read_csv(io.BytesIO(data), infer_schema=False)
     except pl.exceptions.PolarsError as exc:
         text = str(exc).split("\n")[0]
         raise BodyError(400, "bad_csv", (

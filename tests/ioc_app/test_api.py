@@ -1,0 +1,175 @@
+"""The ingest and dead-letter API through the real Flask app on the real engine."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from ingest.gate import GATE_PASS
+from ingest.parse import MAX_BYTES, MAX_EVENTS
+from ingest.registry import BY_NAME
+from ioc_app import auth, read
+from ioc_app.app import create_app
+from ioc_app.settings import Settings
+from ioc_app.storage import Store
+from tests.ingest.strategies import random_events
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture()
+def client(migrated: Store, tmp_path: Path):
+    settings = Settings(clickhouse_url=f"chdb://{tmp_path / 'store'}", demo=False,
+                        tokens_file=str(tmp_path / "tokens.toml"))
+    app = create_app(settings, store=migrated, background=False)
+    runtime = app.server.extensions[read.EXTENSION]
+    tokens = {
+        "gate": auth.create_token(settings.tokens_file, "gate-sys", ["gate.pass"], set(BY_NAME)),
+        "admin": auth.create_token(settings.tokens_file, "ops", ["*"], set(BY_NAME)),
+    }
+    c = app.server.test_client()
+    c.runtime, c.tokens = runtime, tokens
+    yield c
+    runtime.pipeline.wal.close()
+
+
+def post(client, body: bytes, ctype: str = "application/json", token: str = "gate",
+         stream: str = "gate.pass", **headers: str):
+    hdrs = {"Content-Type": ctype, **headers}
+    if token:
+        hdrs["Authorization"] = f"Bearer {client.tokens.get(token, token)}"
+    return client.post(f"/api/v1/ingest/{stream}", data=body, headers=hdrs)
+
+
+def flush(client) -> None:
+    client.runtime.writer.flush_once(force=True)
+
+
+def stored(client) -> int:
+    return client.runtime.store.rows("SELECT count() FROM gate_pass")[0][0]
+
+
+def test_json_array_partial_acceptance(client) -> None:
+    events = random_events(GATE_PASS, 5, 1, NOW)
+    events[2]["direction"] = "sideways"
+    r = post(client, orjson.dumps(events))
+    assert r.status_code == 200
+    body = r.get_json()
+    assert (body["accepted"], body["duplicates"], body["rejected"]) == (4, 0, 1)
+    assert body["errors"][0]["index"] == 2 and body["errors"][0]["reason"] == "bad_enum"
+    flush(client)
+    assert stored(client) == 4
+
+
+def test_single_object_ndjson_csv_and_gzip(client) -> None:
+    ev = random_events(GATE_PASS, 4, 2, NOW)
+    assert post(client, orjson.dumps(ev[0])).get_json()["accepted"] == 1
+    nd = b"\n".join(orjson.dumps(e) for e in ev[1:3]) + b"\n"
+    assert post(client, nd, "application/x-ndjson").get_json()["accepted"] == 2
+    csv = ("event_id,ts,campus,gate_id,lane,direction,person_type,method,result\n"
+           f"csv-1,{int(NOW.timestamp() * 1000)},main,g1,1,in,student,face,pass\n").encode()
+    assert post(client, csv, "text/csv; charset=utf-8").get_json()["accepted"] == 1
+    gz = gzip.compress(orjson.dumps([ev[3]]))
+    assert post(client, gz, **{"Content-Encoding": "gzip"}).get_json()["accepted"] == 1
+    flush(client)
+    assert stored(client) == 5
+
+
+def test_same_request_three_times_counts_once(client) -> None:
+    body = orjson.dumps(random_events(GATE_PASS, 50, 3, NOW))
+    got = [post(client, body).get_json() for _ in range(3)]
+    assert [(g["accepted"], g["duplicates"]) for g in got] == [(50, 0), (0, 50), (0, 50)]
+    flush(client)
+    assert stored(client) == 50
+
+
+@pytest.mark.parametrize(
+    ("token", "stream", "status", "code"),
+    [("", "gate.pass", 401, "unauthorized"), ("not-a-token", "gate.pass", 401, "unauthorized"),
+     ("gate", "service.call", 403, "forbidden"), ("gate", "gate.passes", 404, "unknown_stream")],
+)
+def test_auth_errors(client, token: str, stream: str, status: int, code: str) -> None:
+    r = post(client, b"[]", token=token, stream=stream)
+    assert r.status_code == status
+    assert r.get_json()["error"] == code and r.get_json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype", "headers", "status", "needle"),
+    [
+        (b"[1,2", "application/json", {}, 400, "line 1, column 5"),
+        (b'{"a": NaN}', "application/json", {}, 400, "not valid JSON"),
+        (b"[" * 2000 + b"]" * 2000, "application/json", {}, 400, "not valid JSON"),
+        (b'{"a":1}\n{oops}\n', "application/x-ndjson", {}, 400, "line 2"),
+        (b"\xff\xfe\x00bad", "application/json", {}, 400, "not valid JSON"),
+        (b"a,b\n\xff\xfe,1\n", "text/csv", {}, 400, "not UTF-8"),
+        (b'a,b\n"unclosed,1\n', "text/csv", {}, 400, "CSV"),
+        (b"<xml/>", "application/xml", {}, 415, "application/json"),
+        (b"[]", "", {}, 415, "Content-Type"),
+        (b"not gzip", "application/json", {"Content-Encoding": "gzip"}, 400, "gzip"),
+        (b"[]", "application/json", {"Content-Encoding": "br"}, 415, "gzip"),
+    ],
+)
+def test_malformed_bodies(client, body, ctype, headers, status, needle) -> None:
+    r = post(client, body, ctype, **headers)
+    assert r.status_code == status, r.get_json()
+    assert needle in r.get_json()["message"]
+
+
+def test_size_and_count_limits(client) -> None:
+    big = b"[" + b" " * (MAX_BYTES + 10) + b"]"
+    assert post(client, big).status_code == 413
+    bomb = gzip.compress(b"[" + b" " * (MAX_BYTES * 4) + b"]")
+    r = post(client, bomb, **{"Content-Encoding": "gzip"})
+    assert r.status_code == 413 and "after decompression" in r.get_json()["message"]
+    many = orjson.dumps([{}] * (MAX_EVENTS + 1))
+    r = post(client, many)
+    assert r.status_code == 413 and "100,000" in r.get_json()["message"]
+
+
+def test_injection_strings_are_data_not_code(client) -> None:
+    ev = random_events(GATE_PASS, 2, 4, NOW)
+    ev[0]["person_key"] = "'; DROP TABLE gate_pass; --"
+    ev[1]["person_key"] = "=cmd|' /C calc'!A0"
+    assert post(client, orjson.dumps(ev)).get_json()["accepted"] == 2
+    flush(client)
+    keys = {r[0] for r in client.runtime.store.rows("SELECT person_key FROM gate_pass")}
+    assert keys == {ev[0]["person_key"], ev[1]["person_key"]}
+
+
+def test_dead_letters_listed_and_replayed(client) -> None:
+    ev = random_events(GATE_PASS, 2, 5, NOW)
+    ev[1]["lane"] = 99
+    post(client, orjson.dumps(ev))
+    flush(client)
+    admin = {"Authorization": f"Bearer {client.tokens['admin']}"}
+    assert client.get("/api/v1/deadletter", headers={
+        "Authorization": f"Bearer {client.tokens['gate']}"}).status_code == 403
+    listed = client.get("/api/v1/deadletter?stream=gate.pass&limit=10", headers=admin).get_json()
+    assert listed["count"] == 1
+    letter = listed["letters"][0]
+    assert letter["reason"] == "out_of_range" and letter["raw"]["lane"] == 99
+    assert client.get("/api/v1/deadletter?strem=x", headers=admin).status_code == 400
+    fixed = {**letter["raw"], "lane": 9}
+    r = client.post("/api/v1/deadletter/replay", headers=admin,
+                    json={"fixes": {letter["id"]: fixed}})
+    assert r.status_code == 200 and r.get_json()["accepted"] == 1
+    flush(client)
+    assert stored(client) == 2
+    again = client.get("/api/v1/deadletter?stream=gate.pass", headers=admin).get_json()
+    assert again["count"] == 0
+
+
+def test_backpressure_answers_429_then_503(client) -> None:
+    pipeline = client.runtime.pipeline
+    pipeline.high_water_rows = 1
+    assert post(client, orjson.dumps(random_events(GATE_PASS, 2, 6, NOW))).status_code == 200
+    r = post(client, orjson.dumps(random_events(GATE_PASS, 1, 7, NOW)))
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    pipeline.set_store_down(True)
+    r = post(client, orjson.dumps(random_events(GATE_PASS, 1, 8, NOW)))
+    assert r.status_code == 503 and r.headers["Retry-After"]
