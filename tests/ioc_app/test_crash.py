@@ -1,0 +1,109 @@
+"""Accepted means durable: SIGKILL the server at random moments while a client sends events;
+every event that got a 200 is in ClickHouse exactly once."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from ingest.gate import GATE_PASS
+from tests.conftest import ROOT, Server, free_port, product_env, run_cli
+from tests.ingest.strategies import random_events
+
+TOTAL = 200_000
+PER_REQUEST = 1_000
+
+COUNT = """
+import sys
+from ioc_app.storage import Store
+s = Store(sys.argv[1])
+print(*s.rows("SELECT count(), uniqExact(event_id), countIf(event_id LIKE 'crash-%') FROM gate_pass")[0])
+print(s.rows("SELECT sum(attempts) FROM gate_pass_1m")[0][0])
+"""
+
+
+def send(port: int, token: str, body: bytes) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", "/api/v1/ingest/gate.pass", body=body,
+                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+    except OSError:
+        return 0
+    finally:
+        conn.close()
+
+
+def test_sigkill_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    env = product_env(tmp_path)
+    made = run_cli(env, "token", "create", "crash", "--streams", "gate.pass")
+    token = made.stdout.strip()
+    now = datetime.now(UTC)
+    template = random_events(GATE_PASS, PER_REQUEST, 9, now)
+    batches = []
+    for b in range(TOTAL // PER_REQUEST):
+        batches.append(orjson.dumps([{**e, "event_id": f"crash-{b}-{i}"} for i, e in enumerate(template)]))
+    rng = random.Random(5)
+    port = free_port()
+    state = {"server": Server(env, port), "kills": 0}
+    state["server"].wait_ready(120)
+    stop = threading.Event()
+    killing = threading.Event()
+
+    def killer() -> None:
+        """Kill the server at random moments (mid-request included) and restart it."""
+        while not stop.wait(rng.uniform(0.4, 1.5)) and state["kills"] < 8:
+            killing.set()
+            os.killpg(state["server"].proc.pid, signal.SIGKILL)
+            state["server"].proc.wait()
+            state["kills"] += 1
+            state["server"] = Server(env, port)
+            state["server"].wait_ready(120)
+            killing.clear()
+
+    acked = []
+    deadline = time.monotonic() + 600
+
+    def sender(mine: list[bytes]) -> None:
+        for body in mine:
+            while time.monotonic() < deadline:
+                status = send(port, token, body)
+                if status == 200:
+                    acked.append(len(body))
+                    break
+                assert status in (0, 429, 503), status  # never a 4xx for good events
+                time.sleep(0.1)
+
+    threads = [threading.Thread(target=sender, args=(batches[i::2],)) for i in range(2)]
+    kill_thread = threading.Thread(target=killer)
+    kill_thread.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    kill_thread.join()
+    server = state["server"]
+    assert len(acked) == len(batches), "some requests never got a 200"
+    assert state["kills"] >= 3, state["kills"]
+    # let the writer drain, then stop cleanly and count from a fresh process
+    time.sleep(3)
+    server.stop()
+    done = subprocess.run([sys.executable, "-c", COUNT, env["IOC_CLICKHOUSE_URL"]], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    lines = done.stdout.split("\n")
+    total, distinct, ours = map(int, lines[0].split())
+    assert (total, distinct, ours) == (TOTAL, TOTAL, TOTAL), done.stderr[-2000:]
+    assert int(lines[1]) == TOTAL  # and the rollups counted each event once
