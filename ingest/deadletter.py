@@ -24,10 +24,11 @@ def _raw(event: Any) -> str:
 
 
 def dead_letter_frame(
-    stream: str, events: Sequence[Any], result: ValidationResult, source: str,
+    stream: str, events: Sequence[Any], result: ValidationResult, source: str | Sequence[str],
     received_at: datetime | None = None,
 ) -> pl.DataFrame:
-    """One row per rejected event: the first error is its headline, all errors are kept."""
+    """One row per rejected event: the first error is its headline, all errors are kept.
+    ``source``: the sender, or one per event of a batch that combines several senders."""
     received_at = received_at or datetime.now(UTC)
     by_index: dict[int, list[dict[str, Any]]] = {}
     for err in result.errors:
@@ -39,7 +40,7 @@ def dead_letter_frame(
             "id": str(uuid.uuid4()),
             "stream": stream,
             "received_at": received_at,
-            "source": source,
+            "source": source if isinstance(source, str) else source[i],
             "raw": _raw(events[i]),
             "field": errs[0]["field"],
             "reason": errs[0]["reason"],

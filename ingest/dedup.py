@@ -66,14 +66,15 @@ class MemorySeenSet:
         hashes = id_hashes(ids)
         new = first_in_batch(hashes)
         today = now.astimezone(UTC).date()
+        candidates = set(hashes[new].tolist())
         with self._lock:
             days = self._buckets(stream, today)
-            buckets = list(days.values())
-            for i in np.flatnonzero(new):
-                h = int(hashes[i])
-                if any(h in b for b in buckets):
-                    new[i] = False
-            days.setdefault(today, set()).update(int(h) for h in hashes[new])
+            seen: set[int] = set()
+            for bucket in days.values():
+                seen |= candidates & bucket  # set operations run in C, over the smaller set
+            if seen:
+                new &= ~np.isin(hashes, np.fromiter(seen, dtype=np.uint64, count=len(seen)))
+            days.setdefault(today, set()).update(hashes[new].tolist())
         return new
 
     def release(self, stream: str, ids: pl.Series, now: datetime) -> None:
@@ -82,7 +83,7 @@ class MemorySeenSet:
         with self._lock:
             bucket = self._days.get(stream, {}).get(today)
             if bucket is not None:
-                bucket.difference_update(int(h) for h in id_hashes(ids))
+                bucket.difference_update(id_hashes(ids).tolist())
 
     def size(self, stream: str) -> int:
         with self._lock:

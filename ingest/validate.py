@@ -27,6 +27,7 @@ RFC3339_FMT = "%Y-%m-%dT%H:%M:%S%.f%:z"
 _IDX = "__index"
 _BAD = "__bad__"  # suffix of the per-column "value had a wrong Python type" mask
 _REASON = "__reason__"
+_OPTIMIZATIONS = pl.QueryOptFlags()
 
 
 @dataclass
@@ -54,10 +55,13 @@ def validate(
     stream: Stream,
     events: Sequence[Any],
     *,
-    source: str | None = None,
+    source: str | Sequence[str] | None = None,
     now: datetime | None = None,
 ) -> ValidationResult:
-    """Validate parsed JSON events (any Python values; non-objects are rejected)."""
+    """Validate parsed JSON events (any Python values; non-objects are rejected).
+
+    ``source`` is the default for events that name none: one name, or one per event (when
+    the batch combines requests of several source systems)."""
     allowed = {f.name for f in stream.all_fields}
     errors: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
@@ -223,7 +227,7 @@ def _finish(
     raw: pl.DataFrame,
     errors: list[dict[str, Any]],
     value_of: Any,
-    source: str | None,
+    source: str | Sequence[str] | None,
     now: datetime | None,
 ) -> ValidationResult:
     now = now or datetime.now(UTC)
@@ -248,26 +252,27 @@ def _finish(
             )
         reason_cols.append(reason.otherwise(pl.lit(None, pl.String)).alias(_REASON + f.name))
         typed_cols.append(pl.when(present).then(typed).alias(f.name))
-    both = raw.lazy().select(*typed_cols, *reason_cols).collect()
-    typed_frame = both.select(_IDX, *(f.name for f in stream.all_fields))
-    reasons = both.select(
-        pl.col(_IDX), *(pl.col(_REASON + f.name).alias(f.name) for f in stream.all_fields)
-    )
+    names = [f.name for f in stream.all_fields]
+    lf = raw.lazy().select(*typed_cols, *reason_cols)
     # cross-field rules see only values that passed their own field's rules
-    clean = typed_frame.with_columns(
-        pl.when(reasons[f.name].is_null()).then(pl.col(f.name)).alias(f.name)
-        for f in stream.all_fields
+    lf = lf.with_columns(
+        pl.when(pl.col(_REASON + n).is_null()).then(pl.col(n)).alias(n) for n in names
     )
     for chk in stream.checks:
-        broken = clean.select(chk.bad().fill_null(False)).to_series()
-        reasons = reasons.with_columns(
-            pl.when(pl.col(chk.field).is_null() & broken)
+        lf = lf.with_columns(
+            pl.when(pl.col(_REASON + chk.field).is_null() & chk.bad().fill_null(False))
             .then(pl.lit(chk.reason))
-            .otherwise(pl.col(chk.field))
-            .alias(chk.field)
+            .otherwise(pl.col(_REASON + chk.field))
+            .alias(_REASON + chk.field)
         )
-    faulty = reasons.filter(pl.any_horizontal(pl.all().exclude(_IDX).is_not_null()))
-    long = faulty.unpivot(index=_IDX, variable_name="field", value_name="reason").drop_nulls("reason")
+    bad = pl.any_horizontal(pl.col(_REASON + n).is_not_null() for n in names)
+    # one plan, one collect: the fixed cost of a collect dominates small batches
+    both = lf.with_columns(bad.alias("__faulty")).collect(optimizations=_OPTIMIZATIONS)
+    clean = both.select(_IDX, *names)
+    reasons = both.filter(pl.col("__faulty")).select(
+        pl.col(_IDX), *(pl.col(_REASON + n).alias(n) for n in names)
+    )
+    long = reasons.unpivot(index=_IDX, variable_name="field", value_name="reason").drop_nulls("reason")
     not_objects = [e["index"] for e in errors if e["reason"] == "not_an_object"]
     if not_objects:  # one error says it all for a non-object
         long = long.filter(~pl.col(_IDX).is_in(not_objects))
@@ -297,14 +302,20 @@ def _valid_ips(raw: pl.DataFrame, name: str) -> list[str]:
     return good
 
 
-def _insert_ready(stream: Stream, good: pl.DataFrame, source: str | None, now: datetime) -> pl.DataFrame:
+def _insert_ready(stream: Stream, good: pl.DataFrame, source: str | Sequence[str] | None,
+                  now: datetime) -> pl.DataFrame:
     from ingest.contracts import pl_type
 
+    if source is None or isinstance(source, str):
+        default_source = pl.lit(source or "unknown")
+    else:
+        good = good.with_columns(pl.Series("__src", list(source)).gather(good[_IDX]))
+        default_source = pl.col("__src")
     exprs = []
     for f in stream.all_fields:
         e = pl.col(f.name).cast(pl_type(f))
         if f.name == "source":
-            e = e.fill_null(pl.lit(source or "unknown"))
+            e = e.fill_null(default_source)
         if _derivable(stream, f):
             derived = pl.concat_str(
                 [*(pl.col(k) for k in stream.derive_id_from),

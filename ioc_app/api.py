@@ -92,7 +92,7 @@ def ingest(stream_name: str) -> Response:
     except Backpressure as exc:
         raise ApiError(exc.status, "busy" if exc.status == 429 else "unavailable", exc.message,
                        {"Retry-After": str(exc.retry_after)}) from None
-    log.info("event=api.ingest stream=%s source=%s accepted=%d duplicates=%d rejected=%d ms=%.1f",
+    log.debug("event=api.ingest stream=%s source=%s accepted=%d duplicates=%d rejected=%d ms=%.1f",
              stream.name, src.name, receipt.accepted, receipt.duplicates, receipt.rejected,
              (time.perf_counter() - started) * 1000)
     return _json(receipt.body())

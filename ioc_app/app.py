@@ -19,6 +19,7 @@ from ioc_app.api import api
 from ioc_app.auth import TokenBook
 from ioc_app.core import SnapshotCore
 from ioc_app.migrate import migrate
+from ioc_app.ops import ops, registry_for
 from ioc_app.secret import secret_key
 from ioc_app.settings import Settings, load_settings
 from ioc_app.storage import Store
@@ -59,6 +60,7 @@ class Runtime:
     pipeline: Pipeline
     writer: Writer
     scheduler: Any = None
+    registry: Any = None
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None,
@@ -98,6 +100,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     server.secret_key = secret_key(settings)
     server.extensions[read.EXTENSION] = runtime
     server.register_blueprint(api)
+    runtime.registry = registry_for(runtime)
+    server.register_blueprint(ops)
 
     @server.get("/healthz")
     def healthz() -> Any:

@@ -13,6 +13,7 @@ import os
 import secrets
 import tempfile
 import threading
+import time
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from pathlib import Path
 import tomli_w
 
 PREFIX = "ioc_"
+RECHECK_S = 1.0
 
 
 class TokenError(ValueError):
@@ -108,8 +110,13 @@ class TokenBook:
         self._stamp: tuple[int, int] | None = None
         self._entries: list[tuple[str, Source]] = []
         self._lock = threading.Lock()
+        self._checked = 0.0
 
     def _refresh(self) -> None:
+        now = time.monotonic()
+        if now - self._checked < RECHECK_S and self._stamp is not None:
+            return  # a revoked token stops working within a second, without a stat per request
+        self._checked = now
         try:
             st = self.path.stat()
             stamp = (st.st_mtime_ns, st.st_ino)

@@ -173,3 +173,18 @@ def test_backpressure_answers_429_then_503(client) -> None:
     pipeline.set_store_down(True)
     r = post(client, orjson.dumps(random_events(GATE_PASS, 1, 8, NOW)))
     assert r.status_code == 503 and r.headers["Retry-After"]
+
+
+def test_metrics_expose_ingest_counters_and_buffer(client) -> None:
+    ev = random_events(GATE_PASS, 3, 9, NOW)
+    ev[0]["lane"] = 0
+    post(client, orjson.dumps(ev))
+    post(client, orjson.dumps(ev[1:]))
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'ioc_ingest_events_total{outcome="accepted",stream="gate.pass"} 2.0' in text
+    assert 'ioc_ingest_events_total{outcome="duplicate",stream="gate.pass"} 2.0' in text
+    assert 'ioc_ingest_events_total{outcome="rejected",stream="gate.pass"} 1.0' in text
+    assert "ioc_buffer_depth_events 3.0" in text  # 2 events + 1 dead letter, not yet written
+    flush(client)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "ioc_buffer_depth_events 0.0" in text and "ioc_writer_rows_total 3.0" in text

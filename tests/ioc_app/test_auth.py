@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,11 @@ def test_create_verify_revoke_and_reload(tmp_path: Path) -> None:
     assert src.may_write("gate.pass") and not src.may_write("service.call")
     assert book.verify(token + "x") is None
     other = auth.create_token(path, "all", ["*"], set(BY_NAME))
+    book._checked = 0.0  # as if the recheck interval had passed
     assert book.verify(other).may_write("service.call")  # picked up without a restart
     auth.revoke_token(path, "gate-sys")
     os.utime(path, ns=(1, 1))  # a change within one mtime tick must still be seen
+    time.sleep(auth.RECHECK_S + 0.05)
     assert book.verify(token) is None
 
 

@@ -1,0 +1,191 @@
+"""End-to-end ingest: HTTP request → queryable in ClickHouse, embedded mode.
+
+Starts the real server (gunicorn, embedded engine, no demo) on a loopback port, sends
+gate events from concurrent clients in 1,000-event JSON requests, and reports:
+- events/s from the first request to the last event being in the store (the writer's
+  inserted-row counter on /metrics, polled every 20 ms);
+- p50/p95 acknowledge-to-queryable latency: a request counts as queryable when the store
+  holds as many rows as had been acknowledged when it was (the log is written in order);
+- as the baseline, measured in the same run on the same rows: the raw clickhouse-connect
+  Arrow insert rate into a fresh store with the rollups attached (20k-row inserts).
+
+The client threads share the machine's 2 cores with the server: the figure is conservative.
+
+    .venv/bin/python bench/ingest.py [--events 400000] [--clients 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import orjson  # noqa: E402
+
+from bench.validate import make_events  # noqa: E402
+
+BASELINE = """
+import sys, time
+import polars as pl
+from datetime import datetime, UTC
+from ingest.gate import GATE_PASS
+from ingest.validate import validate
+from ioc_app.migrate import migrate
+from ioc_app.storage import Store
+from bench.validate import make_events
+n = int(sys.argv[2])
+store = Store(sys.argv[1])
+migrate(store)
+now = datetime.now(UTC)
+frame = validate(GATE_PASS, make_events(n, int(now.timestamp() * 1000)), source="b", now=now).frame
+t = time.perf_counter()
+for off in range(0, n, 20_000):
+    store.insert("gate_pass", frame.slice(off, 20_000))
+print(n / (time.perf_counter() - t))
+"""
+
+
+def env_for(tmp: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
+    env.update({"IOC_CLICKHOUSE_URL": f"chdb://{tmp / 'clickhouse'}", "IOC_DEMO": "0",
+                "IOC_TOKENS_FILE": str(tmp / "tokens.toml"), "IOC_PORT": str(port),
+                "PYTHONPATH": str(ROOT)})
+    return env
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scrape(port: int) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    m = re.search(r"^ioc_writer_rows_total ([0-9.e+]+)$", text, re.M)
+    return int(float(m.group(1))) if m else 0
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+
+
+def run(events_n: int, clients: int, per_request: int) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="ioc-bench-"))
+    port = free_port()
+    env = env_for(tmp, port)
+    py = sys.executable
+    token = subprocess.run([py, "-m", "ioc_app", "token", "create", "bench", "--streams", "*"],
+                           env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    events = make_events(events_n, now_ms)
+    bodies = [orjson.dumps(events[i:i + per_request]) for i in range(0, events_n, per_request)]
+    log = open(tmp / "server.log", "w")
+    server = subprocess.Popen([py, "-m", "ioc_app", "run"], env=env, cwd=ROOT, stdout=log,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        for _ in range(600):
+            try:
+                scrape(port)
+                break
+            except OSError:
+                time.sleep(0.2)
+        acked_at: list[tuple[float, int]] = []  # (time, cumulative rows acknowledged)
+        lock = threading.Lock()
+        queue = list(reversed(bodies))
+        rows_acked = 0
+        progress: list[tuple[float, int]] = []
+        done = threading.Event()
+
+        def poll() -> None:
+            while not done.is_set():
+                progress.append((time.perf_counter(), scrape(port)))
+                time.sleep(0.02)
+
+        def client() -> None:
+            nonlocal rows_acked
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+            while True:
+                with lock:
+                    if not queue:
+                        break
+                    body = queue.pop()
+                conn.request("POST", "/api/v1/ingest/gate.pass", body=body, headers=headers)
+                resp = conn.getresponse()
+                payload = orjson.loads(resp.read())
+                assert resp.status == 200 and payload["accepted"] == per_request, payload
+                with lock:
+                    rows_acked += payload["accepted"]
+                    acked_at.append((time.perf_counter(), rows_acked))
+            conn.close()
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        acked_all = time.perf_counter()
+        while scrape(port) < events_n:
+            time.sleep(0.02)
+        queryable_all = time.perf_counter()
+        done.set()
+        poller.join()
+        progress.append((queryable_all, events_n))
+        latencies = []
+        j = 0
+        for t_ack, cum in acked_at:
+            while progress[j][1] < cum or progress[j][0] < t_ack:
+                j += 1
+            latencies.append(progress[j][0] - t_ack)
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()
+    base_dir = tmp / "baseline"
+    baseline = float(subprocess.run([py, "-c", BASELINE, f"chdb://{base_dir}", str(events_n)],
+                                    env=env, cwd=ROOT, capture_output=True, text=True,
+                                    check=True).stdout.strip())
+    e2e = events_n / (queryable_all - started)
+    print(f"bench=ingest mode=embedded events={events_n} clients={clients} per_request={per_request} "
+          f"cpus={os.cpu_count()}")
+    print(f"end-to-end (request → queryable)  {e2e:>12,.0f} events/s  ({queryable_all - started:.2f} s)")
+    print(f"acknowledged (request → 200)      {events_n / (acked_all - started):>12,.0f} events/s")
+    print(f"ack → queryable latency           p50 {percentile(latencies, 0.5) * 1000:.0f} ms   "
+          f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms   max {max(latencies) * 1000:.0f} ms")
+    print(f"baseline raw Arrow insert, rollups {baseline:>12,.0f} rows/s")
+    print(f"ratio end-to-end / raw insert      {e2e / baseline:.2f}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--events", type=int, default=400_000)
+    p.add_argument("--clients", type=int, default=16)
+    p.add_argument("--per-request", type=int, default=1_000)
+    args = p.parse_args()
+    run(args.events, args.clients, args.per_request)
+
+
+if __name__ == "__main__":
+    main()
