@@ -256,6 +256,15 @@ class Pipeline:
 COALESCE_ROWS = 20_000
 
 
+def embedded_ingest(store: Store, wal_dir: Any) -> tuple[Pipeline, Any]:
+    """The ingest path of a process that owns its buffer: pipeline and (not started) writer."""
+    from ingest.writer import Writer
+
+    wal = WriteAheadLog(wal_dir)
+    pipeline = Pipeline(store, wal)
+    return pipeline, Writer(store, wal, on_store_state=pipeline.set_store_down)
+
+
 class _Job:
     """One request's batch waiting to be processed, and its outcome."""
 

@@ -11,8 +11,7 @@ import dash
 import flask_bootstrap
 from flask import jsonify, send_from_directory
 
-from ingest.pipeline import Pipeline
-from ingest.wal import WriteAheadLog
+from ingest.pipeline import Pipeline, embedded_ingest
 from ingest.writer import Writer
 from ioc_app import __version__, read
 from ioc_app.api import api
@@ -75,9 +74,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     if settings.embedded:
         migrate(store)
     core = SnapshotCore(store, settings.zone, settings.tick_s)
-    wal = WriteAheadLog(settings.wal_dir)
-    pipeline = Pipeline(store, wal)
-    writer = Writer(store, wal, on_store_state=pipeline.set_store_down)
+    pipeline, writer = embedded_ingest(store, settings.wal_dir)
     runtime = Runtime(settings, store, core, TokenBook(settings.tokens_file), pipeline, writer)
     if background:
         writer.start()

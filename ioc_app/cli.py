@@ -66,6 +66,93 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _local_ingest(settings: Settings) -> Any:
+    """Store, write-ahead log, pipeline and a running writer, owned by this process."""
+    from ingest.pipeline import embedded_ingest
+    from ioc_app.migrate import migrate
+
+    store = _store(settings)
+    migrate(store)
+    pipeline, writer = embedded_ingest(store, settings.wal_dir)
+    return pipeline, writer.start()
+
+
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ingest.importer import ImportError_, import_files
+    from ingest.registry import get_stream
+    from ioc_app.importing import HttpSink, LocalSink
+
+    try:
+        stream = get_stream(args.stream)
+    except KeyError as exc:
+        print(f"ioc: {exc.args[0]}", file=sys.stderr)
+        return 2
+    paths = [Path(p) for p in args.files]
+    writer = None
+    if args.url:
+        if not args.token:
+            print("ioc: --url needs --token (a token allowed to write this stream)", file=sys.stderr)
+            return 2
+        sink: Any = HttpSink(args.url, args.token)
+    else:
+        pipeline, writer = _local_ingest(settings)
+        sink = LocalSink(pipeline)
+    try:
+        summaries = import_files(sink, stream, paths, source=args.source, zone=settings.zone,
+                                 progress=not args.quiet)
+    except ImportError_ as exc:
+        print(f"ioc: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if writer is not None:
+            writer.stop(drain=True, timeout=600)
+    bad = 0
+    for s in summaries:
+        print(f"{s.path}: {s.rows} rows — accepted {s.accepted}, duplicates {s.duplicates}, "
+              f"rejected {s.rejected}")
+        for e in s.first_errors:
+            print(f"  row {e['index'] + 1}: {e['field'] or '(event)'}: {e['reason']}: {e['message']}")
+        bad += s.rejected
+    if bad:
+        print(f"{bad} rejected rows are kept as dead letters: python -m ioc_app deadletter list "
+              f"--stream {stream.name}")
+    if writer is not None and writer.failures:
+        print("ioc: the store refused inserts; the rows stay in the ingest buffer and are written "
+              "at the next start", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_deadletter(settings: Settings, args: argparse.Namespace) -> int:
+    import orjson
+
+    from ingest.deadletter import list_dead_letters
+
+    if args.action == "list":
+        frame = list_dead_letters(_store(settings), args.stream, args.limit)
+        for row in frame.iter_rows(named=True):
+            print(orjson.dumps({k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                                for k, v in row.items() if k != "errors"}).decode())
+        print(f"# {frame.height} open dead letters", file=sys.stderr)
+        return 0
+    fixes: dict[str, Any] = {}
+    if args.fixes:
+        with open(args.fixes, "rb") as fh:
+            for line in fh:
+                if line.strip():
+                    item = orjson.loads(line)
+                    fixes[str(item["id"])] = item["event"]
+    pipeline, writer = _local_ingest(settings)
+    ids = list(args.id or []) + [i for i in fixes if i not in (args.id or [])]
+    letters = list_dead_letters(pipeline.store, args.stream, args.limit, ids)
+    summary = pipeline.replay(letters, fixes)
+    writer.stop(drain=True)
+    print(f"letters {letters.height}: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ioc_app", description="IOC operations center")
     sub = p.add_subparsers(dest="command", required=True)
@@ -84,6 +171,27 @@ def parser() -> argparse.ArgumentParser:
     revoke.add_argument("source")
     tsub.add_parser("list", help="list sources and their streams")
     tok.set_defaults(func=cmd_token)
+
+    imp = sub.add_parser("import", help="import CSV, NDJSON, Parquet or XLSX files into a stream")
+    imp.add_argument("stream", help="the stream, e.g. enrollment.plan")
+    imp.add_argument("files", nargs="+", help="files (.csv .ndjson/.jsonl .parquet .xlsx)")
+    imp.add_argument("--source", default="file-import", help="source name recorded with the rows")
+    imp.add_argument("--url", help="send to a running server instead (e.g. http://127.0.0.1:8050)")
+    imp.add_argument("--token", help="ingest token for --url")
+    imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    imp.set_defaults(func=cmd_import)
+
+    dl = sub.add_parser("deadletter", help="list or replay rejected events")
+    dsub = dl.add_subparsers(dest="action", required=True)
+    dlist = dsub.add_parser("list", help="open dead letters as JSON lines, newest first")
+    dlist.add_argument("--stream")
+    dlist.add_argument("--limit", type=int, default=100)
+    drep = dsub.add_parser("replay", help="re-validate letters; fixed events go in")
+    drep.add_argument("--stream")
+    drep.add_argument("--id", action="append", help="a letter id (repeatable)")
+    drep.add_argument("--limit", type=int, default=10_000)
+    drep.add_argument("--fixes", help="NDJSON file of {\"id\": …, \"event\": {corrected event}}")
+    dl.set_defaults(func=cmd_deadletter)
     return p
 
 

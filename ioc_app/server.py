@@ -36,6 +36,20 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return create_app(self.settings).server
 
 
+def _drain_on_exit(_server: Any, worker: Any) -> None:
+    """On a graceful stop, write what the buffer holds before the worker exits (a kill
+    loses nothing either: the log is replayed at the next start, this is just sooner)."""
+    from ioc_app import read
+
+    app = getattr(worker, "wsgi", None)
+    runtime = getattr(app, "extensions", {}).get(read.EXTENSION) if app is not None else None
+    if runtime is not None:
+        if runtime.scheduler is not None:
+            runtime.scheduler.shutdown(wait=False)
+        runtime.writer.stop(drain=True, timeout=20)
+        log.info("event=server.drained pending=%d", runtime.pipeline.wal.depth)
+
+
 def serve(settings: Settings, workers: int | None = None) -> int:
     count = 1 if settings.embedded else (workers or 2)
     options = {
@@ -44,9 +58,10 @@ def serve(settings: Settings, workers: int | None = None) -> int:
         "worker_class": "gthread",
         "threads": 8,
         "timeout": 120,
-        "graceful_timeout": 10,
+        "graceful_timeout": 30,
         "accesslog": None,
         "preload_app": False,
+        "worker_exit": _drain_on_exit,
     }
     log.info("event=server.start bind=%s workers=%d", options["bind"], count)
     _Gunicorn(settings, options).run()
