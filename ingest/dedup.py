@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
 
 import numpy as np
 import polars as pl
@@ -23,14 +22,6 @@ HASH_SEED = 0x10C
 def id_hashes(ids: pl.Series) -> np.ndarray:
     """Stable 64-bit hashes of event ids (the same in every process of one version)."""
     return ids.hash(seed=HASH_SEED).to_numpy()
-
-
-class SeenSet(Protocol):
-    """Claims event ids; the answer says which ids are new (True) and which were seen."""
-
-    def claim(self, stream: str, ids: pl.Series, now: datetime) -> np.ndarray: ...
-
-    def release(self, stream: str, ids: pl.Series, now: datetime) -> None: ...
 
 
 def first_in_batch(hashes: np.ndarray) -> np.ndarray:

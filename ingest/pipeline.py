@@ -21,10 +21,11 @@ import numpy as np
 import orjson
 import polars as pl
 
+from ingest.buffer import Buffer
 from ingest.contracts import Stream
 from ingest.deadletter import TABLE as DEADLETTER_TABLE
 from ingest.deadletter import dead_letter_frame
-from ingest.dedup import WINDOW_DAYS, MemorySeenSet, SeenSet, id_hashes
+from ingest.dedup import WINDOW_DAYS, MemorySeenSet, id_hashes
 from ingest.registry import STREAMS
 from ingest.validate import ValidationResult, validate, validate_frame
 from ingest.wal import WriteAheadLog
@@ -79,12 +80,12 @@ class Counters:
 
 
 class Pipeline:
-    """The embedded ingest path (write-ahead log + in-process seen-set)."""
+    """The ingest path over a durable buffer (write-ahead log or Redis) and a seen-set."""
 
-    def __init__(self, store: Store, wal: WriteAheadLog, seen: SeenSet | None = None, *,
+    def __init__(self, store: Store, buffer: Buffer, seen: Any = None, *,
                  high_water_rows: int = 2_000_000) -> None:
         self.store = store
-        self.wal = wal
+        self.buffer = buffer
         self.seen = seen or MemorySeenSet()
         self.high_water_rows = high_water_rows
         self.counters = Counters()
@@ -113,7 +114,7 @@ class Pipeline:
             for (day,), part in frame.group_by(["day"]):
                 seen.add(s.name, id_hashes(part["event_id"]).tolist(), day)
                 total += part.height
-            for rec in self.wal.log(s.table).pending_records():
+            for rec in self.buffer.log(s.table).pending_records():
                 day = datetime.fromtimestamp(rec.appended_at, UTC).date()
                 seen.add(s.name, id_hashes(rec.frame["event_id"]).tolist(), day)
                 total += rec.rows
@@ -125,7 +126,11 @@ class Pipeline:
 
     # ---- submit -----------------------------------------------------------------------
     def check_capacity(self) -> None:
-        depth = self.wal.depth
+        try:
+            depth = self.buffer.depth
+        except OSError as exc:
+            raise Backpressure(503, 10, f"the ingest buffer is unavailable ({exc}); nothing was "
+                                        f"accepted — retry later") from exc
         if depth < self.high_water_rows:
             return
         if self.store_down_since is not None:
@@ -186,16 +191,13 @@ class Pipeline:
                 j.source for j in jobs for _ in range(len(j.events))]
             result = validate(stream, raw, source=sources, now=now)
         if result.rejected and letters:
-            self.wal.log(DEADLETTER_TABLE).append(
+            self.buffer.log(DEADLETTER_TABLE).append(
                 dead_letter_frame(stream.name, raw, result, sources, now))
-        frame, new = self._dedup(stream, result, now)
-        if frame.height:
-            try:
-                self.wal.log(stream.table).append(frame)
-            except OSError as exc:
-                if stream.kind == "event":
-                    self.seen.release(stream.name, frame["event_id"], now)
-                raise Backpressure(503, 10, f"the ingest buffer could not write to disk: {exc}") from exc
+        try:
+            new = self._dedup_and_buffer(stream, result, now)
+        except OSError as exc:
+            raise Backpressure(503, 10, f"the ingest buffer could not keep the events ({exc}); "
+                                        f"nothing was accepted — retry later") from exc
         # split the outcome back into the requests it came from
         bounds = np.cumsum([0] + [len(j.events) for j in jobs])
         job_of_row = np.searchsorted(bounds, np.asarray(result.index, dtype=np.int64), side="right") - 1
@@ -235,7 +237,7 @@ class Pipeline:
                 errors: dict[int, list[dict[str, Any]]] = {}
                 for e in receipt.errors:
                     errors.setdefault(e["index"], []).append(e)
-                self.wal.log(DEADLETTER_TABLE).append(
+                self.buffer.log(DEADLETTER_TABLE).append(
                     letter_updates(part, events, errors, now))
                 totals["replayed"] += len(ids) - receipt.rejected
                 totals["accepted"] += receipt.accepted
@@ -243,26 +245,59 @@ class Pipeline:
                 totals["still_rejected"] += receipt.rejected
         return {k: totals[k] for k in ("replayed", "accepted", "duplicates", "still_rejected")}
 
-    def _dedup(self, stream: Stream, result: ValidationResult, now: datetime
-               ) -> tuple[pl.DataFrame, np.ndarray]:
-        """The frame without duplicates, and the new/duplicate mask over the valid rows."""
+    def _dedup_and_buffer(self, stream: Stream, result: ValidationResult, now: datetime
+                          ) -> np.ndarray:
+        """Drop duplicates and buffer the rest; returns the new/duplicate mask over the valid
+        rows. Claiming ids and buffering their events must not come apart:
+        with Redis both are one atomic script; in-process, a crash loses the claims with them."""
         frame = result.frame
+        log = self.buffer.log(stream.table)
         if stream.kind != "event" or frame.height == 0:
-            return frame, np.ones(frame.height, dtype=bool)
+            if frame.height:
+                log.append(frame)
+            return np.ones(frame.height, dtype=bool)
+        if isinstance(self.seen, MemorySeenSet):
+            return self._claim_then_append(stream, log, frame, now)
+        return self.seen.append_unique(stream.name, log, frame, now)
+
+    def _claim_then_append(self, stream: Stream, log: Any, frame: pl.DataFrame,
+                           now: datetime) -> np.ndarray:
         new = self.seen.claim(stream.name, frame["event_id"], now)
-        return (frame if new.all() else frame.filter(pl.Series(new))), new
+        kept = frame if new.all() else frame.filter(pl.Series(new))
+        if kept.height:
+            try:
+                log.append(kept)
+            except OSError:
+                self.seen.release(stream.name, kept["event_id"], now)
+                raise
+        return new
 
 
 COALESCE_ROWS = 20_000
 
 
-def embedded_ingest(store: Store, wal_dir: Any) -> tuple[Pipeline, Any]:
-    """The ingest path of a process that owns its buffer: pipeline and (not started) writer."""
+BUFFER_NAMES = [s.table for s in STREAMS] + [DEADLETTER_TABLE]
+
+
+def build_ingest(store: Store, *, wal_dir: Any = None, redis_url: str = "",
+                 redis_relaxed: bool = False, consumer: str | None = None,
+                 claim_idle_ms: int | None = None) -> tuple[Pipeline, Any]:
+    """The ingest path and its (not started) writer: over Redis when a URL is given, else
+    over the write-ahead log in ``wal_dir`` (owned by this process)."""
     from ingest.writer import Writer
 
-    wal = WriteAheadLog(wal_dir)
-    pipeline = Pipeline(store, wal)
-    return pipeline, Writer(store, wal, on_store_state=pipeline.set_store_down)
+    if redis_url:
+        from ingest import redis_buffer as rb
+
+        client = rb.connect(redis_url)
+        rb.check_durability(client, relaxed=redis_relaxed)
+        buffer: Any = rb.RedisBuffer(client, BUFFER_NAMES, consumer,
+                                     claim_idle_ms or rb.CLAIM_IDLE_MS)
+        seen: Any = rb.RedisSeenSet(client)
+    else:
+        buffer, seen = WriteAheadLog(wal_dir), MemorySeenSet()
+    pipeline = Pipeline(store, buffer, seen)
+    return pipeline, Writer(store, buffer, on_store_state=pipeline.set_store_down)
 
 
 class _Job:

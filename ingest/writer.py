@@ -14,7 +14,7 @@ import time
 
 import polars as pl
 
-from ingest.wal import WriteAheadLog
+from ingest.buffer import Buffer
 from ioc_app.storage import Store, StoreError
 
 log = logging.getLogger("ioc.writer")
@@ -27,10 +27,10 @@ BACKOFF_MAX_S = 15.0
 class Writer:
     """One thread writing every stream's log, oldest-first."""
 
-    def __init__(self, store: Store, wal: WriteAheadLog, *, batch_rows: int = BATCH_ROWS,
+    def __init__(self, store: Store, buffer: Buffer, *, batch_rows: int = BATCH_ROWS,
                  batch_age_s: float = BATCH_AGE_S, on_store_state: object = None) -> None:
         self.store = store
-        self.wal = wal
+        self.buffer = buffer
         self.batch_rows = batch_rows
         self.batch_age_s = batch_age_s
         self.on_store_state = on_store_state  # callable(down: bool) or None
@@ -48,7 +48,7 @@ class Writer:
     def stop(self, drain: bool = True, timeout: float = 30) -> None:
         if drain:
             deadline = time.monotonic() + timeout
-            while self.wal.depth and time.monotonic() < deadline and not self.failures:
+            while self.buffer.depth and time.monotonic() < deadline and not self.failures:
                 time.sleep(0.05)
         self._stop.set()
         if self._thread:
@@ -56,13 +56,13 @@ class Writer:
 
     def lag_s(self) -> float:
         """Age of the oldest event waiting to be written."""
-        return max((self.wal.log(n).oldest_age() for n in self.wal.names()), default=0.0)
+        return max((self.buffer.log(n).oldest_age() for n in self.buffer.names()), default=0.0)
 
     def flush_once(self, force: bool = False) -> int:
         """Write every batch that is due; returns rows written (raises on store failure)."""
         written = 0
-        for name in self.wal.names():
-            stream_log = self.wal.log(name)
+        for name in self.buffer.names():
+            stream_log = self.buffer.log(name)
             while True:
                 batch = stream_log.next_batch(self.batch_rows, self.batch_age_s, force=force)
                 if not batch:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import dash
 import flask_bootstrap
 from flask import jsonify, send_from_directory
 
-from ingest.pipeline import Pipeline, embedded_ingest
+from ingest.pipeline import Pipeline, build_ingest
 from ingest.writer import Writer
 from ioc_app import __version__, read
 from ioc_app.api import api
@@ -74,10 +75,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     if settings.embedded:
         migrate(store)
     core = SnapshotCore(store, settings.zone, settings.tick_s)
-    pipeline, writer = embedded_ingest(store, settings.wal_dir)
+    pipeline, writer = ingest_for(settings, store, consumer=f"{socket.gethostname()}-web")
     runtime = Runtime(settings, store, core, TokenBook(settings.tokens_file), pipeline, writer)
     if background:
-        writer.start()
+        if settings.embedded:  # with a server store, the ingest processes write
+            writer.start()
         if settings.demo and settings.embedded:
             runtime.scheduler = _start_demo(settings, pipeline)
 
@@ -112,6 +114,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     log.info("event=app.created store=%s database=%s demo=%s", "embedded" if settings.embedded
              else "server", store.database, settings.demo)
     return app
+
+
+def ingest_for(settings: Settings, store: Store, consumer: str | None = None) -> tuple[Pipeline, Writer]:
+    """The ingest path these settings call for (Redis when configured, else the local log)."""
+    return build_ingest(store, wal_dir=settings.wal_dir, redis_url=settings.redis_url,
+                        redis_relaxed=settings.redis_durability == "relaxed", consumer=consumer)
 
 
 def _start_demo(settings: Settings, pipeline: Pipeline) -> Any:

@@ -68,12 +68,12 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
 
 def _local_ingest(settings: Settings) -> Any:
     """Store, write-ahead log, pipeline and a running writer, owned by this process."""
-    from ingest.pipeline import embedded_ingest
+    from ioc_app.app import ingest_for
     from ioc_app.migrate import migrate
 
     store = _store(settings)
     migrate(store)
-    pipeline, writer = embedded_ingest(store, settings.wal_dir)
+    pipeline, writer = ingest_for(settings, store)
     return pipeline, writer.start()
 
 

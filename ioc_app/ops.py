@@ -29,7 +29,7 @@ class RuntimeCollector:
             events.add_metric([stream, outcome], n)
         yield events
         yield GaugeMetricFamily("ioc_buffer_depth_events", "Events buffered, not yet in the store",
-                                value=pipeline.wal.depth)
+                                value=pipeline.buffer.depth)
         yield GaugeMetricFamily("ioc_writer_lag_seconds", "Age of the oldest buffered event",
                                 value=writer.lag_s())
         yield CounterMetricFamily("ioc_writer_rows", "Rows inserted into the store by the writer",

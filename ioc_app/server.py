@@ -47,7 +47,7 @@ def _drain_on_exit(_server: Any, worker: Any) -> None:
         if runtime.scheduler is not None:
             runtime.scheduler.shutdown(wait=False)
         runtime.writer.stop(drain=True, timeout=20)
-        log.info("event=server.drained pending=%d", runtime.pipeline.wal.depth)
+        log.info("event=server.drained pending=%d", runtime.pipeline.buffer.depth)
 
 
 def serve(settings: Settings, workers: int | None = None) -> int:

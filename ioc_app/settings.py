@@ -85,6 +85,14 @@ def _parse_bool(name: str, raw: str) -> bool:
     raise SettingsError(f"{name}={raw!r}: use 1 or 0 (true/false, yes/no, on/off also work)")
 
 
+def _parse_durability(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("strict", "relaxed"):
+        raise SettingsError(f"{name}={raw!r}: use strict (refuse a Redis that may lose accepted "
+                            f"events) or relaxed (accept it and log the loss window)")
+    return value
+
+
 def _parse_tick(name: str, raw: str) -> float:
     try:
         value = float(raw)
@@ -122,6 +130,7 @@ class Settings:
     clickhouse_url: str = "chdb://./var/clickhouse"
     clickhouse_cluster: str = ""
     redis_url: str = ""
+    redis_durability: str = "strict"
     host: str = "127.0.0.1"
     port: int = 8050
     tz: str = "Asia/Shanghai"
@@ -159,6 +168,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_CLICKHOUSE_URL": ("clickhouse_url", _parse_url),
     "IOC_CLICKHOUSE_CLUSTER": ("clickhouse_cluster", _parse_cluster),
     "IOC_REDIS_URL": ("redis_url", _parse_redis),
+    "IOC_REDIS_DURABILITY": ("redis_durability", _parse_durability),
     "IOC_HOST": ("host", _parse_text),
     "IOC_PORT": ("port", _parse_port),
     "IOC_TZ": ("tz", _parse_tz),

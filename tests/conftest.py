@@ -129,3 +129,52 @@ def pipeline(migrated: Store, wal_dir: Path):
     p.writer = Writer(migrated, wal, on_store_state=p.set_store_down)  # type: ignore[attr-defined]
     yield p
     wal.close()
+
+
+class RedisServer:
+    """A real ``redis-server`` on a free loopback port, in its own directory."""
+
+    def __init__(self, directory: Path, durable: bool = True) -> None:
+        self.dir = directory
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.durable = durable
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        import redis
+
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
+                "--save", "", "--daemonize", "no", "--protected-mode", "yes"]
+        if self.durable:
+            args += ["--appendonly", "yes", "--appendfsync", "always",
+                     "--maxmemory-policy", "noeviction"]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if client.ping():
+                    client.close()
+                    return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(20)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@pytest.fixture()
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path / "redis")
+    yield server
+    server.stop()

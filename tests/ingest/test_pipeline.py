@@ -27,9 +27,9 @@ def test_accepted_events_reach_the_store_once(pipeline: Pipeline) -> None:
     events = random_events(GATE_PASS, 500, 1, NOW)
     r = pipeline.submit(GATE_PASS, events, source="t", now=NOW)
     assert (r.accepted, r.duplicates, r.rejected) == (500, 0, 0)
-    assert pipeline.wal.depth == 500
+    assert pipeline.buffer.depth == 500
     pipeline.writer.flush_once(force=True)
-    assert pipeline.wal.depth == 0
+    assert pipeline.buffer.depth == 0
     assert count(pipeline.store) == 500
     assert pipeline.store.rows("SELECT sum(attempts) FROM gate_pass_1m")[0][0] == 500
 
@@ -135,7 +135,7 @@ def test_store_failure_keeps_batches_and_backpressure(pipeline: Pipeline) -> Non
     pipeline.submit(GATE_PASS, random_events(GATE_PASS, 100, 7, NOW), source="t", now=NOW)
     with pytest.raises(StoreError):
         pipeline.writer.flush_once(force=True)
-    assert pipeline.wal.depth == 100  # kept for the retry
+    assert pipeline.buffer.depth == 100  # kept for the retry
     pipeline.high_water_rows = 100
     with pytest.raises(Backpressure) as busy:
         pipeline.submit(GATE_PASS, random_events(GATE_PASS, 1, 8, NOW), source="t", now=NOW)
@@ -147,4 +147,4 @@ def test_store_failure_keeps_batches_and_backpressure(pipeline: Pipeline) -> Non
     store.command("RENAME TABLE gate_pass_away TO gate_pass")
     pipeline.writer.flush_once(force=True)
     pipeline.set_store_down(False)
-    assert count(store) == 100 and pipeline.wal.depth == 0
+    assert count(store) == 100 and pipeline.buffer.depth == 0

@@ -34,7 +34,7 @@ def client(migrated: Store, tmp_path: Path):
     c = app.server.test_client()
     c.runtime, c.tokens = runtime, tokens
     yield c
-    runtime.pipeline.wal.close()
+    runtime.pipeline.buffer.close()
 
 
 def post(client, body: bytes, ctype: str = "application/json", token: str = "gate",

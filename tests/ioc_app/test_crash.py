@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+import pytest
 
 from ingest.gate import GATE_PASS
 from tests.conftest import ROOT, Server, free_port, product_env, run_cli
@@ -46,8 +47,12 @@ def send(port: int, token: str, body: bytes) -> int:
         conn.close()
 
 
-def test_sigkill_loses_and_duplicates_nothing(tmp_path: Path) -> None:
-    env = product_env(tmp_path)
+@pytest.mark.parametrize("mode", ["embedded", "redis"])
+def test_sigkill_loses_and_duplicates_nothing(tmp_path: Path, mode: str, request) -> None:
+    extra = {}
+    if mode == "redis":
+        extra["IOC_REDIS_URL"] = request.getfixturevalue("redis_server").url
+    env = product_env(tmp_path, **extra)
     made = run_cli(env, "token", "create", "crash", "--streams", "gate.pass")
     token = made.stdout.strip()
     now = datetime.now(UTC)
@@ -109,5 +114,14 @@ def test_sigkill_loses_and_duplicates_nothing(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=300)
     lines = done.stdout.split("\n")
     total, distinct, ours = map(int, lines[0].split())
-    assert (total, distinct, ours) == (TOTAL, TOTAL, TOTAL), done.stderr[-2000:]
+    diagnostics = done.stderr[-2000:]
+    if mode == "redis":
+        import redis
+
+        client = redis.Redis.from_url(extra["IOC_REDIS_URL"])
+        diagnostics += (f" xlen={client.xlen('ioc:buffer:gate_pass')} "
+                        f"pending={client.xpending('ioc:buffer:gate_pass', 'writers')} "
+                        f"depth={client.get('ioc:depth:gate_pass')} "
+                        f"intents={client.hgetall('ioc:intent:gate_pass')}")
+    assert (total, distinct, ours) == (TOTAL, TOTAL, TOTAL), diagnostics
     assert int(lines[1]) == TOTAL  # and the rollups counted each event once

@@ -1,0 +1,331 @@
+"""The Redis buffer: one Redis Stream per table, drained by a consumer group.
+
+- A batch is one stream entry (an Arrow IPC blob and its row count), not one entry per
+  event, so Redis moves megabytes of events per second.
+- Entries are acknowledged (``XACK``) and then deleted (``XDEL``) only after ClickHouse has
+  confirmed the insert; nothing ever trims the stream by length, so an entry that was not
+  written cannot be dropped (Redis 7.0 has no ``XTRIM … ACKED``).
+- A consumer reads its own pending entries first (after a restart under the same name),
+  and claims entries of a consumer that has died (``XAUTOCLAIM``) once they have been idle
+  longer than any legitimate batch takes.
+- Before an insert the consumer stores the exact entry ids of the batch (the intent);
+  whoever finishes the batch — itself after a restart, or a claimer — inserts exactly those
+  entries again with the same deduplication token.
+- Event ids are claimed in per-day Redis sets by a Lua script, atomically across processes.
+
+"Accepted means durable" needs Redis to fsync every write and never evict:
+:func:`check_durability` refuses a server that does not (unless told to accept the loss
+window, which is then logged).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import socket
+import threading
+import time
+from collections import deque
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+import redis
+
+from ingest.dedup import WINDOW_DAYS, first_in_batch, id_hashes
+from ingest.wal import Record, decode, encode
+
+log = logging.getLogger("ioc.redis_buffer")
+
+PREFIX = "ioc"
+GROUP = "writers"
+CLAIM_IDLE_MS = 60_000
+READ_COUNT = 64
+
+
+class BufferUnavailable(OSError):
+    """Redis cannot be reached: nothing was accepted (the API answers 503)."""
+
+
+def _guard(fn: Any) -> Any:
+    """Turn Redis connection failures into ``BufferUnavailable`` for the layers above."""
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise BufferUnavailable(f"Redis is unreachable: {exc}") from exc
+    wrapped.__name__ = fn.__name__
+    wrapped.__doc__ = fn.__doc__
+    return wrapped
+
+
+class RedisDurabilityError(RuntimeError):
+    """The Redis server cannot promise that an acknowledged event survives a restart."""
+
+
+def connect(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5,
+                                health_check_interval=30)
+
+
+def check_durability(client: redis.Redis, relaxed: bool = False) -> None:
+    """AOF on with ``appendfsync always`` and ``maxmemory-policy noeviction``, or refuse."""
+    cfg = {k: v for name in ("appendonly", "appendfsync", "maxmemory-policy")
+           for k, v in client.config_get(name).items()}
+    problems = []
+    if cfg.get("appendonly") != "yes":
+        problems.append("appendonly is 'no': set 'appendonly yes'")
+    if cfg.get("appendfsync") != "always":
+        problems.append(f"appendfsync is '{cfg.get('appendfsync')}': set 'appendfsync always'")
+    if cfg.get("maxmemory-policy") != "noeviction":
+        problems.append(f"maxmemory-policy is '{cfg.get('maxmemory-policy')}': set "
+                        f"'maxmemory-policy noeviction'")
+    if not problems:
+        return
+    message = ("Redis cannot guarantee that accepted events survive a restart: " + "; ".join(problems)
+               + " (in redis.conf or with CONFIG SET)")
+    if not relaxed:
+        raise RedisDurabilityError(message + ", or set IOC_REDIS_DURABILITY=relaxed to accept "
+                                   "losing up to a second of accepted events")
+    log.warning("event=redis.durability_relaxed loss_window=%r detail=%r",
+                "about 1 s of acknowledged events on a Redis crash", message)
+
+
+_CLAIM_AND_ADD_LUA = """
+-- KEYS: today's set, earlier days' sets…, the buffer stream, its depth counter.
+-- ARGV: ttl, rows, blob, hashes…
+-- Only if every hash is new: claim them all AND append the batch, atomically, so a crash
+-- can never leave ids claimed whose events were not buffered. Otherwise change nothing and
+-- return the per-hash flags (1 = new) so the caller can drop the duplicates and retry.
+local nk = #KEYS - 2
+local ttl, rows, blob = ARGV[1], ARGV[2], ARGV[3]
+local n = #ARGV - 3
+local flags = {}
+local dup = false
+for i = 1, n do flags[i] = 1 end
+for k = 1, nk do
+  local i = 1
+  while i <= n do
+    local j = math.min(i + 999, n)
+    local r = redis.call('SMISMEMBER', KEYS[k], unpack(ARGV, i + 3, j + 3))
+    for x = 1, #r do if r[x] == 1 then flags[i + x - 1] = 0; dup = true end end
+    i = j + 1
+  end
+end
+if dup then return {0, flags} end
+local i = 1
+while i <= n do
+  local j = math.min(i + 999, n)
+  redis.call('SADD', KEYS[1], unpack(ARGV, i + 3, j + 3))
+  i = j + 1
+end
+redis.call('EXPIRE', KEYS[1], ttl)
+local id = redis.call('XADD', KEYS[nk + 1], '*', 'f', blob, 'n', rows)
+redis.call('INCRBY', KEYS[nk + 2], rows)
+return {1, id}
+"""
+
+
+class RedisSeenSet:
+    """Event ids of the last 7 days in per-day Redis sets, claimed atomically by Lua."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self._claim_and_add = client.register_script(_CLAIM_AND_ADD_LUA)
+
+    @_guard
+    def append_unique(self, stream: str, log: RedisStreamLog, frame: pl.DataFrame,
+                      now: datetime) -> np.ndarray:
+        """Buffer the events of ``frame`` not seen within the window; returns the new-mask.
+
+        Claiming ids and buffering their events happen in one Lua script: a process killed
+        between the two steps cannot leave ids claimed without their events.
+        """
+        hashes = id_hashes(frame["event_id"])
+        new = first_in_batch(hashes)
+        ttl = (WINDOW_DAYS + 1) * 86_400
+        keys = [*self._keys(stream, now), log.key, log.depth_key]
+        while new.any():
+            part = frame.filter(pl.Series(new)) if not new.all() else frame
+            ok, payload = self._claim_and_add(
+                keys=keys, args=[ttl, part.height, encode(part), *map(str, hashes[new].tolist())])
+            if ok == 1:
+                break
+            idx = np.flatnonzero(new)
+            new[idx[~np.asarray(payload, dtype=bool)]] = False
+        return new
+
+    @staticmethod
+    def _keys(stream: str, now: datetime) -> list[str]:
+        """Today's set first, then the earlier days of the window."""
+        today = now.astimezone(UTC).date()
+        return [f"{PREFIX}:seen:{stream}:{(today - timedelta(days=d)).isoformat()}"
+                for d in range(WINDOW_DAYS)]
+
+
+class RedisStreamLog:
+    """One table's Redis Stream, with this process's consumer state."""
+
+    def __init__(self, client: redis.Redis, name: str, consumer: str, claim_idle_ms: int) -> None:
+        self.client = client
+        self.name = name
+        self.key = f"{PREFIX}:buffer:{name}"
+        self.depth_key = f"{PREFIX}:depth:{name}"
+        self.intent_key = f"{PREFIX}:intent:{name}"
+        self.consumer = consumer
+        self.claim_idle_ms = claim_idle_ms
+        self._queue: deque[Record] = deque()
+        self._queued_ids: set[str] = set()
+        self._lock = threading.Lock()
+        self._own_pending_read = False
+        self._last_claim = 0.0
+        self._group_ready = False
+
+    # ---- producer side ----------------------------------------------------------------
+    @_guard
+    def append(self, frame: pl.DataFrame) -> str:
+        """XADD the batch (and count its rows) in one transaction; with appendfsync always
+        the reply comes after the write reached disk."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.xadd(self.key, {"f": encode(frame), "n": frame.height})
+        pipe.incrby(self.depth_key, frame.height)
+        entry_id, _ = pipe.execute()
+        return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+
+    @property
+    def depth(self) -> int:
+        return int(self.client.get(self.depth_key) or 0)
+
+    # ---- consumer side ----------------------------------------------------------------
+    def _ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            self.client.xgroup_create(self.key, GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    def _enqueue(self, entries: list[Any]) -> int:
+        added = 0
+        for entry_id, fields in entries:
+            eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+            if not fields or eid in self._queued_ids:
+                continue  # deleted meanwhile, or already queued
+            frame = decode(fields[b"f"])
+            ms = int(eid.split("-")[0])
+            self._queue.append(Record(eid, eid, frame, ms / 1000))
+            self._queued_ids.add(eid)
+            added += 1
+        return added
+
+    def _fill(self) -> None:
+        """Own pending entries first, then entries of dead consumers, then new ones."""
+        self._ensure_group()
+        if not self._own_pending_read:
+            start = "0"
+            while True:
+                got = self.client.xreadgroup(GROUP, self.consumer, {self.key: start}, count=READ_COUNT)
+                entries = got[0][1] if got else []
+                self._enqueue(entries)
+                if len(entries) < READ_COUNT:
+                    break
+                last = entries[-1][0]
+                start = last.decode() if isinstance(last, bytes) else last
+            self._own_pending_read = True
+        now = time.monotonic()
+        if now - self._last_claim > max(self.claim_idle_ms / 4000, 0.5):
+            self._last_claim = now
+            result = self.client.xautoclaim(self.key, GROUP, self.consumer, self.claim_idle_ms,
+                                            start_id="0-0", count=READ_COUNT)
+            claimed = result[1] if len(result) > 1 else []
+            if self._enqueue(claimed):
+                log.info("event=redis.claimed stream=%s entries=%d", self.name, len(claimed))
+        if len(self._queue) < READ_COUNT:
+            got = self.client.xreadgroup(GROUP, self.consumer, {self.key: ">"}, count=READ_COUNT)
+            self._enqueue(got[0][1] if got else [])
+
+    @_guard
+    def next_batch(self, max_rows: int, max_age_s: float, force: bool = False) -> list[Record]:
+        with self._lock:
+            self._fill()
+            if not self._queue:
+                return []
+            ordered = sorted(self._queue, key=lambda r: tuple(map(int, r.start.split("-"))))
+            intent = self.client.hget(self.intent_key, ordered[0].start)
+            if intent is not None:
+                wanted = set(intent.decode().split(","))
+                return [r for r in ordered if r.start in wanted]
+            batch: list[Record] = []
+            rows = 0
+            for r in ordered:
+                if batch and rows + r.rows > max_rows:
+                    break
+                batch.append(r)
+                rows += r.rows
+            ready = force or rows >= max_rows or len(batch) < len(ordered) or (
+                time.time() - batch[0].appended_at >= max_age_s)
+            return batch if ready else []
+
+    @_guard
+    def begin(self, batch: list[Record]) -> str:
+        ids = ",".join(r.start for r in batch)
+        self.client.hset(self.intent_key, batch[0].start, ids)
+        return f"redis:{self.name}:{hashlib.sha1(ids.encode()).hexdigest()}"
+
+    @_guard
+    def confirm(self, batch: list[Record]) -> None:
+        ids = [r.start for r in batch]
+        pipe = self.client.pipeline(transaction=True)
+        pipe.xack(self.key, GROUP, *ids)
+        pipe.xdel(self.key, *ids)
+        pipe.hdel(self.intent_key, batch[0].start)
+        pipe.decrby(self.depth_key, sum(r.rows for r in batch))
+        pipe.execute()
+        with self._lock:
+            done = set(ids)
+            self._queue = deque(r for r in self._queue if r.start not in done)
+            self._queued_ids -= done
+
+    def pending_records(self) -> list[Record]:
+        with self._lock:
+            return list(self._queue)
+
+    def oldest_age(self) -> float:
+        with self._lock:
+            return time.time() - min((r.appended_at for r in self._queue), default=time.time())
+
+
+class RedisBuffer:
+    """The buffers of every table in one Redis; ``consumer`` names this process's reader."""
+
+    def __init__(self, client: redis.Redis, names: list[str], consumer: str | None = None,
+                 claim_idle_ms: int = CLAIM_IDLE_MS) -> None:
+        self.client = client
+        self.consumer = consumer or f"{socket.gethostname()}-{threading.get_native_id()}"
+        self._logs = {n: RedisStreamLog(client, n, self.consumer, claim_idle_ms) for n in names}
+        self._depth_cache = (0.0, 0)
+
+    def log(self, name: str) -> RedisStreamLog:
+        return self._logs[name]
+
+    def names(self) -> list[str]:
+        return list(self._logs)
+
+    @property
+    @_guard
+    def depth(self) -> int:
+        """Rows waiting across tables (read from Redis at most every 200 ms)."""
+        at, value = self._depth_cache
+        if time.monotonic() - at > 0.2:
+            pipe = self.client.pipeline(transaction=False)
+            for lg in self._logs.values():
+                pipe.get(lg.depth_key)
+            value = sum(int(v or 0) for v in pipe.execute())
+            self._depth_cache = (time.monotonic(), value)
+        return value
+
+    def close(self) -> None:
+        self.client.close()
