@@ -78,8 +78,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     pipeline, writer = ingest_for(settings, store, consumer=f"{socket.gethostname()}-web")
     runtime = Runtime(settings, store, core, TokenBook(settings.tokens_file), pipeline, writer)
     if background:
-        if settings.embedded:  # with a server store, the ingest processes write
-            writer.start()
+        if settings.embedded or not settings.redis_url:
+            writer.start()  # with Redis and a server store, the ingest processes write
         if settings.demo and settings.embedded:
             runtime.scheduler = _start_demo(settings, pipeline)
 
@@ -116,10 +116,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     return app
 
 
-def ingest_for(settings: Settings, store: Store, consumer: str | None = None) -> tuple[Pipeline, Writer]:
+def ingest_for(settings: Settings, store: Store, consumer: str | None = None,
+               claim_idle_ms: int | None = None) -> tuple[Pipeline, Writer]:
     """The ingest path these settings call for (Redis when configured, else the local log)."""
     return build_ingest(store, wal_dir=settings.wal_dir, redis_url=settings.redis_url,
-                        redis_relaxed=settings.redis_durability == "relaxed", consumer=consumer)
+                        redis_relaxed=settings.redis_durability == "relaxed", consumer=consumer,
+                        claim_idle_ms=claim_idle_ms)
 
 
 def _start_demo(settings: Settings, pipeline: Pipeline) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import Any
 
@@ -125,6 +126,35 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    """The scaled mode's writer process: drain the Redis buffer into ClickHouse until stopped."""
+    import signal
+    import socket
+    import threading
+
+    from ioc_app.app import ingest_for
+    from ioc_app.migrate import migrate
+
+    if not settings.redis_url:
+        print("ioc: the ingest process drains the Redis buffer: set IOC_REDIS_URL (without Redis "
+              "the web process writes its own buffer)", file=sys.stderr)
+        return 2
+    store = _store(settings)
+    migrate(store)
+    consumer = args.consumer or f"{socket.gethostname()}-ingest-{os.getpid()}"
+    _, writer = ingest_for(settings, store, consumer=consumer,
+                           claim_idle_ms=int(args.claim_idle_s * 1000))
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    writer.start()
+    log.info("event=ingest.started consumer=%s", consumer)
+    stop.wait()
+    writer.stop(drain=True, timeout=30)
+    log.info("event=ingest.stopped consumer=%s rows=%d", consumer, writer.inserted_rows)
+    return 0
+
+
 def cmd_deadletter(settings: Settings, args: argparse.Namespace) -> int:
     import orjson
 
@@ -180,6 +210,14 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--token", help="ingest token for --url")
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
     imp.set_defaults(func=cmd_import)
+
+    ing = sub.add_parser("ingest", help="scaled mode: write the Redis buffer into ClickHouse")
+    ing.add_argument("--consumer", help="a stable consumer name (default: host-pid); a restarted "
+                                        "consumer with the same name resumes its own pending batches")
+    ing.add_argument("--claim-idle-s", type=float, default=60.0,
+                     help="take over batches of a consumer that has been silent this long "
+                          "(longer than the slowest insert; default 60)")
+    ing.set_defaults(func=cmd_ingest)
 
     dl = sub.add_parser("deadletter", help="list or replay rejected events")
     dsub = dl.add_subparsers(dest="action", required=True)

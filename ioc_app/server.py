@@ -51,7 +51,9 @@ def _drain_on_exit(_server: Any, worker: Any) -> None:
 
 
 def serve(settings: Settings, workers: int | None = None) -> int:
-    count = 1 if settings.embedded else (workers or 2)
+    # one process owns an embedded store or a local write-ahead log; with a ClickHouse
+    # server and Redis, web workers only accept and read
+    count = 1 if settings.embedded or not settings.redis_url else (workers or 2)
     options = {
         "bind": f"{settings.host}:{settings.port}",
         "workers": count,

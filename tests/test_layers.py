@@ -81,3 +81,14 @@ def test_nothing_refers_to_another_host() -> None:
             if path.suffix in (".py", ".js", ".css", ".html"):
                 text = path.read_text()
                 assert not any(n in text for n in needles), path
+
+
+def test_import_mapping_is_documented() -> None:
+    from ingest.headers import HEADER_ALIASES, VALUE_ALIASES
+
+    doc = (ROOT / "docs" / "import.md").read_text()
+    for header, field in HEADER_ALIASES.items():
+        assert f"| {header} | `{field}` |" in doc, header
+    for field, table in VALUE_ALIASES.items():
+        for value, code in table.items():
+            assert f"| `{field}` | {value} | `{code}` |" in doc, value
