@@ -1,6 +1,8 @@
-"""End-to-end ingest: HTTP request → queryable in ClickHouse, embedded mode.
+"""End-to-end ingest: HTTP request → queryable in ClickHouse, in both buffer modes.
 
-Starts the real server (gunicorn, embedded engine, no demo) on a loopback port, sends
+Starts the real server (gunicorn, embedded engine, no demo) on a loopback port — with the
+embedded write-ahead log, or with a local redis-server (AOF, appendfsync always) as the
+buffer — sends
 gate events from concurrent clients in 1,000-event JSON requests, and reports:
 - events/s from the first request to the last event being in the store (the writer's
   inserted-row counter on /metrics, polled every 20 ms);
@@ -11,7 +13,7 @@ gate events from concurrent clients in 1,000-event JSON requests, and reports:
 
 The client threads share the machine's 2 cores with the server: the figure is conservative.
 
-    .venv/bin/python bench/ingest.py [--events 400000] [--clients 16]
+    .venv/bin/python bench/ingest.py [--events 400000] [--clients 16] [--mode embedded|redis|both]
 """
 
 from __future__ import annotations
@@ -87,10 +89,31 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
 
 
-def run(events_n: int, clients: int, per_request: int) -> None:
+def start_redis(tmp: Path) -> tuple[subprocess.Popen, str]:
+    import redis
+
+    port = free_port()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir",
+                             str(tmp), "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+                             "--maxmemory-policy", "noeviction"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis.Redis(port=port)
+    for _ in range(200):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def run(events_n: int, clients: int, per_request: int, mode: str) -> float:
     tmp = Path(tempfile.mkdtemp(prefix="ioc-bench-"))
     port = free_port()
     env = env_for(tmp, port)
+    redis_proc = None
+    if mode == "redis":
+        redis_proc, env["IOC_REDIS_URL"] = start_redis(tmp)
     py = sys.executable
     token = subprocess.run([py, "-m", "ioc_app", "token", "create", "bench", "--streams", "*"],
                            env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
@@ -162,20 +185,28 @@ def run(events_n: int, clients: int, per_request: int) -> None:
         server.terminate()
         server.wait(30)
         log.close()
-    base_dir = tmp / "baseline"
-    baseline = float(subprocess.run([py, "-c", BASELINE, f"chdb://{base_dir}", str(events_n)],
-                                    env=env, cwd=ROOT, capture_output=True, text=True,
-                                    check=True).stdout.strip())
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait(30)
     e2e = events_n / (queryable_all - started)
-    print(f"bench=ingest mode=embedded events={events_n} clients={clients} per_request={per_request} "
+    print(f"bench=ingest mode={mode} events={events_n} clients={clients} per_request={per_request} "
           f"cpus={os.cpu_count()}")
     print(f"end-to-end (request → queryable)  {e2e:>12,.0f} events/s  ({queryable_all - started:.2f} s)")
     print(f"acknowledged (request → 200)      {events_n / (acked_all - started):>12,.0f} events/s")
     print(f"ack → queryable latency           p50 {percentile(latencies, 0.5) * 1000:.0f} ms   "
           f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms   max {max(latencies) * 1000:.0f} ms")
-    print(f"baseline raw Arrow insert, rollups {baseline:>12,.0f} rows/s")
-    print(f"ratio end-to-end / raw insert      {e2e / baseline:.2f}")
     shutil.rmtree(tmp, ignore_errors=True)
+    return e2e
+
+
+def baseline(events_n: int) -> float:
+    tmp = Path(tempfile.mkdtemp(prefix="ioc-bench-base-"))
+    env = env_for(tmp, 0)
+    rate = float(subprocess.run([sys.executable, "-c", BASELINE, f"chdb://{tmp / 'ch'}", str(events_n)],
+                                env=env, cwd=ROOT, capture_output=True, text=True,
+                                check=True).stdout.strip())
+    shutil.rmtree(tmp, ignore_errors=True)
+    return rate
 
 
 def main() -> None:
@@ -183,8 +214,14 @@ def main() -> None:
     p.add_argument("--events", type=int, default=400_000)
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--per-request", type=int, default=1_000)
+    p.add_argument("--mode", choices=("embedded", "redis", "both"), default="both")
     args = p.parse_args()
-    run(args.events, args.clients, args.per_request)
+    modes = ("embedded", "redis") if args.mode == "both" else (args.mode,)
+    rates = {m: run(args.events, args.clients, args.per_request, m) for m in modes}
+    base = baseline(args.events)
+    print(f"baseline raw Arrow insert (rollups on, same rows) {base:>12,.0f} rows/s")
+    for m, r in rates.items():
+        print(f"ratio {m} end-to-end / raw insert = {r / base:.2f}")
 
 
 if __name__ == "__main__":

@@ -94,30 +94,34 @@ def check_durability(client: redis.Redis, relaxed: bool = False) -> None:
 
 _CLAIM_AND_ADD_LUA = """
 -- KEYS: today's set, earlier days' sets…, the buffer stream, its depth counter.
--- ARGV: ttl, rows, blob, hashes…
+-- ARGV: ttl, rows, blob, hashes joined by ','.
 -- Only if every hash is new: claim them all AND append the batch, atomically, so a crash
 -- can never leave ids claimed whose events were not buffered. Otherwise change nothing and
 -- return the per-hash flags (1 = new) so the caller can drop the duplicates and retry.
 local nk = #KEYS - 2
 local ttl, rows, blob = ARGV[1], ARGV[2], ARGV[3]
-local n = #ARGV - 3
+local hashes = {}
+for h in string.gmatch(ARGV[4], '[^,]+') do hashes[#hashes + 1] = h end
+local n = #hashes
 local flags = {}
 local dup = false
 for i = 1, n do flags[i] = 1 end
 for k = 1, nk do
-  local i = 1
-  while i <= n do
-    local j = math.min(i + 999, n)
-    local r = redis.call('SMISMEMBER', KEYS[k], unpack(ARGV, i + 3, j + 3))
-    for x = 1, #r do if r[x] == 1 then flags[i + x - 1] = 0; dup = true end end
-    i = j + 1
+  if redis.call('EXISTS', KEYS[k]) == 1 then  -- skip days with no ids
+    local i = 1
+    while i <= n do
+      local j = math.min(i + 999, n)
+      local r = redis.call('SMISMEMBER', KEYS[k], unpack(hashes, i, j))
+      for x = 1, #r do if r[x] == 1 then flags[i + x - 1] = 0; dup = true end end
+      i = j + 1
+    end
   end
 end
 if dup then return {0, flags} end
 local i = 1
 while i <= n do
   local j = math.min(i + 999, n)
-  redis.call('SADD', KEYS[1], unpack(ARGV, i + 3, j + 3))
+  redis.call('SADD', KEYS[1], unpack(hashes, i, j))
   i = j + 1
 end
 redis.call('EXPIRE', KEYS[1], ttl)
@@ -149,7 +153,7 @@ class RedisSeenSet:
         while new.any():
             part = frame.filter(pl.Series(new)) if not new.all() else frame
             ok, payload = self._claim_and_add(
-                keys=keys, args=[ttl, part.height, encode(part), *map(str, hashes[new].tolist())])
+                keys=keys, args=[ttl, part.height, encode(part), ",".join(map(str, hashes[new].tolist()))])
             if ok == 1:
                 break
             idx = np.flatnonzero(new)

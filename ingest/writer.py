@@ -99,6 +99,11 @@ class Writer:
                             self.failures, backoff, str(exc)[:300])
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
+            except OSError as exc:  # the buffer (Redis) is unreachable: wait for it
+                log.warning("event=writer.buffer_unavailable retry_in_s=%.1f error=%r", backoff,
+                            str(exc)[:300])
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
             except Exception:  # never let the writer thread die silently
                 self.failures += 1
                 log.exception("event=writer.unexpected_error")

@@ -103,6 +103,7 @@ def test_auth_errors(client, token: str, stream: str, status: int, code: str) ->
     [
         (b"[1,2", "application/json", {}, 400, "line 1, column 5"),
         (b'{"a": NaN}', "application/json", {}, 400, "not valid JSON"),
+        (b'[{"lane": Infinity}]', "application/json", {}, 400, "NaN and Infinity are not JSON"),
         (b"[" * 2000 + b"]" * 2000, "application/json", {}, 400, "not valid JSON"),
         (b'{"a":1}\n{oops}\n', "application/x-ndjson", {}, 400, "line 2"),
         (b"\xff\xfe\x00bad", "application/json", {}, 400, "not valid JSON"),
@@ -129,6 +130,34 @@ def test_size_and_count_limits(client) -> None:
     many = orjson.dumps([{}] * (MAX_EVENTS + 1))
     r = post(client, many)
     assert r.status_code == 413 and "100,000" in r.get_json()["message"]
+
+
+def test_bad_events_corpus_every_one_kept_with_its_reason(client) -> None:
+    good = random_events(GATE_PASS, 12, 10, NOW)
+    for ev in good:
+        ev.pop("deny_reason", None)
+        ev["result"] = "pass"
+    corpus = [
+        ({**good[0], "lane": 33}, "out_of_range"),
+        ({**good[1], "person_key": "x" * 1_000_000}, "too_long"),
+        ({**good[2], "campus": "联系人13912345678"}, "pii_not_allowed"),
+        ({**good[3], "ts": int(NOW.timestamp() * 1000) + 3_600_000}, "in_future"),
+        ({**good[4], "method": "telepathy"}, "bad_enum"),
+        ({**good[5], "gate": "typo"}, "unknown_field"),
+        ({**good[6], "lane": {"nested": [1, 2, {"deep": True}]}}, "bad_type"),
+        ({**good[7], "event_id": ""}, "missing"),
+        ("just a string", "not_an_object"),
+    ]
+    body = [good[8], *(ev for ev, _ in corpus), good[9]]
+    r = post(client, orjson.dumps(body)).get_json()
+    assert (r["accepted"], r["rejected"]) == (2, len(corpus))
+    got = {e["index"]: e["reason"] for e in r["errors"]}
+    assert got == {i + 1: reason for i, (_, reason) in enumerate(corpus)}
+    flush(client)
+    admin = {"Authorization": f"Bearer {client.tokens['admin']}"}
+    letters = client.get("/api/v1/deadletter?stream=gate.pass&limit=100", headers=admin).get_json()
+    assert sorted(lt["reason"] for lt in letters["letters"]) == sorted(r for _, r in corpus)
+    assert stored(client) == 2
 
 
 def test_injection_strings_are_data_not_code(client) -> None:
