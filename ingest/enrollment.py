@@ -20,6 +20,11 @@ CHECKIN_STEPS = ("arrived", "paid", "dorm", "registered")
 
 YEAR = Field("year", "int", min=2000, max=2100, doc="admission year")
 PROVINCE = Field("province", "enum", values=PROVINCES, doc="GB/T 2260 two-digit code")
+BATCH = Field("batch", "enum", values=BATCHES)
+CATEGORY = Field("category", "enum", values=CATEGORIES)
+TRACK = Field("track", "enum", values=TRACKS)
+COLLEGE = Field("college", "code", max_len=64, reference="college")
+MAJOR = Field("major", "code", max_len=64, reference="major")
 
 ENROLLMENT_ADMISSION = event_stream(
     name="enrollment.admission",
@@ -33,11 +38,11 @@ ENROLLMENT_ADMISSION = event_stream(
         YEAR,
         Field("candidate_key", "key", max_len=64),
         PROVINCE,
-        Field("batch", "enum", values=BATCHES),
-        Field("category", "enum", values=CATEGORIES),
-        Field("track", "enum", values=TRACKS),
-        Field("college", "code", max_len=64, reference="college"),
-        Field("major", "code", max_len=64, reference="major"),
+        BATCH,
+        CATEGORY,
+        TRACK,
+        COLLEGE,
+        MAJOR,
         Field("status", "enum", values=("filed", "admitted", "returned", "withdrawn")),
         Field("score", "float", min=0, max=1000),
         Field("province_rank", "int", required=False, min=1),
@@ -57,10 +62,10 @@ ENROLLMENT_PLAN = Stream(
     fields=(
         YEAR,
         PROVINCE,
-        Field("batch", "enum", values=BATCHES),
-        Field("category", "enum", values=CATEGORIES),
-        Field("track", "enum", values=TRACKS),
-        Field("major", "code", max_len=64, reference="major"),
+        BATCH,
+        CATEGORY,
+        TRACK,
+        MAJOR,
         Field("planned", "int", min=0),
         SOURCE,
     ),
@@ -75,10 +80,10 @@ ENROLLMENT_CHECKIN = event_stream(
     expected_interval_s=86_400,
     counting=False,
     fields=(
-        Field("year", "int", min=2000, max=2100),
+        YEAR,
         Field("student_key", "key", max_len=64),
-        Field("college", "code", max_len=64, reference="college"),
-        Field("major", "code", max_len=64, reference="major"),
+        COLLEGE,
+        MAJOR,
         Field("campus", "code", max_len=64, reference="campus"),
         Field("step", "enum", values=CHECKIN_STEPS,
               doc="a student counts once, at the furthest step reached"),

@@ -56,14 +56,19 @@ def _parse_redis(name: str, raw: str) -> str:
     return value
 
 
-def _parse_port(name: str, raw: str) -> int:
+def _number(name: str, raw: str, cast: Callable[[str], float], lo: float, hi: float,
+            what: str) -> float:
     try:
-        port = int(raw)
+        value = cast(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r}: must be a port number between 1 and 65535") from None
-    if not 1 <= port <= 65535:
-        raise SettingsError(f"{name}={raw!r}: must be a port number between 1 and 65535")
-    return port
+        value = None
+    if value is None or not lo <= value <= hi:
+        raise SettingsError(f"{name}={raw!r}: must be {what} between {lo:g} and {hi:g}")
+    return value
+
+
+def _parse_port(name: str, raw: str) -> int:
+    return int(_number(name, raw, int, 1, 65535, "a port number"))
 
 
 def _parse_tz(name: str, raw: str) -> str:
@@ -94,13 +99,7 @@ def _parse_durability(name: str, raw: str) -> str:
 
 
 def _parse_tick(name: str, raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r}: must be a number of seconds, e.g. 1") from None
-    if not 0.1 <= value <= 60:
-        raise SettingsError(f"{name}={raw!r}: must be between 0.1 and 60 seconds")
-    return value
+    return _number(name, raw, float, 0.1, 60, "a number of seconds")
 
 
 def _parse_site(name: str, raw: str) -> str:

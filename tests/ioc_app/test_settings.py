@@ -34,14 +34,14 @@ def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("var", "value", "hint"),
     [
-        ("IOC_PORT", "eighty", "port number"),
+        ("IOC_PORT", "eighty", "a port number between 1 and 65535"),
         ("IOC_PORT", "70000", "between 1 and 65535"),
         ("IOC_TZ", "Mars/Olympus", "IANA time zone"),
         ("IOC_DEMO", "maybe", "use 1 or 0"),
         ("IOC_CLICKHOUSE_URL", "mysql://x", "chdb://<path>"),
         ("IOC_CLICKHOUSE_URL", "http://:8123", "needs a host"),
         ("IOC_REDIS_URL", "localhost:6379", "redis://"),
-        ("IOC_TICK_S", "0", "between 0.1 and 60"),
+        ("IOC_TICK_S", "0", "seconds between 0.1 and 60"),
         ("IOC_SITE", "/nonexistent/site.toml", "no such file"),
         ("IOC_CLICKHOUSE_CLUSTER", "bad name!", "cluster name"),
     ],
