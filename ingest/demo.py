@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 import random
-import tomllib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from ingest.site import Gate
 
 SLICE_S = 10
 DAILY_ATTEMPTS = 110_000
@@ -21,11 +23,6 @@ PERSON_TYPES = (("student", 0.72), ("staff", 0.14), ("resident", 0.06), ("visito
 METHODS = (("face", 0.78), ("card", 0.12), ("qr", 0.09), ("manual", 0.01))
 DENY_REASONS = (("unrecognized", 0.38), ("unauthorized", 0.25), ("expired", 0.2),
                 ("temperature", 0.05), ("blacklist", 0.02), ("other", 0.1))
-
-
-def load_gates(site_file: str) -> list[dict[str, Any]]:
-    with open(site_file, "rb") as fh:
-        return tomllib.load(fh)["gates"]
 
 
 def _rate_per_minute(local: datetime) -> tuple[float, float]:
@@ -48,7 +45,7 @@ def _pick(rng: random.Random, options: tuple[tuple[str, float], ...]) -> str:
     return rng.choices([o for o, _ in options], [w for _, w in options])[0]
 
 
-def gate_slice(n: int, gates: list[dict[str, Any]], zone: ZoneInfo, seed: int = 7) -> list[dict[str, Any]]:
+def gate_slice(n: int, gates: Sequence[Gate], zone: ZoneInfo, seed: int = 7) -> list[dict[str, Any]]:
     """The gate events of 10-second slice ``n`` (slice 0 starts at the Unix epoch)."""
     start_ms = n * SLICE_S * 1000
     local = datetime.fromtimestamp(n * SLICE_S, UTC).astimezone(zone)
@@ -56,7 +53,7 @@ def gate_slice(n: int, gates: list[dict[str, Any]], zone: ZoneInfo, seed: int = 
     per_minute, share_in = _rate_per_minute(local)
     mean = per_minute * SLICE_S / 60
     count = max(0, round(rng.gauss(mean, math.sqrt(mean)))) if mean > 0 else 0
-    weights = [g["weight"] for g in gates]
+    weights = [g.weight for g in gates]
     events = []
     for k in range(count):
         gate = rng.choices(gates, weights)[0]
@@ -65,9 +62,9 @@ def gate_slice(n: int, gates: list[dict[str, Any]], zone: ZoneInfo, seed: int = 
         ev: dict[str, Any] = {
             "event_id": f"demo-{n}-{k}",
             "ts": start_ms + rng.randrange(SLICE_S * 1000),
-            "campus": gate["campus"],
-            "gate_id": gate["id"],
-            "lane": rng.randint(1, gate["lanes"]),
+            "campus": gate.campus,
+            "gate_id": gate.code,
+            "lane": rng.randint(1, gate.lanes),
             "direction": "in" if rng.random() < share_in else "out",
             "person_type": _pick(rng, PERSON_TYPES),
             "method": _pick(rng, METHODS),
@@ -81,7 +78,7 @@ def gate_slice(n: int, gates: list[dict[str, Any]], zone: ZoneInfo, seed: int = 
     return events
 
 
-def gate_events(first_slice: int, last_slice: int, gates: list[dict[str, Any]], zone: ZoneInfo,
+def gate_events(first_slice: int, last_slice: int, gates: Sequence[Gate], zone: ZoneInfo,
                 seed: int = 7) -> list[dict[str, Any]]:
     """Events of slices ``first_slice`` … ``last_slice - 1``."""
     out: list[dict[str, Any]] = []

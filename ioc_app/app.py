@@ -13,6 +13,7 @@ import flask_bootstrap
 from flask import jsonify, send_from_directory
 
 from ingest.pipeline import Pipeline, build_ingest
+from ingest.site import Site, load_site, store_reference
 from ingest.writer import Writer
 from ioc_app import __version__, read
 from ioc_app.api import api
@@ -54,6 +55,7 @@ class Runtime:
     """What the server holds while it runs; pages reach it only through ``ioc_app.read``."""
 
     settings: Settings
+    site: Site
     store: Store
     core: SnapshotCore
     tokens: TokenBook
@@ -71,17 +73,19 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     runs the demo feed here (the scheduler never runs in more than one process).
     """
     settings = settings or load_settings()
+    site = load_site(settings.site)  # a broken catalogue stops here, naming the line
     store = store or Store(settings.clickhouse_url, cluster=settings.clickhouse_cluster)
     if settings.embedded:
         migrate(store)
+        store_reference(store, site)
     core = SnapshotCore(store, settings.zone, settings.tick_s)
     pipeline, writer = ingest_for(settings, store, consumer=f"{socket.gethostname()}-web")
-    runtime = Runtime(settings, store, core, TokenBook(settings.tokens_file), pipeline, writer)
+    runtime = Runtime(settings, site, store, core, TokenBook(settings.tokens_file), pipeline, writer)
     if background:
         if settings.embedded or not settings.redis_url:
             writer.start()  # with Redis and a server store, the ingest processes write
         if settings.demo and settings.embedded:
-            runtime.scheduler = _start_demo(settings, pipeline)
+            runtime.scheduler = _start_demo(settings, site, pipeline)
 
     app = dash.Dash(
         __name__,
@@ -124,12 +128,12 @@ def ingest_for(settings: Settings, store: Store, consumer: str | None = None,
                         claim_idle_ms=claim_idle_ms)
 
 
-def _start_demo(settings: Settings, pipeline: Pipeline) -> Any:
+def _start_demo(settings: Settings, site: Site, pipeline: Pipeline) -> Any:
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from ioc_app.demo_feed import DemoFeed
 
-    feed = DemoFeed(pipeline, settings.site, settings.zone)
+    feed = DemoFeed(pipeline, site, settings.zone)
     scheduler = BackgroundScheduler(timezone=settings.zone)
     scheduler.add_job(feed.tick, "interval", seconds=5, id="demo-feed", max_instances=1,
                       coalesce=True, next_run_time=None)

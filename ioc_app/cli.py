@@ -30,10 +30,13 @@ def cmd_version(_settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from ingest.site import load_site, store_reference
     from ioc_app.migrate import migrate
 
+    site = load_site(settings.site)
     store = _store(settings)
     ran = migrate(store)
+    store_reference(store, site)
     if ran:
         for m in ran:
             print(f"applied {m.version:04d}_{m.name} ({m.statements} statements)")
@@ -243,11 +246,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ioc: configuration error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # the CLI's last line: one clear message, not a traceback
+        from ingest.site import SiteError
         from ioc_app.auth import TokenError
         from ioc_app.migrate import MigrationError
         from ioc_app.storage import StoreError
 
-        if isinstance(exc, (StoreError, MigrationError, TokenError)):
+        if isinstance(exc, (StoreError, MigrationError, TokenError, SiteError)):
             print(f"ioc: {exc}", file=sys.stderr)
             return 1
         raise

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from ingest import demo
 from ingest.gate import GATE_PASS
 from ingest.pipeline import Pipeline
+from ingest.site import Site
 from metrics.gate import local_midnight
 
 log = logging.getLogger("ioc.demo")
@@ -25,12 +26,12 @@ class DemoFeed:
     one written again after a restart is dropped as duplicates by the ingest path.
     """
 
-    def __init__(self, pipeline: Pipeline, site_file: str, zone: ZoneInfo, seed: int = 7) -> None:
+    def __init__(self, pipeline: Pipeline, site: Site, zone: ZoneInfo, seed: int = 7) -> None:
         self.pipeline = pipeline
         self.store = pipeline.store
         self.zone = zone
         self.seed = seed
-        self.gates = demo.load_gates(site_file)
+        self.gates = site.gates
         self._next: int | None = None
         self._lock = threading.Lock()
 

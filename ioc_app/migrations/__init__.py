@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ioc_app.migrations import m0001_core, m0002_gate, m0003_network, m0004_enrollment, m0005_service
+from ioc_app.migrations import (
+    m0001_core,
+    m0002_gate,
+    m0003_network,
+    m0004_enrollment,
+    m0005_service,
+    m0006_reference,
+)
 
 MIGRATIONS: tuple[ModuleType, ...] = (m0001_core, m0002_gate, m0003_network, m0004_enrollment,
-                                      m0005_service)
+                                      m0005_service, m0006_reference)

@@ -9,7 +9,7 @@ def test_migrate_twice_then_up_to_date(tmp_path: Path) -> None:
     env = product_env(tmp_path)
     first = run_cli(env, "migrate")
     assert first.returncode == 0, first.stderr
-    assert "applied 0001_core" in first.stdout and "applied 0005_service" in first.stdout
+    assert "applied 0001_core" in first.stdout and "applied 0006_reference" in first.stdout
     second = run_cli(env, "migrate")
     assert second.returncode == 0 and second.stdout.strip() == "schema is up to date"
 

@@ -21,14 +21,14 @@ def tables(store: Store) -> set[str]:
 
 def test_migrate_twice_changes_nothing(store: Store) -> None:
     first = migrate(store)
-    assert [m.version for m in first] == [1, 2, 3, 4, 5]
+    assert [m.version for m in first] == [1, 2, 3, 4, 5, 6]
     before = store.rows("SELECT name, create_table_query FROM system.tables "
                         "WHERE database = currentDatabase() ORDER BY name")
     assert migrate(store) == []
     after = store.rows("SELECT name, create_table_query FROM system.tables "
                        "WHERE database = currentDatabase() ORDER BY name")
     assert before == after
-    assert store.rows("SELECT count() FROM ioc_migrations")[0][0] == 5
+    assert store.rows("SELECT count() FROM ioc_migrations")[0][0] == 6
 
 
 def test_every_stream_has_its_tables(migrated: Store) -> None:

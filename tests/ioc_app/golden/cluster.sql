@@ -712,3 +712,24 @@ AS SELECT
     max(wait_s) AS `wait_s_max`
 FROM ioc.service_call_local
 GROUP BY `hour`, `queue`, `outcome`;
+
+-- 0006_reference
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_reference_local ON CLUSTER campus_cluster
+(
+    `kind` LowCardinality(String),
+    `code` String,
+    `name_zh` String,
+    `name_en` String,
+    `parent` LowCardinality(String),
+    `value` Float64,
+    `flag` Bool,
+    `loaded_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', loaded_at)
+ORDER BY (kind, code)
+SETTINGS replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_reference ON CLUSTER campus_cluster
+AS ioc.ioc_reference_local
+ENGINE = Distributed(campus_cluster, ioc, ioc_reference_local, cityHash64(kind, code));

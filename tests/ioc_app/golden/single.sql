@@ -612,3 +612,20 @@ AS SELECT
     max(wait_s) AS `wait_s_max`
 FROM ioc.service_call
 GROUP BY `hour`, `queue`, `outcome`;
+
+-- 0006_reference
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_reference
+(
+    `kind` LowCardinality(String),
+    `code` String,
+    `name_zh` String,
+    `name_en` String,
+    `parent` LowCardinality(String),
+    `value` Float64,
+    `flag` Bool,
+    `loaded_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(loaded_at)
+ORDER BY (kind, code)
+SETTINGS non_replicated_deduplication_window = 10000;
