@@ -230,7 +230,7 @@ def _finish(
     source: str | Sequence[str] | None,
     now: datetime | None,
 ) -> ValidationResult:
-    now = now or datetime.now(UTC)
+    now = (now or datetime.now(UTC)).astimezone(UTC)  # any aware time; compared in UTC
     schema = raw.schema
     typed_cols: list[pl.Expr] = [pl.col(_IDX)]
     reason_cols: list[pl.Expr] = []

@@ -131,9 +131,10 @@ def ingest_for(settings: Settings, store: Store, consumer: str | None = None,
 def _start_demo(settings: Settings, site: Site, pipeline: Pipeline) -> Any:
     from apscheduler.schedulers.background import BackgroundScheduler
 
+    from ingest.sim import World
     from ioc_app.demo_feed import DemoFeed
 
-    feed = DemoFeed(pipeline, site, settings.zone)
+    feed = DemoFeed(pipeline, World(site, settings.zone))
     scheduler = BackgroundScheduler(timezone=settings.zone)
     scheduler.add_job(feed.tick, "interval", seconds=5, id="demo-feed", max_instances=1,
                       coalesce=True, next_run_time=None)

@@ -1,41 +1,46 @@
-"""Demo traffic: deterministic, valid, and resumed after a restart without repeats."""
+"""Demo mode: the simulators feed the real ingest path; a restart repeats nothing."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ingest import demo
-from ingest.gate import GATE_PASS
+from ingest.sim import World
 from ingest.site import load_site
-from ingest.validate import validate
 from ioc_app.demo_feed import DemoFeed
 from ioc_app.settings import DEFAULT_SITE
 from ioc_app.storage import Store
+from metrics.gate import local_midnight
 
 ZONE = ZoneInfo("Asia/Shanghai")
+TABLES = ("gate_pass", "network_link", "network_online", "network_security", "service_workflow",
+          "service_print", "service_call", "enrollment_admission", "enrollment_checkin")
 
 
-def test_slices_are_deterministic_and_valid() -> None:
-    gates = load_site(DEFAULT_SITE).gates
-    n = int(datetime(2026, 9, 1, 0, 0, tzinfo=UTC).timestamp()) // demo.SLICE_S  # 08:00 local
-    a = demo.gate_events(n, n + 30, gates, ZONE)
-    assert a == demo.gate_events(n, n + 30, gates, ZONE)
-    assert len(a) > 100
-    assert validate(GATE_PASS, a, now=datetime(2026, 9, 1, 0, 10, tzinfo=UTC)).errors == []
-    assert len({e["event_id"] for e in a}) == len(a)
+def counts(store: Store) -> dict[str, int]:
+    out = {t: store.rows(f"SELECT count() FROM {t}")[0][0] for t in TABLES}
+    out["enrollment_plan"] = store.rows("SELECT count() FROM enrollment_plan FINAL")[0][0]
+    return out
 
 
 def test_feed_goes_through_the_ingest_path_and_resumes_without_repeating(pipeline) -> None:
     store: Store = pipeline.store
-    now = datetime.now(UTC)
-    feed = DemoFeed(pipeline, load_site(DEFAULT_SITE), ZONE)
+    world = World(load_site(DEFAULT_SITE), ZONE)
+    now = local_midnight(ZONE, datetime.now(UTC)) + timedelta(hours=9, minutes=30)
+    now = min(now, datetime.now(UTC))  # never ahead of the real clock (in_future)
+    feed = DemoFeed(pipeline, world)
     first = feed.tick(now)
+    assert first > 0 and feed.sent["gate.pass"] > 0 and feed.sent["network.link"] > 0
     pipeline.writer.flush_once(force=True)
-    again = DemoFeed(pipeline, load_site(DEFAULT_SITE), ZONE)  # a restart
-    assert again.tick(now) == 0
-    later = now + timedelta(seconds=35)
-    more = again.tick(later)
+    stored = counts(store)
+    assert sum(stored.values()) == first
+    assert stored == {t: feed.sent[t.replace("_", ".", 1)] for t in stored}
+
+    again = DemoFeed(pipeline, world)  # a restart: today is sent again, all duplicates
+    plan_rows = feed.sent["enrollment.plan"]  # (plan rows are upserts: sending them again is a no-op)
+    assert again.tick(now) == plan_rows
+    later = again.tick(now + timedelta(seconds=40))
     pipeline.writer.flush_once(force=True)
     total, distinct = store.rows("SELECT count(), uniqExact(event_id) FROM gate_pass")[0]
-    assert total == distinct == first + more
+    assert total == distinct
+    assert sum(counts(store).values()) == first + later
