@@ -91,7 +91,8 @@ def test_gate_rhythm_class_change_peak_and_weekend(monday) -> None:
 
     def around(h: int, m: int) -> int:
         at = MONDAY.replace(hour=h, minute=m)
-        return minutes.filter(pl.col("local").is_between(at - timedelta(minutes=3), at + timedelta(minutes=3)))["len"].sum()
+        near = pl.col("local").is_between(at - timedelta(minutes=3), at + timedelta(minutes=3))
+        return minutes.filter(near)["len"].sum()
 
     assert around(9, 45) > 1.4 * around(9, 15)  # the class change
     assert df.filter(pl.col("local").dt.hour() < 10)["direction"].eq("in").mean() > 0.65  # mornings in
