@@ -201,7 +201,7 @@ def run(events_n: int, clients: int, per_request: int, mode: str) -> float:
 
 def baseline(events_n: int) -> float:
     tmp = Path(tempfile.mkdtemp(prefix="ioc-bench-base-"))
-    env = env_for(tmp, 0)
+    env = env_for(tmp, 8050)  # the port is not used
     rate = float(subprocess.run([sys.executable, "-c", BASELINE, f"chdb://{tmp / 'ch'}", str(events_n)],
                                 env=env, cwd=ROOT, capture_output=True, text=True,
                                 check=True).stdout.strip())

@@ -47,7 +47,7 @@ def main() -> None:
     args = p.parse_args()
     for scale in (float(s) for s in args.scales.split(",")):
         tmp = Path(tempfile.mkdtemp(prefix="ioc-bench-sim-"))
-        env = env_for(tmp, 0)
+        env = env_for(tmp, 8050)  # the port is not used: simulate serves nothing
         gen = subprocess.run([sys.executable, "-c", GENERATE, str(args.days), str(scale)], env=env,
                              cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
         started = time.perf_counter()
