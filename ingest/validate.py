@@ -85,15 +85,17 @@ def validate(
 
 def validate_frame(
     stream: Stream,
-    frame: pl.DataFrame,
+    frame: pl.DataFrame | Any,
     *,
     source: str | None = None,
     now: datetime | None = None,
 ) -> ValidationResult:
-    """Validate a tabular batch (CSV, XLSX, Parquet): columns are field names.
+    """Validate a tabular batch (CSV, XLSX, Parquet, or an Arrow table): columns are field names.
 
     Columns may be strings (CSV) or already typed (Parquet); both go through the same rules.
     """
+    if not isinstance(frame, pl.DataFrame):
+        frame = pl.from_arrow(frame)  # an Arrow table or record batch
     allowed = {f.name for f in stream.all_fields}
     errors: list[dict[str, Any]] = []
     unknown = [c for c in frame.columns if c not in allowed]

@@ -141,15 +141,26 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
     if args.days <= 0 or args.scale <= 0:
         print("ioc: --days and --scale must be positive", file=sys.stderr)
         return 2
+    from datetime import datetime
+
     site = load_site(settings.site)
-    pipeline, writer = _local_ingest(settings)
     end_ms = int(time.time() * 1000)
     start_ms = end_ms - int(args.days * 86_400_000)
+    only = None
+    if args.season is not None:  # one admission season (July–September), admissions only
+        this_year = datetime.now(settings.zone).year
+        if not 2000 <= args.season <= this_year:
+            print(f"ioc: --season must be a year from 2000 to {this_year}", file=sys.stderr)
+            return 2
+        start_ms = int(datetime(args.season, 7, 1, tzinfo=settings.zone).timestamp() * 1000)
+        end_ms = min(end_ms, int(datetime(args.season, 10, 1, tzinfo=settings.zone).timestamp() * 1000))
+        only = ("enrollment",)
+    pipeline, writer = _local_ingest(settings)
     world = World(site, settings.zone, seed=args.seed, scale=args.scale)
     started = time.monotonic()
     counts = backfill(lambda stream, events: pipeline.submit(stream, events, source="simulator"),
                       world, start_ms, end_ms, truth=Path(args.truth) if args.truth else None,
-                      progress=not args.quiet)
+                      progress=not args.quiet, only=only)
     writer.stop(drain=True, timeout=600)
     elapsed = time.monotonic() - started
     total = sum(counts.values())
@@ -261,6 +272,8 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--scale", type=float, default=1.0, help="multiply volumes (100 ≈ a province)")
     sim.add_argument("--seed", type=int, default=7)
     sim.add_argument("--truth", help="also write every event produced to Parquet in this folder")
+    sim.add_argument("--season", type=int, help="instead: that year's admission season and "
+                                                 "check-in (July–September), e.g. out of season")
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
     sim.set_defaults(func=cmd_simulate)
 

@@ -44,9 +44,10 @@ def _domains() -> list[tuple[Callable[[World, int], list[Emission]], int]]:
 class Simulator:
     """Events by sending time, over all domains, with recently generated hours cached."""
 
-    def __init__(self, world: World, cache_hours: int = 256) -> None:
+    def __init__(self, world: World, cache_hours: int = 256,
+                 only: tuple[str, ...] | None = None) -> None:
         self.world = world
-        self.domains = _domains()
+        self.domains = [d for d in _domains() if only is None or d[0].__module__.split(".")[-1] in only]
         self._hour = lru_cache(maxsize=cache_hours)(self._generate)
 
     def _generate(self, domain: int, hour: int) -> list[Emission]:

@@ -47,11 +47,13 @@ class TruthWriter:
 
 
 def backfill(submit: Callable[[Stream, list[dict[str, Any]]], Any], world: World, start_ms: int,
-             end_ms: int, *, truth: Path | None = None, progress: bool = True) -> Counter[str]:
-    """Send every simulated event of ``[start_ms, end_ms)``; returns accepted counts per stream."""
+             end_ms: int, *, truth: Path | None = None, progress: bool = True,
+             only: tuple[str, ...] | None = None) -> Counter[str]:
+    """Send every simulated event of ``[start_ms, end_ms)`` (of the ``only`` domains, or all);
+    returns accepted counts per stream."""
     from tqdm import tqdm
 
-    sim = Simulator(world)
+    sim = Simulator(world, only=only)
     writer = TruthWriter(truth) if truth else None
     accepted: Counter[str] = Counter()
     hours = range(start_ms // HOUR_MS * HOUR_MS, end_ms, HOUR_MS)

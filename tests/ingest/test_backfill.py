@@ -37,3 +37,19 @@ def test_simulate_counts_equal_stored_rows_and_truth(tmp_path: Path) -> None:
         assert pl.scan_parquet(truth / f"{stream}.parquet").select(pl.len()).collect().item() == int(
             printed[stream])
     assert int(printed["total"]) == sum(int(printed[s]) for s in streams)
+
+
+def test_simulate_an_admission_season_out_of_season(tmp_path: Path) -> None:
+    env = product_env(tmp_path)
+    done = run_cli(env, "simulate", "--season", "2026", "--quiet", timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    printed = dict(line.split("\t")[:2] for line in done.stdout.strip().splitlines())
+    assert set(printed) == {"enrollment.admission", "enrollment.plan", "enrollment.checkin", "total"}
+    q = subprocess.run([sys.executable, "-c", COUNT, env["IOC_CLICKHOUSE_URL"], "enrollment_admission",
+                        "enrollment_checkin"], env=env, cwd=ROOT, capture_output=True, text=True,
+                       timeout=120)
+    stored = dict(line.split() for line in q.stdout.strip().splitlines())
+    assert stored["enrollment_admission"] == printed["enrollment.admission"]
+    assert stored["enrollment_checkin"] == printed["enrollment.checkin"]
+    bad = run_cli(env, "simulate", "--season", "2999", "--quiet")
+    assert bad.returncode == 2 and "--season must be a year" in bad.stderr

@@ -141,3 +141,13 @@ def test_province_must_be_one_of_34() -> None:
              "track": "physics", "major": "cs", "planned": 1} for p in ("71", "82", "99", "1")]
     r = validate(ENROLLMENT_PLAN, rows, now=NOW)
     assert r.rejected == [2, 3]
+
+
+def test_arrow_batches_are_validated_like_frames() -> None:
+    import pyarrow as pa
+
+    table = pa.table({"event_id": ["a"], "ts": [NOW_MS], "campus": ["main"], "gate_id": ["g"],
+                      "lane": [1], "direction": ["in"], "person_type": ["staff"], "method": ["qr"],
+                      "result": ["deny"]})
+    r = validate_frame(GATE_PASS, table, now=NOW)
+    assert [(e["field"], e["reason"]) for e in r.errors] == [("deny_reason", "missing")]
