@@ -44,8 +44,9 @@ def test_today_totals_match_independent_computation(migrated: Store, zone_name: 
     events += [  # exactly at local midnight counts today; one millisecond before does not
         {**edge, "event_id": "at-midnight", "ts": ms, "result": "pass", "direction": "in"},
         {**edge, "event_id": "before-midnight", "ts": ms - 1, "result": "pass", "direction": "in"},
+        {**edge, "event_id": "deny-at-midnight", "ts": ms, "result": "deny", "deny_reason": "expired"},
     ]
-    for ev in events[-2:]:
+    for ev in events[-3:-1]:
         ev.pop("deny_reason", None)
     result = validate(GATE_PASS, events, source="t", now=now + timedelta(minutes=1))
     assert result.errors == []

@@ -29,7 +29,7 @@ migrate(store)
 now = int(time.time() * 1000)
 base = {"campus": "main", "gate_id": "main-north", "lane": 1, "person_type": "student", "method": "face"}
 def batch(prefix, n, **kv):
-    return [{**base, **kv, "event_id": f"{prefix}-{i}", "ts": now - i * 50} for i in range(n)]
+    return [{**base, **kv, "event_id": f"{prefix}-{i}", "ts": now - i} for i in range(n)]
 events = (batch("in", 1234, direction="in", result="pass")
           + batch("out", 567, direction="out", result="pass")
           + batch("deny", 89, direction="in", result="deny", deny_reason="expired"))
