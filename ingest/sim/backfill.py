@@ -3,6 +3,8 @@ and optionally write the truth (every event produced) to Parquet for independent
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -59,10 +61,25 @@ def backfill(submit: Callable[[Stream, list[dict[str, Any]]], Any], world: World
     hours = range(start_ms // HOUR_MS * HOUR_MS, end_ms, HOUR_MS)
     started = time.monotonic()
     sent = 0
+    # generate the next hours while the current one is validated and buffered (the two
+    # overlap where Polars and the engine release the GIL)
+    ahead: queue.Queue[Any] = queue.Queue(maxsize=4)
+
+    def produce() -> None:
+        try:
+            for t in hours:
+                ahead.put(sim.sent_between(max(t, start_ms), min(t + HOUR_MS, end_ms)))
+        except BaseException as exc:  # hand any failure to the consumer
+            ahead.put(exc)
+        ahead.put(None)
+
+    threading.Thread(target=produce, name="ioc-simulate", daemon=True).start()
     with tqdm(total=len(hours), unit="h", desc="simulate", disable=not progress,
               dynamic_ncols=True) as bar:
-        for t in hours:
-            for name, events in sim.sent_between(max(t, start_ms), min(t + HOUR_MS, end_ms)).items():
+        while (window := ahead.get()) is not None:
+            if isinstance(window, BaseException):
+                raise window
+            for name, events in window.items():
                 stream = get_stream(name)
                 if writer:
                     writer.write(stream, events)
