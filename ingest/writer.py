@@ -19,7 +19,7 @@ from ioc_app.storage import Store, StoreError
 
 log = logging.getLogger("ioc.writer")
 
-BATCH_ROWS = 20_000
+BATCH_ROWS = 100_000
 BATCH_AGE_S = 0.5
 BACKOFF_MAX_S = 15.0
 
