@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ioc_app.storage import Store, StoreError
-from metrics import gate
+from metrics import enrollment, gate, network, service
 
 log = logging.getLogger("ioc.core")
 
@@ -35,12 +35,17 @@ class SnapshotCore:
         now = now or datetime.now(UTC)
         started = time.perf_counter()
         today = gate.today_totals(self.store, self.zone, now).row(0, named=True)
+        links = network.links_now(self.store, now)
         self._version += 1
         snapshot = {
             "version": self._version,
             "generated_at": now.astimezone(self.zone).isoformat(timespec="seconds"),
             "stale": False,
             "gate": {"today": today},
+            "network": {"links": links.to_dicts(), "online": network.online_now(self.store, now),
+                        "peak_utilization": network.peak_utilization(links)},
+            "service": {"today": service.today_actions(self.store, self.zone, now)},
+            "enrollment": enrollment.year_totals(self.store, now.astimezone(self.zone).year),
         }
         log.debug("event=core.computed version=%d ms=%.1f", self._version,
                   (time.perf_counter() - started) * 1000)

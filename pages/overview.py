@@ -16,19 +16,41 @@ dash.register_page(__name__, path="/", name="overview", order=0, title="IOC")
 
 PAGE = "overview"
 REFRESH_MS = 5_000
-#: (snapshot key under gate.today, label key, unit key, number kind)
-GATE_KPIS = (
-    ("in", "gate.in", "unit.people", "count"),
-    ("out", "gate.out", "unit.people", "count"),
-    ("net_inflow", "gate.net_inflow", "unit.people", "signed"),
-    ("denied", "gate.denied", "unit.attempts", "count"),
-    ("deny_rate", "gate.deny_rate", "", "ratio"),
-    ("fever", "gate.fever", "unit.attempts", "count"),
+#: sections of (snapshot path, label key, unit key, number kind)
+SECTIONS: tuple[tuple[str, tuple[tuple[str, str, str, str], ...]], ...] = (
+    ("gate.section", (
+        ("gate.today.in", "gate.in", "unit.people", "count"),
+        ("gate.today.out", "gate.out", "unit.people", "count"),
+        ("gate.today.net_inflow", "gate.net_inflow", "unit.people", "signed"),
+        ("gate.today.denied", "gate.denied", "unit.attempts", "count"),
+        ("gate.today.deny_rate", "gate.deny_rate", "", "ratio"),
+        ("gate.today.fever", "gate.fever", "unit.attempts", "count"),
+    )),
+    ("network.section", (
+        ("network.peak_utilization", "network.peak_utilization", "", "ratio"),
+        ("network.online.users", "network.users", "unit.persons", "count"),
+        ("network.online.ipv6_share", "network.ipv6_share", "", "ratio"),
+    )),
+    ("service.section", (
+        ("service.today.submitted", "service.submitted", "unit.cases", "count"),
+        ("service.today.completed", "service.completed", "unit.cases", "count"),
+    )),
+    ("enrollment.section", (
+        ("enrollment.admitted", "enrollment.admitted", "unit.persons", "count"),
+        ("enrollment.completion", "enrollment.completion", "", "ratio"),
+    )),
 )
+KINDS = {path: kind for _, kpis in SECTIONS for path, _, _, kind in kpis}
 
 
-def _gate_today(snap: dict[str, Any] | None) -> dict[str, Any]:
-    return (snap or {}).get("gate", {}).get("today", {})
+def lookup(snap: dict[str, Any] | None, path: str) -> Any:
+    """The value at a dotted snapshot path, or None when any part is missing."""
+    node: Any = snap or {}
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
 
 
 def _status(snap: dict[str, Any] | None, lang: str) -> str:
@@ -41,20 +63,20 @@ def _status(snap: dict[str, Any] | None, lang: str) -> str:
 def layout(lang: str | None = None, **_query: Any) -> html.Div:
     lang = normalise_lang(lang)
     snap = read.snapshot()
-    today = _gate_today(snap)
-    cards = [
-        kpi_card(PAGE, key, t(label, lang), today.get(key), t(unit, lang) if unit else "", kind)
-        for key, label, unit, kind in GATE_KPIS
+    panels = [
+        html.Section(
+            [html.H2(t(title, lang), className="ioc-section-title"),
+             html.Div([kpi_card(PAGE, path, t(label, lang), lookup(snap, path),
+                                t(unit, lang) if unit else "", kind)
+                       for path, label, unit, kind in kpis], className="ioc-kpi-grid")],
+            className="ioc-panel",
+        )
+        for title, kpis in SECTIONS
     ]
-    body = html.Section(
-        [html.H2(t("gate.section", lang), className="ioc-section-title"),
-         html.Div(cards, className="ioc-kpi-grid")],
-        className="ioc-panel",
-    )
     status = [html.Span(_status(snap, lang), id="overview-status"),
               dcc.Store(id="overview-lang", data=lang),
               dcc.Interval(id="overview-refresh", interval=REFRESH_MS)]
-    return page_shell("overview.title", lang, body, status)
+    return page_shell("overview.title", lang, html.Div(panels, className="ioc-panels"), status)
 
 
 @callback(
@@ -67,7 +89,5 @@ def layout(lang: str | None = None, **_query: Any) -> html.Div:
 )
 def refresh(_n: int, value_ids: list[dict[str, str]], lang: str) -> tuple[list[str], str]:
     snap = read.snapshot()
-    today = _gate_today(snap)
-    kinds = {key: kind for key, _, _, kind in GATE_KPIS}
-    values = [format_value(today.get(i["name"]), kinds[i["name"]]) for i in value_ids]
+    values = [format_value(lookup(snap, i["name"]), KINDS[i["name"]]) for i in value_ids]
     return values, _status(snap, lang)

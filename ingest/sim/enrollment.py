@@ -78,7 +78,8 @@ def season(world: World, year: int) -> dict[int, list[Emission]]:
                 "track": track, "major": major_code, "planned": planned}))
             college = next(m.college for m in majors if m.code == major_code)
             day = 8 if batch == "early" else regular_day
-            filed = planned + (1 if rng.random() < 0.6 else 0) + int(planned * 0.02)
+            filled = planned - 1 if planned >= 5 and rng.random() < 0.15 else planned  # a few seats stay open
+            filed = filled + (1 if rng.random() < 0.6 else 0) + int(planned * 0.02)
             for k in range(filed):
                 cid += 1
                 digest = hashlib.sha1(f"{world.seed}:{year}:{cid}".encode()).digest()
@@ -94,7 +95,7 @@ def season(world: World, year: int) -> dict[int, list[Emission]]:
                 out.append((t_filed, "enrollment.admission",
                             {**ev, "event_id": f"{key}-filed", "ts": t_filed, "status": "filed"}))
                 t_next = t_filed + int(rng.uniform(4, 40) * HOUR_MS)
-                status = "admitted" if k < planned else "returned"
+                status = "admitted" if k < filled else "returned"
                 out.append((t_next, "enrollment.admission",
                             {**ev, "event_id": f"{key}-{status}", "ts": t_next, "status": status}))
                 if status == "admitted":

@@ -36,6 +36,28 @@ events = (batch("in", 1234, direction="in", result="pass")
 r = validate(GATE_PASS, events, source="seed")
 assert not r.errors, r.errors[:3]
 store.insert("gate_pass", r.frame)
+from ingest.registry import get_stream
+from ingest.site import load_site, store_reference
+from ioc_app.settings import DEFAULT_SITE
+store_reference(store, load_site(DEFAULT_SITE))
+others = {
+    "network.link": [{"ts": now - 1000, "link_id": "cernet", "in_bps": 7_500_000_000, "out_bps": 10**9},
+                     {"ts": now - 1000, "link_id": "mobile", "in_bps": 10**9, "out_bps": 10**8}],
+    "network.online": [{"ts": now - 2000, "campus": "main", "access": "wired", "users": 3000,
+                        "ipv6_users": 1200},
+                       {"ts": now - 2000, "campus": "east", "access": "wireless", "users": 1000,
+                        "ipv6_users": 400}],
+    "service.workflow": [{"event_id": f"c{i}", "ts": now - i, "case_id": f"c{i}",
+                          "service_id": "visitor-registration", "department": "security",
+                          "applicant_type": "external", "channel": "wechat",
+                          "action": "completed" if i % 3 == 0 else "submitted", "node": 0}
+                         for i in range(42)],
+}
+for name, evs in others.items():
+    s = get_stream(name)
+    rr = validate(s, evs, source="seed")
+    assert not rr.errors, rr.errors[:3]
+    store.insert(s.table, rr.frame)
 print("seeded", r.accepted)
 """
 
@@ -77,8 +99,8 @@ def open_page(browser, url: str, shot: Path):
     return page, requests, failed, errors
 
 
-def kpi(page, name: str) -> str:
-    return page.locator(f"[id*='\"name\":\"{name}\"']").inner_text()
+def kpi(page, path: str) -> str:
+    return page.locator(f"[id*='\"name\":\"{path}\"']").inner_text()
 
 
 def test_overview_in_chinese_with_figures_from_clickhouse(server, browser, tmp_path: Path) -> None:
@@ -90,11 +112,18 @@ def test_overview_in_chinese_with_figures_from_clickhouse(server, browser, tmp_p
     assert any(r.endswith("/vendor/bootstrap/bootstrap.min.css") for r in requests)
     body = page.inner_text("body")
     assert "运营总览" in body and "今日入校" in body and "今日出校" in body
-    assert kpi(page, "in") == "1,234"
-    assert kpi(page, "out") == "567"
-    assert kpi(page, "denied") == "89"
-    assert kpi(page, "net_inflow") == "+667"
-    assert kpi(page, "deny_rate") == f"{89 / 1890 * 100:.1f}%"
+    assert kpi(page, "gate.today.in") == "1,234"
+    assert kpi(page, "gate.today.out") == "567"
+    assert kpi(page, "gate.today.denied") == "89"
+    assert kpi(page, "gate.today.net_inflow") == "+667"
+    assert kpi(page, "gate.today.deny_rate") == f"{89 / 1890 * 100:.1f}%"
+    assert "校园网络" in body and "网上办事大厅" in body and "招生录取" in body
+    assert kpi(page, "network.peak_utilization") == "75.0%"  # cernet: 7.5 of 10 Gbit/s
+    assert kpi(page, "network.online.users") == "4,000"
+    assert kpi(page, "network.online.ipv6_share") == "40.0%"
+    assert kpi(page, "service.today.submitted") == "28"
+    assert kpi(page, "service.today.completed") == "14"
+    assert kpi(page, "enrollment.completion") == "—"  # no plan yet: no ratio, not 0 %
     assert page.locator(".ioc-page").get_attribute("lang") == "zh-CN"
     page.close()
 
@@ -103,7 +132,7 @@ def test_overview_in_english(server, browser, tmp_path: Path) -> None:
     page, _, failed, errors = open_page(browser, server.url + "/?lang=en", tmp_path / "en.png")
     body = page.inner_text("body")
     assert "Operations overview" in body and "Entries today" in body and "今日入校" not in body
-    assert kpi(page, "in") == "1,234"
+    assert kpi(page, "gate.today.in") == "1,234"
     assert failed == [] and errors == []
     page.close()
 
@@ -116,7 +145,7 @@ def test_refresh_updates_numbers_without_reload(server, browser, tmp_path: Path)
     while status.inner_text() == first and time.monotonic() < deadline:
         page.wait_for_timeout(500)
     assert status.inner_text() != first  # the "data as of" time moved on by itself
-    assert kpi(page, "in") == "1,234"
+    assert kpi(page, "gate.today.in") == "1,234"
     page.close()
 
 
