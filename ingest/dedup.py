@@ -75,7 +75,3 @@ class MemorySeenSet:
             bucket = self._days.get(stream, {}).get(today)
             if bucket is not None:
                 bucket.difference_update(id_hashes(ids).tolist())
-
-    def size(self, stream: str) -> int:
-        with self._lock:
-            return sum(len(b) for b in self._days.get(stream, {}).values())

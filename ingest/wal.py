@@ -262,11 +262,6 @@ class StreamLog:
                 if nxt[0] <= self.confirmed and base != self._seg_base:
                     path.unlink()
 
-    def wait_for_data(self, timeout: float) -> None:
-        with self._cond:
-            if not self._pending:
-                self._cond.wait(timeout)
-
     def close(self) -> None:
         with self._cond:
             os.close(self._fd)

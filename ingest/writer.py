@@ -35,7 +35,6 @@ class Writer:
         self.batch_age_s = batch_age_s
         self.on_store_state = on_store_state  # callable(down: bool) or None
         self.inserted_rows = 0
-        self.last_insert_at: float | None = None
         self.failures = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -74,7 +73,6 @@ class Writer:
                 stream_log.confirm(batch)
                 written += frame.height
                 self.inserted_rows += frame.height
-                self.last_insert_at = time.time()
                 log.debug("event=writer.inserted table=%s rows=%d ms=%.0f", name, frame.height,
                           (time.perf_counter() - started) * 1000)
         return written

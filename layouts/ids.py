@@ -7,6 +7,3 @@ def kpi(page: str, name: str) -> dict[str, str]:
     """Id of a KPI card's value: pattern-matching callbacks update all cards of a page."""
     return {"type": "kpi-value", "page": page, "name": name}
 
-
-def page(page_name: str, part: str) -> str:
-    return f"{page_name}-{part}"

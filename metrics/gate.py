@@ -13,8 +13,6 @@ import polars as pl
 
 from ioc_app.storage import Store
 
-TODAY_COLUMNS = ("in", "out", "denied", "attempts", "fever", "net_inflow", "deny_rate")
-
 
 def local_midnight(zone: ZoneInfo, now: datetime) -> datetime:
     """Start of the local day containing ``now``, as an aware UTC datetime."""
