@@ -11,7 +11,6 @@ import orjson
 import polars as pl
 
 from ingest.validate import ValidationResult
-from ioc_app.storage import Store
 
 TABLE = "ioc_deadletter"
 
@@ -78,20 +77,3 @@ def letter_updates(letters: pl.DataFrame, events: Sequence[Any],
             "updated_at": now,
         })
     return pl.DataFrame(rows, schema=SCHEMA)
-
-
-def list_dead_letters(store: Store, stream: str | None = None, limit: int = 100,
-                      ids: list[str] | None = None) -> pl.DataFrame:
-    """The newest open dead letters (of one stream, or with the given ids), newest first."""
-    return store.query(
-        f"""
-        SELECT toString(id) AS id, stream, received_at, source, raw, field, reason, message, errors
-        FROM {TABLE} FINAL
-        WHERE state = 'open'
-          AND ({{stream:String}} = '' OR stream = {{stream:String}})
-          AND (empty({{ids:Array(String)}}) OR has({{ids:Array(String)}}, toString(id)))
-        ORDER BY received_at DESC, id
-        LIMIT {{limit:UInt32}}
-        """,
-        {"stream": stream or "", "limit": limit, "ids": ids or []},
-    )

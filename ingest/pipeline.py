@@ -103,16 +103,12 @@ class Pipeline:
             if s.kind != "event":
                 continue
             try:
-                frame = self.store.query(
-                    f"SELECT event_id, toDate(received_at) AS day FROM {s.table} "
-                    f"WHERE received_at >= now() - INTERVAL {WINDOW_DAYS} DAY"
-                )
+                frame = self.store.recent_keys(s.table, "event_id", "received_at", WINDOW_DAYS)
             except StoreError as exc:
                 log.warning("event=ingest.seen_rebuild_failed stream=%s error=%r", s.name, str(exc)[:200])
-                frame = pl.DataFrame({"event_id": [], "day": []},
-                                     schema={"event_id": pl.String, "day": pl.Date})
+                frame = pl.DataFrame({"key": [], "day": []}, schema={"key": pl.String, "day": pl.Date})
             for (day,), part in frame.group_by(["day"]):
-                seen.add(s.name, id_hashes(part["event_id"]).tolist(), day)
+                seen.add(s.name, id_hashes(part["key"]).tolist(), day)
                 total += part.height
             for rec in self.buffer.log(s.table).pending_records():
                 day = datetime.fromtimestamp(rec.appended_at, UTC).date()

@@ -279,9 +279,4 @@ REFERENCE_TABLE = "ioc_reference"
 
 def store_reference(store: Store, site: Site) -> int:
     """Replace the stored reference rows with the catalogue's (idempotent)."""
-    loaded_at = datetime.now(UTC)
-    frame = site.reference_frame(loaded_at)
-    store.insert(REFERENCE_TABLE, frame)
-    store.command(f"DELETE FROM {REFERENCE_TABLE} WHERE loaded_at < {{t:DateTime64(3, 'UTC')}}",
-                  {"t": loaded_at})
-    return frame.height
+    return store.replace_versioned(REFERENCE_TABLE, site.reference_frame(), "loaded_at")

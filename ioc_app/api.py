@@ -9,13 +9,13 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, current_app, request
 
-from ingest.deadletter import list_dead_letters
 from ingest.parse import MAX_BYTES, BodyError, parse_body
 from ingest.pipeline import Backpressure
 from ingest.registry import BY_NAME
 from ioc_app import read
 from ioc_app.auth import Source
 from ioc_app.storage import StoreError
+from metrics.deadletter import list_dead_letters
 
 log = logging.getLogger("ioc.api")
 api = Blueprint("ioc_api", __name__, url_prefix="/api/v1")
@@ -83,7 +83,7 @@ def ingest(stream_name: str) -> Response:
     pipeline = _runtime().pipeline
     started = time.perf_counter()
     try:
-        pipeline.check_capacity()
+        pipeline.check_capacity()  # a full buffer answers before a 16 MiB body is parsed
         events = parse_body(_read_body(), request.headers.get("Content-Type"),
                             request.headers.get("Content-Encoding"))
         receipt = pipeline.submit(stream, events, source=src.name)

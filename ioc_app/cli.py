@@ -206,7 +206,7 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_deadletter(settings: Settings, args: argparse.Namespace) -> int:
     import orjson
 
-    from ingest.deadletter import list_dead_letters
+    from metrics.deadletter import list_dead_letters
 
     if args.action == "list":
         frame = list_dead_letters(_store(settings), args.stream, args.limit)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -171,6 +172,23 @@ class Store:
         self._run(self.client.insert_arrow, table, arrow, settings=merged)
         return frame.height
 
+    def recent_keys(self, table: str, key: str, received: str, days: int) -> pl.DataFrame:
+        """``key`` and the UTC ``day`` of ``received`` for rows received in the last ``days``
+        days (e.g. the event ids a restarted process must remember as seen)."""
+        t, k, r = (_ident(x) for x in (table, key, received))
+        return self.query(
+            f"SELECT {k} AS key, toDate({r}) AS day FROM {t} "
+            f"WHERE {r} >= now() - INTERVAL {{days:UInt16}} DAY", {"days": days})
+
+    def replace_versioned(self, table: str, frame: pl.DataFrame, version: str) -> int:
+        """Make ``frame`` the table's whole content: insert it, then delete every row with an
+        older ``version`` (the frame carries one version value; for small reference tables)."""
+        newest = frame[version].max()
+        self.insert(table, frame)
+        self.command(f"DELETE FROM {_ident(table)} WHERE {_ident(version)} < {{v:DateTime64(3, 'UTC')}}",
+                     {"v": newest})
+        return frame.height
+
     def ping(self) -> bool:
         try:
             return self.client.command("SELECT 1") == 1
@@ -186,6 +204,13 @@ class Store:
                     log.debug("event=store.close_failed")
             self._clients.clear()
         self._local = threading.local()
+
+
+def _ident(name: str) -> str:
+    """A table or column name given by the code, checked before it is put into SQL."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ValueError(f"not a plain identifier: {name!r}")
+    return name
 
 
 def _server_message(exc: BaseException) -> str:

@@ -92,3 +92,16 @@ def test_import_mapping_is_documented() -> None:
     for field, table in VALUE_ALIASES.items():
         for value, code in table.items():
             assert f"| `{field}` | {value} | `{code}` |" in doc, value
+
+
+def test_sql_lives_in_metrics_storage_and_migrations() -> None:
+    import re
+
+    sql = re.compile(r"\b(SELECT|INSERT INTO|DELETE FROM|ALTER TABLE|CREATE TABLE)\b")
+    allowed = ("metrics/", "ioc_app/storage.py", "ioc_app/schema.py", "ioc_app/migrate.py",
+               "ioc_app/migrations/")
+    for folder in ("ioc_app", "ingest", "pages", "layouts", "metrics"):
+        for path in (ROOT / folder).rglob("*.py"):
+            rel = path.relative_to(ROOT).as_posix()
+            if not rel.startswith(allowed):
+                assert not sql.search(path.read_text()), rel

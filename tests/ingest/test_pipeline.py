@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest.deadletter import list_dead_letters
 from ingest.gate import GATE_PASS
 from ingest.pipeline import Backpressure, Pipeline
 from ingest.wal import WalBusy, WriteAheadLog
 from ingest.writer import Writer
 from ioc_app.storage import Store, StoreError
+from metrics.deadletter import list_dead_letters
 from tests.ingest.strategies import random_events
 
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -1,0 +1,26 @@
+"""Dead letters as the API, the CLI and the health page read them."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ioc_app.storage import Store
+
+TABLE = "ioc_deadletter"
+
+
+def list_dead_letters(store: Store, stream: str | None = None, limit: int = 100,
+                      ids: list[str] | None = None) -> pl.DataFrame:
+    """The newest open dead letters (of one stream, or with the given ids), newest first."""
+    return store.query(
+        f"""
+        SELECT toString(id) AS id, stream, received_at, source, raw, field, reason, message, errors
+        FROM {TABLE} FINAL
+        WHERE state = 'open'
+          AND ({{stream:String}} = '' OR stream = {{stream:String}})
+          AND (empty({{ids:Array(String)}}) OR has({{ids:Array(String)}}, toString(id)))
+        ORDER BY received_at DESC, id
+        LIMIT {{limit:UInt32}}
+        """,
+        {"stream": stream or "", "limit": limit, "ids": ids or []},
+    )
