@@ -150,6 +150,17 @@ class Dialect:
             shard_key=f"cityHash64({key})",
         )
 
+    def materialized_view(self, target: str, source: str, select: str, suffix: str = "") -> str:
+        """A materialized view from ``source`` into ``target`` (shard-local on a cluster, so
+        every shard aggregates the rows inserted into it); ``{source}`` in ``select`` names
+        the source table. Several views into one target differ by ``suffix``."""
+        return (
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {self.db}.{self._local(target)}_mv{suffix}"
+            f"{self.on_cluster}\n"
+            f"TO {self.db}.{self._local(target)}\n"
+            f"AS {select.replace('{source}', f'{self.db}.{self._local(source)}')}"
+        )
+
     def rollup(self, stream: Stream, rollup: Rollup) -> list[str]:
         """An AggregatingMergeTree rollup and the materialized view that fills it."""
         name = f"{stream.table}_{rollup.grain}"
@@ -166,11 +177,8 @@ class Dialect:
             ttl=f"{bucket.name} + INTERVAL {ttl_days} DAY",
         )
         select = ",\n    ".join(f"{c.expr} AS `{c.name}`" for c in (*keys, *rollup.measures))
-        ddl.append(
-            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {self.db}.{self._local(name)}_mv{self.on_cluster}\n"
-            f"TO {self.db}.{self._local(name)}\n"
-            f"AS SELECT\n    {select}\n"
-            f"FROM {self.db}.{self._local(stream.table)}\n"
-            f"GROUP BY " + ", ".join(f"`{c.name}`" for c in keys)
-        )
+        ddl.append(self.materialized_view(
+            name, stream.table,
+            f"SELECT\n    {select}\nFROM {{source}}\nGROUP BY " + ", ".join(f"`{c.name}`" for c in keys),
+        ))
         return ddl

@@ -733,3 +733,155 @@ SETTINGS replicated_deduplication_window = 10000;
 CREATE TABLE IF NOT EXISTS ioc.ioc_reference ON CLUSTER campus_cluster
 AS ioc.ioc_reference_local
 ENGINE = Distributed(campus_cluster, ioc, ioc_reference_local, cityHash64(kind, code));
+
+-- 0009_core_state
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_freshness_local ON CLUSTER campus_cluster
+(
+    `stream` LowCardinality(String),
+    `last_ts` SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
+    `last_received` SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
+    `arrival` AggregateFunction(argMax, DateTime64(3, 'UTC'), DateTime64(3, 'UTC'))
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+ORDER BY stream
+SETTINGS replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_freshness ON CLUSTER campus_cluster
+AS ioc.ioc_freshness_local
+ENGINE = Distributed(campus_cluster, ioc, ioc_freshness_local, cityHash64(stream));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.ioc_freshness_local_mv_gate_pass ON CLUSTER campus_cluster
+TO ioc.ioc_freshness_local
+AS SELECT 'gate.pass' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.gate_pass_local
+GROUP BY stream;
+
+INSERT INTO ioc.ioc_freshness
+SELECT 'gate.pass' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.gate_pass
+GROUP BY stream;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.ioc_freshness_local_mv_network_link ON CLUSTER campus_cluster
+TO ioc.ioc_freshness_local
+AS SELECT 'network.link' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.network_link_local
+GROUP BY stream;
+
+INSERT INTO ioc.ioc_freshness
+SELECT 'network.link' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.network_link
+GROUP BY stream;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.ioc_freshness_local_mv_network_online ON CLUSTER campus_cluster
+TO ioc.ioc_freshness_local
+AS SELECT 'network.online' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.network_online_local
+GROUP BY stream;
+
+INSERT INTO ioc.ioc_freshness
+SELECT 'network.online' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.network_online
+GROUP BY stream;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.ioc_freshness_local_mv_network_security ON CLUSTER campus_cluster
+TO ioc.ioc_freshness_local
+AS SELECT 'network.security' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.network_security_local
+GROUP BY stream;
+
+INSERT INTO ioc.ioc_freshness
+SELECT 'network.security' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.network_security
+GROUP BY stream;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.ioc_freshness_local_mv_enrollment_admission ON CLUSTER campus_cluster
+TO ioc.ioc_freshness_local
+AS SELECT 'enrollment.admission' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.enrollment_admission_local
+GROUP BY stream;
+
+INSERT INTO ioc.ioc_freshness
+SELECT 'enrollment.admission' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.enrollment_admission
+GROUP BY stream;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.ioc_freshness_local_mv_enrollment_checkin ON CLUSTER campus_cluster
+TO ioc.ioc_freshness_local
+AS SELECT 'enrollment.checkin' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.enrollment_checkin_local
+GROUP BY stream;
+
+INSERT INTO ioc.ioc_freshness
+SELECT 'enrollment.checkin' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.enrollment_checkin
+GROUP BY stream;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.ioc_freshness_local_mv_service_workflow ON CLUSTER campus_cluster
+TO ioc.ioc_freshness_local
+AS SELECT 'service.workflow' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.service_workflow_local
+GROUP BY stream;
+
+INSERT INTO ioc.ioc_freshness
+SELECT 'service.workflow' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.service_workflow
+GROUP BY stream;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.ioc_freshness_local_mv_service_print ON CLUSTER campus_cluster
+TO ioc.ioc_freshness_local
+AS SELECT 'service.print' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.service_print_local
+GROUP BY stream;
+
+INSERT INTO ioc.ioc_freshness
+SELECT 'service.print' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.service_print
+GROUP BY stream;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.ioc_freshness_local_mv_service_call ON CLUSTER campus_cluster
+TO ioc.ioc_freshness_local
+AS SELECT 'service.call' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.service_call_local
+GROUP BY stream;
+
+INSERT INTO ioc.ioc_freshness
+SELECT 'service.call' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.service_call
+GROUP BY stream;
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_snapshots_local ON CLUSTER campus_cluster
+(
+    `generated_at` DateTime64(3, 'UTC'),
+    `version` UInt64,
+    `reason` LowCardinality(String),
+    `alerts` UInt16,
+    `body` String CODEC(ZSTD(3))
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+PARTITION BY toYYYYMM(generated_at)
+ORDER BY generated_at
+TTL toDateTime(generated_at) + INTERVAL 400 DAY
+SETTINGS replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_snapshots ON CLUSTER campus_cluster
+AS ioc.ioc_snapshots_local
+ENGINE = Distributed(campus_cluster, ioc, ioc_snapshots_local, 0);

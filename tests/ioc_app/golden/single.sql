@@ -629,3 +629,147 @@ CREATE TABLE IF NOT EXISTS ioc.ioc_reference
 ENGINE = ReplacingMergeTree(loaded_at)
 ORDER BY (kind, code)
 SETTINGS non_replicated_deduplication_window = 10000;
+
+-- 0009_core_state
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_freshness
+(
+    `stream` LowCardinality(String),
+    `last_ts` SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
+    `last_received` SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
+    `arrival` AggregateFunction(argMax, DateTime64(3, 'UTC'), DateTime64(3, 'UTC'))
+)
+ENGINE = AggregatingMergeTree
+ORDER BY stream
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.ioc_freshness_mv_gate_pass
+TO ioc.ioc_freshness
+AS SELECT 'gate.pass' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.gate_pass
+GROUP BY stream;
+
+INSERT INTO ioc.ioc_freshness
+SELECT 'gate.pass' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.gate_pass
+GROUP BY stream;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.ioc_freshness_mv_network_link
+TO ioc.ioc_freshness
+AS SELECT 'network.link' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.network_link
+GROUP BY stream;
+
+INSERT INTO ioc.ioc_freshness
+SELECT 'network.link' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.network_link
+GROUP BY stream;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.ioc_freshness_mv_network_online
+TO ioc.ioc_freshness
+AS SELECT 'network.online' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.network_online
+GROUP BY stream;
+
+INSERT INTO ioc.ioc_freshness
+SELECT 'network.online' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.network_online
+GROUP BY stream;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.ioc_freshness_mv_network_security
+TO ioc.ioc_freshness
+AS SELECT 'network.security' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.network_security
+GROUP BY stream;
+
+INSERT INTO ioc.ioc_freshness
+SELECT 'network.security' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.network_security
+GROUP BY stream;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.ioc_freshness_mv_enrollment_admission
+TO ioc.ioc_freshness
+AS SELECT 'enrollment.admission' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.enrollment_admission
+GROUP BY stream;
+
+INSERT INTO ioc.ioc_freshness
+SELECT 'enrollment.admission' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.enrollment_admission
+GROUP BY stream;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.ioc_freshness_mv_enrollment_checkin
+TO ioc.ioc_freshness
+AS SELECT 'enrollment.checkin' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.enrollment_checkin
+GROUP BY stream;
+
+INSERT INTO ioc.ioc_freshness
+SELECT 'enrollment.checkin' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.enrollment_checkin
+GROUP BY stream;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.ioc_freshness_mv_service_workflow
+TO ioc.ioc_freshness
+AS SELECT 'service.workflow' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.service_workflow
+GROUP BY stream;
+
+INSERT INTO ioc.ioc_freshness
+SELECT 'service.workflow' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.service_workflow
+GROUP BY stream;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.ioc_freshness_mv_service_print
+TO ioc.ioc_freshness
+AS SELECT 'service.print' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.service_print
+GROUP BY stream;
+
+INSERT INTO ioc.ioc_freshness
+SELECT 'service.print' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.service_print
+GROUP BY stream;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.ioc_freshness_mv_service_call
+TO ioc.ioc_freshness
+AS SELECT 'service.call' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.service_call
+GROUP BY stream;
+
+INSERT INTO ioc.ioc_freshness
+SELECT 'service.call' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.service_call
+GROUP BY stream;
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_snapshots
+(
+    `generated_at` DateTime64(3, 'UTC'),
+    `version` UInt64,
+    `reason` LowCardinality(String),
+    `alerts` UInt16,
+    `body` String CODEC(ZSTD(3))
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(generated_at)
+ORDER BY generated_at
+TTL toDateTime(generated_at) + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;

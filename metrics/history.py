@@ -1,0 +1,43 @@
+"""The snapshot history: what the screens showed, minute by minute, for replay.
+
+Snapshots are stored as the exact JSON bytes that were served, so a replayed minute is the
+same document, not a recomputation that later data (a late backlog) would change.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import polars as pl
+
+from ioc_app.storage import Store
+
+TABLE = "ioc_snapshots"
+SCHEMA = {"generated_at": pl.Datetime("ms", "UTC"), "version": pl.UInt64, "reason": pl.String,
+          "alerts": pl.UInt16, "body": pl.String}
+
+
+def record(store: Store, generated_at: datetime, version: int, reason: str, alerts: int,
+           body: bytes) -> None:
+    """Keep one snapshot (``reason``: ``minute`` or ``alerts`` when the active set changed)."""
+    frame = pl.DataFrame(
+        {"generated_at": [generated_at.astimezone(UTC)], "version": [version], "reason": [reason],
+         "alerts": [alerts], "body": [body.decode()]},
+        schema=SCHEMA,
+    )
+    store.insert(TABLE, frame)
+
+
+def at(store: Store, when: datetime) -> bytes | None:
+    """The stored snapshot nearest at or before ``when`` (None when there is none)."""
+    rows = store.rows(
+        f"SELECT body FROM {TABLE} WHERE generated_at <= {{at:DateTime64(3, 'UTC')}} "
+        "ORDER BY generated_at DESC, version DESC LIMIT 1",
+        {"at": when.astimezone(UTC)},
+    )
+    return rows[0][0].encode() if rows else None
+
+
+def last_version(store: Store) -> int:
+    """The highest version ever stored, so versions keep increasing across restarts."""
+    return int(store.rows(f"SELECT max(version) FROM {TABLE}")[0][0] or 0)
