@@ -8,6 +8,7 @@ to write instead, rather than surfacing later as an obscure error deep in a requ
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_SITE = str(Path(__file__).resolve().parent / "sites" / "demo.toml")
+DEFAULT_ALERTS = str(Path(__file__).resolve().parent / "alerts.toml")
 
 
 class SettingsError(ValueError):
@@ -109,6 +111,21 @@ def _parse_site(name: str, raw: str) -> str:
     return str(path)
 
 
+def _parse_alerts(name: str, raw: str) -> str:
+    """The file must exist and be TOML here; its rules are checked by ``metrics.alerts.load_rules``
+    (this module is a leaf and cannot import it), which start-up runs on this path."""
+    path = Path(raw.strip()).expanduser()
+    if not path.is_file():
+        raise SettingsError(f"{name}={raw!r}: no such file; point it at an alert rules file (.toml), "
+                            f"or leave it empty for the shipped rules")
+    try:
+        tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise SettingsError(f"{name}={raw!r}: not a valid TOML rules file ({exc}); fix it, or leave "
+                            f"the variable empty for the shipped rules") from None
+    return str(path)
+
+
 def _parse_text(name: str, raw: str) -> str:
     return raw.strip()
 
@@ -138,6 +155,7 @@ class Settings:
     tokens_file: str = "./var/tokens.toml"
     secret_key: str = ""
     tick_s: float = 1.0
+    alerts: str = DEFAULT_ALERTS
 
     @property
     def embedded(self) -> bool:
@@ -176,6 +194,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_TOKENS_FILE": ("tokens_file", _parse_text),
     "IOC_SECRET_KEY": ("secret_key", _parse_text),
     "IOC_TICK_S": ("tick_s", _parse_tick),
+    "IOC_ALERTS": ("alerts", _parse_alerts),
 }
 
 

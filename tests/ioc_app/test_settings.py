@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ioc_app.settings import Settings, SettingsError, documented_defaults, load_settings
+from ioc_app.settings import DEFAULT_ALERTS, Settings, SettingsError, documented_defaults, load_settings
 
 
 def test_defaults_match_the_documented_table() -> None:
@@ -43,6 +43,7 @@ def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
         ("IOC_REDIS_URL", "localhost:6379", "redis://"),
         ("IOC_TICK_S", "0", "seconds between 0.1 and 60"),
         ("IOC_SITE", "/nonexistent/site.toml", "no such file"),
+        ("IOC_ALERTS", "/nonexistent/alerts.toml", "no such file"),
         ("IOC_CLICKHOUSE_CLUSTER", "bad name!", "cluster name"),
     ],
 )
@@ -67,8 +68,8 @@ def test_env_example_documents_every_setting_with_its_default() -> None:
     for var, default in documented_defaults().items():
         assert var in lines, var
         assert f"`{var}`" in readme, var
-        if var == "IOC_SITE":
-            assert lines[var] == ""  # empty = the shipped demo site
+        if var in ("IOC_SITE", "IOC_ALERTS"):
+            assert lines[var] == ""  # empty = the shipped file
         elif isinstance(default, bool):
             assert lines[var] == ("1" if default else "0")
         elif isinstance(default, float):
@@ -77,3 +78,14 @@ def test_env_example_documents_every_setting_with_its_default() -> None:
             assert lines[var] == str(default), var
     # and the example file itself loads cleanly
     assert load_settings(lines, dotenv=None) == Settings()
+
+
+def test_alert_rules_file_must_parse(tmp_path: Path) -> None:
+    assert load_settings({}, dotenv=None).alerts == DEFAULT_ALERTS
+    rules = tmp_path / "alerts.toml"
+    rules.write_text('[[rule]]\nid = "x"\n')
+    assert load_settings({"IOC_ALERTS": str(rules)}, dotenv=None).alerts == str(rules)
+    rules.write_text("[[rule]\nid = ")
+    with pytest.raises(SettingsError) as err:
+        load_settings({"IOC_ALERTS": str(rules)}, dotenv=None)
+    assert str(err.value).startswith("IOC_ALERTS=") and "not a valid TOML rules file" in str(err.value)
