@@ -21,6 +21,7 @@ from ioc_app.auth import TokenBook
 from ioc_app.core import SnapshotCore
 from ioc_app.migrate import migrate
 from ioc_app.ops import ops, registry_for
+from ioc_app.query_api import init_query_api
 from ioc_app.secret import secret_key
 from ioc_app.settings import Settings, load_settings
 from ioc_app.storage import Store
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     server.register_blueprint(api)
     runtime.registry = registry_for(runtime)
     server.register_blueprint(ops)
+    init_query_api(server, settings)
 
     @server.get("/healthz")
     def healthz() -> Any:

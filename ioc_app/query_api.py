@@ -1,0 +1,205 @@
+"""The analyst query API: ``GET /api/v1/query/<domain>`` as JSON or CSV.
+
+Parameters are validated by :func:`metrics.query.parse_spec` (which owns the whitelist and
+the SQL); this module adds what belongs to HTTP: the output formats, the error bodies
+(``{"error", "message"}``, 404 for an unknown domain, 400 for anything else a request can
+get wrong) and the cache.
+
+Cache: results are memoised with flask-caching — Redis when ``IOC_REDIS_URL`` is set (shared
+by every worker), an in-process ``SimpleCache`` otherwise. The key is built from the
+normalised, typed :class:`~metrics.query.QuerySpec` (rounded range, sorted filters), never
+from the raw query string, so ``?grain=hour&gate_id=a`` and ``?gate_id=a&grain=hour`` — or a
+default range asked twice within the same bucket — share one entry, and JSON and CSV share
+it too. A range that reaches into the last few minutes is still filling up and is kept 5 s;
+a closed past range 10 minutes (late backlogs are rare and a re-run is cheap). Every answer
+says ``X-IOC-Cache: hit`` or ``miss``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+import polars as pl
+from flask import Blueprint, Flask, Response, current_app, request
+from flask_caching import Cache
+
+from ioc_app import read
+from ioc_app.settings import Settings
+from ioc_app.storage import Store, StoreError
+from metrics.query import QueryError, QuerySpec, parse_spec, run
+
+log = logging.getLogger("ioc.query")
+query_api = Blueprint("ioc_query", __name__, url_prefix="/api/v1")
+
+EXTENSION = "ioc_query"
+FORMATS = ("json", "csv")
+LIVE_WINDOW = timedelta(minutes=5)
+LIVE_TIMEOUT_S = 5
+PAST_TIMEOUT_S = 600
+KEY_PREFIX = "ioc:query:"
+#: characters that make a spreadsheet read a cell as a formula (CSV injection)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class QueryState:
+    """What the route needs, per app: the cache, the site's zone, the way to the store."""
+
+    cache: Cache
+    zone: ZoneInfo
+    store: Callable[[], Store]
+    backend: str
+
+
+def _runtime_store() -> Store:
+    return current_app.extensions[read.EXTENSION].store
+
+
+def init_query_api(server: Flask, settings: Settings,
+                   store_getter: Callable[[], Store] | None = None) -> None:
+    """Register the route on ``server`` with a cache chosen by the settings.
+
+    ``store_getter`` is called per request (default: the running app's store), so the route
+    follows the store the runtime holds rather than one captured at start-up.
+    """
+    if settings.redis_url:
+        config: dict[str, Any] = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url}
+    else:
+        config = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 500}
+    config |= {"CACHE_KEY_PREFIX": KEY_PREFIX, "CACHE_DEFAULT_TIMEOUT": PAST_TIMEOUT_S}
+    cache = Cache(config=config)
+    cache.init_app(server, config=config)
+    server.extensions[EXTENSION] = QueryState(cache, settings.zone, store_getter or _runtime_store,
+                                              config["CACHE_TYPE"])
+    server.register_blueprint(query_api)
+    log.info("event=query_api.ready cache=%s", config["CACHE_TYPE"])
+
+
+def cache_timeout(spec: QuerySpec, now: datetime) -> int:
+    """Seconds to keep an answer: short while its range may still be filling up."""
+    return LIVE_TIMEOUT_S if spec.end > now - LIVE_WINDOW else PAST_TIMEOUT_S
+
+
+def cache_key(store: Store, spec: QuerySpec, zone: ZoneInfo) -> str:
+    """The spec's canonical text, scoped to the store (several sites may share one Redis)."""
+    text = f"{store.url}|{store.database}|{spec.cache_key(zone)}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps({"error": code, "message": message}), status=status, headers=headers,
+                    mimetype="application/json")
+
+
+def _cached(state: QueryState, key: str) -> bytes | None:
+    try:
+        return state.cache.get(key)
+    except Exception as exc:  # the cache is an optimisation: a broken Redis must not fail queries
+        log.warning("event=query.cache_failed op=get backend=%s error=%r", state.backend, str(exc))
+        return None
+
+
+def _remember(state: QueryState, key: str, value: bytes, timeout: int) -> None:
+    try:
+        state.cache.set(key, value, timeout=timeout)
+    except Exception as exc:  # as above
+        log.warning("event=query.cache_failed op=set backend=%s error=%r", state.backend, str(exc))
+
+
+@query_api.get("/query/<domain>")
+def query(domain: str) -> Response:
+    state: QueryState = current_app.extensions[EXTENSION]
+    args = request.args.to_dict(flat=False)
+    formats = args.pop("format", ["json"])
+    if len(formats) != 1:
+        return _error(400, "bad_parameter", f"format is given {len(formats)} times; give it once")
+    if formats[0] not in FORMATS:
+        return _error(400, "bad_parameter", f"format={formats[0]!r}: use one of: {', '.join(FORMATS)}")
+    started = time.perf_counter()
+    now = datetime.now(UTC)
+    try:
+        spec = parse_spec(domain, args, state.zone, now, extra=("format",))
+        store = state.store()
+        key = cache_key(store, spec, state.zone)
+        payload = _cached(state, key)
+        status = "hit" if payload is not None else "miss"
+        if payload is None:
+            frame = run(store, spec, state.zone)
+            buffer = io.BytesIO()
+            frame.write_ipc(buffer)
+            payload = buffer.getvalue()
+            _remember(state, key, payload, cache_timeout(spec, now))
+        else:
+            frame = pl.read_ipc(io.BytesIO(payload))
+    except QueryError as exc:
+        return _error(404 if exc.code == "unknown_domain" else 400, exc.code, exc.message)
+    except StoreError as exc:
+        log.warning("event=query.store_unavailable domain=%s error=%r", domain, str(exc)[:300])
+        return _error(503, "unavailable", f"the store is unreachable: {exc}", {"Retry-After": "10"})
+    log.info("event=query.served domain=%s grain=%s measures=%d group_by=%s rows=%d cache=%s "
+             "format=%s ms=%.1f", spec.domain, spec.grain, len(spec.measures),
+             ",".join(spec.group_by) or "-", frame.height, status, formats[0],
+             (time.perf_counter() - started) * 1000)
+    frame = _with_text_bucket(frame, spec.grain)
+    response = _csv(frame, spec, state.zone) if formats[0] == "csv" else _json(frame, spec, state.zone)
+    response.headers["X-IOC-Cache"] = status
+    return response
+
+
+def _with_text_bucket(frame: pl.DataFrame, grain: str) -> pl.DataFrame:
+    """Buckets as text: local RFC 3339 for minutes and hours, ``YYYY-MM-DD`` for days."""
+    fmt = "%Y-%m-%d" if grain == "day" else "%Y-%m-%dT%H:%M:%S%:z"
+    return frame.with_columns(pl.col(grain).dt.to_string(fmt))
+
+
+def _local(t: datetime, zone: ZoneInfo) -> str:
+    return t.astimezone(zone).isoformat()
+
+
+def _json(frame: pl.DataFrame, spec: QuerySpec, zone: ZoneInfo) -> Response:
+    body = {
+        "domain": spec.domain,
+        "grain": spec.grain,
+        "from": _local(spec.start, zone),
+        "to": _local(spec.end, zone),
+        "zone": zone.key,
+        "measures": list(spec.measures),
+        "group_by": list(spec.group_by),
+        "filters": {name: list(values) for name, values in spec.filters},
+        "rows": orjson.Fragment(frame.write_json() if frame.height else "[]"),
+    }
+    return Response(orjson.dumps(body), mimetype="application/json")
+
+
+def _csv(frame: pl.DataFrame, spec: QuerySpec, zone: ZoneInfo) -> Response:
+    """UTF-8 with a byte-order mark, so Excel shows Chinese codes and names correctly; text
+    cells that a spreadsheet would run as a formula get a leading apostrophe."""
+    safe = frame.with_columns(
+        pl.when(_formula(c))
+        .then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c in spec.group_by
+    )
+    buffer = io.BytesIO()
+    safe.write_csv(buffer, include_bom=True)
+    stamp = "%Y%m%dT%H%M"
+    name = (f"ioc-{spec.domain}-{spec.grain}-{spec.start.astimezone(zone).strftime(stamp)}-"
+            f"{spec.end.astimezone(zone).strftime(stamp)}.csv")
+    return Response(buffer.getvalue(), mimetype="text/csv",
+                    headers={"Content-Type": "text/csv; charset=utf-8",
+                             "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _formula(column: str) -> pl.Expr:
+    expr = pl.lit(False)
+    for start in FORMULA_START:
+        expr = expr | pl.col(column).str.starts_with(start)
+    return expr.fill_null(False)
