@@ -1,17 +1,70 @@
-"""Gate KPIs (门禁): today's entries, exits, denials and fever readings.
+"""Gate KPIs (门禁): today's entries, exits, denials and fever readings, and the slower figures
+of the gate wall (gate × hour heat map, 10-minute curves, comparisons, 30-day trend).
 
-Reads the per-minute rollup ``gate_pass_1m`` (never the raw events), so the cost does not
-grow with history. "Today" is [local midnight, now) in the site's time zone.
+Every attempt is placed by its ``ts``. "Today" is [local midnight, now) in the site's zone,
+read at minute resolution: the current minute counts whole. An event cannot be stored before
+it happens, so the only events this adds are ones whose source clock runs a few seconds ahead.
+
+No figure reads the whole history. A time window is answered by
+- ``gate_pass_1h`` (every dimension) for the whole UTC hours inside it,
+- ``gate_pass_1m`` (gate × direction × result, kept 63 days) for the minutes at its edges when
+  those dimensions suffice,
+- the raw ``gate_pass`` table for the edges otherwise (at most two partial hours a window).
+So a day that does not start on a UTC hour (Asia/Kolkata's midnight is 18:30 UTC) is still
+counted exactly: the hour rollup only ever answers for hours wholly inside a window.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from ioc_app.storage import Store
+
+FEVER_C = 37.3  # the rollups' threshold (events.md: >= 37.3 counts as fever)
+LAST_MINUTES = 60
+SLOT = timedelta(minutes=10)
+DAILY_DAYS = 30
+MINUTE_ROLLUP_DAYS = 62  # gate_pass_1m keeps 63 days: read it only well inside that
+PERSON_TYPES = ("student", "staff", "resident", "visitor", "contractor", "other")  # contract order
+#: comparison periods: the same local time of day this many days back (364 = 52 weeks, so the
+#: same weekday last year: campus traffic follows the week, not the calendar date)
+COMPARE_DAYS = {"today": 0, "yesterday": 1, "last_week": 7, "last_year": 364}
+TODAY_DIMS = ("gate_id", "person_type", "direction", "result", "deny_reason")
+
+MINUTE = timedelta(minutes=1)
+HOUR = timedelta(hours=1)
+
+# dimension → its expression on (gate_pass_1h, gate_pass_1m or None when absent, gate_pass)
+_DIMS: dict[str, tuple[str, str | None, str]] = {
+    "campus": ("toString(campus)", None, "toString(campus)"),
+    "gate_id": ("toString(gate_id)", "toString(gate_id)", "toString(gate_id)"),
+    "direction": ("toString(direction)", "toString(direction)", "toString(direction)"),
+    "result": ("toString(result)", "toString(result)", "toString(result)"),
+    "person_type": ("toString(person_type)", None, "toString(person_type)"),
+    "method": ("toString(method)", None, "toString(method)"),
+    "deny_reason": ("toString(deny)", None, "ifNull(toString(deny_reason), '')"),
+}
+# source table → (time column, its parameter type, attempts expression, fever expression)
+_SOURCES: dict[str, tuple[str, str, str, str]] = {
+    "gate_pass_1h": ("hour", "DateTime('UTC')", "attempts", "fever"),
+    "gate_pass_1m": ("minute", "DateTime('UTC')", "attempts", "fever"),
+    "gate_pass": ("ts", "DateTime64(3, 'UTC')", "1", "ifNull(temperature_c >= {fever:Float64}, 0)"),
+}
+
+
+@dataclass(frozen=True)
+class Window:
+    """A labelled half-open interval [start, end) of aware UTC datetimes on minute boundaries."""
+
+    label: str
+    start: datetime
+    end: datetime
 
 
 def local_midnight(zone: ZoneInfo, now: datetime) -> datetime:
@@ -25,7 +78,6 @@ def today_totals(store: Store, zone: ZoneInfo, now: datetime | None = None) -> p
     """One row: ``in``/``out`` passes, ``denied``, ``attempts``, ``fever``, ``net_inflow``,
     ``deny_rate`` (null when there was no attempt) for the local day so far."""
     now = now or datetime.now(UTC)
-    start = local_midnight(zone, now)
     counts = store.query(
         """
         SELECT
@@ -37,7 +89,7 @@ def today_totals(store: Store, zone: ZoneInfo, now: datetime | None = None) -> p
         FROM gate_pass_1m
         WHERE minute >= {start:DateTime('UTC')} AND minute < {end:DateTime('UTC')}
         """,
-        {"start": start, "end": min(now + timedelta(minutes=1), start + timedelta(days=1))},
+        {"start": local_midnight(zone, now), "end": _minute_end(now)},
     )
     return counts.select(
         pl.col(f"n_{c}").fill_null(0).cast(pl.Int64).alias(c)
@@ -49,3 +101,277 @@ def today_totals(store: Store, zone: ZoneInfo, now: datetime | None = None) -> p
         .otherwise(None)
         .alias("deny_rate"),
     )
+
+
+def live(store: Store, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+    """The ``gate`` section of the live snapshot (2 queries).
+
+    - ``today``: ``{in, out, denied, attempts, deny_rate, net_inflow, fever, by_gate,
+      by_person_type, deny_reasons}`` for [local midnight, now): ``in``/``out`` count passes,
+      ``denied`` denials, ``attempts`` both, ``deny_rate`` = denied / attempts (null without an
+      attempt), ``net_inflow`` = in − out, ``fever`` attempts with a temperature ≥ 37.3 °C;
+      ``by_gate`` = ``[{gate_id, in, out, denied}]`` for every gate with an attempt today, by
+      gate_id; ``by_person_type`` = ``[{person_type, in, out}]`` for every person type with an
+      attempt today, in the contract's order (student, staff, resident, visitor, contractor,
+      other); ``deny_reasons`` = ``[{deny_reason, count}]`` for every reason given today, the
+      most frequent first, ties by name.
+    - ``last_60m``: 61 rows ``{minute, in, out}`` (passes), the 60 whole minutes before the
+      current one and the current one, oldest first, zeros included; ``minute`` is the local
+      RFC 3339 start of the minute.
+    """
+    today = window_counts(store, [Window("today", local_midnight(zone, now), _minute_end(now))],
+                          TODAY_DIMS, now)
+    return {"today": _today(today), "last_60m": _last_minutes(store, zone, now)}
+
+
+def slow(store: Store, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+    """Slower gate-wall figures, merged into the ``gate`` section beside ``live`` (3 queries).
+
+    - ``by_hour_today``: ``[{gate_id, hour, in, out, denied}]``, the gate × local hour heat map
+      of today: every gate with an attempt today × every local hour from midnight to the
+      current one (zeros included), by gate_id then hour; ``hour`` = local RFC 3339 start.
+    - ``today_curve`` / ``yesterday_curve``: ``[{slot, in, out}]`` passes per local 10-minute
+      slot, oldest first, zeros included: today from midnight to the current slot, yesterday
+      the whole local day (144 slots on a day without a clock change).
+    - ``compare``: ``{today, yesterday, last_week, last_year}``, each ``{start, end, in, out,
+      denied, attempts}`` from that day's local midnight to the same local time of day as now
+      (``start``/``end`` local RFC 3339, end exclusive). ``last_week`` is 7 days back,
+      ``last_year`` 364 days back: the same weekday a year ago.
+    - ``daily_30d``: ``[{date, in, out, denied}]`` per local date, the 29 days before today and
+      today so far (``date`` = ``YYYY-MM-DD``), oldest first, zeros included.
+    """
+    midnight = local_midnight(zone, now)
+    end = _minute_end(now)
+    local_today = now.astimezone(zone).date()
+    yesterday = _day_start(local_today - timedelta(days=1), zone)
+    slots = _slots(store, zone, yesterday, end)
+
+    periods = {k: _same_time(local_today - timedelta(days=d), zone, now) for k, d in COMPARE_DAYS.items()}
+    compared = _by_label(window_counts(store, [Window(k, *se) for k, se in periods.items()],
+                                       ("direction", "result"), now))
+    days = [local_today - timedelta(days=d) for d in range(DAILY_DAYS - 1, -1, -1)]
+    daily = _by_label(window_counts(store, [Window(d.isoformat(), _day_start(d, zone),
+                                                   min(_day_start(d + timedelta(days=1), zone), end))
+                                            for d in days], ("direction", "result"), now))
+    return {
+        "by_hour_today": _by_hour(slots.filter(pl.col("slot") >= _epoch(midnight)), zone, midnight, end),
+        "today_curve": _curve(slots, zone, midnight, end),
+        "yesterday_curve": _curve(slots, zone, yesterday, midnight),
+        "compare": {k: {"start": _iso(s, zone), "end": _iso(e, zone),
+                        **_pick(compared.get(k), ("in", "out", "denied", "attempts"))}
+                    for k, (s, e) in periods.items()},
+        "daily_30d": [{"date": d.isoformat(), **_pick(daily.get(d.isoformat()), ("in", "out", "denied"))}
+                      for d in days],
+    }
+
+
+def window_counts(store: Store, windows: Sequence[Window], dims: Sequence[str],
+                  now: datetime) -> pl.DataFrame:
+    """Attempts and fever readings per window and ``dims`` (names of ``_DIMS``), one query.
+
+    Columns ``label, *dims, attempts, fever``; only combinations with an attempt. Windows must
+    not overlap (a row is given to the first window that holds it). ``now`` says which
+    edges the minute rollup still holds.
+    """
+    ranges: dict[str, list[tuple[str, datetime, datetime]]] = {t: [] for t in _SOURCES}
+    minute_dims = all(_DIMS[d][1] is not None for d in dims)
+    for w in windows:
+        hours, edges = _split(w)
+        ranges["gate_pass_1h"] += [(w.label, s, e) for s, e in hours]
+        edge_table = ("gate_pass_1m" if minute_dims and w.start >= now - timedelta(days=MINUTE_ROLLUP_DAYS)
+                      else "gate_pass")
+        ranges[edge_table] += [(w.label, s, e) for s, e in edges]
+    params: dict[str, Any] = {"fever": FEVER_C}
+    parts = []
+    for index, (table, (col, typ, n, fever)) in enumerate(_SOURCES.items()):
+        if not ranges[table]:
+            continue
+        conds = []
+        for label, start, end in ranges[table]:
+            i = len(params)
+            params.update({f"s{i}": start, f"e{i}": end, f"l{i}": label})
+            conds.append((f"({col} >= {{s{i}:{typ}}} AND {col} < {{e{i}:{typ}}})", f"{{l{i}:String}}"))
+        label = "multiIf(" + ", ".join(f"{c}, {lbl}" for c, lbl in conds) + ", '')"
+        exprs = "".join(f", {_DIMS[d][index]} AS d_{d}" for d in dims)
+        parts.append(f"SELECT {label} AS label{exprs}, toUInt64({n}) AS n, toUInt64({fever}) AS f\n"
+                     f"FROM {table} WHERE " + " OR ".join(c for c, _ in conds))
+    schema = {"label": pl.String, **{d: pl.String for d in dims}, "attempts": pl.UInt64,
+              "fever": pl.UInt64}
+    if not parts:
+        return pl.DataFrame(schema=schema)
+    keys = "".join(f", d_{d} AS {d}" for d in dims)
+    frame = store.query(
+        f"SELECT label{keys}, sum(n) AS attempts, sum(f) AS fever\n"
+        f"FROM (\n" + "\nUNION ALL\n".join(parts) + "\n)\n"
+        "GROUP BY label" + "".join(f", {d}" for d in dims),
+        params,
+    )
+    return frame.cast(schema)  # type: ignore[arg-type]
+
+
+def _split(w: Window) -> tuple[list[tuple[datetime, datetime]], list[tuple[datetime, datetime]]]:
+    """(the whole UTC hours, the edges) of a window."""
+    if w.start >= w.end:
+        return [], []
+    first, last = _ceil_hour(w.start), _floor_hour(w.end)
+    if first >= last:
+        return [], [(w.start, w.end)]
+    return [(first, last)], [(s, e) for s, e in ((w.start, first), (last, w.end)) if s < e]
+
+
+def _today(counts: pl.DataFrame) -> dict[str, Any]:
+    totals = _totals(counts)
+    n_in, n_out, denied, attempts = (totals[k] for k in ("in", "out", "denied", "attempts"))
+    by_gate = counts.group_by("gate_id").agg(**_measures()).sort("gate_id")
+    by_type = counts.group_by("person_type").agg(**_measures(("in", "out"))).to_dicts()
+    by_type.sort(key=lambda r: (_rank(r["person_type"]), r["person_type"]))
+    reasons = (counts.filter(pl.col("result") == "deny").group_by("deny_reason")
+               .agg(pl.col("attempts").sum().alias("count"))
+               .sort(["count", "deny_reason"], descending=[True, False]))
+    return {
+        "in": n_in, "out": n_out, "denied": denied, "attempts": attempts,
+        "deny_rate": denied / attempts if attempts else None,
+        "net_inflow": n_in - n_out,
+        "fever": int(counts["fever"].sum()),
+        "by_gate": by_gate.to_dicts(),
+        "by_person_type": by_type,
+        "deny_reasons": reasons.to_dicts(),
+    }
+
+
+def _measures(keys: Iterable[str] = ("in", "out", "denied")) -> dict[str, pl.Expr]:
+    passed = pl.col("result") == "pass"
+    exprs = {
+        "in": pl.col("attempts").filter(passed & (pl.col("direction") == "in")).sum(),
+        "out": pl.col("attempts").filter(passed & (pl.col("direction") == "out")).sum(),
+        "denied": pl.col("attempts").filter(pl.col("result") == "deny").sum(),
+        "attempts": pl.col("attempts").sum(),
+    }
+    return {k: exprs[k] for k in keys}
+
+
+def _totals(counts: pl.DataFrame) -> dict[str, int]:
+    return {k: int(v) for k, v in counts.select(**_measures(("in", "out", "denied", "attempts")))
+            .row(0, named=True).items()}
+
+
+def _by_label(counts: pl.DataFrame) -> dict[str, dict[str, int]]:
+    return {label: _totals(part) for (label,), part in counts.partition_by("label", as_dict=True).items()}
+
+
+def _pick(totals: dict[str, int] | None, keys: Iterable[str]) -> dict[str, int]:
+    return {k: (totals or {}).get(k, 0) for k in keys}
+
+
+def _last_minutes(store: Store, zone: ZoneInfo, now: datetime) -> list[dict[str, Any]]:
+    current = _floor_minute(now)
+    first = current - LAST_MINUTES * MINUTE
+    rows = store.rows(
+        """
+        SELECT toUnixTimestamp(minute), toString(direction), sum(attempts)
+        FROM gate_pass_1m
+        WHERE minute >= {first:DateTime('UTC')} AND minute <= {current:DateTime('UTC')}
+          AND result = 'pass'
+        GROUP BY minute, direction
+        """,
+        {"first": first, "current": current},
+    )
+    got = {(int(m), d): int(n) for m, d, n in rows}
+    out = []
+    for t in _steps(first, current + MINUTE, MINUTE):
+        e = _epoch(t)
+        out.append({"minute": _iso(t, zone), "in": got.get((e, "in"), 0), "out": got.get((e, "out"), 0)})
+    return out
+
+
+def _slots(store: Store, zone: ZoneInfo, start: datetime, end: datetime) -> pl.DataFrame:
+    """Attempts per local hour, local 10-minute slot (epoch seconds), gate, direction and
+    result in [start, end), from the minute rollup."""
+    return store.query(
+        """
+        SELECT toUnixTimestamp(toStartOfHour(minute, {tz:String})) AS hour,
+               toUnixTimestamp(minute) - toMinute(minute, {tz:String}) % 10 * 60 AS slot,
+               toString(gate_id) AS gate, toString(direction) AS dir, toString(result) AS res,
+               sum(attempts) AS attempts
+        FROM gate_pass_1m
+        WHERE minute >= {start:DateTime('UTC')} AND minute < {end:DateTime('UTC')}
+        GROUP BY hour, slot, gate, dir, res
+        """,
+        {"tz": zone.key, "start": start, "end": end},
+    ).rename({"gate": "gate_id", "dir": "direction", "res": "result"}).cast(
+        {"hour": pl.Int64, "slot": pl.Int64, "attempts": pl.UInt64})
+
+
+def _by_hour(today: pl.DataFrame, zone: ZoneInfo, midnight: datetime, end: datetime) -> list[dict[str, Any]]:
+    cells = {(r["gate_id"], r["hour"]): r for r in today.group_by("gate_id", "hour").agg(**_measures())
+             .to_dicts()}
+    hours = _unique(_floor_local(t, zone, HOUR) for t in _steps(midnight, end, HOUR))
+    return [{"gate_id": g, "hour": _iso(h, zone), **_pick(cells.get((g, _epoch(h))), ("in", "out", "denied"))}
+            for g in sorted({g for g, _ in cells}) for h in hours]
+
+
+def _curve(slots: pl.DataFrame, zone: ZoneInfo, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    got = {r["slot"]: r for r in slots.group_by("slot").agg(**_measures(("in", "out"))).to_dicts()}
+    return [{"slot": _iso(s, zone), **_pick(got.get(_epoch(s)), ("in", "out"))}
+            for s in _unique(_floor_local(t, zone, SLOT) for t in _steps(start, end, SLOT))]
+
+
+def _rank(person_type: str) -> int:
+    return PERSON_TYPES.index(person_type) if person_type in PERSON_TYPES else len(PERSON_TYPES)
+
+
+def _minute_end(now: datetime) -> datetime:
+    """End of "so far": the current minute counts whole."""
+    return _floor_minute(now) + MINUTE
+
+
+def _floor_minute(t: datetime) -> datetime:
+    return t.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def _floor_hour(t: datetime) -> datetime:
+    return t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _ceil_hour(t: datetime) -> datetime:
+    floor = _floor_hour(t)
+    return floor if floor == t else floor + HOUR
+
+
+def _floor_local(t: datetime, zone: ZoneInfo, step: timedelta) -> datetime:
+    """Start of the local ``step`` (whole minutes dividing an hour, or an hour) holding ``t``."""
+    local = t.astimezone(zone)
+    size = int(step.total_seconds() // 60)
+    minute = local.minute - local.minute % size if size < 60 else 0
+    return local.replace(minute=minute, second=0, microsecond=0).astimezone(UTC)
+
+
+def _steps(start: datetime, end: datetime, step: timedelta) -> Iterator[datetime]:
+    t = start
+    while t < end:
+        yield t
+        t += step
+
+
+def _unique(times: Iterable[datetime]) -> list[datetime]:
+    return sorted(set(times))
+
+
+def _day_start(day: date, zone: ZoneInfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+
+
+def _same_time(day: date, zone: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
+    """[local midnight of ``day``, the local time of day of "so far" on ``day``)."""
+    end_local = _minute_end(now).astimezone(zone).replace(tzinfo=None)
+    elapsed = end_local - datetime(*now.astimezone(zone).timetuple()[:3])
+    start = datetime(day.year, day.month, day.day)
+    return start.replace(tzinfo=zone).astimezone(UTC), (start + elapsed).replace(tzinfo=zone).astimezone(UTC)
+
+
+def _epoch(t: datetime) -> int:
+    return int(t.timestamp())
+
+
+def _iso(t: datetime, zone: ZoneInfo) -> str:
+    return t.astimezone(zone).isoformat(timespec="seconds")
