@@ -78,6 +78,10 @@ class Writer:
         return written
 
     def _run(self) -> None:
+        with Store.origin("writer"):
+            self._loop()
+
+    def _loop(self) -> None:
         backoff = 0.5
         while not self._stop.is_set():
             try:

@@ -18,12 +18,13 @@ from ingest.writer import Writer
 from ioc_app import __version__, read
 from ioc_app.api import api
 from ioc_app.auth import TokenBook
-from ioc_app.core import SnapshotCore
+from ioc_app.core import LocalFeed, RedisFeed, SnapshotCore
 from ioc_app.migrate import migrate
-from ioc_app.ops import ops, registry_for
+from ioc_app.ops import observe_requests, ops, registry_for
 from ioc_app.query_api import init_query_api
 from ioc_app.secret import secret_key
 from ioc_app.settings import Settings, load_settings
+from ioc_app.snapshot_api import snapshot_api
 from ioc_app.storage import Store
 from layouts.i18n import t
 
@@ -58,7 +59,8 @@ class Runtime:
     settings: Settings
     site: Site
     store: Store
-    core: SnapshotCore
+    feed: LocalFeed | RedisFeed
+    core: SnapshotCore | None  # None in web workers of the scaled mode (the scheduler runs it)
     tokens: TokenBook
     pipeline: Pipeline
     writer: Writer
@@ -70,23 +72,31 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
                background: bool = True) -> dash.Dash:
     """Build the Dash app (``app.server`` is the WSGI app for gunicorn).
 
-    In embedded mode this process owns the store: it migrates it and, with demo mode on,
-    runs the demo feed here (the scheduler never runs in more than one process).
+    In embedded mode this process owns the store: it migrates it, runs the aggregation core
+    and, with demo mode on, the demo feed (the scheduler never runs in more than one
+    process). With a ClickHouse server and Redis, web workers only read the snapshot the
+    ``scheduler`` process publishes.
     """
     settings = settings or load_settings()
     site = load_site(settings.site)  # a broken catalogue stops here, naming the line
     store = store or Store(settings.clickhouse_url, cluster=settings.clickhouse_cluster)
     if settings.embedded:
-        migrate(store)
-        store_reference(store, site)
-    core = SnapshotCore(store, settings.zone, settings.tick_s)
+        with Store.origin("startup"):
+            migrate(store)
+            store_reference(store, site)
+    runs_core = settings.embedded or not settings.redis_url
+    redis_client = redis_for(settings)
+    core = core_for(settings, store, redis_client) if runs_core else None
+    feed = core.feed if core else RedisFeed(redis_client, settings.tick_s)
     pipeline, writer = ingest_for(settings, store, consumer=f"{socket.gethostname()}-web")
-    runtime = Runtime(settings, site, store, core, TokenBook(settings.tokens_file), pipeline, writer)
+    runtime = Runtime(settings, site, store, feed, core, TokenBook(settings.tokens_file), pipeline,
+                      writer)
     if background:
-        if settings.embedded or not settings.redis_url:
+        if runs_core:
             writer.start()  # with Redis and a server store, the ingest processes write
-        if settings.demo and settings.embedded:
-            runtime.scheduler = _start_demo(settings, site, pipeline)
+        runtime.scheduler = _start_scheduler(settings, site, pipeline, core)
+    if core is not None:
+        core.warm()  # the first page served already has figures
 
     app = dash.Dash(
         __name__,
@@ -104,7 +114,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     server.secret_key = secret_key(settings)
     server.extensions[read.EXTENSION] = runtime
     server.register_blueprint(api)
+    server.register_blueprint(snapshot_api)
     runtime.registry = registry_for(runtime)
+    observe_requests(server, runtime.registry)
     server.register_blueprint(ops)
     init_query_api(server, settings)
 
@@ -130,16 +142,41 @@ def ingest_for(settings: Settings, store: Store, consumer: str | None = None,
                         claim_idle_ms=claim_idle_ms)
 
 
-def _start_demo(settings: Settings, site: Site, pipeline: Pipeline) -> Any:
+def redis_for(settings: Settings) -> Any:
+    """A Redis client for the snapshot fan-out, or None without Redis."""
+    if not settings.redis_url:
+        return None
+    import redis
+
+    return redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5,
+                                health_check_interval=30)
+
+
+def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCore:
+    """The aggregation core with the configured alert rules."""
+    from metrics.alerts import load_rules
+
+    return SnapshotCore(store, settings.zone, tick_s=settings.tick_s, redis=redis_client,
+                        rules=load_rules(settings.alerts))
+
+
+def _start_scheduler(settings: Settings, site: Site, pipeline: Pipeline,
+                     core: SnapshotCore | None) -> Any:
+    """One scheduler per process that owns work: the core's jobs and the demo feed."""
+    if core is None and not (settings.demo and settings.embedded):
+        return None
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from ingest.sim import World
-    from ioc_app.demo_feed import DemoFeed
-
-    feed = DemoFeed(pipeline, World(site, settings.zone))
     scheduler = BackgroundScheduler(timezone=settings.zone)
-    scheduler.add_job(feed.tick, "interval", seconds=5, id="demo-feed", max_instances=1,
-                      coalesce=True, next_run_time=None)
+    if settings.demo and settings.embedded:
+        from ingest.sim import World
+        from ioc_app.demo_feed import DemoFeed
+
+        feed = DemoFeed(pipeline, World(site, settings.zone))
+        scheduler.add_job(feed.tick, "interval", seconds=5, id="demo-feed", max_instances=1,
+                          coalesce=True, next_run_time=None)
+        feed.tick()  # today's traffic so far, before the first page is served
+    if core is not None:
+        core.schedule(scheduler)
     scheduler.start()
-    feed.tick()  # today's traffic so far, before the first page is served
     return scheduler

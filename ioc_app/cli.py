@@ -203,6 +203,38 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
+    """The scaled mode's scheduler process: the aggregation core, leader-elected in Redis."""
+    import signal
+    import threading
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from ioc_app.app import core_for, redis_for
+    from ioc_app.migrate import migrate
+
+    if not settings.redis_url:
+        print("ioc: the scheduler process publishes the snapshot through Redis: set IOC_REDIS_URL "
+              "(without Redis the web process runs the core itself)", file=sys.stderr)
+        return 2
+    store = _store(settings)
+    migrate(store)
+    core = core_for(settings, store, redis_for(settings))
+    scheduler = BackgroundScheduler(timezone=settings.zone)
+    core.schedule(scheduler)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    core.warm()
+    scheduler.start()
+    log.info("event=scheduler.started node=%s leader=%s", core.leader.me, core.leader.held)
+    stop.wait()
+    scheduler.shutdown(wait=True)
+    core.close()
+    log.info("event=scheduler.stopped ticks=%d", core.stats.ticks)
+    return 0
+
+
 def cmd_deadletter(settings: Settings, args: argparse.Namespace) -> int:
     import orjson
 
@@ -267,6 +299,8 @@ def parser() -> argparse.ArgumentParser:
                           "(longer than the slowest insert; default 60)")
     ing.set_defaults(func=cmd_ingest)
 
+    sub.add_parser("scheduler", help="scaled mode: run the aggregation core (one leader via Redis)"
+                   ).set_defaults(func=cmd_scheduler)
     sim = sub.add_parser("simulate", help="generate history through the ingest path")
     sim.add_argument("--days", type=float, default=7, help="how many days back from now")
     sim.add_argument("--scale", type=float, default=1.0, help="multiply volumes (100 ≈ a province)")

@@ -1,8 +1,15 @@
-"""The aggregation core's read side: one snapshot of live figures that every screen reads.
+"""The aggregation core: one snapshot of every live figure, computed once per tick by one
+leader and read by every screen.
 
-Computing a snapshot costs ClickHouse queries; reading one costs nothing. ``latest()``
-recomputes at most once per tick however many screens ask, and keeps serving the last good
-snapshot (marked stale) when the store fails.
+Screens are many and ClickHouse work must not grow with them, so reading never computes:
+the core's scheduler job computes the snapshot every tick (``IOC_TICK_S``), serialises it
+once and publishes the bytes — into the process (embedded mode) and, when Redis is
+configured, to a Redis key plus a pub/sub message that every web worker listens to. Slow
+figures (30-day trends, last year's comparison) and the anomaly baselines of the alert
+rules refresh on slower jobs and are merged into each tick's snapshot.
+
+When the store fails, the last snapshot keeps being served, republished once with
+``stale: true`` so screens can say so. A tick that overruns is skipped, never queued.
 """
 
 from __future__ import annotations
@@ -10,56 +17,388 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from functools import cached_property
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from ioc_app.storage import Store, StoreError
-from metrics import enrollment, gate, network, service
+import orjson
+
+from ioc_app.storage import Store
+from metrics import alerts as alert_rules
+from metrics import enrollment, gate, history, network, service
+from metrics.freshness import freshness
 
 log = logging.getLogger("ioc.core")
 
+SNAPSHOT_KEY = "ioc:snapshot"
+SNAPSHOT_CHANNEL = "ioc:snapshot"
+VERSION_KEY = "ioc:snapshot:version"
+LEADER_KEY = "ioc:core:leader"
+SLOW_EVERY_S = 30.0
+BASELINES_EVERY_S = 60.0
+
+Section = Callable[[Store, ZoneInfo, datetime], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Domain:
+    """One domain's part of the snapshot: its live figures (every tick) and slow ones."""
+
+    name: str
+    live: Section
+    slow: Section
+
+
+DOMAINS: tuple[Domain, ...] = (
+    Domain("gate", gate.live, gate.slow),
+    Domain("network", network.live, network.slow),
+    Domain("service", service.live, service.slow),
+    Domain("enrollment", enrollment.live, enrollment.slow),
+)
+
+
+@dataclass(frozen=True)
+class Published:
+    """A snapshot as served: the JSON bytes every reader gets, and its version."""
+
+    version: int
+    body: bytes
+    parsed: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def data(self) -> dict[str, Any]:
+        return self.parsed if self.parsed is not None else orjson.loads(self.body)
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.version}"'
+
+    @classmethod
+    def of(cls, snapshot: dict[str, Any]) -> Published:
+        return cls(int(snapshot["version"]), orjson.dumps(snapshot), snapshot)
+
+
+class Feed(Protocol):
+    """Where a process reads the current snapshot from."""
+
+    def current(self) -> Published | None: ...
+
+
+class LocalFeed:
+    """The snapshot held in this process (the core runs here)."""
+
+    def __init__(self) -> None:
+        self._current: Published | None = None
+
+    def put(self, published: Published) -> None:
+        self._current = published
+
+    def current(self) -> Published | None:
+        return self._current
+
+
+class RedisFeed:
+    """The snapshot as published to Redis, for web workers that do not run the core.
+
+    A listener thread keeps the last pub/sub message; when none came for a few ticks (a
+    restart of Redis, a missed message) the key is read instead, at most once per second.
+    """
+
+    def __init__(self, client: Any, tick_s: float = 1.0) -> None:
+        self.client = client
+        self.tick_s = tick_s
+        self._current: Published | None = None
+        self._received = 0.0
+        self._polled = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="ioc-feed", daemon=True)
+        self._thread.start()
+
+    def _take(self, body: bytes | None) -> None:
+        if not body:
+            return
+        published = Published(int(orjson.loads(body)["version"]), body)
+        if self._current is None or published.version >= self._current.version:
+            self._current = published
+        self._received = time.monotonic()
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            try:
+                pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(SNAPSHOT_CHANNEL)
+                self._take(self.client.get(SNAPSHOT_KEY))
+                while not self._stop.is_set():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message and message.get("type") == "message":
+                        self._take(message["data"])
+            except Exception as exc:  # Redis away: keep the last snapshot, retry soon
+                log.warning("event=feed.redis_error error=%r", str(exc)[:200])
+                self._stop.wait(1.0)
+
+    def current(self) -> Published | None:
+        now = time.monotonic()
+        if now - self._received > 3 * self.tick_s and now - self._polled > 1.0:
+            self._polled = now
+            try:
+                self._take(self.client.get(SNAPSHOT_KEY))
+            except Exception as exc:
+                log.warning("event=feed.redis_error error=%r", str(exc)[:200])
+        return self._current
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+class RedisLeader:
+    """One leader among scheduler processes: a Redis key with expiry, renewed every tick by
+    its holder; a crashed leader's key expires and another process takes over."""
+
+    RENEW = """
+    if redis.call('GET', KEYS[1]) == ARGV[1] then
+        return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    end
+    if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+    return 0
+    """
+
+    def __init__(self, client: Any, ttl_s: float, me: str | None = None) -> None:
+        self.client = client
+        self.ttl_ms = int(ttl_s * 1000)
+        self.me = me or uuid.uuid4().hex
+        self.held = False
+        self._renew = client.register_script(self.RENEW)
+
+    def hold(self) -> bool:
+        """Take or renew the lock; False when another process leads (or Redis is away)."""
+        try:
+            held = bool(self._renew(keys=[LEADER_KEY], args=[self.me, self.ttl_ms]))
+        except Exception as exc:
+            log.warning("event=core.leader_unknown error=%r", str(exc)[:200])
+            held = False
+        if held != self.held:
+            log.info("event=core.leadership held=%s node=%s", held, self.me)
+        self.held = held
+        return held
+
+    def release(self) -> None:
+        try:
+            if self.client.get(LEADER_KEY) == self.me.encode():
+                self.client.delete(LEADER_KEY)
+        except Exception:  # expiry releases it anyway
+            pass
+        self.held = False
+
+
+class SoleLeader:
+    """Embedded mode: this process owns the store, so it always leads."""
+
+    held = True
+    me = "embedded"
+
+    def hold(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+@dataclass
+class CoreStats:
+    """What ``/metrics`` and ``/readyz`` report about the core."""
+
+    ticks: int = 0
+    failures: int = 0
+    skipped: int = 0
+    last_compute_s: float = 0.0
+    last_tick_at: float = 0.0  # time.time() of the last completed tick
+    compute_seconds: list[float] = field(default_factory=list)  # drained by the metrics collector
+
 
 class SnapshotCore:
-    def __init__(self, store: Store, zone: ZoneInfo, tick_s: float = 1.0) -> None:
+    """Computes, publishes and records the snapshot; run by a scheduler (``schedule``)."""
+
+    def __init__(self, store: Store, zone: ZoneInfo, *, tick_s: float = 1.0,
+                 feed: LocalFeed | None = None, redis: Any = None,
+                 rules: tuple[Any, ...] = (), domains: tuple[Domain, ...] = DOMAINS,
+                 keep_history: bool = True) -> None:
         self.store = store
         self.zone = zone
         self.tick_s = tick_s
-        self._snapshot: dict[str, Any] | None = None
-        self._computed_at = 0.0
+        self.feed = feed or LocalFeed()
+        self.redis = redis
+        self.domains = domains
+        self.rules = rules
+        self.book = alert_rules.AlertBook(rules, zone)
+        self.keep_history = keep_history
+        self.leader: RedisLeader | SoleLeader = (
+            RedisLeader(redis, ttl_s=max(5.0, 5 * tick_s)) if redis is not None else SoleLeader())
+        self.stats = CoreStats()
+        self._slow: dict[str, dict[str, Any]] = {}
+        self._baselines: Mapping[str, Any] = {}
         self._version = 0
+        self._recorded_minute: str | None = None
+        self._recorded_alerts: tuple[str, ...] | None = None
+        self._stale = False
         self._lock = threading.Lock()
 
-    def compute(self, now: datetime | None = None) -> dict[str, Any]:
-        """Compute a fresh snapshot from the rollups."""
-        now = now or datetime.now(UTC)
-        started = time.perf_counter()
-        today = gate.today_totals(self.store, self.zone, now).row(0, named=True)
-        links = network.links_now(self.store, now)
+    # -- versions ---------------------------------------------------------------------
+    def _next_version(self) -> int:
+        if self.redis is not None:  # shared by every leader there will ever be
+            return int(self.redis.incr(VERSION_KEY))
+        if self._version == 0:
+            self._version = history.last_version(self.store)
         self._version += 1
-        snapshot = {
-            "version": self._version,
-            "generated_at": now.astimezone(self.zone).isoformat(timespec="seconds"),
+        return self._version
+
+    # -- jobs -------------------------------------------------------------------------
+    def slow_tick(self, now: datetime | None = None) -> None:
+        """Recompute the slow figures of every domain (kept until the next success)."""
+        if not self.leader.held and not self.leader.hold():
+            return
+        with Store.origin("core-slow"):
+            self._slow_tick(now or datetime.now(UTC))
+
+    def _slow_tick(self, now: datetime) -> None:
+        for d in self.domains:
+            started = time.perf_counter()
+            try:
+                self._slow[d.name] = d.slow(self.store, self.zone, now)
+            except Exception as exc:
+                log.warning("event=core.slow_failed domain=%s error=%r", d.name, str(exc)[:300])
+                continue
+            log.debug("event=core.slow domain=%s ms=%.1f", d.name, (time.perf_counter() - started) * 1e3)
+
+    def baseline_tick(self, now: datetime | None = None) -> None:
+        """Refresh the alert rules' anomaly baselines (same minutes of previous weeks)."""
+        if not self.rules or (not self.leader.held and not self.leader.hold()):
+            return
+        try:
+            with Store.origin("core-slow"):
+                self._baselines = alert_rules.anomaly_baselines(self.store, self.zone,
+                                                            now or datetime.now(UTC), self.rules)
+        except Exception as exc:
+            log.warning("event=core.baselines_failed error=%r", str(exc)[:300])
+
+    def tick(self, now: datetime | None = None) -> Published | None:
+        """Compute and publish one snapshot (if this process leads); returns it."""
+        if not self.leader.hold():
+            return None
+        with self._lock, Store.origin("core"):
+            now = now or datetime.now(UTC)
+            started = time.perf_counter()
+            try:
+                snapshot = self.compute(now)
+            except Exception as exc:  # the store (or a figure) failed: keep serving the last
+                self.stats.failures += 1
+                log.warning("event=core.compute_failed error=%r", str(exc)[:300])
+                return self._mark_stale(now, exc)
+            elapsed = time.perf_counter() - started
+            snapshot["compute_ms"] = round(elapsed * 1000, 1)
+            published = Published.of(snapshot)
+            self._publish(published)
+            self._stale = False
+            self.stats.ticks += 1
+            self.stats.last_compute_s = elapsed
+            self.stats.last_tick_at = time.time()
+            self.stats.compute_seconds.append(elapsed)
+            del self.stats.compute_seconds[:-1000]
+            self._record(now, published)
+            log.debug("event=core.tick version=%d ms=%.1f", published.version, elapsed * 1000)
+            return published
+
+    def compute(self, now: datetime) -> dict[str, Any]:
+        """The whole snapshot as of ``now`` (raises when the store fails)."""
+        sections = {d.name: {**d.live(self.store, self.zone, now), **self._slow.get(d.name, {})}
+                    for d in self.domains}
+        snapshot: dict[str, Any] = {
+            "version": 0,
+            "generated_at": now.astimezone(self.zone).isoformat(timespec="milliseconds"),
             "stale": False,
-            "gate": {"today": today},
-            "network": {"links": links.to_dicts(), "online": network.online_now(self.store, now),
-                        "peak_utilization": network.peak_utilization(links)},
-            "service": {"today": service.today_actions(self.store, self.zone, now)},
-            "enrollment": enrollment.year_totals(self.store, now.astimezone(self.zone).year),
+            "freshness": freshness(self.store, now),
+            **sections,
         }
-        log.debug("event=core.computed version=%d ms=%.1f", self._version,
-                  (time.perf_counter() - started) * 1000)
+        snapshot["alerts"] = self.book.evaluate(snapshot, now, self._baselines)
+        snapshot["version"] = self._next_version()
         return snapshot
 
-    def latest(self) -> dict[str, Any] | None:
-        """The current snapshot, recomputed when older than one tick."""
-        with self._lock:
-            if self._snapshot is None or time.monotonic() - self._computed_at >= self.tick_s:
-                try:
-                    self._snapshot = self.compute()
-                except StoreError as exc:
-                    log.warning("event=core.compute_failed error=%r", str(exc)[:300])
-                    if self._snapshot is not None:
-                        self._snapshot = {**self._snapshot, "stale": True}
-                self._computed_at = time.monotonic()
-            return self._snapshot
+    # -- publishing -------------------------------------------------------------------
+    def _publish(self, published: Published) -> None:
+        self.feed.put(published)
+        if self.redis is not None:
+            try:
+                pipe = self.redis.pipeline(transaction=False)
+                pipe.set(SNAPSHOT_KEY, published.body)
+                pipe.publish(SNAPSHOT_CHANNEL, published.body)
+                pipe.execute()
+            except Exception as exc:  # screens of this process still get it
+                log.warning("event=core.publish_failed version=%d error=%r", published.version,
+                            str(exc)[:200])
+
+    def _mark_stale(self, now: datetime, exc: Exception) -> Published | None:
+        last = self.feed.current()
+        if last is None or self._stale:
+            return last
+        try:
+            version = self._next_version()
+        except Exception:  # no store and no Redis: keep the version, still say it is stale
+            version = last.version
+        data = {**last.data, "version": version, "stale": True,
+                "stale_since": now.astimezone(self.zone).isoformat(timespec="seconds"),
+                "store_error": str(exc)[:300]}
+        published = Published.of(data)
+        self._publish(published)
+        self._stale = True
+        return published
+
+    def _record(self, now: datetime, published: Published) -> None:
+        """Keep the first snapshot of each minute, and every one whose alerts changed."""
+        if not self.keep_history:
+            return
+        minute = now.strftime("%Y-%m-%dT%H:%M")
+        active = tuple(sorted(a["id"] for a in published.data.get("alerts", ())))
+        reason = ("minute" if minute != self._recorded_minute
+                  else "alerts" if active != self._recorded_alerts else None)
+        if reason is None:
+            return
+        try:
+            history.record(self.store, now, published.version, reason, len(active), published.body)
+        except Exception as exc:
+            log.warning("event=core.history_failed error=%r", str(exc)[:200])
+            return
+        self._recorded_minute, self._recorded_alerts = minute, active
+
+    # -- scheduling -------------------------------------------------------------------
+    def schedule(self, scheduler: Any) -> None:
+        """Add the core's jobs to an APScheduler scheduler (before or after it starts).
+
+        ``max_instances=1`` with ``coalesce``: a run that is still busy when the next is due
+        makes APScheduler skip that one (counted in ``stats.skipped``), so ticks never queue.
+        """
+        from apscheduler.events import EVENT_JOB_MAX_INSTANCES
+
+        def skipped(event: Any) -> None:
+            self.stats.skipped += 1
+            log.info("event=core.tick_skipped job=%s", event.job_id)
+
+        logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+        scheduler.add_listener(skipped, EVENT_JOB_MAX_INSTANCES)
+        common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        scheduler.add_job(self.tick, "interval", seconds=self.tick_s, id="core-tick", **common)
+        scheduler.add_job(self.slow_tick, "interval", seconds=SLOW_EVERY_S, id="core-slow", **common)
+        scheduler.add_job(self.baseline_tick, "interval", seconds=BASELINES_EVERY_S,
+                          id="core-baselines", **common)
+
+    def warm(self) -> Published | None:
+        """Everything once, synchronously: the first page served already has figures."""
+        self.baseline_tick()
+        self.slow_tick()
+        return self.tick()
+
+    def close(self) -> None:
+        self.leader.release()

@@ -10,5 +10,9 @@ EXTENSION = "ioc"
 
 
 def snapshot() -> dict[str, Any] | None:
-    """The live snapshot for the request being served (None before the first one exists)."""
-    return current_app.extensions[EXTENSION].core.latest()
+    """The live snapshot for the request being served (None before the first one exists).
+
+    Reading never computes: the core publishes, every page request reads what it published.
+    """
+    current = current_app.extensions[EXTENSION].feed.current()
+    return current.data if current is not None else None

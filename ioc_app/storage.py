@@ -19,6 +19,8 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -34,6 +36,8 @@ OWNER_FILE = "ioc-owner.lock"
 
 _held_locks: dict[str, int] = {}  # path → fd, so one process may open its own store again
 _held_guard = threading.Lock()
+_origin = threading.local()  # who is asking: see Store.origin
+_count_guard = threading.Lock()
 
 
 class StoreError(RuntimeError):
@@ -87,6 +91,7 @@ class Store:
     def __init__(self, url: str, database: str | None = None, cluster: str = "") -> None:
         self.url = url
         self.cluster = cluster
+        self.statements: dict[str, int] = {}  # statements run, by origin
         parts = urlsplit(url)
         self.embedded = parts.scheme == "chdb"
         if self.embedded:
@@ -136,12 +141,30 @@ class Store:
                 self._clients.append(client)
         return client
 
-    @staticmethod
-    def _run(fn: Any, statement: str, *args: Any, **kwargs: Any) -> Any:
+    def _run(self, fn: Any, statement: str, *args: Any, **kwargs: Any) -> Any:
+        origin = getattr(_origin, "name", "request")
+        with _count_guard:
+            self.statements[origin] = self.statements.get(origin, 0) + 1
         try:
             return fn(statement, *args, **kwargs)
         except ClickHouseError as exc:
             raise StoreQueryError(statement.strip(), _server_message(exc)) from exc
+
+    @staticmethod
+    @contextmanager
+    def origin(name: str) -> Iterator[None]:
+        """Count the statements this thread runs inside the block under ``name`` (``core``,
+        ``writer``…; ``request`` otherwise): how ClickHouse work grows with screens is
+        visible in ``/metrics`` and testable."""
+        before = getattr(_origin, "name", None)
+        _origin.name = name
+        try:
+            yield
+        finally:
+            if before is None:
+                del _origin.name
+            else:
+                _origin.name = before
 
     def command(self, sql: str, parameters: dict[str, Any] | None = None,
                 settings: dict[str, Any] | None = None) -> Any:
@@ -191,7 +214,8 @@ class Store:
 
     def ping(self) -> bool:
         try:
-            return self.client.command("SELECT 1") == 1
+            # the database itself must be there, not merely the server
+            return self._run(self.client.command, f"EXISTS DATABASE {self.database}") == 1
         except Exception:  # a ping answers yes or no, whatever the failure
             return False
 

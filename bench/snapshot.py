@@ -1,0 +1,348 @@
+"""Snapshot cost as history grows, and the snapshot API under many screens.
+
+Part 1 — compute time. A fresh embedded store is filled with synthetic events generated
+inside ClickHouse (``INSERT … SELECT … FROM numbers()``, so the materialized views fill the
+rollups exactly as ingest would) spread over the last 400 days with a realistic share today,
+up to 1 M, 10 M and 100 M stored events. At each size it times the core's live snapshot
+(every figure of every domain, freshness and alerts) and, as the baseline in the same run,
+the gate, service and freshness figures of the live snapshot computed from the raw tables.
+
+Part 2 — HTTP (``--http``). The real server (gunicorn, embedded engine, Redis for the
+snapshot fan-out and the ingest buffer, no demo) is polled:
+- open loop: 200 screens, one request each per second (200 req/s, scheduled times; the
+  latency counts from the scheduled time, so a stall is not hidden), as screens do it —
+  with ``If-None-Match`` — and without it (full body every time);
+- closed loop: 16 clients as fast as they can, for the saturation throughput.
+The load generator shares the machine's 2 cores with the server: the figures are conservative.
+
+    .venv/bin/python bench/snapshot.py [--sizes 1,10,100] [--repeat 30] [--http] [--http-only]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ingest.site import load_site, store_reference  # noqa: E402
+from ioc_app.core import SnapshotCore  # noqa: E402
+from ioc_app.migrate import migrate  # noqa: E402
+from ioc_app.settings import DEFAULT_ALERTS, DEFAULT_SITE  # noqa: E402
+from ioc_app.storage import Store  # noqa: E402
+from metrics.alerts import load_rules  # noqa: E402
+
+ZONE = ZoneInfo("Asia/Shanghai")
+DAYS = 400
+TODAY_SHARE = 0.004  # about what one day of 400 holds, a little more for a busy day
+
+#: share of the stored events per stream, and the INSERT that makes ``{n}`` of them ending at
+#: ``{now}`` (DateTime64 UTC); ``{ts}`` places a row in the last 400 days or today
+SHARES = {"gate_pass": 0.62, "network_link": 0.12, "network_online": 0.05, "service_workflow": 0.15,
+          "service_print": 0.02, "service_call": 0.02, "network_security": 0.002,
+          "enrollment_admission": 0.018}
+TS = ("if(rand(1) % 1000 < {today}, {now} - toIntervalMillisecond(rand(2) % {since_midnight}), "
+      "{now} - toIntervalMillisecond(rand(2) % ({days} * 86400000)))")
+GENERATE = {
+    "gate_pass": """
+        SELECT concat('g', toString({base} + number)) AS event_id, {ts} AS ts, 'bench' AS source,
+            ['main', 'east', 'south'][1 + rand(3) % 3] AS campus,
+            concat('G', leftPad(toString(1 + rand(4) % 11), 2, '0')) AS gate_id, 1 + rand(5) % 5 AS lane,
+            if(rand(6) % 2 = 0, 'in', 'out') AS direction,
+            ['student', 'staff', 'resident', 'visitor', 'contractor', 'other'][1 + rand(7) % 6]
+                AS person_type,
+            ['face', 'card', 'qr', 'manual'][1 + rand(8) % 4] AS method,
+            if(rand(9) % 50 = 0, 'deny', 'pass') AS result,
+            if(result = 'deny', ['unauthorized', 'expired', 'temperature', 'blacklist', 'unrecognized',
+               'other'][1 + rand(10) % 6], NULL) AS deny_reason,
+            if(rand(11) % 3 = 0, 36 + (rand(12) % 25) / 10, NULL) AS temperature_c,
+            NULL AS person_key, ts AS received_at
+        FROM numbers({n})""",
+    "network_link": """
+        SELECT concat('l', toString({base} + number)) AS event_id, {ts} AS ts, 'bench' AS source,
+            ['cernet', 'telecom', 'unicom', 'mobile'][1 + rand(3) % 4] AS link_id,
+            rand(4) % 10000000000 AS in_bps, rand(5) % 5000000000 AS out_bps, NULL AS capacity_bps,
+            ts AS received_at
+        FROM numbers({n})""",
+    "network_online": """
+        SELECT concat('o', toString({base} + number)) AS event_id, {ts} AS ts, 'bench' AS source,
+            ['main', 'east', 'south'][1 + rand(3) % 3] AS campus,
+            ['wired', 'wireless', 'vpn'][1 + rand(4) % 3] AS access,
+            rand(5) % 20000 AS users, toUInt64(users * 0.3) AS ipv6_users, ts AS received_at
+        FROM numbers({n})""",
+    "network_security": """
+        SELECT concat('s', toString({base} + number)) AS event_id, {ts} AS ts, 'bench' AS source,
+            concat('inc', toString(rand(3) % 20000)) AS incident_key,
+            ['info', 'low', 'medium', 'high', 'critical'][1 + rand(4) % 5] AS severity,
+            ['weak_password', 'intrusion', 'ddos', 'malware', 'other'][1 + rand(5) % 5] AS category,
+            'portal' AS target_system, NULL AS src_ip,
+            ['open', 'handled', 'false_positive'][1 + rand(6) % 3] AS status, ts AS received_at
+        FROM numbers({n})""",
+    "service_workflow": """
+        SELECT concat('w', toString({base} + number)) AS event_id, {ts} AS ts, 'bench' AS source,
+            concat('c', toString(intDiv({base} + number, 3))) AS case_id,
+            concat('S', leftPad(toString(1 + rand(3) % 123), 3, '0')) AS service_id,
+            'D01' AS department,
+            ['student', 'staff', 'alumni', 'external'][1 + rand(4) % 4] AS applicant_type,
+            ['web', 'mobile', 'wechat', 'kiosk'][1 + rand(5) % 4] AS channel,
+            ['submitted', 'approved', 'completed'][1 + (number % 3)] AS action, number % 3 AS node,
+            ts AS received_at
+        FROM numbers({n})""",
+    "service_print": """
+        SELECT concat('p', toString({base} + number)) AS event_id, {ts} AS ts, 'bench' AS source,
+            concat('T', toString(1 + rand(3) % 16)) AS terminal_id,
+            ['enrollment_certificate', 'transcript_zh', 'transcript_en', 'other'][1 + rand(4) % 4]
+                AS document,
+            1 + rand(5) % 10 AS pages, if(rand(6) % 30 = 0, 'failed', 'ok') AS result, ts AS received_at
+        FROM numbers({n})""",
+    "service_call": """
+        SELECT concat('k', toString({base} + number)) AS event_id, {ts} AS ts, 'bench' AS source,
+            'it' AS queue, rand(3) % 300 AS wait_s, rand(4) % 600 AS talk_s,
+            ['answered', 'abandoned', 'callback'][1 + rand(5) % 3] AS outcome, ts AS received_at
+        FROM numbers({n})""",
+    "enrollment_admission": """
+        SELECT concat('a', toString({base} + number)) AS event_id, {ts} AS ts, 'bench' AS source,
+            toYear(ts) AS year, concat('k', toString(rand(3) % 2000000)) AS candidate_key,
+            ['11', '31', '32', '33', '37', '41', '42', '44', '51', '61'][1 + rand(4) % 10] AS province,
+            ['early', 'regular', 'second'][1 + rand(5) % 3] AS batch, 'general' AS category,
+            'physics' AS track, 'C01' AS college, concat('M', toString(1 + rand(6) % 60)) AS major,
+            ['filed', 'admitted', 'returned'][1 + rand(7) % 3] AS status, 400 + rand(8) % 300 AS score,
+            NULL AS province_rank, ts AS received_at
+        FROM numbers({n})""",
+}
+
+#: the raw-table baseline: the same gate, service and freshness figures without rollups
+RAW = [
+    """SELECT countIf(result = 'pass' AND direction = 'in'), countIf(result = 'pass' AND direction = 'out'),
+              countIf(result = 'deny'), count(), countIf(temperature_c >= 37.3)
+       FROM gate_pass WHERE ts >= {start:DateTime64(3, 'UTC')} AND ts < {now:DateTime64(3, 'UTC')}""",
+    """SELECT gate_id, countIf(result = 'pass' AND direction = 'in'),
+              countIf(result = 'pass' AND direction = 'out'),
+              countIf(result = 'deny') FROM gate_pass
+       WHERE ts >= {start:DateTime64(3, 'UTC')} AND ts < {now:DateTime64(3, 'UTC')} GROUP BY gate_id""",
+    """SELECT person_type, countIf(direction = 'in'), countIf(direction = 'out') FROM gate_pass
+       WHERE result = 'pass' AND ts >= {start:DateTime64(3, 'UTC')} AND ts < {now:DateTime64(3, 'UTC')}
+       GROUP BY person_type""",
+    """SELECT deny_reason, count() FROM gate_pass WHERE result = 'deny'
+       AND ts >= {start:DateTime64(3, 'UTC')} AND ts < {now:DateTime64(3, 'UTC')} GROUP BY deny_reason""",
+    """SELECT toStartOfMinute(ts) AS m, countIf(direction = 'in'), countIf(direction = 'out') FROM gate_pass
+       WHERE result = 'pass' AND ts >= {now:DateTime64(3, 'UTC')} - INTERVAL 61 MINUTE GROUP BY m""",
+    """SELECT action, count() FROM service_workflow
+       WHERE ts >= {start:DateTime64(3, 'UTC')} AND ts < {now:DateTime64(3, 'UTC')} GROUP BY action""",
+    """SELECT service_id, count() AS n FROM service_workflow WHERE action = 'submitted'
+       AND ts >= {start:DateTime64(3, 'UTC')} AND ts < {now:DateTime64(3, 'UTC')}
+       GROUP BY service_id ORDER BY n DESC LIMIT 20""",
+    """SELECT count(), sum(pages), countIf(result = 'failed') FROM service_print
+       WHERE ts >= {start:DateTime64(3, 'UTC')} AND ts < {now:DateTime64(3, 'UTC')}""",
+    """SELECT count(), countIf(outcome = 'answered'), avg(wait_s) FROM service_call
+       WHERE ts >= {start:DateTime64(3, 'UTC')} AND ts < {now:DateTime64(3, 'UTC')}""",
+    *(f"SELECT max(ts), argMax(received_at, ts) FROM {t}" for t in SHARES),
+]
+
+
+def fill(store: Store, total: int, have: int, now: datetime) -> None:
+    """Top the store up from ``have`` to ``total`` events, in inserts of ≤ 5 M rows."""
+    midnight = now.astimezone(ZONE).replace(hour=0, minute=0, second=0, microsecond=0)
+    since = max(int((now - midnight).total_seconds() * 1000), 1)
+    ts = TS.format(today=int(TODAY_SHARE * 1000), now="{now:DateTime64(3, 'UTC')}",
+                   since_midnight=since, days=DAYS)
+    for table, share in SHARES.items():
+        want = int((total - have) * share)
+        done = 0
+        while done < want:
+            n = min(5_000_000, want - done)
+            sql = GENERATE[table].replace("{ts}", ts).replace("{n}", str(n)).replace(
+                "{base}", str(have * 10 + done))
+            store.command(f"INSERT INTO {table} {sql}", {"now": now},
+                          settings={"max_insert_threads": 2, "max_threads": 2})
+            done += n
+
+
+def timed(fn, repeat: int) -> tuple[float, float]:
+    """Median and p95 in ms."""
+    samples = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[min(len(samples) - 1, int(0.95 * len(samples)))]
+
+
+def compute_part(sizes: list[int], repeat: int) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="ioc-bench-snapshot-"))
+    try:
+        store = Store(f"chdb://{tmp / 'engine'}")
+        migrate(store)
+        store_reference(store, load_site(DEFAULT_SITE))
+        core = SnapshotCore(store, ZONE, rules=load_rules(DEFAULT_ALERTS), keep_history=False)
+        now = datetime.now(UTC)
+        start = now.astimezone(ZONE).replace(hour=0, minute=0, second=0, microsecond=0)
+        have = 0
+        print(f"{'stored events':>14} {'fill s':>7} {'live ms p50':>11} {'p95':>7} {'slow ms':>8} "
+              f"{'raw ms p50':>10} {'p95':>7} {'raw/live':>8}")
+        for millions in sizes:
+            total = millions * 1_000_000
+            t = time.perf_counter()
+            fill(store, total, have, now)
+            store.command("OPTIMIZE TABLE gate_pass_1m")  # a background merge would, given time
+            filled = time.perf_counter() - t
+            have = total
+            core.warm()
+            slow_ms, _ = timed(lambda: core.slow_tick(now), 3)
+            live = timed(lambda: core.compute(now), repeat)
+            raw = timed(lambda: [store.rows(q, {"start": start, "now": now}) for q in RAW],
+                        max(3, repeat // 5))
+            print(f"{total:>14,} {filled:>7.1f} {live[0]:>11.1f} {live[1]:>7.1f} {slow_ms:>8.1f} "
+                  f"{raw[0]:>10.1f} {raw[1]:>7.1f} {raw[0] / live[0]:>7.1f}x", flush=True)
+        store.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# -- HTTP -------------------------------------------------------------------------------
+def start_server(tmp: Path) -> tuple[subprocess.Popen, subprocess.Popen, int]:
+    import socket
+
+    def port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    rport, wport = port(), port()
+    redis = subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--dir", str(tmp),
+                              "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+                              "--maxmemory-policy", "noeviction"], stdout=subprocess.DEVNULL)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
+    env.update(IOC_CLICKHOUSE_URL=f"chdb://{tmp / 'engine'}", IOC_TOKENS_FILE=str(tmp / "tokens.toml"),
+               IOC_DEMO="0", IOC_PORT=str(wport), IOC_REDIS_URL=f"redis://127.0.0.1:{rport}/0",
+               PYTHONPATH=str(ROOT))
+    web = subprocess.Popen([sys.executable, "-m", "ioc_app", "run"], env=env, cwd=ROOT,
+                           stdout=open(tmp / "server.log", "w"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", wport, timeout=2)
+            c.request("GET", "/api/v1/snapshot")
+            if c.getresponse().status == 200:
+                return web, redis, wport
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit("server did not start: " + (tmp / "server.log").read_text()[-2000:])
+
+
+def _get(conn: http.client.HTTPConnection, etag: str | None) -> str | None:
+    conn.request("GET", "/api/v1/snapshot", headers={"If-None-Match": etag} if etag else {})
+    r = conn.getresponse()
+    r.read()
+    return r.headers.get("ETag")
+
+
+def open_loop(port: int, rate: int, seconds: float, conditional: bool) -> list[float]:
+    """``rate`` screens, each one request per second at its own scheduled time."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    start = time.monotonic() + 0.5
+    workers = 40  # each worker serves rate/workers screens, in schedule order
+
+    def run(w: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        etags: dict[int, str | None] = {}
+        schedule = sorted((start + s + (i / rate), i) for s in range(int(seconds))
+                          for i in range(w, rate, workers))
+        mine = []
+        for due, screen in schedule:
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            tag = _get(conn, etags.get(screen) if conditional else None)
+            etags[screen] = tag
+            mine.append((time.monotonic() - due) * 1000)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sorted(latencies)
+
+
+def closed_loop(port: int, clients: int, seconds: float, conditional: bool) -> float:
+    counts = [0] * clients
+    stop = time.monotonic() + seconds
+
+    def run(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        etag = None
+        while time.monotonic() < stop:
+            tag = _get(conn, etag if conditional else None)
+            etag = tag
+            counts[i] += 1
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.monotonic() - t0)
+
+
+def pct(samples: list[float], q: float) -> float:
+    return samples[min(len(samples) - 1, int(q * len(samples)))]
+
+
+def http_part() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="ioc-bench-http-"))
+    web, redis, port = start_server(tmp)
+    try:
+        time.sleep(2)
+        for conditional in (True, False):
+            kind = "If-None-Match (screens)" if conditional else "full body every time"
+            lat = open_loop(port, 200, 20, conditional)
+            print(f"open loop 200 req/s, {kind}: n={len(lat)} p50={pct(lat, .5):.1f} ms "
+                  f"p95={pct(lat, .95):.1f} ms p99={pct(lat, .99):.1f} ms max={lat[-1]:.1f} ms", flush=True)
+        for conditional in (True, False):
+            kind = "If-None-Match" if conditional else "full body"
+            rps = closed_loop(port, 16, 10, conditional)
+            print(f"closed loop 16 clients, {kind}: {rps:,.0f} req/s", flush=True)
+        c = http.client.HTTPConnection("127.0.0.1", port)
+        c.request("GET", "/api/v1/snapshot")
+        print(f"snapshot body: {len(c.getresponse().read()):,} bytes")
+    finally:
+        web.terminate()
+        web.wait(30)
+        redis.terminate()
+        redis.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1,10,100", help="stored events, in millions")
+    ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--http", action="store_true", help="also measure the HTTP API")
+    ap.add_argument("--http-only", action="store_true")
+    args = ap.parse_args()
+    if not args.http_only:
+        compute_part([int(s) for s in args.sizes.split(",")], args.repeat)
+    if args.http or args.http_only:
+        http_part()
+
+
+if __name__ == "__main__":
+    main()
