@@ -1,27 +1,238 @@
-"""Enrollment KPIs (招生): plan, admitted and completion for an admission year.
+"""Enrollment KPIs (招生 / 迎新): the plan, admissions against it, and September check-in.
 
-A candidate's status is the one of their latest event (``argMax`` over the raw status
-changes); the plan is the latest import of each plan row (``FINAL`` on the upserted table).
+A candidate's status is the one of their latest event: ``enrollment_admission_latest``
+(migration 8) keeps that event per ``(year, candidate_key)`` in a ``ReplacingMergeTree``
+whose version orders by ``ts``, then status (``filed < admitted < returned < withdrawn``,
+so a contradictory pair in one millisecond is not counted as admitted), then a hash of the
+event id; ``FINAL`` reads one row per candidate. A student's check-in is folded the same
+way into ``enrollment_checkin_state`` (furthest step, and when each step was first
+reached). The plan is the latest import of each plan row (``FINAL`` on the upserted table).
+Every figure of a year is therefore a read of that year's partition, however many years
+are kept.
 """
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
 from ioc_app.storage import Store
+
+CHECKIN_STEPS = ("arrived", "paid", "dorm", "registered")
+#: Breakdowns of the section: snapshot key → dimension.
+BREAKDOWNS = {"by_province": "province", "by_batch": "batch", "by_category": "category",
+              "by_track": "track", "by_major": "major"}
+#: The admission season shown by ``slow``: July 1 to September 30 (92 days every year).
+SEASON_START = (7, 1)
+SEASON_END = (9, 30)
+CHECKIN_MONTH = 9
+#: Later than any real time: the state tables' "not reached" (migration 8).
+NOT_REACHED = "toDateTime64('2299-01-01 00:00:00', 3, 'UTC')"
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+def _candidates(store: Store, columns: tuple[str, ...], years: str) -> str:
+    """A subquery with one row per candidate of the ``years`` condition: ``year`` and the
+    ``columns`` of their latest event.
+
+    ``FINAL`` keeps each candidate's highest version, which is exact where all their rows live
+    in one table; on a cluster they may be spread over shards, and ``GROUP BY`` folds them.
+    """
+    if store.cluster:
+        picked = ", ".join(f"argMax({c}, version) AS {c}" for c in columns)
+        return (f"SELECT year, {picked} FROM enrollment_admission_latest WHERE {years} "
+                f"GROUP BY year, candidate_key")
+    return f"SELECT year, {', '.join(columns)} FROM enrollment_admission_latest FINAL WHERE {years}"
+
+
+def _students(store: Store) -> str:
+    """A subquery with one row per student of year ``{y}``: furthest ``step`` and ``reached_*``
+    (when each step was first reached), folded like :func:`_candidates`."""
+    if store.cluster:
+        reached = ", ".join(f"min(reached_{s}) AS reached_{s}" for s in CHECKIN_STEPS)
+        return (f"SELECT year, max(step) AS step, {reached} FROM enrollment_checkin_state "
+                f"WHERE year = {{y:UInt16}} GROUP BY year, student_key")
+    reached = ", ".join(f"reached_{s}" for s in CHECKIN_STEPS)
+    return f"SELECT year, step, {reached} FROM enrollment_checkin_state FINAL WHERE year = {{y:UInt16}}"
+
+
+_ADMITTED_COLUMNS = ("status", "province", "batch", "category", "track", "college", "major", "score")
+
+
+def _cells(store: Store, year: int) -> pl.DataFrame:
+    """One row per plan cell (province, batch, category, track, major) with a plan row or an
+    admitted candidate: ``plan, admitted, min_score, max_score, score_sum, college`` and,
+    per enumerated dimension, ``<dim>_ord``: its declared order."""
+    admitted = _candidates(store, _ADMITTED_COLUMNS, "year = {y:UInt16}")
+    return store.query(
+        f"""
+        WITH cells AS (
+            SELECT province, batch, category, track, toString(major) AS major, '' AS college,
+                   toUInt64(planned) AS planned, toUInt64(0) AS admitted,
+                   CAST(NULL AS Nullable(Float64)) AS score
+            FROM enrollment_plan FINAL
+            WHERE year = {{y:UInt16}}
+            UNION ALL
+            SELECT province, batch, category, track, toString(major), toString(college), 0, 1, score
+            FROM ({admitted})
+            WHERE status = 'admitted'
+        )
+        SELECT toString(province) AS province_key, toUInt8(province) AS province_ord,
+               toString(batch) AS batch_key, toUInt8(batch) AS batch_ord,
+               toString(category) AS category_key, toUInt8(category) AS category_ord,
+               toString(track) AS track_key, toUInt8(track) AS track_ord,
+               major AS major_key, toUInt8(0) AS major_ord,
+               sum(planned) AS plan, sum(admitted) AS admitted,
+               min(score) AS min_score, max(score) AS max_score, sum(score) AS score_sum,
+               max(college) AS college
+        FROM cells
+        GROUP BY province, batch, category, track, major
+        """,
+        {"y": year},
+    )
+
+
+def _names(store: Store) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """(kind, code) → (name_zh, name_en, parent) of provinces and majors in the catalogue."""
+    frame = store.query("SELECT kind, code, name_zh, name_en, parent FROM ioc_reference FINAL "
+                        "WHERE kind IN ('province', 'major')")
+    return {(k, c): (zh, en, parent) for k, c, zh, en, parent in frame.iter_rows()}
+
+
+def _breakdown(cells: pl.DataFrame, dim: str, names: dict[tuple[str, str], tuple[str, str, str]]
+               ) -> list[dict[str, Any]]:
+    key = f"{dim}_key"
+    rows = (cells.group_by(key, f"{dim}_ord")
+            .agg(pl.col("plan").sum(), pl.col("admitted").sum(), pl.col("min_score").min(),
+                 pl.col("max_score").max(), pl.col("score_sum").sum(), pl.col("college").max())
+            .sort(f"{dim}_ord", key))
+    out = []
+    for r in rows.iter_rows(named=True):
+        code, plan, admitted = r[key], int(r["plan"]), int(r["admitted"])
+        row: dict[str, Any] = {dim: code}
+        if dim in ("province", "major"):
+            zh, en, parent = names.get((dim, code), (code, code, ""))
+            row |= {"name": zh, "name_en": en}
+            if dim == "major":
+                row["college"] = parent or r["college"] or None
+        row |= {
+            "plan": plan, "admitted": admitted, "completion": _ratio(admitted, plan),
+            "min_score": r["min_score"] if admitted else None,
+            "avg_score": r["score_sum"] / admitted if admitted else None,
+            "max_score": r["max_score"] if admitted else None,
+        }
+        out.append(row)
+    return out
+
+
+def _totals(cells: pl.DataFrame, year: int) -> dict[str, Any]:
+    plan = int(cells["plan"].sum())
+    admitted = int(cells["admitted"].sum())
+    return {"year": year, "plan": plan, "admitted": admitted, "completion": _ratio(admitted, plan)}
+
+
+def live(store: Store, zone: ZoneInfo, now: datetime, year: int | None = None) -> dict[str, Any]:
+    """The ``enrollment`` section of the snapshot for ``year`` (default: the calendar year of
+    ``now`` in the site's zone), in three queries::
+
+        year, plan, admitted, completion   plan = sum of the latest ``planned`` of every plan
+                    row of the year; admitted = candidates whose latest status is admitted;
+                    completion = admitted / plan (null without plan)
+        by_province [{province, name, name_en, plan, admitted, completion,
+                      min_score, avg_score, max_score}]
+        by_batch / by_category / by_track  [{batch | category | track, plan, admitted,
+                      completion, min_score, avg_score, max_score}]
+        by_major    [{major, name, name_en, college, plan, admitted, completion,
+                      min_score, avg_score, max_score}]
+                    one row per key with a plan row or an admitted candidate; scores over
+                    the admitted candidates, each with the score of their latest event (null
+                    when nobody is admitted); provinces, batches, categories and tracks in
+                    their declared order (GB/T 2260 code order for provinces), majors by
+                    code; names from the site catalogue (the code when not listed); a
+                    major's college from the catalogue, else from its candidates' events
+        checkin     {arrived, paid, dorm, registered}  students of the year by the furthest
+                    step reached (a registered student counts in ``registered`` only)
+    """
+    y = year if year is not None else now.astimezone(zone).year
+    cells = _cells(store, y)
+    names = _names(store)
+    steps = store.query(
+        f"SELECT toString(step) AS step, count() AS n FROM ({_students(store)}) GROUP BY step", {"y": y})
+    counts = dict(steps.iter_rows())
+    return {
+        **_totals(cells, y),
+        **{name: _breakdown(cells, dim, names) for name, dim in BREAKDOWNS.items()},
+        "checkin": {s: int(counts.get(s, 0)) for s in CHECKIN_STEPS},
+    }
 
 
 def year_totals(store: Store, year: int) -> dict[str, int | float | None]:
-    """``{year, plan, admitted, completion}`` (completion = admitted / plan, null when no plan)."""
-    plan = store.rows("SELECT sum(planned) FROM enrollment_plan FINAL WHERE year = {y:UInt16}",
-                      {"y": year})[0][0] or 0
-    admitted = store.rows(
-        """
-        SELECT countIf(status = 'admitted') FROM (
-            SELECT candidate_key, argMax(toString(status), ts) AS status
-            FROM enrollment_admission WHERE year = {y:UInt16}
-            GROUP BY candidate_key
-        )
+    """``{year, plan, admitted, completion}`` of ``live`` alone (one query)."""
+    return _totals(_cells(store, year), year)
+
+
+def slow(store: Store, zone: ZoneInfo, now: datetime, year: int | None = None) -> dict[str, Any]:
+    """Progress over the season, for the enrollment cockpit (one query)::
+
+        admitted_by_day  [{day, date, admitted, last_year}] for each day of the season
+                    (day 0 = July 1 … day 91 = September 30; ``date`` = that day of ``year``):
+                    ``admitted`` = candidates of ``year`` whose latest status is admitted and
+                    whose admission (that latest event) fell on or before that local day,
+                    null for days after today; ``last_year`` = the same for ``year - 1`` on
+                    the same day of its season
+        checkin_by_day   [{date, arrived, paid, dorm, registered}] for each day of September:
+                    students who had reached at least that step by the end of that local day
+                    (a funnel: arrived ≥ paid ≥ dorm ≥ registered), null for days after today
+    """
+    local_today = now.astimezone(zone).date()
+    y = year if year is not None else local_today.year
+    candidates = _candidates(store, ("status", "ts"), "year IN ({y:UInt16}, {prev:UInt16})")
+    frame = store.query(
+        f"""
+        SELECT 'admitted' AS what, year, toDate(ts, {{tz:String}}) AS day, count() AS n
+        FROM ({candidates})
+        WHERE status = 'admitted'
+        GROUP BY year, day
+        UNION ALL
+        SELECT st.1 AS what, year, toDate(st.2, {{tz:String}}) AS day, count() AS n
+        FROM ({_students(store)})
+        ARRAY JOIN [{", ".join(f"('{s}', reached_{s})" for s in CHECKIN_STEPS)}] AS st
+        WHERE st.2 < {NOT_REACHED}
+        GROUP BY what, year, day
         """,
-        {"y": year},
-    )[0][0] or 0
-    return {"year": year, "plan": int(plan), "admitted": int(admitted),
-            "completion": admitted / plan if plan else None}
+        {"y": y, "prev": y - 1, "tz": zone.key},
+    )
+
+    dates = pl.date_range(date(y, *SEASON_START), date(y, *SEASON_END), eager=True)
+    prev_dates = pl.date_range(date(y - 1, *SEASON_START), date(y - 1, *SEASON_END), eager=True)
+    days = pl.DataFrame({"day": range(len(dates)), "date": dates, "date_prev": prev_dates})
+    season = days.with_columns(
+        _reached_by(frame, "admitted", y, days["date"]).alias("admitted"),
+        _reached_by(frame, "admitted", y - 1, days["date_prev"]).alias("last_year"),
+    ).with_columns(
+        pl.when(pl.col("date") <= local_today).then(pl.col("admitted")).alias("admitted"),
+        pl.col("date").dt.to_string(),
+    ).select("day", "date", "admitted", "last_year")
+    september = pl.date_range(date(y, CHECKIN_MONTH, 1), date(y, CHECKIN_MONTH, 30), eager=True)
+    checkin = pl.DataFrame({"date": september}).with_columns(
+        pl.when(pl.col("date") <= local_today).then(_reached_by(frame, s, y, september)).alias(s)
+        for s in CHECKIN_STEPS
+    ).with_columns(pl.col("date").dt.to_string())
+    return {"admitted_by_day": season.to_dicts(), "checkin_by_day": checkin.to_dicts()}
+
+
+def _reached_by(frame: pl.DataFrame, what: str, year: int, dates: pl.Series) -> pl.Series:
+    """For each of ``dates`` (ascending): the sum of ``n`` over rows of ``what`` and ``year``
+    whose local ``day`` is on or before it."""
+    daily = (frame.filter((pl.col("what") == what) & (pl.col("year") == year))
+             .group_by("day").agg(pl.col("n").sum()).sort("day")
+             .with_columns(pl.col("n").cum_sum().alias("total")))
+    got = pl.DataFrame({"date": dates}).join_asof(daily, left_on="date", right_on="day",
+                                                  strategy="backward")
+    return got["total"].fill_null(0).cast(pl.Int64)

@@ -1,28 +1,300 @@
-"""Service-hall KPIs (网上办事大厅): today's submissions, completions and rejections."""
+"""Service-hall KPIs (网上办事大厅): cases, self-service printing and the hotline.
+
+"Today" is [local midnight, now) in the site's zone, read like the gate figures at minute
+resolution from the per-minute rollups: the current minute counts whole (an event cannot be
+stored before it happens, so this only adds events whose source clock runs a few seconds
+ahead). Counts therefore never read raw events, and their cost does not grow with history.
+
+Figures about a case's *state* (backlog, handling time) read ``service_case_state``, one row
+per case folded by migration 8: its first submission, latest completion and latest action.
+A case's latest action is its event with the greatest ``ts``; at an equal ``ts`` the action
+further along wins (``submitted < returned < approved < rejected < withdrawn < completed``),
+so the answer never depends on the order events arrived in.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
+
+import polars as pl
 
 from ioc_app.storage import Store
 from metrics.gate import local_midnight
 
 ACTIONS = ("submitted", "completed", "rejected")
+#: Ranks of the actions in ``service_case_state.latest`` (its value modulo 8); the order is the
+#: stored encoding of migration 8 and never changes.
+CASE_ACTION_RANK = ("submitted", "returned", "approved", "rejected", "withdrawn", "completed")
+#: Latest actions that leave a case waiting on the hall.
+OPEN_ACTIONS = ("submitted", "approved", "returned")
+BACKLOG_DAYS = 90
+TOP_SERVICES = 20
+MINUTE = timedelta(minutes=1)
+TYPICAL_WEEKS = 4
+P90 = 0.9
+
+_OPEN_RANKS = ", ".join(str(CASE_ACTION_RANK.index(a) + 1) for a in OPEN_ACTIONS)
+
+
+def _today(zone: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
+    """[local midnight, end of the current minute), in UTC."""
+    return local_midnight(zone, now), now.astimezone(UTC).replace(second=0, microsecond=0) + MINUTE
+
+
+def _cases(store: Store) -> str:
+    """A subquery with one row per case: ``department, first_submitted, completed, latest``.
+
+    ``FINAL`` merges a case's rows in key order, which is exact where all of them live in one
+    table; on a cluster they may be spread over shards, and ``GROUP BY`` folds them across.
+    """
+    if store.cluster:
+        return """SELECT max(department) AS department, min(first_submitted) AS first_submitted,
+                         max(completed) AS completed, max(latest) AS latest
+                  FROM service_case_state GROUP BY case_id"""
+    return "SELECT department, first_submitted, completed, latest FROM service_case_state FINAL"
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+def live(store: Store, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+    """The ``service`` section of the snapshot (two queries)::
+
+        today            {submitted, completed, rejected}   case events of those actions today
+        backlog          int   cases whose latest action is submitted/approved/returned and
+                               whose first submission lies within 90 days before now
+        top_services     [{service_id, name, name_en, submitted}]  at most 20 services with a
+                               submission today, most first, ties by service_id ascending;
+                               names from the site catalogue (the code when it is not listed)
+        handling_minutes {avg, p90, cases}  over the cases whose latest completion is today
+                               and that have a stored submission: completion ts - first
+                               submitted ts, in minutes; p90 interpolates linearly between the
+                               two nearest ranks (Excel PERCENTILE.INC, Polars "linear");
+                               avg and p90 null when no case qualifies
+        print.today      {jobs, pages, failed}   print jobs, their pages (failed jobs' too),
+                               failed jobs
+        calls.today      {calls, answered, answer_rate, avg_wait_s}  answer_rate =
+                               answered / calls; avg_wait_s = mean wait over all calls
+                               (abandoned ones waited too); both null without calls
+    """
+    start, end = _today(zone, now)
+    counts = _today_counts(store, start, end)
+    cases = counts.filter(pl.col("part") == "case")
+    by_action = dict(cases.group_by("kind").agg(pl.col("n").sum()).iter_rows())
+    top = (cases.filter(pl.col("kind") == "submitted")
+           .sort(["n", "key"], descending=[True, False]).head(TOP_SERVICES))
+    prints = counts.filter(pl.col("part") == "print")
+    calls = counts.filter(pl.col("part") == "call")
+    n_calls = int(calls["n"].sum())
+    answered = int(calls.filter(pl.col("kind") == "answered")["n"].sum())
+    return {
+        "today": {a: int(by_action.get(a, 0)) for a in ACTIONS},
+        **_case_figures(store, start, end, now),
+        "top_services": [
+            {"service_id": r["key"], "name": r["name"] or r["key"], "name_en": r["name_en"] or r["key"],
+             "submitted": int(r["n"])}
+            for r in top.iter_rows(named=True)
+        ],
+        "print": {"today": {
+            "jobs": int(prints["n"].sum()),
+            "pages": int(prints["extra"].sum()),
+            "failed": int(prints.filter(pl.col("kind") == "failed")["n"].sum()),
+        }},
+        "calls": {"today": {
+            "calls": n_calls,
+            "answered": answered,
+            "answer_rate": _ratio(answered, n_calls),
+            "avg_wait_s": _ratio(int(calls["extra"].sum()), n_calls),
+        }},
+    }
+
+
+def _today_counts(store: Store, start: datetime, end: datetime) -> pl.DataFrame:
+    """Rows ``part, key, kind, n, extra, name, name_en`` of ``[start, end)`` from the minute
+    rollups: cases per (service, action) with the service's names, print jobs per result
+    (extra = pages), calls per outcome (extra = seconds waited)."""
+    return store.query(
+        """
+        SELECT 'case' AS part, toString(c.service_id) AS key, toString(c.action) AS kind,
+               sum(c.events) AS n, toUInt64(0) AS extra,
+               any(s.name_zh) AS name, any(s.name_en) AS name_en
+        FROM service_workflow_1m AS c
+        LEFT JOIN (SELECT code, name_zh, name_en FROM ioc_reference FINAL WHERE kind = 'service') AS s
+            ON s.code = toString(c.service_id)
+        WHERE c.minute >= {start:DateTime('UTC')} AND c.minute < {end:DateTime('UTC')}
+        GROUP BY key, kind
+        UNION ALL
+        SELECT 'print', '', toString(result), sum(jobs), sum(pages), NULL, NULL
+        FROM service_print_1m
+        WHERE minute >= {start:DateTime('UTC')} AND minute < {end:DateTime('UTC')}
+        GROUP BY result
+        UNION ALL
+        SELECT 'call', '', toString(outcome), sum(calls), sum(wait_s_sum), NULL, NULL
+        FROM service_call_1m
+        WHERE minute >= {start:DateTime('UTC')} AND minute < {end:DateTime('UTC')}
+        GROUP BY outcome
+        SETTINGS join_use_nulls = 1
+        """,
+        {"start": start, "end": end},
+    )
+
+
+def _case_figures(store: Store, start: datetime, end: datetime, now: datetime) -> dict[str, Any]:
+    """``backlog`` and ``handling_minutes`` from one pass over the case states."""
+    row = store.query(
+        f"""
+        SELECT
+            countIf(modulo(latest, 8) IN ({_OPEN_RANKS})
+                    AND first_submitted BETWEEN {{since:DateTime64(3, 'UTC')}}
+                                            AND {{end:DateTime64(3, 'UTC')}}) AS backlog,
+            countIf(done) AS cases,
+            avgIf(minutes, done) AS avg_minutes,
+            quantileExactInclusiveIf({P90})(minutes, done) AS p90_minutes
+        FROM (
+            SELECT latest, first_submitted,
+                   completed >= {{start:DateTime64(3, 'UTC')}} AND completed < {{end:DateTime64(3, 'UTC')}}
+                       AND first_submitted <= completed AS done,
+                   (toUnixTimestamp64Milli(completed) - toUnixTimestamp64Milli(first_submitted))
+                       / 60000 AS minutes
+            FROM ({_cases(store)})
+        )
+        """,
+        {"since": now - timedelta(days=BACKLOG_DAYS), "start": start, "end": end},
+    ).row(0, named=True)
+    cases = int(row["cases"])
+    return {
+        "backlog": int(row["backlog"]),
+        "handling_minutes": {
+            "avg": float(row["avg_minutes"]) if cases else None,
+            "p90": float(row["p90_minutes"]) if cases else None,
+            "cases": cases,
+        },
+    }
+
+
+def slow(store: Store, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+    """Figures of the service wall that may lag a minute (two queries)::
+
+        hourly  [{hour, submitted, completed, typical_submitted, typical_completed,
+                  calls, answered, answer_rate, avg_wait_s}]
+                one row per local clock hour 0-23 of today, ``hour`` = its local RFC 3339
+                start; today's figures count that hour's events so far (as ``live``) and are
+                null for hours not begun; ``typical_*`` = the mean count in the same clock hour
+                over those of the same weekday 1-4 weeks back that have any case event (null
+                when none has)
+        typical_days  how many reference days the typical figures average
+        backlog_by_department [{department, name, name_en, backlog}]
+                the backlog (as in ``live``) by the case's department, departments with a
+                backlog only, largest first, ties by department code; names from the site
+                catalogue (the code when it is not listed)
+    """
+    return {**_hourly(store, zone, now), "backlog_by_department": _backlog_by_department(store, now)}
+
+
+def _day_span(zone: ZoneInfo, day: date) -> tuple[datetime, datetime]:
+    """[local midnight, next local midnight) of a calendar day, in UTC (23 or 25 hours long
+    on a daylight-saving change)."""
+    noon = datetime(day.year, day.month, day.day, 12, tzinfo=zone)
+    return local_midnight(zone, noon), local_midnight(zone, noon + timedelta(days=1))
+
+
+def _hourly(store: Store, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+    start, end = _today(zone, now)
+    local_now = now.astimezone(zone)
+    ref_days = [local_now.date() - timedelta(days=7 * k) for k in range(1, TYPICAL_WEEKS + 1)]
+    ref = " OR ".join(
+        f"(minute >= {{r{i}:DateTime('UTC')}} AND minute < {{r{i}e:DateTime('UTC')}})"
+        for i in range(len(ref_days)))
+    params: dict[str, Any] = {"start": start, "end": end, "tz": zone.key}
+    for i, d in enumerate(ref_days):
+        params[f"r{i}"], params[f"r{i}e"] = _day_span(zone, d)
+    frame = store.query(
+        f"""
+        SELECT 'case' AS part, toString(toDate(minute, {{tz:String}})) AS day,
+               toHour(minute, {{tz:String}}) AS hour, toString(action) AS kind,
+               sum(events) AS n, toUInt64(0) AS w
+        FROM service_workflow_1m
+        WHERE (minute >= {{start:DateTime('UTC')}} AND minute < {{end:DateTime('UTC')}}) OR {ref}
+        GROUP BY day, hour, kind
+        UNION ALL
+        SELECT 'call', toString(toDate(minute, {{tz:String}})) AS day, toHour(minute, {{tz:String}}) AS hour,
+               toString(outcome), sum(calls), sum(wait_s_sum)
+        FROM service_call_1m
+        WHERE minute >= {{start:DateTime('UTC')}} AND minute < {{end:DateTime('UTC')}}
+        GROUP BY day, hour, outcome
+        """,
+        params,
+    ).with_columns(pl.col("hour").cast(pl.Int64))
+    today = local_now.date().isoformat()
+    now_f = frame.filter(pl.col("day") == today)
+    ref_f = frame.filter((pl.col("part") == "case") & (pl.col("day") != today))
+    n_ref = ref_f["day"].n_unique()
+
+    def per_hour(src: pl.DataFrame, name: str, part: str, kind: str | None = None,
+                 value: str = "n") -> pl.DataFrame:
+        keep = pl.col("part") == part
+        if kind:
+            keep = keep & (pl.col("kind") == kind)
+        return src.filter(keep).group_by("hour").agg(pl.col(value).sum().alias(name))
+
+    table = pl.DataFrame({"hour": list(range(24))}, schema={"hour": pl.Int64})
+    for piece in (
+        per_hour(now_f, "submitted", "case", "submitted"),
+        per_hour(now_f, "completed", "case", "completed"),
+        per_hour(now_f, "calls", "call"),
+        per_hour(now_f, "answered", "call", "answered"),
+        per_hour(now_f, "wait", "call", value="w"),
+        per_hour(ref_f, "ref_submitted", "case", "submitted"),
+        per_hour(ref_f, "ref_completed", "case", "completed"),
+    ):
+        table = table.join(piece, on="hour", how="left")
+    begun = pl.col("hour") <= local_now.hour
+    table = table.fill_null(0).with_columns(
+        *(pl.when(begun).then(pl.col(c)).alias(c) for c in ("submitted", "completed", "calls", "answered")),
+        *((pl.col(f"ref_{c}") / n_ref if n_ref else pl.lit(None, pl.Float64)).alias(f"typical_{c}")
+          for c in ("submitted", "completed")),
+        pl.when(pl.col("calls") > 0).then(pl.col("answered") / pl.col("calls")).alias("answer_rate"),
+        pl.when(pl.col("calls") > 0).then(pl.col("wait") / pl.col("calls")).alias("avg_wait_s"),
+    )
+    day = local_now.date()
+    rows = [
+        {"hour": datetime(day.year, day.month, day.day, r.pop("hour"), tzinfo=zone).isoformat(), **r}
+        for r in table.select(
+            "hour", "submitted", "completed", "typical_submitted", "typical_completed",
+            "calls", "answered", "answer_rate", "avg_wait_s",
+        ).to_dicts()
+    ]
+    return {"hourly": rows, "typical_days": n_ref}
+
+
+def _backlog_by_department(store: Store, now: datetime) -> list[dict[str, Any]]:
+    frame = store.query(
+        f"""
+        SELECT toString(c.department) AS department, count() AS backlog,
+               any(d.name_zh) AS name, any(d.name_en) AS name_en
+        FROM ({_cases(store)}) AS c
+        LEFT JOIN (SELECT code, name_zh, name_en FROM ioc_reference FINAL WHERE kind = 'department') AS d
+            ON d.code = toString(c.department)
+        WHERE modulo(c.latest, 8) IN ({_OPEN_RANKS})
+          AND c.first_submitted BETWEEN {{since:DateTime64(3, 'UTC')}} AND {{end:DateTime64(3, 'UTC')}}
+        GROUP BY department
+        ORDER BY backlog DESC, department
+        SETTINGS join_use_nulls = 1
+        """,
+        {"since": now - timedelta(days=BACKLOG_DAYS), "end": now.replace(second=0, microsecond=0) + MINUTE},
+    )
+    return [{"department": r["department"], "name": r["name"] or r["department"],
+             "name_en": r["name_en"] or r["department"], "backlog": int(r["backlog"])}
+            for r in frame.iter_rows(named=True)]
 
 
 def today_actions(store: Store, zone: ZoneInfo, now: datetime | None = None) -> dict[str, int]:
-    """Counts of case events today by action, from the per-minute rollup."""
+    """Counts of case events today by action: ``live(...)["today"]`` for callers that need
+    nothing else."""
     now = now or datetime.now(UTC)
-    start = local_midnight(zone, now)
-    rows = store.rows(
-        """
-        SELECT toString(action) AS a, sum(events)
-        FROM service_workflow_1m
-        WHERE minute >= {start:DateTime('UTC')} AND minute < {end:DateTime('UTC')}
-        GROUP BY a
-        """,
-        {"start": start, "end": min(now + timedelta(minutes=1), start + timedelta(days=1))},
-    )
-    got = dict(rows)
+    cases = _today_counts(store, *_today(zone, now)).filter(pl.col("part") == "case")
+    got = dict(cases.group_by("kind").agg(pl.col("n").sum()).iter_rows())
     return {a: int(got.get(a, 0)) for a in ACTIONS}

@@ -630,6 +630,140 @@ ENGINE = ReplacingMergeTree(loaded_at)
 ORDER BY (kind, code)
 SETTINGS non_replicated_deduplication_window = 10000;
 
+-- 0008_state
+
+CREATE TABLE IF NOT EXISTS ioc.service_case_state
+(
+    `case_id` String,
+    `service_id` SimpleAggregateFunction(max, LowCardinality(String)),
+    `department` SimpleAggregateFunction(max, LowCardinality(String)),
+    `first_submitted` SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
+    `completed` SimpleAggregateFunction(max, DateTime64(3, 'UTC')),
+    `latest` SimpleAggregateFunction(max, UInt64)
+)
+ENGINE = AggregatingMergeTree
+ORDER BY (case_id)
+TTL toDateTime(intDiv(latest, 8000)) + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.service_case_state_mv
+TO ioc.service_case_state
+AS SELECT
+    case_id,
+    max(service_id) AS service_id,
+    max(department) AS department,
+    min(if(action = 'submitted', ts, toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC'))) AS first_submitted,
+    max(if(action = 'completed', ts, toDateTime64(0, 3, 'UTC'))) AS completed,
+    max(toUInt64(toUnixTimestamp64Milli(ts)) * 8 + indexOf(['submitted', 'returned', 'approved', 'rejected', 'withdrawn', 'completed'], toString(action))) AS latest
+FROM ioc.service_workflow AS src
+GROUP BY case_id;
+
+INSERT INTO ioc.service_case_state
+SELECT
+    case_id,
+    max(service_id) AS service_id,
+    max(department) AS department,
+    min(if(action = 'submitted', ts, toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC'))) AS first_submitted,
+    max(if(action = 'completed', ts, toDateTime64(0, 3, 'UTC'))) AS completed,
+    max(toUInt64(toUnixTimestamp64Milli(ts)) * 8 + indexOf(['submitted', 'returned', 'approved', 'rejected', 'withdrawn', 'completed'], toString(action))) AS latest
+FROM ioc.service_workflow AS src
+GROUP BY case_id;
+
+CREATE TABLE IF NOT EXISTS ioc.enrollment_admission_latest
+(
+    `year` UInt16,
+    `candidate_key` String,
+    `status` Enum8('filed' = 1, 'admitted' = 2, 'returned' = 3, 'withdrawn' = 4),
+    `province` Enum8('11' = 1, '12' = 2, '13' = 3, '14' = 4, '15' = 5, '21' = 6, '22' = 7, '23' = 8, '31' = 9, '32' = 10, '33' = 11, '34' = 12, '35' = 13, '36' = 14, '37' = 15, '41' = 16, '42' = 17, '43' = 18, '44' = 19, '45' = 20, '46' = 21, '50' = 22, '51' = 23, '52' = 24, '53' = 25, '54' = 26, '61' = 27, '62' = 28, '63' = 29, '64' = 30, '65' = 31, '71' = 32, '81' = 33, '82' = 34),
+    `batch` Enum8('early' = 1, 'regular' = 2, 'second' = 3, 'special' = 4, 'junior_college' = 5),
+    `category` Enum8('general' = 1, 'art' = 2, 'sport' = 3, 'national_special' = 4, 'university_special' = 5, 'local_special' = 6, 'sino_foreign' = 7, 'preparatory' = 8, 'minority' = 9),
+    `track` Enum8('physics' = 1, 'history' = 2, 'science' = 3, 'liberal_arts' = 4, 'comprehensive' = 5),
+    `college` LowCardinality(String),
+    `major` LowCardinality(String),
+    `score` Float64,
+    `ts` DateTime64(3, 'UTC'),
+    `version` UInt128
+)
+ENGINE = ReplacingMergeTree(version)
+PARTITION BY year
+ORDER BY (year, candidate_key)
+TTL toDateTime(ts) + INTERVAL 3660 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.enrollment_admission_latest_mv
+TO ioc.enrollment_admission_latest
+AS SELECT
+    year,
+    candidate_key,
+    status,
+    province,
+    batch,
+    category,
+    track,
+    college,
+    major,
+    score,
+    ts,
+    bitShiftLeft(toUInt128(toUInt64(toUnixTimestamp64Milli(ts)) * 8 + indexOf(['filed', 'admitted', 'returned', 'withdrawn'], toString(status))), 64) + cityHash64(event_id) AS version
+FROM ioc.enrollment_admission AS src;
+
+INSERT INTO ioc.enrollment_admission_latest
+SELECT
+    year,
+    candidate_key,
+    status,
+    province,
+    batch,
+    category,
+    track,
+    college,
+    major,
+    score,
+    ts,
+    bitShiftLeft(toUInt128(toUInt64(toUnixTimestamp64Milli(ts)) * 8 + indexOf(['filed', 'admitted', 'returned', 'withdrawn'], toString(status))), 64) + cityHash64(event_id) AS version
+FROM ioc.enrollment_admission AS src;
+
+CREATE TABLE IF NOT EXISTS ioc.enrollment_checkin_state
+(
+    `year` UInt16,
+    `student_key` String,
+    `step` SimpleAggregateFunction(max, Enum8('arrived' = 1, 'paid' = 2, 'dorm' = 3, 'registered' = 4)),
+    `reached_arrived` SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
+    `reached_paid` SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
+    `reached_dorm` SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
+    `reached_registered` SimpleAggregateFunction(min, DateTime64(3, 'UTC'))
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY year
+ORDER BY (year, student_key)
+TTL toDateTime(reached_arrived) + INTERVAL 3660 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.enrollment_checkin_state_mv
+TO ioc.enrollment_checkin_state
+AS SELECT
+    year,
+    student_key,
+    max(step) AS step,
+    min(if(src.step >= 'arrived', ts, toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC'))) AS reached_arrived,
+    min(if(src.step >= 'paid', ts, toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC'))) AS reached_paid,
+    min(if(src.step >= 'dorm', ts, toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC'))) AS reached_dorm,
+    min(if(src.step >= 'registered', ts, toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC'))) AS reached_registered
+FROM ioc.enrollment_checkin AS src
+GROUP BY year, student_key;
+
+INSERT INTO ioc.enrollment_checkin_state
+SELECT
+    year,
+    student_key,
+    max(step) AS step,
+    min(if(src.step >= 'arrived', ts, toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC'))) AS reached_arrived,
+    min(if(src.step >= 'paid', ts, toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC'))) AS reached_paid,
+    min(if(src.step >= 'dorm', ts, toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC'))) AS reached_dorm,
+    min(if(src.step >= 'registered', ts, toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC'))) AS reached_registered
+FROM ioc.enrollment_checkin AS src
+GROUP BY year, student_key;
+
 -- 0009_core_state
 
 CREATE TABLE IF NOT EXISTS ioc.ioc_freshness
