@@ -25,7 +25,7 @@ from ioc_app.query_api import init_query_api
 from ioc_app.secret import secret_key
 from ioc_app.settings import Settings, load_settings
 from ioc_app.snapshot_api import snapshot_api
-from ioc_app.storage import Store
+from ioc_app.storage import Store, StoreError
 from layouts.i18n import t
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,10 +154,18 @@ def redis_for(settings: Settings) -> Any:
 
 def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCore:
     """The aggregation core with the configured alert rules."""
+    from metrics import history
     from metrics.alerts import load_rules
 
+    rules = load_rules(settings.alerts)  # a broken rule stops the start, naming file and line
+    try:
+        with Store.origin("startup"):
+            if history.keep_for(store, settings.history_days):
+                log.info("event=history.retention days=%d", settings.history_days)
+    except StoreError as exc:  # the store may be away at start: the next start applies it
+        log.warning("event=history.retention_unchanged error=%r", str(exc)[:200])
     return SnapshotCore(store, settings.zone, tick_s=settings.tick_s, redis=redis_client,
-                        rules=load_rules(settings.alerts))
+                        rules=rules)
 
 
 def _start_scheduler(settings: Settings, site: Site, pipeline: Pipeline,

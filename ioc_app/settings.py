@@ -104,6 +104,10 @@ def _parse_tick(name: str, raw: str) -> float:
     return _number(name, raw, float, 0.1, 60, "a number of seconds")
 
 
+def _parse_history_days(name: str, raw: str) -> int:
+    return int(_number(name, raw, int, 1, 3650, "a number of days"))
+
+
 def _parse_site(name: str, raw: str) -> str:
     path = Path(raw.strip()).expanduser()
     if not path.is_file():
@@ -156,6 +160,7 @@ class Settings:
     secret_key: str = ""
     tick_s: float = 1.0
     alerts: str = DEFAULT_ALERTS
+    history_days: int = 400
 
     @property
     def embedded(self) -> bool:
@@ -195,6 +200,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_SECRET_KEY": ("secret_key", _parse_text),
     "IOC_TICK_S": ("tick_s", _parse_tick),
     "IOC_ALERTS": ("alerts", _parse_alerts),
+    "IOC_HISTORY_DAYS": ("history_days", _parse_history_days),
 }
 
 

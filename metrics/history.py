@@ -41,3 +41,20 @@ def at(store: Store, when: datetime) -> bytes | None:
 def last_version(store: Store) -> int:
     """The highest version ever stored, so versions keep increasing across restarts."""
     return int(store.rows(f"SELECT max(version) FROM {TABLE}")[0][0] or 0)
+
+
+def keep_for(store: Store, days: int) -> bool:
+    """Make the history's retention ``days`` (a TTL change only when it differs); returns
+    whether it changed. On a cluster the TTL is set on the shard-local tables."""
+    table = f"{TABLE}_local" if store.cluster else TABLE
+    current = store.rows(
+        "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = {t:String}",
+        {"t": table},
+    )
+    wanted = f"toIntervalDay({days})"
+    if not current or wanted in current[0][0]:
+        return False
+    on_cluster = f" ON CLUSTER {store.cluster}" if store.cluster else ""
+    store.command(f"ALTER TABLE {table}{on_cluster} MODIFY TTL toDateTime(generated_at) + "
+                  f"INTERVAL {int(days)} DAY")
+    return True

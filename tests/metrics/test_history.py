@@ -23,3 +23,15 @@ def test_nearest_at_or_before(migrated: Store) -> None:
     assert history.at(migrated, t0 + timedelta(seconds=119)) == bodies[1]
     assert history.at(migrated, t0 + timedelta(days=3)) == bodies[2]
     assert history.last_version(migrated) == 3
+
+
+def test_retention_follows_the_setting(migrated: Store) -> None:
+    def ttl() -> str:
+        return migrated.rows("SELECT engine_full FROM system.tables WHERE database = currentDatabase() "
+                             "AND name = 'ioc_snapshots'")[0][0]
+
+    assert "toIntervalDay(400)" in ttl()
+    assert history.keep_for(migrated, 400) is False  # the default: nothing to change
+    assert history.keep_for(migrated, 30) is True
+    assert "toIntervalDay(30)" in ttl() and "toIntervalDay(400)" not in ttl()
+    assert history.keep_for(migrated, 30) is False
