@@ -14,11 +14,13 @@ When the store fails, the last snapshot keeps being served, republished once wit
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -39,6 +41,11 @@ SNAPSHOT_CHANNEL = "ioc:snapshot"
 VERSION_KEY = "ioc:snapshot:version"
 LEADER_KEY = "ioc:core:leader"
 SLOW_EVERY_S = 30.0
+NEXT_VERSION = """
+local v = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') + 1, tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], string.format('%d', v))
+return v
+"""
 BASELINES_EVERY_S = 60.0
 
 Section = Callable[[Store, ZoneInfo, datetime], dict[str, Any]]
@@ -80,6 +87,19 @@ class Published:
     @classmethod
     def of(cls, snapshot: dict[str, Any]) -> Published:
         return cls(int(snapshot["version"]), orjson.dumps(snapshot), snapshot)
+
+
+VOLATILE = ("version", "generated_at", "compute_ms")
+
+
+def content_digest(snapshot: dict[str, Any]) -> bytes:
+    """What the screens would show, without what changes on every tick (the time, the lag of
+    each stream): a tick whose figures equal the last ones publishes no new version, so a
+    screen repaints only when something it shows changed."""
+    stable = {k: v for k, v in snapshot.items() if k not in VOLATILE}
+    stable["freshness"] = {name: {k: v for k, v in f.items() if k != "lag_s"}
+                           for name, f in snapshot.get("freshness", {}).items()}
+    return hashlib.blake2b(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
 
 
 class Feed(Protocol):
@@ -238,21 +258,33 @@ class SnapshotCore:
         self.leader: RedisLeader | SoleLeader = (
             RedisLeader(redis, ttl_s=max(5.0, 5 * tick_s)) if redis is not None else SoleLeader())
         self.stats = CoreStats()
+        self._version_script = redis.register_script(NEXT_VERSION) if redis is not None else None
         self._slow: dict[str, dict[str, Any]] = {}
         self._baselines: Mapping[str, Any] = {}
         self._version = 0
         self._recorded_minute: str | None = None
         self._recorded_alerts: tuple[str, ...] | None = None
         self._stale = False
+        self._digest = b""
         self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=len(domains) + 1, thread_name_prefix="ioc-core")
+
+    @staticmethod
+    def _as_core(fn: Callable[..., Any], *args: Any) -> Any:
+        with Store.origin("core"):
+            return fn(*args)
 
     # -- versions ---------------------------------------------------------------------
     def _next_version(self) -> int:
+        """Greater than every version before, across restarts and leader changes: the last
+        one + 1, and at least the clock in milliseconds (a restarted process does not know
+        the versions it published but did not store)."""
+        floor = int(time.time() * 1000)
         if self.redis is not None:  # shared by every leader there will ever be
-            return int(self.redis.incr(VERSION_KEY))
+            return int(self._version_script(keys=[VERSION_KEY], args=[floor]))
         if self._version == 0:
             self._version = history.last_version(self.store)
-        self._version += 1
+        self._version = max(self._version + 1, floor)
         return self._version
 
     # -- jobs -------------------------------------------------------------------------
@@ -298,32 +330,40 @@ class SnapshotCore:
                 log.warning("event=core.compute_failed error=%r", str(exc)[:300])
                 return self._mark_stale(now, exc)
             elapsed = time.perf_counter() - started
-            snapshot["compute_ms"] = round(elapsed * 1000, 1)
-            published = Published.of(snapshot)
-            self._publish(published)
-            self._stale = False
             self.stats.ticks += 1
             self.stats.last_compute_s = elapsed
             self.stats.last_tick_at = time.time()
             self.stats.compute_seconds.append(elapsed)
             del self.stats.compute_seconds[:-1000]
+            digest = content_digest(snapshot)
+            current = self.feed.current()
+            if digest == self._digest and current is not None and not self._stale:
+                self._record(now, current)  # same figures: screens keep their version
+                return current
+            snapshot["version"] = self._next_version()
+            snapshot["compute_ms"] = round(elapsed * 1000, 1)
+            published = Published.of(snapshot)
+            self._publish(published)
+            self._digest, self._stale = digest, False
             self._record(now, published)
             log.debug("event=core.tick version=%d ms=%.1f", published.version, elapsed * 1000)
             return published
 
     def compute(self, now: datetime) -> dict[str, Any]:
-        """The whole snapshot as of ``now`` (raises when the store fails)."""
-        sections = {d.name: {**d.live(self.store, self.zone, now), **self._slow.get(d.name, {})}
-                    for d in self.domains}
+        """The whole snapshot as of ``now``, without its version (raises when the store fails)."""
+        # the domains' queries run side by side: the engine works outside the GIL
+        fresh = self._pool.submit(self._as_core, freshness, self.store, now)
+        parts = {d.name: self._pool.submit(self._as_core, d.live, self.store, self.zone, now)
+                 for d in self.domains}
+        sections = {name: {**part.result(), **self._slow.get(name, {})} for name, part in parts.items()}
         snapshot: dict[str, Any] = {
             "version": 0,
             "generated_at": now.astimezone(self.zone).isoformat(timespec="milliseconds"),
             "stale": False,
-            "freshness": freshness(self.store, now),
+            "freshness": fresh.result(),
             **sections,
         }
         snapshot["alerts"] = self.book.evaluate(snapshot, now, self._baselines)
-        snapshot["version"] = self._next_version()
         return snapshot
 
     # -- publishing -------------------------------------------------------------------
@@ -402,3 +442,4 @@ class SnapshotCore:
 
     def close(self) -> None:
         self.leader.release()
+        self._pool.shutdown(wait=False)

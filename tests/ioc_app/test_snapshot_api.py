@@ -12,6 +12,7 @@ from ioc_app import read
 from ioc_app.app import create_app
 from ioc_app.settings import Settings
 from ioc_app.storage import Store
+from tests.ioc_app.test_core import add_gate_events
 
 
 @pytest.fixture()
@@ -32,6 +33,10 @@ def test_etag_and_304_until_a_new_version(client) -> None:
     assert first.headers["ETag"] == f'"{body["version"]}"'
     same = client.get("/api/v1/snapshot", headers={"If-None-Match": first.headers["ETag"]})
     assert same.status_code == 304 and same.data == b""
+    client.runtime.core.tick()  # the same figures: still the same version
+    again = client.get("/api/v1/snapshot", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    add_gate_events(client.runtime.store, datetime.now(UTC), 4)
     client.runtime.core.tick()
     newer = client.get("/api/v1/snapshot", headers={"If-None-Match": first.headers["ETag"]})
     assert newer.status_code == 200
