@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from ioc_app.core import LocalFeed, RedisFeed, SnapshotCore
 from ioc_app.migrate import migrate
 from ioc_app.ops import observe_requests, ops, registry_for
 from ioc_app.query_api import init_query_api
+from ioc_app.screens import Screens, screens_api
 from ioc_app.secret import secret_key
 from ioc_app.settings import Settings, load_settings
 from ioc_app.snapshot_api import snapshot_api
@@ -64,6 +65,7 @@ class Runtime:
     tokens: TokenBook
     pipeline: Pipeline
     writer: Writer
+    screens: Screens = field(default_factory=Screens)
     scheduler: Any = None
     registry: Any = None
 
@@ -90,7 +92,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     feed = core.feed if core else RedisFeed(redis_client, settings.tick_s)
     pipeline, writer = ingest_for(settings, store, consumer=f"{socket.gethostname()}-web")
     runtime = Runtime(settings, site, store, feed, core, TokenBook(settings.tokens_file), pipeline,
-                      writer)
+                      writer, Screens(redis_client if not runs_core else None))
     if background:
         if runs_core:
             writer.start()  # with Redis and a server store, the ingest processes write
@@ -115,6 +117,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     server.extensions[read.EXTENSION] = runtime
     server.register_blueprint(api)
     server.register_blueprint(snapshot_api)
+    server.register_blueprint(screens_api)
     runtime.registry = registry_for(runtime)
     observe_requests(server, runtime.registry)
     server.register_blueprint(ops)

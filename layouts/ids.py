@@ -7,3 +7,16 @@ def kpi(page: str, name: str) -> dict[str, str]:
     """Id of a KPI card's value: pattern-matching callbacks update all cards of a page."""
     return {"type": "kpi-value", "page": page, "name": name}
 
+
+
+#: the live machinery every cockpit page carries (one page is shown at a time)
+CONFIG = "ioc-live-config"
+VERSION = "ioc-live-version"
+TICK = "ioc-live-tick"
+CLOCK = "ioc-clock"
+BADGE = "ioc-badge"
+
+
+def graph(page: str, name: str) -> str:
+    """Id of a page's chart (a plain string: figures are patched one by one)."""
+    return f"{page}-graph-{name}"

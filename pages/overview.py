@@ -1,93 +1,107 @@
-"""Overview cockpit (运营总览): the figures the ops center watches first."""
+"""Overview cockpit (运营总览): the whole campus at a glance on the ops-center wall.
+
+Numbers are bound to snapshot paths and written by the browser; the link chart and the
+alert ticker are patched by callbacks that run only when the snapshot version changes.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import dash
-from dash import ALL, Input, Output, State, callback, dcc, html
+from dash import Input, Output, Patch, State, callback, html
 
 from ioc_app import read
-from layouts.i18n import normalise_lang, t
-from layouts.kpi import format_value, kpi_card
-from layouts.shell import page_shell
+from layouts import ids
+from layouts.charts import bar_h
+from layouts.i18n import t
+from layouts.live import frame, graph, kpi, options, tile
 
 dash.register_page(__name__, path="/", name="overview", order=0, title="IOC")
 
 PAGE = "overview"
-REFRESH_MS = 5_000
-#: sections of (snapshot path, label key, unit key, number kind)
-SECTIONS: tuple[tuple[str, tuple[tuple[str, str, str, str], ...]], ...] = (
-    ("gate.section", (
-        ("gate.today.in", "gate.in", "unit.people", "count"),
-        ("gate.today.out", "gate.out", "unit.people", "count"),
-        ("gate.today.net_inflow", "gate.net_inflow", "unit.people", "signed"),
-        ("gate.today.denied", "gate.denied", "unit.attempts", "count"),
-        ("gate.today.deny_rate", "gate.deny_rate", "", "ratio"),
-        ("gate.today.fever", "gate.fever", "unit.attempts", "count"),
-    )),
-    ("network.section", (
-        ("network.peak_utilization", "network.peak_utilization", "", "ratio"),
-        ("network.online.users", "network.users", "unit.persons", "count"),
-        ("network.online.ipv6_share", "network.ipv6_share", "", "ratio"),
-    )),
-    ("service.section", (
-        ("service.today.submitted", "service.submitted", "unit.cases", "count"),
-        ("service.today.completed", "service.completed", "unit.cases", "count"),
-    )),
-    ("enrollment.section", (
-        ("enrollment.admitted", "enrollment.admitted", "unit.persons", "count"),
-        ("enrollment.completion", "enrollment.completion", "", "ratio"),
-    )),
-)
-KINDS = {path: kind for _, kpis in SECTIONS for path, _, _, kind in kpis}
+NAV = (("nav.overview", "/"),)
+SEVERITIES = ("critical", "high", "medium", "low")
 
 
-def lookup(snap: dict[str, Any] | None, path: str) -> Any:
-    """The value at a dotted snapshot path, or None when any part is missing."""
-    node: Any = snap or {}
-    for part in path.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
+def links_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    links = (snap or {}).get("network", {}).get("links", [])
+    return bar_h([lk["link_id"] for lk in links], [lk.get("utilization") or 0 for lk in links],
+                 theme=theme, ratio=True, max_value=1.0, title=t("network.utilization", lang))
 
 
-def _status(snap: dict[str, Any] | None, lang: str) -> str:
-    if snap is None:
-        return t("status.store_down", lang)
-    text = f"{t('status.as_of', lang)} {snap['generated_at'][11:19]}"
-    return text + (f" · {t('status.store_down', lang)}" if snap.get("stale") else "")
+def alert_items(snap: dict[str, Any] | None, lang: str) -> list[Any]:
+    alerts = (snap or {}).get("alerts", [])
+    if not alerts:
+        return [html.Li(t("alerts.none", lang), className="ioc-alert ioc-alert-none")]
+    key = "title_zh" if lang == "zh" else "title_en"
+    return [html.Li([html.Span(t(f"severity.{a['severity']}", lang), className="ioc-alert-sev"),
+                     html.Span(a[key], className="ioc-alert-title"),
+                     html.Span(str(a.get("since", ""))[11:16], className="ioc-alert-since")],
+                    className=f"ioc-alert ioc-alert-{a['severity']}") for a in alerts[:8]]
 
 
-def layout(lang: str | None = None, **_query: Any) -> html.Div:
-    lang = normalise_lang(lang)
-    snap = read.snapshot()
-    panels = [
-        html.Section(
-            [html.H2(t(title, lang), className="ioc-section-title"),
-             html.Div([kpi_card(PAGE, path, t(label, lang), lookup(snap, path),
-                                t(unit, lang) if unit else "", kind)
-                       for path, label, unit, kind in kpis], className="ioc-kpi-grid")],
-            className="ioc-panel",
-        )
-        for title, kpis in SECTIONS
+def layout(lang: str | None = None, theme: str | None = None, fit: str | None = None,
+           at: str | None = None, screen: str | None = None, **_query: Any) -> html.Div:
+    lang, theme, fit = options(lang, theme, fit)
+    snap = read.snapshot_for(at)
+    body = [
+        tile(t("gate.section", lang), html.Div([
+            kpi(t("gate.in", lang), "gate.today.in", unit=t("unit.people", lang)),
+            kpi(t("gate.out", lang), "gate.today.out", unit=t("unit.people", lang)),
+            kpi(t("gate.net_inflow", lang), "gate.today.net_inflow", "signed", t("unit.people", lang)),
+            kpi(t("gate.denied", lang), "gate.today.denied", unit=t("unit.attempts", lang)),
+            kpi(t("gate.deny_rate", lang), "gate.today.deny_rate", "ratio"),
+            kpi(t("gate.fever", lang), "gate.today.fever", unit=t("unit.attempts", lang)),
+        ], className="ioc-kpi-grid"), stream="gate.pass", cls="ioc-span-4", lang=lang),
+        tile(t("network.section", lang), html.Div([
+            html.Div([
+                kpi(t("network.peak_utilization", lang), "network.peak_utilization", "ratio"),
+                kpi(t("network.users", lang), "network.online.users", unit=t("unit.persons", lang)),
+                kpi(t("network.ipv6_share", lang), "network.online.ipv6_share", "ratio"),
+            ], className="ioc-kpi-row"),
+            html.Div(graph(PAGE, "links", links_figure(snap, theme, lang)), className="ioc-chart-box"),
+        ], className="ioc-stack"), stream="network.link", amber_s=120, red_s=300,
+            cls="ioc-span-4", lang=lang),
+        tile(t("security.section", lang), html.Div(
+            [kpi(t(f"severity.{s}", lang), f"network.security.open_by_severity.{s}") for s in SEVERITIES]
+            + [kpi(t("security.open", lang), "network.security.open"),
+               kpi(t("security.today", lang), "network.security.today.high")],
+            className="ioc-kpi-grid"), stream="network.security", amber_s=86_400, red_s=3 * 86_400,
+            cls="ioc-span-4", lang=lang),
+        tile(t("service.section", lang), html.Div([
+            kpi(t("service.submitted", lang), "service.today.submitted", unit=t("unit.cases", lang)),
+            kpi(t("service.completed", lang), "service.today.completed", unit=t("unit.cases", lang)),
+            kpi(t("service.backlog", lang), "service.backlog", unit=t("unit.cases", lang)),
+            kpi(t("service.calls_answer_rate", lang), "service.calls.today.answer_rate", "ratio"),
+        ], className="ioc-kpi-grid"), stream="service.workflow", amber_s=3600, red_s=6 * 3600,
+            cls="ioc-span-4", lang=lang),
+        tile(t("enrollment.section", lang), html.Div([
+            kpi(t("enrollment.year", lang), "enrollment.year", "plain"),
+            kpi(t("enrollment.plan", lang), "enrollment.plan", unit=t("unit.persons", lang)),
+            kpi(t("enrollment.admitted", lang), "enrollment.admitted", unit=t("unit.persons", lang)),
+            kpi(t("enrollment.completion", lang), "enrollment.completion", "ratio"),
+        ], className="ioc-kpi-grid"), cls="ioc-span-4", lang=lang),
+        tile(t("alerts.section", lang), html.Ul(alert_items(snap, lang), id=f"{PAGE}-alerts",
+                                                 className="ioc-alerts"), cls="ioc-span-4", lang=lang),
     ]
-    status = [html.Span(_status(snap, lang), id="overview-status"),
-              dcc.Store(id="overview-lang", data=lang),
-              dcc.Interval(id="overview-refresh", interval=REFRESH_MS)]
-    return page_shell("overview.title", lang, html.Div(panels, className="ioc-panels"), status)
+    settings = read.settings()
+    return frame(PAGE, "overview.title", body, lang=lang, theme=theme, fit=fit, at=at, screen=screen,
+                 zone=settings.zone.key, nav=NAV)
 
 
 @callback(
-    Output({"type": "kpi-value", "page": PAGE, "name": ALL}, "children"),
-    Output("overview-status", "children"),
-    Input("overview-refresh", "n_intervals"),
-    State({"type": "kpi-value", "page": PAGE, "name": ALL}, "id"),
-    State("overview-lang", "data"),
+    Output(ids.graph(PAGE, "links"), "figure"),
+    Output(f"{PAGE}-alerts", "children"),
+    Input(ids.VERSION, "data"),
+    State(ids.CONFIG, "data"),
     prevent_initial_call=True,
 )
-def refresh(_n: int, value_ids: list[dict[str, str]], lang: str) -> tuple[list[str], str]:
-    snap = read.snapshot()
-    values = [format_value(lookup(snap, i["name"]), KINDS[i["name"]]) for i in value_ids]
-    return values, _status(snap, lang)
+def refresh(_version: int | None, cfg: dict[str, Any]) -> tuple[Any, Any]:
+    """Only the bars' values and the ticker travel; the figure's layout stays in the browser."""
+    snap = read.snapshot_for(cfg.get("at"))
+    links = (snap or {}).get("network", {}).get("links", [])
+    bars = Patch()
+    bars["data"][0]["y"] = [lk["link_id"] for lk in links]
+    bars["data"][0]["x"] = [lk.get("utilization") or 0 for lk in links]
+    return bars, alert_items(snap, cfg.get("lang", "zh"))

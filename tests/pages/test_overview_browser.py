@@ -94,13 +94,13 @@ def open_page(browser, url: str, shot: Path):
     page.on("requestfailed", lambda r: failed.append(f"{r.url} {r.failure}"))
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url, wait_until="networkidle")
-    page.wait_for_selector(".ioc-kpi-value")
+    page.wait_for_function("() => document.querySelector('#ioc-badge')?.dataset.state === 'live'")
     page.screenshot(path=str(shot))
     return page, requests, failed, errors
 
 
 def kpi(page, path: str) -> str:
-    return page.locator(f"[id*='\"name\":\"{path}\"']").inner_text()
+    return page.locator(f"[data-ioc-path='{path}']").first.inner_text()
 
 
 def test_overview_in_chinese_with_figures_from_clickhouse(server, browser, tmp_path: Path) -> None:
@@ -124,7 +124,7 @@ def test_overview_in_chinese_with_figures_from_clickhouse(server, browser, tmp_p
     assert kpi(page, "service.today.submitted") == "28"
     assert kpi(page, "service.today.completed") == "14"
     assert kpi(page, "enrollment.completion") == "—"  # no plan yet: no ratio, not 0 %
-    assert page.locator(".ioc-page").get_attribute("lang") == "zh-CN"
+    assert page.locator(".ioc-screen").get_attribute("lang") == "zh-CN"
     page.close()
 
 
@@ -139,12 +139,12 @@ def test_overview_in_english(server, browser, tmp_path: Path) -> None:
 
 def test_refresh_updates_numbers_without_reload(server, browser, tmp_path: Path) -> None:
     page, *_ = open_page(browser, server.url + "/", tmp_path / "refresh.png")
-    status = page.locator("#overview-status")
+    status = page.locator("#ioc-clock")
     first = status.inner_text()
     deadline = time.monotonic() + 30
     while status.inner_text() == first and time.monotonic() < deadline:
         page.wait_for_timeout(500)
-    assert status.inner_text() != first  # the "data as of" time moved on by itself
+    assert status.inner_text() != first  # the clock moved on by itself, without a reload
     assert kpi(page, "gate.today.in") == "1,234"
     page.close()
 

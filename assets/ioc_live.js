@@ -1,0 +1,255 @@
+/* IOC live layer: one poll of the snapshot per second per screen, cheap when nothing changed.
+ *
+ * The server serialises the snapshot once per tick; a screen asks with If-None-Match and gets
+ * a 304 until the version changes. Bound values ([data-ioc-path]) are written straight into
+ * the DOM (no Dash re-render, no figure rebuilt), with a short flip when a number changes.
+ * Figures are patched by server callbacks that listen to the version only. When the server
+ * cannot be reached the page keeps its figures and says how old they are; it recovers by
+ * itself. Everything the page needs is served by the app: no other host is ever contacted.
+ */
+(function () {
+  "use strict";
+  var IOC = (window.IOC = window.IOC || {});
+  IOC.snapshot = null;
+  IOC.version = null;
+  IOC.failures = 0;
+  IOC.lastOk = 0;
+  IOC.cfg = null;
+
+  function walk(obj, path) {
+    var node = obj;
+    var parts = path.split(".");
+    for (var i = 0; i < parts.length; i++) {
+      if (node === null || node === undefined) return undefined;
+      var part = parts[i];
+      var m = /^(\w+)\[(\w+)=([^\]]*)\]$/.exec(part);
+      if (m) {  // list element by key: links[link_id=cernet]
+        var list = node[m[1]] || [];
+        node = undefined;
+        for (var j = 0; j < list.length; j++) {
+          if (String(list[j][m[2]]) === m[3]) { node = list[j]; break; }
+        }
+      } else {
+        node = node[part];
+      }
+    }
+    return node;
+  }
+  IOC.walk = walk;
+
+  function grouped(n, lang) {
+    return Math.round(n).toLocaleString(lang === "zh" ? "zh-CN" : "en-US");
+  }
+
+  /* Numbers as a wall reads them: 万/亿 in Chinese for large counts, k/M in English. */
+  function format(value, fmt, lang) {
+    if (value === null || value === undefined || (typeof value === "number" && isNaN(value))) return "—";
+    if (typeof value !== "number") return String(value);
+    var abs = Math.abs(value);
+    switch (fmt) {
+      case "ratio":
+        return (value * 100).toFixed(1) + "%";
+      case "signed":
+        return (value > 0 ? "+" : value < 0 ? "−" : "") + format(abs, "count", lang);
+      case "bps":
+        if (abs >= 1e9) return (value / 1e9).toFixed(2) + " Gbps";
+        if (abs >= 1e6) return (value / 1e6).toFixed(1) + " Mbps";
+        return grouped(value / 1e3, lang) + " kbps";
+      case "plain":
+        return String(value);
+      case "minutes":
+        return value.toFixed(1);
+      case "decimal":
+        return value.toFixed(1);
+      case "count":
+      default:
+        if (lang === "zh") {
+          if (abs >= 1e8) return (value / 1e8).toFixed(2) + "亿";
+          if (abs >= 1e5) return (value / 1e4).toFixed(1) + "万";
+        } else if (abs >= 1e6) {
+          return (value / 1e6).toFixed(2) + "M";
+        }
+        return grouped(value, lang);
+    }
+  }
+  IOC.format = format;
+
+  function setText(el, text) {
+    if (el.textContent === text) return;
+    el.textContent = text;
+    if (el.classList.contains("ioc-flip-on")) {
+      el.classList.remove("ioc-flip");
+      void el.offsetWidth;  // restart the animation
+      el.classList.add("ioc-flip");
+    }
+  }
+
+  function clockText(date, zone, lang, withDate) {
+    var opts = {timeZone: zone, hour12: false, hour: "2-digit", minute: "2-digit", second: "2-digit"};
+    if (withDate) { opts.year = "numeric"; opts.month = "2-digit"; opts.day = "2-digit"; }
+    try {
+      return new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : "en-GB", opts).format(date);
+    } catch (e) {
+      return date.toISOString().slice(11, 19);
+    }
+  }
+  IOC.clockText = clockText;
+
+  /* Write every bound value of the page from the snapshot, and each tile's data age. */
+  function bind(snap, cfg) {
+    var nodes = document.querySelectorAll("[data-ioc-path]");
+    for (var i = 0; i < nodes.length; i++) {
+      var el = nodes[i];
+      setText(el, format(walk(snap, el.dataset.iocPath), el.dataset.iocFmt || "count", cfg.lang));
+    }
+    ages(snap, cfg);
+  }
+
+  function ages(snap, cfg) {
+    if (!snap) return;
+    var now = cfg.at ? Date.parse(snap.generated_at) : Date.now();
+    var tiles = document.querySelectorAll("[data-ioc-stream]");
+    for (var i = 0; i < tiles.length; i++) {
+      var tile = tiles[i];
+      var fresh = (snap.freshness || {})[tile.dataset.iocStream] || {};
+      var ageEl = tile.querySelector(".ioc-age");
+      var last = fresh.last_event_ts ? Date.parse(fresh.last_event_ts) : null;
+      var age = last === null ? null : Math.max(0, (now - last) / 1000);
+      var amber = parseFloat(tile.dataset.iocAmber || "120");
+      var red = parseFloat(tile.dataset.iocRed || "600");
+      tile.classList.toggle("ioc-stale", !!fresh.stale || !!snap.stale);
+      tile.classList.toggle("ioc-age-amber", age !== null && age >= amber && age < red);
+      tile.classList.toggle("ioc-age-red", age !== null && age >= red);
+      if (ageEl) setText(ageEl, age === null ? "—" : ageText(age, cfg.lang));
+    }
+  }
+
+  function ageText(s, lang) {
+    if (s < 90) return Math.round(s) + (lang === "zh" ? "秒前" : "s ago");
+    if (s < 5400) return Math.round(s / 60) + (lang === "zh" ? "分钟前" : " min ago");
+    return Math.round(s / 3600) + (lang === "zh" ? "小时前" : " h ago");
+  }
+
+  function badge(cfg) {
+    var el = document.getElementById("ioc-badge");
+    if (!el) return;
+    var snap = IOC.snapshot;
+    // the figures are current as of the last successful check (an unchanged snapshot keeps
+    // its version and its generated_at)
+    var seen = IOC.lastOk ? new Date(IOC.lastOk) : snap ? new Date(snap.generated_at) : null;
+    var asOf = seen ? clockText(seen, cfg.zone, cfg.lang, false) : "—";
+    var state = "live", text = "";
+    if (cfg.at) {
+      state = "replay";
+      text = cfg.text.replay + " " + (snap ? clockText(new Date(snap.generated_at), cfg.zone, cfg.lang, true) : "—");
+    } else if (IOC.failures > 0 && (IOC.failures >= 3 || !snap)) {
+      state = "offline";
+      text = cfg.text.reconnecting + " · " + cfg.text.as_of + " " + asOf;
+    } else if (snap && snap.stale) {
+      state = "stale";
+      text = cfg.text.store_down + " · " + cfg.text.as_of + " " + asOf;
+    } else {
+      text = cfg.text.as_of + " " + asOf;
+    }
+    el.dataset.state = state;
+    setText(el, text);
+  }
+  IOC.badge = badge;
+
+  function memory() {
+    var m = window.performance && performance.memory;
+    return m ? m.usedJSHeapSize : null;
+  }
+
+  var lastBeat = 0;
+  function heartbeat(cfg) {
+    if (cfg.at || Date.now() - lastBeat < cfg.heartbeat_s * 1000) return;
+    lastBeat = Date.now();
+    var body = JSON.stringify({
+      screen: cfg.screen, page: cfg.page, version: IOC.version, heap_bytes: memory(),
+      dom_nodes: document.getElementsByTagName("*").length, lang: cfg.lang,
+      width: window.innerWidth, height: window.innerHeight
+    });
+    fetch("/api/v1/heartbeat", {method: "POST", headers: {"Content-Type": "application/json"}, body: body,
+                                keepalive: true}).catch(function () {});
+  }
+
+  function softReload(cfg) {
+    if (!cfg.reload_at || cfg.at) return;
+    var started = IOC.started || (IOC.started = Date.now());
+    var hm = clockText(new Date(), cfg.zone, "en", false).slice(0, 5);
+    if (hm === cfg.reload_at && Date.now() - started > 3600 * 1000 && IOC.failures === 0) {
+      window.location.reload();
+    }
+  }
+
+  async function poll(n, cfg) {
+    var nu = window.dash_clientside.no_update;
+    if (!cfg) return nu;
+    IOC.cfg = cfg;
+    var clock = document.getElementById("ioc-clock");
+    if (clock) setText(clock, clockText(new Date(), cfg.zone, cfg.lang, false));
+    heartbeat(cfg);
+    softReload(cfg);
+    if (cfg.at && IOC.snapshot) { ages(IOC.snapshot, cfg); return nu; }
+    if (IOC.inflight) return nu;  // one request at a time, however slow the network
+    IOC.inflight = true;
+    var url = "/api/v1/snapshot" + (cfg.at ? "?at=" + encodeURIComponent(cfg.at) : "");
+    var headers = {};
+    if (IOC.version !== null && !cfg.at) headers["If-None-Match"] = '"' + IOC.version + '"';
+    try {
+      var ctrl = new AbortController();
+      var timer = setTimeout(function () { ctrl.abort(); }, 8000);
+      var r = await fetch(url, {headers: headers, cache: "no-store", signal: ctrl.signal});
+      clearTimeout(timer);
+      if (r.status === 304) {
+        IOC.failures = 0;
+        IOC.lastOk = Date.now();
+        ages(IOC.snapshot, cfg);
+        badge(cfg);
+        return nu;
+      }
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      var snap = await r.json();
+      IOC.failures = 0;
+      IOC.lastOk = Date.now();
+      IOC.snapshot = snap;
+      IOC.version = snap.version;
+      bind(snap, cfg);
+      badge(cfg);
+      return snap.version;
+    } catch (e) {
+      IOC.failures += 1;
+      if (IOC.snapshot) ages(IOC.snapshot, cfg);
+      badge(cfg);
+      return nu;
+    } finally {
+      IOC.inflight = false;
+    }
+  }
+
+  /* Scale the 1920×1080 canvas to the screen: contain (letterbox), width or height. */
+  function fit() {
+    var canvas = document.querySelector(".ioc-canvas");
+    if (!canvas) return;
+    var mode = canvas.dataset.fit || "contain";
+    var w = window.innerWidth, h = window.innerHeight;
+    var sx = w / 1920, sy = h / 1080;
+    var s = mode === "width" ? sx : mode === "height" ? sy : Math.min(sx, sy);
+    var left = Math.max(0, (w - 1920 * s) / 2), top = Math.max(0, (h - 1080 * s) / 2);
+    if (mode === "width") top = 0;
+    if (mode === "height") left = Math.max(0, (w - 1920 * s) / 2);
+    canvas.style.transform = "translate(" + left + "px," + top + "px) scale(" + s + ")";
+    canvas.dataset.scale = s.toFixed(4);
+  }
+  IOC.fit = fit;
+  window.addEventListener("resize", fit);
+  new MutationObserver(function () {
+    var canvas = document.querySelector(".ioc-canvas");
+    if (canvas && !canvas.dataset.scale) fit();
+  }).observe(document.documentElement, {childList: true, subtree: true});
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    ioc: Object.assign({}, (window.dash_clientside || {}).ioc, {poll: poll, fit: fit})
+  });
+})();

@@ -1,0 +1,104 @@
+"""Open screens and their heartbeats: which walls and tablets show what, and which went silent.
+
+Every cockpit page posts a heartbeat every 30 s (page, screen name from ``?screen=``, the
+snapshot version it shows, its JS heap and DOM size). ``/health`` lists them and flags a
+screen silent after 90 s — a wall that crashed or lost its network is noticed by the ops
+center, not by a leader walking past. Kept in the process, or in Redis (a hash) when
+several web workers serve the screens.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import orjson
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from ioc_app import read
+
+screens_api = Blueprint("ioc_screens", __name__)
+SILENT_AFTER_S = 90
+FORGET_AFTER_S = 24 * 3600
+REDIS_KEY = "ioc:screens"
+FIELDS = {"screen": str, "page": str, "version": int, "heap_bytes": int, "dom_nodes": int,
+          "lang": str, "width": int, "height": int}
+
+
+class Screens:
+    """The heartbeat registry (in-process, or a Redis hash shared by every web worker)."""
+
+    def __init__(self, redis: Any = None) -> None:
+        self.redis = redis
+        self._local: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def beat(self, beat: dict[str, Any], address: str) -> dict[str, Any]:
+        entry = {k: beat.get(k) for k in FIELDS}
+        entry["screen"] = (entry.get("screen") or f"{address} {entry.get('page') or ''}").strip()[:80]
+        entry["address"] = address
+        entry["seen"] = time.time()
+        key = entry["screen"]
+        if self.redis is not None:
+            self.redis.hset(REDIS_KEY, key, orjson.dumps(entry))
+        else:
+            with self._lock:
+                self._local[key] = entry
+        return entry
+
+    def all(self, now: float | None = None) -> list[dict[str, Any]]:
+        """Every screen seen within a day, silent ones flagged, by name."""
+        now = now or time.time()
+        if self.redis is not None:
+            entries = [orjson.loads(v) for v in self.redis.hgetall(REDIS_KEY).values()]
+        else:
+            with self._lock:
+                entries = [dict(v) for v in self._local.values()]
+        out = []
+        for e in entries:
+            age = now - e["seen"]
+            if age > FORGET_AFTER_S:
+                continue
+            out.append({**e, "age_s": round(age, 1), "silent": age > SILENT_AFTER_S})
+        return sorted(out, key=lambda e: e["screen"])
+
+
+def _clean(raw: Any) -> dict[str, Any] | None:
+    if not isinstance(raw, dict):
+        return None
+    out: dict[str, Any] = {}
+    for name, kind in FIELDS.items():
+        value = raw.get(name)
+        if value is None:
+            continue
+        if kind is int:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return None
+            out[name] = int(value)
+        else:
+            out[name] = str(value)[:120]
+    return out
+
+
+@screens_api.post("/api/v1/heartbeat")
+def heartbeat() -> Response:
+    runtime = current_app.extensions[read.EXTENSION]
+    try:
+        body = orjson.loads(request.get_data(cache=False)[:8192])
+    except orjson.JSONDecodeError:
+        body = None
+    beat = _clean(body)
+    if beat is None:
+        response = jsonify(error="bad_heartbeat", message="send a JSON object with screen, page, "
+                           "version, heap_bytes, dom_nodes (numbers as numbers)")
+        response.status_code = 400
+        return response
+    entry = runtime.screens.beat(beat, request.remote_addr or "unknown")
+    return jsonify(ok=True, screen=entry["screen"])
+
+
+@screens_api.get("/api/v1/screens")
+def screens() -> Response:
+    runtime = current_app.extensions[read.EXTENSION]
+    return jsonify(screens=runtime.screens.all(), silent_after_s=SILENT_AFTER_S)

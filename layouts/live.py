@@ -1,0 +1,108 @@
+"""The live frame of every cockpit page and the widgets bound to snapshot paths.
+
+A page is a 1920×1080 canvas (scaled to the screen by ``assets/ioc_live.js``, ``?fit=``) in
+the dark wall theme, or a flowing page in the light tablet theme. Numbers are *bound*: a
+span names its snapshot path and format, and the browser writes it when a new snapshot
+arrives — no callback round trip, no re-render. Charts listen to the snapshot version
+(``ids.VERSION``) and are patched by their page's callbacks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
+
+from layouts import ids
+from layouts.i18n import normalise_lang, t
+
+FITS = ("contain", "width", "height")
+THEMES = ("dark", "light")
+POLL_MS = 1000
+HEARTBEAT_S = 30
+
+
+def options(lang: str | None, theme: str | None, fit: str | None) -> tuple[str, str, str]:
+    """Normalised ``(lang, theme, fit)`` from the page's query string."""
+    return (normalise_lang(lang), theme if theme in THEMES else "dark",
+            fit if fit in FITS else "contain")
+
+
+def bound(path: str, fmt: str = "count", initial: str = "—", cls: str = "") -> html.Span:
+    """A number written by the browser from the snapshot at ``path`` (``fmt``: count, ratio,
+    signed, bps, minutes, decimal). ``path`` may pick a list element: ``links[link_id=x].in_bps``."""
+    return html.Span(initial, className=f"ioc-num ioc-flip-on {cls}".strip(),
+                     **{"data-ioc-path": path, "data-ioc-fmt": fmt})
+
+
+def tile(title: str, children: Any, *, stream: str | None = None, amber_s: int = 120,
+         red_s: int = 600, cls: str = "", lang: str = "zh") -> html.Section:
+    """A framed tile with a title; with ``stream`` it shows that stream's data age, turns
+    amber/red past the thresholds and greys out when the stream is stale."""
+    head: list[Any] = [html.H2(title, className="ioc-tile-title")]
+    attrs: dict[str, Any] = {}
+    if stream:
+        head.append(html.Span("—", className="ioc-age", title=t("live.data_age", lang)))
+        attrs = {"data-ioc-stream": stream, "data-ioc-amber": str(amber_s), "data-ioc-red": str(red_s)}
+    return html.Section([html.Div(head, className="ioc-tile-head"),
+                         html.Div(children, className="ioc-tile-body")],
+                        className=f"ioc-tile {cls}".strip(), **attrs)
+
+
+def kpi(label: str, path: str, fmt: str = "count", unit: str = "") -> html.Div:
+    """A label over a big bound number and its unit."""
+    return html.Div([
+        html.Div(label, className="ioc-kpi-label"),
+        html.Div([bound(path, fmt, cls="ioc-kpi-value"),
+                  html.Span(unit, className="ioc-kpi-unit") if unit else None],
+                 className="ioc-kpi-body"),
+    ], className="ioc-kpi")
+
+
+def graph(page: str, name: str, figure: dict[str, Any], cls: str = "") -> dcc.Graph:
+    """A chart that fills its box; no mode bar, no hover-only information needed to read it."""
+    return dcc.Graph(id=ids.graph(page, name), figure=figure, className=f"ioc-graph {cls}".strip(),
+                     config={"displayModeBar": False, "responsive": True, "staticPlot": False},
+                     style={"height": "100%", "width": "100%"})
+
+
+def frame(page: str, title_key: str, body: Any, *, lang: str, theme: str, fit: str,
+          at: str | None = None, screen: str | None = None, zone: str = "Asia/Shanghai",
+          reload_at: str | None = None, nav: tuple[tuple[str, str], ...] = ()) -> html.Div:
+    """The page: header (title, clock, freshness badge), the body, and the live machinery."""
+    cfg = {
+        "page": page, "lang": lang, "zone": zone, "at": at, "screen": screen or "",
+        "heartbeat_s": HEARTBEAT_S, "reload_at": reload_at,
+        "text": {k: t(f"live.{k}", lang) for k in ("as_of", "reconnecting", "store_down", "replay")},
+    }
+    query = f"?lang={lang}&theme={theme}" + (f"&fit={fit}" if fit != "contain" else "")
+    header = html.Header([
+        html.Div(t("app.title", lang), className="ioc-brand"),
+        html.H1(t(title_key, lang), className="ioc-title"),
+        html.Div([
+            html.Nav([html.A(t(k, lang), href=f"{href}{query}", className="ioc-nav-link")
+                      for k, href in nav], className="ioc-nav"),
+            html.Span("", id=ids.CLOCK, className="ioc-clock"),
+            html.Span(t("live.connecting", lang), id=ids.BADGE, className="ioc-badge",
+                      **{"data-state": "connecting"}),
+        ], className="ioc-header-right"),
+    ], className="ioc-header")
+    machinery = [
+        dcc.Store(id=ids.CONFIG, data=cfg),
+        dcc.Store(id=ids.VERSION, data=None),
+        dcc.Interval(id=ids.TICK, interval=POLL_MS),
+    ]
+    canvas_cls = "ioc-canvas" if theme == "dark" else "ioc-flow"
+    return html.Div(
+        html.Div([header, html.Main(body, className="ioc-body"), *machinery],
+                 className=canvas_cls, **{"data-fit": fit}),
+        className=f"ioc-screen ioc-theme-{theme}", lang="zh-CN" if lang == "zh" else "en",
+    )
+
+
+clientside_callback(
+    ClientsideFunction(namespace="ioc", function_name="poll"),
+    Output(ids.VERSION, "data"),
+    Input(ids.TICK, "n_intervals"),
+    State(ids.CONFIG, "data"),
+)
