@@ -27,6 +27,7 @@ from ioc_app.secret import secret_key
 from ioc_app.settings import Settings, load_settings
 from ioc_app.snapshot_api import snapshot_api
 from ioc_app.storage import Store, StoreError
+from ioc_app.wall import load_wall
 from layouts.i18n import t
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     """
     settings = settings or load_settings()
     site = load_site(settings.site)  # a broken catalogue stops here, naming the line
+    load_wall(settings.wall)  # and so does a broken wall playlist, naming the key
     store = store or Store(settings.clickhouse_url, cluster=settings.clickhouse_cluster)
     if settings.embedded:
         with Store.origin("startup"):

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_SITE = str(Path(__file__).resolve().parent / "sites" / "demo.toml")
 DEFAULT_ALERTS = str(Path(__file__).resolve().parent / "alerts.toml")
+DEFAULT_WALL = str(Path(__file__).resolve().parent / "wall.toml")
 
 
 class SettingsError(ValueError):
@@ -130,6 +131,21 @@ def _parse_alerts(name: str, raw: str) -> str:
     return str(path)
 
 
+def _parse_wall(name: str, raw: str) -> str:
+    """The file must exist and be TOML here; its playlist is checked by ``ioc_app.wall.load_wall``
+    (this module is a leaf and cannot import it), which start-up runs on this path."""
+    path = Path(raw.strip()).expanduser()
+    if not path.is_file():
+        raise SettingsError(f"{name}={raw!r}: no such file; point it at a wall playlist (.toml), "
+                            f"or leave it empty for the shipped playlist")
+    try:
+        tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise SettingsError(f"{name}={raw!r}: not a valid TOML playlist ({exc}); fix it, or leave "
+                            f"the variable empty for the shipped playlist") from None
+    return str(path)
+
+
 def _parse_text(name: str, raw: str) -> str:
     return raw.strip()
 
@@ -161,6 +177,7 @@ class Settings:
     tick_s: float = 1.0
     alerts: str = DEFAULT_ALERTS
     history_days: int = 400
+    wall: str = DEFAULT_WALL
 
     @property
     def embedded(self) -> bool:
@@ -201,6 +218,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_TICK_S": ("tick_s", _parse_tick),
     "IOC_ALERTS": ("alerts", _parse_alerts),
     "IOC_HISTORY_DAYS": ("history_days", _parse_history_days),
+    "IOC_WALL": ("wall", _parse_wall),
 }
 
 

@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from ioc_app.settings import DEFAULT_ALERTS, Settings, SettingsError, documented_defaults, load_settings
+from ioc_app.settings import (
+    DEFAULT_ALERTS,
+    DEFAULT_WALL,
+    Settings,
+    SettingsError,
+    documented_defaults,
+    load_settings,
+)
 
 
 def test_defaults_match_the_documented_table() -> None:
@@ -44,6 +51,7 @@ def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
         ("IOC_TICK_S", "0", "seconds between 0.1 and 60"),
         ("IOC_SITE", "/nonexistent/site.toml", "no such file"),
         ("IOC_ALERTS", "/nonexistent/alerts.toml", "no such file"),
+        ("IOC_WALL", "/nonexistent/wall.toml", "no such file"),
         ("IOC_CLICKHOUSE_CLUSTER", "bad name!", "cluster name"),
     ],
 )
@@ -68,7 +76,7 @@ def test_env_example_documents_every_setting_with_its_default() -> None:
     for var, default in documented_defaults().items():
         assert var in lines, var
         assert f"`{var}`" in readme, var
-        if var in ("IOC_SITE", "IOC_ALERTS"):
+        if var in ("IOC_SITE", "IOC_ALERTS", "IOC_WALL"):
             assert lines[var] == ""  # empty = the shipped file
         elif isinstance(default, bool):
             assert lines[var] == ("1" if default else "0")
@@ -89,3 +97,14 @@ def test_alert_rules_file_must_parse(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as err:
         load_settings({"IOC_ALERTS": str(rules)}, dotenv=None)
     assert str(err.value).startswith("IOC_ALERTS=") and "not a valid TOML rules file" in str(err.value)
+
+
+def test_wall_playlist_file_must_parse(tmp_path: Path) -> None:
+    assert load_settings({}, dotenv=None).wall == DEFAULT_WALL
+    wall = tmp_path / "wall.toml"
+    wall.write_text('pages = ["/"]\n')
+    assert load_settings({"IOC_WALL": str(wall)}, dotenv=None).wall == str(wall)
+    wall.write_text('pages = ["/"\n')
+    with pytest.raises(SettingsError) as err:
+        load_settings({"IOC_WALL": str(wall)}, dotenv=None)
+    assert str(err.value).startswith("IOC_WALL=") and "not a valid TOML playlist" in str(err.value)
