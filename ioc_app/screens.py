@@ -29,16 +29,18 @@ FIELDS = {"screen": str, "page": str, "version": int, "heap_bytes": int, "dom_no
 class Screens:
     """The heartbeat registry (in-process, or a Redis hash shared by every web worker)."""
 
-    def __init__(self, redis: Any = None) -> None:
+    def __init__(self, redis: Any = None, silent_after_s: float = SILENT_AFTER_S) -> None:
         self.redis = redis
+        #: three missed heartbeats: one late beat (a busy tablet) is not yet silence
+        self.silent_after_s = silent_after_s
         self._local: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def beat(self, beat: dict[str, Any], address: str) -> dict[str, Any]:
+    def beat(self, beat: dict[str, Any], address: str, now: float | None = None) -> dict[str, Any]:
         entry = {k: beat.get(k) for k in FIELDS}
         entry["screen"] = (entry.get("screen") or f"{address} {entry.get('page') or ''}").strip()[:80]
         entry["address"] = address
-        entry["seen"] = time.time()
+        entry["seen"] = now if now is not None else time.time()
         key = entry["screen"]
         if self.redis is not None:
             self.redis.hset(REDIS_KEY, key, orjson.dumps(entry))
@@ -49,7 +51,7 @@ class Screens:
 
     def all(self, now: float | None = None) -> list[dict[str, Any]]:
         """Every screen seen within a day, silent ones flagged, by name."""
-        now = now or time.time()
+        now = now if now is not None else time.time()
         if self.redis is not None:
             entries = [orjson.loads(v) for v in self.redis.hgetall(REDIS_KEY).values()]
         else:
@@ -60,7 +62,7 @@ class Screens:
             age = now - e["seen"]
             if age > FORGET_AFTER_S:
                 continue
-            out.append({**e, "age_s": round(age, 1), "silent": age > SILENT_AFTER_S})
+            out.append({**e, "age_s": round(age, 1), "silent": age > self.silent_after_s})
         return sorted(out, key=lambda e: e["screen"])
 
 
@@ -101,4 +103,4 @@ def heartbeat() -> Response:
 @screens_api.get("/api/v1/screens")
 def screens() -> Response:
     runtime = current_app.extensions[read.EXTENSION]
-    return jsonify(screens=runtime.screens.all(), silent_after_s=SILENT_AFTER_S)
+    return jsonify(screens=runtime.screens.all(), silent_after_s=runtime.screens.silent_after_s)
