@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
+
+if TYPE_CHECKING:
+    from ingest.site import Site
 
 EXTENSION = "ioc"
 
@@ -21,6 +24,11 @@ def snapshot() -> dict[str, Any] | None:
 def screens() -> list[dict[str, Any]]:
     """The screens that sent heartbeats (``silent`` when they stopped)."""
     return current_app.extensions[EXTENSION].screens.all()
+
+
+def site() -> Site:
+    """The site catalogue the server runs with (gate, link and campus names for labels)."""
+    return current_app.extensions[EXTENSION].site
 
 
 def settings() -> Any:

@@ -62,3 +62,49 @@ def lines(x: list[Any], series: dict[str, list[Any]], *, theme: str = "dark",
              **({"fill": "tozeroy"} if area and i == 0 else {})}
             for i, (name, ys) in enumerate(series.items())]
     return {"data": data, "layout": base_layout(theme, showlegend=len(series) > 1)}
+
+
+def donut(labels: list[str], values: list[float], *, theme: str = "dark", center: str = "",
+          colors: list[str] | None = None) -> dict[str, Any]:
+    """A share of a whole (e.g. who passes the gates): a ring with percentages written on it,
+    so nothing needs a hover to be read; ``center`` is a short text in the hole."""
+    c = THEME.get(theme, THEME["dark"])
+    trace: dict[str, Any] = {
+        "type": "pie", "labels": labels, "values": values, "hole": 0.58, "sort": False,
+        "direction": "clockwise", "textinfo": "percent", "textposition": "inside",
+        "insidetextorientation": "horizontal", "texttemplate": "%{percent:.0%}",
+        "marker": {"colors": colors or list(PALETTE), "line": {"width": 0}},
+        "hovertemplate": "%{label}: %{value:,} (%{percent:.1%})<extra></extra>",
+    }
+    layout = base_layout(theme, showlegend=True, margin={"l": 4, "r": 4, "t": 4, "b": 4},
+                         legend={"orientation": "v", "x": 1.0, "xanchor": "left", "y": 0.5,
+                                 "yanchor": "middle", "font": {"size": 14}})
+    if center:
+        layout["annotations"] = [{"text": center, "showarrow": False, "x": 0.5, "y": 0.5, "xref": "paper",
+                                  "yref": "paper", "font": {"size": 16, "color": c["muted"]}}]
+    return {"data": [trace], "layout": layout}
+
+
+def bars(categories: list[Any], series: dict[str, list[float]], *, theme: str = "dark",
+         stacked: bool = True, horizontal: bool = False, colors: list[str] | None = None,
+         tickformat: str = ",d") -> dict[str, Any]:
+    """Bars of several series over shared categories (stacked or side by side); horizontal
+    bars list the first category on top. ``series`` maps a (translated) name to its values."""
+    palette = colors or list(PALETTE)
+    data = []
+    for i, (name, values) in enumerate(series.items()):
+        trace: dict[str, Any] = {"type": "bar", "name": name, "marker": {"color": palette[i % len(palette)]}}
+        if horizontal:
+            trace.update(orientation="h", x=values, y=categories,
+                         hovertemplate="%{y} · " + name + ": %{x:,}<extra></extra>")
+        else:
+            trace.update(x=categories, y=values, hovertemplate="%{x} · " + name + ": %{y:,}<extra></extra>")
+        data.append(trace)
+    layout = base_layout(theme, barmode="stack" if stacked else "group", bargap=0.25,
+                         showlegend=len(series) > 1)
+    value_axis, category_axis = ("xaxis", "yaxis") if horizontal else ("yaxis", "xaxis")
+    layout[value_axis] = {**layout[value_axis], "tickformat": tickformat}
+    layout[category_axis] = {**layout[category_axis], "automargin": True, "showgrid": False}
+    if horizontal:
+        layout["yaxis"]["autorange"] = "reversed"
+    return {"data": data, "layout": layout}

@@ -20,3 +20,8 @@ BADGE = "ioc-badge"
 def graph(page: str, name: str) -> str:
     """Id of a page's chart (a plain string: figures are patched one by one)."""
     return f"{page}-graph-{name}"
+
+
+def ranking(page: str, name: str) -> str:
+    """Id of a page's ranking board (its rows are re-rendered when the order changes)."""
+    return f"{page}-ranking-{name}"

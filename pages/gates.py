@@ -1,0 +1,278 @@
+"""Gate cockpit (校园门禁): who comes and goes, where, when, and what is refused.
+
+Numbers (today's totals, the same-time comparison with other days) are bound to snapshot
+paths and written by the browser. Charts and the gate ranking are built from the snapshot
+at layout time and then patched by one callback that runs only when the snapshot version
+changes: only data arrays travel, the figures' layout stays in the browser.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, Patch, State, callback, html
+
+from ioc_app import read
+from layouts import ids
+from layouts.charts import PALETTE, bar_h, donut, lines
+from layouts.heatmap import grid_values, heatmap
+from layouts.i18n import t
+from layouts.live import bound, frame, graph, kpi, options, tile
+from layouts.ranking import RankRow, ranking, ranking_rows
+
+dash.register_page(__name__, path="/gates", name="gates", order=1, title="IOC")
+
+PAGE = "gates"
+NAV = (("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
+       ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"))
+PERIODS = ("today", "yesterday", "last_week", "last_year")
+DENY_REASONS = ("unauthorized", "expired", "temperature", "blacklist", "unrecognized", "other")
+PERSON_TYPES = ("student", "staff", "resident", "visitor", "contractor", "other")
+STREAM = "gate.pass"
+#: the curves of two days are drawn over one day so they overlay: times of day on a fixed date
+DAY = "2000-01-01"
+LABEL_MAX = 14
+
+
+def _gate(snap: dict[str, Any] | None) -> dict[str, Any]:
+    return (snap or {}).get("gate") or {}
+
+
+def _today(snap: dict[str, Any] | None) -> dict[str, Any]:
+    return _gate(snap).get("today") or {}
+
+
+def gate_names(lang: str) -> dict[str, str]:
+    """Gate code → name in the page's language, in the catalogue's order."""
+    return {g.code: g.name_zh if lang == "zh" else g.name_en for g in read.site().gates}
+
+
+def short(label: str, limit: int = LABEL_MAX) -> str:
+    """A chart axis label cut to fit: axes cannot ellipsise by themselves."""
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def _local_minute(iso: str) -> str:
+    """``2026-03-01T08:30:00+08:00`` → ``2026-03-01 08:30``: the wall time, which Plotly's date
+    axis reads without shifting it by the browser's zone."""
+    return iso[:10] + " " + iso[11:16]
+
+
+def last_hour_series(snap: dict[str, Any] | None) -> tuple[list[str], list[int], list[int]]:
+    """The 60 whole minutes: the current minute is left out, its partial count would draw a
+    dip at the right edge that reads as traffic collapsing."""
+    rows = (_gate(snap).get("last_60m") or [])[:-1]
+    return ([_local_minute(r["minute"]) for r in rows], [r["in"] for r in rows], [r["out"] for r in rows])
+
+
+def last_hour_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    x, ins, outs = last_hour_series(snap)
+    fig = lines(x, {t("gates.in", lang): ins, t("gates.out", lang): outs}, theme=theme, area=True)
+    fig["layout"]["xaxis"] = {**fig["layout"]["xaxis"], "type": "date", "tickformat": "%H:%M", "nticks": 7}
+    fig["layout"]["yaxis"] = {**fig["layout"]["yaxis"], "rangemode": "tozero", "tickformat": "~s"}
+    fig["layout"]["legend"] = {**fig["layout"]["legend"], "x": 1, "xanchor": "right"}
+    fig["layout"]["margin"] = {"l": 48, "r": 12, "t": 30, "b": 30}
+    return fig
+
+
+Series = tuple[list[str], list[int]]
+
+
+def _curve(rows: list[dict[str, Any]]) -> Series:
+    return ([f"{DAY} {r['slot'][11:16]}" for r in rows], [r["in"] + r["out"] for r in rows])
+
+
+def curve_series(snap: dict[str, Any] | None) -> tuple[Series, Series]:
+    """Today's whole 10-minute slots (the current one is partial: left out, as on the hour
+    chart) and all of yesterday's, on the same time-of-day axis."""
+    gate = _gate(snap)
+    return _curve((gate.get("today_curve") or [])[:-1]), _curve(gate.get("yesterday_curve") or [])
+
+
+def curve_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    (tx, ty), (yx, yy) = curve_series(snap)
+    fig = lines(tx, {t("gates.today", lang): ty, t("gates.yesterday", lang): yy}, theme=theme, area=True)
+    fig["data"][1]["x"] = yx
+    fig["data"][1]["line"] = {**fig["data"][1]["line"], "dash": "dot", "width": 2, "color": PALETTE[7]}
+    fig["layout"]["xaxis"] = {**fig["layout"]["xaxis"], "type": "date", "tickformat": "%H:%M",
+                              "range": [f"{DAY} 00:00", f"{DAY} 23:59"], "dtick": 4 * 3600 * 1000}
+    fig["layout"]["yaxis"] = {**fig["layout"]["yaxis"], "rangemode": "tozero", "tickformat": "~s"}
+    fig["layout"]["legend"] = {**fig["layout"]["legend"], "x": 1, "xanchor": "right"}
+    fig["layout"]["margin"] = {"l": 48, "r": 12, "t": 30, "b": 30}
+    return fig
+
+
+def gate_rows(snap: dict[str, Any] | None, lang: str) -> list[RankRow]:
+    """Every gate with an attempt today, ranked by passes (in + out), bar split in / out."""
+    names = gate_names(lang)
+    return [RankRow(g["gate_id"], names.get(g["gate_id"], g["gate_id"]), g["in"] + g["out"],
+                    (g["in"], g["out"])) for g in _today(snap).get("by_gate") or []]
+
+
+def deny_series(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[int]]:
+    rows = sorted(_today(snap).get("deny_reasons") or [], key=lambda r: -r["count"])
+    return ([_reason(r["deny_reason"], lang) for r in rows], [r["count"] for r in rows])
+
+
+def _reason(code: str | None, lang: str) -> str:
+    if code in DENY_REASONS:
+        return t(f"gates.reason_{code}", lang)
+    return code or t("gates.reason_other", lang)
+
+
+def deny_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    labels, values = deny_series(snap, lang)
+    fig = bar_h(labels, values, theme=theme)
+    fig["data"][0]["marker"] = {"color": PALETTE[3]}
+    fig["data"][0]["textposition"] = "outside"
+    fig["data"][0]["cliponaxis"] = False
+    fig["layout"]["xaxis"] = {**fig["layout"]["xaxis"], "visible": False, "rangemode": "tozero"}
+    fig["layout"]["margin"] = {"l": 8, "r": 44, "t": 4, "b": 4}
+    fig["layout"]["bargap"] = 0.35
+    return fig
+
+
+def person_series(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[int]]:
+    got = {r["person_type"]: r["in"] + r["out"] for r in _today(snap).get("by_person_type") or []}
+    order = [p for p in PERSON_TYPES if p in got] + sorted(p for p in got if p not in PERSON_TYPES)
+    return ([t(f"gates.person_{p}", lang) if p in PERSON_TYPES else p for p in order],
+            [got[p] for p in order])
+
+
+def person_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    labels, values = person_series(snap, lang)
+    return donut(labels, values, theme=theme)
+
+
+HOURS = tuple(f"{h:02d}" for h in range(24))
+
+
+def heat_series(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[str], list[list[Any]]]:
+    """Gates (catalogue order, then unknown codes) × the 24 local hours, passes per cell; hours
+    still to come are empty (None), so the map always spans the day and its cells keep their size."""
+    rows = _gate(snap).get("by_hour_today") or []
+    names = gate_names(lang)
+    present = {r["gate_id"] for r in rows}
+    gates = [g for g in names if g in present] + sorted(present - set(names))
+    seen = {r["hour"][11:13] for r in rows}
+    cells = {(r["gate_id"], r["hour"][11:13]): r["in"] + r["out"] for r in rows}
+    z = grid_values(gates, HOURS, cells)
+    last = max(seen) if seen else "-1"
+    z = [[v if h <= last else None for h, v in zip(HOURS, row, strict=True)] for row in z]
+    labels = [short(names.get(g, g)) for g in gates]
+    return list(HOURS), labels, z
+
+
+def heat_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    x, y, z = heat_series(snap, lang)
+    return heatmap(x, y, z, theme=theme, unit=t("unit.people", lang))
+
+
+def delta_text(snap: dict[str, Any] | None, period: str) -> tuple[str, str]:
+    """Today's passes against the same time of ``period``, and a class for its colour."""
+    compare = _gate(snap).get("compare") or {}
+    now, then = compare.get("today") or {}, compare.get(period) or {}
+    if not now or not then:
+        return "—", "gn-delta"
+    base = then.get("in", 0) + then.get("out", 0)
+    if not base:
+        return "—", "gn-delta"
+    change = (now.get("in", 0) + now.get("out", 0)) / base - 1
+    sign = "+" if change > 0 else "−" if change < 0 else "±"
+    return f"{sign}{abs(change) * 100:.1f}%", "gn-delta gn-up" if change > 0 else "gn-delta gn-down"
+
+
+def _delta(snap: dict[str, Any] | None, period: str) -> html.Span:
+    text, cls = delta_text(snap, period)
+    return html.Span(text, className=f"ioc-num {cls}")
+
+
+def compare_table(snap: dict[str, Any] | None, lang: str) -> html.Div:
+    columns = ("gates.in", "gates.out", "gates.vs_today")
+    head = [html.Span("", className="gn-cmp-h"),
+            *(html.Span(t(k, lang), className="gn-cmp-h") for k in columns)]
+    cells: list[Any] = []
+    for period in PERIODS:
+        cells += [
+            html.Span(t(f"gates.period_{period}", lang), className="gn-cmp-label"),
+            bound(f"gate.compare.{period}.in", cls="gn-cmp-num"),
+            bound(f"gate.compare.{period}.out", cls="gn-cmp-num"),
+            html.Span(_delta(snap, period) if period != "today" else "", id=f"{PAGE}-delta-{period}",
+                      className="gn-cmp-delta"),
+        ]
+    return html.Div(head + cells, className="gn-cmp")
+
+
+def layout(lang: str | None = None, theme: str | None = None, fit: str | None = None,
+           at: str | None = None, screen: str | None = None, **_query: Any) -> html.Div:
+    lang, theme, fit = options(lang, theme, fit)
+    snap = read.snapshot_for(at)
+    people, attempts = t("unit.people", lang), t("unit.attempts", lang)
+    tiles = [
+        tile(t("gates.today_tile", lang), html.Div([
+            kpi(t("gate.in", lang), "gate.today.in", unit=people),
+            kpi(t("gate.out", lang), "gate.today.out", unit=people),
+            kpi(t("gate.net_inflow", lang), "gate.today.net_inflow", "signed", people),
+            kpi(t("gate.denied", lang), "gate.today.denied", unit=attempts),
+            kpi(t("gate.deny_rate", lang), "gate.today.deny_rate", "ratio"),
+            kpi(t("gate.fever", lang), "gate.today.fever", unit=attempts),
+        ], className="gn-band"), stream=STREAM, cls="ioc-span-9 gn-band-tile", lang=lang),
+        tile(t("gates.compare", lang), compare_table(snap, lang), stream=STREAM, cls="ioc-span-3",
+             lang=lang),
+        tile(t("gates.last_hour", lang), graph(PAGE, "last_hour", last_hour_figure(snap, theme, lang)),
+             stream=STREAM, cls="ioc-span-5", lang=lang),
+        tile(t("gates.curve", lang), graph(PAGE, "curve", curve_figure(snap, theme, lang)),
+             stream=STREAM, cls="ioc-span-4", lang=lang),
+        tile(t("gates.ranking", lang), ranking(
+            PAGE, "gates", gate_rows(snap, lang), lang=lang, slots=max(len(read.site().gates), 1),
+            legend=(t("gates.in", lang), t("gates.out", lang)), empty=t("status.no_data", lang)),
+            stream=STREAM, cls="ioc-span-3 gn-rows-2", lang=lang),
+        tile(t("gates.heatmap", lang), graph(PAGE, "heat", heat_figure(snap, theme, lang)),
+             stream=STREAM, cls="ioc-span-5 gn-wide gn-fill", lang=lang),
+        tile(t("gates.deny_reasons", lang), graph(PAGE, "deny", deny_figure(snap, theme, lang)),
+             stream=STREAM, cls="ioc-span-2", lang=lang),
+        tile(t("gates.person_types", lang), graph(PAGE, "person", person_figure(snap, theme, lang)),
+             stream=STREAM, cls="ioc-span-2", lang=lang),
+    ]
+    body = html.Div(tiles, className="gn-grid gn-gates")
+    return frame(PAGE, "gates.title", body, lang=lang, theme=theme, fit=fit, at=at, screen=screen,
+                 zone=read.settings().zone.key, nav=NAV)
+
+
+@callback(
+    Output(ids.graph(PAGE, "last_hour"), "figure"),
+    Output(ids.graph(PAGE, "curve"), "figure"),
+    Output(ids.ranking(PAGE, "gates"), "children"),
+    Output(ids.graph(PAGE, "heat"), "figure"),
+    Output(ids.graph(PAGE, "deny"), "figure"),
+    Output(ids.graph(PAGE, "person"), "figure"),
+    *(Output(f"{PAGE}-delta-{p}", "children") for p in PERIODS[1:]),
+    Input(ids.VERSION, "data"),
+    State(ids.CONFIG, "data"),
+    prevent_initial_call=True,
+)
+def refresh(_version: int | None, cfg: dict[str, Any]) -> tuple[Any, ...]:
+    """Only data arrays travel; the ranking's rows are keyed, so React moves rather than rebuilds."""
+    lang = cfg.get("lang", "zh")
+    snap = read.snapshot_for(cfg.get("at"))
+    x, ins, outs = last_hour_series(snap)
+    last_hour = Patch()
+    last_hour["data"][0].update({"x": x, "y": ins})
+    last_hour["data"][1].update({"x": x, "y": outs})
+    (tx, ty), (yx, yy) = curve_series(snap)
+    curve = Patch()
+    curve["data"][0].update({"x": tx, "y": ty})
+    curve["data"][1].update({"x": yx, "y": yy})
+    hx, hy, hz = heat_series(snap, lang)
+    heat = Patch()
+    heat["data"][0].update({"x": hx, "y": hy, "z": hz})
+    labels, values = deny_series(snap, lang)
+    deny = Patch()
+    deny["data"][0].update({"x": values, "y": labels})
+    plabels, pvalues = person_series(snap, lang)
+    person = Patch()
+    person["data"][0].update({"labels": plabels, "values": pvalues})
+    board = ranking_rows(gate_rows(snap, lang), lang=lang, empty=t("status.no_data", lang))
+    return (last_hour, curve, board, heat, deny, person,
+            *(_delta(snap, p) for p in PERIODS[1:]))

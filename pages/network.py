@@ -1,0 +1,323 @@
+"""Network cockpit (校园网络): egress links against their capacity, who is online and how,
+IPv6 adoption, and the security incidents with how far their handling has got.
+
+Numbers are bound to snapshot paths and written by the browser (per link, per access type,
+per severity: list elements picked by key). Charts are built from the snapshot at layout
+time and patched by one callback on a new snapshot version, with only data arrays sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, Patch, State, callback, html
+
+from ioc_app import read
+from layouts import ids
+from layouts.charts import PALETTE, bar_h, bars, lines
+from layouts.i18n import t
+from layouts.live import bound, frame, graph, kpi, options, tile
+from layouts.multiples import Panel, small_multiples, trace_index
+
+dash.register_page(__name__, path="/network", name="network", order=2, title="IOC")
+
+PAGE = "network"
+NAV = (("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
+       ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"))
+ACCESS = ("wired", "wireless", "vpn")
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+STATUSES = ("open", "handled", "false_positive")
+CATEGORIES = ("weak_password", "compromised_host", "intrusion", "ddos", "malware", "phishing",
+              "vulnerability", "other")
+STATUS_COLORS = ["#e01e5a", "#2eb67d", "#94a3b8"]
+#: series per link panel: in, out, and the capacity line
+PER_PANEL = 3
+LINKS, ONLINE, SECURITY = "network.link", "network.online", "network.security"
+
+
+def _net(snap: dict[str, Any] | None) -> dict[str, Any]:
+    return (snap or {}).get("network") or {}
+
+
+def _names(kind: str, lang: str) -> dict[str, str]:
+    """Code → name in the page's language for the catalogue's ``links`` or ``campuses``."""
+    return {x.code: x.name_zh if lang == "zh" else x.name_en for x in getattr(read.site(), kind)}
+
+
+def _catalogue_order(codes: Any, kind: str) -> list[str]:
+    """``codes`` in the order of the site catalogue (the order the site chose to show them),
+    codes it does not know last: both the figure and its patches follow it."""
+    known = [x.code for x in getattr(read.site(), kind)]
+    present = set(codes)
+    return [c for c in known if c in present] + sorted(present - set(known))
+
+
+def _local(iso: str) -> str:
+    """Local RFC 3339 → ``YYYY-MM-DD HH:MM`` (the wall time; Plotly would shift an offset)."""
+    return iso[:10] + " " + iso[11:16]
+
+
+def _gbps(bps: float | None) -> str:
+    return "—" if bps is None else f"{bps / 1e9:.2f}".rstrip("0").rstrip(".") + "G"
+
+
+# ---- links over the last hour: one panel per link, in / out against capacity ----
+
+LinkSeries = tuple[str, list[Any], list[Any], Any]
+
+
+def link_minutes(snap: dict[str, Any] | None) -> tuple[list[str], list[LinkSeries]]:
+    """The minutes, and per link (in snapshot order) its in and out means and capacity."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in _net(snap).get("links_60m") or []:
+        grouped.setdefault(row["link_id"], []).append(row)
+    x: list[str] = []
+    out = []
+    for link in _catalogue_order(grouped, "links"):
+        rows = grouped[link]
+        if not x:
+            x = [_local(r["minute"]) for r in rows]
+        caps = [r["capacity_bps"] for r in rows if r.get("capacity_bps")]
+        ins, outs = [r["in_bps"] for r in rows], [r["out_bps"] for r in rows]
+        out.append((link, ins, outs, caps[-1] if caps else None))
+    return x, out
+
+
+def links_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    x, links = link_minutes(snap)
+    names = _names("links", lang)
+    panels = [Panel(f"{names.get(link, link)} · {_gbps(cap)}bps",
+                    {t("net.in", lang): ins, t("net.out", lang): outs}, cap)
+              for link, ins, outs, cap in links]
+    fig = small_multiples(x, panels, theme=theme, cols=2, ceiling_name=t("net.capacity", lang),
+                          ticksuffix="bps")
+    for key, axis in fig["layout"].items():
+        if key.startswith("xaxis"):
+            axis.update(type="date", tickformat="%H:%M")
+    return fig
+
+
+# ---- links now: in / out as a share of capacity, the rate written on the bar ----
+
+def links_now(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[list[float]], list[list[str]]]:
+    names = _names("links", lang)
+    by_code = {r["link_id"]: r for r in _net(snap).get("links") or []}
+    rows = [by_code[c] for c in _catalogue_order(by_code, "links")]
+    labels = [names.get(r["link_id"], r["link_id"]) for r in rows]
+    shares, texts = [], []
+    for key in ("in_bps", "out_bps"):
+        shares.append([(r.get(key) or 0) / r["capacity_bps"] if r.get("capacity_bps") else 0 for r in rows])
+        texts.append([_gbps(r.get(key)) + "bps" for r in rows])
+    return labels, shares, texts
+
+
+def links_now_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    labels, shares, texts = links_now(snap, lang)
+    fig = bars(labels, {t("net.in", lang): shares[0], t("net.out", lang): shares[1]}, theme=theme,
+               stacked=False, horizontal=True, tickformat=".0%")
+    for trace, text in zip(fig["data"], texts, strict=True):
+        trace.update(text=text, textposition="outside", cliponaxis=False, textfont={"size": 14})
+    fig["layout"]["xaxis"].update(range=[0, 1.32], tickvals=[0, 0.5, 1], showgrid=True)
+    fig["layout"]["legend"].update(x=1, xanchor="right")
+    fig["layout"]["margin"] = {"l": 8, "r": 8, "t": 30, "b": 28}
+    fig["layout"]["bargap"] = 0.3
+    return fig
+
+
+# ---- online users by campus and access ----
+
+def campus_series(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[list[int]]]:
+    names = _names("campuses", lang)
+    rows = (_net(snap).get("online") or {}).get("by_campus") or []
+    got = {r["campus"]: r for r in rows}
+    order = _catalogue_order(got, "campuses")
+    return ([names.get(c, c) for c in order], [[got[c].get(a, 0) for c in order] for a in ACCESS])
+
+
+def campus_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    labels, values = campus_series(snap, lang)
+    fig = bars(labels, {t(f"net.access_{a}", lang): v for a, v in zip(ACCESS, values, strict=True)},
+               theme=theme, stacked=True, horizontal=True, tickformat="~s")
+    fig["layout"]["legend"].update(x=1, xanchor="right", traceorder="normal")
+    fig["layout"]["margin"] = {"l": 8, "r": 12, "t": 30, "b": 28}
+    fig["layout"]["bargap"] = 0.35
+    return fig
+
+
+# ---- IPv6 share over 7 days ----
+
+def ipv6_series(snap: dict[str, Any] | None) -> tuple[list[str], list[float | None]]:
+    rows = _net(snap).get("ipv6_7d") or []
+    return [_local(r["hour"]) for r in rows], [r["ipv6_share"] for r in rows]
+
+
+def ipv6_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    x, y = ipv6_series(snap)
+    fig = lines(x, {t("network.ipv6_share", lang): y}, theme=theme, area=True)
+    fig["data"][0]["line"].update(shape="linear", width=2, color=PALETTE[4])
+    fig["data"][0]["fillcolor"] = "rgba(139, 124, 246, 0.22)"
+    fig["data"][0]["hovertemplate"] = "%{x}: %{y:.1%}<extra></extra>"
+    fig["layout"]["xaxis"].update(type="date", tickformat="%m-%d", nticks=7)
+    fig["layout"]["yaxis"].update(tickformat=".0%", rangemode="tozero")
+    fig["layout"]["margin"] = {"l": 48, "r": 12, "t": 8, "b": 28}
+    return fig
+
+
+# ---- security: today's categories, severities, and handling over 30 days ----
+
+def category_series(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[int]]:
+    rows = ((_net(snap).get("security") or {}).get("by_category_today")) or []
+    return ([t(f"net.cat_{r['category']}", lang) if r["category"] in CATEGORIES else r["category"]
+             for r in rows], [r["count"] for r in rows])
+
+
+def category_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    labels, values = category_series(snap, lang)
+    fig = bar_h(labels, values, theme=theme)
+    fig["data"][0].update(marker={"color": PALETTE[6]}, textposition="outside", cliponaxis=False)
+    fig["layout"]["xaxis"].update(visible=False, rangemode="tozero")
+    fig["layout"]["margin"] = {"l": 8, "r": 40, "t": 4, "b": 4}
+    fig["layout"]["bargap"] = 0.35
+    fig["layout"]["annotations"] = _none_note(values, lang)
+    return fig
+
+
+def _none_note(values: list[int], lang: str) -> list[dict[str, Any]]:
+    """"None today" written in an empty chart, rather than bare axes that look broken."""
+    if values:
+        return []
+    return [{"text": t("net.none_today", lang), "showarrow": False, "xref": "paper", "yref": "paper",
+             "x": 0.5, "y": 0.5, "font": {"size": 18}}]
+
+
+def status_series(snap: dict[str, Any] | None) -> tuple[list[str], list[list[int]]]:
+    rows = _net(snap).get("security_30d") or []
+    return [r["date"] for r in rows], [[r.get(s, 0) for r in rows] for s in STATUSES]
+
+
+def status_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    x, values = status_series(snap)
+    fig = bars(x, {t(f"net.status_{s}", lang): v for s, v in zip(STATUSES, values, strict=True)},
+               theme=theme, stacked=True, colors=STATUS_COLORS)
+    fig["layout"]["xaxis"].update(type="date", tickformat="%m-%d", nticks=5)
+    fig["layout"]["showlegend"] = False  # the counts above the chart carry the same colours
+    fig["layout"]["margin"] = {"l": 36, "r": 8, "t": 6, "b": 28}
+    fig["layout"]["bargap"] = 0.2
+    return fig
+
+
+# ---- tiles of bound numbers ----
+
+def access_table(lang: str) -> html.Div:
+    head = [html.Span("", className="gn-cmp-h"), html.Span(t("net.col_users", lang), className="gn-cmp-h"),
+            html.Span(t("net.col_ipv6", lang), className="gn-cmp-h")]
+    cells: list[Any] = []
+    for a in ACCESS:
+        base = f"network.online.by_access[access={a}]"
+        cells += [html.Span(t(f"net.access_{a}", lang), className="gn-cmp-label"),
+                  bound(f"{base}.users", cls="gn-cmp-num"),
+                  bound(f"{base}.ipv6_share", "ratio", cls="gn-cmp-num")]
+    return html.Div(head + cells, className="gn-cmp gn-cmp-3")
+
+
+def severity_table(lang: str) -> html.Div:
+    head = [html.Span("", className="gn-cmp-h"), html.Span(t("net.status_open", lang), className="gn-cmp-h"),
+            html.Span(t("net.new_today", lang), className="gn-cmp-h")]
+    cells: list[Any] = []
+    for s in SEVERITIES:
+        cells += [html.Span([html.I(className=f"gn-sev-dot gn-sev-{s}"), t(f"severity.{s}", lang)],
+                            className="gn-cmp-label"),
+                  bound(f"network.security.open_by_severity.{s}", cls="gn-cmp-num"),
+                  bound(f"network.security.today.{s}", cls="gn-cmp-num")]
+    return html.Div(head + cells, className="gn-cmp gn-cmp-3 gn-sev")
+
+
+def status_counts(lang: str) -> html.Div:
+    return html.Div([html.Div([html.Div([html.I(className=f"gn-status-dot gn-status-{s}"),
+                                         t(f"net.status_{s}", lang)], className="ioc-kpi-label"),
+                               bound(f"network.security.by_status.{s}", cls="gn-status-num")],
+                              className="gn-status") for s in STATUSES], className="gn-status-row")
+
+
+def layout(lang: str | None = None, theme: str | None = None, fit: str | None = None,
+           at: str | None = None, screen: str | None = None, **_query: Any) -> html.Div:
+    lang, theme, fit = options(lang, theme, fit)
+    snap = read.snapshot_for(at)
+    persons = t("unit.persons", lang)
+    sec = {"stream": SECURITY, "amber_s": 86_400, "red_s": 3 * 86_400, "lang": lang}
+    tiles = [
+        tile(t("net.now", lang), html.Div([
+            kpi(t("network.peak_utilization", lang), "network.peak_utilization", "ratio"),
+            kpi(t("network.users", lang), "network.online.users", unit=persons),
+            kpi(t("network.ipv6_share", lang), "network.online.ipv6_share", "ratio"),
+            kpi(t("net.wireless_users", lang), "network.online.by_access[access=wireless].users",
+                unit=persons),
+            kpi(t("security.open", lang), "network.security.open"),
+            kpi(t("security.today", lang), "network.security.today.high"),
+        ], className="gn-band"), stream=LINKS, amber_s=120, red_s=300, cls="ioc-span-9 gn-band-tile",
+            lang=lang),
+        tile(t("net.by_access", lang), access_table(lang), stream=ONLINE, cls="ioc-span-3", lang=lang),
+        tile(t("net.links_60m", lang), graph(PAGE, "links", links_figure(snap, theme, lang)),
+             stream=LINKS, amber_s=120, red_s=300, cls="ioc-span-6 gn-wide gn-fill", lang=lang),
+        tile(t("net.links_now", lang), graph(PAGE, "links_now", links_now_figure(snap, theme, lang)),
+             stream=LINKS, amber_s=120, red_s=300, cls="ioc-span-3", lang=lang),
+        tile(t("net.by_campus", lang), graph(PAGE, "campus", campus_figure(snap, theme, lang)),
+             stream=ONLINE, cls="ioc-span-3", lang=lang),
+        tile(t("net.ipv6_7d", lang), graph(PAGE, "ipv6", ipv6_figure(snap, theme, lang)),
+             stream=ONLINE, cls="ioc-span-3", lang=lang),
+        tile(t("net.categories", lang), graph(PAGE, "categories", category_figure(snap, theme, lang)),
+             cls="ioc-span-3", **sec),
+        tile(t("net.severity", lang), severity_table(lang), cls="ioc-span-3", **sec),
+        tile(t("net.handling", lang), html.Div([
+            status_counts(lang),
+            html.Div(graph(PAGE, "status", status_figure(snap, theme, lang)), className="ioc-chart-box"),
+        ], className="ioc-stack"), cls="ioc-span-3", **sec),
+    ]
+    body = html.Div(tiles, className="gn-grid gn-network")
+    return frame(PAGE, "net.title", body, lang=lang, theme=theme, fit=fit, at=at, screen=screen,
+                 zone=read.settings().zone.key, nav=NAV)
+
+
+@callback(
+    Output(ids.graph(PAGE, "links"), "figure"),
+    Output(ids.graph(PAGE, "links_now"), "figure"),
+    Output(ids.graph(PAGE, "campus"), "figure"),
+    Output(ids.graph(PAGE, "ipv6"), "figure"),
+    Output(ids.graph(PAGE, "categories"), "figure"),
+    Output(ids.graph(PAGE, "status"), "figure"),
+    Input(ids.VERSION, "data"),
+    State(ids.CONFIG, "data"),
+    prevent_initial_call=True,
+)
+def refresh(_version: int | None, cfg: dict[str, Any]) -> tuple[Any, ...]:
+    """Only data arrays travel. The link panels are fixed when the page is built (a link added
+    to the catalogue appears at the next page load or rotation)."""
+    lang = cfg.get("lang", "zh")
+    snap = read.snapshot_for(cfg.get("at"))
+    x, links = link_minutes(snap)
+    panels = Patch()
+    for p, (_link, ins, outs, cap) in enumerate(links):
+        panels["data"][trace_index(p, 0, PER_PANEL)].update({"x": x, "y": ins})
+        panels["data"][trace_index(p, 1, PER_PANEL)].update({"x": x, "y": outs})
+        panels["data"][trace_index(p, 2, PER_PANEL)].update({"x": x, "y": [cap] * len(x)})
+    labels, shares, texts = links_now(snap, lang)
+    now = Patch()
+    for i in range(2):
+        now["data"][i].update({"y": labels, "x": shares[i], "text": texts[i]})
+    clabels, cvalues = campus_series(snap, lang)
+    campus = Patch()
+    for i, values in enumerate(cvalues):
+        campus["data"][i].update({"y": clabels, "x": values})
+    hx, hy = ipv6_series(snap)
+    ipv6 = Patch()
+    ipv6["data"][0].update({"x": hx, "y": hy})
+    catlabels, catvalues = category_series(snap, lang)
+    categories = Patch()
+    categories["data"][0].update({"x": catvalues, "y": catlabels})
+    categories["layout"]["annotations"] = _none_note(catvalues, lang)
+    sx, svalues = status_series(snap)
+    status = Patch()
+    for i, values in enumerate(svalues):
+        status["data"][i].update({"x": sx, "y": values})
+    return panels, now, campus, ipv6, categories, status
