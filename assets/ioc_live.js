@@ -203,6 +203,7 @@
       var r = await fetch(url, {headers: headers, cache: "no-store", signal: ctrl.signal});
       clearTimeout(timer);
       if (r.status === 304) {
+        await r.text();  // a 304 has no body, but left unread it is cancelled (a failed request)
         IOC.failures = 0;
         IOC.lastOk = Date.now();
         ages(IOC.snapshot, cfg);
