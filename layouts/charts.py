@@ -108,3 +108,133 @@ def bars(categories: list[Any], series: dict[str, list[float]], *, theme: str = 
     if horizontal:
         layout["yaxis"]["autorange"] = "reversed"
     return {"data": data, "layout": layout}
+
+
+def progress(labels: list[str], ratios: list[float | None], texts: list[str], *, theme: str = "dark",
+             color: str = PALETTE[0], slots: int = 0) -> dict[str, Any]:
+    """Progress towards a plan, one bar per label (first on top): a full-width track behind a
+    bar of the ratio. ``texts`` (e.g. "1,234 / 1,300 · 95%") are the right axis' labels, so
+    they get their own margin and are never clipped, whatever the width. With ``slots`` a
+    short list keeps bars of the same thickness, centred, as a longer one would have."""
+    c = THEME.get(theme, THEME["dark"])
+    n = len(labels)
+    pos = list(range(n))
+    values = [r or 0 for r in ratios]
+    pad = max(0, slots - n) / 2
+    span = [n - 0.5 + pad, -0.5 - pad]  # reversed: the first label on top
+    track = {"type": "bar", "orientation": "h", "y": pos, "x": [1.0] * n, "hoverinfo": "skip",
+             "marker": {"color": c["grid"], "line": {"width": 0}}, "showlegend": False}
+    bar = {"type": "bar", "orientation": "h", "y": pos, "x": values, "customdata": texts,
+           "marker": {"color": color, "line": {"width": 0}}, "showlegend": False,
+           "hovertemplate": "%{customdata}<extra></extra>"}
+    anchor = {"type": "scatter", "mode": "markers", "y": pos, "x": [0] * n, "yaxis": "y2",
+              "marker": {"opacity": 0}, "hoverinfo": "skip", "showlegend": False}
+    ticks = {"tickmode": "array", "tickvals": pos, "range": span, "automargin": True, "showgrid": False,
+             "zeroline": False, "ticks": "", "fixedrange": True}
+    layout = base_layout(theme, barmode="overlay", bargap=0.42, margin={"l": 8, "r": 8, "t": 4, "b": 4})
+    layout["xaxis"] = {**layout["xaxis"], "visible": False, "range": [0, max(1.0, *values)],
+                       "fixedrange": True}
+    layout["yaxis"] = {**layout["yaxis"], **ticks, "ticktext": labels,
+                       "tickfont": {"size": 15, "color": c["text"]}}
+    layout["yaxis2"] = {**ticks, "ticktext": texts, "overlaying": "y", "side": "right",
+                        "tickfont": {"size": 14, "color": c["muted"]}}
+    return {"data": [track, bar, anchor], "layout": layout}
+
+
+def ranges(labels: list[str], low: list[float | None], mid: list[float | None], high: list[float | None],
+           *, names: tuple[str, str, str] = ("min", "avg", "max"), theme: str = "dark") -> dict[str, Any]:
+    """A span from ``low`` to ``high`` per label with a marker at ``mid`` (e.g. lowest, average
+    and highest admission score by province); labels without figures leave a gap."""
+    c = THEME.get(theme, THEME["dark"])
+    span = [None if lo is None or hi is None else hi - lo for lo, hi in zip(low, high, strict=True)]
+    bar = {"type": "bar", "x": labels, "y": span, "base": low, "name": f"{names[0]} – {names[2]}",
+           "marker": {"color": PALETTE[0], "opacity": 0.45, "line": {"width": 0}}, "customdata": high,
+           "hovertemplate": (f"%{{x}}<br>{names[0]} %{{base:.0f}} · {names[2]} %{{customdata:.0f}}"
+                             "<extra></extra>")}
+    dots = {"type": "scatter", "mode": "markers", "x": labels, "y": mid, "name": names[1],
+            "marker": {"color": PALETTE[2], "size": 9, "symbol": "diamond", "line": {"width": 0}},
+            "hovertemplate": f"%{{x}}<br>{names[1]} %{{y:.1f}}<extra></extra>"}
+    layout = base_layout(theme, bargap=0.35, showlegend=True, margin={"l": 44, "r": 8, "t": 28, "b": 8})
+    layout["legend"] = {**layout["legend"], "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom"}
+    layout["xaxis"] = {**layout["xaxis"], "automargin": True, "showgrid": False, "tickangle": -90,
+                       "tickfont": {"size": 13, "color": c["text"]}, "fixedrange": True}
+    layout["yaxis"] = {**layout["yaxis"], "tickformat": ",d", "nticks": 5, "fixedrange": True}
+    return {"data": [bar, dots], "layout": layout}
+
+
+def funnel(labels: list[str], values: list[int], *, theme: str = "dark") -> dict[str, Any]:
+    """Steps that narrow (e.g. arrived → paid → moved in → registered), each with its count
+    and its share of the first step written on the bar."""
+    c = THEME.get(theme, THEME["dark"])
+    trace = {"type": "funnel", "y": labels, "x": values, "textinfo": "value+percent initial",
+             "texttemplate": "%{value:,} · %{percentInitial:.0%}", "textposition": "inside",
+             "insidetextfont": {"size": 15, "color": "#ffffff"}, "constraintext": "none",
+             "marker": {"color": [PALETTE[i % len(PALETTE)] for i in range(len(labels))]},
+             "connector": {"fillcolor": c["grid"], "line": {"width": 0}},
+             "hovertemplate": "%{y}: %{x:,}<extra></extra>"}
+    layout = base_layout(theme, margin={"l": 8, "r": 8, "t": 4, "b": 4})
+    layout["yaxis"] = {**layout["yaxis"], "automargin": True, "ticks": "", "fixedrange": True,
+                       "tickfont": {"size": 15, "color": c["text"]}}
+    layout["xaxis"] = {**layout["xaxis"], "visible": False, "fixedrange": True}
+    return {"data": [trace], "layout": layout}
+
+
+def combo(x: list[Any], bar_series: dict[str, list[Any]], line_series: dict[str, list[Any]], *,
+          theme: str = "dark", colors: list[str] | None = None, right_axis: bool = False,
+          line_format: str = ",d", line_range: list[float] | None = None,
+          line_ticks: list[float] | None = None, dash: str = "solid", tick_every: int = 0
+          ) -> dict[str, Any]:
+    """Bars (grouped) and lines over one x: e.g. today's counts per hour as bars, which read as
+    "in progress" for the current hour, under a typical day's dotted lines; or calls as bars
+    and their answer rate as a line on a right axis (``right_axis``, ``line_format``,
+    ``line_ticks``). ``tick_every`` labels every n-th category only, upright, so a day of 24
+    hours never needs rotated or clipped labels."""
+    c = THEME.get(theme, THEME["dark"])
+    palette = colors or list(PALETTE)
+    data: list[dict[str, Any]] = []
+    for name, ys in bar_series.items():
+        data.append({"type": "bar", "x": x, "y": ys, "name": name,
+                     "marker": {"color": palette[len(data) % len(palette)], "line": {"width": 0}},
+                     "hovertemplate": "%{x} · " + name + ": %{y:,}<extra></extra>"})
+    for name, ys in line_series.items():
+        data.append({"type": "scatter", "mode": "lines+markers" if right_axis else "lines", "x": x, "y": ys,
+                     "name": name, "connectgaps": False, "marker": {"size": 6},
+                     "line": {"color": palette[len(data) % len(palette)], "width": 3 if right_axis else 2,
+                              "dash": dash},
+                     "hovertemplate": "%{x} · " + name + ": %{y:" + line_format + "}<extra></extra>",
+                     **({"yaxis": "y2"} if right_axis else {})})
+    layout = base_layout(theme, showlegend=True, barmode="group", bargap=0.25, bargroupgap=0.05,
+                         margin={"l": 44, "r": 52 if right_axis else 12, "t": 30, "b": 28})
+    layout["xaxis"] = {**layout["xaxis"], "type": "category", "showgrid": False, "fixedrange": True,
+                       "automargin": True}
+    if tick_every > 1:
+        layout["xaxis"].update(tickmode="array", tickvals=x[::tick_every], tickangle=0)
+    layout["yaxis"] = {**layout["yaxis"], "tickformat": "~s", "rangemode": "tozero", "nticks": 5,
+                       "fixedrange": True}
+    if right_axis:
+        layout["yaxis2"] = {"overlaying": "y", "side": "right", "tickformat": line_format, "showgrid": False,
+                            "color": c["muted"], "fixedrange": True, "zeroline": False,
+                            **({"range": line_range} if line_range else {"rangemode": "tozero"}),
+                            **({"tickmode": "array", "tickvals": line_ticks} if line_ticks else {})}
+    layout["legend"] = {**layout["legend"], "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 13}}
+    return {"data": data, "layout": layout}
+
+
+VALUE_KEYS = ("x", "y", "text", "customdata", "base")
+
+
+def copy_values(target: Any, figure: dict[str, Any], *,
+                layout_paths: tuple[tuple[str, ...], ...] = ()) -> Any:
+    """Write a freshly built figure's data arrays (and the listed layout entries, e.g. an axis'
+    ``ticktext``) into ``target`` — a Dash ``Patch`` — so a page's update sends only values while
+    the figure itself is built by the same builder as at layout time."""
+    for i, trace in enumerate(figure["data"]):
+        for key in VALUE_KEYS:
+            if key in trace:
+                target["data"][i][key] = trace[key]
+    for path in layout_paths:
+        node, source = target["layout"], figure["layout"]
+        for key in path[:-1]:
+            node, source = node[key], source[key]
+        node[path[-1]] = source[path[-1]]
+    return target

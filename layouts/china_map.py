@@ -36,7 +36,7 @@ SCALES: dict[str, tuple[tuple[float, str], ...]] = {
     "dark": ((0.0, "#15305a"), (0.5, "#1c64b4"), (0.85, "#2fb5e8"), (1.0, "#8df0d6")),
     "light": ((0.0, "#dbe7f6"), (0.5, "#8fbbe8"), (0.85, "#3a8fd8"), (1.0, "#0f5ea8")),
 }
-NO_DATA = {"dark": "#1a2944", "light": "#eef1f6"}
+NO_DATA = {"dark": "#26395e", "light": "#e4e9f1"}
 BORDER = {"dark": "#0b1426", "light": "#ffffff"}
 
 

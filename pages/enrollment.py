@@ -1,0 +1,253 @@
+"""Admissions cockpit (招生录取驾驶舱): the season at a glance on the wall, for the admissions
+office and the leaders who walk past it.
+
+Where the admitted come from (a province map of plan completion and the provinces with the
+most admitted), how each batch and category fills its plan, the majors that admit most, the
+scores by province, the season against last year, and the September check-in funnel.
+
+Numbers are bound to snapshot paths and written by the browser; the charts and boards are
+built from the snapshot at layout time and patched by one callback that runs only when the
+snapshot version changes (only data arrays, colours and rows travel). Enrollment streams are
+seasonal, so the tiles show no data age: silence out of season is normal, not staleness.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import Input, Output, Patch, State, callback, dcc, html
+
+from ioc_app import read
+from layouts import ids
+from layouts.charts import copy_values, funnel, lines, progress, ranges
+from layouts.china_map import china_map, china_map_patch, legend_stops
+from layouts.i18n import CATALOGUE, t
+from layouts.live import bound, frame, graph, kpi, options, tile
+from layouts.ranking import RankRow, ranking, ranking_rows
+
+dash.register_page(__name__, path="/enrollment", name="enrollment", order=3, title="IOC")
+
+PAGE = "enrollment"
+NAV = (("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
+       ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"))
+STEPS = ("arrived", "paid", "dorm", "registered")
+TOP_MAJORS = 10
+TOP_PROVINCES = 8
+THEME_STORE = f"{PAGE}-theme"
+
+
+def section(snap: dict[str, Any] | None) -> dict[str, Any]:
+    """The snapshot's enrollment section ({} before the first snapshot)."""
+    return (snap or {}).get("enrollment") or {}
+
+
+def code_label(prefix: str, code: str, lang: str) -> str:
+    """A batch or category code in words; a code the catalogue does not know shows as is."""
+    key = f"enroll.{prefix}_{code}"
+    return t(key, lang) if key in CATALOGUE else code
+
+
+def name_of(row: dict[str, Any], lang: str) -> str:
+    """A province's or major's name in the page's language (the code when unnamed)."""
+    key = "name" if lang == "zh" else "name_en"
+    return str(row.get(key) or row.get("name") or row.get("province") or row.get("major") or "")
+
+
+def pct(ratio: float | None) -> str:
+    return "—" if ratio is None else f"{ratio * 100:.1f}%"
+
+
+def progress_data(rows: list[dict[str, Any]], dim: str, lang: str
+                  ) -> tuple[list[str], list[float | None], list[str]]:
+    """Labels, completion ratios and "admitted / plan · ratio" texts of a breakdown."""
+    prefix = "batch" if dim == "batch" else "cat"
+    labels = [code_label(prefix, str(r.get(dim)), lang) for r in rows]
+    ratios = [r.get("completion") for r in rows]
+    texts = [f"{r.get('admitted', 0):,} / {r.get('plan', 0):,} · {pct(r.get('completion'))}" for r in rows]
+    return labels, ratios, texts
+
+
+PROGRESS_SLOTS = {"by_batch": 4, "by_category": 5}
+PROGRESS_AXES = (("yaxis", "ticktext"), ("yaxis", "tickvals"), ("yaxis", "range"), ("yaxis2", "ticktext"),
+                 ("yaxis2", "tickvals"), ("yaxis2", "range"), ("xaxis", "range"))
+
+
+def progress_figure(snap: dict[str, Any] | None, key: str, dim: str, theme: str, lang: str,
+                    color: str = "#36c5f0") -> dict[str, Any]:
+    labels, ratios, texts = progress_data(section(snap).get(key) or [], dim, lang)
+    return progress(labels, ratios, texts, theme=theme, color=color, slots=PROGRESS_SLOTS[key])
+
+
+def score_data(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[Any], list[Any], list[Any]]:
+    """Provinces with admitted candidates, in code order: names, lowest, average, highest."""
+    rows = [r for r in section(snap).get("by_province") or [] if r.get("admitted")]
+    return ([name_of(r, lang) for r in rows], [r.get("min_score") for r in rows],
+            [None if r.get("avg_score") is None else round(r["avg_score"], 1) for r in rows],
+            [r.get("max_score") for r in rows])
+
+
+def scores_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    names = (t("enroll.score_min", lang), t("enroll.score_avg", lang), t("enroll.score_max", lang))
+    return ranges(*score_data(snap, lang), names=names, theme=theme)
+
+
+def season_data(snap: dict[str, Any] | None) -> tuple[list[str], list[Any], list[Any]]:
+    """Days of this season (July 1 – Sept 30): admitted so far this year (null ahead of
+    today) and last year on the same day, both cumulative."""
+    rows = section(snap).get("admitted_by_day") or []
+    return [r["date"] for r in rows], [r.get("admitted") for r in rows], [r.get("last_year") for r in rows]
+
+
+def season_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    x, now, last = season_data(snap)
+    fig = lines(x, {t("enroll.this_year", lang): now, t("enroll.last_year", lang): last}, theme=theme,
+                area=True)
+    fig["data"][1]["line"] = {**fig["data"][1]["line"], "dash": "dot", "width": 2}
+    layout = fig["layout"]
+    layout["xaxis"] = {**layout["xaxis"], "type": "date", "tickformat": "%m-%d", "nticks": 7,
+                       "fixedrange": True}
+    layout["yaxis"] = {**layout["yaxis"], "rangemode": "tozero", "tickformat": "~s", "fixedrange": True}
+    layout["legend"] = {**layout["legend"], "x": 0, "y": 1.0, "yanchor": "bottom"}
+    layout["margin"] = {"l": 48, "r": 12, "t": 30, "b": 30}
+    return fig
+
+
+def funnel_values(snap: dict[str, Any] | None) -> list[int]:
+    """Students who reached at least each step (the snapshot counts each at its furthest)."""
+    furthest = section(snap).get("checkin") or {}
+    counts = [int(furthest.get(s) or 0) for s in STEPS]
+    return [sum(counts[i:]) for i in range(len(STEPS))]
+
+
+def checkin_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    return funnel([t(f"enroll.step_{s}", lang) for s in STEPS], funnel_values(snap), theme=theme)
+
+
+def checkin_days_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    """Students who had reached arrival and registration by each day of September."""
+    rows = section(snap).get("checkin_by_day") or []
+    fig = lines([r["date"] for r in rows],
+                {t(f"enroll.step_{s}", lang): [r.get(s) for r in rows] for s in ("arrived", "registered")},
+                theme=theme)
+    layout = fig["layout"]
+    layout["xaxis"] = {**layout["xaxis"], "type": "date", "tickformat": "%m-%d", "nticks": 4,
+                       "fixedrange": True}
+    layout["yaxis"] = {**layout["yaxis"], "rangemode": "tozero", "tickformat": "~s", "nticks": 4,
+                       "fixedrange": True}
+    layout["legend"] = {**layout["legend"], "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 12}}
+    layout["margin"] = {"l": 40, "r": 8, "t": 26, "b": 26}
+    return fig
+
+
+def major_rows(snap: dict[str, Any] | None, lang: str) -> list[RankRow]:
+    return [RankRow(str(r.get("major")), name_of(r, lang), r.get("admitted") or 0)
+            for r in section(snap).get("by_major") or [] if r.get("admitted")]
+
+
+def province_rows(snap: dict[str, Any] | None, lang: str) -> list[RankRow]:
+    return [RankRow(str(r.get("province")), name_of(r, lang), r.get("admitted") or 0)
+            for r in section(snap).get("by_province") or [] if r.get("admitted")]
+
+
+def map_legend(theme: str, lang: str) -> html.Div:
+    """The colour scale under the map: what 0 % and 100 % look like, and "no plan"."""
+    return html.Div([
+        html.Span("0%", className="pes-legend-end"),
+        html.Span(className="pes-legend-bar", style={"background": legend_stops(theme)}),
+        html.Span("100%", className="pes-legend-end"),
+        html.Span(className="pes-legend-none"),
+        html.Span(t("enroll.no_plan", lang), className="pes-legend-end"),
+    ], className="pes-legend")
+
+
+def layout(lang: str | None = None, theme: str | None = None, fit: str | None = None,
+           at: str | None = None, screen: str | None = None, **_query: Any) -> html.Div:
+    lang, theme, fit = options(lang, theme, fit)
+    snap = read.snapshot_for(at)
+    enr = section(snap)
+    people = t("unit.persons", lang)
+    empty = t("status.no_data", lang)
+    kpis = html.Div([
+        kpi(t("enrollment.plan", lang), "enrollment.plan", unit=people),
+        kpi(t("enrollment.admitted", lang), "enrollment.admitted", unit=people),
+        kpi(t("enrollment.completion", lang), "enrollment.completion", "ratio"),
+        kpi(t("enroll.registered", lang), "enrollment.checkin.registered", unit=people),
+    ], className="pes-kpi-row", style={"--pes-kpis": "4"})
+    kpi_title = [bound("enrollment.year", "plain", initial=str(enr.get("year") or "—"), cls="pes-year"),
+                 " ", t("enroll.kpis", lang)]
+    map_box = html.Div([
+        html.Div([graph(PAGE, "map", china_map(enr.get("by_province"), theme=theme, lang=lang)),
+                  map_legend(theme, lang)], className="pes-map"),
+        html.Div([html.H3(t("enroll.map_top", lang), className="pes-sub-title"),
+                  ranking(PAGE, "provinces", province_rows(snap, lang), lang=lang, limit=TOP_PROVINCES,
+                          slots=TOP_PROVINCES, empty=empty)], className="pes-map-side"),
+    ], className="pes-map-box")
+    checkin = html.Div([
+        html.Div(graph(PAGE, "checkin", checkin_figure(snap, theme, lang)), className="pes-chart"),
+        html.Div(graph(PAGE, "checkin_days", checkin_days_figure(snap, theme, lang)), className="pes-chart"),
+    ], className="pes-pair")
+
+    def chart(name: str, figure: dict[str, Any]) -> html.Div:
+        return html.Div(graph(PAGE, name, figure), className="pes-chart")
+
+    # in reading order for the tablet, where tiles flow; the wall places each by its class
+    body = html.Div([
+        tile(kpi_title, kpis, cls="pes-enr-kpis", lang=lang),  # type: ignore[arg-type]  # a title with the year
+        tile(t("enroll.map", lang), map_box, cls="pes-enr-map", lang=lang),
+        tile(t("enroll.top_majors", lang),
+             ranking(PAGE, "majors", major_rows(snap, lang), lang=lang, limit=TOP_MAJORS, slots=TOP_MAJORS,
+                     empty=empty), cls="pes-enr-majors", lang=lang),
+        tile(t("enroll.by_batch", lang),
+             chart("batch", progress_figure(snap, "by_batch", "batch", theme, lang)),
+             cls="pes-enr-batch", lang=lang),
+        tile(t("enroll.by_category", lang),
+             chart("category", progress_figure(snap, "by_category", "category", theme, lang, "#2eb67d")),
+             cls="pes-enr-category", lang=lang),
+        tile(t("enroll.season", lang), chart("season", season_figure(snap, theme, lang)),
+             cls="pes-enr-season", lang=lang),
+        tile(t("enroll.scores", lang), chart("scores", scores_figure(snap, theme, lang)),
+             cls="pes-enr-scores", lang=lang),
+        tile(t("enroll.checkin", lang), checkin, cls="pes-enr-checkin", lang=lang),
+        dcc.Store(id=THEME_STORE, data=theme),
+    ], className="pes-grid pes-enrollment")
+    settings = read.settings()
+    return frame(PAGE, "enroll.title", body, lang=lang, theme=theme, fit=fit, at=at, screen=screen,
+                 zone=settings.zone.key, nav=NAV)
+
+
+@callback(
+    Output(ids.graph(PAGE, "map"), "figure"),
+    Output(ids.graph(PAGE, "batch"), "figure"),
+    Output(ids.graph(PAGE, "category"), "figure"),
+    Output(ids.graph(PAGE, "scores"), "figure"),
+    Output(ids.graph(PAGE, "season"), "figure"),
+    Output(ids.graph(PAGE, "checkin"), "figure"),
+    Output(ids.graph(PAGE, "checkin_days"), "figure"),
+    Output(ids.ranking(PAGE, "provinces"), "children"),
+    Output(ids.ranking(PAGE, "majors"), "children"),
+    Input(ids.VERSION, "data"),
+    State(ids.CONFIG, "data"),
+    State(THEME_STORE, "data"),
+    prevent_initial_call=True,
+)
+def refresh(_version: int | None, cfg: dict[str, Any], theme: str | None) -> tuple[Any, ...]:
+    """Only values travel: province colours, bar lengths and labels, curve points, board rows.
+    Each figure is rebuilt with its layout-time builder and its arrays copied into a Patch."""
+    snap = read.snapshot_for(cfg.get("at"))
+    lang = cfg.get("lang", "zh")
+    theme = theme or "dark"
+    empty = t("status.no_data", lang)
+    return (
+        china_map_patch(section(snap).get("by_province"), theme=theme, lang=lang),
+        copy_values(Patch(), progress_figure(snap, "by_batch", "batch", theme, lang),
+                    layout_paths=PROGRESS_AXES),
+        copy_values(Patch(), progress_figure(snap, "by_category", "category", theme, lang),
+                    layout_paths=PROGRESS_AXES),
+        copy_values(Patch(), scores_figure(snap, theme, lang)),
+        copy_values(Patch(), season_figure(snap, theme, lang)),
+        copy_values(Patch(), checkin_figure(snap, theme, lang)),
+        copy_values(Patch(), checkin_days_figure(snap, theme, lang)),
+        ranking_rows(province_rows(snap, lang), lang=lang, limit=TOP_PROVINCES, empty=empty),
+        ranking_rows(major_rows(snap, lang), lang=lang, limit=TOP_MAJORS, empty=empty),
+    )

@@ -1,0 +1,288 @@
+"""The admissions and service-hall cockpits in real headless Chromium, served by the real
+server on a real store seeded with a season and a morning at the hall.
+
+Each page is opened on the wall (1920×1080 and 3840×2160, dark) and on a tablet (1180×820,
+light): nothing may go wrong in the console or on the network, nothing may leave the app,
+the wall may not scroll, no text may overflow its box (element geometry, Plotly's axis and
+legend texts included), and the figures on screen must equal the ones counted from the
+seeded events (``tests/pages/seed_enrollment_service.py``), after the page's live update
+has run. Screenshots are left in the test's temporary directory.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from ingest.enrollment import BATCHES, CATEGORIES, PROVINCES
+from layouts.china_map import NO_DATA, colour
+from tests.conftest import ROOT, Server, free_port, product_env
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+#: where the pages are read: the wall (dark; the 4K wall in English, the longest labels) and a tablet
+SIZES = {"wall": (1920, 1080, "dark", "zh"), "wall4k-en": (3840, 2160, "dark", "en"),
+         "tablet": (1180, 820, "light", "zh")}
+LANG = {"zh": 0, "en": 1}
+
+#: every element whose text must fit its own box, on both pages
+TEXT = (".ioc-title, .ioc-brand, .ioc-nav-link, .ioc-badge, .ioc-clock, .ioc-tile-title, .ioc-age, "
+        ".ioc-kpi-label, .ioc-kpi-value, .ioc-rank-no, .ioc-rank-name, .ioc-rank-value, .ioc-rank-row, "
+        ".pes-sub-title, .pes-legend, .pes-figure-label, .pes-figure-value")
+
+GEOMETRY = """(sel) => {
+  const bad = [];
+  const box = (el) => el.getBoundingClientRect();
+  const inside = (r, o) => r.left >= o.left - 1 && r.right <= o.right + 1 && r.top >= o.top - 1
+                           && r.bottom <= o.bottom + 1;
+  for (const el of document.querySelectorAll(sel)) {
+    if (getComputedStyle(el).display !== 'inline' && el.scrollWidth > el.clientWidth + 1)
+      bad.push(['overflows', el.className, el.textContent.slice(0, 40), el.scrollWidth, el.clientWidth]);
+    const tile = el.closest('.ioc-tile');
+    if (tile && el.textContent.trim() && !inside(box(el), box(tile)))
+      bad.push(['outside its tile', el.className, el.textContent.slice(0, 40)]);
+  }
+  for (const body of document.querySelectorAll('.ioc-canvas .ioc-tile-body')) {
+    if (body.scrollHeight > body.clientHeight + 1)
+      bad.push(['tile content cut', body.parentElement.className, body.scrollHeight, body.clientHeight]);
+  }
+  // chart texts (ticks, legends, bar labels) drawn inside their chart, never clipped by it
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    const g = box(gd);
+    for (const t of gd.querySelectorAll('.xtick text, .ytick text, .y2tick text, .legendtext, .bartext')) {
+      const r = box(t);
+      if (r.width && !inside(r, g)) bad.push(['chart text clipped', gd.parentElement.id, t.textContent]);
+    }
+  }
+  // the header's three parts never overlap
+  const parts = ['.ioc-brand', '.ioc-title', '.ioc-header-right'].map(s => document.querySelector(s));
+  if (parts.every(Boolean)) {
+    for (let i = 0; i < 2; i++) {
+      const a = box(parts[i]), b = box(parts[i + 1]);
+      const overlap = a.right > b.left + 1 && a.left < b.right - 1
+                      && a.bottom > b.top + 1 && a.top < b.bottom - 1;
+      if (overlap) bad.push(['header overlap', parts[i].className, parts[i + 1].className]);
+    }
+  }
+  return bad;
+}"""
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    tmp = tmp_path_factory.mktemp("cockpits")
+    env = product_env(tmp)
+    run = subprocess.run([sys.executable, "-m", "tests.pages.seed_enrollment_service",
+                          env["IOC_CLICKHOUSE_URL"]],
+                         env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    expected = json.loads(run.stdout.strip().splitlines()[-1])
+    srv = Server(env, free_port())
+    try:
+        srv.wait_ready()
+        yield srv, expected
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Any:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("screenshots")
+
+
+class Screen:
+    """A page opened at one size, with everything the network and the console said."""
+
+    def __init__(self, browser: Browser, base: str, path: str, size: str) -> None:
+        width, height, theme, lang = SIZES[size]
+        self.base, self.wall, self.theme, self.lang = base, theme == "dark", theme, lang
+        self.page: Page = browser.new_page(viewport={"width": width, "height": height})
+        self.requests: list[str] = []
+        self.failed: list[str] = []
+        self.errors: list[str] = []
+        self.bad_status: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("requestfailed", self._failed)
+        self.page.on("response", lambda r: self.bad_status.append(f"{r.status} {r.url}") if r.status >= 400
+                     else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page_name = path.strip("/")
+        # the first update after the first snapshot: the figures on screen went through the patch
+        def refreshed(r: Any) -> bool:
+            return "_dash-update-component" in r.url and f"{page_name}-graph-" in (r.request.post_data or "")
+
+        with self.page.expect_response(refreshed, timeout=20_000):
+            self.page.goto(f"{base}{path}?lang={lang}&theme={theme}")
+        self.page.wait_for_function("() => document.querySelector('#ioc-badge')?.dataset.state === 'live'")
+        self.page.wait_for_timeout(700)  # transitions (bars glide, numbers flip) settle
+
+    def _failed(self, request: Any) -> None:
+        # Chromium reports the empty body of a 304 (snapshot unchanged) to fetch() as aborted
+        response = request.response()
+        if not (response and response.status == 304):
+            self.failed.append(f"{request.url} {request.failure}")
+
+    def check(self, shot: Path) -> None:
+        """The screen is clean: console, network, scrollbars, text geometry."""
+        self.page.screenshot(path=str(shot), full_page=not self.wall)
+        origin = self.base + "/"
+        assert self.requests and all(r.startswith(origin) for r in self.requests), [
+            r for r in self.requests if not r.startswith(origin)]
+        assert self.errors == [] and self.failed == [] and self.bad_status == []
+        scroll = self.page.evaluate("""() => { const d = document.documentElement;
+            return [d.scrollWidth, d.clientWidth, d.scrollHeight, d.clientHeight]; }""")
+        assert scroll[0] <= scroll[1], scroll  # never sideways
+        if self.wall:
+            assert scroll[2] <= scroll[3], scroll
+            assert self.page.evaluate("getComputedStyle(document.body).overflow") == "hidden"
+        assert self.page.evaluate(GEOMETRY, TEXT) == []
+
+    def text(self, path: str) -> str:
+        return self.page.locator(f"[data-ioc-path='{path}']").first.inner_text()
+
+    def figure(self, name: str) -> dict[str, Any]:
+        return self.page.evaluate(
+            """(id) => { const gd = document.querySelector('#' + id + ' .js-plotly-plot');
+                         return {data: gd.data, layout: gd.layout}; }""", name)
+
+    def board(self, board_id: str) -> list[tuple[str, str]]:
+        rows = self.page.locator(f"#{board_id} .ioc-rank-row")
+        return [(rows.nth(i).locator(".ioc-rank-name").inner_text(),
+                 rows.nth(i).locator(".ioc-rank-value").inner_text()) for i in range(rows.count())]
+
+    def close(self) -> None:
+        self.page.close()
+
+
+def count(n: float) -> str:
+    return f"{round(n):,}"
+
+
+def top(rows: list[tuple[str, int]], n: int) -> list[tuple[str, str]]:
+    """A board's expected rows: largest first, equal values by name (as the board orders them)."""
+    return [(name, count(v)) for name, v in sorted(rows, key=lambda r: (-r[1], r[0]))[:n]]
+
+
+TITLES = {"/enrollment": ("招生录取驾驶舱", "Admissions cockpit"),
+          "/service": ("网上办事大厅运行", "Service hall operations")}
+BATCH_WORDS = {"early": ("提前批", "Early"), "regular": ("本科批", "Undergraduate")}
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_admissions_cockpit(seeded: Any, browser: Browser, shots: Path, size: str) -> None:
+    server, expected = seeded
+    exp = expected["enrollment"]
+    screen = Screen(browser, server.url, "/enrollment", size)
+    screen.check(shots / f"enrollment-{size}.png")
+    lang = LANG[screen.lang]
+
+    assert screen.page.inner_text(".ioc-title") == TITLES["/enrollment"][lang]
+    assert screen.text("enrollment.year") == str(exp["year"])
+    assert screen.text("enrollment.plan") == count(exp["plan"])
+    assert screen.text("enrollment.admitted") == count(exp["admitted"])
+    assert screen.text("enrollment.completion") == f"{exp['completion'] * 100:.1f}%"
+    assert screen.text("enrollment.checkin.registered") == count(exp["checkin"]["registered"])
+
+    # the map: 34 shapes on screen, each coloured by its own completion, no plan → no colour
+    fig = screen.figure("enrollment-graph-map")
+    assert [tr["meta"] for tr in fig["data"]] == sorted(PROVINCES)
+    assert screen.page.locator("#enrollment-graph-map path.js-fill").count() == 34
+    for tr in fig["data"]:
+        row = exp["by_province"].get(tr["meta"])
+        assert tr["fillcolor"] == (colour(row["completion"], screen.theme) if row
+                                   else NO_DATA[screen.theme]), tr["meta"]
+    assert "71" not in exp["by_province"]
+    provinces = exp["province_names"]
+    assert screen.board("enrollment-ranking-provinces") == top(
+        [(provinces[p][lang], v["admitted"]) for p, v in exp["by_province"].items()], 8)
+
+    # progress by batch and by category, in their declared order, with "admitted / plan · %"
+    for name, key, order in (("batch", "by_batch", BATCHES), ("category", "by_category", CATEGORIES)):
+        bars = screen.figure(f"enrollment-graph-{name}")
+        rows = [exp[key][c] for c in order if c in exp[key]]
+        assert bars["data"][1]["x"] == pytest.approx([r["completion"] for r in rows])
+        assert bars["layout"]["yaxis2"]["ticktext"] == [
+            f"{r['admitted']:,} / {r['plan']:,} · {r['completion'] * 100:.1f}%" for r in rows]
+        assert len(bars["layout"]["yaxis"]["ticktext"]) == len(rows)
+    batches = screen.figure("enrollment-graph-batch")["layout"]["yaxis"]["ticktext"]
+    assert batches == [BATCH_WORDS[b][lang] for b in BATCHES if b in exp["by_batch"]]
+
+    names = exp["major_names"]
+    assert screen.board("enrollment-ranking-majors") == top(
+        [(names[m][lang], v["admitted"]) for m, v in exp["by_major"].items() if v["admitted"]], 10)
+
+    scores = screen.figure("enrollment-graph-scores")
+    admitting = sorted(p for p, v in exp["by_province"].items() if v["admitted"])
+    assert scores["data"][1]["x"] == [provinces[p][lang] for p in admitting]
+    assert scores["data"][0]["base"] == pytest.approx([exp["by_province"][p]["min_score"] for p in admitting])
+    assert scores["data"][1]["y"] == pytest.approx([exp["by_province"][p]["avg_score"] for p in admitting],
+                                                   abs=0.051)
+
+    season = screen.figure("enrollment-graph-season")
+    this_year = [v for v in season["data"][0]["y"] if v is not None]
+    assert len(season["data"][0]["x"]) == 92 and this_year[-1] == exp["admitted"]
+    assert max(season["data"][1]["y"]) == exp["last_year_admitted"]
+
+    steps = [exp["checkin"][s] for s in ("arrived", "paid", "dorm", "registered")]
+    assert screen.figure("enrollment-graph-checkin")["data"][0]["x"] == [sum(steps[i:]) for i in range(4)]
+    screen.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_service_hall_cockpit(seeded: Any, browser: Browser, shots: Path, size: str) -> None:
+    server, expected = seeded
+    exp = expected["service"]
+    screen = Screen(browser, server.url, "/service", size)
+    screen.check(shots / f"service-{size}.png")
+    lang = LANG[screen.lang]
+
+    assert screen.page.inner_text(".ioc-title") == TITLES["/service"][lang]
+    assert screen.text("service.today.submitted") == count(exp["submitted"])
+    assert screen.text("service.today.completed") == count(exp["completed"])
+    assert screen.text("service.today.rejected") == count(exp["rejected"])
+    assert screen.text("service.backlog") == count(exp["backlog"])
+    assert screen.text("service.calls.today.answer_rate") == f"{exp['answer_rate'] * 100:.1f}%"
+    assert screen.text("service.handling_minutes.avg") == f"{exp['handling_avg']:.1f}"
+    assert screen.text("service.handling_minutes.p90") == f"{exp['handling_p90']:.1f}"
+    assert screen.text("service.handling_minutes.cases") == count(exp["handling_cases"])
+    assert screen.text("service.print.today.jobs") == count(exp["print_jobs"])
+    assert screen.text("service.print.today.pages") == count(exp["print_pages"])
+    assert screen.text("service.print.today.failed") == count(exp["print_failed"])
+    assert screen.text("service.calls.today.calls") == count(exp["calls"])
+    assert screen.text("service.calls.today.answered") == count(exp["answered"])
+    assert screen.text("service.calls.today.avg_wait_s") == f"{exp['avg_wait_s']:.1f}"
+
+    assert screen.board("service-ranking-top") == [(names[lang], count(v)) for _, names, v in exp["top"]]
+    assert screen.board("service-ranking-departments") == top(
+        [(names[lang], v) for _, names, v in exp["backlog_by_department"]], 8)
+
+    hourly = screen.figure("service-graph-hourly")
+    assert hourly["data"][0]["x"] == [f"{h:02d}:00" for h in range(24)]
+    submitted, completed, typical = (hourly["data"][i]["y"] for i in (0, 1, 2))
+    for h in range(24):
+        if submitted[h] is not None:
+            assert submitted[h] == exp["hour_submitted"].get(str(h), 0), h
+            assert completed[h] == exp["hour_completed"].get(str(h), 0), h
+        assert typical[h] == pytest.approx(exp["typical_submitted"].get(str(h), 0)), h
+    assert sum(v for v in submitted if v is not None) == exp["submitted"]
+    calls = screen.figure("service-graph-calls")
+    assert sum(v for v in calls["data"][0]["y"] if v is not None) == exp["calls"]
+    screen.close()
