@@ -113,6 +113,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         suppress_callback_exceptions=True,
         serve_locally=True,
     )
+    _share_page_callbacks()
     app.index_string = INDEX
     server = app.server
     server.secret_key = secret_key(settings)
@@ -145,6 +146,31 @@ def ingest_for(settings: Settings, store: Store, consumer: str | None = None,
     return build_ingest(store, wal_dir=settings.wal_dir, redis_url=settings.redis_url,
                         redis_relaxed=settings.redis_durability == "relaxed", consumer=consumer,
                         claim_idle_ms=claim_idle_ms)
+
+
+_PAGE_CALLBACKS: tuple[dict[str, Any], list[Any]] | None = None
+
+
+def _share_page_callbacks() -> None:
+    """Give every app of the process the pages' callbacks.
+
+    Page modules register their callbacks once, at import, in Dash's global registry, and the
+    first app to serve a request takes them out of it; a second app in the same process (an
+    embedded test server beside another) would have none. Keep a copy and put it back.
+    """
+    from dash import _callback
+
+    global _PAGE_CALLBACKS
+    if _PAGE_CALLBACKS is None:
+        _PAGE_CALLBACKS = (dict(_callback.GLOBAL_CALLBACK_MAP), list(_callback.GLOBAL_CALLBACK_LIST))
+        return
+    # page modules may run again for a new app, widgets' modules (layouts) do not: add back
+    # whatever is missing
+    saved_map, saved_list = _PAGE_CALLBACKS
+    outputs = {c.get("output") for c in _callback.GLOBAL_CALLBACK_LIST}
+    for key, value in saved_map.items():
+        _callback.GLOBAL_CALLBACK_MAP.setdefault(key, value)
+    _callback.GLOBAL_CALLBACK_LIST.extend(c for c in saved_list if c.get("output") not in outputs)
 
 
 def redis_for(settings: Settings) -> Any:
