@@ -1,0 +1,149 @@
+"""Wall soak: screens left open on live data, as on the ops-center wall.
+
+Starts the real server (gunicorn, embedded engine, demo feed on: live events every 5 s),
+measures the server's CPU with no screen open (the baseline, same run), then opens
+``--screens`` Chromium pages on ``--page`` (default ``/wall``) and, every ``--sample-s``
+seconds for ``--minutes``, samples each page's JS heap and DOM node count (Chrome DevTools
+Protocol ``Performance.getMetrics``) and the server's CPU time. Reports:
+- first render of ``/``: navigation start → the first figures bound on screen;
+- JS heap and DOM nodes over time, and the heap growth after the first 5 minutes;
+- server CPU per open screen: (CPU with screens − baseline CPU) / screens, in % of one core.
+
+    .venv/bin/python bench/wall_soak.py [--minutes 30] [--screens 4] [--page /wall]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--enable-precise-memory-info"]
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of the processes (the gunicorn master and its worker)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / TICKS
+    return total
+
+
+def server_pids(root_pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(root_pid)], capture_output=True, text=True).stdout.split()
+    return [root_pid, *(int(p) for p in out)]
+
+
+def metrics(cdp) -> dict[str, float]:
+    got = cdp.send("Performance.getMetrics")["metrics"]
+    return {m["name"]: m["value"] for m in got}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=30)
+    ap.add_argument("--screens", type=int, default=4)
+    ap.add_argument("--page", default="/wall")
+    ap.add_argument("--sample-s", type=float, default=60)
+    ap.add_argument("--baseline-s", type=float, default=60)
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    tmp = Path(tempfile.mkdtemp(prefix="ioc-soak-"))
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
+    env.update(IOC_CLICKHOUSE_URL=f"chdb://{tmp / 'engine'}", IOC_TOKENS_FILE=str(tmp / "tokens.toml"),
+               IOC_DEMO="1", IOC_PORT=str(port), PYTHONPATH=str(ROOT))
+    server = subprocess.Popen([sys.executable, "-m", "ioc_app", "run"], env=env, cwd=ROOT,
+                              stdout=open(tmp / "server.log", "w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/api/v1/snapshot", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("server did not start: " + (tmp / "server.log").read_text()[-2000:])
+            time.sleep(0.5)
+        time.sleep(5)
+        pids = server_pids(server.pid)
+        c0 = cpu_seconds(pids)
+        time.sleep(args.baseline_s)
+        baseline = (cpu_seconds(pids) - c0) / args.baseline_s
+        print(f"server CPU with no screen: {baseline * 100:.1f}% of one core (demo feed and core ticks)",
+              flush=True)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            first = browser.new_page(viewport={"width": 1920, "height": 1080})
+            t = time.monotonic()
+            first.goto(url + "/?screen=first-render")
+            first.wait_for_function("() => window.IOC && window.IOC.snapshot !== null", timeout=60_000)
+            print(f"first render of /: {time.monotonic() - t:.2f} s (navigation → figures on screen)",
+                  flush=True)
+            first.close()
+            pages, sessions = [], []
+            for i in range(args.screens):
+                page = browser.new_page(viewport={"width": 1920, "height": 1080})
+                page.goto(f"{url}{args.page}{'&' if '?' in args.page else '?'}screen=soak-{i}")
+                cdp = page.context.new_cdp_session(page)
+                cdp.send("Performance.enable")
+                pages.append(page)
+                sessions.append(cdp)
+            started = time.monotonic()
+            c1 = cpu_seconds(pids)
+            samples: list[tuple[float, float, float]] = []
+            print(f"{'minute':>6} {'JS heap MB (mean)':>18} {'DOM nodes (mean)':>17} "
+                  f"{'server CPU/screen':>18}")
+            last_cpu, last_t = c1, started
+            while time.monotonic() - started < args.minutes * 60:
+                time.sleep(args.sample_s)
+                got = [metrics(s) for s in sessions]
+                heap = sum(m["JSHeapUsedSize"] for m in got) / len(got) / 2**20
+                nodes = sum(m["Nodes"] for m in got) / len(got)
+                now_cpu, now_t = cpu_seconds(pids), time.monotonic()
+                per = ((now_cpu - last_cpu) / (now_t - last_t) - baseline) / args.screens
+                last_cpu, last_t = now_cpu, now_t
+                minute = (now_t - started) / 60
+                samples.append((minute, heap, nodes))
+                print(f"{minute:>6.1f} {heap:>18.1f} {nodes:>17.0f} {per * 100:>17.2f}%", flush=True)
+            total = ((cpu_seconds(pids) - c1) / (time.monotonic() - started) - baseline) / args.screens
+            after5 = [s for s in samples if s[0] >= 5] or samples
+            growth = (after5[-1][1] - after5[0][1]) / after5[0][1] * 100 if after5 else 0.0
+            print(f"heap growth after the first 5 minutes: {growth:+.1f}% "
+                  f"({after5[0][1]:.1f} → {after5[-1][1]:.1f} MB); DOM nodes {after5[0][2]:.0f} → "
+                  f"{after5[-1][2]:.0f}; server CPU per open screen: {total * 100:.2f}% of one core")
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(30)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
