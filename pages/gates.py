@@ -33,6 +33,8 @@ STREAM = "gate.pass"
 #: the curves of two days are drawn over one day so they overlay: times of day on a fixed date
 DAY = "2000-01-01"
 LABEL_MAX = 14
+#: a count axis: from zero, whole numbers (a quiet hour must not read "200m" people)
+COUNT_AXIS = {"rangemode": "tozero", "tickformat": "~s", "autorangeoptions": {"include": [0, 5]}}
 
 
 def _gate(snap: dict[str, Any] | None) -> dict[str, Any]:
@@ -70,7 +72,7 @@ def last_hour_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict
     x, ins, outs = last_hour_series(snap)
     fig = lines(x, {t("gates.in", lang): ins, t("gates.out", lang): outs}, theme=theme, area=True)
     fig["layout"]["xaxis"] = {**fig["layout"]["xaxis"], "type": "date", "tickformat": "%H:%M", "nticks": 7}
-    fig["layout"]["yaxis"] = {**fig["layout"]["yaxis"], "rangemode": "tozero", "tickformat": "~s"}
+    fig["layout"]["yaxis"] = {**fig["layout"]["yaxis"], **COUNT_AXIS}
     fig["layout"]["legend"] = {**fig["layout"]["legend"], "x": 1, "xanchor": "right"}
     fig["layout"]["margin"] = {"l": 48, "r": 12, "t": 30, "b": 30}
     return fig
@@ -97,7 +99,7 @@ def curve_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str
     fig["data"][1]["line"] = {**fig["data"][1]["line"], "dash": "dot", "width": 2, "color": PALETTE[7]}
     fig["layout"]["xaxis"] = {**fig["layout"]["xaxis"], "type": "date", "tickformat": "%H:%M",
                               "range": [f"{DAY} 00:00", f"{DAY} 23:59"], "dtick": 4 * 3600 * 1000}
-    fig["layout"]["yaxis"] = {**fig["layout"]["yaxis"], "rangemode": "tozero", "tickformat": "~s"}
+    fig["layout"]["yaxis"] = {**fig["layout"]["yaxis"], **COUNT_AXIS}
     fig["layout"]["legend"] = {**fig["layout"]["legend"], "x": 1, "xanchor": "right"}
     fig["layout"]["margin"] = {"l": 48, "r": 12, "t": 30, "b": 30}
     return fig

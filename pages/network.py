@@ -58,8 +58,15 @@ def _local(iso: str) -> str:
     return iso[:10] + " " + iso[11:16]
 
 
-def _gbps(bps: float | None) -> str:
-    return "—" if bps is None else f"{bps / 1e9:.2f}".rstrip("0").rstrip(".") + "G"
+def rate(bps: float | None) -> str:
+    """A short link rate for a bar or a title, three digits at most: ``7.5Gbps``, ``927Mbps``;
+    ``—`` without a sample."""
+    if bps is None:
+        return "—"
+    for scale, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(bps) >= scale * 0.9995:  # 999.6 M reads 1 G, never "1e+03 M"
+            return f"{bps / scale:.3g}{prefix}bps"
+    return f"{bps:.0f}bps"
 
 
 # ---- links over the last hour: one panel per link, in / out against capacity ----
@@ -87,7 +94,7 @@ def link_minutes(snap: dict[str, Any] | None) -> tuple[list[str], list[LinkSerie
 def links_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
     x, links = link_minutes(snap)
     names = _names("links", lang)
-    panels = [Panel(f"{names.get(link, link)} · {_gbps(cap)}bps",
+    panels = [Panel(f"{names.get(link, link)} · {rate(cap)}",
                     {t("net.in", lang): ins, t("net.out", lang): outs}, cap)
               for link, ins, outs, cap in links]
     fig = small_multiples(x, panels, theme=theme, cols=2, ceiling_name=t("net.capacity", lang),
@@ -108,7 +115,7 @@ def links_now(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[l
     shares, texts = [], []
     for key in ("in_bps", "out_bps"):
         shares.append([(r.get(key) or 0) / r["capacity_bps"] if r.get("capacity_bps") else 0 for r in rows])
-        texts.append([_gbps(r.get(key)) + "bps" for r in rows])
+        texts.append([rate(r.get(key)) for r in rows])
     return labels, shares, texts
 
 
@@ -140,6 +147,7 @@ def campus_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[st
     fig = bars(labels, {t(f"net.access_{a}", lang): v for a, v in zip(ACCESS, values, strict=True)},
                theme=theme, stacked=True, horizontal=True, tickformat="~s")
     fig["layout"]["legend"].update(x=1, xanchor="right", traceorder="normal")
+    fig["layout"]["xaxis"]["autorangeoptions"] = {"include": [0, 5]}
     fig["layout"]["margin"] = {"l": 8, "r": 12, "t": 30, "b": 28}
     fig["layout"]["bargap"] = 0.35
     return fig
@@ -158,7 +166,7 @@ def ipv6_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str,
     fig["data"][0]["line"].update(shape="linear", width=2, color=PALETTE[4])
     fig["data"][0]["fillcolor"] = "rgba(139, 124, 246, 0.22)"
     fig["data"][0]["hovertemplate"] = "%{x}: %{y:.1%}<extra></extra>"
-    fig["layout"]["xaxis"].update(type="date", tickformat="%m-%d", nticks=7)
+    fig["layout"]["xaxis"].update(type="date", tickformat="%m-%d", nticks=7, tickangle=0)
     fig["layout"]["yaxis"].update(tickformat=".0%", rangemode="tozero")
     fig["layout"]["margin"] = {"l": 48, "r": 12, "t": 8, "b": 28}
     return fig
@@ -201,6 +209,7 @@ def status_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[st
     fig = bars(x, {t(f"net.status_{s}", lang): v for s, v in zip(STATUSES, values, strict=True)},
                theme=theme, stacked=True, colors=STATUS_COLORS)
     fig["layout"]["xaxis"].update(type="date", tickformat="%m-%d", nticks=5)
+    fig["layout"]["yaxis"]["autorangeoptions"] = {"include": [0, 5]}
     fig["layout"]["showlegend"] = False  # the counts above the chart carry the same colours
     fig["layout"]["margin"] = {"l": 36, "r": 8, "t": 6, "b": 28}
     fig["layout"]["bargap"] = 0.2
