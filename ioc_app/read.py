@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
+
+from ioc_app.wall import WallPlan
 
 if TYPE_CHECKING:
     from ingest.site import Site
@@ -51,3 +57,108 @@ def snapshot_for(at: str | None) -> dict[str, Any] | None:
     except ValueError:
         return None
     return orjson.loads(body) if body else None
+
+
+# ---- the health page (ingest and data quality) and the wall playlist ----------------------
+# The live snapshot carries freshness, alerts and the core's timing; what follows is read
+# from the running process (ingest counters, buffer, writer) or from the store on a slower
+# clock: a data-quality report does not change by the second, and every /health screen must
+# not cost its own queries.
+
+QUALITY_TTL_S = 30.0
+_quality: dict[tuple[int, str], tuple[float, list[dict[str, Any]] | None]] = {}
+_quality_lock = threading.Lock()
+_wall: dict[str, Any] = {}
+log = logging.getLogger("ioc.read")
+
+
+def ingest_counters() -> dict[str, dict[str, int]]:
+    """``{stream: {accepted, duplicate, rejected}}``: events this process took in since it started."""
+    out: dict[str, dict[str, int]] = {}
+    for (stream, outcome), n in current_app.extensions[EXTENSION].pipeline.counters.snapshot().items():
+        out.setdefault(stream, {"accepted": 0, "duplicate": 0, "rejected": 0})[outcome] = n
+    return out
+
+
+def pipeline_state() -> dict[str, Any]:
+    """The ingest path now: events buffered but not yet stored, the age of the oldest of them,
+    rows the writer stored, its consecutive failures, and whether the store is refusing writes."""
+    rt = current_app.extensions[EXTENSION]
+    return {
+        "buffer_depth": rt.pipeline.buffer.depth,
+        "writer_lag_s": round(rt.writer.lag_s(), 1),
+        "writer_rows": rt.writer.inserted_rows,
+        "writer_failures": rt.writer.failures,
+        "store_down": rt.pipeline.store_down_since is not None,
+    }
+
+
+def dead_letters_by_reason() -> list[dict[str, Any]] | None:
+    """Open dead letters ``[{stream, reason, count, newest}]`` (None while the store is away)."""
+    from metrics import quality
+
+    return _memoised("dead_letters", lambda store: quality.dead_letters_by_reason(store, limit=50))
+
+
+def unknown_references() -> list[dict[str, Any]] | None:
+    """Codes of the last 7 days the catalogue lacks ``[{stream, field, kind, code, rows,
+    last_seen}]`` (None while the store is away)."""
+    from metrics import quality
+
+    return _memoised("unknown_references", lambda store: quality.unknown_references(store, limit=50))
+
+
+def _memoised(name: str, compute: Any) -> list[dict[str, Any]] | None:
+    """One query per ``QUALITY_TTL_S`` per process, however many screens ask; a failed one is
+    not retried before the next period either (a store that is away must not be hammered)."""
+    from ioc_app.storage import Store, StoreError
+
+    rt = current_app.extensions[EXTENSION]
+    key = (id(rt), name)
+    with _quality_lock:
+        hit = _quality.get(key)
+        if hit is not None and time.monotonic() - hit[0] < QUALITY_TTL_S:
+            return hit[1]
+        try:
+            with Store.origin("request"):
+                value: list[dict[str, Any]] | None = compute(rt.store).to_dicts()
+        except StoreError as exc:
+            log.warning("event=read.quality_failed part=%s error=%r", name, str(exc)[:200])
+            value = None
+        _quality[key] = (time.monotonic(), value)
+        return value
+
+
+def wall() -> WallPlan:
+    """The wall playlist (``IOC_WALL``), re-read when the file changes; a file broken after
+    start-up keeps the last good playlist on the walls (and says so in the log)."""
+    from ioc_app.wall import WallError, load_wall
+
+    path = current_app.extensions[EXTENSION].settings.wall
+    try:
+        stamp = os.stat(path).st_mtime_ns
+    except OSError:
+        stamp = None
+    if _wall.get("key") != (path, stamp) or "plan" not in _wall:
+        try:
+            _wall["plan"] = load_wall(path)
+        except WallError as exc:
+            if "plan" not in _wall:
+                raise
+            log.warning("event=read.wall_unchanged error=%r", str(exc)[:300])
+        _wall["key"] = (path, stamp)
+    return _wall["plan"]
+
+
+def wall_rotation(pages: str | None, interval: str | None,
+                  known: set[str]) -> tuple[tuple[str, ...], int, str | None]:
+    """``(pages, interval_s, reload_at)`` of one wall screen: its ``?pages=``/``?interval=``
+    over the playlist, whose seasons are judged on today's date in the site's zone."""
+    from datetime import datetime
+
+    from ioc_app.wall import rotation
+
+    plan = wall()
+    day = datetime.now(current_app.extensions[EXTENSION].settings.zone).date()
+    paths, interval_s = rotation(plan, day, pages, interval, known)
+    return paths, interval_s, plan.reload_at

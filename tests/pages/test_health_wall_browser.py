@@ -1,0 +1,226 @@
+"""/health and /wall in real headless Chromium, served by the real server on a seeded store.
+
+Each page is checked at the wall's sizes and on a tablet: no console error, no failed
+request, no request to another host, no scrollbar on the wall canvas, and no text outside the
+box that clips it (element geometry). Screenshots go to ``var/artifacts/pages/``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.conftest import ROOT, Server, free_port, product_env
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = ROOT / "var" / "artifacts" / "pages"
+
+SEED = """
+import sys, time
+from ingest.deadletter import dead_letter_frame
+from ingest.gate import GATE_PASS
+from ingest.network import NETWORK_LINK
+from ingest.site import load_site, store_reference
+from ingest.validate import validate
+from ioc_app.migrate import migrate
+from ioc_app.settings import DEFAULT_SITE
+from ioc_app.storage import Store
+store = Store(sys.argv[1])
+migrate(store)
+store_reference(store, load_site(DEFAULT_SITE))
+now = int(time.time() * 1000)
+base = {"campus": "main", "gate_id": "main-north", "lane": 1, "person_type": "student", "method": "face",
+        "direction": "in", "result": "pass"}
+events = ([{**base, "event_id": f"in-{i}", "ts": now - i} for i in range(1234)]
+          + [{**base, "event_id": f"ghost-{i}", "ts": now - i, "gate_id": "ghost-gate"} for i in range(7)])
+r = validate(GATE_PASS, events, source="seed")
+assert not r.errors, r.errors[:3]
+store.insert("gate_pass", r.frame)
+bad = [{**base, "event_id": f"bad-{i}", "ts": now, "direction": "sideways"} for i in range(2)]
+rb = validate(GATE_PASS, bad, source="seed")
+store.insert("ioc_deadletter", dead_letter_frame("gate.pass", bad, rb, "seed"))
+rl = validate(NETWORK_LINK, [{"ts": now - 1000, "link_id": "cernet", "in_bps": 10**9, "out_bps": 10**8}],
+              source="seed")
+store.insert("network_link", rl.frame)
+print("seeded", r.accepted, len(rb.rejected))
+"""
+
+# Text nodes that stick out of a box that clips them (overflow not visible), or out of the
+# window: cut-off, overlapping or ellipsised text.
+OVERFLOW_JS = """() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const W = window.innerWidth, H = window.innerHeight, flow = !!document.querySelector('.ioc-flow');
+  let n;
+  while ((n = walker.nextNode())) {
+    if (!n.textContent.trim()) continue;
+    const el = n.parentElement;
+    if (!el || el.closest('script,style,noscript,svg')) continue;
+    const range = document.createRange();
+    range.selectNodeContents(n);
+    const r = range.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    const text = n.textContent.trim().slice(0, 40);
+    if (r.left < -1 || r.right > W + 1 || (!flow && r.bottom > H + 1)) {
+      out.push({text, why: 'outside the window'}); continue;
+    }
+    for (let a = el; a && a !== document.body; a = a.parentElement) {
+      const s = getComputedStyle(a);
+      if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+      const b = a.getBoundingClientRect();
+      // sideways by a pixel is cut-off text; up or down, a font's line box is taller than its
+      // glyphs, so only a third of the line outside counts
+      const v = Math.max(b.top - r.top, r.bottom - b.bottom);
+      if (r.left < b.left - 1 || r.right > b.right + 1 || v > r.height / 3) {
+        out.push({text, why: 'clipped by ' + a.tagName + '.' + a.className,
+                  box: [b.left, b.top, b.right, b.bottom].map(Math.round),
+                  text_box: [r.left, r.top, r.right, r.bottom].map(Math.round)});
+        break;
+      }
+    }
+  }
+  return out;
+}"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    tmp = tmp_path_factory.mktemp("web")
+    env = product_env(tmp)
+    seeded = subprocess.run([sys.executable, "-c", SEED, env["IOC_CLICKHOUSE_URL"]], env=env,
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert seeded.stdout.strip() == "seeded 1241 2", seeded.stderr
+    srv = Server(env, free_port())
+    try:
+        srv.wait_ready()
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+class Watched:
+    """A page with every request, failure and console error it caused."""
+
+    def __init__(self, browser, url: str, width: int, height: int) -> None:
+        self.page = browser.new_page(viewport={"width": width, "height": height})
+        self.requests: list[str] = []
+        self.failed: list[str] = []
+        self.errors: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("requestfailed", lambda r: self.failed.append(f"{r.url} {r.failure}"))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.goto(url, wait_until="networkidle")
+        self.page.wait_for_function("() => document.querySelector('#ioc-badge')?.dataset.state === 'live'")
+
+    def clean(self, origin: str) -> None:
+        assert self.errors == [] and self.failed == []
+        assert self.requests and all(r.startswith(origin) for r in self.requests), [
+            r for r in self.requests if not r.startswith(origin)]
+
+    def text_of(self, selector: str) -> str:
+        return self.page.locator(selector).first.inner_text()
+
+
+SIZES = [(1920, 1080, "dark", "zh"), (3840, 2160, "dark", "en"), (1180, 820, "light", "en")]
+
+
+@pytest.mark.parametrize(("width", "height", "theme", "lang"), SIZES, ids=lambda v: str(v))
+@pytest.mark.parametrize("route", ["/health", "/wall?pages=/health,/&interval=600&screen=wall-geo"])
+def test_page_fits_its_screen(server, browser, route: str, width: int, height: int, theme: str,
+                              lang: str) -> None:
+    sep = "&" if "?" in route else "?"
+    w = Watched(browser, f"{server.url}{route}{sep}lang={lang}&theme={theme}", width, height)
+    page = w.page
+    page.wait_for_timeout(700)  # past the first numbers' flip animation
+    name = route.split("?")[0].strip("/")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-{width}x{height}-{theme}-{lang}.png"))
+    w.clean(server.url + "/")
+    assert page.evaluate(OVERFLOW_JS) == []
+    sizes = page.evaluate("() => [document.documentElement.scrollWidth, "
+                          "document.documentElement.scrollHeight, window.innerWidth, window.innerHeight]")
+    assert sizes[0] <= sizes[2], sizes  # never sideways
+    if name == "wall" or theme == "dark":
+        assert sizes[1] <= sizes[3], sizes  # the wall canvas never scrolls
+    # the report itself, from the seeded store
+    body = page.inner_text("body")
+    assert ("数据管道与质量" if lang == "zh" else "Data pipeline & quality") in body
+    assert "ghost-gate" in w.text_of(".hw-unknown")
+    dead = w.text_of(".hw-dead")
+    assert ("取值不在列表" if lang == "zh" else "Value not allowed") in dead and "2" in dead
+    streams = w.text_of(".hw-streams")
+    assert ("门禁通行" if lang == "zh" else "Gate passes") in streams
+    # seeded minutes ago: the gates are live; the security stream never reported: stale, in red
+    stale = page.locator(".hw-streams tr.hw-row-stale")
+    assert stale.count() >= 1
+    assert page.locator(".hw-streams tr.hw-row-ok").count() >= 2
+    red = stale.first.locator(".hw-pill").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert red == "rgb(220, 38, 38)"
+    assert page.locator("[data-ioc-path='version']").first.inner_text().isdigit()
+    page.close()
+
+
+GATES_IN = "[data-ioc-path='gate.today.in']"
+
+
+def titles(page) -> tuple[str, str]:
+    return page.evaluate("() => [document.title, document.querySelector('.ioc-title')?.textContent || '']")
+
+
+def test_wall_rotates_without_reload_and_screens_report(server, browser) -> None:
+    w = Watched(browser, server.url + "/wall?pages=/,/nope,/health&interval=3&screen=wall-1", 1920, 1080)
+    page = w.page
+    page.evaluate("() => { window.__sameDocument = 42; }")
+    assert page.locator(".wall-root").get_attribute("data-wall-pages") == "/,/health"  # /nope skipped
+    assert page.locator(".wall-dot").count() == 2
+    seen = [titles(page)]
+    deadline = time.monotonic() + 50
+    while len(seen) < 4 and time.monotonic() < deadline:  # / → health → / → health: two cycles
+        page.wait_for_timeout(250)
+        now = titles(page)
+        if now != seen[-1] and now[1]:
+            seen.append(now)
+            if now[1] == "运营总览":  # back on the overview: its numbers are there at once
+                page.wait_for_function(f"() => document.querySelector({GATES_IN!r})?.textContent === '1,241'",
+                                       timeout=3000)
+    headings = [h for _, h in seen]
+    assert headings == ["运营总览", "数据管道与质量", "运营总览", "数据管道与质量"], seen
+    assert seen[0][0] != seen[1][0] and seen[1][0].endswith("数据管道与质量")  # the document title too
+    assert page.evaluate("() => window.__sameDocument") == 42  # one document all along
+    assert page.locator(".ioc-canvas").count() == 1 and page.locator("#ioc-badge").count() == 1
+    animation = page.locator(".wall-progress-bar").evaluate("e => e.style.animation")
+    assert "wall-progress" in animation and "10s" in animation  # interval=3 is clamped to 10 s
+    w.clean(server.url + "/")
+
+    # the wall's heartbeat names it on /health, alive
+    h = Watched(browser, server.url + "/health", 1920, 1080)
+    h.page.wait_for_function(
+        "() => [...document.querySelectorAll('.hw-screens tr')].some(r => r.textContent.includes('wall-1'))",
+        timeout=15000)
+    row = h.page.locator(".hw-screens tr", has_text="wall-1")
+    assert "在线" in row.inner_text() and "hw-silent" not in (row.get_attribute("class") or "")
+    page.close()
+    with urllib.request.urlopen(server.url + "/api/v1/screens", timeout=5) as r:
+        listed = {s["screen"]: s for s in json.load(r)["screens"]}
+    assert listed["wall-1"]["silent"] is False  # silent only after silent_after_s: see test_screens.py
+    h.clean(server.url + "/")
+    h.page.close()
