@@ -105,7 +105,7 @@ def season_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[st
                 area=True)
     fig["data"][1]["line"] = {**fig["data"][1]["line"], "dash": "dot", "width": 2}
     layout = fig["layout"]
-    layout["xaxis"] = {**layout["xaxis"], "type": "date", "tickformat": "%m-%d", "nticks": 7,
+    layout["xaxis"] = {**layout["xaxis"], "type": "date", "tickformat": "%m-%d", "nticks": 5,
                        "fixedrange": True}
     layout["yaxis"] = {**layout["yaxis"], "rangemode": "tozero", "tickformat": "~s", "fixedrange": True}
     layout["legend"] = {**layout["legend"], "x": 0, "y": 1.0, "yanchor": "bottom"}

@@ -42,6 +42,9 @@ TEXT = (".ioc-title, .ioc-brand, .ioc-nav-link, .ioc-badge, .ioc-clock, .ioc-til
 GEOMETRY = """(sel) => {
   const bad = [];
   const box = (el) => el.getBoundingClientRect();
+  // where the text itself is (an element's box may be wider than its text, e.g. a grid cell)
+  const ink = (el) => { const r = document.createRange(); r.selectNodeContents(el);
+                        return r.getBoundingClientRect(); };
   const inside = (r, o) => r.left >= o.left - 1 && r.right <= o.right + 1 && r.top >= o.top - 1
                            && r.bottom <= o.bottom + 1;
   for (const el of document.querySelectorAll(sel)) {
@@ -55,22 +58,32 @@ GEOMETRY = """(sel) => {
     if (body.scrollHeight > body.clientHeight + 1)
       bad.push(['tile content cut', body.parentElement.className, body.scrollHeight, body.clientHeight]);
   }
-  // chart texts (ticks, legends, bar labels) drawn inside their chart, never clipped by it
+  // chart texts (ticks, legends, bar labels) drawn inside their chart, never clipped by it, and
+  // the labels of one axis never run into each other
+  const apart = (a, b, gap) => a.right + gap <= b.left || b.right + gap <= a.left
+                               || a.bottom <= b.top || b.bottom <= a.top;
   for (const gd of document.querySelectorAll('.js-plotly-plot')) {
     const g = box(gd);
     for (const t of gd.querySelectorAll('.xtick text, .ytick text, .y2tick text, .legendtext, .bartext')) {
       const r = box(t);
       if (r.width && !inside(r, g)) bad.push(['chart text clipped', gd.parentElement.id, t.textContent]);
     }
+    for (const axis of ['.xtick text', '.ytick text', '.y2tick text']) {
+      const labels = [...gd.querySelectorAll(axis)].filter(t => box(t).width);
+      for (let i = 1; i < labels.length; i++)
+        for (let j = 0; j < i; j++)
+          if (!apart(ink(labels[i]), ink(labels[j]), 0))
+            bad.push(['axis labels collide', gd.parentElement.id, labels[j].textContent,
+                      labels[i].textContent]);
+    }
   }
-  // the header's three parts never overlap
+  // the header's three parts keep a clear gap (a few canvas pixels, scaled with the canvas)
+  const scale = parseFloat(document.querySelector('.ioc-canvas')?.dataset.scale || '1');
   const parts = ['.ioc-brand', '.ioc-title', '.ioc-header-right'].map(s => document.querySelector(s));
   if (parts.every(Boolean)) {
     for (let i = 0; i < 2; i++) {
-      const a = box(parts[i]), b = box(parts[i + 1]);
-      const overlap = a.right > b.left + 1 && a.left < b.right - 1
-                      && a.bottom > b.top + 1 && a.top < b.bottom - 1;
-      if (overlap) bad.push(['header overlap', parts[i].className, parts[i + 1].className]);
+      if (!apart(ink(parts[i]), ink(parts[i + 1]), 12 * scale))
+        bad.push(['header parts touch', parts[i].className, parts[i + 1].className]);
     }
   }
   return bad;
@@ -153,7 +166,8 @@ class Screen:
         if self.wall:
             assert scroll[2] <= scroll[3], scroll
             assert self.page.evaluate("getComputedStyle(document.body).overflow") == "hidden"
-        assert self.page.evaluate(GEOMETRY, TEXT) == []
+        bad = self.page.evaluate(GEOMETRY, TEXT)
+        assert bad == [], json.dumps(bad, ensure_ascii=False)[:1500]
 
     def text(self, path: str) -> str:
         return self.page.locator(f"[data-ioc-path='{path}']").first.inner_text()
