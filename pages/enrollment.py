@@ -13,10 +13,13 @@ seasonal, so the tiles show no data age: silence out of season is normal, not st
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import dash
-from dash import Input, Output, Patch, State, callback, dcc, html
+import orjson
+from dash import Input, Output, Patch, State, callback, dcc, html, no_update
 
 from ioc_app import read
 from layouts import ids
@@ -35,11 +38,24 @@ STEPS = ("arrived", "paid", "dorm", "registered")
 TOP_MAJORS = 10
 TOP_PROVINCES = 8
 THEME_STORE = f"{PAGE}-theme"
+SENT = f"{PAGE}-sent"
+#: each chart or board of the page and the part of the enrollment section it is drawn from
+SOURCES = {"map": "by_province", "batch": "by_batch", "category": "by_category", "scores": "by_province",
+           "season": "admitted_by_day", "checkin": "checkin", "checkin_days": "checkin_by_day",
+           "provinces": "by_province", "majors": "by_major"}
+BOARDS = ("provinces", "majors")
 
 
 def section(snap: dict[str, Any] | None) -> dict[str, Any]:
     """The snapshot's enrollment section ({} before the first snapshot)."""
     return (snap or {}).get("enrollment") or {}
+
+
+def digests(snap: dict[str, Any] | None) -> dict[str, str]:
+    """A short fingerprint of each part of the section a chart or board is drawn from."""
+    enr = section(snap)
+    return {key: hashlib.blake2b(orjson.dumps(enr.get(key)), digest_size=8).hexdigest()
+            for key in sorted(set(SOURCES.values()))}
 
 
 def code_label(prefix: str, code: str, lang: str) -> str:
@@ -210,6 +226,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
              cls="pes-enr-scores", lang=lang),
         tile(t("enroll.checkin", lang), checkin, cls="pes-enr-checkin", lang=lang),
         dcc.Store(id=THEME_STORE, data=theme),
+        dcc.Store(id=SENT, data=digests(snap)),
     ], className="pes-grid pes-enrollment")
     settings = read.settings()
     return frame(PAGE, "enroll.title", body, lang=lang, theme=theme, fit=fit, at=at, screen=screen,
@@ -217,37 +234,41 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
 
 
 @callback(
-    Output(ids.graph(PAGE, "map"), "figure"),
-    Output(ids.graph(PAGE, "batch"), "figure"),
-    Output(ids.graph(PAGE, "category"), "figure"),
-    Output(ids.graph(PAGE, "scores"), "figure"),
-    Output(ids.graph(PAGE, "season"), "figure"),
-    Output(ids.graph(PAGE, "checkin"), "figure"),
-    Output(ids.graph(PAGE, "checkin_days"), "figure"),
-    Output(ids.ranking(PAGE, "provinces"), "children"),
-    Output(ids.ranking(PAGE, "majors"), "children"),
+    *(Output(ids.ranking(PAGE, name) if name in BOARDS else ids.graph(PAGE, name),
+             "children" if name in BOARDS else "figure") for name in SOURCES),
+    Output(SENT, "data"),
     Input(ids.VERSION, "data"),
     State(ids.CONFIG, "data"),
     State(THEME_STORE, "data"),
+    State(SENT, "data"),
     prevent_initial_call=True,
 )
-def refresh(_version: int | None, cfg: dict[str, Any], theme: str | None) -> tuple[Any, ...]:
-    """Only values travel: province colours, bar lengths and labels, curve points, board rows.
-    Each figure is rebuilt with its layout-time builder and its arrays copied into a Patch."""
+def refresh(_version: int | None, cfg: dict[str, Any], theme: str | None,
+            sent: dict[str, str] | None) -> tuple[Any, ...]:
+    """Only what changed travels (the snapshot's version also moves with the other domains,
+    and admissions change seldom), and only values: province colours, bar lengths and labels,
+    curve points, board rows. Each figure is rebuilt with its layout-time builder and its
+    arrays copied into a Patch."""
     snap = read.snapshot_for(cfg.get("at"))
     lang = cfg.get("lang", "zh")
     theme = theme or "dark"
+    now = digests(snap)
+    fresh = [name for name, key in SOURCES.items() if now[key] != (sent or {}).get(key)]
+    if not fresh:
+        return (no_update,) * (len(SOURCES) + 1)
     empty = t("status.no_data", lang)
-    return (
-        china_map_patch(section(snap).get("by_province"), theme=theme, lang=lang),
-        copy_values(Patch(), progress_figure(snap, "by_batch", "batch", theme, lang),
-                    layout_paths=PROGRESS_AXES),
-        copy_values(Patch(), progress_figure(snap, "by_category", "category", theme, lang),
-                    layout_paths=PROGRESS_AXES),
-        copy_values(Patch(), scores_figure(snap, theme, lang)),
-        copy_values(Patch(), season_figure(snap, theme, lang)),
-        copy_values(Patch(), checkin_figure(snap, theme, lang)),
-        copy_values(Patch(), checkin_days_figure(snap, theme, lang)),
-        ranking_rows(province_rows(snap, lang), lang=lang, limit=TOP_PROVINCES, empty=empty),
-        ranking_rows(major_rows(snap, lang), lang=lang, limit=TOP_MAJORS, empty=empty),
-    )
+    update: dict[str, Callable[[], Any]] = {
+        "map": lambda: china_map_patch(section(snap).get("by_province"), theme=theme, lang=lang),
+        "batch": lambda: copy_values(Patch(), progress_figure(snap, "by_batch", "batch", theme, lang),
+                                     layout_paths=PROGRESS_AXES),
+        "category": lambda: copy_values(Patch(), progress_figure(snap, "by_category", "category", theme,
+                                                                 lang), layout_paths=PROGRESS_AXES),
+        "scores": lambda: copy_values(Patch(), scores_figure(snap, theme, lang)),
+        "season": lambda: copy_values(Patch(), season_figure(snap, theme, lang)),
+        "checkin": lambda: copy_values(Patch(), checkin_figure(snap, theme, lang)),
+        "checkin_days": lambda: copy_values(Patch(), checkin_days_figure(snap, theme, lang)),
+        "provinces": lambda: ranking_rows(province_rows(snap, lang), lang=lang, limit=TOP_PROVINCES,
+                                          empty=empty),
+        "majors": lambda: ranking_rows(major_rows(snap, lang), lang=lang, limit=TOP_MAJORS, empty=empty),
+    }
+    return (*(update[name]() if name in fresh else no_update for name in SOURCES), now)

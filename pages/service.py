@@ -9,10 +9,12 @@ when the snapshot version changes.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import dash
-from dash import Input, Output, Patch, State, callback, html
+import orjson
+from dash import Input, Output, Patch, State, callback, dcc, html, no_update
 
 from ioc_app import read
 from layouts import ids
@@ -29,6 +31,9 @@ NAV = (("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network
 #: the hall's streams, for each tile's data age
 STREAMS = {part: f"service.{part}" for part in ("workflow", "print", "call")}
 TOP = 20
+SENT = f"{PAGE}-sent"
+#: the parts of the service section the boards and charts are drawn from
+SOURCES = ("top_services", "backlog_by_department", "hourly")
 #: today's bars, then the typical day's dotted lines in a tint of the same hue that stands out on the theme
 HOURLY_COLORS = {"dark": ("#36c5f0", "#2eb67d", "#a5eaff", "#9af0c4"),
                  "light": ("#36c5f0", "#2eb67d", "#075985", "#166534")}
@@ -38,6 +43,12 @@ DEPARTMENTS = 8
 def section(snap: dict[str, Any] | None) -> dict[str, Any]:
     """The snapshot's service section ({} before the first snapshot)."""
     return (snap or {}).get("service") or {}
+
+
+def digests(snap: dict[str, Any] | None) -> dict[str, str]:
+    """A short fingerprint of each part of the section a board or chart is drawn from."""
+    svc = section(snap)
+    return {key: hashlib.blake2b(orjson.dumps(svc.get(key)), digest_size=8).hexdigest() for key in SOURCES}
 
 
 def top_rows(snap: dict[str, Any] | None, lang: str) -> list[RankRow]:
@@ -141,6 +152,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
         tile(t("svc.backlog_by_department", lang),
              ranking(PAGE, "departments", department_rows(snap, lang), lang=lang, limit=DEPARTMENTS,
                      slots=DEPARTMENTS, empty=empty), cls="pes-svc-backlog", lang=lang),
+        dcc.Store(id=SENT, data=digests(snap)),
     ], className="pes-grid pes-service")
     settings = read.settings()
     return frame(PAGE, "svc.title", body, lang=lang, theme=theme, fit=fit, at=at, screen=screen,
@@ -152,18 +164,28 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     Output(ids.ranking(PAGE, "departments"), "children"),
     Output(ids.graph(PAGE, "hourly"), "figure"),
     Output(ids.graph(PAGE, "calls"), "figure"),
+    Output(SENT, "data"),
     Input(ids.VERSION, "data"),
     State(ids.CONFIG, "data"),
+    State(SENT, "data"),
     prevent_initial_call=True,
 )
-def refresh(_version: int | None, cfg: dict[str, Any]) -> tuple[Any, ...]:
-    """Board rows and chart points only; the figures' layout stays in the browser."""
+def refresh(_version: int | None, cfg: dict[str, Any], sent: dict[str, str] | None) -> tuple[Any, ...]:
+    """Only the parts that changed travel, and of those only board rows and chart points; the
+    figures' layout stays in the browser."""
     snap = read.snapshot_for(cfg.get("at"))
     lang = cfg.get("lang", "zh")
+    now = digests(snap)
+    fresh = {key for key, value in now.items() if value != (sent or {}).get(key)}
+    if not fresh:
+        return (no_update,) * 5
     empty = t("status.no_data", lang)
     return (
-        ranking_rows(top_rows(snap, lang), lang=lang, limit=TOP, empty=empty),
-        ranking_rows(department_rows(snap, lang), lang=lang, limit=DEPARTMENTS, empty=empty),
-        copy_values(Patch(), hourly_figure(snap, "dark", lang)),
-        copy_values(Patch(), calls_figure(snap, "dark", lang)),
+        ranking_rows(top_rows(snap, lang), lang=lang, limit=TOP, empty=empty)
+        if "top_services" in fresh else no_update,
+        ranking_rows(department_rows(snap, lang), lang=lang, limit=DEPARTMENTS, empty=empty)
+        if "backlog_by_department" in fresh else no_update,
+        copy_values(Patch(), hourly_figure(snap, "dark", lang)) if "hourly" in fresh else no_update,
+        copy_values(Patch(), calls_figure(snap, "dark", lang)) if "hourly" in fresh else no_update,
+        now,
     )

@@ -159,6 +159,7 @@ def enrollment(store: Store, now_ms: int, rng: random.Random) -> dict[str, Any]:
         "by_category": breakdown("category"), "by_major": breakdown("major"),
         "major_names": {m.code: [m.name_zh, m.name_en] for m in majors},
         "province_names": {p.code: [p.name_zh, p.name_en] for p in site.provinces},
+        "a_major": [majors[0].code, majors[0].college],
         "checkin": {s: furthest[s] for s in steps},
     }
 

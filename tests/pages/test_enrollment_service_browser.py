@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from ingest.enrollment import BATCHES, CATEGORIES, PROVINCES
 from layouts.china_map import NO_DATA, colour
-from tests.conftest import ROOT, Server, free_port, product_env
+from tests.conftest import ROOT, Server, free_port, product_env, run_cli
 
 pytestmark = pytest.mark.browser
 
@@ -99,6 +101,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Any:
                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
     expected = json.loads(run.stdout.strip().splitlines()[-1])
+    token = run_cli(env, "token", "create", "cockpit-test", "--streams", "*").stdout.strip()
+    expected["token"] = token
     srv = Server(env, free_port())
     try:
         srv.wait_ready()
@@ -299,4 +303,58 @@ def test_service_hall_cockpit(seeded: Any, browser: Browser, shots: Path, size: 
     assert sum(v for v in submitted if v is not None) == exp["submitted"]
     calls = screen.figure("service-graph-calls")
     assert sum(v for v in calls["data"][0]["y"] if v is not None) == exp["calls"]
+    screen.close()
+
+
+def ingest(server: Server, token: str, stream: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    request = urllib.request.Request(f"{server.url}/api/v1/ingest/{stream}", data=json.dumps(events).encode(),
+                                     headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def test_new_events_reach_the_open_cockpits(seeded: Any, browser: Browser, shots: Path) -> None:
+    """Runs last: it adds events to the shared store. The boards, the map and the numbers of
+    an open page follow the ingest path without a reload (the patched figures and rows)."""
+    server, expected = seeded
+    now = int(time.time() * 1000)
+
+    screen = Screen(browser, server.url, "/service", "wall")
+    fire = [{"event_id": f"live-{i}", "ts": now - i * 1000, "case_id": f"live-{i}",
+             "service_id": "fire-inspection", "department": "security", "applicant_type": "staff",
+             "channel": "web", "action": "submitted", "node": 0} for i in range(60)]
+    assert ingest(server, expected["token"], "service.workflow", fire)["accepted"] == 60
+    screen.page.wait_for_function(
+        """() => { const row = document.querySelector('#service-ranking-top .ioc-rank-row');
+                   return row && row.querySelector('.ioc-rank-name').textContent === '消防安全检查申请'
+                          && row.querySelector('.ioc-rank-value').textContent === '60'; }""", timeout=15_000)
+    assert screen.text("service.today.submitted") == count(expected["service"]["submitted"] + 60)
+    assert len(screen.board("service-ranking-top")) == 20
+    screen.page.screenshot(path=str(shots / "service-live.png"))
+    screen.close()
+
+    screen = Screen(browser, server.url, "/enrollment", "wall")
+    by_province = expected["enrollment"]["by_province"]
+    slow = min((p for p in by_province if by_province[p]["plan"] >= 20),
+               key=lambda p: by_province[p]["completion"])
+    row = by_province[slow]
+    more = row["plan"] - row["admitted"] + 1  # past the plan: the province turns the scale's top colour
+    major, college = expected["enrollment"]["a_major"]
+    admissions = [{"event_id": f"live-{slow}-{i}", "ts": now - i * 1000,
+                   "year": expected["enrollment"]["year"], "candidate_key": f"live-{slow}-{i}",
+                   "province": slow, "batch": "regular", "category": "general", "track": "physics",
+                   "college": college, "major": major, "status": "admitted", "score": 600.0}
+                  for i in range(more)]
+    assert ingest(server, expected["token"], "enrollment.admission", admissions)["accepted"] == more
+    target = colour((row["admitted"] + more) / row["plan"])
+    assert target != colour(row["completion"])
+    screen.page.wait_for_function(
+        """([code, fill]) => { const gd = document.querySelector('#enrollment-graph-map .js-plotly-plot');
+                               const tr = gd.data.find(d => d.meta === code);
+                               return tr.fillcolor === fill
+                                      && gd.querySelectorAll('path.js-fill').length === 34; }""",
+        arg=[slow, target], timeout=15_000)
+    assert screen.text("enrollment.admitted") == count(expected["enrollment"]["admitted"] + more)
+    screen.page.screenshot(path=str(shots / "enrollment-live.png"))
     screen.close()
