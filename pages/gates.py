@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, Patch, State, callback, html
+from dash import Input, Output, Patch, State, callback, dcc, html, no_update
 
 from ioc_app import read
 from layouts import ids
 from layouts.charts import PALETTE, bar_h, donut, lines
+from layouts.delta import changed, digests
 from layouts.heatmap import grid_values, heatmap
 from layouts.i18n import t
 from layouts.live import bound, frame, graph, kpi, options, tile
@@ -24,6 +25,8 @@ from layouts.ranking import RankRow, ranking, ranking_rows
 dash.register_page(__name__, path="/gates", name="gates", order=1, title="IOC")
 
 PAGE = "gates"
+#: digests of what the browser holds (see layouts.delta)
+SENT = f"{PAGE}-sent"
 NAV = (("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
        ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"))
 PERIODS = ("today", "yesterday", "last_week", "last_year")
@@ -185,8 +188,7 @@ def delta_text(snap: dict[str, Any] | None, period: str) -> tuple[str, str]:
     return f"{sign}{abs(change) * 100:.1f}%", "gn-delta gn-up" if change > 0 else "gn-delta gn-down"
 
 
-def _delta(snap: dict[str, Any] | None, period: str) -> html.Span:
-    text, cls = delta_text(snap, period)
+def _delta(text: str, cls: str) -> html.Span:
     return html.Span(text, className=f"ioc-num {cls}")
 
 
@@ -200,8 +202,8 @@ def compare_table(snap: dict[str, Any] | None, lang: str) -> html.Div:
             html.Span(t(f"gates.period_{period}", lang), className="gn-cmp-label"),
             bound(f"gate.compare.{period}.in", cls="gn-cmp-num"),
             bound(f"gate.compare.{period}.out", cls="gn-cmp-num"),
-            html.Span(_delta(snap, period) if period != "today" else "", id=f"{PAGE}-delta-{period}",
-                      className="gn-cmp-delta"),
+            html.Span(_delta(*delta_text(snap, period)) if period != "today" else "",
+                      id=f"{PAGE}-delta-{period}", className="gn-cmp-delta"),
         ]
     return html.Div(head + cells, className="gn-cmp")
 
@@ -237,9 +239,23 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
         tile(t("gates.person_types", lang), graph(PAGE, "person", person_figure(snap, theme, lang)),
              stream=STREAM, cls="ioc-span-2", lang=lang),
     ]
-    body = html.Div(tiles, className="gn-grid gn-gates")
+    sent = dcc.Store(id=SENT, data=digests(parts(snap, lang)))
+    body = html.Div([*tiles, sent], className="gn-grid gn-gates")
     return frame(PAGE, "gates.title", body, lang=lang, theme=theme, fit=fit, at=at, screen=screen,
                  zone=read.settings().zone.key, nav=NAV)
+
+
+def parts(snap: dict[str, Any] | None, lang: str) -> dict[str, Any]:
+    """What the callback may send, by output: compared by digest with what the browser has."""
+    return {
+        "last_hour": last_hour_series(snap),
+        "curve": curve_series(snap),
+        "ranking": [(r.key, r.label, r.value, r.parts) for r in gate_rows(snap, lang)],
+        "heat": heat_series(snap, lang),
+        "deny": deny_series(snap, lang),
+        "person": person_series(snap, lang),
+        **{f"delta_{p}": delta_text(snap, p) for p in PERIODS[1:]},
+    }
 
 
 @callback(
@@ -250,31 +266,48 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     Output(ids.graph(PAGE, "deny"), "figure"),
     Output(ids.graph(PAGE, "person"), "figure"),
     *(Output(f"{PAGE}-delta-{p}", "children") for p in PERIODS[1:]),
+    Output(SENT, "data"),
     Input(ids.VERSION, "data"),
     State(ids.CONFIG, "data"),
+    State(SENT, "data"),
     prevent_initial_call=True,
 )
-def refresh(_version: int | None, cfg: dict[str, Any]) -> tuple[Any, ...]:
-    """Only data arrays travel; the ranking's rows are keyed, so React moves rather than rebuilds."""
+def refresh(_version: int | None, cfg: dict[str, Any], sent: dict[str, str] | None) -> tuple[Any, ...]:
+    """Only what changed travels, and of a figure only its data arrays; the ranking's rows are
+    keyed, so React moves them rather than rebuilding them."""
     lang = cfg.get("lang", "zh")
     snap = read.snapshot_for(cfg.get("at"))
-    x, ins, outs = last_hour_series(snap)
-    last_hour = Patch()
-    last_hour["data"][0].update({"x": x, "y": ins})
-    last_hour["data"][1].update({"x": x, "y": outs})
-    (tx, ty), (yx, yy) = curve_series(snap)
-    curve = Patch()
-    curve["data"][0].update({"x": tx, "y": ty})
-    curve["data"][1].update({"x": yx, "y": yy})
-    hx, hy, hz = heat_series(snap, lang)
-    heat = Patch()
-    heat["data"][0].update({"x": hx, "y": hy, "z": hz})
-    labels, values = deny_series(snap, lang)
-    deny = Patch()
-    deny["data"][0].update({"x": values, "y": labels})
-    plabels, pvalues = person_series(snap, lang)
-    person = Patch()
-    person["data"][0].update({"labels": plabels, "values": pvalues})
-    board = ranking_rows(gate_rows(snap, lang), lang=lang, empty=t("status.no_data", lang))
-    return (last_hour, curve, board, heat, deny, person,
-            *(_delta(snap, p) for p in PERIODS[1:]))
+    now = parts(snap, lang)
+    fresh, digests_now = changed(now, sent)
+    if not fresh:
+        return (no_update,) * (len(now) + 1)
+    out: dict[str, Any] = dict.fromkeys(now, no_update)
+    if "last_hour" in fresh:
+        x, ins, outs = now["last_hour"]
+        out["last_hour"] = Patch()
+        out["last_hour"]["data"][0].update({"x": x, "y": ins})
+        out["last_hour"]["data"][1].update({"x": x, "y": outs})
+    if "curve" in fresh:
+        (tx, ty), (yx, yy) = now["curve"]
+        out["curve"] = Patch()
+        out["curve"]["data"][0].update({"x": tx, "y": ty})
+        out["curve"]["data"][1].update({"x": yx, "y": yy})
+    if "ranking" in fresh:
+        out["ranking"] = ranking_rows([RankRow(*r) for r in now["ranking"]], lang=lang,
+                                      empty=t("status.no_data", lang))
+    if "heat" in fresh:
+        hx, hy, hz = now["heat"]
+        out["heat"] = Patch()
+        out["heat"]["data"][0].update({"x": hx, "y": hy, "z": hz})
+    if "deny" in fresh:
+        labels, values = now["deny"]
+        out["deny"] = Patch()
+        out["deny"]["data"][0].update({"x": values, "y": labels})
+    if "person" in fresh:
+        plabels, pvalues = now["person"]
+        out["person"] = Patch()
+        out["person"]["data"][0].update({"labels": plabels, "values": pvalues})
+    for p in PERIODS[1:]:
+        if f"delta_{p}" in fresh:
+            out[f"delta_{p}"] = _delta(*now[f"delta_{p}"])
+    return (*out.values(), digests_now)

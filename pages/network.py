@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, Patch, State, callback, html
+from dash import Input, Output, Patch, State, callback, dcc, html, no_update
 
 from ioc_app import read
 from layouts import ids
 from layouts.charts import PALETTE, bar_h, bars, lines
+from layouts.delta import changed, digests
 from layouts.i18n import t
 from layouts.live import bound, frame, graph, kpi, options, tile
 from layouts.multiples import Panel, small_multiples, trace_index
@@ -23,6 +24,8 @@ from layouts.multiples import Panel, small_multiples, trace_index
 dash.register_page(__name__, path="/network", name="network", order=2, title="IOC")
 
 PAGE = "network"
+#: digests of what the browser holds (see layouts.delta)
+SENT = f"{PAGE}-sent"
 NAV = (("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
        ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"))
 ACCESS = ("wired", "wireless", "vpn")
@@ -283,9 +286,22 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
             html.Div(graph(PAGE, "status", status_figure(snap, theme, lang)), className="ioc-chart-box"),
         ], className="ioc-stack"), cls="ioc-span-3", **sec),
     ]
-    body = html.Div(tiles, className="gn-grid gn-network")
+    sent = dcc.Store(id=SENT, data=digests(parts(snap, lang)))
+    body = html.Div([*tiles, sent], className="gn-grid gn-network")
     return frame(PAGE, "net.title", body, lang=lang, theme=theme, fit=fit, at=at, screen=screen,
                  zone=read.settings().zone.key, nav=NAV)
+
+
+def parts(snap: dict[str, Any] | None, lang: str) -> dict[str, Any]:
+    """What the callback may send, by output: compared by digest with what the browser has."""
+    return {
+        "links": link_minutes(snap),
+        "links_now": links_now(snap, lang),
+        "campus": campus_series(snap, lang),
+        "ipv6": ipv6_series(snap),
+        "categories": category_series(snap, lang),
+        "status": status_series(snap),
+    }
 
 
 @callback(
@@ -295,38 +311,52 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     Output(ids.graph(PAGE, "ipv6"), "figure"),
     Output(ids.graph(PAGE, "categories"), "figure"),
     Output(ids.graph(PAGE, "status"), "figure"),
+    Output(SENT, "data"),
     Input(ids.VERSION, "data"),
     State(ids.CONFIG, "data"),
+    State(SENT, "data"),
     prevent_initial_call=True,
 )
-def refresh(_version: int | None, cfg: dict[str, Any]) -> tuple[Any, ...]:
-    """Only data arrays travel. The link panels are fixed when the page is built (a link added
-    to the catalogue appears at the next page load or rotation)."""
+def refresh(_version: int | None, cfg: dict[str, Any], sent: dict[str, str] | None) -> tuple[Any, ...]:
+    """Only what changed travels, and of a figure only its data arrays. The link panels are
+    fixed when the page is built (a link added to the catalogue appears at the next page load
+    or wall rotation)."""
     lang = cfg.get("lang", "zh")
     snap = read.snapshot_for(cfg.get("at"))
-    x, links = link_minutes(snap)
-    panels = Patch()
-    for p, (_link, ins, outs, cap) in enumerate(links):
-        panels["data"][trace_index(p, 0, PER_PANEL)].update({"x": x, "y": ins})
-        panels["data"][trace_index(p, 1, PER_PANEL)].update({"x": x, "y": outs})
-        panels["data"][trace_index(p, 2, PER_PANEL)].update({"x": x, "y": [cap] * len(x)})
-    labels, shares, texts = links_now(snap, lang)
-    now = Patch()
-    for i in range(2):
-        now["data"][i].update({"y": labels, "x": shares[i], "text": texts[i]})
-    clabels, cvalues = campus_series(snap, lang)
-    campus = Patch()
-    for i, values in enumerate(cvalues):
-        campus["data"][i].update({"y": clabels, "x": values})
-    hx, hy = ipv6_series(snap)
-    ipv6 = Patch()
-    ipv6["data"][0].update({"x": hx, "y": hy})
-    catlabels, catvalues = category_series(snap, lang)
-    categories = Patch()
-    categories["data"][0].update({"x": catvalues, "y": catlabels})
-    categories["layout"]["annotations"] = _none_note(catvalues, lang)
-    sx, svalues = status_series(snap)
-    status = Patch()
-    for i, values in enumerate(svalues):
-        status["data"][i].update({"x": sx, "y": values})
-    return panels, now, campus, ipv6, categories, status
+    now = parts(snap, lang)
+    fresh, digests_now = changed(now, sent)
+    if not fresh:
+        return (no_update,) * (len(now) + 1)
+    out: dict[str, Any] = dict.fromkeys(now, no_update)
+    if "links" in fresh:
+        x, links = now["links"]
+        out["links"] = Patch()
+        for p, (_link, ins, outs, cap) in enumerate(links):
+            out["links"]["data"][trace_index(p, 0, PER_PANEL)].update({"x": x, "y": ins})
+            out["links"]["data"][trace_index(p, 1, PER_PANEL)].update({"x": x, "y": outs})
+            out["links"]["data"][trace_index(p, 2, PER_PANEL)].update({"x": x, "y": [cap] * len(x)})
+    if "links_now" in fresh:
+        labels, shares, texts = now["links_now"]
+        out["links_now"] = Patch()
+        for i in range(2):
+            out["links_now"]["data"][i].update({"y": labels, "x": shares[i], "text": texts[i]})
+    if "campus" in fresh:
+        clabels, cvalues = now["campus"]
+        out["campus"] = Patch()
+        for i, values in enumerate(cvalues):
+            out["campus"]["data"][i].update({"y": clabels, "x": values})
+    if "ipv6" in fresh:
+        hx, hy = now["ipv6"]
+        out["ipv6"] = Patch()
+        out["ipv6"]["data"][0].update({"x": hx, "y": hy})
+    if "categories" in fresh:
+        catlabels, catvalues = now["categories"]
+        out["categories"] = Patch()
+        out["categories"]["data"][0].update({"x": catvalues, "y": catlabels})
+        out["categories"]["layout"]["annotations"] = _none_note(catvalues, lang)
+    if "status" in fresh:
+        sx, svalues = now["status"]
+        out["status"] = Patch()
+        for i, values in enumerate(svalues):
+            out["status"]["data"][i].update({"x": sx, "y": values})
+    return (*out.values(), digests_now)
