@@ -132,7 +132,7 @@ def progress(labels: list[str], ratios: list[float | None], texts: list[str], *,
     ticks = {"tickmode": "array", "tickvals": pos, "range": span, "automargin": True, "showgrid": False,
              "zeroline": False, "ticks": "", "fixedrange": True}
     layout = base_layout(theme, barmode="overlay", bargap=0.42, margin={"l": 8, "r": 8, "t": 4, "b": 4})
-    layout["xaxis"] = {**layout["xaxis"], "visible": False, "range": [0, max(1.0, *values)],
+    layout["xaxis"] = {**layout["xaxis"], "visible": False, "range": [0, max([1.0, *values])],
                        "fixedrange": True}
     layout["yaxis"] = {**layout["yaxis"], **ticks, "ticktext": labels,
                        "tickfont": {"size": 15, "color": c["text"]}}
@@ -166,8 +166,9 @@ def funnel(labels: list[str], values: list[int], *, theme: str = "dark") -> dict
     """Steps that narrow (e.g. arrived → paid → moved in → registered), each with its count
     and its share of the first step written on the bar."""
     c = THEME.get(theme, THEME["dark"])
+    share = " · %{percentInitial:.0%}" if values and values[0] else ""  # no share of nobody
     trace = {"type": "funnel", "y": labels, "x": values, "textinfo": "value+percent initial",
-             "texttemplate": "%{value:,} · %{percentInitial:.0%}", "textposition": "inside",
+             "texttemplate": "%{value:,}" + share, "textposition": "inside",
              "insidetextfont": {"size": 15, "color": "#ffffff"}, "constraintext": "none",
              "marker": {"color": [PALETTE[i % len(PALETTE)] for i in range(len(labels))]},
              "connector": {"fillcolor": c["grid"], "line": {"width": 0}},
@@ -220,7 +221,7 @@ def combo(x: list[Any], bar_series: dict[str, list[Any]], line_series: dict[str,
     return {"data": data, "layout": layout}
 
 
-VALUE_KEYS = ("x", "y", "text", "customdata", "base")
+VALUE_KEYS = ("x", "y", "text", "customdata", "base", "texttemplate")
 
 
 def copy_values(target: Any, figure: dict[str, Any], *,
