@@ -135,9 +135,9 @@ def progress(labels: list[str], ratios: list[float | None], texts: list[str], *,
     layout["xaxis"] = {**layout["xaxis"], "visible": False, "range": [0, max([1.0, *values])],
                        "fixedrange": True}
     layout["yaxis"] = {**layout["yaxis"], **ticks, "ticktext": labels,
-                       "tickfont": {"size": 15, "color": c["text"]}}
+                       "tickfont": {"size": 16, "color": c["text"]}}
     layout["yaxis2"] = {**ticks, "ticktext": texts, "overlaying": "y", "side": "right",
-                        "tickfont": {"size": 14, "color": c["muted"]}}
+                        "tickfont": {"size": 15, "color": c["text"]}}
     return {"data": [track, bar, anchor], "layout": layout}
 
 
