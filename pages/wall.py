@@ -4,7 +4,8 @@ document — no reload between pages, so a wall never flashes white or loses its
 The shown page is rendered by its own ``layout`` from ``dash.page_registry`` into the wall's
 stage (pages never import each other); its live machinery (config, version, poll) replaces
 the previous page's, so exactly one set is on screen. Rotation timing, the progress line and
-re-binding the numbers of a freshly shown page run in the browser (``assets/ioc_wall.js``).
+re-binding the numbers of a freshly shown page run in the browser (``assets/ioc_wall.js``),
+which swaps only once nothing of the shown page is in flight.
 
 ``?pages=/,/gates&interval=30`` override the configured playlist (``IOC_WALL``): entries that
 are no page are skipped, the interval is clamped to 10–600 s. ``lang``, ``theme``, ``fit``
@@ -91,7 +92,7 @@ def layout(pages: str | None = None, interval: str | None = None, lang: str | No
     log.info("event=wall.opened screen=%s pages=%s interval_s=%d", screen or "-", ",".join(paths),
              interval_s)
     cfg = {"pages": list(paths), "interval_s": interval_s, "opts": opts, "reload_at": reload_at,
-           "brand": t("app.short", lang)}
+           "brand": t("app.short", lang), "ids": {"tick": ids.TICK, "index": INDEX}}
     return html.Div([
         html.Div(first, id=STAGE, className="wall-stage"),
         html.Div(html.Div(className="wall-progress-bar"), id=PROGRESS, className="wall-progress"),
@@ -125,6 +126,8 @@ def show(index: int | None, cfg: dict[str, Any]) -> tuple[Any, Any]:
     return page, {"index": i, "title": title, "path": paths[i]}
 
 
+# once a second: is it time, and is the shown page quiet? The next index is then set from the
+# browser (dash_clientside.set_props) after the page has drained, so this returns no_update
 clientside_callback(
     ClientsideFunction(namespace="ioc_wall", function_name="advance"),
     Output(INDEX, "data"),

@@ -173,8 +173,10 @@ def test_page_fits_its_screen(server, browser, route: str, width: int, height: i
     stale = page.locator(".hw-streams tr.hw-row-stale")
     assert stale.count() >= 1
     assert page.locator(".hw-streams tr.hw-row-ok").count() >= 2
-    red = stale.first.locator(".hw-pill").evaluate("e => getComputedStyle(e).backgroundColor")
-    assert red == "rgb(220, 38, 38)"
+    # (read in one go: the tables are re-rendered every few seconds)
+    page.wait_for_function("() => { const e = document.querySelector('.hw-streams tr.hw-row-stale .hw-pill');"
+                           " return e && getComputedStyle(e).backgroundColor === 'rgb(220, 38, 38)'; }",
+                           timeout=3000)
     assert page.locator("[data-ioc-path='version']").first.inner_text().isdigit()
     page.close()
 
