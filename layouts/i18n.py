@@ -141,6 +141,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "wall.title": {"zh": "大屏轮播", "en": "Wall rotation"},
     "page.not_found": {"zh": "页面不存在", "en": "Page not found"},
     "page.back_home": {"zh": "返回总览", "en": "Back to the overview"},
+    # navigation between the cockpit pages
     "nav.gates": {"zh": "门禁", "en": "Gates"},
     "nav.network": {"zh": "网络", "en": "Network"},
     "nav.enrollment": {"zh": "招生", "en": "Admissions"},
