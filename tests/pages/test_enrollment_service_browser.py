@@ -351,8 +351,8 @@ def test_new_events_reach_the_open_cockpits(seeded: Any, browser: Browser, shots
     assert target != colour(row["completion"])
     screen.page.wait_for_function(
         """([code, fill]) => { const gd = document.querySelector('#enrollment-graph-map .js-plotly-plot');
-                               const tr = gd.data.find(d => d.meta === code);
-                               return tr.fillcolor === fill
+                               const tr = gd && gd.data && gd.data.find(d => d.meta === code);
+                               return !!tr && tr.fillcolor === fill
                                       && gd.querySelectorAll('path.js-fill').length === 34; }""",
         arg=[slow, target], timeout=15_000)
     assert screen.text("enrollment.admitted") == count(expected["enrollment"]["admitted"] + more)
