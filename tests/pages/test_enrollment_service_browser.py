@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from ingest.enrollment import BATCHES, CATEGORIES, PROVINCES
 from layouts.china_map import NO_DATA, colour
@@ -28,9 +28,6 @@ from tests.conftest import ROOT, Server, free_port, product_env, run_cli
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 #: where the pages are read: the wall (dark; the 4K wall in English, the longest labels) and a tablet
 SIZES = {"wall": (1920, 1080, "dark", "zh"), "wall4k-en": (3840, 2160, "dark", "en"),
          "tablet": (1180, 820, "light", "zh")}
@@ -109,14 +106,6 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Any:
         yield srv, expected
     finally:
         srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Any:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -13,15 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from tests.conftest import ROOT, Server, free_port, product_env
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 SEED = """
 import sys, time
@@ -133,15 +130,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Any:
+def browser(browser: Any) -> Any:
     """One browser context for the module: pages share its cache, as the tabs of one screen would
     (the Dash and Plotly bundles load once)."""
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = b.new_context()
-        yield context
-        context.close()
-        b.close()
+    context = browser.new_context()
+    yield context
+    context.close()
 
 
 class Opened:

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
-from playwright.sync_api import sync_playwright
 
 from ingest.registry import BY_NAME
 from ioc_app import auth
@@ -24,19 +23,8 @@ from tests.conftest import Server, free_port, product_env
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 IN_TODAY = "[data-ioc-path='gate.today.in']"
 TRIALS = 20
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def gate_event(event_id: str, ts_ms: int) -> dict:
