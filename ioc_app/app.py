@@ -212,9 +212,10 @@ def _start_scheduler(settings: Settings, site: Site, pipeline: Pipeline,
         from ioc_app.demo_feed import DemoFeed
 
         feed = DemoFeed(pipeline, World(site, settings.zone))
-        scheduler.add_job(feed.tick, "interval", seconds=5, id="demo-feed", max_instances=1,
-                          coalesce=True, next_run_time=None)
         feed.tick()  # today's traffic so far, before the first page is served
+        # (no ``next_run_time=None`` here: APScheduler reads that as "add the job paused")
+        scheduler.add_job(feed.tick, "interval", seconds=5, id="demo-feed", max_instances=1,
+                          coalesce=True)
     if core is not None:
         core.schedule(scheduler)
     scheduler.start()

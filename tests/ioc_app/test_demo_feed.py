@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ingest.sim import World
 from ingest.site import load_site
+from ioc_app import read
+from ioc_app.app import create_app
 from ioc_app.demo_feed import DemoFeed
-from ioc_app.settings import DEFAULT_SITE
+from ioc_app.settings import DEFAULT_SITE, Settings
 from ioc_app.storage import Store
 from metrics.gate import local_midnight
 
@@ -44,3 +48,25 @@ def test_feed_goes_through_the_ingest_path_and_resumes_without_repeating(pipelin
     total, distinct = store.rows("SELECT count(), uniqExact(event_id) FROM gate_pass")[0]
     assert total == distinct
     assert sum(counts(store).values()) == first + later
+
+
+
+def test_the_running_app_keeps_feeding(migrated: Store, tmp_path: Path) -> None:
+    """The product started with demo data keeps sending: the feed's job runs after the start."""
+    settings = Settings(clickhouse_url=f"chdb://{tmp_path / 'store'}", demo=True,
+                        tokens_file=str(tmp_path / "tokens.toml"))
+    app = create_app(settings, store=migrated, background=True)
+    runtime = app.server.extensions[read.EXTENSION]
+    try:
+        job = runtime.scheduler.get_job("demo-feed")
+        assert job is not None and job.next_run_time is not None, "the demo feed is scheduled, not paused"
+        feed = job.func.__self__
+        reached = feed._next
+        deadline = time.monotonic() + 30
+        while feed._next == reached and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert feed._next > reached, "the feed's job ran after the start"
+    finally:
+        runtime.scheduler.shutdown(wait=True)
+        runtime.writer.stop()
+        runtime.pipeline.buffer.close()
