@@ -163,7 +163,7 @@
 
   var lastBeat = 0;
   function heartbeat(cfg) {
-    if (cfg.at || Date.now() - lastBeat < cfg.heartbeat_s * 1000) return;
+    if (cfg.at || Date.now() - lastBeat < (IOC.beatS || cfg.heartbeat_s) * 1000) return;
     lastBeat = Date.now();
     var body = JSON.stringify({
       screen: cfg.screen, page: cfg.page, version: IOC.version, heap_bytes: memory(),
@@ -171,7 +171,10 @@
       width: window.innerWidth, height: window.innerHeight
     });
     fetch("/api/v1/heartbeat", {method: "POST", headers: {"Content-Type": "application/json"}, body: body,
-                                keepalive: true}).catch(function () {});
+                                keepalive: true})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (a) { if (a && a.heartbeat_s > 0) IOC.beatS = a.heartbeat_s; })  // the server's pace
+      .catch(function () {});
   }
 
   function softReload(cfg) {
@@ -189,7 +192,6 @@
     IOC.cfg = cfg;
     var clock = document.getElementById("ioc-clock");
     if (clock) setText(clock, clockText(new Date(), cfg.zone, cfg.lang, false));
-    heartbeat(cfg);
     softReload(cfg);
     if (cfg.at && IOC.snapshot) { ages(IOC.snapshot, cfg); return nu; }
     if (IOC.inflight) return nu;  // one request at a time, however slow the network
@@ -226,6 +228,7 @@
       return nu;
     } finally {
       IOC.inflight = false;
+      heartbeat(cfg);  // after the answer: the first beat already names the version on screen
     }
   }
 

@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     feed = core.feed if core else RedisFeed(redis_client, settings.tick_s)
     pipeline, writer = ingest_for(settings, store, consumer=f"{socket.gethostname()}-web")
     runtime = Runtime(settings, site, store, feed, core, TokenBook(settings.tokens_file), pipeline,
-                      writer, Screens(redis_client if not runs_core else None))
+                      writer, Screens(redis_client if not runs_core else None, settings.screen_silent_s))
     if background:
         if runs_core:
             writer.start()  # with Redis and a server store, the ingest processes write

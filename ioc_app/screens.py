@@ -1,10 +1,12 @@
 """Open screens and their heartbeats: which walls and tablets show what, and which went silent.
 
-Every cockpit page posts a heartbeat every 30 s (page, screen name from ``?screen=``, the
-snapshot version it shows, its JS heap and DOM size). ``/health`` lists them and flags a
-screen silent after 90 s — a wall that crashed or lost its network is noticed by the ops
-center, not by a leader walking past. Kept in the process, or in Redis (a hash) when
-several web workers serve the screens.
+Every cockpit page posts a heartbeat (page, screen name from ``?screen=``, the snapshot
+version it shows, its JS heap and DOM size). ``/health`` lists them and flags a screen silent
+after ``IOC_SCREEN_SILENT_S`` (90 s) — a wall that crashed or lost its network is noticed by
+the ops center, not by a leader walking past. The server tells each screen how often to beat
+(a third of the silence, so one late beat is not yet silence): the pages need no setting of
+their own and a changed threshold reaches every open screen with its next beat. Kept in the
+process, or in Redis (a hash) when several web workers serve the screens.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Screens:
         self.redis = redis
         #: three missed heartbeats: one late beat (a busy tablet) is not yet silence
         self.silent_after_s = silent_after_s
+        self.heartbeat_s = round(silent_after_s / 3, 1)
         self._local: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
@@ -97,7 +100,7 @@ def heartbeat() -> Response:
         response.status_code = 400
         return response
     entry = runtime.screens.beat(beat, request.remote_addr or "unknown")
-    return jsonify(ok=True, screen=entry["screen"])
+    return jsonify(ok=True, screen=entry["screen"], heartbeat_s=runtime.screens.heartbeat_s)
 
 
 @screens_api.get("/api/v1/screens")

@@ -105,6 +105,10 @@ def _parse_tick(name: str, raw: str) -> float:
     return _number(name, raw, float, 0.1, 60, "a number of seconds")
 
 
+def _parse_silent(name: str, raw: str) -> float:
+    return _number(name, raw, float, 3, 86400, "a number of seconds")
+
+
 def _parse_history_days(name: str, raw: str) -> int:
     return int(_number(name, raw, int, 1, 3650, "a number of days"))
 
@@ -178,6 +182,7 @@ class Settings:
     alerts: str = DEFAULT_ALERTS
     history_days: int = 400
     wall: str = DEFAULT_WALL
+    screen_silent_s: float = 90.0
 
     @property
     def embedded(self) -> bool:
@@ -219,6 +224,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_ALERTS": ("alerts", _parse_alerts),
     "IOC_HISTORY_DAYS": ("history_days", _parse_history_days),
     "IOC_WALL": ("wall", _parse_wall),
+    "IOC_SCREEN_SILENT_S": ("screen_silent_s", _parse_silent),
 }
 
 

@@ -57,7 +57,7 @@ def test_heartbeat_refuses_bad_input(client, body: bytes) -> None:
 def test_heartbeat_is_listed(client) -> None:
     r = client.post("/api/v1/heartbeat", json={"screen": "wall-1", "page": "overview", "version": 3,
                                                "heap_bytes": 12.5e6, "dom_nodes": 900, "extra": "ignored"})
-    assert r.status_code == 200 and r.get_json() == {"ok": True, "screen": "wall-1"}
+    assert r.status_code == 200 and r.get_json() == {"ok": True, "screen": "wall-1", "heartbeat_s": 20}
     listed = client.get("/api/v1/screens").get_json()
     assert listed["silent_after_s"] == 60
     [screen] = listed["screens"]

@@ -53,6 +53,7 @@ def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
         ("IOC_ALERTS", "/nonexistent/alerts.toml", "no such file"),
         ("IOC_WALL", "/nonexistent/wall.toml", "no such file"),
         ("IOC_CLICKHOUSE_CLUSTER", "bad name!", "cluster name"),
+        ("IOC_SCREEN_SILENT_S", "1", "seconds between 3 and 86400"),
     ],
 )
 def test_malformed_values_name_the_variable(var: str, value: str, hint: str) -> None:

@@ -92,7 +92,7 @@ OVERFLOW_JS = """() => {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("web")
-    env = product_env(tmp)
+    env = product_env(tmp, IOC_SCREEN_SILENT_S="6")  # screens beat every 2 s; a closed one is silent soon
     seeded = subprocess.run([sys.executable, "-c", SEED, env["IOC_CLICKHOUSE_URL"]], env=env,
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert seeded.stdout.strip() == "seeded 1241 2", seeded.stderr
@@ -208,9 +208,19 @@ def test_wall_rotates_without_reload_and_screens_report(server, browser) -> None
         timeout=15000)
     row = h.page.locator(".hw-screens tr", has_text="wall-1")
     assert "在线" in row.inner_text() and "hw-silent" not in (row.get_attribute("class") or "")
-    page.close()
     with urllib.request.urlopen(server.url + "/api/v1/screens", timeout=5) as r:
-        listed = {s["screen"]: s for s in json.load(r)["screens"]}
-    assert listed["wall-1"]["silent"] is False  # silent only after silent_after_s: see test_screens.py
+        answer = json.load(r)
+    assert answer["silent_after_s"] == 6
+    assert {s["screen"]: s for s in answer["screens"]}["wall-1"]["silent"] is False
+    page.wait_for_timeout(7000)  # longer than the silence threshold: the open wall keeps beating
+    with urllib.request.urlopen(server.url + "/api/v1/screens", timeout=5) as r:
+        assert {s["screen"]: s for s in json.load(r)["screens"]}["wall-1"]["silent"] is False
+
+    page.close()  # the wall's tab is closed: /health turns its row silent, in red, without a reload
+    h.page.wait_for_function(
+        """() => [...document.querySelectorAll('.hw-screens tr')]
+                    .some(r => r.textContent.includes('wall-1') && r.classList.contains('hw-silent'))""",
+        timeout=30000)
+    assert "失联" in h.page.locator(".hw-screens tr", has_text="wall-1").inner_text()
     h.clean(server.url + "/")
     h.page.close()
