@@ -33,6 +33,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from flask_caching import Cache
 
 from ioc_app import read
+from ioc_app.downloads import csv_bytes, guard_columns
 from ioc_app.settings import Settings
 from ioc_app.storage import Store, StoreError
 from metrics.query import QueryError, QuerySpec, parse_spec, run
@@ -46,8 +47,6 @@ LIVE_WINDOW = timedelta(minutes=5)
 LIVE_TIMEOUT_S = 5
 PAST_TIMEOUT_S = 600
 KEY_PREFIX = "ioc:query:"
-#: characters that make a spreadsheet read a cell as a formula (CSV injection)
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -183,23 +182,11 @@ def _json(frame: pl.DataFrame, spec: QuerySpec, zone: ZoneInfo) -> Response:
 def _csv(frame: pl.DataFrame, spec: QuerySpec, zone: ZoneInfo) -> Response:
     """UTF-8 with a byte-order mark, so Excel shows Chinese codes and names correctly; text
     cells that a spreadsheet would run as a formula get a leading apostrophe."""
-    safe = frame.with_columns(
-        pl.when(_formula(c))
-        .then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
-        for c in spec.group_by
-    )
-    buffer = io.BytesIO()
-    safe.write_csv(buffer, include_bom=True)
+    body = csv_bytes(guard_columns(frame, spec.group_by))
     stamp = "%Y%m%dT%H%M"
     name = (f"ioc-{spec.domain}-{spec.grain}-{spec.start.astimezone(zone).strftime(stamp)}-"
             f"{spec.end.astimezone(zone).strftime(stamp)}.csv")
-    return Response(buffer.getvalue(), mimetype="text/csv",
+    return Response(body, mimetype="text/csv",
                     headers={"Content-Type": "text/csv; charset=utf-8",
                              "Content-Disposition": f'attachment; filename="{name}"'})
 
-
-def _formula(column: str) -> pl.Expr:
-    expr = pl.lit(False)
-    for start in FORMULA_START:
-        expr = expr | pl.col(column).str.starts_with(start)
-    return expr.fill_null(False)

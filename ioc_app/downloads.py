@@ -1,0 +1,75 @@
+"""What every file the HTTP API hands to a spreadsheet must respect, whichever route sends it.
+
+- **No formulas from data** (CSV injection): a text cell starting with ``=``, ``+``, ``-``
+  or ``@`` — or with a tab or carriage return, which some spreadsheets skip before reading
+  one of those — is run as a formula when the file is opened (``=HYPERLINK(…)`` in a gate
+  code sent by a campus system would become a live link). Codes and names come from
+  systems and catalogues IOC does not control, so such cells get a leading apostrophe in
+  CSV, which spreadsheets show as text; an XLSX writer types them as strings instead.
+- **Chinese that Excel reads**: CSV is UTF-8 with a byte-order mark; without it Excel on a
+  Chinese Windows reads the bytes as GBK and shows mojibake.
+- **A file name that survives**: ``Content-Disposition`` carries an ASCII ``filename`` for
+  every client and, when the name has other characters, the UTF-8 ``filename*`` of RFC 5987
+  / RFC 6266 that browsers prefer.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable
+from urllib.parse import quote
+
+import polars as pl
+
+#: characters that make a spreadsheet read a cell as a formula (CSV injection)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;]+')
+
+
+def looks_like_formula(text: str | None) -> bool:
+    """Whether a spreadsheet would run ``text`` as a formula."""
+    return bool(text) and text.startswith(FORMULA_START)  # type: ignore[union-attr]
+
+
+def guard_text(text: str | None) -> str | None:
+    """``text`` as a spreadsheet shows it literally: a leading apostrophe when it would run."""
+    return f"'{text}" if looks_like_formula(text) else text
+
+
+def guard_columns(frame: pl.DataFrame, columns: Iterable[str]) -> pl.DataFrame:
+    """``frame`` with :func:`guard_text` applied to the text ``columns`` (nulls stay null)."""
+    def formula(column: str) -> pl.Expr:
+        expr = pl.lit(False)
+        for start in FORMULA_START:
+            expr = expr | pl.col(column).str.starts_with(start)
+        return expr.fill_null(False)
+
+    return frame.with_columns(
+        pl.when(formula(c)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        for c in columns
+    )
+
+
+def csv_bytes(frame: pl.DataFrame) -> bytes:
+    """``frame`` as CSV: UTF-8 with a byte-order mark, a header row, nulls as empty cells.
+    Text columns must already be guarded (:func:`guard_columns`)."""
+    buffer = io.BytesIO()
+    frame.write_csv(buffer, include_bom=True)
+    return buffer.getvalue()
+
+
+def safe_name(text: str) -> str:
+    """``text`` usable in a file name on every system: no path separators, quotes, control
+    or wildcard characters (each run of them becomes ``_``)."""
+    return _UNSAFE_IN_NAME.sub("_", text).strip(" ._") or "_"
+
+
+def attachment(ascii_name: str, name: str | None = None) -> str:
+    """A ``Content-Disposition`` value for a download named ``ascii_name`` or, for clients
+    that read RFC 5987, ``name`` (e.g. Chinese) when it differs."""
+    fallback = safe_name(ascii_name).encode("ascii", "replace").decode().replace("?", "_")
+    value = f'attachment; filename="{fallback}"'
+    if name and name != fallback:
+        value += f"; filename*=UTF-8''{quote(safe_name(name), safe='')}"
+    return value
