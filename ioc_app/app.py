@@ -19,6 +19,7 @@ from ioc_app import __version__, read
 from ioc_app.api import api
 from ioc_app.auth import TokenBook
 from ioc_app.core import LocalFeed, RedisFeed, SnapshotCore
+from ioc_app.export_api import export_api
 from ioc_app.migrate import migrate
 from ioc_app.ops import observe_requests, ops, registry_for
 from ioc_app.query_api import init_query_api
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     server.extensions[read.EXTENSION] = runtime
     server.register_blueprint(api)
     server.register_blueprint(snapshot_api)
+    server.register_blueprint(export_api)
     server.register_blueprint(screens_api)
     runtime.registry = registry_for(runtime)
     observe_requests(server, runtime.registry)

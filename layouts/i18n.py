@@ -248,6 +248,64 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "enroll.cat_sino_foreign": {"zh": "中外合作", "en": "Sino-foreign"},
     "enroll.cat_preparatory": {"zh": "预科", "en": "Preparatory"},
     "enroll.cat_minority": {"zh": "民族班", "en": "Minority class"},
+    # admissions export: the cockpit's link and the file of /api/v1/export/enrollment
+    "export.link": {"zh": "导出 Excel", "en": "Export to Excel"},
+    "export.link_title": {
+        "zh": "下载本年度招生录取明细（按省份、批次、类别、学院、专业）",
+        "en": "Download this year's admissions by province, batch, category, college and major",
+    },
+    "export.file": {"zh": "招生录取明细", "en": "admissions"},
+    "export.sheet": {"zh": "招生录取明细", "en": "Admissions"},
+    "export.about_sheet": {"zh": "说明", "en": "About"},
+    "export.col_province_code": {"zh": "省份代码", "en": "Province code"},
+    "export.col_province": {"zh": "省份", "en": "Province"},
+    "export.col_batch": {"zh": "批次", "en": "Batch"},
+    "export.col_category": {"zh": "招生类别", "en": "Category"},
+    "export.col_college_code": {"zh": "学院代码", "en": "College code"},
+    "export.col_college": {"zh": "学院", "en": "College"},
+    "export.col_major_code": {"zh": "专业代码", "en": "Major code"},
+    "export.col_major": {"zh": "专业", "en": "Major"},
+    "export.col_plan": {"zh": "计划数", "en": "Plan"},
+    "export.col_admitted": {"zh": "录取数", "en": "Admitted"},
+    "export.col_completion": {"zh": "计划完成率", "en": "Plan completion"},
+    "export.col_min_score": {"zh": "最低分", "en": "Lowest score"},
+    "export.col_avg_score": {"zh": "平均分", "en": "Average score"},
+    "export.col_max_score": {"zh": "最高分", "en": "Highest score"},
+    "export.total": {"zh": "合计", "en": "Total"},
+    "export.report": {"zh": "报表", "en": "Report"},
+    "export.report_name": {
+        "zh": "招生录取明细（按省份、批次、类别、学院、专业）",
+        "en": "Admissions by province, batch, category, college and major",
+    },
+    "export.year": {"zh": "招生年度", "en": "Admission year"},
+    "export.all": {"zh": "全部", "en": "All"},
+    "export.rows": {"zh": "明细行数", "en": "Rows"},
+    "export.generated": {"zh": "生成时间", "en": "Generated"},
+    "export.definitions": {"zh": "统计口径", "en": "Definitions"},
+    "export.def_admitted": {
+        "zh": "录取数：最新状态为“录取”的考生人数；录取后退档或放弃的考生不计入。",
+        "en": "Admitted: candidates whose latest status is admitted; a candidate admitted and "
+              "then returned or withdrawn is not counted.",
+    },
+    "export.def_plan": {
+        "zh": "计划数：每条招生计划最近一次导入的计划数之和（各科类合计）。",
+        "en": "Plan: the sum of the latest import of each plan row (all tracks together).",
+    },
+    "export.def_completion": {
+        "zh": "计划完成率 = 录取数 ÷ 计划数；无计划时留空。",
+        "en": "Plan completion = admitted ÷ plan; empty without a plan.",
+    },
+    "export.def_scores": {
+        "zh": "最低分、平均分、最高分：录取考生最新一条记录的分数；无录取时留空。",
+        "en": "Lowest, average and highest score: of the admitted candidates, from their latest "
+              "record; empty when nobody is admitted.",
+    },
+    "export.def_college": {
+        "zh": "学院：专业在站点目录中的所属学院；目录未收录的专业取其录取考生记录中的学院。",
+        "en": "College: the major's college in the site catalogue; for a major it does not list, "
+              "the college in its admitted candidates' records.",
+    },
+    "export.source": {"zh": "数据来源", "en": "Source"},
     # service hall cockpit (/service)
     "svc.title": {"zh": "网上办事大厅运行", "en": "Service hall operations"},
     "svc.kpis": {"zh": "今日办件", "en": "Cases today"},

@@ -13,6 +13,7 @@ are kept.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,6 +36,12 @@ NOT_REACHED = "toDateTime64('2299-01-01 00:00:00', 3, 'UTC')"
 
 def _ratio(num: float, den: float) -> float | None:
     return num / den if den else None
+
+
+def admission_year(zone: ZoneInfo, now: datetime) -> int:
+    """The current admission year: the calendar year of ``now`` in the site's zone (a season
+    runs July–September, so no admission year straddles New Year)."""
+    return now.astimezone(zone).year
 
 
 def _candidates(store: Store, columns: tuple[str, ...], years: str) -> str:
@@ -99,9 +106,10 @@ def _cells(store: Store, year: int) -> pl.DataFrame:
 
 
 def _names(store: Store) -> dict[tuple[str, str], tuple[str, str, str]]:
-    """(kind, code) → (name_zh, name_en, parent) of provinces and majors in the catalogue."""
+    """(kind, code) → (name_zh, name_en, parent) of provinces, colleges and majors in the
+    catalogue."""
     frame = store.query("SELECT kind, code, name_zh, name_en, parent FROM ioc_reference FINAL "
-                        "WHERE kind IN ('province', 'major')")
+                        "WHERE kind IN ('province', 'college', 'major')")
     return {(k, c): (zh, en, parent) for k, c, zh, en, parent in frame.iter_rows()}
 
 
@@ -159,7 +167,7 @@ def live(store: Store, zone: ZoneInfo, now: datetime, year: int | None = None) -
         checkin     {arrived, paid, dorm, registered}  students of the year by the furthest
                     step reached (a registered student counts in ``registered`` only)
     """
-    y = year if year is not None else now.astimezone(zone).year
+    y = year if year is not None else admission_year(zone, now)
     cells = _cells(store, y)
     names = _names(store)
     steps = store.query(
@@ -177,6 +185,125 @@ def year_totals(store: Store, year: int) -> dict[str, int | float | None]:
     return _totals(_cells(store, year), year)
 
 
+#: The keys of one row of the export breakdown, in the order rows are sorted and shown.
+EXPORT_KEYS = ("province", "batch", "category", "college", "major")
+#: The breakdown frame's columns (see :func:`breakdown`).
+EXPORT_SCHEMA: dict[str, Any] = {
+    "province": pl.String, "province_zh": pl.String, "province_en": pl.String,
+    "batch": pl.String, "category": pl.String,
+    "college": pl.String, "college_zh": pl.String, "college_en": pl.String,
+    "major": pl.String, "major_zh": pl.String, "major_en": pl.String,
+    "plan": pl.Int64, "admitted": pl.Int64, "completion": pl.Float64,
+    "min_score": pl.Float64, "avg_score": pl.Float64, "max_score": pl.Float64, "score_sum": pl.Float64,
+}
+
+
+def breakdown(store: Store, year: int, filters: Mapping[str, Collection[str]] | None = None
+              ) -> pl.DataFrame:
+    """The admissions office's export (招生数据一键导出): the figures of :func:`live`, one
+    row per ``(province, batch, category, college, major)`` with a plan row or an admitted
+    candidate in ``year``, in two queries (the plan cells and the catalogue's names)::
+
+        province, batch, category, major   codes; plan rows and candidates carry them
+        college     the major's college: from the catalogue, else from the major's admitted
+                    candidates' events (as ``by_major`` has it), null when neither says.
+                    A plan row names no college, so the college is an attribute of the
+                    major: one major never splits into a planned and an admitted row
+        *_zh, *_en  names from the site catalogue, the code when it is not listed
+                    (null for a null college)
+        plan        sum of the latest ``planned`` of the plan rows (tracks folded: the
+                    office reads a major's quota, whichever subject group fills it)
+        admitted    candidates whose latest status is admitted (admitted then returned or
+                    withdrawn is not admitted)
+        completion  admitted / plan, null without plan
+        min_score, avg_score, max_score   over the admitted, the score of their latest
+                    event; null when nobody is admitted. ``score_sum`` is kept so totals
+                    over rows average over candidates, not over rows
+
+    Rows are sorted by province (GB/T 2260 code order), batch and category (their declared
+    order), college (null last) and major code. ``filters`` keeps rows whose value of a
+    key (one of ``EXPORT_KEYS``) is among the given ones; applied after the college is
+    known, so a college filter also keeps the plan rows of its majors.
+    """
+    cells = _cells(store, year)
+    names = _names(store)
+    parents = {code: parent for (kind, code), (_, _, parent) in names.items() if kind == "major" and parent}
+    seen_college = (cells.filter(pl.col("college") != "").group_by("major_key")
+                    .agg(pl.col("college").max().alias("seen_college")))
+    keys = ("province", "batch", "category")
+    rows = (
+        cells.group_by(*(f"{k}_{part}" for k in keys for part in ("key", "ord")), "major_key")
+        .agg(pl.col("plan").sum(), pl.col("admitted").sum(), pl.col("min_score").min(),
+             pl.col("max_score").max(), pl.col("score_sum").sum())
+        .join(seen_college, on="major_key", how="left")
+        .with_columns(
+            pl.col("major_key").replace_strict(parents, default=pl.col("seen_college"),
+                                               return_dtype=pl.String).alias("college"),
+            pl.col("plan").cast(pl.Int64), pl.col("admitted").cast(pl.Int64),
+        )
+        .rename({"province_key": "province", "batch_key": "batch", "category_key": "category",
+                 "major_key": "major"})
+        .sort("province_ord", "batch_ord", "category_ord", "college", "major", nulls_last=True)
+    )
+    for key, values in (filters or {}).items():
+        if key not in EXPORT_KEYS:
+            raise ValueError(f"not a key of the breakdown: {key!r}")
+        rows = rows.filter(pl.col(key).is_in(list(values)))
+    admitted = pl.col("admitted") > 0
+    return rows.with_columns(
+        *(_name(names, kind, lang) for kind in ("province", "college", "major") for lang in ("zh", "en")),
+        pl.when(pl.col("plan") > 0).then(pl.col("admitted") / pl.col("plan")).alias("completion"),
+        pl.when(admitted).then(pl.col("min_score")).alias("min_score"),
+        pl.when(admitted).then(pl.col("score_sum") / pl.col("admitted")).alias("avg_score"),
+        pl.when(admitted).then(pl.col("max_score")).alias("max_score"),
+        pl.when(admitted).then(pl.col("score_sum")).otherwise(0.0).alias("score_sum"),
+    ).select([pl.col(c).cast(t) for c, t in EXPORT_SCHEMA.items()])
+
+
+def _name(names: dict[tuple[str, str], tuple[str, str, str]], kind: str, lang: str) -> pl.Expr:
+    """The catalogue name of the ``kind`` column's codes in ``lang``, the code when unlisted."""
+    table = {code: (zh if lang == "zh" else en) for (k, code), (zh, en, _) in names.items() if k == kind}
+    return (pl.col(kind).replace_strict(table, default=pl.col(kind), return_dtype=pl.String)
+            .alias(f"{kind}_{lang}"))
+
+
+def breakdown_totals(rows: pl.DataFrame) -> dict[str, Any]:
+    """The totals row of a :func:`breakdown` frame: plan and admitted summed, completion of
+    the sums, scores over every admitted candidate of the rows (null without any)."""
+    plan = int(rows["plan"].sum())
+    admitted = int(rows["admitted"].sum())
+    return {
+        "plan": plan, "admitted": admitted, "completion": _ratio(admitted, plan),
+        "min_score": rows["min_score"].min() if admitted else None,
+        "avg_score": float(rows["score_sum"].sum()) / admitted if admitted else None,
+        "max_score": rows["max_score"].max() if admitted else None,
+    }
+
+
+def known_codes(store: Store, year: int) -> dict[str, frozenset[str]]:
+    """College and major codes that exist for ``year``: the site catalogue's, and those of
+    the year's plan rows and of its candidates (whatever their status), so a filter on a
+    code nobody has heard of can be refused instead of answering an empty file (one query)."""
+    candidates = _candidates(store, ("college", "major"), "year = {y:UInt16}")
+    frame = store.query(
+        f"""
+        SELECT DISTINCT kind, code FROM (
+            SELECT toString(kind) AS kind, code FROM ioc_reference FINAL
+            WHERE kind IN ('college', 'major')
+            UNION ALL
+            SELECT 'major', toString(major) FROM enrollment_plan FINAL WHERE year = {{y:UInt16}}
+            UNION ALL
+            SELECT 'college', toString(college) FROM ({candidates})
+            UNION ALL
+            SELECT 'major', toString(major) FROM ({candidates})
+        )
+        """,
+        {"y": year},
+    )
+    return {kind: frozenset(frame.filter(pl.col("kind") == kind)["code"].to_list())
+            for kind in ("college", "major")}
+
+
 def slow(store: Store, zone: ZoneInfo, now: datetime, year: int | None = None) -> dict[str, Any]:
     """Progress over the season, for the enrollment cockpit (one query)::
 
@@ -191,7 +318,7 @@ def slow(store: Store, zone: ZoneInfo, now: datetime, year: int | None = None) -
                     (a funnel: arrived ≥ paid ≥ dorm ≥ registered), null for days after today
     """
     local_today = now.astimezone(zone).date()
-    y = year if year is not None else local_today.year
+    y = year if year is not None else admission_year(zone, now)
     candidates = _candidates(store, ("status", "ts"), "year IN ({y:UInt16}, {prev:UInt16})")
     frame = store.query(
         f"""

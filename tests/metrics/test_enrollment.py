@@ -169,6 +169,36 @@ def test_live_matches_the_season(season: Week, year: int | None) -> None:
     assert year_totals(season.store, shown) == {k: got[k] for k in ("year", "plan", "admitted", "completion")}
 
 
+@pytest.mark.parametrize("year", [2025, 2024])
+def test_export_breakdown_adds_up_to_the_live_figures(season: Week, year: int) -> None:
+    """The export's rows (province × batch × category × college × major) are the snapshot's
+    figures split finer: summed back per province and per major they give ``live`` exactly,
+    and each major sits under the college ``by_major`` names."""
+    rows = enrollment.breakdown(season.store, year)
+    live = enrollment.live(season.store, season.zone, season.now, year=year)
+    assert rows.height > 100 and rows.select(enrollment.EXPORT_KEYS).is_unique().all()
+    for key, dim, columns in (("by_province", "province", ["name", "name_en"]),
+                              ("by_major", "major", ["name", "name_en", "college"])):
+        summed = (rows.group_by(dim).agg(
+            pl.col(f"{dim}_zh").first().alias("name"), pl.col(f"{dim}_en").first().alias("name_en"),
+            pl.col("college").first(), pl.col("plan").sum(), pl.col("admitted").sum(),
+            pl.col("min_score").min(), pl.col("max_score").max(), pl.col("score_sum").sum()))
+        got = {}
+        for r in summed.iter_rows(named=True):
+            got[r[dim]] = {**{c: r[c] for c in columns}, "plan": r["plan"], "admitted": r["admitted"],
+                           "completion": r["admitted"] / r["plan"] if r["plan"] else None,
+                           "min_score": r["min_score"], "max_score": r["max_score"],
+                           "avg_score": r["score_sum"] / r["admitted"] if r["admitted"] else None}
+        assert got == approx({r[dim]: {k: v for k, v in r.items() if k != dim} for r in live[key]})
+    totals = enrollment.breakdown_totals(rows)
+    assert {k: totals[k] for k in ("plan", "admitted", "completion")} == approx(
+        {k: live[k] for k in ("plan", "admitted", "completion")})
+    # a filter keeps the rows of its values, after the college is known
+    cs = enrollment.breakdown(season.store, year, {"college": ["cs"], "province": ["42", "11"]})
+    assert cs.height > 0 and cs.equals(rows.filter(pl.col("college").eq("cs")
+                                                   & pl.col("province").is_in(["11", "42"])))
+
+
 def test_candidates_not_admitted_exist_in_the_season(season: Week) -> None:
     """The season's truth holds returned candidates, so the checks above can tell them apart."""
     latest = latest_candidates(season.events("enrollment.admission"))
