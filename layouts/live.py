@@ -36,10 +36,14 @@ def bound(path: str, fmt: str = "count", initial: str = "—", cls: str = "") ->
 
 
 def tile(title: str, children: Any, *, stream: str | None = None, amber_s: int = 120,
-         red_s: int = 600, cls: str = "", lang: str = "zh") -> html.Section:
+         red_s: int = 600, cls: str = "", lang: str = "zh", action: Any = None) -> html.Section:
     """A framed tile with a title; with ``stream`` it shows that stream's data age, turns
-    amber/red past the thresholds and greys out when the stream is stale."""
+    amber/red past the thresholds and greys out when the stream is stale. ``action`` (a link
+    such as an export) sits at the right of the title row, where it takes no room from the
+    tile's content."""
     head: list[Any] = [html.H2(title, className="ioc-tile-title")]
+    if action is not None:
+        head.append(action)
     attrs: dict[str, Any] = {}
     if stream:
         head.append(html.Span("—", className="ioc-age", title=t("live.data_age", lang)))

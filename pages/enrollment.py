@@ -44,6 +44,8 @@ SOURCES = {"map": "by_province", "batch": "by_batch", "category": "by_category",
            "season": "admitted_by_day", "checkin": "checkin", "checkin_days": "checkin_by_day",
            "provinces": "by_province", "majors": "by_major"}
 BOARDS = ("provinces", "majors")
+#: the admissions breakdown as a file (GET /api/v1/export/enrollment, a stable route)
+EXPORT_URL = "/api/v1/export/enrollment"
 
 
 def section(snap: dict[str, Any] | None) -> dict[str, Any]:
@@ -166,6 +168,16 @@ def province_rows(snap: dict[str, Any] | None, lang: str) -> list[RankRow]:
             for r in section(snap).get("by_province") or [] if r.get("admitted")]
 
 
+def export_link(year: Any, lang: str) -> html.A:
+    """The "导出 Excel" link: the breakdown (province, batch, category, college, major) of the
+    year on screen, in the page's language, straight from the export route — a plain
+    download link, no callback, so it works while the page is busy and costs the wall nothing
+    until someone clicks it. A replayed page (``?at=``) links to its year's current figures."""
+    query = (f"year={year}&" if year else "") + f"lang={lang}&format=xlsx"
+    return html.A(t("export.link", lang), href=f"{EXPORT_URL}?{query}", download="", id=f"{PAGE}-export",
+                  className="pes-export", title=t("export.link_title", lang))
+
+
 def map_legend(theme: str, lang: str) -> html.Div:
     """The colour scale under the map: what 0 % and 100 % look like, and "no plan"."""
     return html.Div([
@@ -209,7 +221,8 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
 
     # in reading order for the tablet, where tiles flow; the wall places each by its class
     body = html.Div([
-        tile(kpi_title, kpis, cls="pes-enr-kpis", lang=lang),  # type: ignore[arg-type]  # a title with the year
+        tile(kpi_title, kpis, cls="pes-enr-kpis", lang=lang,  # type: ignore[arg-type]  # a title with the year
+             action=export_link(enr.get("year"), lang)),
         tile(t("enroll.map", lang), map_box, cls="pes-enr-map", lang=lang),
         tile(t("enroll.top_majors", lang),
              ranking(PAGE, "majors", major_rows(snap, lang), lang=lang, limit=TOP_MAJORS, slots=TOP_MAJORS,

@@ -11,6 +11,7 @@ has run. Screenshots are left in the test's temporary directory.
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from playwright.sync_api import Browser, Page
 
@@ -36,7 +38,7 @@ LANG = {"zh": 0, "en": 1}
 #: every element whose text must fit its own box, on both pages
 TEXT = (".ioc-title, .ioc-brand, .ioc-nav-link, .ioc-badge, .ioc-clock, .ioc-tile-title, .ioc-age, "
         ".ioc-kpi-label, .ioc-kpi-value, .ioc-rank-no, .ioc-rank-name, .ioc-rank-value, .ioc-rank-row, "
-        ".pes-sub-title, .pes-legend, .pes-figure-label, .pes-figure-value")
+        ".pes-sub-title, .pes-legend, .pes-figure-label, .pes-figure-value, .pes-export")
 
 GEOMETRY = """(sel) => {
   const bad = [];
@@ -191,6 +193,7 @@ def top(rows: list[tuple[str, int]], n: int) -> list[tuple[str, str]]:
 TITLES = {"/enrollment": ("招生录取驾驶舱", "Admissions cockpit"),
           "/service": ("网上办事大厅运行", "Service hall operations")}
 BATCH_WORDS = {"early": ("提前批", "Early"), "regular": ("本科批", "Undergraduate")}
+EXPORT_WORDS = ("导出 Excel", "Export to Excel")
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -250,6 +253,22 @@ def test_admissions_cockpit(seeded: Any, browser: Browser, shots: Path, size: st
 
     steps = [exp["checkin"][s] for s in ("arrived", "paid", "dorm", "registered")]
     assert screen.figure("enrollment-graph-checkin")["data"][0]["x"] == [sum(steps[i:]) for i in range(4)]
+
+    # the export link: the year on screen, in the page's language; beside the title, not on it
+    link = screen.page.locator("#enrollment-export")
+    assert link.inner_text() == EXPORT_WORDS[lang] and link.get_attribute("download") is not None
+    assert link.get_attribute("href") == (
+        f"/api/v1/export/enrollment?year={exp['year']}&lang={screen.lang}&format=xlsx")
+    box, title = link.bounding_box(), screen.page.locator(".pes-enr-kpis .ioc-tile-title").bounding_box()
+    assert box and title and box["x"] >= title["x"] + title["width"]
+    if not screen.wall:  # a finger finds it on a tablet, and a tap downloads the year's file
+        assert box["height"] >= 44 and box["width"] >= 44
+        with screen.page.expect_download() as download:
+            link.click()
+        assert download.value.suggested_filename == f"招生录取明细-{exp['year']}.xlsx"
+        sheet = openpyxl.load_workbook(io.BytesIO(download.value.path().read_bytes())).active
+        total = [c.value for c in sheet[sheet.max_row]]
+        assert (total[0], total[8], total[9]) == ("合计", exp["plan"], exp["admitted"])
     screen.close()
 
 
