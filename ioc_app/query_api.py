@@ -114,6 +114,66 @@ def _remember(state: QueryState, key: str, value: bytes, timeout: int) -> None:
         log.warning("event=query.cache_failed op=set backend=%s error=%r", state.backend, str(exc))
 
 
+@dataclass(frozen=True)
+class Answer:
+    """One analyst query answered: the normalised spec, the rows (buckets as text, as every
+    format sends them) and whether the cache had them."""
+
+    spec: QuerySpec
+    frame: pl.DataFrame
+    cache: str
+
+
+def answer(domain: str, args: dict[str, list[str]], extra: tuple[str, ...] = (),
+           via: str = "api") -> Answer:
+    """The answer to ``args`` (each parameter → its values) for the running app.
+
+    The route and the explore page both come here, so a page and the URL it offers for
+    download are one question with one cache entry, validated and shaped in one place.
+    ``via`` names the asker in the log. Raises :class:`QueryError` for a request to change
+    and :class:`StoreError` when the store is away (neither is cached).
+    """
+    state: QueryState = current_app.extensions[EXTENSION]
+    started = time.perf_counter()
+    now = datetime.now(UTC)
+    spec = parse_spec(domain, args, state.zone, now, extra=extra)
+    store = state.store()
+    key = cache_key(store, spec, state.zone)
+    payload = _cached(state, key)
+    status = "hit" if payload is not None else "miss"
+    if payload is None:
+        frame = run(store, spec, state.zone)
+        buffer = io.BytesIO()
+        frame.write_ipc(buffer)
+        payload = buffer.getvalue()
+        _remember(state, key, payload, cache_timeout(spec, now))
+    else:
+        frame = pl.read_ipc(io.BytesIO(payload))
+    log.info("event=query.served domain=%s grain=%s measures=%d group_by=%s rows=%d cache=%s "
+             "via=%s ms=%.1f", spec.domain, spec.grain, len(spec.measures),
+             ",".join(spec.group_by) or "-", frame.height, status, via,
+             (time.perf_counter() - started) * 1000)
+    return Answer(spec, _with_text_bucket(frame, spec.grain), status)
+
+
+def json_body(result: Answer) -> bytes:
+    """The JSON document of an answer, exactly as the route sends it."""
+    state: QueryState = current_app.extensions[EXTENSION]
+    spec, frame, zone = result.spec, result.frame, state.zone
+    body = {
+        "domain": spec.domain,
+        "grain": spec.grain,
+        "from": _local(spec.start, zone),
+        "to": _local(spec.end, zone),
+        "zone": zone.key,
+        "measures": list(spec.measures),
+        "group_by": list(spec.group_by),
+        "filters": {name: list(values) for name, values in spec.filters},
+        "rows": orjson.Fragment(frame.write_json() if frame.height else "[]"),
+    }
+    return orjson.dumps(body)
+
+
 @query_api.get("/query/<domain>")
 def query(domain: str) -> Response:
     state: QueryState = current_app.extensions[EXTENSION]
@@ -123,34 +183,18 @@ def query(domain: str) -> Response:
         return _error(400, "bad_parameter", f"format is given {len(formats)} times; give it once")
     if formats[0] not in FORMATS:
         return _error(400, "bad_parameter", f"format={formats[0]!r}: use one of: {', '.join(FORMATS)}")
-    started = time.perf_counter()
-    now = datetime.now(UTC)
     try:
-        spec = parse_spec(domain, args, state.zone, now, extra=("format",))
-        store = state.store()
-        key = cache_key(store, spec, state.zone)
-        payload = _cached(state, key)
-        status = "hit" if payload is not None else "miss"
-        if payload is None:
-            frame = run(store, spec, state.zone)
-            buffer = io.BytesIO()
-            frame.write_ipc(buffer)
-            payload = buffer.getvalue()
-            _remember(state, key, payload, cache_timeout(spec, now))
-        else:
-            frame = pl.read_ipc(io.BytesIO(payload))
+        result = answer(domain, args, extra=("format",), via=f"api-{formats[0]}")
     except QueryError as exc:
         return _error(404 if exc.code == "unknown_domain" else 400, exc.code, exc.message)
     except StoreError as exc:
         log.warning("event=query.store_unavailable domain=%s error=%r", domain, str(exc)[:300])
         return _error(503, "unavailable", f"the store is unreachable: {exc}", {"Retry-After": "10"})
-    log.info("event=query.served domain=%s grain=%s measures=%d group_by=%s rows=%d cache=%s "
-             "format=%s ms=%.1f", spec.domain, spec.grain, len(spec.measures),
-             ",".join(spec.group_by) or "-", frame.height, status, formats[0],
-             (time.perf_counter() - started) * 1000)
-    frame = _with_text_bucket(frame, spec.grain)
-    response = _csv(frame, spec, state.zone) if formats[0] == "csv" else _json(frame, spec, state.zone)
-    response.headers["X-IOC-Cache"] = status
+    if formats[0] == "csv":
+        response = _csv(result.frame, result.spec, state.zone)
+    else:
+        response = Response(json_body(result), mimetype="application/json")
+    response.headers["X-IOC-Cache"] = result.cache
     return response
 
 
@@ -164,21 +208,6 @@ def _local(t: datetime, zone: ZoneInfo) -> str:
     return t.astimezone(zone).isoformat()
 
 
-def _json(frame: pl.DataFrame, spec: QuerySpec, zone: ZoneInfo) -> Response:
-    body = {
-        "domain": spec.domain,
-        "grain": spec.grain,
-        "from": _local(spec.start, zone),
-        "to": _local(spec.end, zone),
-        "zone": zone.key,
-        "measures": list(spec.measures),
-        "group_by": list(spec.group_by),
-        "filters": {name: list(values) for name, values in spec.filters},
-        "rows": orjson.Fragment(frame.write_json() if frame.height else "[]"),
-    }
-    return Response(orjson.dumps(body), mimetype="application/json")
-
-
 def _csv(frame: pl.DataFrame, spec: QuerySpec, zone: ZoneInfo) -> Response:
     """UTF-8 with a byte-order mark, so Excel shows Chinese codes and names correctly; text
     cells that a spreadsheet would run as a formula get a leading apostrophe."""
@@ -189,4 +218,3 @@ def _csv(frame: pl.DataFrame, spec: QuerySpec, zone: ZoneInfo) -> Response:
     return Response(body, mimetype="text/csv",
                     headers={"Content-Type": "text/csv; charset=utf-8",
                              "Content-Disposition": f'attachment; filename="{name}"'})
-

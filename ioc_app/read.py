@@ -162,3 +162,49 @@ def wall_rotation(pages: str | None, interval: str | None,
     day = datetime.now(current_app.extensions[EXTENSION].settings.zone).date()
     paths, interval_s = rotation(plan, day, pages, interval, known)
     return paths, interval_s, plan.reload_at
+
+
+# ---- the analyst's drill-down (/explore) ------------------------------------------------
+# The page asks the analyst query API's own code in-process, through its cache: the figures
+# on the page and the file behind its download link are one cache entry, and a page never
+# costs ClickHouse more than the URL it offers would.
+
+
+def query_whitelist() -> dict[str, Any]:
+    """What analysts may ask: ``{"domains": {domain: {measures, dimensions}}, "grains":
+    {grain: {default_s, max_s, kept_s}}}`` from ``metrics.query`` (never a copy of it)."""
+    from metrics import query
+
+    return {"domains": query.describe(), "grains": query.grain_limits()}
+
+
+def query(domain: str, args: dict[str, list[str]], max_rows: int) -> dict[str, Any]:
+    """The answer of ``GET /api/v1/query/<domain>`` for ``args``, as the JSON body's data.
+
+    A refused request comes back as ``{"error", "message"}`` (the API's 400/404 body), an
+    unreachable store as ``{"error": "unavailable", …}``. An answer longer than ``max_rows``
+    keeps its metadata and ``row_count`` but no ``rows``: a page cannot show it, the file
+    can. ``cache`` says whether the query API's cache had it.
+    """
+    import orjson
+
+    from ioc_app.query_api import answer, json_body
+    from ioc_app.storage import StoreError
+    from metrics.query import QueryError
+
+    try:
+        result = answer(domain, args, via="explore")
+    except QueryError as exc:
+        return {"error": exc.code, "message": exc.message}
+    except StoreError as exc:
+        log.warning("event=read.query_failed domain=%s error=%r", domain, str(exc)[:200])
+        return {"error": "unavailable", "message": str(exc)[:300]}
+    count = result.frame.height
+    if count > max_rows:
+        result = type(result)(result.spec, result.frame.head(0), result.cache)
+    body: dict[str, Any] = orjson.loads(json_body(result))
+    body["row_count"] = count
+    body["cache"] = result.cache
+    if count > max_rows:
+        body["rows"] = None
+    return body

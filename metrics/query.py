@@ -705,13 +705,31 @@ def whitelist_markdown() -> str:
 
 
 def describe() -> dict[str, object]:
-    """The whitelist as plain data (measures, dimensions per grain), e.g. for an explore page."""
+    """The whitelist as plain data (measures, dimensions per grain), e.g. for an explore page.
+
+    ``streams`` says, per rollup width, which streams keep a dimension: a dimension splits or
+    filters exactly the measures of those streams, so a form can offer only the combinations
+    :func:`parse_spec` accepts instead of learning them from refusals.
+    """
     return {
         d.name: {
             "measures": [{"name": m.name, "kind": m.kind, "stream": m.source, "doc": m.doc}
                          for m in d.measures],
             "dimensions": [{"name": x.name, "values": list(x.values), "doc": x.doc,
-                            "minute": any(x.name in s.minute for s in d.sources)} for x in d.dimensions],
+                            "minute": any(x.name in s.minute for s in d.sources),
+                            "streams": {"minute": [s.stream for s in d.sources if x.name in s.minute],
+                                        "hour": [s.stream for s in d.sources if x.name in s.hour]}}
+                           for x in d.dimensions],
         }
         for d in DOMAINS.values()
     }
+
+
+def grain_limits() -> dict[str, dict[str, int]]:
+    """Per grain, in seconds: the default and the longest range, and how far back its rollup
+    reaches (0 = as long as the raw retention), so a form can say the limits before a
+    request runs into them."""
+    return {g: {"default_s": int(DEFAULT_SPAN[g].total_seconds()),
+                "max_s": int(MAX_SPAN[g].total_seconds()),
+                "kept_s": int(MINUTE_KEPT.total_seconds()) if g == "minute" else 0}
+            for g in GRAINS}
