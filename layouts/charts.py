@@ -239,3 +239,69 @@ def copy_values(target: Any, figure: dict[str, Any], *,
             node, source = node[key], source[key]
         node[path[-1]] = source[path[-1]]
     return target
+
+
+def timeseries(x: list[Any], series: list[dict[str, Any]], *, theme: str = "dark", grain: str = "hour",
+               revision: str = "") -> dict[str, Any]:
+    """An analyst's series over time: one line per entry of ``series`` (``{"name", "y",
+    "kind"}``, names already translated, kinds as the query whitelist has them) over ``x``
+    (local ``YYYY-MM-DD HH:MM:SS`` buckets of a ``minute`` or ``hour``), or for ``day`` one
+    group of bars per date (``YYYY-MM-DD``): a day is a total, not a point.
+
+    Ratios get a right-hand percent axis when counts share the chart (an 8 % deny rate
+    drawn on an axis of 12,000 passes is a flat line). A null is drawn as a gap, never as a
+    zero: no sample is not a zero sample. Lines are straight (a spline invents values between
+    buckets) and carry markers while there are few enough points to tell them apart. A zoom
+    is kept while ``revision`` (the question) stays the same, and reset when it changes.
+    Dates are written as numbers (``12-01 08:00``), the same in every language; a short
+    series labels every bucket, never a time between two of them.
+    """
+    days = grain == "day"
+    c = THEME.get(theme, THEME["dark"])
+    ratio = [s["kind"] == "ratio" for s in series]
+    mixed = any(ratio) and not all(ratio)
+    markers = len(x) <= 48
+    data: list[dict[str, Any]] = []
+    for i, s in enumerate(series):
+        color = PALETTE[i % len(PALETTE)]
+        fmt = ".2%" if s["kind"] == "ratio" else ",.6~f"
+        trace: dict[str, Any] = {
+            "name": s["name"], "x": x, "y": s["y"],
+            "hovertemplate": "%{x} · " + s["name"] + ": %{y:" + fmt + "}<extra></extra>",
+        }
+        if days:
+            trace.update(type="bar", marker={"color": color, "line": {"width": 0}})
+        else:
+            trace.update(type="scatter", mode="lines+markers" if markers else "lines", connectgaps=False,
+                         line={"color": color, "width": 2}, marker={"size": 5, "color": color})
+        if mixed and s["kind"] == "ratio":
+            trace["yaxis"] = "y2"
+        data.append(trace)
+    layout = base_layout(theme, showlegend=len(series) > 1, barmode="group", bargap=0.2,
+                         margin={"l": 64, "r": 64 if mixed else 16, "t": 8, "b": 40})
+    layout.pop("transition", None)  # a new question is a new chart, not an animation of the last
+    layout["uirevision"] = revision
+    layout["legend"] = {**layout["legend"], "y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left"}
+    if days:
+        ticks: dict[str, Any] = {"tickformat": "%Y-%m-%d", "hoverformat": "%Y-%m-%d"}
+    elif len(x) <= 12:
+        ticks = {"tickmode": "array", "tickvals": x, "hoverformat": "%Y-%m-%d %H:%M",
+                 "tickformat": "%H:%M" if grain == "minute" else "%m-%d %H:%M"}
+    else:
+        ticks = {"hoverformat": "%Y-%m-%d %H:%M", "tickformatstops": [
+            {"dtickrange": [None, 3_600_000], "value": "%H:%M"},
+            {"dtickrange": [3_600_000, 86_400_000], "value": "%m-%d %H:%M"},
+            {"dtickrange": [86_400_000, None], "value": "%Y-%m-%d"}]}
+    if days and len(x) <= 12:
+        ticks.update(tickmode="array", tickvals=x)
+    layout["xaxis"] = {**layout["xaxis"], "type": "date", "automargin": True, "showgrid": False, **ticks}
+    only_ratios = bool(series) and all(ratio)
+    # a count axis never shows fractions: at least 0–5, so small counts step by whole numbers
+    whole = bool(series) and all(s["kind"] in ("count", "max") for s in series if s["kind"] != "ratio")
+    layout["yaxis"] = {**layout["yaxis"], "automargin": True, "rangemode": "tozero",
+                       "separatethousands": True, **({"tickformat": ".0%"} if only_ratios else {}),
+                       **({"autorangeoptions": {"include": [0, 5]}} if whole and not only_ratios else {})}
+    if mixed:
+        layout["yaxis2"] = {"overlaying": "y", "side": "right", "tickformat": ".0%", "showgrid": False,
+                            "rangemode": "tozero", "color": c["muted"], "zeroline": False, "automargin": True}
+    return {"data": data, "layout": layout}

@@ -72,8 +72,13 @@ def graph(page: str, name: str, figure: dict[str, Any], cls: str = "") -> dcc.Gr
 
 def frame(page: str, title_key: str, body: Any, *, lang: str, theme: str, fit: str,
           at: str | None = None, screen: str | None = None, zone: str = "Asia/Shanghai",
-          reload_at: str | None = None, nav: tuple[tuple[str, str], ...] = ()) -> html.Div:
-    """The page: header (title, clock, freshness badge), the body, and the live machinery."""
+          reload_at: str | None = None, nav: tuple[tuple[str, str], ...] = (),
+          flow: bool = False) -> html.Div:
+    """The page: header (title, clock, freshness badge), the body, and the live machinery.
+
+    ``flow`` keeps a page flowing (and scrolling) in the dark theme too: a page read at a
+    desk, with a form to fill in, must not shrink to fit a wall's canvas.
+    """
     cfg = {
         "page": page, "lang": lang, "zone": zone, "at": at, "screen": screen or "",
         "heartbeat_s": HEARTBEAT_S, "reload_at": reload_at,
@@ -96,11 +101,12 @@ def frame(page: str, title_key: str, body: Any, *, lang: str, theme: str, fit: s
         dcc.Store(id=ids.VERSION, data=None),
         dcc.Interval(id=ids.TICK, interval=POLL_MS),
     ]
-    canvas_cls = "ioc-canvas" if theme == "dark" else "ioc-flow"
+    canvas_cls = "ioc-canvas" if theme == "dark" and not flow else "ioc-flow"
     return html.Div(
         html.Div([header, html.Main(body, className="ioc-body"), *machinery],
                  className=canvas_cls, **{"data-fit": fit}),
-        className=f"ioc-screen ioc-theme-{theme}", lang="zh-CN" if lang == "zh" else "en",
+        className=f"ioc-screen ioc-theme-{theme}" + (" ioc-screen-flow" if flow else ""),
+        lang="zh-CN" if lang == "zh" else "en",
     )
 
 
