@@ -6,7 +6,7 @@ light): nothing may go wrong in the console or on the network, nothing may leave
 the wall may not scroll, no text may overflow its box (element geometry, Plotly's axis and
 legend texts included), and the figures on screen must equal the ones counted from the
 seeded events (``tests/pages/seed_enrollment_service.py``), after the page's live update
-has run. Screenshots are left in the test's temporary directory.
+has run. Screenshots are kept in ``var/artifacts/pages/``.
 """
 
 from __future__ import annotations
@@ -108,11 +108,6 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Any:
         yield srv, expected
     finally:
         srv.stop()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("screenshots")
 
 
 class Screen:

@@ -187,10 +187,10 @@ def check_screen(o: Opened, origin: str, theme: str, shot: Path) -> None:
 
 
 @pytest.mark.parametrize("lang,width,height,theme", SIZES)
-def test_gates_page_at_every_size(server: Any, browser: Any, tmp_path: Path, width: int, height: int,
+def test_gates_page_at_every_size(server: Any, browser: Any, shots: Path, width: int, height: int,
                                   theme: str, lang: str) -> None:
     o = Opened(browser, f"{server.url}/gates?lang={lang}&theme={theme}", width, height)
-    check_screen(o, server.url + "/", theme, tmp_path / f"gates-{lang}-{width}x{height}.png")
+    check_screen(o, server.url + "/", theme, shots / f"gates-{lang}-{width}x{height}.png")
     # today's numbers, bound and written by the browser
     assert o.bound("gate.today.in") == "1,574"
     assert o.bound("gate.today.out") == "767"
@@ -225,10 +225,10 @@ def test_gates_page_at_every_size(server: Any, browser: Any, tmp_path: Path, wid
 
 
 @pytest.mark.parametrize("lang,width,height,theme", SIZES)
-def test_network_page_at_every_size(server: Any, browser: Any, tmp_path: Path, width: int, height: int,
+def test_network_page_at_every_size(server: Any, browser: Any, shots: Path, width: int, height: int,
                                     theme: str, lang: str) -> None:
     o = Opened(browser, f"{server.url}/network?lang={lang}&theme={theme}", width, height)
-    check_screen(o, server.url + "/", theme, tmp_path / f"network-{lang}-{width}x{height}.png")
+    check_screen(o, server.url + "/", theme, shots / f"network-{lang}-{width}x{height}.png")
     assert o.bound("network.peak_utilization") == "75.0%"  # cernet: 7.5 of 10 Gbit/s
     assert o.bound("network.online.users") == "4,000"
     assert o.bound("network.online.by_access[access=wired].users") == "3,000"
@@ -253,7 +253,7 @@ def test_network_page_at_every_size(server: Any, browser: Any, tmp_path: Path, w
     o.page.close()
 
 
-def test_new_passes_reach_the_ranking_without_a_reload(server: Any, browser: Any, tmp_path: Path) -> None:
+def test_new_passes_reach_the_ranking_without_a_reload(server: Any, browser: Any, shots: Path) -> None:
     """Events ingested through the API move a gate up the board: the page's one callback
     re-renders the rows on the new snapshot version; nothing reloads."""
     o = Opened(browser, f"{server.url}/gates", 1920, 1080)
@@ -273,6 +273,6 @@ def test_new_passes_reach_the_ranking_without_a_reload(server: Any, browser: Any
     assert keys == ["main-north", "south-west", "east-main"]
     assert o.text("[data-key='south-west'] .ioc-rank-value") == "1,040"
     assert o.page.evaluate("() => window.notReloaded") is True
-    o.page.screenshot(path=str(tmp_path / "gates-after-ingest.png"))
+    o.page.screenshot(path=str(shots / "gates-after-ingest.png"))
     assert o.failed == [] and o.errors == []
     o.page.close()

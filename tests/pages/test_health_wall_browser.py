@@ -16,10 +16,9 @@ import urllib.request
 import pytest
 
 from tests.conftest import ROOT, Server, free_port, product_env
+from tests.pages.geometry import OVERFLOW_JS, scroll_sizes
 
 pytestmark = pytest.mark.browser
-
-ARTIFACTS = ROOT / "var" / "artifacts" / "pages"
 
 SEED = """
 import sys, time
@@ -50,44 +49,6 @@ rl = validate(NETWORK_LINK, [{"ts": now - 1000, "link_id": "cernet", "in_bps": 1
 store.insert("network_link", rl.frame)
 print("seeded", r.accepted, len(rb.rejected))
 """
-
-# Text nodes that stick out of a box that clips them (overflow not visible), or out of the
-# window: cut-off, overlapping or ellipsised text.
-OVERFLOW_JS = """() => {
-  const out = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  const W = window.innerWidth, H = window.innerHeight, flow = !!document.querySelector('.ioc-flow');
-  let n;
-  while ((n = walker.nextNode())) {
-    if (!n.textContent.trim()) continue;
-    const el = n.parentElement;
-    if (!el || el.closest('script,style,noscript,svg')) continue;
-    const range = document.createRange();
-    range.selectNodeContents(n);
-    const r = range.getBoundingClientRect();
-    if (r.width === 0 && r.height === 0) continue;
-    const text = n.textContent.trim().slice(0, 40);
-    if (r.left < -1 || r.right > W + 1 || (!flow && r.bottom > H + 1)) {
-      out.push({text, why: 'outside the window'}); continue;
-    }
-    for (let a = el; a && a !== document.body; a = a.parentElement) {
-      const s = getComputedStyle(a);
-      if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
-      const b = a.getBoundingClientRect();
-      // sideways by a pixel is cut-off text; up or down, a font's line box is taller than its
-      // glyphs, so only a third of the line outside counts
-      const v = Math.max(b.top - r.top, r.bottom - b.bottom);
-      if (r.left < b.left - 1 || r.right > b.right + 1 || v > r.height / 3) {
-        out.push({text, why: 'clipped by ' + a.tagName + '.' + a.className,
-                  box: [b.left, b.top, b.right, b.bottom].map(Math.round),
-                  text_box: [r.left, r.top, r.right, r.bottom].map(Math.round)});
-        break;
-      }
-    }
-  }
-  return out;
-}"""
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
@@ -133,19 +94,17 @@ SIZES = [(1920, 1080, "dark", "zh"), (3840, 2160, "dark", "en"), (1180, 820, "li
 
 @pytest.mark.parametrize(("width", "height", "theme", "lang"), SIZES, ids=lambda v: str(v))
 @pytest.mark.parametrize("route", ["/health", "/wall?pages=/health,/&interval=600&screen=wall-geo"])
-def test_page_fits_its_screen(server, browser, route: str, width: int, height: int, theme: str,
+def test_page_fits_its_screen(server, browser, shots, route: str, width: int, height: int, theme: str,
                               lang: str) -> None:
     sep = "&" if "?" in route else "?"
     w = Watched(browser, f"{server.url}{route}{sep}lang={lang}&theme={theme}", width, height)
     page = w.page
     page.wait_for_timeout(700)  # past the first numbers' flip animation
     name = route.split("?")[0].strip("/")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}-{width}x{height}-{theme}-{lang}.png"))
+    page.screenshot(path=str(shots / f"{name}-{width}x{height}-{theme}-{lang}.png"))
     w.clean(server.url + "/")
     assert page.evaluate(OVERFLOW_JS) == []
-    sizes = page.evaluate("() => [document.documentElement.scrollWidth, "
-                          "document.documentElement.scrollHeight, window.innerWidth, window.innerHeight]")
+    sizes = scroll_sizes(page)
     assert sizes[0] <= sizes[2], sizes  # never sideways
     if name == "wall" or theme == "dark":
         assert sizes[1] <= sizes[3], sizes  # the wall canvas never scrolls

@@ -83,7 +83,7 @@ def test_ingested_events_reach_an_open_screen(live_server, browser) -> None:
     page.close()
 
 
-def test_a_server_restart_is_survived_without_reload(live_server, browser, tmp_path: Path) -> None:
+def test_a_server_restart_is_survived_without_reload(live_server, browser, shots: Path) -> None:
     server, token, env = live_server
     post(server.url, token, [gate_event(f"before-{i}", int(time.time() * 1000) - 100) for i in range(7)])
     page = browser.new_page(viewport={"width": 1920, "height": 1080})
@@ -99,7 +99,7 @@ def test_a_server_restart_is_survived_without_reload(live_server, browser, tmp_p
     badge = page.locator("#ioc-badge").inner_text()
     assert "重新连接" in badge and "数据截至" in badge
     assert shown(page) == 7  # the last figures stay on screen
-    page.screenshot(path=str(tmp_path / "offline.png"))
+    page.screenshot(path=str(shots / "offline.png"))
     restarted = Server(env, server.port)
     try:
         restarted.wait_ready()
