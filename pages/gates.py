@@ -28,7 +28,8 @@ PAGE = "gates"
 #: digests of what the browser holds (see layouts.delta)
 SENT = f"{PAGE}-sent"
 NAV = (("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
-       ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"))
+       ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"),
+       ("nav.explore", "/explore"))
 PERIODS = ("today", "yesterday", "last_week", "last_year")
 DENY_REASONS = ("unauthorized", "expired", "temperature", "blacklist", "unrecognized", "other")
 PERSON_TYPES = ("student", "staff", "resident", "visitor", "contractor", "other")

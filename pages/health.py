@@ -28,7 +28,8 @@ dash.register_page(__name__, path="/health", name="health", order=50, title="IOC
 
 PAGE = "health"
 NAV = (("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
-       ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"))
+       ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"),
+       ("nav.explore", "/explore"))
 REFRESH_MS = 5000
 ROWS = 6  # a wall tile shows this many rows of a list and says how many more there are
 SLOW = f"{PAGE}-slow"

@@ -27,7 +27,8 @@ PAGE = "network"
 #: digests of what the browser holds (see layouts.delta)
 SENT = f"{PAGE}-sent"
 NAV = (("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
-       ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"))
+       ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"),
+       ("nav.explore", "/explore"))
 ACCESS = ("wired", "wireless", "vpn")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 STATUSES = ("open", "handled", "false_positive")

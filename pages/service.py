@@ -27,7 +27,8 @@ dash.register_page(__name__, path="/service", name="service", order=4, title="IO
 
 PAGE = "service"
 NAV = (("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
-       ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"))
+       ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"),
+       ("nav.explore", "/explore"))
 #: the hall's streams, for each tile's data age
 STREAMS = {part: f"service.{part}" for part in ("workflow", "print", "call")}
 TOP = 20

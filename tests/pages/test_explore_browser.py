@@ -129,6 +129,13 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         srv.stop()
 
 
+def settled(page: Any) -> None:
+    """The answer is on the page (a table or a refusal) and no callback is in flight."""
+    page.wait_for_function(
+        "() => (document.querySelector('#explore-table tbody') || document.querySelector('.ex-error'))"
+        " && !document.querySelector('[data-dash-is-loading=\"true\"]')")
+
+
 class Watched:
     """A page with every request, failure and console error it caused."""
 
@@ -145,10 +152,7 @@ class Watched:
         self.settled()
 
     def settled(self) -> None:
-        """The answer is on the page (a table or a refusal) and no callback is in flight."""
-        self.page.wait_for_function(
-            "() => (document.querySelector('#explore-table tbody') || document.querySelector('.ex-error'))"
-            " && !document.querySelector('[data-dash-is-loading=\"true\"]')")
+        settled(self.page)
 
     def after(self, change: Any, condition: str) -> None:
         """Do ``change``, then wait until ``condition`` (JS) holds and the page is settled."""
@@ -333,4 +337,20 @@ def test_in_english_on_a_dark_1920_screen(server: Server, browser: Any, tmp_path
     assert "ioc-theme-light" in (page.locator(".ioc-screen").get_attribute("class") or "")
     w.fits(tmp_path / "en-1920x1080-light.png")
     w.clean(server.url + "/")
+    page.close()
+
+
+def test_cockpits_link_here_on_a_tablet_and_not_on_the_wall(server: Server, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1180, "height": 820})
+    page.goto(server.url + "/gates?lang=en&theme=light", wait_until="networkidle")
+    link = page.locator(".ioc-nav a[href^='/explore']")
+    assert link.is_visible() and link.inner_text() == "Explore"
+    link.click()
+    page.wait_for_url("**/explore?**")
+    settled(page)
+    assert "Data explorer" in page.inner_text("body") and "ioc-theme-light" in (
+        page.locator(".ioc-screen").get_attribute("class") or "")
+    page.goto(server.url + "/gates", wait_until="networkidle")  # the dark wall canvas
+    assert page.locator(".ioc-nav a[href^='/explore']").count() == 1
+    assert not page.locator(".ioc-nav a[href^='/explore']").is_visible()
     page.close()
