@@ -20,6 +20,12 @@ FITS = ("contain", "width", "height")
 THEMES = ("dark", "light")
 POLL_MS = 1000
 HEARTBEAT_S = 30
+#: the pages every header links to, in one place so no page forgets one (the wall canvas hides
+#: the analyst page's link in CSS: nobody taps a wall)
+NAV: tuple[tuple[str, str], ...] = (
+    ("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
+    ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"),
+    ("nav.explore", "/explore"))
 
 
 def options(lang: str | None, theme: str | None, fit: str | None) -> tuple[str, str, str]:
@@ -72,7 +78,7 @@ def graph(page: str, name: str, figure: dict[str, Any], cls: str = "") -> dcc.Gr
 
 def frame(page: str, title_key: str, body: Any, *, lang: str, theme: str, fit: str,
           at: str | None = None, screen: str | None = None, zone: str = "Asia/Shanghai",
-          reload_at: str | None = None, nav: tuple[tuple[str, str], ...] = (),
+          reload_at: str | None = None, nav: tuple[tuple[str, str], ...] = NAV,
           flow: bool = False) -> html.Div:
     """The page: header (title, clock, freshness badge), the body, and the live machinery.
 

@@ -32,8 +32,6 @@ from layouts.ranking import RankRow, ranking, ranking_rows
 dash.register_page(__name__, path="/enrollment", name="enrollment", order=3, title="IOC")
 
 PAGE = "enrollment"
-NAV = (("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
-       ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"))
 STEPS = ("arrived", "paid", "dorm", "registered")
 TOP_MAJORS = 10
 TOP_PROVINCES = 8
@@ -243,7 +241,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     ], className="pes-grid pes-enrollment")
     settings = read.settings()
     return frame(PAGE, "enroll.title", body, lang=lang, theme=theme, fit=fit, at=at, screen=screen,
-                 zone=settings.zone.key, nav=NAV)
+                 zone=settings.zone.key)
 
 
 @callback(

@@ -55,9 +55,6 @@ dash.register_page(__name__, path="/explore", name="explore", order=60, title="I
 
 log = logging.getLogger("ioc.pages.explore")
 PAGE = "explore"
-NAV = (("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
-       ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"),
-       ("nav.explore", "/explore"))
 PRESETS = ("1h", "24h", "today", "7d", "30d", "custom")
 DEFAULT_PRESET = "24h"
 DEFAULT_GRAIN = "hour"
@@ -632,7 +629,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     # ``at`` stays out of the live frame: here it ends a range, the summary says which, and
     # the header's clock and badge keep telling the snapshot's state as on every page
     return frame(PAGE, "explore.title", body, lang=lang, theme=theme, fit=fit, screen=screen,
-                 zone=read.settings().zone.key, nav=NAV, flow=True)
+                 zone=read.settings().zone.key, flow=True)
 
 
 # --------------------------------------------------------------------------- callbacks

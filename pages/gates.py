@@ -27,9 +27,6 @@ dash.register_page(__name__, path="/gates", name="gates", order=1, title="IOC")
 PAGE = "gates"
 #: digests of what the browser holds (see layouts.delta)
 SENT = f"{PAGE}-sent"
-NAV = (("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
-       ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"),
-       ("nav.explore", "/explore"))
 PERIODS = ("today", "yesterday", "last_week", "last_year")
 DENY_REASONS = ("unauthorized", "expired", "temperature", "blacklist", "unrecognized", "other")
 PERSON_TYPES = ("student", "staff", "resident", "visitor", "contractor", "other")
@@ -243,7 +240,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     sent = dcc.Store(id=SENT, data=digests(parts(snap, lang)))
     body = html.Div([*tiles, sent], className="gn-grid gn-gates")
     return frame(PAGE, "gates.title", body, lang=lang, theme=theme, fit=fit, at=at, screen=screen,
-                 zone=read.settings().zone.key, nav=NAV)
+                 zone=read.settings().zone.key)
 
 
 def parts(snap: dict[str, Any] | None, lang: str) -> dict[str, Any]:

@@ -27,9 +27,6 @@ from layouts.table import table
 dash.register_page(__name__, path="/health", name="health", order=50, title="IOC")
 
 PAGE = "health"
-NAV = (("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
-       ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"),
-       ("nav.explore", "/explore"))
 REFRESH_MS = 5000
 ROWS = 6  # a wall tile shows this many rows of a list and says how many more there are
 SLOW = f"{PAGE}-slow"
@@ -227,7 +224,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
         dcc.Interval(id=SLOW, interval=REFRESH_MS),
     ]
     return frame(PAGE, "health.title", body, lang=lang, theme=theme, fit=fit, at=at, screen=screen,
-                 zone=settings.zone.key, nav=NAV)
+                 zone=settings.zone.key)
 
 
 @callback(

@@ -26,9 +26,6 @@ dash.register_page(__name__, path="/network", name="network", order=2, title="IO
 PAGE = "network"
 #: digests of what the browser holds (see layouts.delta)
 SENT = f"{PAGE}-sent"
-NAV = (("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
-       ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"),
-       ("nav.explore", "/explore"))
 ACCESS = ("wired", "wireless", "vpn")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 STATUSES = ("open", "handled", "false_positive")
@@ -290,7 +287,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     sent = dcc.Store(id=SENT, data=digests(parts(snap, lang)))
     body = html.Div([*tiles, sent], className="gn-grid gn-network")
     return frame(PAGE, "net.title", body, lang=lang, theme=theme, fit=fit, at=at, screen=screen,
-                 zone=read.settings().zone.key, nav=NAV)
+                 zone=read.settings().zone.key)
 
 
 def parts(snap: dict[str, Any] | None, lang: str) -> dict[str, Any]:

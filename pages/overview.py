@@ -1,7 +1,8 @@
 """Overview cockpit (运营总览): the whole campus at a glance on the ops-center wall.
 
-Numbers are bound to snapshot paths and written by the browser; the link chart and the
-alert ticker are patched by callbacks that run only when the snapshot version changes.
+Numbers are bound to snapshot paths and written by the browser; the last hour's gate curve,
+the link chart and the alert ticker are patched by one callback that runs only when the
+snapshot version changes, and only their values travel.
 """
 
 from __future__ import annotations
@@ -13,21 +14,50 @@ from dash import Input, Output, Patch, State, callback, html
 
 from ioc_app import read
 from layouts import ids
-from layouts.charts import bar_h
+from layouts.charts import bar_h, lines
 from layouts.i18n import t
 from layouts.live import frame, graph, kpi, options, tile
 
 dash.register_page(__name__, path="/", name="overview", order=0, title="IOC")
 
 PAGE = "overview"
-NAV = (("nav.overview", "/"),)
 SEVERITIES = ("critical", "high", "medium", "low")
 
 
-def links_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+def link_bars(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[float]]:
+    """Each egress link by its catalogue name (a leader reads 中国教育网, not ``cernet``)."""
+    names = {lk.code: lk.name_zh if lang == "zh" else lk.name_en for lk in read.site().links}
     links = (snap or {}).get("network", {}).get("links", [])
-    return bar_h([lk["link_id"] for lk in links], [lk.get("utilization") or 0 for lk in links],
-                 theme=theme, ratio=True, max_value=1.0, title=t("network.utilization", lang))
+    return ([names.get(lk["link_id"], lk["link_id"]) for lk in links],
+            [lk.get("utilization") or 0 for lk in links])
+
+
+def links_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    labels, values = link_bars(snap, lang)
+    fig = bar_h(labels, values, theme=theme, ratio=True, max_value=1.0, title=t("network.utilization", lang))
+    fig["layout"]["yaxis"] = {**fig["layout"].get("yaxis", {}), "automargin": True}
+    return fig
+
+
+def last_hour(snap: dict[str, Any] | None) -> tuple[list[str], list[int], list[int]]:
+    """The last 60 whole minutes of entries and exits, in wall time (the current, partial minute
+    is left out: it would draw a dip that reads as traffic collapsing)."""
+    rows = ((snap or {}).get("gate") or {}).get("last_60m", [])[:-1]
+    return ([r["minute"][:10] + " " + r["minute"][11:16] for r in rows],
+            [r["in"] for r in rows], [r["out"] for r in rows])
+
+
+def last_hour_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    x, ins, outs = last_hour(snap)
+    fig = lines(x, {t("gates.in", lang): ins, t("gates.out", lang): outs}, theme=theme, area=True)
+    layout = fig["layout"]
+    layout["xaxis"] = {**layout["xaxis"], "type": "date", "tickformat": "%H:%M", "nticks": 5}
+    layout["yaxis"] = {**layout["yaxis"], "rangemode": "tozero", "tickformat": "~s",
+                       "autorangeoptions": {"include": [0, 5]}}
+    layout["legend"] = {**layout.get("legend", {}), "x": 1, "xanchor": "right", "y": 1.12,
+                        "orientation": "h"}
+    layout["margin"] = {"l": 40, "r": 8, "t": 24, "b": 24}
+    return fig
 
 
 def alert_items(snap: dict[str, Any] | None, lang: str) -> list[Any]:
@@ -46,14 +76,17 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     lang, theme, fit = options(lang, theme, fit)
     snap = read.snapshot_for(at)
     body = [
-        tile(t("gate.section", lang), html.Div([
+        tile(t("gate.section", lang), html.Div([html.Div([
             kpi(t("gate.in", lang), "gate.today.in", unit=t("unit.people", lang)),
             kpi(t("gate.out", lang), "gate.today.out", unit=t("unit.people", lang)),
             kpi(t("gate.net_inflow", lang), "gate.today.net_inflow", "signed", t("unit.people", lang)),
             kpi(t("gate.denied", lang), "gate.today.denied", unit=t("unit.attempts", lang)),
             kpi(t("gate.deny_rate", lang), "gate.today.deny_rate", "ratio"),
             kpi(t("gate.fever", lang), "gate.today.fever", unit=t("unit.attempts", lang)),
-        ], className="ioc-kpi-grid"), stream="gate.pass", cls="ioc-span-4", lang=lang),
+        ], className="ioc-kpi-grid"),
+            html.Div(graph(PAGE, "last-hour", last_hour_figure(snap, theme, lang)),
+                     className="ioc-chart-box", title=t("gates.last_hour", lang)),
+        ], className="ioc-stack"), stream="gate.pass", cls="ioc-span-4", lang=lang),
         tile(t("network.section", lang), html.Div([
             html.Div([
                 kpi(t("network.peak_utilization", lang), "network.peak_utilization", "ratio"),
@@ -87,21 +120,28 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     ]
     settings = read.settings()
     return frame(PAGE, "overview.title", body, lang=lang, theme=theme, fit=fit, at=at, screen=screen,
-                 zone=settings.zone.key, nav=NAV)
+                 zone=settings.zone.key)
 
 
 @callback(
+    Output(ids.graph(PAGE, "last-hour"), "figure"),
     Output(ids.graph(PAGE, "links"), "figure"),
     Output(f"{PAGE}-alerts", "children"),
     Input(ids.VERSION, "data"),
     State(ids.CONFIG, "data"),
     prevent_initial_call=True,
 )
-def refresh(_version: int | None, cfg: dict[str, Any]) -> tuple[Any, Any]:
-    """Only the bars' values and the ticker travel; the figure's layout stays in the browser."""
+def refresh(_version: int | None, cfg: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """Only the curves' and bars' values and the ticker travel; the layouts stay in the browser."""
     snap = read.snapshot_for(cfg.get("at"))
-    links = (snap or {}).get("network", {}).get("links", [])
+    lang = cfg.get("lang", "zh")
+    x, ins, outs = last_hour(snap)
+    curve = Patch()
+    for i, ys in enumerate((ins, outs)):
+        curve["data"][i]["x"] = x
+        curve["data"][i]["y"] = ys
+    labels, values = link_bars(snap, lang)
     bars = Patch()
-    bars["data"][0]["y"] = [lk["link_id"] for lk in links]
-    bars["data"][0]["x"] = [lk.get("utilization") or 0 for lk in links]
-    return bars, alert_items(snap, cfg.get("lang", "zh"))
+    bars["data"][0]["y"] = labels
+    bars["data"][0]["x"] = values
+    return curve, bars, alert_items(snap, lang)

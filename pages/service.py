@@ -26,9 +26,6 @@ from layouts.ranking import RankRow, ranking, ranking_rows
 dash.register_page(__name__, path="/service", name="service", order=4, title="IOC")
 
 PAGE = "service"
-NAV = (("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
-       ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"),
-       ("nav.explore", "/explore"))
 #: the hall's streams, for each tile's data age
 STREAMS = {part: f"service.{part}" for part in ("workflow", "print", "call")}
 TOP = 20
@@ -157,7 +154,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     ], className="pes-grid pes-service")
     settings = read.settings()
     return frame(PAGE, "svc.title", body, lang=lang, theme=theme, fit=fit, at=at, screen=screen,
-                 zone=settings.zone.key, nav=NAV)
+                 zone=settings.zone.key)
 
 
 @callback(

@@ -5,6 +5,7 @@ the table's pages, and a label in both languages for every name of the query whi
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,9 @@ from dash._pages import _parse_query_string
 
 from ioc_app import read
 from layouts.i18n import CATALOGUE, LANGS
+from layouts.live import NAV
 from metrics.query import QueryError, parse_spec
+from tests.conftest import ROOT
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 9, 1, 9, 30, 15, tzinfo=ZONE)
@@ -54,7 +57,12 @@ def whitelist() -> dict[str, Any]:
 def test_the_page_is_registered_and_in_its_own_navigation(explore: Any) -> None:
     entry = next(p for p in dash.page_registry.values() if p["module"] == explore.__name__)
     assert entry["path"] == "/explore"
-    assert ("nav.explore", "/explore") in explore.NAV
+    # every page but the wall's rotation is linked from every header
+    linked = [href for _, href in NAV]
+    declared = (re.search(r'register_page\(__name__, path="([^"]+)"', f.read_text(encoding="utf-8"))
+                for f in (ROOT / "pages").glob("*.py"))
+    pages = {m.group(1) for m in declared if m} - {"/wall", "/404"}
+    assert "/explore" in pages and set(linked) == pages and len(linked) == len(set(linked))
 
 
 def test_without_a_query_the_page_asks_a_sensible_question(explore: Any, whitelist: dict[str, Any]) -> None:

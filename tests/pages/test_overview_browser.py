@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, Server, free_port, product_env
+from tests.pages.geometry import OVERFLOW_JS, scroll_sizes
 
 pytestmark = pytest.mark.browser
 
@@ -73,8 +74,8 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         srv.stop()
 
 
-def open_page(browser, url: str, shot: Path):
-    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+def open_page(browser, url: str, shot: Path, width: int = 1920, height: int = 1080):
+    page = browser.new_page(viewport={"width": width, "height": height})
     requests: list[str] = []
     failed: list[str] = []
     errors: list[str] = []
@@ -83,16 +84,22 @@ def open_page(browser, url: str, shot: Path):
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url, wait_until="networkidle")
     page.wait_for_function("() => document.querySelector('#ioc-badge')?.dataset.state === 'live'")
+    page.wait_for_timeout(700)  # past the first numbers' flip animation
     page.screenshot(path=str(shot))
     return page, requests, failed, errors
+
+
+def trace(page, graph: str, index: int, axis: str) -> list:
+    return page.evaluate("([id, i, a]) => document.querySelector('#' + id + ' .js-plotly-plot').data[i][a]",
+                         [f"overview-graph-{graph}", index, axis])
 
 
 def kpi(page, path: str) -> str:
     return page.locator(f"[data-ioc-path='{path}']").first.inner_text()
 
 
-def test_overview_in_chinese_with_figures_from_clickhouse(server, browser, tmp_path: Path) -> None:
-    page, requests, failed, errors = open_page(browser, server.url + "/", tmp_path / "zh.png")
+def test_overview_in_chinese_with_figures_from_clickhouse(server, browser, shots: Path) -> None:
+    page, requests, failed, errors = open_page(browser, server.url + "/", shots / "zh.png")
     origin = server.url + "/"
     assert requests and all(r.startswith(origin) for r in requests), [
         r for r in requests if not r.startswith(origin)]
@@ -113,11 +120,14 @@ def test_overview_in_chinese_with_figures_from_clickhouse(server, browser, tmp_p
     assert kpi(page, "service.today.completed") == "14"
     assert kpi(page, "enrollment.completion") == "—"  # no plan yet: no ratio, not 0 %
     assert page.locator(".ioc-screen").get_attribute("lang") == "zh-CN"
+    # the links by their catalogue names; the last hour's entries and exits, a point per whole minute
+    assert "教育网（CERNET）" in trace(page, "links", 0, "y")
+    assert len(trace(page, "last-hour", 0, "x")) == 60 and len(trace(page, "last-hour", 1, "y")) == 60
     page.close()
 
 
-def test_overview_in_english(server, browser, tmp_path: Path) -> None:
-    page, _, failed, errors = open_page(browser, server.url + "/?lang=en", tmp_path / "en.png")
+def test_overview_in_english(server, browser, shots: Path) -> None:
+    page, _, failed, errors = open_page(browser, server.url + "/?lang=en", shots / "en.png")
     body = page.inner_text("body")
     assert "Operations overview" in body and "Entries today" in body and "今日入校" not in body
     assert kpi(page, "gate.today.in") == "1,234"
@@ -125,8 +135,30 @@ def test_overview_in_english(server, browser, tmp_path: Path) -> None:
     page.close()
 
 
-def test_refresh_updates_numbers_without_reload(server, browser, tmp_path: Path) -> None:
-    page, *_ = open_page(browser, server.url + "/", tmp_path / "refresh.png")
+@pytest.mark.parametrize(("width", "height", "theme", "lang"),
+                         [(1920, 1080, "dark", "zh"), (3840, 2160, "dark", "en"), (1180, 820, "light", "zh"),
+                          (1180, 820, "light", "en")], ids=lambda v: str(v))
+def test_overview_fits_every_screen(server, browser, shots: Path, width: int, height: int, theme: str,
+                                    lang: str) -> None:
+    """The wall at 1080p and 4K (English: the longest labels) and the tablet: nothing spills or scrolls."""
+    url = f"{server.url}/?lang={lang}&theme={theme}"
+    shot = shots / f"overview-{width}x{height}-{theme}-{lang}.png"
+    page, requests, failed, errors = open_page(browser, url, shot, width, height)
+    origin = server.url + "/"
+    assert failed == [] and errors == []
+    assert all(r.startswith(origin) for r in requests), [r for r in requests if not r.startswith(origin)]
+    assert kpi(page, "gate.today.in") == "1,234"
+    assert page.evaluate(OVERFLOW_JS) == []
+    sizes = scroll_sizes(page)
+    assert sizes[0] <= sizes[2], sizes  # never sideways
+    if theme == "dark":
+        assert sizes[1] <= sizes[3], sizes  # the wall canvas never scrolls
+        assert page.evaluate("getComputedStyle(document.body).overflow") == "hidden"
+    page.close()
+
+
+def test_refresh_updates_numbers_without_reload(server, browser, shots: Path) -> None:
+    page, *_ = open_page(browser, server.url + "/", shots / "refresh.png")
     status = page.locator("#ioc-clock")
     first = status.inner_text()
     deadline = time.monotonic() + 30
