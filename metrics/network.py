@@ -39,7 +39,10 @@ MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 
 #: one row per incident with a finding in [since, now] and none before ``since``:
-#: its first_seen and its latest status, severity and category
+#: its first_seen and its latest status, severity and category. The incidents come from
+#: ``network_incident_first`` (migration 10): an incident first seen in [since, now] has no
+#: finding before ``since``, so only the window's findings need reading — not the whole
+#: retention to learn which incidents are older than the window.
 _INCIDENTS = """
     SELECT incident_key,
            min(ts) AS first_seen,
@@ -48,11 +51,12 @@ _INCIDENTS = """
            argMax(category, (ts, received_at, event_id)) AS latest_category
     FROM network_security
     WHERE incident_key IN (
-            SELECT incident_key FROM network_security
-            WHERE ts >= {since:DateTime64(3, 'UTC')} AND ts <= {now:DateTime64(3, 'UTC')})
-      AND ts <= {now:DateTime64(3, 'UTC')}
+            SELECT incident_key FROM network_incident_first
+            GROUP BY incident_key
+            HAVING min(first_seen) >= {since:DateTime64(3, 'UTC')}
+               AND min(first_seen) <= {now:DateTime64(3, 'UTC')})
+      AND ts >= {since:DateTime64(3, 'UTC')} AND ts <= {now:DateTime64(3, 'UTC')}
     GROUP BY incident_key
-    HAVING first_seen >= {since:DateTime64(3, 'UTC')}
 """
 
 

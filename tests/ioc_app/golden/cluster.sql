@@ -1031,3 +1031,30 @@ SETTINGS replicated_deduplication_window = 10000;
 CREATE TABLE IF NOT EXISTS ioc.ioc_snapshots ON CLUSTER campus_cluster
 AS ioc.ioc_snapshots_local
 ENGINE = Distributed(campus_cluster, ioc, ioc_snapshots_local, 0);
+
+-- 0010_incidents
+
+CREATE TABLE IF NOT EXISTS ioc.network_incident_first_local ON CLUSTER campus_cluster
+(
+    `incident_key` String,
+    `first_seen` SimpleAggregateFunction(min, DateTime64(3, 'UTC'))
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+ORDER BY incident_key
+TTL toDateTime(first_seen) + INTERVAL 400 DAY
+SETTINGS replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.network_incident_first ON CLUSTER campus_cluster
+AS ioc.network_incident_first_local
+ENGINE = Distributed(campus_cluster, ioc, network_incident_first_local, cityHash64(incident_key));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.network_incident_first_local_mv ON CLUSTER campus_cluster
+TO ioc.network_incident_first_local
+AS SELECT incident_key, min(ts) AS first_seen
+FROM ioc.network_security_local
+GROUP BY incident_key;
+
+INSERT INTO ioc.network_incident_first
+SELECT incident_key, min(ts) AS first_seen
+FROM ioc.network_security
+GROUP BY incident_key;

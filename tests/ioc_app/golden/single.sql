@@ -907,3 +907,26 @@ PARTITION BY toYYYYMM(generated_at)
 ORDER BY generated_at
 TTL toDateTime(generated_at) + INTERVAL 400 DAY
 SETTINGS non_replicated_deduplication_window = 10000;
+
+-- 0010_incidents
+
+CREATE TABLE IF NOT EXISTS ioc.network_incident_first
+(
+    `incident_key` String,
+    `first_seen` SimpleAggregateFunction(min, DateTime64(3, 'UTC'))
+)
+ENGINE = AggregatingMergeTree
+ORDER BY incident_key
+TTL toDateTime(first_seen) + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.network_incident_first_mv
+TO ioc.network_incident_first
+AS SELECT incident_key, min(ts) AS first_seen
+FROM ioc.network_security
+GROUP BY incident_key;
+
+INSERT INTO ioc.network_incident_first
+SELECT incident_key, min(ts) AS first_seen
+FROM ioc.network_security
+GROUP BY incident_key;
