@@ -16,7 +16,8 @@ snapshot fan-out and the ingest buffer, no demo) is polled:
 - closed loop: 16 clients as fast as they can, for the saturation throughput.
 The load generator shares the machine's 2 cores with the server: the figures are conservative.
 
-    .venv/bin/python bench/snapshot.py [--sizes 1,10,100] [--repeat 30] [--http] [--http-only]
+    .venv/bin/python bench/snapshot.py [--sizes 1,10,100] [--mix site|heavy] [--repeat 30]
+                                       [--http] [--http-only]
 """
 
 from __future__ import annotations
@@ -51,11 +52,26 @@ ZONE = ZoneInfo("Asia/Shanghai")
 DAYS = 400
 TODAY_SHARE = 0.004  # about what one day of 400 holds, a little more for a busy day
 
-#: share of the stored events per stream, and the INSERT that makes ``{n}`` of them ending at
-#: ``{now}`` (DateTime64 UTC); ``{ts}`` places a row in the last 400 days or today
-SHARES = {"gate_pass": 0.62, "network_link": 0.24, "network_online": 0.10, "service_workflow": 0.025,
-          "service_print": 0.002, "service_call": 0.001, "network_security": 0.001,
-          "enrollment_admission": 0.011}  # about the simulator's mix (gates and link samples lead)
+#: Two mixes of streams, each a share of the stored events per stream plus the entity keys
+#: (how many findings per security incident, events per admission candidate):
+#: - ``site`` (default): one university as sized in the domain notes — gates ~125 k passes a
+#:   day, 4 links every 10 s, online users per campus and access every minute, security
+#:   findings ~100 a day, ~800 service cases a weekday of 3–6 events, ~50 k admission
+#:   candidates a year of 2–3 events each. 100 M events is then about a year and a half.
+#: - ``heavy``: the same event count with 4–10× the entities (≈ 0.8 M candidates and ≈ 0.8 M
+#:   cases at 100 M events) — the worst case for the latest-state reads.
+MIXES = {
+    "site": ({"gate_pass": 0.709, "network_link": 0.196, "network_online": 0.073,
+              "service_workflow": 0.0146, "service_print": 0.0028, "service_call": 0.0017,
+              "network_security": 0.0006, "enrollment_admission": 0.0019},
+             {"incident": "intDiv({base} + number, 2)",
+              "candidate": "intDiv({base} + number, 3)"}),
+    "heavy": ({"gate_pass": 0.62, "network_link": 0.24, "network_online": 0.10, "service_workflow": 0.025,
+               "service_print": 0.002, "service_call": 0.001, "network_security": 0.001,
+               "enrollment_admission": 0.011},
+              {"incident": "rand(3) % 20000", "candidate": "rand(3) % 2000000"}),
+}
+SHARES = MIXES["site"][0]
 TS = ("if(rand(1) % 1000 < {today}, {now} - toIntervalMillisecond(rand(2) % {since_midnight}), "
       "{now} - toIntervalMillisecond(rand(2) % ({days} * 86400000)))")
 GENERATE = {
@@ -87,7 +103,7 @@ GENERATE = {
         FROM numbers({n})""",
     "network_security": """
         SELECT concat('s', toString({base} + number)) AS event_id, {ts} AS ts, 'bench' AS source,
-            concat('inc', toString(rand(3) % 20000)) AS incident_key,
+            concat('inc', toString({incident})) AS incident_key,
             ['info', 'low', 'medium', 'high', 'critical'][1 + rand(4) % 5] AS severity,
             ['weak_password', 'intrusion', 'ddos', 'malware', 'other'][1 + rand(5) % 5] AS category,
             'portal' AS target_system, NULL AS src_ip,
@@ -117,7 +133,7 @@ GENERATE = {
         FROM numbers({n})""",
     "enrollment_admission": """
         SELECT concat('a', toString({base} + number)) AS event_id, {ts} AS ts, 'bench' AS source,
-            toYear(ts) AS year, concat('k', toString(rand(3) % 2000000)) AS candidate_key,
+            toYear(ts) AS year, concat('k', toString({candidate})) AS candidate_key,
             ['11', '31', '32', '33', '37', '41', '42', '44', '51', '61'][1 + rand(4) % 10] AS province,
             ['early', 'regular', 'second'][1 + rand(5) % 3] AS batch, 'general' AS category,
             'physics' AS track, 'C01' AS college, concat('M', toString(1 + rand(6) % 60)) AS major,
@@ -155,19 +171,22 @@ RAW = [
 ]
 
 
-def fill(store: Store, total: int, have: int, now: datetime) -> None:
-    """Top the store up from ``have`` to ``total`` events, in inserts of ≤ 5 M rows."""
+def fill(store: Store, total: int, have: int, now: datetime, mix: str = "site") -> None:
+    """Top the store up from ``have`` to ``total`` events of ``mix``, in inserts of ≤ 5 M rows."""
+    shares, keys = MIXES[mix]
     midnight = now.astimezone(ZONE).replace(hour=0, minute=0, second=0, microsecond=0)
     since = max(int((now - midnight).total_seconds() * 1000), 1)
     ts = TS.format(today=int(TODAY_SHARE * 1000), now="{now:DateTime64(3, 'UTC')}",
                    since_midnight=since, days=DAYS)
-    for table, share in SHARES.items():
+    for table, share in shares.items():
         want = int((total - have) * share)
         done = 0
         while done < want:
             n = min(5_000_000, want - done)
-            sql = GENERATE[table].replace("{ts}", ts).replace("{n}", str(n)).replace(
-                "{base}", str(have * 10 + done))
+            sql = GENERATE[table].replace("{ts}", ts).replace("{n}", str(n))
+            for name, expr in keys.items():
+                sql = sql.replace("{" + name + "}", expr)
+            sql = sql.replace("{base}", str(have * 10 + done))
             store.command(f"INSERT INTO {table} {sql}", {"now": now},
                           settings={"max_insert_threads": 2, "max_threads": 2})
             done += n
@@ -184,7 +203,7 @@ def timed(fn, repeat: int) -> tuple[float, float]:
     return statistics.median(samples), samples[min(len(samples) - 1, int(0.95 * len(samples)))]
 
 
-def compute_part(sizes: list[int], repeat: int) -> None:
+def compute_part(sizes: list[int], repeat: int, mix: str = "site") -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ioc-bench-snapshot-"))
     try:
         store = Store(f"chdb://{tmp / 'engine'}")
@@ -194,12 +213,13 @@ def compute_part(sizes: list[int], repeat: int) -> None:
         now = datetime.now(UTC)
         start = now.astimezone(ZONE).replace(hour=0, minute=0, second=0, microsecond=0)
         have = 0
+        print(f"mix of streams: {mix}")
         print(f"{'stored events':>14} {'fill s':>7} {'snapshot ms p50':>15} {'p95':>7} {'slow ms':>8} "
               f"{'same figures: rollups ms':>24} {'raw tables ms':>13} {'raw/rollups':>11}   per domain ms")
         for millions in sizes:
             total = millions * 1_000_000
             t = time.perf_counter()
-            fill(store, total, have, now)
+            fill(store, total, have, now, mix)
             store.command("OPTIMIZE TABLE gate_pass_1m")  # a background merge would, given time
             filled = time.perf_counter() - t
             have = total
@@ -343,11 +363,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1,10,100", help="stored events, in millions")
     ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--mix", choices=tuple(MIXES), default="site",
+                    help="site: one university's mix of streams; heavy: 4-10x the cases and candidates")
     ap.add_argument("--http", action="store_true", help="also measure the HTTP API")
     ap.add_argument("--http-only", action="store_true")
     args = ap.parse_args()
     if not args.http_only:
-        compute_part([int(s) for s in args.sizes.split(",")], args.repeat)
+        compute_part([int(s) for s in args.sizes.split(",")], args.repeat, args.mix)
     if args.http or args.http_only:
         http_part()
 
