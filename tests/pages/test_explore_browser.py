@@ -5,7 +5,7 @@ events — the same as the query API's JSON and CSV behind the page's links. Cha
 changes the answer and the URL (a reload shows the same question); a combination the API
 refuses shows its message in the page. In Chinese on a tablet and in English on a 1920×1080
 screen in the dark theme: no console error, no failed request, no request to another host, no
-sideways scrolling, no text over text. Screenshots go to the test's tmp dir.
+sideways scrolling, no text over text. Screenshots go to ``var/artifacts/pages/``.
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ def api_rows(body: dict[str, Any]) -> list[list[str]]:
              *(f"{r[m]:,}" for m in body["measures"])] for r in body["rows"]]
 
 
-def test_a_question_in_the_url_shows_the_seeded_figures(server: Server, browser: Any, tmp_path: Path) -> None:
+def test_a_question_in_the_url_shows_the_seeded_figures(server: Server, browser: Any, shots: Path) -> None:
     w = Watched(browser, server.url + QUESTION, 1180, 820)
     page = w.page
     body = page.inner_text("body")
@@ -237,13 +237,13 @@ def test_a_question_in_the_url_shows_the_seeded_figures(server: Server, browser:
     assert lines[0] == ["hour", "gate_id", "in", "out"]
     assert [[r[0][:16].replace("T", " "), *r[1:]] for r in lines[1:]] == seeded_rows()
     assert "共 6 行" in page.inner_text("#explore-summary")
-    w.fits(tmp_path / "zh-1180x820.png")
+    w.fits(shots / "zh-1180x820.png")
     w.clean(server.url + "/")
     page.close()
 
 
 def test_changing_a_control_changes_the_answer_and_the_url(server: Server, browser: Any,
-                                                           tmp_path: Path) -> None:
+                                                           shots: Path) -> None:
     w = Watched(browser, server.url + QUESTION, 1180, 820)
     page = w.page
     # per day: the same passes, summed (the three hours may straddle local midnight)
@@ -284,12 +284,12 @@ def test_changing_a_control_changes_the_answer_and_the_url(server: Server, brows
     rows = w.table()
     assert (sum(int(r[1]) for r in rows), sum(int(r[2]) for r in rows)) == (9, 6)
     assert "domain=service" in page.url and "action" not in page.url
-    w.fits(tmp_path / "changed.png")
+    w.fits(shots / "changed.png")
     w.clean(server.url + "/")
     page.close()
 
 
-def test_a_refused_combination_says_what_to_change(server: Server, browser: Any, tmp_path: Path) -> None:
+def test_a_refused_combination_says_what_to_change(server: Server, browser: Any, shots: Path) -> None:
     refused = "/explore?domain=gate&grain=minute&group_by=method&range=24h"
     w = Watched(browser, server.url + refused, 1180, 820)
     page = w.page
@@ -304,7 +304,7 @@ def test_a_refused_combination_says_what_to_change(server: Server, browser: Any,
         fetch(w.api_url())
     message = orjson.loads(api.value.read())["message"]
     assert api.value.code == 400 and message in text
-    w.fits(tmp_path / "refused.png")
+    w.fits(shots / "refused.png")
     # as the message says: hours instead
     w.after(lambda: page.locator("#explore-grain label").filter(has_text="小时").click(),
             "() => !document.querySelector('.ex-error')")
@@ -319,7 +319,7 @@ def test_a_refused_combination_says_what_to_change(server: Server, browser: Any,
     page.close()
 
 
-def test_in_english_on_a_dark_1920_screen(server: Server, browser: Any, tmp_path: Path) -> None:
+def test_in_english_on_a_dark_1920_screen(server: Server, browser: Any, shots: Path) -> None:
     w = Watched(browser, server.url + QUESTION + "&lang=en&theme=dark", 1920, 1080)
     page = w.page
     body = page.inner_text("body")
@@ -330,12 +330,12 @@ def test_in_english_on_a_dark_1920_screen(server: Server, browser: Any, tmp_path
     assert w.table() == seeded_rows()
     assert {t["name"] for t in w.traces()} == {"main-north · Entries", "main-north · Exits",
                                                "main-south · Entries", "main-south · Exits"}
-    w.fits(tmp_path / "en-1920x1080-dark.png")
+    w.fits(shots / "en-1920x1080-dark.png")
     # the light default at the big size too
     w.page.goto(server.url + QUESTION + "&lang=en", wait_until="networkidle")
     w.settled()
     assert "ioc-theme-light" in (page.locator(".ioc-screen").get_attribute("class") or "")
-    w.fits(tmp_path / "en-1920x1080-light.png")
+    w.fits(shots / "en-1920x1080-light.png")
     w.clean(server.url + "/")
     page.close()
 
