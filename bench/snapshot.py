@@ -203,7 +203,31 @@ def timed(fn, repeat: int) -> tuple[float, float]:
     return statistics.median(samples), samples[min(len(samples) - 1, int(0.95 * len(samples)))]
 
 
-def compute_part(sizes: list[int], repeat: int, mix: str = "site") -> None:
+def statements(store: Store, core: SnapshotCore, now: datetime, top: int = 8) -> None:
+    """The live snapshot's costliest statements, each run alone (median of 5): where to look next."""
+    took: dict[str, list[float]] = {}
+    run = store._run
+
+    def timed_run(fn, statement: str, *args, **kwargs):
+        t = time.perf_counter()
+        try:
+            return run(fn, statement, *args, **kwargs)
+        finally:
+            took.setdefault(statement, []).append((time.perf_counter() - t) * 1000)
+
+    store._run = timed_run
+    try:
+        for _ in range(5):
+            for d in core.domains:
+                d.live(store, ZONE, now)
+    finally:
+        store._run = run
+    ranked = sorted(((statistics.median(v), k) for k, v in took.items()), reverse=True)[:top]
+    for ms, sql in ranked:
+        print(f"    {ms:7.1f} ms  {' '.join(sql.split())[:150]}")
+
+
+def compute_part(sizes: list[int], repeat: int, mix: str = "site", profile: bool = False) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ioc-bench-snapshot-"))
     try:
         store = Store(f"chdb://{tmp / 'engine'}")
@@ -235,6 +259,8 @@ def compute_part(sizes: list[int], repeat: int, mix: str = "site") -> None:
             print(f"{total:>14,} {filled:>7.1f} {live[0]:>15.1f} {live[1]:>7.1f} {slow_ms:>8.1f} "
                   f"{same[0]:>24.1f} {raw[0]:>13.1f} {raw[0] / same[0]:>10.1f}x   "
                   + " ".join(f"{k}={v:.0f}" for k, v in per.items()), flush=True)
+            if profile:
+                statements(store, core, now)
         store.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -365,11 +391,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--mix", choices=tuple(MIXES), default="site",
                     help="site: one university's mix of streams; heavy: 4-10x the cases and candidates")
+    ap.add_argument("--profile", action="store_true", help="list the costliest statements at each size")
     ap.add_argument("--http", action="store_true", help="also measure the HTTP API")
     ap.add_argument("--http-only", action="store_true")
     args = ap.parse_args()
     if not args.http_only:
-        compute_part([int(s) for s in args.sizes.split(",")], args.repeat, args.mix)
+        compute_part([int(s) for s in args.sizes.split(",")], args.repeat, args.mix, args.profile)
     if args.http or args.http_only:
         http_part()
 
