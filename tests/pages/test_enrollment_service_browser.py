@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -26,7 +24,8 @@ from playwright.sync_api import Browser, Page
 
 from ingest.enrollment import BATCHES, CATEGORIES, PROVINCES
 from layouts.china_map import NO_DATA, colour
-from tests.conftest import ROOT, Server, free_port, product_env, run_cli
+from tests.conftest import Server, product_env, run_cli
+from tests.pages.browsing import seed, serving
 
 pytestmark = pytest.mark.browser
 
@@ -95,19 +94,12 @@ GEOMETRY = """(sel) => {
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Any:
     tmp = tmp_path_factory.mktemp("cockpits")
     env = product_env(tmp)
-    run = subprocess.run([sys.executable, "-m", "tests.pages.seed_enrollment_service",
-                          env["IOC_CLICKHOUSE_URL"]],
-                         env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr[-3000:]
-    expected = json.loads(run.stdout.strip().splitlines()[-1])
+    printed = seed(env, "-m", "tests.pages.seed_enrollment_service", env["IOC_CLICKHOUSE_URL"])
+    expected = json.loads(printed.splitlines()[-1])
     token = run_cli(env, "token", "create", "cockpit-test", "--streams", "*").stdout.strip()
     expected["token"] = token
-    srv = Server(env, free_port())
-    try:
-        srv.wait_ready()
+    with serving(env) as srv:
         yield srv, expected
-    finally:
-        srv.stop()
 
 
 class Screen:

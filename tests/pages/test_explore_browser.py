@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
@@ -25,7 +23,9 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
-from tests.conftest import ROOT, Server, free_port, product_env
+from tests.conftest import Server, product_env
+from tests.pages import browsing
+from tests.pages.browsing import seed, serving
 
 pytestmark = pytest.mark.browser
 
@@ -117,16 +117,10 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("web")
     env = product_env(tmp)
     plan = [(g, "in", IN[g]) for g in IN] + [(g, "out", OUT[g]) for g in OUT]
-    seeded = subprocess.run([sys.executable, "-c", SEED, env["IOC_CLICKHOUSE_URL"],
-                             str(int(T0.timestamp() * 1000)), repr(plan)],
-                            env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert seeded.stdout.strip() == "seeded 78 9", seeded.stderr
-    srv = Server(env, free_port())
-    try:
-        srv.wait_ready()
+    assert seed(env, "-c", SEED, env["IOC_CLICKHOUSE_URL"], str(int(T0.timestamp() * 1000)),
+                repr(plan)) == "seeded 78 9"
+    with serving(env) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def settled(page: Any) -> None:
@@ -136,19 +130,10 @@ def settled(page: Any) -> None:
         " && !document.querySelector('[data-dash-is-loading=\"true\"]')")
 
 
-class Watched:
-    """A page with every request, failure and console error it caused."""
+class Watched(browsing.Watched):
+    """The analyst page, watched: ready once its answer (or refusal) is drawn."""
 
-    def __init__(self, browser: Any, url: str, width: int, height: int) -> None:
-        self.page = browser.new_page(viewport={"width": width, "height": height})
-        self.requests: list[str] = []
-        self.failed: list[str] = []
-        self.errors: list[str] = []
-        self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.on("requestfailed", lambda r: self.failed.append(f"{r.url} {r.failure}"))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.goto(url, wait_until="networkidle")
+    def ready(self) -> None:
         self.settled()
 
     def settled(self) -> None:
@@ -159,11 +144,6 @@ class Watched:
         change()
         self.page.wait_for_function(condition)
         self.settled()
-
-    def clean(self, origin: str) -> None:
-        assert self.errors == [] and self.failed == []
-        assert self.requests and all(r.startswith(origin) for r in self.requests), [
-            r for r in self.requests if not r.startswith(origin)]
 
     def fits(self, shot: Path) -> None:
         page = self.page

@@ -6,7 +6,6 @@ the table's pages, and a label in both languages for every name of the query whi
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from layouts.i18n import CATALOGUE, LANGS
 from layouts.live import NAV
 from metrics.query import QueryError, parse_spec
 from tests.conftest import ROOT
+from tests.pages.registry import pages_app
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 9, 1, 9, 30, 15, tzinfo=ZONE)
@@ -31,22 +31,10 @@ NOW = datetime(2026, 9, 1, 9, 30, 15, tzinfo=ZONE)
 def explore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The page module, imported under an app that uses pages (as the server does), and
     forgotten afterwards: dash's registries are global to the process."""
-    from dash import _callback
+    with pages_app(tmp_path_factory.mktemp("no_pages")):
+        from pages import explore as module
 
-    saved = (dict(dash.page_registry), list(_callback.GLOBAL_CALLBACK_LIST),
-             dict(_callback.GLOBAL_CALLBACK_MAP), set(sys.modules))
-    dash.Dash(__name__, use_pages=True, pages_folder=str(tmp_path_factory.mktemp("no_pages")))
-    from pages import explore as module
-
-    yield module
-    dash.page_registry.clear()
-    dash.page_registry.update(saved[0])
-    _callback.GLOBAL_CALLBACK_LIST[:] = saved[1]
-    _callback.GLOBAL_CALLBACK_MAP.clear()
-    _callback.GLOBAL_CALLBACK_MAP.update(saved[2])
-    for name in set(sys.modules) - saved[3]:
-        if name.startswith("pages"):
-            del sys.modules[name]
+        yield module
 
 
 @pytest.fixture(scope="module")

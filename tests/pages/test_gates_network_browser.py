@@ -5,8 +5,6 @@ out of its box, and the figures on screen are the seeded ones (and follow new ev
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -15,7 +13,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from tests.conftest import ROOT, Server, free_port, product_env
+from tests.conftest import product_env
+from tests.pages.browsing import seed, serving
 
 pytestmark = pytest.mark.browser
 
@@ -116,17 +115,11 @@ SCROLL = """() => { const s = document.scrollingElement;
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     tmp = tmp_path_factory.mktemp("gates-network")
     env = product_env(tmp)
-    seeded = subprocess.run([sys.executable, "-c", SEED, env["IOC_CLICKHOUSE_URL"], env["IOC_TOKENS_FILE"]],
-                            env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    lines = seeded.stdout.strip().splitlines()
-    assert lines and lines[-1] == f"seeded {SEEDED}", seeded.stderr[-2000:]
-    srv = Server(env, free_port())
-    srv.token = lines[-2]  # type: ignore[attr-defined]
-    try:
-        srv.wait_ready()
+    lines = seed(env, "-c", SEED, env["IOC_CLICKHOUSE_URL"], env["IOC_TOKENS_FILE"]).splitlines()
+    assert lines and lines[-1] == f"seeded {SEEDED}", lines
+    with serving(env) as srv:
+        srv.token = lines[-2]  # type: ignore[attr-defined]
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture(scope="module")

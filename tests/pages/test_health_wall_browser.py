@@ -8,15 +8,13 @@ box that clips it (element geometry). Screenshots go to ``var/artifacts/pages/``
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT, Server, free_port, product_env
-from tests.pages.geometry import OVERFLOW_JS, scroll_sizes
+from tests.conftest import product_env
+from tests.pages.browsing import OVERFLOW_JS, Watched, scroll_sizes, seed, serving
 
 pytestmark = pytest.mark.browser
 
@@ -54,39 +52,9 @@ print("seeded", r.accepted, len(rb.rejected))
 def server(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("web")
     env = product_env(tmp, IOC_SCREEN_SILENT_S="6")  # screens beat every 2 s; a closed one is silent soon
-    seeded = subprocess.run([sys.executable, "-c", SEED, env["IOC_CLICKHOUSE_URL"]], env=env,
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert seeded.stdout.strip() == "seeded 1241 2", seeded.stderr
-    srv = Server(env, free_port())
-    try:
-        srv.wait_ready()
+    assert seed(env, "-c", SEED, env["IOC_CLICKHOUSE_URL"]) == "seeded 1241 2"
+    with serving(env) as srv:
         yield srv
-    finally:
-        srv.stop()
-
-
-class Watched:
-    """A page with every request, failure and console error it caused."""
-
-    def __init__(self, browser, url: str, width: int, height: int) -> None:
-        self.page = browser.new_page(viewport={"width": width, "height": height})
-        self.requests: list[str] = []
-        self.failed: list[str] = []
-        self.errors: list[str] = []
-        self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.on("requestfailed", lambda r: self.failed.append(f"{r.url} {r.failure}"))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.goto(url, wait_until="networkidle")
-        self.page.wait_for_function("() => document.querySelector('#ioc-badge')?.dataset.state === 'live'")
-
-    def clean(self, origin: str) -> None:
-        assert self.errors == [] and self.failed == []
-        assert self.requests and all(r.startswith(origin) for r in self.requests), [
-            r for r in self.requests if not r.startswith(origin)]
-
-    def text_of(self, selector: str) -> str:
-        return self.page.locator(selector).first.inner_text()
 
 
 SIZES = [(1920, 1080, "dark", "zh"), (3840, 2160, "dark", "en"), (1180, 820, "light", "en")]

@@ -3,7 +3,6 @@ screens table, and how the wall turns a page's layout into a slide."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from layouts import ids
 from layouts.live import frame
+from tests.pages.registry import pages_app
 
 
 @pytest.fixture(scope="module")
@@ -21,28 +21,16 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The two page modules, imported under an app that uses pages (as the server does), and
     forgotten afterwards: the app factory imports them again under its own module names, and
     dash's registries are global to the process."""
-    from dash import _callback
+    with pages_app(tmp_path_factory.mktemp("no_pages")):
+        from pages import health, wall
 
-    saved = (dict(dash.page_registry), list(_callback.GLOBAL_CALLBACK_LIST),
-             dict(_callback.GLOBAL_CALLBACK_MAP), set(sys.modules))
-    dash.Dash(__name__, use_pages=True, pages_folder=str(tmp_path_factory.mktemp("no_pages")))
-    from pages import health, wall
+        def flowing(lang: str = "zh", theme: str = "dark", fit: str = "contain", screen: str | None = None,
+                    **query: Any) -> Any:
+            return frame("fake", "health.title", [dash.html.Div(query.get("marker", ""), id="fake-marker")],
+                         lang=lang, theme=theme, fit=fit, screen=screen)
 
-    def flowing(lang: str = "zh", theme: str = "dark", fit: str = "contain", screen: str | None = None,
-                **query: Any) -> Any:
-        return frame("fake", "health.title", [dash.html.Div(query.get("marker", ""), id="fake-marker")],
-                     lang=lang, theme=theme, fit=fit, screen=screen)
-
-    dash.register_page("tests.pages.fake_flow", path="/fake-flow", title="IOC", layout=flowing)
-    yield health, wall
-    dash.page_registry.clear()
-    dash.page_registry.update(saved[0])
-    _callback.GLOBAL_CALLBACK_LIST[:] = saved[1]
-    _callback.GLOBAL_CALLBACK_MAP.clear()
-    _callback.GLOBAL_CALLBACK_MAP.update(saved[2])
-    for name in set(sys.modules) - saved[3]:
-        if name.startswith("pages"):
-            del sys.modules[name]
+        dash.register_page("tests.pages.fake_flow", path="/fake-flow", title="IOC", layout=flowing)
+        yield health, wall
 
 
 def test_durations_and_ages_read_as_a_wall_reads_them(pages: Any) -> None:

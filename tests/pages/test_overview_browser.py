@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, Server, free_port, product_env
-from tests.pages.geometry import OVERFLOW_JS, scroll_sizes
+from tests.conftest import product_env
+from tests.pages.browsing import OVERFLOW_JS, scroll_sizes, seed, serving
 
 pytestmark = pytest.mark.browser
 
@@ -63,15 +61,9 @@ print("seeded", r.accepted)
 def server(tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("web")
     env = product_env(tmp)
-    seeded = subprocess.run([sys.executable, "-c", SEED, env["IOC_CLICKHOUSE_URL"]], env=env,
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert seeded.stdout.strip() == "seeded 1890", seeded.stderr
-    srv = Server(env, free_port())
-    try:
-        srv.wait_ready()
+    assert seed(env, "-c", SEED, env["IOC_CLICKHOUSE_URL"]) == "seeded 1890"
+    with serving(env) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def open_page(browser, url: str, shot: Path, width: int = 1920, height: int = 1080):

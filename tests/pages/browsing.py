@@ -1,0 +1,104 @@
+"""What the browser tests of the pages share: a seeded server, a watched page, and checks of
+how a page looks (text outside its box, scrollbars)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tests.conftest import ROOT, Server, free_port
+
+
+def seed(env: dict[str, str], *command: str) -> str:
+    """Run a seeding script (``-c SCRIPT args…`` or ``-m module args…``) with the product's
+    settings, before the server owns the store; returns what it printed."""
+    run = subprocess.run([sys.executable, *command], env=env, cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout.strip()
+
+
+@contextmanager
+def serving(env: dict[str, str]) -> Iterator[Server]:
+    """The real server on a free loopback port, ready, and stopped afterwards."""
+    srv = Server(env, free_port())
+    try:
+        srv.wait_ready()
+        yield srv
+    finally:
+        srv.stop()
+
+
+class Watched:
+    """A page with every request, failure and console error it caused."""
+
+    def __init__(self, browser: Any, url: str, width: int, height: int) -> None:
+        self.page = browser.new_page(viewport={"width": width, "height": height})
+        self.requests: list[str] = []
+        self.failed: list[str] = []
+        self.errors: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("requestfailed", lambda r: self.failed.append(f"{r.url} {r.failure}"))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.goto(url, wait_until="networkidle")
+        self.ready()
+
+    def ready(self) -> None:
+        """Wait until the page shows live figures (its freshness badge says so)."""
+        self.page.wait_for_function("() => document.querySelector('#ioc-badge')?.dataset.state === 'live'")
+
+    def clean(self, origin: str) -> None:
+        """No error, no failed request, and every request went to the app at ``origin``."""
+        assert self.errors == [] and self.failed == []
+        assert self.requests and all(r.startswith(origin) for r in self.requests), [
+            r for r in self.requests if not r.startswith(origin)]
+
+    def text_of(self, selector: str) -> str:
+        return self.page.locator(selector).first.inner_text()
+
+# Text nodes that stick out of a box that clips them (overflow not visible), or out of the
+# window: cut-off, overlapping or ellipsised text.
+OVERFLOW_JS = """() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const W = window.innerWidth, H = window.innerHeight, flow = !!document.querySelector('.ioc-flow');
+  let n;
+  while ((n = walker.nextNode())) {
+    if (!n.textContent.trim()) continue;
+    const el = n.parentElement;
+    if (!el || el.closest('script,style,noscript,svg')) continue;
+    const range = document.createRange();
+    range.selectNodeContents(n);
+    const r = range.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    const text = n.textContent.trim().slice(0, 40);
+    if (r.left < -1 || r.right > W + 1 || (!flow && r.bottom > H + 1)) {
+      out.push({text, why: 'outside the window'}); continue;
+    }
+    for (let a = el; a && a !== document.body; a = a.parentElement) {
+      const s = getComputedStyle(a);
+      if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+      const b = a.getBoundingClientRect();
+      // sideways by a pixel is cut-off text; up or down, a font's line box is taller than its
+      // glyphs, so only a third of the line outside counts
+      const v = Math.max(b.top - r.top, r.bottom - b.bottom);
+      if (r.left < b.left - 1 || r.right > b.right + 1 || v > r.height / 3) {
+        out.push({text, why: 'clipped by ' + a.tagName + '.' + a.className,
+                  box: [b.left, b.top, b.right, b.bottom].map(Math.round),
+                  text_box: [r.left, r.top, r.right, r.bottom].map(Math.round)});
+        break;
+      }
+    }
+  }
+  return out;
+}"""
+
+
+def scroll_sizes(page: Any) -> tuple[int, int, int, int]:
+    """``(scrollWidth, scrollHeight, innerWidth, innerHeight)``: a scrollbar is a size past the window."""
+    return tuple(page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement"
+                               ".scrollHeight, window.innerWidth, window.innerHeight]"))
