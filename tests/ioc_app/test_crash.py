@@ -83,7 +83,11 @@ def test_sigkill_loses_and_duplicates_nothing(tmp_path: Path, mode: str, request
     deadline = time.monotonic() + 600
 
     def sender(mine: list[bytes]) -> None:
-        for body in mine:
+        for j, body in enumerate(mine):
+            # the traffic spans at least three kills, however fast the server takes it: each
+            # quarter of the batches starts only after one more kill
+            while state["kills"] < j * 4 // len(mine) and time.monotonic() < deadline:
+                time.sleep(0.05)
             while time.monotonic() < deadline:
                 status = send(port, token, body)
                 if status == 200:
