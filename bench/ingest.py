@@ -64,6 +64,7 @@ def env_for(tmp: Path, port: int) -> dict[str, str]:
     env.update({"IOC_CLICKHOUSE_URL": f"chdb://{tmp / 'clickhouse'}", "IOC_DEMO": "0",
                 "IOC_TOKENS_FILE": str(tmp / "tokens.toml"), "IOC_PORT": str(port),
                 "PYTHONPATH": str(ROOT)})
+    env.update({k[6:]: v for k, v in os.environ.items() if k.startswith("BENCH_IOC_")})
     return env
 
 
@@ -84,6 +85,22 @@ def scrape(port: int) -> int:
     return int(float(m.group(1))) if m else 0
 
 
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds used so far by every process of a process group (Linux /proc)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[2]) == pgid:  # field 5 of stat: the process group
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
@@ -96,7 +113,8 @@ def start_redis(tmp: Path) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir",
                              str(tmp), "--save", "", "--appendonly", "yes", "--appendfsync", "always",
                              "--maxmemory-policy", "noeviction"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
     client = redis.Redis(port=port)
     for _ in range(200):
         try:
@@ -131,6 +149,7 @@ def run(events_n: int, clients: int, per_request: int, mode: str) -> float:
             except OSError:
                 time.sleep(0.2)
         acked_at: list[tuple[float, int]] = []  # (time, cumulative rows acknowledged)
+        request_s: list[float] = []  # each request's round trip, as its client saw it
         lock = threading.Lock()
         queue = list(reversed(bodies))
         rows_acked = 0
@@ -151,9 +170,11 @@ def run(events_n: int, clients: int, per_request: int, mode: str) -> float:
                     if not queue:
                         break
                     body = queue.pop()
+                sent = time.perf_counter()
                 conn.request("POST", "/api/v1/ingest/gate.pass", body=body, headers=headers)
                 resp = conn.getresponse()
                 payload = orjson.loads(resp.read())
+                request_s.append(time.perf_counter() - sent)
                 assert resp.status == 200 and payload["accepted"] == per_request, payload
                 with lock:
                     rows_acked += payload["accepted"]
@@ -162,6 +183,9 @@ def run(events_n: int, clients: int, per_request: int, mode: str) -> float:
 
         poller = threading.Thread(target=poll, daemon=True)
         poller.start()
+        pgids = {"server": server.pid, "redis": redis_proc.pid if redis_proc else None}
+        cpu_before = {k: group_cpu_s(v) for k, v in pgids.items() if v}
+        own_before = time.process_time()
         started = time.perf_counter()
         threads = [threading.Thread(target=client) for _ in range(clients)]
         for t in threads:
@@ -172,6 +196,8 @@ def run(events_n: int, clients: int, per_request: int, mode: str) -> float:
         while scrape(port) < events_n:
             time.sleep(0.02)
         queryable_all = time.perf_counter()
+        cpu = {k: group_cpu_s(pgids[k]) - v for k, v in cpu_before.items()}
+        cpu["bench clients"] = time.process_time() - own_before
         done.set()
         poller.join()
         progress.append((queryable_all, events_n))
@@ -195,6 +221,11 @@ def run(events_n: int, clients: int, per_request: int, mode: str) -> float:
     print(f"acknowledged (request → 200)      {events_n / (acked_all - started):>12,.0f} events/s")
     print(f"ack → queryable latency           p50 {percentile(latencies, 0.5) * 1000:.0f} ms   "
           f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms   max {max(latencies) * 1000:.0f} ms")
+    print(f"request → 200 (per request)       p50 {percentile(request_s, 0.5) * 1000:.0f} ms   "
+          f"p95 {percentile(request_s, 0.95) * 1000:.0f} ms")
+    wall = queryable_all - started
+    print("cpu over the run (cores busy)     " + "   ".join(
+        f"{k} {v / wall:.2f}" for k, v in cpu.items()) + f"   of {os.cpu_count()}")
     shutil.rmtree(tmp, ignore_errors=True)
     return e2e
 

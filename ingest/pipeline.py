@@ -27,7 +27,7 @@ from ingest.deadletter import TABLE as DEADLETTER_TABLE
 from ingest.deadletter import dead_letter_frame
 from ingest.dedup import WINDOW_DAYS, MemorySeenSet, id_hashes
 from ingest.registry import STREAMS
-from ingest.validate import ValidationResult, validate, validate_frame
+from ingest.validate import Prepared, ValidationResult, prepare, validate_frame, validate_prepared
 from ingest.wal import WriteAheadLog
 from ioc_app.storage import Store, StoreError
 
@@ -156,10 +156,11 @@ class Pipeline:
             jobs = [_Job(events, source, now)]
             return self._buffer(stream, jobs, self._validate(stream, jobs, now, letters), now)[0]
         job = _Job(events, source, now)
+        job.prepared = prepare(stream, events)  # in this request's thread, beside the others
         with self._stages_lock:
             stage = self._validating.get(stream.name)
             if stage is None:
-                store = _Stage(f"ioc-buffer-{stream.name}", self._buffer_groups)
+                store = _Stage(f"ioc-buffer-{stream.name}", self._buffer_groups, BUFFER_WORKERS)
                 stage = self._validating[stream.name] = _Stage(
                     f"ioc-validate-{stream.name}",
                     lambda jobs, st=stream, nxt=store: self._validate_groups(st, jobs, nxt))
@@ -189,6 +190,10 @@ class Pipeline:
             except BaseException as exc:
                 _settle(group, error=exc)
 
+    def accept_group(self, stream: Stream, jobs: list[_Job], now: datetime) -> list[Receipt]:
+        """Validate, dedup and buffer requests already gathered (by an ingest helper)."""
+        return self._buffer(stream, jobs, self._validate(stream, jobs, now, True), now)
+
     def _validate(self, stream: Stream, jobs: list[_Job], now: datetime | None,
                   letters: bool) -> ValidationResult:
         """Validate the jobs' events as one batch and keep the dead letters of the rejected."""
@@ -199,10 +204,11 @@ class Pipeline:
             raw: Sequence[Any] = _RowsOf(first)
             sources: str | list[str] = jobs[0].source
         else:
-            raw = [ev for j in jobs for ev in j.events] if len(jobs) > 1 else first  # type: ignore[misc]
             sources = jobs[0].source if len(jobs) == 1 else [
                 j.source for j in jobs for _ in range(len(j.events))]
-            result = validate(stream, raw, source=sources, now=now)
+            result = validate_prepared(stream, [j.prepared or prepare(stream, j.events)  # type: ignore[arg-type]
+                                                for j in jobs], source=sources, now=now)
+            raw = [ev for j in jobs for ev in j.events] if len(jobs) > 1 else first  # type: ignore[misc]
         if result.rejected and letters:
             self.buffer.log(DEADLETTER_TABLE).append(
                 dead_letter_frame(stream.name, raw, result, sources, now))
@@ -292,6 +298,8 @@ class Pipeline:
 
 
 COALESCE_ROWS = 20_000
+#: groups of one stream being made durable at once
+BUFFER_WORKERS = 2
 
 
 BUFFER_NAMES = [s.table for s in STREAMS] + [DEADLETTER_TABLE]
@@ -321,13 +329,14 @@ def build_ingest(store: Store, *, wal_dir: Any = None, redis_url: str = "",
 class _Job:
     """One request's batch waiting to be processed, and its outcome."""
 
-    __slots__ = ("done", "error", "events", "now", "receipt", "source")
+    __slots__ = ("done", "error", "events", "now", "prepared", "receipt", "source")
 
     def __init__(self, events: Sequence[Any] | pl.DataFrame, source: str,
                  now: datetime | None) -> None:
         self.events = events
         self.source = source
         self.now = now
+        self.prepared: Prepared | None = None
         self.receipt: Receipt | None = None
         self.error: BaseException | None = None
         self.done = threading.Event()
@@ -353,40 +362,45 @@ def _runs(jobs: list[_Job]) -> list[list[_Job]]:
 
 
 class _Stage:
-    """A thread that takes everything queued while it was busy, as one batch.
+    """Threads that each take everything queued while they were busy, as one batch.
 
     This is what coalesces concurrent requests: while the validation of one group runs,
     the next requests queue up and are validated together, and while a group waits for
-    its write to be durable, the next is already being validated. The thread ends after
-    ``IDLE_S`` without work and the next ``put`` starts another, so an idle pipeline
-    holds no thread.
+    its write to be durable, the next is already being validated. With ``workers`` > 1
+    that many batches are in flight at once (writes waiting on the disk or on Redis
+    overlap). A thread ends after ``IDLE_S`` without work and the next ``put`` starts
+    another, so an idle pipeline holds no thread.
     """
 
     IDLE_S = 5.0
 
-    def __init__(self, name: str, work: Any) -> None:
+    def __init__(self, name: str, work: Any, workers: int = 1) -> None:
         self.name = name
         self.work = work
+        self.workers = workers
         self._items: list[Any] = []
         self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self._running = 0
+        self._waiting = 0
 
     def put(self, item: Any) -> None:
         with self._cond:
             self._items.append(item)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-                self._thread.start()
-            else:
+            if self._waiting:
                 self._cond.notify()
+            elif self._running < self.workers:
+                self._running += 1
+                threading.Thread(target=self._run, name=self.name, daemon=True).start()
 
     def _run(self) -> None:
         while True:
             with self._cond:
                 if not self._items:
+                    self._waiting += 1
                     self._cond.wait(self.IDLE_S)
+                    self._waiting -= 1
                 if not self._items:
-                    self._thread = None
+                    self._running -= 1
                     return
                 batch, self._items = self._items, []
             try:

@@ -51,17 +51,22 @@ class ValidationResult:
         return self.frame.height
 
 
-def validate(
-    stream: Stream,
-    events: Sequence[Any],
-    *,
-    source: str | Sequence[str] | None = None,
-    now: datetime | None = None,
-) -> ValidationResult:
-    """Validate parsed JSON events (any Python values; non-objects are rejected).
+@dataclass
+class Prepared:
+    """Parsed JSON events as raw columns, before any rule runs.
 
-    ``source`` is the default for events that name none: one name, or one per event (when
-    the batch combines requests of several source systems)."""
+    Picking values out of dicts is the Python-bound part of validation; it is done per
+    request, in the request's own thread, so that the rules can then run once over the
+    columns of many requests together (see ``validate_prepared``).
+    """
+
+    frame: pl.DataFrame
+    errors: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+
+
+def prepare(stream: Stream, events: Sequence[Any]) -> Prepared:
+    """Raw columns of parsed JSON events (any Python values; non-objects are rejected)."""
     allowed = {f.name for f in stream.all_fields}
     errors: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
@@ -78,7 +83,45 @@ def validate(
             rows.append({})
             errors.append(_error(stream, i, "", "not_an_object", ev))
     columns = [_column(f, [r.get(f.name) for r in rows]) for f in stream.all_fields]
-    raw = pl.DataFrame([s for pair in columns for s in pair if s is not None])
+    return Prepared(pl.DataFrame([s for pair in columns for s in pair if s is not None]),
+                    errors, rows)
+
+
+def validate(
+    stream: Stream,
+    events: Sequence[Any],
+    *,
+    source: str | Sequence[str] | None = None,
+    now: datetime | None = None,
+) -> ValidationResult:
+    """Validate parsed JSON events (any Python values; non-objects are rejected).
+
+    ``source`` is the default for events that name none: one name, or one per event (when
+    the batch combines requests of several source systems)."""
+    return validate_prepared(stream, [prepare(stream, events)], source=source, now=now)
+
+
+def validate_prepared(
+    stream: Stream,
+    parts: Sequence[Prepared],
+    *,
+    source: str | Sequence[str] | None = None,
+    now: datetime | None = None,
+) -> ValidationResult:
+    """Validate several prepared batches as one: indexes run on across the parts.
+
+    Parts may differ in their raw types (a column all numbers in one request, with a
+    wrong-typed value in another): they are combined under their common type, which the
+    rules read alike."""
+    if len(parts) == 1:
+        raw, errors, rows = parts[0].frame, list(parts[0].errors), parts[0].rows
+    else:
+        raw = pl.concat([p.frame for p in parts], how="diagonal_relaxed")
+        errors, rows, offset = [], [], 0
+        for p in parts:
+            errors.extend({**e, "index": e["index"] + offset} for e in p.errors)
+            rows.extend(p.rows)
+            offset += len(p.rows)
     raw = raw.with_row_index(_IDX) if raw.width else pl.DataFrame({_IDX: range(len(rows))})
     return _finish(stream, raw, errors, lambda i, name: rows[i].get(name), source, now)
 
@@ -126,7 +169,8 @@ def _column(f: Field, values: list[Any]) -> tuple[pl.Series, pl.Series | None]:
     """Build one raw column; mixed or wrong Python types fall back to strings plus a mask."""
     try:
         s = pl.Series(f.name, values, strict=True)
-        if _fits(f, s.dtype):
+        # a strict numeric Series still takes true/false as 1/0: JSON booleans are not numbers
+        if _fits(f, s.dtype) and not (s.dtype.is_numeric() and bool in set(map(type, values))):
             return s, None
     except (TypeError, OverflowError, ValueError, pl.exceptions.PolarsError):
         pass
@@ -174,7 +218,8 @@ def _typed(f: Field, raw: pl.Schema) -> tuple[pl.Expr, pl.Expr, list[tuple[str, 
         present = col.is_not_null() & (col != "")
     else:
         present = col.is_not_null()
-    bad_type = pl.col(f.name + _BAD) if f.name + _BAD in raw else pl.lit(False)
+    # (the mask is null for rows of a combined batch whose part needed none)
+    bad_type = pl.col(f.name + _BAD).fill_null(False) if f.name + _BAD in raw else pl.lit(False)
     present = present | bad_type
     rules: list[tuple[str, pl.Expr]] = []
     if f.kind == "ts":

@@ -9,7 +9,8 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, current_app, request
 
-from ingest.parse import MAX_BYTES, BodyError, parse_body
+from ingest.offload import Request
+from ingest.parse import MAX_BYTES, BodyError, body_kind, parse_body
 from ingest.pipeline import Backpressure
 from ingest.registry import BY_NAME
 from ioc_app import read
@@ -84,9 +85,16 @@ def ingest(stream_name: str) -> Response:
     started = time.perf_counter()
     try:
         pipeline.check_capacity()  # a full buffer answers before a 16 MiB body is parsed
-        events = parse_body(_read_body(), request.headers.get("Content-Type"),
-                            request.headers.get("Content-Encoding"))
-        receipt = pipeline.submit(stream, events, source=src.name)
+        body = _read_body()
+        content_type = request.headers.get("Content-Type")
+        content_encoding = request.headers.get("Content-Encoding")
+        offload = _runtime().offload
+        if offload is not None:
+            body_kind(content_type)  # an unsupported type is refused without a round trip
+            receipt = offload.submit(stream, Request(body, content_type, content_encoding, src.name))
+        else:
+            receipt = pipeline.submit(stream, parse_body(body, content_type, content_encoding),
+                                      source=src.name)
     except BodyError as exc:
         raise ApiError(exc.status, exc.code, exc.message) from None
     except Backpressure as exc:

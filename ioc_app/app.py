@@ -12,6 +12,7 @@ import dash
 import flask_bootstrap
 from flask import jsonify, send_from_directory
 
+from ingest.offload import Offload
 from ingest.pipeline import Pipeline, build_ingest
 from ingest.site import Site, load_site, store_reference
 from ingest.writer import Writer
@@ -68,6 +69,7 @@ class Runtime:
     pipeline: Pipeline
     writer: Writer
     screens: Screens = field(default_factory=Screens)
+    offload: Offload | None = None  # Redis mode: ingest requests handled by helper processes
     scheduler: Any = None
     registry: Any = None
 
@@ -95,7 +97,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     feed = core.feed if core else RedisFeed(redis_client, settings.tick_s)
     pipeline, writer = ingest_for(settings, store, consumer=f"{socket.gethostname()}-web")
     runtime = Runtime(settings, site, store, feed, core, TokenBook(settings.tokens_file), pipeline,
-                      writer, Screens(redis_client if not runs_core else None, settings.screen_silent_s))
+                      writer, Screens(redis_client if not runs_core else None, settings.screen_silent_s),
+                      offload_for(settings, pipeline))
     if background:
         if runs_core:
             writer.start()  # with Redis and a server store, the ingest processes write
@@ -148,6 +151,14 @@ def ingest_for(settings: Settings, store: Store, consumer: str | None = None,
     return build_ingest(store, wal_dir=settings.wal_dir, redis_url=settings.redis_url,
                         redis_relaxed=settings.redis_durability == "relaxed", consumer=consumer,
                         claim_idle_ms=claim_idle_ms)
+
+
+def offload_for(settings: Settings, pipeline: Pipeline) -> Offload | None:
+    """Helper processes for ingest requests, with Redis as the buffer (see ``ingest.offload``)."""
+    if not settings.redis_url or not settings.ingest_processes:
+        return None
+    return Offload(settings.redis_url, relaxed=settings.redis_durability == "relaxed",
+                   processes=settings.ingest_processes, counters=pipeline.counters)
 
 
 _PAGE_CALLBACKS: tuple[dict[str, Any], list[Any]] | None = None

@@ -46,6 +46,8 @@ def _drain_on_exit(_server: Any, worker: Any) -> None:
     if runtime is not None:
         if runtime.scheduler is not None:
             runtime.scheduler.shutdown(wait=False)
+        if runtime.offload is not None:
+            runtime.offload.close()
         runtime.writer.stop(drain=True, timeout=20)
         log.info("event=server.drained pending=%d", runtime.pipeline.buffer.depth)
 

@@ -109,6 +109,10 @@ def _parse_silent(name: str, raw: str) -> float:
     return _number(name, raw, float, 3, 86400, "a number of seconds")
 
 
+def _parse_processes(name: str, raw: str) -> int:
+    return int(_number(name, raw, int, 0, 64, "a number of processes"))
+
+
 def _parse_history_days(name: str, raw: str) -> int:
     return int(_number(name, raw, int, 1, 3650, "a number of days"))
 
@@ -183,6 +187,7 @@ class Settings:
     history_days: int = 400
     wall: str = DEFAULT_WALL
     screen_silent_s: float = 90.0
+    ingest_processes: int = 2
 
     @property
     def embedded(self) -> bool:
@@ -225,6 +230,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_HISTORY_DAYS": ("history_days", _parse_history_days),
     "IOC_WALL": ("wall", _parse_wall),
     "IOC_SCREEN_SILENT_S": ("screen_silent_s", _parse_silent),
+    "IOC_INGEST_PROCESSES": ("ingest_processes", _parse_processes),
 }
 
 

@@ -151,3 +151,25 @@ def test_arrow_batches_are_validated_like_frames() -> None:
                       "result": ["deny"]})
     r = validate_frame(GATE_PASS, table, now=NOW)
     assert [(e["field"], e["reason"]) for e in r.errors] == [("deny_reason", "missing")]
+
+
+def test_booleans_are_not_numbers_even_among_numbers() -> None:
+    # a strict Polars Series of [2, true] is Int64 [2, 1]: the check must see the true
+    r = validate(GATE_PASS, [gate(), gate(event_id="e2", lane=True),
+                             gate(event_id="e3", temperature_c=False, lane=3)], now=NOW)
+    assert reasons(r) == {(1, "lane", "bad_type"), (2, "temperature_c", "bad_type")}
+    assert r.frame["event_id"].to_list() == ["e1"]
+
+
+def test_requests_validated_together_keep_their_own_indexes_and_types() -> None:
+    from ingest.validate import prepare, validate_prepared
+
+    parts = [prepare(GATE_PASS, [gate(), gate(event_id="e2", lane="4")]),
+             prepare(GATE_PASS, [gate(event_id="e3", temperature_c=36.6), 42]),
+             prepare(GATE_PASS, [gate(event_id="e5", ts="2026-01-01T00:00:00+08:00", lane=True)])]
+    r = validate_prepared(GATE_PASS, parts, source=["a", "a", "b", "b", "c"], now=NOW)
+    assert r.index == [0, 1, 2]
+    assert r.frame["lane"].to_list() == [2, 4, 2]
+    assert r.frame["source"].to_list() == ["a", "a", "b"]
+    assert reasons(r) == {
+        (3, "", "not_an_object"), (4, "lane", "bad_type")}

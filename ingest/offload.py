@@ -1,0 +1,188 @@
+"""Ingest requests handled by helper processes (Redis mode).
+
+Parsing JSON and picking the values out of it is Python work that holds the interpreter
+lock. In the process that also serves the pages, drains the buffer into the store and runs
+the aggregation core, it takes turns with all of them, and on a small machine that turn-
+taking, not the cores, limits how fast events are accepted. With Redis as the buffer,
+accepting a batch needs nothing this process holds: helpers parse, validate, deduplicate
+and append groups of requests to Redis, each in its own interpreter, and answer with the
+receipts. The web process keeps only the HTTP exchange.
+
+A request is answered only after its helper has made its events durable, exactly as in
+process. If a helper dies, the requests it held are answered 503 (their events may or may
+not be in: a retry is counted under ``duplicates``) and a new pool takes the next ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+
+from ingest.contracts import Stream
+from ingest.parse import BodyError, parse_body
+from ingest.pipeline import Backpressure, Counters, Pipeline, Receipt, _Job, _settle, _Stage
+from ingest.registry import BY_NAME
+from ingest.validate import prepare
+
+log = logging.getLogger("ioc.ingest")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One ingest request as received: the body is parsed by the helper."""
+
+    body: bytes
+    content_type: str | None
+    content_encoding: str | None
+    source: str
+
+
+#: a helper's answer per request: ("ok", Receipt) | ("body", status, code, message) |
+#: ("busy", status, retry_after, message)
+Outcome = tuple[Any, ...]
+
+
+class Offload:
+    """Ingest through ``processes`` helper processes, with requests coalesced per stream."""
+
+    def __init__(self, redis_url: str, *, relaxed: bool, processes: int,
+                 counters: Counters | None = None) -> None:
+        self.redis_url = redis_url
+        self.counters = counters  # this process's view of what its helpers accepted
+        self.relaxed = relaxed
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._stages: dict[str, _Stage] = {}
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                # spawned, not forked: this process runs threads and an embedded engine
+                self._pool = ProcessPoolExecutor(
+                    self.processes, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_helper, initargs=(self.redis_url, self.relaxed))
+            return self._pool
+
+    def submit(self, stream: Stream, request: Request) -> Receipt:
+        """Returns when the request's accepted events are durable; raises ``BodyError`` for
+        a body that cannot be taken and ``Backpressure`` when the buffer cannot take it."""
+        job = _Job(request, request.source, None)
+        with self._lock:
+            stage = self._stages.get(stream.name)
+            if stage is None:
+                stage = self._stages[stream.name] = _Stage(
+                    f"ioc-offload-{stream.name}",
+                    lambda jobs, name=stream.name: self._run(name, jobs), self.processes)
+        stage.put(job)
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        assert job.receipt is not None
+        return job.receipt
+
+    def _run(self, stream_name: str, jobs: list[_Job]) -> None:
+        pool = self._executor()
+        try:
+            outcomes = pool.submit(_handle, stream_name, [j.events for j in jobs]).result()
+        except BrokenProcessPool as exc:
+            log.warning("event=ingest.helper_died requests=%d error=%r", len(jobs), str(exc)[:200])
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            _settle(jobs, error=Backpressure(503, 1, (
+                "the ingest helper handling this request stopped; some of its events may have "
+                "been kept — send it again (events already kept are counted as duplicates)")))
+            return
+        except BaseException as exc:
+            _settle(jobs, error=exc)
+            return
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            job.receipt, job.error = _unpack(outcome)
+            if job.receipt is not None and self.counters is not None:
+                self.counters.add(stream_name, "accepted", job.receipt.accepted)
+                self.counters.add(stream_name, "duplicate", job.receipt.duplicates)
+                self.counters.add(stream_name, "rejected", job.receipt.rejected)
+            job.done.set()
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=False)
+
+
+def _unpack(outcome: Outcome) -> tuple[Receipt | None, BaseException | None]:
+    kind = outcome[0]
+    if kind == "ok":
+        return outcome[1], None
+    if kind == "body":
+        return None, BodyError(outcome[1], outcome[2], outcome[3])
+    return None, Backpressure(outcome[1], outcome[2], outcome[3])
+
+
+# ---- in the helper process ------------------------------------------------------------
+_PIPELINE: Pipeline | None = None
+
+
+def _start_helper(redis_url: str, relaxed: bool) -> None:
+    global _PIPELINE
+    from ingest.pipeline import BUFFER_NAMES
+    from ingest.redis_buffer import RedisBuffer, RedisSeenSet, check_durability, connect
+    from ioc_app import logs
+
+    logs.configure()
+    client = connect(redis_url)
+    check_durability(client, relaxed=relaxed)
+    # producer side only: this helper appends, the web process's writer drains
+    _PIPELINE = Pipeline(None, RedisBuffer(client, BUFFER_NAMES), RedisSeenSet(client))  # type: ignore[arg-type]
+
+
+def _handle(stream_name: str, requests: list[Request]) -> list[Outcome]:
+    """Parse every request, then validate, deduplicate and append them as one group."""
+    assert _PIPELINE is not None, "the helper was not started"
+    pipeline = _PIPELINE
+    stream = BY_NAME[stream_name]
+    outcomes: list[Outcome | None] = [None] * len(requests)
+    group: list[_Job] = []
+    at: list[int] = []
+    for k, req in enumerate(requests):
+        try:
+            events = parse_body(req.body, req.content_type, req.content_encoding)
+        except BodyError as exc:
+            outcomes[k] = ("body", exc.status, exc.code, exc.message)
+            continue
+        if isinstance(events, pl.DataFrame):  # CSV: tabular, validated on its own
+            outcomes[k] = _guarded(lambda ev=events, src=req.source: pipeline.submit(
+                stream, ev, source=src))
+            continue
+        job = _Job(events, req.source, None)
+        job.prepared = prepare(stream, events)
+        group.append(job)
+        at.append(k)
+    if group:
+        now = datetime.now(UTC)
+
+        result = _guarded(lambda: pipeline.accept_group(stream, group, now))
+        for n, k in enumerate(at):
+            outcomes[k] = ("ok", result[1][n]) if result[0] == "ok" else result
+    return outcomes  # type: ignore[return-value]
+
+
+def _guarded(fn: Any) -> Outcome:
+    try:
+        return ("ok", fn())
+    except Backpressure as exc:
+        return ("busy", exc.status, exc.retry_after, exc.message)
+    except OSError as exc:  # Redis unreachable
+        return ("busy", 503, 10, f"the ingest buffer is unavailable ({exc}); nothing was "
+                                 f"accepted — retry later")
