@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -141,10 +143,24 @@ def _start_helper(redis_url: str, relaxed: bool) -> None:
     from ioc_app import logs
 
     logs.configure()
+    _follow_parent()
     client = connect(redis_url)
     check_durability(client, relaxed=relaxed)
     # producer side only: this helper appends, the web process's writer drains
     _PIPELINE = Pipeline(None, RedisBuffer(client, BUFFER_NAMES), RedisSeenSet(client))  # type: ignore[arg-type]
+
+
+def _follow_parent() -> None:
+    """End this helper when the web process is gone: a killed parent never tells its
+    pool, and a helper left waiting for work would hold its memory and Redis connection."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="ioc-helper-watch", daemon=True).start()
 
 
 def _handle(stream_name: str, requests: list[Request]) -> list[Outcome]:

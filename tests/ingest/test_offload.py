@@ -95,3 +95,42 @@ def test_a_helper_that_dies_costs_a_503_and_the_next_request_goes_in(offload: Of
             assert exc.status == 503 and "send it again" in exc.message
             outcomes.append(503)
     assert outcomes[-1] == 5 and set(outcomes) <= {5, 503}
+
+
+def test_helpers_end_when_their_web_process_is_killed(tmp_path, redis_server) -> None:
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "web.py"
+    script.write_text(
+        "import sys, orjson\n"
+        "from ingest.gate import GATE_PASS\n"
+        "from ingest.offload import Offload, Request\n"
+        "if __name__ == '__main__':\n"
+        f"    off = Offload({redis_server.url!r}, relaxed=False, processes=2)\n"
+        "    ev = [{'event_id': 'k1', 'ts': 'now', 'campus': 'c'}]\n"
+        "    off.submit(GATE_PASS, Request(orjson.dumps(ev), 'application/json', None, 't'))\n"
+        "    print(*[p for p in off._executor()._processes], flush=True)\n"
+        "    sys.stdin.read()\n")
+    web = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           text=True, cwd=os.getcwd(), env={**os.environ, "PYTHONPATH": os.getcwd()})
+    helpers = [int(p) for p in web.stdout.readline().split()]
+    assert helpers and all(_alive(p) for p in helpers)
+    web.kill()
+    web.wait()
+    deadline = time.monotonic() + 15
+    while any(_alive(p) for p in helpers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in helpers)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (ended, not yet reaped by its new parent) is gone for our purpose
+        return open(f"/proc/{pid}/stat").read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
