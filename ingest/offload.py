@@ -74,6 +74,13 @@ class Offload:
                     initializer=_start_helper, initargs=(self.redis_url, self.relaxed))
             return self._pool
 
+    def warm(self) -> None:
+        """Start the helpers now (each imports the engine libraries, a second or two) rather
+        than on the first request, without waiting for them."""
+        pool = self._executor()
+        for _ in range(self.processes):
+            pool.submit(_ready)
+
     def submit(self, stream: Stream, request: Request) -> Receipt:
         """Returns when the request's accepted events are durable; raises ``BodyError`` for
         a body that cannot be taken and ``Backpressure`` when the buffer cannot take it."""
@@ -161,6 +168,10 @@ def _follow_parent() -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="ioc-helper-watch", daemon=True).start()
+
+
+def _ready() -> bool:
+    return _PIPELINE is not None
 
 
 def _handle(stream_name: str, requests: list[Request]) -> list[Outcome]:

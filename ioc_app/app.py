@@ -103,6 +103,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         if runs_core:
             writer.start()  # with Redis and a server store, the ingest processes write
         runtime.scheduler = _start_scheduler(settings, site, pipeline, core)
+        if runtime.offload is not None:
+            runtime.offload.warm()
     if core is not None:
         core.warm()  # the first page served already has figures
 
