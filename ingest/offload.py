@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -56,8 +57,9 @@ class Offload:
     """Ingest through ``processes`` helper processes, with requests coalesced per stream."""
 
     def __init__(self, redis_url: str, *, relaxed: bool, processes: int,
-                 counters: Counters | None = None) -> None:
+                 counters: Counters | None = None, setup: Callable[[], None] | None = None) -> None:
         self.redis_url = redis_url
+        self.setup = setup  # run first in each helper (a module-level function: it is pickled)
         self.counters = counters  # this process's view of what its helpers accepted
         self.relaxed = relaxed
         self.processes = processes
@@ -71,7 +73,7 @@ class Offload:
                 # spawned, not forked: this process runs threads and an embedded engine
                 self._pool = ProcessPoolExecutor(
                     self.processes, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_start_helper, initargs=(self.redis_url, self.relaxed))
+                    initializer=_start_helper, initargs=(self.redis_url, self.relaxed, self.setup))
             return self._pool
 
     def warm(self) -> None:
@@ -143,13 +145,13 @@ def _unpack(outcome: Outcome) -> tuple[Receipt | None, BaseException | None]:
 _PIPELINE: Pipeline | None = None
 
 
-def _start_helper(redis_url: str, relaxed: bool) -> None:
+def _start_helper(redis_url: str, relaxed: bool, setup: Callable[[], None] | None) -> None:
     global _PIPELINE
     from ingest.pipeline import BUFFER_NAMES
     from ingest.redis_buffer import RedisBuffer, RedisSeenSet, check_durability, connect
-    from ioc_app import logs
 
-    logs.configure()
+    if setup is not None:
+        setup()
     _follow_parent()
     client = connect(redis_url)
     check_durability(client, relaxed=relaxed)

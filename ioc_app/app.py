@@ -159,8 +159,11 @@ def offload_for(settings: Settings, pipeline: Pipeline) -> Offload | None:
     """Helper processes for ingest requests, with Redis as the buffer (see ``ingest.offload``)."""
     if not settings.redis_url or not settings.ingest_processes:
         return None
+    from ioc_app import logs
+
     return Offload(settings.redis_url, relaxed=settings.redis_durability == "relaxed",
-                   processes=settings.ingest_processes, counters=pipeline.counters)
+                   processes=settings.ingest_processes, counters=pipeline.counters,
+                   setup=logs.configure)
 
 
 _PAGE_CALLBACKS: tuple[dict[str, Any], list[Any]] | None = None
