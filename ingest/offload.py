@@ -94,11 +94,7 @@ class Offload:
                     f"ioc-offload-{stream.name}",
                     lambda jobs, name=stream.name: self._run(name, jobs), self.processes)
         stage.put(job)
-        job.done.wait()
-        if job.error is not None:
-            raise job.error
-        assert job.receipt is not None
-        return job.receipt
+        return job.outcome()
 
     def _run(self, stream_name: str, jobs: list[_Job]) -> None:
         pool = self._executor()

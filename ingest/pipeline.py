@@ -165,11 +165,7 @@ class Pipeline:
                     f"ioc-validate-{stream.name}",
                     lambda jobs, st=stream, nxt=store: self._validate_groups(st, jobs, nxt))
         stage.put(job)
-        job.done.wait()
-        if job.error is not None:
-            raise job.error
-        assert job.receipt is not None
-        return job.receipt
+        return job.outcome()
 
     def _validate_groups(self, stream: Stream, jobs: list[_Job], store: _Stage) -> None:
         """Validate queued requests together (those of one receipt time), pass them on."""
@@ -340,6 +336,14 @@ class _Job:
         self.receipt: Receipt | None = None
         self.error: BaseException | None = None
         self.done = threading.Event()
+
+    def outcome(self) -> Receipt:
+        """Wait until a stage has settled the job: its receipt, or the error it met."""
+        self.done.wait()
+        if self.error is not None:
+            raise self.error
+        assert self.receipt is not None
+        return self.receipt
 
 
 def _settle(jobs: list[_Job], *, receipts: list[Receipt] | None = None,
