@@ -153,8 +153,8 @@ class Pipeline:
         """
         self.check_capacity()
         if isinstance(events, pl.DataFrame) or not letters or len(events) >= COALESCE_ROWS:
-            jobs = [_Job(events, source, now)]
-            return self._buffer(stream, jobs, self._validate(stream, jobs, now, letters), now)[0]
+            return self.accept_group(stream, [_Job(events, source, now)],
+                                     now or datetime.now(UTC), letters)[0]
         job = _Job(events, source, now)
         job.prepared = prepare(stream, events)  # in this request's thread, beside the others
         with self._stages_lock:
@@ -186,9 +186,11 @@ class Pipeline:
             except BaseException as exc:
                 _settle(group, error=exc)
 
-    def accept_group(self, stream: Stream, jobs: list[_Job], now: datetime) -> list[Receipt]:
-        """Validate, dedup and buffer requests already gathered (by an ingest helper)."""
-        return self._buffer(stream, jobs, self._validate(stream, jobs, now, True), now)
+    def accept_group(self, stream: Stream, jobs: list[_Job], now: datetime,
+                     letters: bool = True) -> list[Receipt]:
+        """Validate, dedup and buffer requests already gathered (a large or tabular batch,
+        or a helper's group), all as of one ``now``."""
+        return self._buffer(stream, jobs, self._validate(stream, jobs, now, letters), now)
 
     def _validate(self, stream: Stream, jobs: list[_Job], now: datetime | None,
                   letters: bool) -> ValidationResult:
