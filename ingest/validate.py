@@ -346,17 +346,19 @@ class _Plan:
         return lf.with_columns(self.faulty).with_columns(self.ready)
 
 
-_PLANS: dict[tuple[int, tuple[tuple[str, pl.DataType], ...]], _Plan] = {}
+_PLANS: dict[tuple[int, tuple[tuple[str, pl.DataType], ...]], tuple[Stream, _Plan]] = {}
 _PLANS_MAX = 256
 
 
 def _plan(stream: Stream, schema: pl.Schema) -> _Plan:
     key = (id(stream), tuple(schema.items()))
-    plan = _PLANS.get(key)
-    if plan is None:
-        if len(_PLANS) >= _PLANS_MAX:  # odd schemas from odd clients: start over
-            _PLANS.clear()
-        plan = _PLANS[key] = _build_plan(stream, schema)
+    cached = _PLANS.get(key)
+    if cached is not None and cached[0] is stream:  # an id is reused once its object is gone
+        return cached[1]
+    if len(_PLANS) >= _PLANS_MAX:  # odd schemas from odd clients: start over
+        _PLANS.clear()
+    plan = _build_plan(stream, schema)
+    _PLANS[key] = (stream, plan)
     return plan
 
 
