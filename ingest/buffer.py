@@ -35,6 +35,10 @@ class BatchLog(Protocol):
 
     def pending_records(self) -> list[Any]: ...
 
+    def replayed(self) -> bool:
+        """Whether what this log held when the process began has been written."""
+        ...
+
     def oldest_age(self) -> float: ...
 
 
@@ -46,6 +50,11 @@ class Buffer(Protocol):
     @property
     def depth(self) -> int:
         """Events accepted and not yet confirmed by the store, across streams."""
+        ...
+
+    def replayed(self) -> bool:
+        """Whether every batch buffered before this process began has been written (a
+        restart's replay of the write-ahead log or of the pending stream entries)."""
         ...
 
     def close(self) -> None: ...

@@ -30,6 +30,7 @@ from typing import Any
 import polars as pl
 
 from ingest.contracts import Stream
+from ingest.faults import reach
 from ingest.parse import BodyError, parse_body
 from ingest.pipeline import Backpressure, Counters, Pipeline, Receipt, _Job, _settle, _Stage
 from ingest.registry import BY_NAME
@@ -200,6 +201,7 @@ def _handle(stream_name: str, requests: list[Request]) -> list[Outcome]:
         result = _guarded(lambda: pipeline.accept_group(stream, group, now))
         for n, k in enumerate(at):
             outcomes[k] = ("ok", result[1][n]) if result[0] == "ok" else result
+        reach("helper.appended")
     return outcomes  # type: ignore[return-value]
 
 

@@ -26,6 +26,7 @@ from ingest.contracts import Stream
 from ingest.deadletter import TABLE as DEADLETTER_TABLE
 from ingest.deadletter import dead_letter_frame
 from ingest.dedup import WINDOW_DAYS, MemorySeenSet, id_hashes
+from ingest.faults import reach
 from ingest.registry import STREAMS
 from ingest.validate import Prepared, ValidationResult, prepare, validate_frame, validate_prepared
 from ingest.wal import WriteAheadLog
@@ -218,6 +219,7 @@ class Pipeline:
         now = now or datetime.now(UTC)
         try:
             new = self._dedup_and_buffer(stream, result, now)
+            reach("ingest.buffered")
         except OSError as exc:
             raise Backpressure(503, 10, f"the ingest buffer could not keep the events ({exc}); "
                                         f"nothing was accepted — retry later") from exc

@@ -34,6 +34,7 @@ import polars as pl
 import redis
 
 from ingest.dedup import WINDOW_DAYS, first_in_batch, id_hashes
+from ingest.faults import reach
 from ingest.wal import Record, decode, encode
 
 log = logging.getLogger("ioc.redis_buffer")
@@ -168,8 +169,54 @@ class RedisSeenSet:
                 for d in range(WINDOW_DAYS)]
 
 
+_RESERVE_LUA = """
+-- KEYS: the buffer stream, its member hash (entry id -> batch id), its intent hash
+-- (batch id -> entry ids).  ARGV: batch id, entry ids...
+-- Reserve the entries for one insert, atomically and exclusively: an entry that already
+-- belongs to a batch keeps it (whoever holds it must insert that very batch), and an entry
+-- that is gone has been written and released already.
+for i = 2, #ARGV do
+  local owner = redis.call('HGET', KEYS[2], ARGV[i])
+  if owner then return {2, i - 2, owner} end
+  if #redis.call('XRANGE', KEYS[1], ARGV[i], ARGV[i]) == 0 then return {3, i - 2} end
+end
+local ids = {}
+for i = 2, #ARGV do
+  ids[#ids + 1] = ARGV[i]
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[1])
+end
+redis.call('HSET', KEYS[3], ARGV[1], table.concat(ids, ','))
+return {1}
+"""
+
+_RELEASE_LUA = """
+-- KEYS: the buffer stream, member hash, intent hash, depth counter.
+-- ARGV: group, batch id, then entry id and its rows, pairwise.
+-- Acknowledge, delete and forget a written batch; the depth drops by the rows of the
+-- entries this call deleted, so releasing the same batch twice (a reply lost with Redis,
+-- or two consumers finishing one batch) never counts it twice.
+local rows = 0
+for i = 3, #ARGV, 2 do
+  redis.call('XACK', KEYS[1], ARGV[1], ARGV[i])
+  if redis.call('XDEL', KEYS[1], ARGV[i]) == 1 then rows = rows + tonumber(ARGV[i + 1]) end
+  redis.call('HDEL', KEYS[2], ARGV[i])
+end
+redis.call('HDEL', KEYS[3], ARGV[2])
+if rows > 0 then redis.call('DECRBY', KEYS[4], rows) end
+return rows
+"""
+
+
 class RedisStreamLog:
-    """One table's Redis Stream, with this process's consumer state."""
+    """One table's Redis Stream, with this process's consumer state.
+
+    A batch has one identity for its whole life: the moment the writer is handed a batch,
+    its entries are reserved for it in Redis (each entry id maps to the batch, the batch
+    to its entry ids), atomically and exclusively. Whoever meets one of those entries
+    later — this process after a restart, a consumer that claimed them, this process after
+    a reply lost with Redis — inserts exactly that batch again, fetched whole from Redis
+    whatever part of it it happened to hold, so ClickHouse recognises its token.
+    """
 
     def __init__(self, client: redis.Redis, name: str, consumer: str, claim_idle_ms: int) -> None:
         self.client = client
@@ -177,6 +224,7 @@ class RedisStreamLog:
         self.key = f"{PREFIX}:buffer:{name}"
         self.depth_key = f"{PREFIX}:depth:{name}"
         self.intent_key = f"{PREFIX}:intent:{name}"
+        self.member_key = f"{PREFIX}:member:{name}"
         self.consumer = consumer
         self.claim_idle_ms = claim_idle_ms
         self._queue: deque[Record] = deque()
@@ -185,6 +233,11 @@ class RedisStreamLog:
         self._own_pending_read = False
         self._last_claim = 0.0
         self._group_ready = False
+        self._suspect = False  # a call failed: what the queue holds may be stale
+        self._reserve = client.register_script(_RESERVE_LUA)
+        self._release = client.register_script(_RELEASE_LUA)
+        self._replay_mark: str | None = None  # newest entry buffered before this process began
+        self._replayed = False
 
     # ---- producer side ----------------------------------------------------------------
     @_guard
@@ -210,12 +263,22 @@ class RedisStreamLog:
         except redis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+        newest = self.client.xrevrange(self.key, count=1)
+        self._replay_mark = _text(newest[0][0]) if newest else None
+        self._adopt_old_intents()
         self._group_ready = True
+
+    def _adopt_old_intents(self) -> None:
+        """Intents written before entries were mapped to their batch (head id -> ids):
+        map their entries now, so they are finished whole like any other."""
+        for bid, ids in self.client.hgetall(self.intent_key).items():
+            for eid in _text(ids).split(","):
+                self.client.hsetnx(self.member_key, eid, _text(bid))
 
     def _enqueue(self, entries: list[Any]) -> int:
         added = 0
         for entry_id, fields in entries:
-            eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+            eid = _text(entry_id)
             if not fields or eid in self._queued_ids:
                 continue  # deleted meanwhile, or already queued
             frame = decode(fields[b"f"])
@@ -225,9 +288,15 @@ class RedisStreamLog:
             added += 1
         return added
 
+    def _drop(self, ids: set[str]) -> None:
+        self._queue = deque(r for r in self._queue if r.start not in ids)
+        self._queued_ids -= ids
+
     def _fill(self) -> None:
         """Own pending entries first, then entries of dead consumers, then new ones."""
         self._ensure_group()
+        if self._suspect:
+            self._verify()
         if not self._own_pending_read:
             start = "0"
             while True:
@@ -236,8 +305,7 @@ class RedisStreamLog:
                 self._enqueue(entries)
                 if len(entries) < READ_COUNT:
                     break
-                last = entries[-1][0]
-                start = last.decode() if isinstance(last, bytes) else last
+                start = _text(entries[-1][0])
             self._own_pending_read = True
         now = time.monotonic()
         if now - self._last_claim > max(self.claim_idle_ms / 4000, 0.5):
@@ -245,53 +313,110 @@ class RedisStreamLog:
             result = self.client.xautoclaim(self.key, GROUP, self.consumer, self.claim_idle_ms,
                                             start_id="0-0", count=READ_COUNT)
             claimed = result[1] if len(result) > 1 else []
+            reach("redis.claimed", redis_client=self.client)
             if self._enqueue(claimed):
                 log.info("event=redis.claimed stream=%s entries=%d", self.name, len(claimed))
         if len(self._queue) < READ_COUNT:
             got = self.client.xreadgroup(GROUP, self.consumer, {self.key: ">"}, count=READ_COUNT)
             self._enqueue(got[0][1] if got else [])
 
+    def _verify(self) -> None:
+        """After a failed call: forget queued entries that are gone (a release whose reply
+        was lost did happen) and read this consumer's pending entries again (a read whose
+        reply was lost did deliver)."""
+        pipe = self.client.pipeline(transaction=False)
+        queued = [r.start for r in self._queue]
+        for eid in queued:
+            pipe.xrange(self.key, eid, eid)
+        gone = {eid for eid, found in zip(queued, pipe.execute(), strict=True) if not found}
+        if gone:
+            log.info("event=redis.released_meanwhile stream=%s entries=%d", self.name, len(gone))
+            self._drop(gone)
+        self._own_pending_read = False
+        self._suspect = False
+
+    def _whole(self, bid: str) -> list[Record] | None:
+        """The reserved batch ``bid``, fetched whole: entries this consumer does not hold
+        are claimed from whoever does. None when the batch is gone (released meanwhile)."""
+        ids = self.client.hget(self.intent_key, bid)
+        if ids is None:
+            self._suspect = True
+            return None
+        wanted = _text(ids).split(",")
+        missing = [eid for eid in wanted if eid not in self._queued_ids]
+        if missing:
+            self._enqueue(self.client.xclaim(self.key, GROUP, self.consumer, 0, missing))
+            reach("redis.batch_claimed", redis_client=self.client)
+        by_id = {r.start: r for r in self._queue}
+        if any(eid not in by_id for eid in wanted):
+            # an entry of a reserved batch can only be gone if the whole batch was released
+            self._suspect = True
+            return None
+        return [by_id[eid] for eid in wanted]
+
     @_guard
     def next_batch(self, max_rows: int, max_age_s: float, force: bool = False) -> list[Record]:
+        """The next batch to insert, already reserved in Redis; [] when none is due."""
         with self._lock:
+            try:
+                return self._next(max_rows, max_age_s, force)
+            except BaseException:
+                self._suspect = True
+                raise
+
+    def _next(self, max_rows: int, max_age_s: float, force: bool) -> list[Record]:
+        for _ in range(8):
             self._fill()
             if not self._queue:
                 return []
-            ordered = sorted(self._queue, key=lambda r: tuple(map(int, r.start.split("-"))))
-            intent = self.client.hget(self.intent_key, ordered[0].start)
-            if intent is not None:
-                wanted = set(intent.decode().split(","))
-                return [r for r in ordered if r.start in wanted]
+            ordered = sorted(self._queue, key=_order)
+            owners = self.client.hmget(self.member_key, [r.start for r in ordered])
+            if owners[0] is not None:
+                whole = self._whole(_text(owners[0]))
+                if whole is not None:
+                    return whole
+                continue
             batch: list[Record] = []
             rows = 0
-            for r in ordered:
-                if batch and rows + r.rows > max_rows:
+            for r, owner in zip(ordered, owners, strict=True):
+                if owner is not None or (batch and rows + r.rows > max_rows):
                     break
                 batch.append(r)
                 rows += r.rows
             ready = force or rows >= max_rows or len(batch) < len(ordered) or (
                 time.time() - batch[0].appended_at >= max_age_s)
-            return batch if ready else []
+            if not ready:
+                return []
+            ids = [r.start for r in batch]
+            outcome = self._reserve(keys=[self.key, self.member_key, self.intent_key],
+                                    args=[ids[0], *ids])
+            reach("redis.reserved", redis_client=self.client)
+            if outcome[0] == 1:
+                return batch
+            if outcome[0] == 3:  # gone: written and released by another consumer
+                self._drop({ids[int(outcome[1])]})
+            # 2: taken by another batch meanwhile — look again
+        return []
 
-    @_guard
     def begin(self, batch: list[Record]) -> str:
+        """The batch was reserved when it was handed out; its token names its entries."""
         ids = ",".join(r.start for r in batch)
-        self.client.hset(self.intent_key, batch[0].start, ids)
         return f"redis:{self.name}:{hashlib.sha1(ids.encode()).hexdigest()}"
 
     @_guard
     def confirm(self, batch: list[Record]) -> None:
-        ids = [r.start for r in batch]
-        pipe = self.client.pipeline(transaction=True)
-        pipe.xack(self.key, GROUP, *ids)
-        pipe.xdel(self.key, *ids)
-        pipe.hdel(self.intent_key, batch[0].start)
-        pipe.decrby(self.depth_key, sum(r.rows for r in batch))
-        pipe.execute()
+        args: list[Any] = [GROUP, batch[0].start]
+        for r in batch:
+            args += [r.start, r.rows]
+        try:
+            self._release(keys=[self.key, self.member_key, self.intent_key, self.depth_key],
+                          args=args)
+            reach("redis.released", redis_client=self.client)
+        except BaseException:
+            self._suspect = True
+            raise
         with self._lock:
-            done = set(ids)
-            self._queue = deque(r for r in self._queue if r.start not in done)
-            self._queued_ids -= done
+            self._drop({r.start for r in batch})
 
     def pending_records(self) -> list[Record]:
         with self._lock:
@@ -300,6 +425,25 @@ class RedisStreamLog:
     def oldest_age(self) -> float:
         with self._lock:
             return time.time() - min((r.appended_at for r in self._queue), default=time.time())
+
+    @_guard
+    def replayed(self) -> bool:
+        """Whether everything buffered before this process began has been written."""
+        if self._replayed:
+            return True
+        if not self._group_ready:
+            return False
+        mark = self._replay_mark
+        self._replayed = mark is None or not self.client.xrange(self.key, "-", mark, count=1)
+        return self._replayed
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _order(r: Record) -> tuple[int, ...]:
+    return tuple(map(int, str(r.start).split("-")))
 
 
 class RedisBuffer:
@@ -330,6 +474,9 @@ class RedisBuffer:
             value = sum(int(v or 0) for v in pipe.execute())
             self._depth_cache = (time.monotonic(), value)
         return value
+
+    def replayed(self) -> bool:
+        return all(lg.replayed() for lg in self._logs.values())
 
     def close(self) -> None:
         self.client.close()

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import polars as pl
 
+from ingest.faults import reach
+
 log = logging.getLogger("ioc.wal")
 
 MAGIC = b"IW"
@@ -156,6 +158,7 @@ class StreamLog:
                 break
         self._written = end
         self._synced = end
+        self._replay_end = end  # what was buffered before this process began
         self._open_segment(reuse=bool(segs))
         if self._pending:
             log.info("event=wal.recovered dir=%s records=%d rows=%d", self.dir.name,
@@ -219,6 +222,11 @@ class StreamLog:
         with self._cond:
             return list(self._pending)
 
+    def replayed(self) -> bool:
+        """Whether everything this log held when the process began has been written."""
+        with self._cond:
+            return not self._pending or self._pending[0].start >= self._replay_end
+
     def oldest_age(self) -> float:
         with self._cond:
             return time.time() - self._pending[0].appended_at if self._pending else 0.0
@@ -261,6 +269,7 @@ class StreamLog:
                 self._pending_rows -= self._pending.popleft().rows
             self.confirmed, self.intent = end, None
             self._write_checkpoint()
+            reach("wal.confirmed")
             segs = self._segments()
             for (base, path), nxt in itertools.pairwise(segs):
                 if nxt[0] <= self.confirmed and base != self._seg_base:
@@ -303,6 +312,9 @@ class WriteAheadLog:
     @property
     def depth(self) -> int:
         return sum(lg.depth for lg in list(self._logs.values()))
+
+    def replayed(self) -> bool:
+        return all(lg.replayed() for lg in list(self._logs.values()))
 
     def close(self) -> None:
         for lg in list(self._logs.values()):

@@ -15,6 +15,7 @@ import time
 import polars as pl
 
 from ingest.buffer import Buffer
+from ingest.faults import reach
 from ioc_app.storage import Store, StoreError
 
 log = logging.getLogger("ioc.writer")
@@ -22,6 +23,33 @@ log = logging.getLogger("ioc.writer")
 BATCH_ROWS = 100_000
 BATCH_AGE_S = 0.5
 BACKOFF_MAX_S = 15.0
+#: a repeated insert is dropped by the raw table *and* each rollup on its own: if a kill
+#: left the raw rows in but a rollup's part out, the repeat still fills the rollup
+#: (the default since ClickHouse 24.x; said explicitly for older servers)
+INSERT_SETTINGS = {"insert_deduplicate": 1, "deduplicate_blocks_in_dependent_materialized_views": 1}
+
+
+class Replay:
+    """A restart's replay of what the buffer held when the writer started: until it is
+    complete, figures can still be missing events that were acknowledged before."""
+
+    def __init__(self, rows: int = 0) -> None:
+        self.rows = rows  # rows waiting at start (in Redis: across every producer)
+        self.started_at = time.time()
+        self.seconds: float | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.seconds is not None
+
+    def done(self, written: int) -> None:
+        self.seconds = time.time() - self.started_at
+        log.info("event=ingest.replay_complete rows_at_start=%d rows_written=%d seconds=%.2f",
+                 self.rows, written, self.seconds)
+
+    def state(self) -> dict[str, object]:
+        return {"complete": self.complete, "rows_at_start": self.rows,
+                "seconds": None if self.seconds is None else round(self.seconds, 3)}
 
 
 class Writer:
@@ -36,10 +64,16 @@ class Writer:
         self.on_store_state = on_store_state  # callable(down: bool) or None
         self.inserted_rows = 0
         self.failures = 0
+        self.replay = Replay()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> Writer:
+        try:
+            waiting = self.buffer.depth
+        except OSError:  # Redis away at start: the replay is still tracked, its size unknown
+            waiting = 0
+        self.replay = Replay(rows=waiting)
         self._thread = threading.Thread(target=self._run, name="ioc-writer", daemon=True)
         self._thread.start()
         return self
@@ -52,6 +86,10 @@ class Writer:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     def lag_s(self) -> float:
         """Age of the oldest event waiting to be written."""
@@ -69,7 +107,9 @@ class Writer:
                 frame = pl.concat([r.frame for r in batch], how="vertical")
                 token = stream_log.begin(batch)
                 started = time.perf_counter()
-                self.store.insert(name, frame, settings={"insert_deduplication_token": token})
+                self.store.insert(name, frame, settings={**INSERT_SETTINGS,
+                                                         "insert_deduplication_token": token})
+                reach("writer.inserted")
                 stream_log.confirm(batch)
                 written += frame.height
                 self.inserted_rows += frame.height
@@ -86,6 +126,8 @@ class Writer:
         while not self._stop.is_set():
             try:
                 written = self.flush_once()
+                if not self.replay.complete and self.buffer.replayed():
+                    self.replay.done(self.inserted_rows)
                 if self.failures:
                     log.info("event=writer.recovered after_failures=%d", self.failures)
                     self.failures = 0

@@ -130,7 +130,9 @@ def readyz() -> Response:
     core = rt.core
     parts: dict[str, Any] = {
         "store": {"ok": store_ok, "database": rt.store.database},
-        "buffer": {"depth": rt.pipeline.buffer.depth, "writer_lag_s": round(rt.writer.lag_s(), 3)},
+        "buffer": {"depth": rt.pipeline.buffer.depth, "writer_lag_s": round(rt.writer.lag_s(), 3),
+                   # a restart's replay of the buffer: null where no writer runs in this process
+                   "replay": rt.writer.replay.state() if rt.writer.running else None},
         "scheduler": {
             "runs_here": core is not None,
             "leader": bool(core and core.leader.held),

@@ -82,7 +82,8 @@ def ingest_counters() -> dict[str, dict[str, int]]:
 
 def pipeline_state() -> dict[str, Any]:
     """The ingest path now: events buffered but not yet stored, the age of the oldest of them,
-    rows the writer stored, its consecutive failures, and whether the store is refusing writes."""
+    rows the writer stored, its consecutive failures, whether the store is refusing writes and
+    whether a restart's replay of the buffer is still under way."""
     rt = current_app.extensions[EXTENSION]
     return {
         "buffer_depth": rt.pipeline.buffer.depth,
@@ -90,6 +91,8 @@ def pipeline_state() -> dict[str, Any]:
         "writer_rows": rt.writer.inserted_rows,
         "writer_failures": rt.writer.failures,
         "store_down": rt.pipeline.store_down_since is not None,
+        # a restart is still writing what was buffered before it: figures may lack events
+        "replaying": rt.writer.running and not rt.writer.replay.complete,
     }
 
 

@@ -158,6 +158,16 @@ def _parse_text(name: str, raw: str) -> str:
     return raw.strip()
 
 
+def _parse_faults(name: str, raw: str) -> str:
+    from ingest.faults import FaultSpecError, parse
+
+    try:
+        parse(raw)
+    except FaultSpecError as exc:
+        raise SettingsError(f"{name}={raw!r}: {exc}") from None
+    return raw.strip()
+
+
 def _parse_cluster(name: str, raw: str) -> str:
     value = raw.strip()
     if value and not value.replace("_", "").replace("-", "").isalnum():
@@ -188,6 +198,7 @@ class Settings:
     wall: str = DEFAULT_WALL
     screen_silent_s: float = 90.0
     ingest_processes: int = 2
+    faults: str = ""
 
     @property
     def embedded(self) -> bool:
@@ -231,6 +242,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_WALL": ("wall", _parse_wall),
     "IOC_SCREEN_SILENT_S": ("screen_silent_s", _parse_silent),
     "IOC_INGEST_PROCESSES": ("ingest_processes", _parse_processes),
+    "IOC_FAULTS": ("faults", _parse_faults),
 }
 
 

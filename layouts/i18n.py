@@ -97,6 +97,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "health.silent": {"zh": "失联", "en": "Silent"},
     "health.online": {"zh": "在线", "en": "Online"},
     "health.buffer_depth": {"zh": "缓冲待写入", "en": "Buffered events"},
+    "health.replaying": {"zh": "重启回放中", "en": "Replaying after restart"},
     "health.writer_lag": {"zh": "写入延迟", "en": "Writer lag"},
     "health.writer_failures": {"zh": "连续写入失败", "en": "Failed writes"},
     "health.snapshot_version": {"zh": "快照版本", "en": "Snapshot version"},

@@ -185,7 +185,8 @@ def content(snap: dict[str, Any] | None, lang: str, zone: ZoneInfo) -> dict[str,
     failures = state["writer_failures"]
     return {
         "streams": streams_table(snap, read.ingest_counters(), lang, zone, now),
-        "buffer": count(state["buffer_depth"]),
+        "buffer": [count(state["buffer_depth"])] + ([" ", pill(t("health.replaying", lang), "stale")]
+                                                    if state["replaying"] else []),
         "lag": f"{state['writer_lag_s']:.1f}",
         "failures": [count(failures)] + ([" ", pill(t("health.store_down", lang), "stale")]
                                          if state["store_down"] else []),

@@ -134,3 +134,95 @@ def test_build_ingest_refuses_a_lossy_redis(migrated: Store, tmp_path: Path) -> 
             build_ingest(migrated, redis_url=lax.url)
     finally:
         lax.stop()
+
+
+def small_batches(pipeline: Pipeline, n: int, size: int, seed: int) -> None:
+    for k in range(n):
+        pipeline.submit(GATE_PASS, random_events(GATE_PASS, size, seed * 1000 + k, NOW), source="t",
+                        now=NOW)
+
+
+def stored(store: Store) -> tuple[int, int, int, int]:
+    """Rows, distinct ids, and what the minute and hour rollups counted."""
+    return (*store.rows("SELECT count(), uniqExact(event_id) FROM gate_pass")[0],
+            store.rows("SELECT sum(attempts) FROM gate_pass_1m")[0][0],
+            store.rows("SELECT sum(attempts) FROM gate_pass_1h")[0][0])
+
+
+@pytest.fixture()
+def faults(monkeypatch):
+    """Arm fault points for this test: ``faults("redis.released=1:redis")``."""
+    from ingest import faults as module
+
+    def arm(spec: str) -> None:
+        monkeypatch.setenv("IOC_FAULTS", spec)
+        module._plan = None
+
+    yield arm
+    monkeypatch.delenv("IOC_FAULTS", raising=False)
+    module._plan = None
+
+
+def test_release_whose_reply_was_lost_is_not_written_again(migrated: Store, redis_server,
+                                                           faults) -> None:
+    """Redis releases a written batch and dies before answering: the writer must not take the
+    batch's entries, still in its queue, for unwritten ones (they would go in again under
+    another token, with whatever arrived since)."""
+    pipeline, writer = redis_pipeline(migrated, redis_server)
+    small_batches(pipeline, 2, 500, 1)
+    faults("redis.released=1:redis")
+    with pytest.raises(OSError):
+        writer.flush_once(force=True)  # inserted, released, then redis-server was SIGKILLed
+    faults("")
+    redis_server.start()  # its AOF has the release
+    small_batches(pipeline, 1, 500, 2)
+    writer.flush_once(force=True)
+    assert stored(migrated) == (1500, 1500, 1500, 1500)
+    assert pipeline.buffer.log("gate_pass").depth == 0
+
+
+def test_a_reserved_batch_is_finished_whole_by_whoever_holds_part_of_it(migrated: Store,
+                                                                        redis_server) -> None:
+    """A consumer reserves and writes 70 entries, then dies before releasing them; another
+    claims them 64 at a time (XAUTOCLAIM's page). It must insert the same 70 under the same
+    token, not the first 64 as a new batch."""
+    dead, _ = redis_pipeline(migrated, redis_server, "dead", idle_ms=200)
+    log = dead.buffer.log("gate_pass")
+    small_batches(dead, 60, 10, 3)
+    assert log.next_batch(10**6, 3600) == []  # read, not yet due
+    small_batches(dead, 10, 10, 4)
+    batch = log.next_batch(10**6, 0, force=True)
+    assert len(batch) == 70
+    migrated.insert("gate_pass", pl.concat([r.frame for r in batch]),
+                    settings={"insert_deduplication_token": log.begin(batch)})
+    import time
+
+    time.sleep(0.5)
+    _, live = redis_pipeline(migrated, redis_server, "live", idle_ms=200)
+    live.flush_once(force=True)
+    assert stored(migrated) == (700, 700, 700, 700)
+    assert live.buffer.log("gate_pass").depth == 0
+    client = redis.Redis.from_url(redis_server.url)
+    assert client.xlen("ioc:buffer:gate_pass") == 0
+    assert client.hlen("ioc:member:gate_pass") == 0 and client.hlen("ioc:intent:gate_pass") == 0
+
+
+def test_two_consumers_holding_one_batch_write_it_once_and_count_it_once(migrated: Store,
+                                                                         redis_server) -> None:
+    """A slow consumer and one that claimed its entries both finish the same reserved batch:
+    same entries, same token, one copy stored, and the buffer depth drops once."""
+    slow, slow_writer = redis_pipeline(migrated, redis_server, "slow", idle_ms=100)
+    small_batches(slow, 3, 200, 5)
+    first = slow.buffer.log("gate_pass").next_batch(10**6, 0, force=True)
+    import time
+
+    time.sleep(0.3)
+    fast, fast_writer = redis_pipeline(migrated, redis_server, "fast", idle_ms=100)
+    small_batches(fast, 2, 200, 6)  # newer entries, behind the reserved ones
+    second = fast.buffer.log("gate_pass").next_batch(10**6, 0, force=True)
+    assert [r.start for r in second] == [r.start for r in first]
+    assert fast.buffer.log("gate_pass").begin(second) == slow.buffer.log("gate_pass").begin(first)
+    fast_writer.flush_once(force=True)  # the reserved batch, then the newer entries
+    slow_writer.flush_once(force=True)  # the same batch again: dropped by its token
+    assert stored(migrated) == (1000, 1000, 1000, 1000)
+    assert slow.buffer.log("gate_pass").depth == 0
