@@ -313,7 +313,8 @@ class RedisStreamLog:
             result = self.client.xautoclaim(self.key, GROUP, self.consumer, self.claim_idle_ms,
                                             start_id="0-0", count=READ_COUNT)
             claimed = result[1] if len(result) > 1 else []
-            reach("redis.claimed", redis_client=self.client)
+            if claimed:
+                reach("redis.claimed", redis_client=self.client)
             if self._enqueue(claimed):
                 log.info("event=redis.claimed stream=%s entries=%d", self.name, len(claimed))
         if len(self._queue) < READ_COUNT:

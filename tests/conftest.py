@@ -95,6 +95,21 @@ class Server:
                 time.sleep(0.3)
         raise TimeoutError(f"server not ready after {timeout}s: {self.output()}")
 
+    def wait_drained(self, timeout: float = 120) -> dict:
+        """Until ``/readyz`` says the restart's replay is complete and the buffer is empty."""
+        import json
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        buffer: dict = {}
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(self.url + "/readyz", timeout=10) as r:
+                buffer = json.loads(r.read())["parts"]["buffer"]
+            if buffer["replay"] and buffer["replay"]["complete"] and buffer["depth"] == 0:
+                return buffer
+            time.sleep(0.1)
+        raise TimeoutError(f"the buffer did not drain in {timeout}s: {buffer}")
+
     def output(self) -> str:
         self.log.flush()
         return Path(self.log.name).read_text()[-4000:]

@@ -148,3 +148,21 @@ def test_store_failure_keeps_batches_and_backpressure(pipeline: Pipeline) -> Non
     pipeline.writer.flush_once(force=True)
     pipeline.set_store_down(False)
     assert count(store) == 100 and pipeline.buffer.depth == 0
+
+
+def test_a_restart_says_when_its_replay_of_the_log_is_complete(migrated: Store, wal_dir: Path) -> None:
+    """Replay complete means everything the log held at start is in the store — not merely
+    that the writer has started; events accepted after the start do not hold it back."""
+    wal = WriteAheadLog(wal_dir)
+    Pipeline(migrated, wal).submit(GATE_PASS, random_events(GATE_PASS, 400, 21, NOW), source="t", now=NOW)
+    wal.close()  # stopped with the batch still buffered
+    wal = WriteAheadLog(wal_dir)
+    pipeline = Pipeline(migrated, wal)
+    writer = Writer(migrated, wal)
+    assert not wal.replayed()
+    pipeline.submit(GATE_PASS, random_events(GATE_PASS, 100, 22, NOW), source="t", now=NOW)
+    writer.flush_once(force=True)
+    assert wal.replayed() and count(migrated) == 500
+    pipeline.submit(GATE_PASS, random_events(GATE_PASS, 100, 23, NOW), source="t", now=NOW)
+    assert wal.replayed()  # new events wait as usual; the replay stays complete
+    wal.close()

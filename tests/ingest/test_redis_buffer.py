@@ -226,3 +226,15 @@ def test_two_consumers_holding_one_batch_write_it_once_and_count_it_once(migrate
     slow_writer.flush_once(force=True)  # the same batch again: dropped by its token
     assert stored(migrated) == (1000, 1000, 1000, 1000)
     assert slow.buffer.log("gate_pass").depth == 0
+
+
+def test_a_restart_says_when_the_entries_it_found_are_written(migrated: Store, redis_server) -> None:
+    pipeline, _ = redis_pipeline(migrated, redis_server, "before")
+    small_batches(pipeline, 2, 300, 7)
+    _, writer = redis_pipeline(migrated, redis_server, "after")
+    buffer = writer.buffer
+    assert not buffer.replayed()  # not even looked at yet
+    writer.flush_once(force=True)
+    assert buffer.replayed() and stored(migrated)[0] == 600
+    small_batches(pipeline, 1, 300, 8)
+    assert buffer.replayed()
