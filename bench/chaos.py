@@ -31,7 +31,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 import orjson  # noqa: E402
 
 from bench.validate import make_events  # noqa: E402
+from tests.conftest import RedisServer, free_port  # noqa: E402
 
 PER_REQUEST = 1_000
 #: where each mode's processes die besides the killer's random moments
@@ -64,57 +64,6 @@ minute = s.rows("SELECT sum(attempts) FROM gate_pass_1m")[0][0]
 hour = s.rows("SELECT sum(attempts) FROM gate_pass_1h")[0][0]
 print(json.dumps({"ids": ids, "minute": int(minute or 0), "hour": int(hour or 0)}))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Redis:
-    """A durable redis-server on a loopback port; restarted in place from its AOF."""
-
-    def __init__(self, directory: Path) -> None:
-        self.dir = directory
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.start()
-
-    def start(self) -> None:
-        import redis
-
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
-             "--save", "", "--appendonly", "yes", "--appendfsync", "always",
-             "--maxmemory-policy", "noeviction"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if client.ping():
-                    client.close()
-                    return
-            except (redis.ConnectionError, redis.BusyLoadingError):
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        if self.alive():
-            assert self.proc is not None
-            self.proc.kill()
-            self.proc.wait()
-
-    def stop(self) -> None:
-        if self.alive():
-            assert self.proc is not None
-            self.proc.terminate()
-            self.proc.wait(20)
 
 
 class Server:
@@ -220,7 +169,7 @@ def run(mode: str, workdir: Path, *, batches: int = 300, clients: int = 4, kills
     env.update({"IOC_CLICKHOUSE_URL": f"chdb://{workdir / 'clickhouse'}",
                 "IOC_TOKENS_FILE": str(workdir / "tokens.toml"), "IOC_DEMO": "0",
                 "PYTHONPATH": str(ROOT)})
-    redis_proc = Redis(workdir / "redis") if mode == "redis" else None
+    redis_proc = RedisServer(workdir / "redis") if mode == "redis" else None
     if redis_proc is not None:
         env["IOC_REDIS_URL"] = redis_proc.url
     made = subprocess.run([sys.executable, "-m", "ioc_app", "token", "create", "chaos", "--streams",

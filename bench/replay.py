@@ -26,13 +26,13 @@ sys.path.insert(0, str(ROOT))
 
 import polars as pl  # noqa: E402
 
-from bench.chaos import Redis  # noqa: E402
 from bench.validate import make_events  # noqa: E402
 from ingest.gate import GATE_PASS  # noqa: E402
 from ingest.pipeline import build_ingest  # noqa: E402
 from ingest.validate import validate  # noqa: E402
 from ioc_app.migrate import migrate  # noqa: E402
 from ioc_app.storage import Store  # noqa: E402
+from tests.conftest import RedisServer  # noqa: E402
 
 CHUNK = 20_000
 
@@ -54,7 +54,7 @@ def fresh_store(engine: Path) -> Store:
 def replay(mode: str, engine: Path, work: Path, chunks: list[pl.DataFrame]) -> tuple[float, float, int]:
     """(seconds to accept, seconds to replay, rows stored)."""
     store = fresh_store(engine)
-    redis_server = Redis(work / f"redis-{mode}") if mode == "redis" else None
+    redis_server = RedisServer(work / f"redis-{mode}") if mode == "redis" else None
     url = redis_server.url if redis_server else ""
     pipeline, _ = build_ingest(store, wal_dir=work / f"wal-{mode}", redis_url=url, consumer="bench")
     started = time.perf_counter()

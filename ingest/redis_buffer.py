@@ -8,9 +8,17 @@
 - A consumer reads its own pending entries first (after a restart under the same name),
   and claims entries of a consumer that has died (``XAUTOCLAIM``) once they have been idle
   longer than any legitimate batch takes.
-- Before an insert the consumer stores the exact entry ids of the batch (the intent);
-  whoever finishes the batch — itself after a restart, or a claimer — inserts exactly those
-  entries again with the same deduplication token.
+- A batch is reserved before its insert, atomically and exclusively (a Lua script): each
+  entry id maps to its batch and the batch to its entry ids. An entry that belongs to a
+  batch can never go into another one; whoever meets it later — this process after a
+  restart, a consumer that claimed part of it, this process after Redis lost a reply —
+  fetches the whole batch (claiming what it does not hold) and inserts exactly those
+  entries again, under the token their ids make, so ClickHouse drops the repeat. A batch
+  whose insert was never begun may be formed anew; one that was begun never is.
+- Releasing a batch (``XACK``, ``XDEL``, forgetting the reservation, lowering the depth by
+  the rows it deleted) is one script too, so a release repeated after a lost reply or by
+  two consumers changes nothing the second time; after any failed call the consumer checks
+  that what it queued still exists before forming a batch.
 - Event ids are claimed in per-day Redis sets by a Lua script, atomically across processes.
 
 "Accepted means durable" needs Redis to fsync every write and never evict:

@@ -178,6 +178,15 @@ class RedisServer:
                 time.sleep(0.05)
         raise RuntimeError("redis-server did not start")
 
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: what survives is what its append-only file had."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(20)
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
