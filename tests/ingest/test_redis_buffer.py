@@ -4,6 +4,7 @@ exactly-once guarantees as the embedded log."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -238,3 +239,22 @@ def test_a_restart_says_when_the_entries_it_found_are_written(migrated: Store, r
     assert buffer.replayed() and stored(migrated)[0] == 600
     small_batches(pipeline, 1, 300, 8)
     assert buffer.replayed()
+
+
+def test_an_intent_left_by_the_previous_release_is_finished_whole(migrated: Store, redis_server) -> None:
+    """An upgrade can find a batch begun by the previous release: its intent names the batch
+    by its first entry only. The new consumer adopts it and inserts exactly those entries."""
+    old, _ = redis_pipeline(migrated, redis_server, "old")
+    small_batches(old, 3, 100, 9)
+    client = redis.Redis.from_url(redis_server.url)
+    client.xgroup_create("ioc:buffer:gate_pass", "writers", id="0", mkstream=True)
+    read = client.xreadgroup("writers", "old", {"ioc:buffer:gate_pass": ">"}, count=2)[0][1]
+    ids = [e[0].decode() for e in read]
+    frame = pl.concat([pl.read_ipc_stream(e[1][b"f"]) for e in read])
+    token = f"redis:gate_pass:{hashlib.sha1(','.join(ids).encode()).hexdigest()}"
+    migrated.insert("gate_pass", frame, settings={"insert_deduplication_token": token})
+    client.hset("ioc:intent:gate_pass", ids[0], ",".join(ids))  # the previous release's intent
+    _, writer = redis_pipeline(migrated, redis_server, "old")
+    writer.flush_once(force=True)
+    assert stored(migrated) == (300, 300, 300, 300)
+    assert writer.buffer.log("gate_pass").depth == 0
