@@ -23,54 +23,17 @@ import signal
 import time
 from typing import Any
 
+from ioc_app.settings import parse_faults
+
 log = logging.getLogger("ioc.faults")
 
-#: every point, and where it sits
-POINTS = {
-    "helper.appended": "an ingest helper buffered a group, before it answers",
-    "ingest.buffered": "a request's events are durable, before the 200",
-    "redis.claimed": "entries of a silent consumer were claimed, before they are queued",
-    "redis.reserved": "a batch was reserved in Redis, before the insert",
-    "redis.batch_claimed": "the rest of a reserved batch was claimed, before the insert",
-    "writer.inserted": "the store has the batch, before it is released from the buffer",
-    "redis.released": "Redis released the batch, before the writer learns it",
-    "wal.confirmed": "the write-ahead log confirmed the batch",
-}
-ACTIONS = ("group", "self", "redis", "rewrite")
-
 _plan: dict[str, tuple[float, str]] | None = None
-
-
-class FaultSpecError(ValueError):
-    """``IOC_FAULTS`` names an unknown point or action, or a probability out of range."""
-
-
-def parse(spec: str) -> dict[str, tuple[float, str]]:
-    """``point=probability:action,…`` → {point: (probability, action)}."""
-    plan: dict[str, tuple[float, str]] = {}
-    for part in filter(None, (p.strip() for p in spec.split(","))):
-        point, _, rest = part.partition("=")
-        prob, _, action = rest.partition(":")
-        if point not in POINTS:
-            raise FaultSpecError(f"unknown fault point {point!r}; the points are: {', '.join(POINTS)}")
-        if action not in ACTIONS:
-            raise FaultSpecError(f"fault point {point}: action {action!r} is not one of "
-                                 f"{', '.join(ACTIONS)} (write point=probability:action)")
-        try:
-            p = float(prob)
-        except ValueError:
-            p = -1.0
-        if not 0 <= p <= 1:
-            raise FaultSpecError(f"fault point {point}: probability {prob!r} must be a number "
-                                 f"from 0 to 1")
-        plan[point] = (p, action)
-    return plan
 
 
 def _current() -> dict[str, tuple[float, str]]:
     global _plan
     if _plan is None:
-        _plan = parse(os.environ.get("IOC_FAULTS", ""))
+        _plan = parse_faults(os.environ.get("IOC_FAULTS", ""))
     return _plan
 
 

@@ -54,6 +54,9 @@ def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
         ("IOC_WALL", "/nonexistent/wall.toml", "no such file"),
         ("IOC_CLICKHOUSE_CLUSTER", "bad name!", "cluster name"),
         ("IOC_SCREEN_SILENT_S", "1", "seconds between 3 and 86400"),
+        ("IOC_FAULTS", "writer.insertd=0.1:group", "the points are: "),
+        ("IOC_FAULTS", "writer.inserted=0.1:explode", "write point=probability:action"),
+        ("IOC_FAULTS", "writer.inserted=2:group", "a number from 0 to 1"),
     ],
 )
 def test_malformed_values_name_the_variable(var: str, value: str, hint: str) -> None:
