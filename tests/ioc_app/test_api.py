@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import pytest
 from ingest.gate import GATE_PASS
 from ingest.parse import MAX_BYTES, MAX_EVENTS
 from ingest.registry import BY_NAME
+from ingest.wal import WriteAheadLog
+from ingest.writer import Writer
 from ioc_app import auth, read
 from ioc_app.app import create_app
 from ioc_app.settings import Settings
@@ -217,3 +220,34 @@ def test_metrics_expose_ingest_counters_and_buffer(client) -> None:
     flush(client)
     text = client.get("/metrics").get_data(as_text=True)
     assert "ioc_buffer_depth_events 0.0" in text and "ioc_writer_rows_total 3.0" in text
+
+
+def test_readyz_and_health_say_when_the_restart_replay_is_complete(client, engine_path: Path) -> None:
+    """A restart whose store is away cannot write what its buffer held: /readyz says the
+    replay is not complete (and /health shows it) until the writer has written it."""
+    post(client, orjson.dumps(random_events(GATE_PASS, 5, 41, NOW)))
+    rt = client.runtime
+    assert client.get("/readyz").get_json()["parts"]["buffer"]["replay"] is None  # no writer yet
+    rt.pipeline.buffer.close()  # the process stops with the events buffered, and starts again
+    rt.pipeline.buffer = WriteAheadLog(rt.settings.wal_dir)
+    store = rt.writer.store
+    away = Store(f"chdb://{engine_path}", database="absent_" + NOW.strftime("%H%M%S"))
+    writer = rt.writer = Writer(away, rt.pipeline.buffer).start()
+    try:
+        deadline = time.monotonic() + 30
+        while not writer.failures and time.monotonic() < deadline:
+            time.sleep(0.05)
+        replay = client.get("/readyz").get_json()["parts"]["buffer"]["replay"]
+        assert replay == {"complete": False, "rows_at_start": 5, "seconds": None}
+        with client.application.app_context():
+            assert read.pipeline_state()["replaying"] is True
+        writer.store = store  # the store is back: the replay completes
+        while not writer.replay.complete and time.monotonic() < deadline + 30:
+            time.sleep(0.05)
+        replay = client.get("/readyz").get_json()["parts"]["buffer"]["replay"]
+        assert replay["complete"] is True and replay["seconds"] > 0
+        assert stored(client) == 5
+        with client.application.app_context():
+            assert read.pipeline_state()["replaying"] is False
+    finally:
+        writer.stop(drain=False)
