@@ -19,7 +19,7 @@ replay is complete and the buffer is empty, and counts from a fresh process:
 Every figure must be 0 (rollups equal to distinct) in every run. A run takes one to two
 minutes; the default (6 runs per mode, 8 kills or more each) about forty.
 
-    .venv/bin/python bench/chaos.py [--runs 6] [--mode both|embedded|redis] [--batches 300]
+    .venv/bin/python bench/chaos.py [--runs 6] [--mode both|embedded|redis] [--batches 1500]
 """
 
 from __future__ import annotations
@@ -299,7 +299,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=6, help="runs per mode")
     parser.add_argument("--mode", choices=("both", "embedded", "redis"), default="both")
-    parser.add_argument("--batches", type=int, default=300, help="1,000-event requests per run")
+    parser.add_argument("--batches", type=int, default=1500, help="1,000-event requests per run")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--kills", type=int, default=8, help="kills per run at least")
     args = parser.parse_args()
