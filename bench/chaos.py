@@ -289,7 +289,10 @@ def run(mode: str, workdir: Path, *, batches: int = 300, clients: int = 4, kills
             point = line.split("point=", 1)[1].split()[0]
             verdict.points[point] = verdict.points.get(point, 0) + 1
     if refused:
-        raise RuntimeError(f"good events were refused with {sorted(set(refused))}")
+        text = log_path.read_text(errors="replace")
+        at = text.find("Traceback")
+        raise RuntimeError(f"good events were refused with {sorted(set(refused))}; the server "
+                           f"said: {text[at:at + 4000] if at >= 0 else text[-3000:]}")
     if len(acked) != batches:
         raise RuntimeError(f"{batches - len(acked)} batches never got a 200 in {limit_s:.0f}s")
     return verdict

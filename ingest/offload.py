@@ -97,16 +97,38 @@ class Offload:
         stage.put(job)
         return job.outcome()
 
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        """Forget a pool whose helper died; the next request starts a new one."""
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def _outcomes(self, stream_name: str, jobs: list[_Job]) -> list[Outcome]:
+        """A helper's answers for the group. A pool can be found broken, or already shut down
+        by the other stage of the stream that met a dead helper a moment ago: nothing ran
+        there, so the group goes to a fresh pool. A helper that dies while it holds the
+        group raises ``BrokenProcessPool``."""
+        for _ in range(3):
+            pool = self._executor()
+            try:
+                future = pool.submit(_handle, stream_name, [j.events for j in jobs])
+            except (BrokenProcessPool, RuntimeError) as exc:  # RuntimeError: shut down
+                log.info("event=ingest.pool_renewed error=%r", str(exc)[:200])
+                self._discard(pool)
+                continue
+            try:
+                return future.result()
+            except BrokenProcessPool:
+                self._discard(pool)
+                raise
+        raise BrokenProcessPool("no ingest helper could be started")
+
     def _run(self, stream_name: str, jobs: list[_Job]) -> None:
-        pool = self._executor()
         try:
-            outcomes = pool.submit(_handle, stream_name, [j.events for j in jobs]).result()
+            outcomes = self._outcomes(stream_name, jobs)
         except BrokenProcessPool as exc:
             log.warning("event=ingest.helper_died requests=%d error=%r", len(jobs), str(exc)[:200])
-            with self._lock:
-                if self._pool is pool:
-                    self._pool = None
-            pool.shutdown(wait=False, cancel_futures=True)
             _settle(jobs, error=Backpressure(503, 1, (
                 "the ingest helper handling this request stopped; some of its events may have "
                 "been kept — send it again (events already kept are counted as duplicates)")))

@@ -134,3 +134,13 @@ def _alive(pid: int) -> bool:
         return open(f"/proc/{pid}/stat").read().split(") ")[1][0] != "Z"
     except OSError:
         return False
+
+
+def test_a_pool_shut_down_by_the_other_stage_is_renewed_not_a_500(offload: Offload) -> None:
+    """Two stages of a stream share the helpers' pool: when one meets a dead helper it shuts
+    the pool down, and the other may be about to hand its group to that very pool. Nothing
+    ran there, so the group must go to a fresh pool instead of failing with a 500."""
+    assert offload.submit(GATE_PASS, json_request(random_events(GATE_PASS, 5, 11, NOW))).accepted == 5
+    offload._executor().shutdown(wait=True)  # what the other stage did; this one still holds it
+    receipt = offload.submit(GATE_PASS, json_request(random_events(GATE_PASS, 5, 12, NOW)))
+    assert receipt.accepted == 5
