@@ -22,11 +22,13 @@ class BatchLog(Protocol):
 
     def next_batch(self, max_rows: int, max_age_s: float, force: bool = False) -> list[Any]:
         """The records of the next insert ([] when not yet due); after a crash, exactly the
-        batch whose insert was begun."""
+        batch whose insert was begun. A buffer shared by several writers (Redis) reserves
+        the batch here, so no other writer can put its records into another batch."""
         ...
 
     def begin(self, batch: list[Any]) -> str:
-        """Record the intent to insert ``batch``; returns its deduplication token."""
+        """Record the intent to insert ``batch`` (unless ``next_batch`` already reserved it);
+        returns its deduplication token, the same whenever the same batch is inserted."""
         ...
 
     def confirm(self, batch: list[Any]) -> None:
