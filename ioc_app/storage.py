@@ -80,6 +80,52 @@ def _claim_owner(path: Path) -> None:
         os.ftruncate(fd, 0)
         os.pwrite(fd, me.encode(), 0)
         _held_locks[key] = fd
+        forget_unwritten_blocks(path)  # before the engine opens it in this process
+
+
+_PART = re.compile(r"^([^_]+)_(\d+)_(\d+)_(\d+)(?:_\d+)?$")
+
+
+def forget_unwritten_blocks(path: Path) -> int:
+    """Drop deduplication records of blocks whose part never reached the disk.
+
+    A MergeTree table without replication records an inserted block's id in its
+    deduplication log *before* it renames the block's part into place. A process killed in
+    between leaves a record with no part: the rows are gone, and a repeat of that insert
+    (same token) would be dropped as a duplicate — silently losing acknowledged events, or a
+    rollup's share of them. Before the engine opens the store, each record whose part is
+    neither on disk nor inside an existing part's block range is removed, so the repeat goes
+    in. (Parts are only ever merged into ranges of parts that existed, so a block number
+    that no part covers was never committed.) Returns the records removed.
+    """
+    removed = 0
+    for logs in path.glob("store/*/*/deduplication_logs"):
+        table = logs.parent
+        ranges: dict[str, list[tuple[int, int]]] = {}
+        names = set()
+        for part in table.iterdir():
+            m = _PART.match(part.name)
+            if m and part.is_dir():
+                names.add(part.name)
+                ranges.setdefault(m[1], []).append((int(m[2]), int(m[3])))
+        for log_file in logs.glob("deduplication_log_*.txt"):
+            lines = log_file.read_text().splitlines(keepends=True)
+            kept = []
+            for line in lines:
+                fields = line.rstrip("\n").split("\t")
+                m = _PART.match(fields[1]) if len(fields) == 3 and fields[0] == "1" else None
+                if m and fields[1] not in names and not any(
+                        lo <= int(m[2]) and int(m[3]) <= hi for lo, hi in ranges.get(m[1], [])):
+                    continue
+                kept.append(line)
+            if len(kept) != len(lines):
+                tmp = logs / f".{log_file.name}.tmp"  # not a name the engine reads as a log
+                tmp.write_text("".join(kept))
+                os.replace(tmp, log_file)
+                removed += len(lines) - len(kept)
+                log.warning("event=store.unwritten_blocks_forgotten table=%s records=%d",
+                            table.name, len(lines) - len(kept))
+    return removed
 
 
 class Store:
