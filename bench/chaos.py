@@ -288,6 +288,8 @@ def run(mode: str, workdir: Path, *, batches: int = 300, clients: int = 4, kills
         if "event=fault.injected" in line:
             point = line.split("point=", 1)[1].split()[0]
             verdict.points[point] = verdict.points.get(point, 0) + 1
+        elif "event=store.unwritten_blocks_forgotten" in line:  # a kill inside an insert
+            verdict.points["store.unwritten_blocks"] = verdict.points.get("store.unwritten_blocks", 0) + 1
     if refused:
         text = log_path.read_text(errors="replace")
         at = text.find("Traceback")
