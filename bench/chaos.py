@@ -17,7 +17,8 @@ replay is complete and the buffer is empty, and counts from a fresh process:
 - rollups: ``sum(attempts)`` of the minute and hour rollups against the distinct ids.
 
 Every figure must be 0 (rollups equal to distinct) in every run. A run takes one to two
-minutes; the default (6 runs per mode, 8 kills or more each) about forty.
+minutes; the default (6 runs per mode, 1,500 requests and 8 kills or more each) about
+twenty-five minutes on two cores.
 
     .venv/bin/python bench/chaos.py [--runs 6] [--mode both|embedded|redis] [--batches 1500]
 """
