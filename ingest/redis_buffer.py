@@ -256,7 +256,7 @@ class RedisStreamLog:
         pipe.xadd(self.key, {"f": encode(frame), "n": frame.height})
         pipe.incrby(self.depth_key, frame.height)
         entry_id, _ = pipe.execute()
-        return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+        return _text(entry_id)
 
     @property
     def depth(self) -> int:
@@ -279,9 +279,11 @@ class RedisStreamLog:
     def _adopt_old_intents(self) -> None:
         """Intents written before entries were mapped to their batch (head id -> ids):
         map their entries now, so they are finished whole like any other."""
+        pipe = self.client.pipeline(transaction=False)
         for bid, ids in self.client.hgetall(self.intent_key).items():
             for eid in _text(ids).split(","):
-                self.client.hsetnx(self.member_key, eid, _text(bid))
+                pipe.hsetnx(self.member_key, eid, _text(bid))
+        pipe.execute()
 
     def _enqueue(self, entries: list[Any]) -> int:
         added = 0
