@@ -5,6 +5,7 @@ exactly-once guarantees as the embedded log."""
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -98,8 +99,6 @@ def test_dead_consumer_batch_is_claimed_and_finished_once(migrated: Store, redis
     migrated.insert("gate_pass", pl.concat([r.frame for r in batch]),
                     settings={"insert_deduplication_token": token})
     # … and dies before acknowledging. Another consumer takes over once the entries idle.
-    import time
-
     time.sleep(0.5)
     _, live = redis_pipeline(migrated, redis_server, "live", idle_ms=200)
     live.flush_once(force=True)
@@ -196,8 +195,6 @@ def test_a_reserved_batch_is_finished_whole_by_whoever_holds_part_of_it(migrated
     assert len(batch) == 70
     migrated.insert("gate_pass", pl.concat([r.frame for r in batch]),
                     settings={"insert_deduplication_token": log.begin(batch)})
-    import time
-
     time.sleep(0.5)
     _, live = redis_pipeline(migrated, redis_server, "live", idle_ms=200)
     live.flush_once(force=True)
@@ -215,8 +212,6 @@ def test_two_consumers_holding_one_batch_write_it_once_and_count_it_once(migrate
     slow, slow_writer = redis_pipeline(migrated, redis_server, "slow", idle_ms=100)
     small_batches(slow, 3, 200, 5)
     first = slow.buffer.log("gate_pass").next_batch(10**6, 0, force=True)
-    import time
-
     time.sleep(0.3)
     fast, fast_writer = redis_pipeline(migrated, redis_server, "fast", idle_ms=100)
     small_batches(fast, 2, 200, 6)  # newer entries, behind the reserved ones
