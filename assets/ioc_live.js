@@ -212,6 +212,16 @@
         badge(cfg);
         return nu;
       }
+      if (r.status === 401 || r.status === 403) {
+        // the session ended or the screen was revoked: the page itself now says so (sign-in
+        // or the revoked page), at most once every 20 s
+        var last = Number(sessionStorage.getItem("ioc-reloaded") || 0);
+        if (Date.now() - last > 20000) {
+          sessionStorage.setItem("ioc-reloaded", String(Date.now()));
+          window.location.reload();
+        }
+        throw new Error("HTTP " + r.status);
+      }
       if (!r.ok) throw new Error("HTTP " + r.status);
       var snap = await r.json();
       IOC.failures = 0;

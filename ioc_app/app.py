@@ -17,16 +17,21 @@ from ingest.pipeline import Pipeline, build_ingest
 from ingest.site import Site, load_site, store_reference
 from ingest.writer import Writer
 from ioc_app import __version__, read
+from ioc_app.access import EXTENSION, Access
 from ioc_app.api import api
 from ioc_app.auth import TokenBook
 from ioc_app.core import LocalFeed, RedisFeed, SnapshotCore
 from ioc_app.export_api import export_api
+from ioc_app.gate import install as install_gate
 from ioc_app.migrate import migrate
 from ioc_app.ops import observe_requests, ops, registry_for
+from ioc_app.people_admin import people_api
 from ioc_app.query_api import init_query_api
+from ioc_app.screen_pairing import pairing_api
 from ioc_app.screens import Screens, screens_api
 from ioc_app.secret import secret_key
 from ioc_app.settings import Settings, load_settings
+from ioc_app.signin import PlainPages, limiter, signin
 from ioc_app.snapshot_api import snapshot_api
 from ioc_app.storage import Store, StoreError
 from ioc_app.wall import load_wall
@@ -118,12 +123,22 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         update_title=None,
         suppress_callback_exceptions=True,
         serve_locally=True,
+        assets_path_ignore=["^auth$"],  # the sign-in pages' own files, served by /auth/static
     )
     _share_page_callbacks()
     app.index_string = INDEX
     server = app.server
     server.secret_key = secret_key(settings)
     server.extensions[read.EXTENSION] = runtime
+    access = Access(settings, redis_client)
+    server.extensions[EXTENSION] = access
+    server.config["RATELIMIT_STORAGE_URI"] = settings.redis_url or "memory://"
+    limiter.init_app(server)
+    install_gate(server, access, PlainPages())
+    server.register_error_handler(429, _too_many)
+    server.register_blueprint(signin)
+    server.register_blueprint(pairing_api)
+    server.register_blueprint(people_api)
     server.register_blueprint(api)
     server.register_blueprint(snapshot_api)
     server.register_blueprint(export_api)
@@ -145,6 +160,21 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     log.info("event=app.created store=%s database=%s demo=%s", "embedded" if settings.embedded
              else "server", store.database, settings.demo)
     return app
+
+
+def _too_many(_exc: Exception) -> Any:
+    """Rate limits (sign-in, downloads) answer in the page's language, saying when to retry."""
+    from flask import request
+
+    from ioc_app.signin import lang, render
+
+    if request.path.startswith("/auth/"):
+        return render("message.html", 429, title=t("auth.title", lang()), message=t("auth.too_many", lang()),
+                      links=[], signed_in=False)
+    response = jsonify(error="too_many_requests", message="too many requests from this address; wait a "
+                                                          "minute and try again")
+    response.status_code = 429
+    return response
 
 
 def ingest_for(settings: Settings, store: Store, consumer: str | None = None,

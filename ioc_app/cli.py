@@ -1,4 +1,4 @@
-"""The command line: run, migrate, version, token.
+"""The command line: run, migrate, version, token, user, screen, and the rest below.
 
 Commands that do not need the store (version, token) never open it, so they work while the
 server owns the embedded engine.
@@ -48,6 +48,12 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from ioc_app.server import serve
 
+    if settings.demo:
+        from ioc_app.access_cli import LINK_NOTE, demo_link
+
+        # on the terminal only (stdout), like a notebook server's token URL: the log (stderr)
+        # never holds it
+        print(f"\n  {LINK_NOTE}:\n  {demo_link(settings)}\n", flush=True)
     return serve(settings, workers=args.workers)
 
 
@@ -322,6 +328,9 @@ def parser() -> argparse.ArgumentParser:
     drep.add_argument("--limit", type=int, default=10_000)
     drep.add_argument("--fixes", help="NDJSON file of {\"id\": …, \"event\": {corrected event}}")
     dl.set_defaults(func=cmd_deadletter)
+    from ioc_app.access_cli import add_parsers
+
+    add_parsers(sub)
     return p
 
 
@@ -336,11 +345,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except Exception as exc:  # the CLI's last line: one clear message, not a traceback
         from ingest.site import SiteError
+        from ioc_app.accounts import AccountError
         from ioc_app.auth import TokenError
         from ioc_app.migrate import MigrationError
+        from ioc_app.pairing import ScreenError
+        from ioc_app.roles import RolesError
         from ioc_app.storage import StoreError
 
-        if isinstance(exc, (StoreError, MigrationError, TokenError, SiteError)):
+        if isinstance(exc, (StoreError, MigrationError, TokenError, SiteError, AccountError, RolesError,
+                            ScreenError)):
             print(f"ioc: {exc}", file=sys.stderr)
             return 1
         raise

@@ -1,7 +1,7 @@
 """Open screens and their heartbeats: which walls and tablets show what, and which went silent.
 
-Every cockpit page posts a heartbeat (page, screen name from ``?screen=``, the snapshot
-version it shows, its JS heap and DOM size). ``/health`` lists them and flags a screen silent
+Every cockpit page posts a heartbeat (page, the snapshot version it shows, its JS heap and
+DOM size); a paired screen is named by its pairing. ``/health`` lists them and flags a screen silent
 after ``IOC_SCREEN_SILENT_S`` (90 s) — a wall that crashed or lost its network is noticed by
 the ops center, not by a leader walking past. The server tells each screen how often to beat
 (a third of the silence, so one late beat is not yet silence): the pages need no setting of
@@ -16,9 +16,10 @@ import time
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from ioc_app import read
+from ioc_app.access import principal
 
 screens_api = Blueprint("ioc_screens", __name__)
 SILENT_AFTER_S = 90
@@ -39,9 +40,12 @@ class Screens:
         self._local: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def beat(self, beat: dict[str, Any], address: str, now: float | None = None) -> dict[str, Any]:
+    def beat(self, beat: dict[str, Any], address: str, now: float | None = None,
+             name: str | None = None) -> dict[str, Any]:
+        """Record a beat. A paired screen is listed by its paired name; any other browser (a
+        person's tablet) by its address and page — never by a name the browser sends."""
         entry = {k: beat.get(k) for k in FIELDS}
-        entry["screen"] = (entry.get("screen") or f"{address} {entry.get('page') or ''}").strip()[:80]
+        entry["screen"] = (name or f"{address} {entry.get('page') or ''}").strip()[:80]
         entry["address"] = address
         entry["seen"] = now if now is not None else time.time()
         key = entry["screen"]
@@ -99,7 +103,9 @@ def heartbeat() -> Response:
                            "version, heap_bytes, dom_nodes (numbers as numbers)")
         response.status_code = 400
         return response
-    entry = runtime.screens.beat(beat, request.remote_addr or "unknown")
+    who = principal()
+    entry = runtime.screens.beat(beat, getattr(g, "client_address", None) or request.remote_addr or "unknown",
+                                 name=who.name if who.kind == "screen" else None)
     return jsonify(ok=True, screen=entry["screen"], heartbeat_s=runtime.screens.heartbeat_s)
 
 

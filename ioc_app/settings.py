@@ -205,6 +205,48 @@ def _parse_faults(name: str, raw: str) -> str:
     return raw.strip()
 
 
+def _parse_public_url(name: str, raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise SettingsError(f"{name}={raw!r}: use the address people open, e.g. "
+                            f"https://ioc.example.edu.cn (a path prefix is allowed, no query)")
+    return value
+
+
+def _parse_base_url(name: str, raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    if value and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).hostname):
+        raise SettingsError(f"{name}={raw!r}: use an http(s) URL such as https://cas.example.edu.cn/cas, "
+                            f"or leave it empty")
+    return value
+
+
+def _parse_minutes(name: str, raw: str) -> int:
+    return int(_number(name, raw, int, 1, 24 * 60, "a number of minutes"))
+
+
+def _parse_hours(name: str, raw: str) -> int:
+    return int(_number(name, raw, int, 1, 24 * 7, "a number of hours"))
+
+
+def _parse_min_cell(name: str, raw: str) -> int:
+    return int(_number(name, raw, int, 1, 100, "a number of people"))
+
+
+def _parse_proxies(name: str, raw: str) -> str:
+    import ipaddress
+
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise SettingsError(f"{name}={raw!r}: {part!r} is not an IP address or network; list the "
+                                f"reverse proxies' addresses separated by commas, e.g. 10.0.0.5,10.0.1.0/24"
+                                ) from None
+    return raw.strip()
+
+
 def _parse_cluster(name: str, raw: str) -> str:
     value = raw.strip()
     if value and not value.replace("_", "").replace("-", "").isalnum():
@@ -236,6 +278,17 @@ class Settings:
     screen_silent_s: float = 90.0
     ingest_processes: int = 2
     faults: str = ""
+    public_url: str = ""
+    cas_url: str = ""
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    roles_file: str = "./var/roles.toml"
+    session_idle_min: int = 30
+    session_max_h: int = 12
+    metrics_token: str = ""
+    trusted_proxies: str = ""
+    min_cell: int = 3
 
     @property
     def embedded(self) -> bool:
@@ -254,6 +307,17 @@ class Settings:
             store = Path(self.clickhouse_url[len("chdb://"):]).expanduser().resolve()
             return store.with_name(store.name + "-wal")
         return self.var_dir / "wal"
+
+    @property
+    def base_url(self) -> str:
+        """The URL people use (CAS service URL, OIDC redirect, whether cookies are Secure)."""
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def access_db(self) -> Path:
+        """Local accounts, sessions, screens and sign-in links: a file a second process (the
+        ``user`` and ``screen`` commands) may change while the server runs."""
+        return self.var_dir / "access.sqlite"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -280,6 +344,17 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_SCREEN_SILENT_S": ("screen_silent_s", _parse_silent),
     "IOC_INGEST_PROCESSES": ("ingest_processes", _parse_processes),
     "IOC_FAULTS": ("faults", _parse_faults),
+    "IOC_PUBLIC_URL": ("public_url", _parse_public_url),
+    "IOC_CAS_URL": ("cas_url", _parse_base_url),
+    "IOC_OIDC_ISSUER": ("oidc_issuer", _parse_base_url),
+    "IOC_OIDC_CLIENT_ID": ("oidc_client_id", _parse_text),
+    "IOC_OIDC_CLIENT_SECRET": ("oidc_client_secret", _parse_text),
+    "IOC_ROLES_FILE": ("roles_file", _parse_text),
+    "IOC_SESSION_IDLE_MIN": ("session_idle_min", _parse_minutes),
+    "IOC_SESSION_MAX_H": ("session_max_h", _parse_hours),
+    "IOC_METRICS_TOKEN": ("metrics_token", _parse_text),
+    "IOC_TRUSTED_PROXIES": ("trusted_proxies", _parse_proxies),
+    "IOC_MIN_CELL": ("min_cell", _parse_min_cell),
 }
 
 

@@ -1,0 +1,181 @@
+"""Sign-in and sign-out (``/auth/*``), and the plain pages the gate answers with.
+
+These are plain server-rendered pages, not Dash pages: they must work for somebody who may
+not load the cockpits' scripts yet. Campus sign-in (CAS, OpenID Connect) lives in
+``ioc_app.sso`` and ends in :func:`finish_sign_in` like the local form does.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    Response,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+)
+from flask_limiter import Limiter
+
+from ioc_app.access import DEMO_PERSON, current
+from ioc_app.gate import safe_next
+from ioc_app.permissions import Principal
+from layouts.i18n import normalise_lang, t
+
+log = logging.getLogger("ioc.signin")
+signin = Blueprint("ioc_signin", __name__)
+STATIC = Path(__file__).resolve().parent.parent / "assets" / "auth"
+MAX_FORM = 16 * 1024
+LOGIN_LIMIT = "10 per minute"
+#: the pages offered on a refused page: the ones this person may open
+LINKS = (("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
+         ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"),
+         ("nav.explore", "/explore"), ("admin.people", "/admin/people"), ("admin.screens", "/admin/screens"),
+         ("admin.audit", "/admin/audit"))
+ADMIN_PAGES = {"/admin/people": "people", "/admin/screens": "screens", "/admin/audit": "audit"}
+
+
+def _address() -> str:
+    return getattr(g, "client_address", None) or request.remote_addr or "unknown"
+
+
+limiter = Limiter(key_func=_address, default_limits=[], headers_enabled=True)
+
+
+def lang() -> str:
+    return normalise_lang(request.args.get("lang") or request.form.get("lang"))
+
+
+def render(template: str, status: int = 200, **context: Any) -> Response:
+    """A plain page in the request's language (``?lang=``), never cached."""
+    language = lang()
+    args = {k: v for k, v in request.args.items() if k != "lang"}
+    context.setdefault("title", "")
+    page = render_template(template, t=t, lang=language,
+                           other_query=urlencode({**args, "lang": "en" if language == "zh" else "zh"}),
+                           **context)
+    response = make_response(page, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def allowed_links(who: Principal, language: str) -> list[tuple[str, str]]:
+    out = []
+    for key, path in LINKS:
+        admin = ADMIN_PAGES.get(path)
+        if (admin and who.may(admin)) or (not admin and who.may_open(path)):
+            out.append((t(key, language), f"{path}?lang={language}"))
+    return out
+
+
+class PlainPages:
+    """What the gate answers with itself: refused, revoked, and a wall's pairing code."""
+
+    def refused(self, who: Principal) -> Response:
+        language = lang()
+        return render("message.html", 403, title=t("auth.refused_title", language),
+                      message=t("auth.refused", language), links=allowed_links(who, language),
+                      signed_in=who.kind == "person")
+
+    def revoked(self) -> Response:
+        language = lang()
+        return render("message.html", 403, title=t("auth.revoked_title", language),
+                      message=t("auth.revoked", language), links=[], signed_in=False)
+
+    def pairing(self) -> Response:
+        from ioc_app.screen_pairing import pairing_page
+
+        return pairing_page()
+
+
+def finish_sign_in(name: str, via: str, next_url: str, *, attributes: dict[str, Any] | None = None,
+                   cas_ticket: str | None = None) -> Response:
+    """Start the session of a person who proved who they are, or say they hold no role."""
+    access = current()
+    roles = access.roles.book().roles_of(name, attributes or {})
+    language = lang()
+    if not roles:
+        access.audit.record("signin", object=name, result="no_role", actor=name, actor_kind="person",
+                            detail={"via": via})
+        return render("message.html", 403, title=t("auth.no_role_title", language),
+                      message=t("auth.no_role", language).format(name=name), links=[], signed_in=False)
+    response = redirect(safe_next(next_url), code=303)
+    access.start_session(response, name, via, attributes=attributes, cas_ticket=cas_ticket)
+    access.audit.record("signin", object=name, result="ok", actor=name, actor_kind="person",
+                        detail={"via": via, "roles": list(roles)})
+    return response
+
+
+@signin.get("/auth/static/<path:name>")
+def static(name: str) -> Response:
+    return send_from_directory(STATIC, name, max_age=3600)
+
+
+@signin.get("/auth/login")
+def login_form() -> Response:
+    access = current()
+    language = lang()
+    who = g.principal
+    next_url = safe_next(request.args.get("next"))
+    notice = t("auth.signed_in_as", language).format(name=who.name) if who.kind == "person" else ""
+    return render("login.html", title=t("auth.title", language), next=next_url, username="", error="",
+                  notice=notice, cas=bool(access.settings.cas_url),
+                  oidc=bool(access.settings.oidc_issuer and access.settings.oidc_client_id))
+
+
+@signin.post("/auth/login")
+@limiter.limit(LOGIN_LIMIT, methods=["POST"])
+def login_submit() -> Response:
+    access = current()
+    language = lang()
+    if (request.content_length or 0) > MAX_FORM:
+        access.audit.record("signin", object="", result="failed", detail={"reason": "oversized_form"})
+        return render("message.html", 413, title=t("auth.title", language),
+                      message=t("auth.too_large", language), links=[("/auth/login", "/auth/login")],
+                      signed_in=False)
+    name = request.form.get("username", "").strip()[:64]
+    password = request.form.get("password", "")[:1024]
+    otp = request.form.get("otp", "")[:16]
+    next_url = safe_next(request.form.get("next") or request.args.get("next"))
+    outcome = access.accounts.verify(name, password, otp, access.needs_totp(name))
+    if not outcome.ok:
+        access.audit.record("signin", object=name, result="failed", actor=name, actor_kind="person",
+                            detail={"via": "local", "reason": outcome.reason})
+        return render("login.html", 401, title=t("auth.title", language), next=next_url, username=name,
+                      error=t("auth.failed", language), notice="", cas=bool(access.settings.cas_url),
+                      oidc=bool(access.settings.oidc_issuer and access.settings.oidc_client_id))
+    return finish_sign_in(name, "local", next_url)
+
+
+@signin.get("/auth/link/<token>")
+def link(token: str) -> Response:
+    """Demo mode's one-time sign-in link (printed by the run command, never logged)."""
+    access = current()
+    name = access.accounts.redeem_link(token[:100])
+    if name is None:
+        access.audit.record("signin", object="link", result="failed", detail={"via": "link",
+                                                                              "reason": "unknown_or_used"})
+        language = lang()
+        return render("message.html", 401, title=t("auth.title", language),
+                      message=t("auth.link_used", language),
+                      links=[(t("auth.sign_in", language), "/auth/login")], signed_in=False)
+    if name != DEMO_PERSON:  # links are for the demo person only
+        return redirect("/auth/login", code=303)
+    return finish_sign_in(name, "link", "/")
+
+
+@signin.post("/auth/logout")
+def logout() -> Response:
+    access = current()
+    response = redirect("/auth/login?" + urlencode({"lang": lang()}), code=303)
+    body = access.end_session(response)
+    if body is not None:
+        access.audit.record("signout", object=body["name"], actor=body["name"], actor_kind="person")
+    return response
