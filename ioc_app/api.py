@@ -14,6 +14,7 @@ from ingest.parse import MAX_BYTES, BodyError, body_kind, parse_body
 from ingest.pipeline import Backpressure
 from ingest.registry import BY_NAME
 from ioc_app import read
+from ioc_app.access import principal
 from ioc_app.auth import Source
 from ioc_app.storage import StoreError
 from metrics.deadletter import list_dead_letters
@@ -123,9 +124,15 @@ def _stream_param(raw: str | None) -> str | None:
     return raw or None
 
 
+def _operator_or_admin_token() -> None:
+    """An operator (the gate let them in), or a machine with a ``--streams '*'`` token."""
+    if not principal().may("deadletter"):
+        _source(admin=True)
+
+
 @api.get("/deadletter")
 def deadletter_list() -> Response:
-    _source(admin=True)
+    _operator_or_admin_token()
     allowed = {"stream", "limit"}
     unknown = sorted(set(request.args) - allowed)
     if unknown:
@@ -155,7 +162,7 @@ def _loads_or_text(text: str) -> Any:
 def deadletter_replay() -> Response:
     """Body: ``{"ids": [...]}`` and/or ``{"stream": s, "limit": n}``; optional
     ``{"fixes": {"<id>": {corrected event}}}``."""
-    _source(admin=True)
+    _operator_or_admin_token()
     try:
         body = orjson.loads(_read_body() or b"{}")
     except orjson.JSONDecodeError as exc:

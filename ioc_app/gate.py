@@ -21,6 +21,7 @@ from flask import Flask, Response, g, redirect, request
 from ioc_app.access import SCREEN_COOKIE, SESSION_COOKIE, Access
 from ioc_app.permissions import (
     ANONYMOUS,
+    BEARER_ALSO,
     CALLBACK,
     OPS,
     PAGE,
@@ -111,6 +112,8 @@ def install(server: Flask, access: Access, pages: Any) -> None:
             return None  # the view checks the bearer token and the source's streams
         if needed == OPS:
             return _ops(access)
+        if needed in BEARER_ALSO and request.headers.get("Authorization", "").lower().startswith("bearer "):
+            return None  # a machine: the view checks its token
         who, state = resolve(access)
         g.principal = who
         if who.kind == "screen" and state == "revoked":

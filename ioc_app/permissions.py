@@ -68,6 +68,10 @@ ROUTES: dict[str, str] = {
     "/admin/audit": "audit",
 }
 
+#: permissions a machine may also use with a bearer token (the view checks it): dead letters
+#: for the source systems' own automation, with a token created with ``--streams '*'``
+BEARER_ALSO = frozenset({"deadletter"})
+
 #: Dash page path → permission (a path not listed is the not-found page: any page viewer)
 PAGES: dict[str, str] = {
     "/": "page", "/gates": "page", "/network": "page", "/enrollment": "page", "/service": "page",

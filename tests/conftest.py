@@ -56,6 +56,7 @@ def product_env(tmp: Path, **extra: str) -> dict[str, str]:
     env.update({
         "IOC_CLICKHOUSE_URL": f"chdb://{tmp / 'clickhouse'}",
         "IOC_TOKENS_FILE": str(tmp / "tokens.toml"),
+        "IOC_ROLES_FILE": str(tmp / "roles.toml"),
         "IOC_DEMO": "0",
         "PYTHONPATH": str(ROOT),
     })
@@ -68,10 +69,49 @@ def run_cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess
                           capture_output=True, text=True, timeout=timeout)
 
 
+#: the person the tests sign in as: every role that needs no second factor, and operator
+#: (created without one: only the tests' direct access to the access file can do that)
+TESTER = "tester"
+TESTER_ROLES = ("viewer", "admissions", "analyst", "operator")
+PASSWORD = "test-password-1"
+
+
+def add_person(env: dict[str, str], name: str = TESTER, roles: tuple[str, ...] = TESTER_ROLES,
+               password: str = PASSWORD, totp: bool = False) -> None:
+    """A local account with roles, written where the product (running or not) reads them."""
+    from ioc_app.access import Access
+    from ioc_app.roles import set_roles
+    from ioc_app.settings import load_settings
+
+    access = Access(load_settings(env, dotenv=None))
+    if not access.accounts.exists(name):
+        access.accounts.add(name, password, no_totp=not totp)
+    set_roles(access.settings.roles_file, name, roles)
+
+
+def signed_in(app: object, client: object, roles: tuple[str, ...] = TESTER_ROLES, name: str = TESTER) -> str:
+    """Give a Flask test client a session of ``name`` holding ``roles`` (no sign-in round trip:
+    the session is made in the app's own session store)."""
+    from ioc_app.access import EXTENSION
+    from ioc_app.roles import set_roles
+
+    server = getattr(app, "server", app)
+    access = server.extensions[EXTENSION]  # type: ignore[attr-defined]
+    set_roles(access.settings.roles_file, name, roles)
+    access.roles.refresh()
+    token = access.sessions.create({"name": name, "via": "local"})
+    client.set_cookie("ioc_session", token)  # type: ignore[attr-defined]
+    return token
+
+
 class Server:
     """``python -m ioc_app run`` as a child process on a free loopback port."""
 
+    #: the server started last (browser tests sign in to it)
+    latest: Server | None = None
+
     def __init__(self, env: dict[str, str], port: int) -> None:
+        self.env = env
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.log = open(Path(env["IOC_TOKENS_FILE"]).parent / f"server-{port}.log", "w")
@@ -90,10 +130,40 @@ class Server:
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=2) as r:
                     if r.status == 200:
+                        Server.latest = self
                         return
             except OSError:
                 time.sleep(0.3)
         raise TimeoutError(f"server not ready after {timeout}s: {self.output()}")
+
+    def session(self, name: str = TESTER, roles: tuple[str, ...] = TESTER_ROLES) -> str:
+        """A session cookie value of ``name`` (signed in through the real sign-in form once)."""
+        import http.client
+        import urllib.parse
+
+        cache = self.__dict__.setdefault("_sessions", {})
+        if name not in cache:
+            add_person(self.env, name, roles)
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            conn.request("POST", "/auth/login", urllib.parse.urlencode(
+                {"username": name, "password": PASSWORD, "next": "/"}),
+                {"Content-Type": "application/x-www-form-urlencoded"})
+            r = conn.getresponse()
+            r.read()
+            cookie = r.getheader("Set-Cookie") or ""
+            assert r.status == 303 and cookie.startswith("ioc_session="), (r.status, cookie)
+            cache[name] = cookie.split(";", 1)[0].split("=", 1)[1]
+            conn.close()
+        return cache[name]
+
+    def open(self, path: str, data: bytes | None = None, headers: dict[str, str] | None = None,
+             timeout: float = 30, as_: str = TESTER) -> object:
+        """``urllib.request.urlopen`` of ``path`` on this server, signed in as ``as_``."""
+        import urllib.request
+
+        req = urllib.request.Request(self.url + path, data=data, headers={
+            **(headers or {}), "Cookie": f"ioc_session={self.session(as_)}"})
+        return urllib.request.urlopen(req, timeout=timeout)
 
     def wait_drained(self, timeout: float = 120) -> dict:
         """Until ``/readyz`` says the restart's replay is complete and the buffer is empty."""
