@@ -27,6 +27,34 @@ def snapshot() -> dict[str, Any] | None:
     return current.data if current is not None else None
 
 
+def viewer(nav: tuple[tuple[str, str], ...] | None = None) -> dict[str, Any]:
+    """Who the page is for, as the frame needs it: the navigation links they may open, the
+    person's name (for the sign-out control) and a paired screen's name."""
+    from ioc_app.access import principal
+    from ioc_app.permissions import nav_for
+    from layouts.live import NAV
+
+    who = principal()
+    return {"nav": nav_for(who, nav or NAV), "user": who.name if who.kind == "person" else "",
+            "screen": who.name if who.kind == "screen" else None}
+
+
+def may_open(path: str) -> bool:
+    """May whoever is asking open the page at ``path``? (A page rendering another page — the
+    wall's rotation — asks before it does.)"""
+    from ioc_app.access import principal
+
+    return principal().may_open(path)
+
+
+def screen_pages() -> tuple[str, ...]:
+    """A paired screen's playlist (empty for people: they choose pages with ``?pages=``)."""
+    from ioc_app.access import principal
+
+    who = principal()
+    return who.pages if who.kind == "screen" else ()
+
+
 def screens() -> list[dict[str, Any]]:
     """The screens that sent heartbeats (``silent`` when they stopped)."""
     return current_app.extensions[EXTENSION].screens.all()

@@ -79,11 +79,12 @@ def graph(page: str, name: str, figure: dict[str, Any], cls: str = "") -> dcc.Gr
 def frame(page: str, title_key: str, body: Any, *, lang: str, theme: str, fit: str,
           at: str | None = None, screen: str | None = None, zone: str = "Asia/Shanghai",
           reload_at: str | None = None, nav: tuple[tuple[str, str], ...] = NAV,
-          flow: bool = False) -> html.Div:
+          flow: bool = False, user: str = "") -> html.Div:
     """The page: header (title, clock, freshness badge), the body, and the live machinery.
 
     ``flow`` keeps a page flowing (and scrolling) in the dark theme too: a page read at a
-    desk, with a form to fill in, must not shrink to fit a wall's canvas.
+    desk, with a form to fill in, must not shrink to fit a wall's canvas. ``nav`` holds only
+    the links the viewer may open; ``user`` (a signed-in person) adds the sign-out control.
     """
     cfg = {
         "page": page, "lang": lang, "zone": zone, "at": at, "screen": screen or "",
@@ -97,6 +98,10 @@ def frame(page: str, title_key: str, body: Any, *, lang: str, theme: str, fit: s
         html.Div([
             html.Nav([html.A(t(k, lang), href=f"{href}{query}", className="ioc-nav-link")
                       for k, href in nav], className="ioc-nav"),
+            html.Form([html.Span(user, className="ioc-user"),
+                       html.Button(t("auth.sign_out", lang), type="submit", className="ioc-signout",
+                                   id="ioc-signout")],
+                      method="post", action="/auth/logout", className="ioc-user-box") if user else None,
             html.Span("", id=ids.CLOCK, className="ioc-clock"),
             html.Span(t("live.connecting", lang), id=ids.BADGE, className="ioc-badge",
                       **{"data-state": "connecting"}),

@@ -240,7 +240,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
         dcc.Store(id=SENT, data=digests(snap)),
     ], className="pes-grid pes-enrollment")
     settings = read.settings()
-    return frame(PAGE, "enroll.title", body, lang=lang, theme=theme, fit=fit, at=at, screen=screen,
+    return frame(PAGE, "enroll.title", body, lang=lang, theme=theme, fit=fit, at=at, **read.viewer(),
                  zone=settings.zone.key)
 
 

@@ -628,7 +628,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     ], className=f"ex-grid ex-{theme}")
     # ``at`` stays out of the live frame: here it ends a range, the summary says which, and
     # the header's clock and badge keep telling the snapshot's state as on every page
-    return frame(PAGE, "explore.title", body, lang=lang, theme=theme, fit=fit, screen=screen,
+    return frame(PAGE, "explore.title", body, lang=lang, theme=theme, fit=fit, **read.viewer(),
                  zone=read.settings().zone.key, flow=True)
 
 

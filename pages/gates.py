@@ -239,7 +239,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     ]
     sent = dcc.Store(id=SENT, data=digests(parts(snap, lang)))
     body = html.Div([*tiles, sent], className="gn-grid gn-gates")
-    return frame(PAGE, "gates.title", body, lang=lang, theme=theme, fit=fit, at=at, screen=screen,
+    return frame(PAGE, "gates.title", body, lang=lang, theme=theme, fit=fit, at=at, **read.viewer(),
                  zone=read.settings().zone.key)
 
 

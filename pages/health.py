@@ -224,7 +224,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
              lang=lang),
         dcc.Interval(id=SLOW, interval=REFRESH_MS),
     ]
-    return frame(PAGE, "health.title", body, lang=lang, theme=theme, fit=fit, at=at, screen=screen,
+    return frame(PAGE, "health.title", body, lang=lang, theme=theme, fit=fit, at=at, **read.viewer(),
                  zone=settings.zone.key)
 
 

@@ -119,7 +119,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
                                                  className="ioc-alerts"), cls="ioc-span-4", lang=lang),
     ]
     settings = read.settings()
-    return frame(PAGE, "overview.title", body, lang=lang, theme=theme, fit=fit, at=at, screen=screen,
+    return frame(PAGE, "overview.title", body, lang=lang, theme=theme, fit=fit, at=at, **read.viewer(),
                  zone=settings.zone.key)
 
 

@@ -86,10 +86,13 @@ def layout(pages: str | None = None, interval: str | None = None, lang: str | No
            theme: str | None = None, fit: str | None = None, screen: str | None = None,
            **_query: Any) -> html.Div:
     lang, theme, fit = options(lang, theme, fit)
-    paths, interval_s, reload_at = read.wall_rotation(pages, interval, known_paths())
-    opts = {"lang": lang, "theme": theme, "fit": fit, "screen": screen or None}
+    playlist = read.screen_pages()  # a paired screen shows its own pages, whatever the URL says
+    paths, interval_s, reload_at = read.wall_rotation(",".join(playlist) if playlist else pages, interval,
+                                                      known_paths())
+    who = read.viewer()
+    opts = {"lang": lang, "theme": theme, "fit": fit, "screen": who["screen"]}
     first, title = render(paths[0], opts, reload_at)
-    log.info("event=wall.opened screen=%s pages=%s interval_s=%d", screen or "-", ",".join(paths),
+    log.info("event=wall.opened screen=%s pages=%s interval_s=%d", who["screen"] or "-", ",".join(paths),
              interval_s)
     cfg = {"pages": list(paths), "interval_s": interval_s, "opts": opts, "reload_at": reload_at,
            "brand": t("app.short", lang), "ids": {"tick": ids.TICK, "index": INDEX}}
@@ -118,8 +121,11 @@ def show(index: int | None, cfg: dict[str, Any]) -> tuple[Any, Any]:
     the snapshot and settings the same way as when it is opened on its own)."""
     paths = cfg["pages"]
     i = int(index or 0) % len(paths)
+    if not read.may_open(paths[i].partition("?")[0]):  # the playlist comes from the browser
+        return dash.no_update, dash.no_update
+    opts = {**cfg["opts"], "screen": read.viewer()["screen"]}
     try:
-        page, title = render(paths[i], cfg["opts"], cfg.get("reload_at"))
+        page, title = render(paths[i], opts, cfg.get("reload_at"))
     except Exception:  # one broken page must not stop the wall: it stays on the current page
         log.exception("event=wall.render_failed path=%s", paths[i])
         return dash.no_update, dash.no_update
