@@ -37,7 +37,7 @@ class Access:
         self.accounts = Accounts(self.db)
         self.sessions = Sessions(self.db, redis, idle_s=settings.session_idle_min * 60,
                                  max_s=settings.session_max_h * 3600)
-        self.roles = Roles(settings.roles_file)
+        self.roles = Roles(settings.roles_path)
         self.screens = ScreenBook(self.db)
         self.audit = Audit()
         self.secure = settings.base_url.startswith("https://")

@@ -49,7 +49,7 @@ def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
         held = roles_mod.check_roles(args.roles.split(","))
         password, generated = _password(args)
         access.accounts.add(name, password)
-        roles_mod.set_roles(settings.roles_file, name, held)
+        roles_mod.set_roles(settings.roles_path, name, held)
         audit("user.add", object=name, actor="cli", actor_kind="system", detail={"roles": list(held)})
         if generated:
             print(password)
@@ -60,7 +60,7 @@ def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
                   file=sys.stderr)
     elif args.action == "roles":
         before = list(access.roles.book().roles_of(name))
-        held = roles_mod.set_roles(settings.roles_file, name, args.roles.split(","))
+        held = roles_mod.set_roles(settings.roles_path, name, args.roles.split(","))
         if set(before) - set(held):
             access.sessions.delete_person(name)  # taken roles end the sessions that had them
         audit("role.change", object=name, actor="cli", actor_kind="system",
@@ -130,7 +130,7 @@ def demo_link(settings: Settings) -> str:
         # nobody knows this password: the demo person signs in by links only
         access.accounts.add(DEMO_PERSON, generate_password() + generate_password(), no_totp=True)
     if tuple(access.roles.book().people.get(DEMO_PERSON, ())) != DEMO_ROLES:
-        set_roles(settings.roles_file, DEMO_PERSON, DEMO_ROLES)
+        set_roles(settings.roles_path, DEMO_PERSON, DEMO_ROLES)
     return f"{settings.base_url}/auth/link/{access.accounts.new_link(DEMO_PERSON)}"
 
 

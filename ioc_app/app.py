@@ -16,7 +16,7 @@ from ingest.offload import Offload
 from ingest.pipeline import Pipeline, build_ingest
 from ingest.site import Site, load_site, store_reference
 from ingest.writer import Writer
-from ioc_app import __version__, read
+from ioc_app import __version__, read, roles
 from ioc_app.access import EXTENSION, Access
 from ioc_app.api import api
 from ioc_app.auth import TokenBook
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     settings = settings or load_settings()
     site = load_site(settings.site)  # a broken catalogue stops here, naming the line
     load_wall(settings.wall)  # and so does a broken wall playlist, naming the key
+    roles.load(settings.roles_path)  # and a roles file with an unknown role, naming the line
     store = store or Store(settings.clickhouse_url, cluster=settings.clickhouse_cluster)
     if settings.embedded:
         with Store.origin("startup"):

@@ -42,7 +42,7 @@ def admin_people() -> Response:
             if action == "roles":
                 name = request.form.get("name", "").strip()[:64]
                 before = list(book.roles_of(name))
-                held = set_roles(access.settings.roles_file, name, request.form.getlist("roles"))
+                held = set_roles(access.settings.roles_path, name, request.form.getlist("roles"))
                 if not held:
                     access.sessions.delete_person(name)
                 access.audit.record("role.change", object=name,
@@ -50,7 +50,7 @@ def admin_people() -> Response:
                 notice = t("admin.roles_saved", language).format(name=name)
             elif action == "mappings":
                 mappings = parse_mappings(request.form.get("mappings", "")[:20000])
-                set_mappings(access.settings.roles_file, mappings)
+                set_mappings(access.settings.roles_path, mappings)
                 access.audit.record("role.mappings", object="mappings", detail={"count": len(mappings)})
                 notice = t("admin.mappings_saved", language)
             else:

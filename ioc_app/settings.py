@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_SITE = str(Path(__file__).resolve().parent / "sites" / "demo.toml")
 DEFAULT_ALERTS = str(Path(__file__).resolve().parent / "alerts.toml")
+DEFAULT_ROLES = "./var/roles.toml"
 DEFAULT_WALL = str(Path(__file__).resolve().parent / "wall.toml")
 
 
@@ -283,7 +284,7 @@ class Settings:
     oidc_issuer: str = ""
     oidc_client_id: str = ""
     oidc_client_secret: str = ""
-    roles_file: str = "./var/roles.toml"
+    roles_file: str = DEFAULT_ROLES
     session_idle_min: int = 30
     session_max_h: int = 12
     metrics_token: str = ""
@@ -312,6 +313,13 @@ class Settings:
     def base_url(self) -> str:
         """The URL people use (CAS service URL, OIDC redirect, whether cookies are Secure)."""
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def roles_path(self) -> Path:
+        """The roles file; left at its default it sits in the var folder beside the tokens."""
+        if self.roles_file == DEFAULT_ROLES:
+            return self.var_dir / "roles.toml"
+        return Path(self.roles_file).expanduser()
 
     @property
     def access_db(self) -> Path:

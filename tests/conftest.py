@@ -86,7 +86,7 @@ def add_person(env: dict[str, str], name: str = TESTER, roles: tuple[str, ...] =
     access = Access(load_settings(env, dotenv=None))
     if not access.accounts.exists(name):
         access.accounts.add(name, password, no_totp=not totp)
-    set_roles(access.settings.roles_file, name, roles)
+    set_roles(access.settings.roles_path, name, roles)
 
 
 def signed_in(app: object, client: object, roles: tuple[str, ...] = TESTER_ROLES, name: str = TESTER) -> str:
@@ -97,7 +97,7 @@ def signed_in(app: object, client: object, roles: tuple[str, ...] = TESTER_ROLES
 
     server = getattr(app, "server", app)
     access = server.extensions[EXTENSION]  # type: ignore[attr-defined]
-    set_roles(access.settings.roles_file, name, roles)
+    set_roles(access.settings.roles_path, name, roles)
     access.roles.refresh()
     token = access.sessions.create({"name": name, "via": "local"})
     client.set_cookie("ioc_session", token)  # type: ignore[attr-defined]
