@@ -38,7 +38,8 @@ def app(engine_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     store = Store(f"chdb://{engine_path}", database=name)
     migrate(store)
     settings = Settings(clickhouse_url=f"chdb://{engine_path}", demo=False,
-                        tokens_file=str(tmp / "tokens.toml"), metrics_token="metrics-token-123456", trusted_proxies="10.0.0.1")
+                        tokens_file=str(tmp / "tokens.toml"), metrics_token="metrics-token-123456",
+                        trusted_proxies="10.0.0.1")
     dash_app = create_app(settings, store=store, background=False)
     dash_app.server.test_client().get("/healthz")
     yield dash_app
