@@ -38,6 +38,7 @@ from ioc_app.app import create_app
 from ioc_app.migrate import migrate
 from ioc_app.settings import DEFAULT_SITE, Settings
 from ioc_app.storage import Store, StoreError
+from tests.conftest import signed_in
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SITE = load_site(DEFAULT_SITE)
@@ -128,9 +129,10 @@ def client(engine_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         writer.flush_once(force=True)
     wal.close()
     settings = Settings(clickhouse_url=f"chdb://{tmp / 'store'}", demo=False,
-                        tokens_file=str(tmp / "tokens.toml"))
+                        tokens_file=str(tmp / "tokens.toml"), roles_file=str(tmp / "roles.toml"))
     app = create_app(settings, store=store, background=False)  # loads the site catalogue into the store
     c = app.server.test_client()
+    signed_in(app, c)
     c.store = store
     yield c
     app.server.extensions[read.EXTENSION].pipeline.buffer.close()

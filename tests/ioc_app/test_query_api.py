@@ -28,6 +28,7 @@ from ioc_app.query_api import EXTENSION, KEY_PREFIX, LIVE_TIMEOUT_S, PAST_TIMEOU
 from ioc_app.settings import Settings
 from ioc_app.storage import Store, StoreError
 from metrics.query import parse_spec
+from tests.conftest import signed_in
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime.now(UTC)
@@ -71,9 +72,11 @@ def store_events(store: Store, events: list[dict[str, Any]]) -> None:
 
 def make_client(store: Store, tmp_path: Path, redis_url: str = "") -> Any:
     settings = Settings(clickhouse_url=f"chdb://{tmp_path / 'store'}", demo=False,
-                        tokens_file=str(tmp_path / "tokens.toml"), redis_url=redis_url)
+                        tokens_file=str(tmp_path / "tokens.toml"), roles_file=str(tmp_path / "roles.toml"),
+                        redis_url=redis_url)
     app = create_app(settings, store=store, background=False)
     c = app.server.test_client()
+    signed_in(app, c)
     c.runtime = app.server.extensions[read.EXTENSION]
     c.state = app.server.extensions[EXTENSION]
     return c

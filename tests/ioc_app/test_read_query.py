@@ -17,6 +17,7 @@ from ioc_app import read
 from ioc_app.app import create_app
 from ioc_app.settings import Settings
 from ioc_app.storage import Store
+from tests.conftest import signed_in
 
 T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=6)
 ARGS = {"grain": ["hour"], "from": [T0.isoformat()], "to": [(T0 + timedelta(hours=2)).isoformat()],
@@ -32,7 +33,7 @@ def app(migrated: Store, tmp_path: Path) -> Iterator[Any]:
     result = validate(GATE_PASS, events, source="t")
     migrated.insert(GATE_PASS.table, result.frame)
     settings = Settings(clickhouse_url=f"chdb://{tmp_path / 'store'}", demo=False,
-                        tokens_file=str(tmp_path / "tokens.toml"))
+                        tokens_file=str(tmp_path / "tokens.toml"), roles_file=str(tmp_path / "roles.toml"))
     dash_app = create_app(settings, store=migrated, background=False)
     yield dash_app.server
     dash_app.server.extensions[read.EXTENSION].pipeline.buffer.close()
@@ -43,7 +44,9 @@ def test_the_page_gets_the_apis_answer_from_the_same_cache_entry(app: Any) -> No
         first = read.query("gate", ARGS, max_rows=1000)
     assert first["cache"] == "miss" and first["row_count"] == 4  # 2 hours × 2 gates
     assert sum(r["in"] for r in first["rows"]) == 80 and sum(r["out"] for r in first["rows"]) == 40
-    api = app.test_client().get("/api/v1/query/gate", query_string={k: v[0] for k, v in ARGS.items()})
+    analyst = app.test_client()
+    signed_in(app, analyst)
+    api = analyst.get("/api/v1/query/gate", query_string={k: v[0] for k, v in ARGS.items()})
     assert api.headers["X-IOC-Cache"] == "hit"  # the page's question filled the API's cache
     body = orjson.loads(api.data)
     assert {k: v for k, v in first.items() if k not in ("cache", "row_count")} == body
