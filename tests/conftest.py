@@ -89,6 +89,15 @@ def add_person(env: dict[str, str], name: str = TESTER, roles: tuple[str, ...] =
     set_roles(access.settings.roles_path, name, roles)
 
 
+def pairing_code(env: dict[str, str], name: str, pages: tuple[str, ...] = ("/",)) -> str:
+    """A pairing code for a screen ``name`` showing ``pages``, approved already (what ``screen
+    add`` prints): the browser that opens ``/wall/pair?code=<code>`` becomes that screen."""
+    from ioc_app.access import Access
+    from ioc_app.settings import load_settings
+
+    return Access(load_settings(env, dotenv=None)).screens.offer(name, pages)
+
+
 def signed_in(app: object, client: object, roles: tuple[str, ...] = TESTER_ROLES, name: str = TESTER) -> str:
     """Give a Flask test client a session of ``name`` holding ``roles`` (no sign-in round trip:
     the session is made in the app's own session store)."""
@@ -155,6 +164,19 @@ class Server:
             cache[name] = cookie.split(";", 1)[0].split("=", 1)[1]
             conn.close()
         return cache[name]
+
+    def screen(self, name: str, pages: tuple[str, ...] = ("/",)) -> str:
+        """The cookie value (``ioc_screen``) of a screen paired as ``name`` through ``/wall/pair``."""
+        import http.client
+
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn.request("GET", "/wall/pair?code=" + pairing_code(self.env, name, pages))
+        r = conn.getresponse()
+        r.read()
+        cookie = next((c for c in r.headers.get_all("Set-Cookie") or [] if c.startswith("ioc_screen=")), "")
+        conn.close()
+        assert r.status == 303 and cookie, (r.status, r.headers.get_all("Set-Cookie"))
+        return cookie.split(";", 1)[0].split("=", 1)[1]
 
     def open(self, path: str, data: bytes | None = None, headers: dict[str, str] | None = None,
              timeout: float = 30, as_: str = TESTER) -> object:

@@ -1,9 +1,9 @@
 """Fan-out: ClickHouse work does not grow with the number of screens.
 
 A real server (embedded engine) is polled by 1 client, then by 200 concurrent clients once a
-second; the statements the store ran are counted by origin (``/metrics``). Screens reading
-the snapshot must cause no statement at all, and the core's statements per tick must be
-the same in both phases.
+second; the statements the store ran are counted by origin (``/metrics``). Screens (paired,
+each with its own screen cookie) reading the snapshot must cause no statement at all, and the
+core's statements per tick must be the same in both phases.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ def scrape(url: str) -> dict[str, float]:
     return out
 
 
-def poll(url: str, clients: int, seconds: float) -> int:
-    """``clients`` threads each GET the snapshot once a second (bounded); returns 200s seen."""
+def poll(url: str, cookies: list[str], seconds: float) -> int:
+    """One thread per screen cookie GETs the snapshot once a second (bounded); returns 200s seen."""
+    clients = len(cookies)
     ok = [0] * clients
     stop_at = time.monotonic() + seconds
 
@@ -40,7 +41,7 @@ def poll(url: str, clients: int, seconds: float) -> int:
         etag = None
         time.sleep(i / clients)  # screens are not synchronised
         while time.monotonic() < stop_at:
-            req = urllib.request.Request(url + "/api/v1/snapshot")
+            req = urllib.request.Request(url + "/api/v1/snapshot", headers={"Cookie": f"ioc_screen={cookies[i]}"})
             if etag:
                 req.add_header("If-None-Match", etag)
             try:
@@ -68,11 +69,12 @@ def test_200_screens_cost_the_store_what_one_does(tmp_path: Path) -> None:
     server = Server(product_env(tmp_path, IOC_TICK_S="0.5"), free_port())
     try:
         server.wait_ready()
+        screens = [server.screen(f"wall-{i}") for i in range(CLIENTS)]
         time.sleep(1.0)  # past the warm-up statements
         rates = []
         for clients in (1, CLIENTS):
             before = scrape(server.url)
-            served = poll(server.url, clients, PHASE_S)
+            served = poll(server.url, screens[:clients], PHASE_S)
             after = scrape(server.url)
             assert served >= clients * (PHASE_S - 1)
             ticks = delta(before, after, "ticks")
