@@ -41,7 +41,8 @@ def poll(url: str, cookies: list[str], seconds: float) -> int:
         etag = None
         time.sleep(i / clients)  # screens are not synchronised
         while time.monotonic() < stop_at:
-            req = urllib.request.Request(url + "/api/v1/snapshot", headers={"Cookie": f"ioc_screen={cookies[i]}"})
+            req = urllib.request.Request(url + "/api/v1/snapshot",
+                                         headers={"Cookie": f"ioc_screen={cookies[i]}"})
             if etag:
                 req.add_header("If-None-Match", etag)
             try:
