@@ -19,6 +19,8 @@ from ingest.writer import Writer
 from ioc_app import __version__, read, roles
 from ioc_app.access import EXTENSION, Access
 from ioc_app.api import api
+from ioc_app.audit import attach_server as attach_audit
+from ioc_app.audit_api import audit_api
 from ioc_app.auth import TokenBook
 from ioc_app.core import LocalFeed, RedisFeed, SnapshotCore
 from ioc_app.export_api import export_api
@@ -31,13 +33,14 @@ from ioc_app.screen_pairing import pairing_api
 from ioc_app.screens import Screens, screens_api
 from ioc_app.secret import secret_key
 from ioc_app.settings import Settings, load_settings
-from ioc_app.signin import PlainPages, limiter, signin
+from ioc_app.signin import PlainPages, make_limiter, signin
 from ioc_app.snapshot_api import snapshot_api
 from ioc_app.storage import Store, StoreError
 from ioc_app.wall import load_wall
 from layouts.i18n import t
 
 ROOT = Path(__file__).resolve().parent.parent
+AUDIT_EXTENSION = "ioc_audit"  # the audit spool's intake (``ioc_app.audit.SpoolIntake``)
 BOOTSTRAP_DIR = Path(flask_bootstrap.__file__).parent / "static" / "bootstrap5" / "css"
 BOOTSTRAP_URL = "/vendor/bootstrap/bootstrap.min.css"
 log = logging.getLogger("ioc.app")
@@ -133,17 +136,19 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     server.extensions[read.EXTENSION] = runtime
     access = Access(settings, redis_client)
     server.extensions[EXTENSION] = access
-    server.config["RATELIMIT_STORAGE_URI"] = settings.redis_url or "memory://"
-    limiter.init_app(server)
+    # audit trail: rows go through the ingest buffer (and the commands' spool is taken up)
+    server.extensions[AUDIT_EXTENSION] = attach_audit(access.audit, settings, pipeline, background)
     install_gate(server, access, PlainPages())
     server.register_error_handler(429, _too_many)
     server.register_blueprint(signin)
+    make_limiter(server, settings.redis_url or "memory://")
     server.register_blueprint(pairing_api)
     server.register_blueprint(people_api)
     server.register_blueprint(api)
     server.register_blueprint(snapshot_api)
     server.register_blueprint(export_api)
     server.register_blueprint(screens_api)
+    server.register_blueprint(audit_api)
     runtime.registry = registry_for(runtime)
     observe_requests(server, runtime.registry)
     server.register_blueprint(ops)

@@ -46,7 +46,15 @@ def _address() -> str:
     return getattr(g, "client_address", None) or request.remote_addr or "unknown"
 
 
-limiter = Limiter(key_func=_address, default_limits=[], headers_enabled=True)
+def make_limiter(server: Any, storage_uri: str) -> Limiter:
+    """The app's rate limits (Redis storage when Redis is configured, so every worker counts
+    together): sign-in per address. One limiter per app: two apps in one process (tests) must
+    not share counts. Screens' polling has no limit."""
+    limiter = Limiter(key_func=_address, app=server, storage_uri=storage_uri, default_limits=[],
+                      headers_enabled=True)
+    endpoint = f"{signin.name}.{login_submit.__name__}"
+    server.view_functions[endpoint] = limiter.limit(LOGIN_LIMIT, methods=["POST"])(login_submit)
+    return limiter
 
 
 def lang() -> str:
@@ -131,7 +139,6 @@ def login_form() -> Response:
 
 
 @signin.post("/auth/login")
-@limiter.limit(LOGIN_LIMIT, methods=["POST"])
 def login_submit() -> Response:
     access = current()
     language = lang()
