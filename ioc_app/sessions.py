@@ -137,9 +137,3 @@ class Sessions:
                 c.execute("DELETE FROM sessions WHERE id=?", (row[0],))
                 return str(row[2])
         return None
-
-    def count(self) -> int:
-        if self.redis is not None:
-            return sum(1 for _ in self.redis.scan_iter(PREFIX + "*", count=500)
-                       if b":by:" not in _ and b":cas:" not in _)
-        return int(self.db.connect().execute("SELECT count(*) FROM sessions").fetchone()[0])

@@ -501,3 +501,45 @@ def test_a_demo_link_signs_in_once(app: object, access: object) -> None:
     assert client.get("/api/v1/export/enrollment?format=csv").status_code != 403  # demo holds admissions
     again = app.server.test_client().get(path)  # type: ignore[attr-defined]
     assert again.status_code == 401 and SESSION_COOKIE not in (again.headers.get("Set-Cookie") or "")
+
+
+# --- the security administrator's page ------------------------------------------------------
+
+def test_secadmin_sets_roles_and_mappings_on_the_people_page(app: object, access: object) -> None:
+    admin = app.server.test_client()  # type: ignore[attr-defined]
+    signed_in(app, admin, roles=("secadmin",), name="sec_admin")
+    r = admin.post("/admin/people", data={"action": "roles", "name": "new.leader", "roles": ["viewer"]})
+    assert r.status_code == 200 and b"new.leader" in r.data
+    assert access.roles.book().people["new.leader"] == ("viewer",)
+    both = admin.post("/admin/people", data={"action": "roles", "name": "x",
+                                             "roles": ["operator", "auditor"]})
+    assert both.status_code == 400 and b"separation of duties" in both.data
+    text = "memberOf=ioc-leaders -> viewer\ngroups=ana -> analyst"
+    ok = admin.post("/admin/people", data={"action": "mappings", "mappings": text})
+    assert ok.status_code == 200
+    assert access.roles.book().roles_of("someone", {"memberOf": ["staff", "ioc-leaders"]}) == ("viewer",)
+    bad = admin.post("/admin/people", data={"action": "mappings", "mappings": "a=b -> viewer\nnonsense"})
+    assert bad.status_code == 400 and b"line 2" in bad.data
+    assert len(access.roles.book().mappings) == 2  # a wrong edit changes nothing
+    operator = app.server.test_client()  # type: ignore[attr-defined]
+    signed_in(app, operator, roles=("operator",), name="op_people")
+    assert operator.get("/admin/people").status_code == 403
+
+
+def test_sessions_in_redis(redis_server: object, tmp_path: Path) -> None:
+    import redis
+
+    from ioc_app.accessdb import AccessDB
+    from ioc_app.sessions import Sessions
+
+    client = redis.Redis.from_url(redis_server.url)  # type: ignore[attr-defined]
+    sessions = Sessions(AccessDB(tmp_path / "access.sqlite"), client, idle_s=60, max_s=3600)
+    token = sessions.create({"name": "a", "via": "cas", "cas_ticket": "ST-1"})
+    other = sessions.create({"name": "a", "via": "local"})
+    assert sessions.get(token).state == "ok" and sessions.get(token).body["via"] == "cas"
+    assert sessions.get(token, now=time.time() + 61).state == "idle"
+    assert sessions.get(token).state == "missing"  # an idle session is deleted, not kept
+    token = sessions.create({"name": "a", "via": "cas", "cas_ticket": "ST-2"})
+    assert sessions.delete_cas_ticket("ST-2") == "a" and sessions.get(token).state == "missing"
+    assert sessions.delete_person("a") == 1 and sessions.get(other).state == "missing"
+    assert not [k for k in client.scan_iter("ioc:session:*") if b":by:" not in k]
