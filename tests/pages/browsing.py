@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tests.conftest import ROOT, Server, free_port
+from tests.conftest import ROOT, Server, free_port, pairing_code
 
 
 def seed(env: dict[str, str], *command: str) -> str:
@@ -32,11 +32,29 @@ def serving(env: dict[str, str]) -> Iterator[Server]:
         srv.stop()
 
 
-class Watched:
-    """A page with every request, failure and console error it caused."""
+def paired_screen(browser: Any, server: Server, name: str, pages: tuple[str, ...], width: int,
+                  height: int) -> Any:
+    """A browser context that is the wall screen ``name`` (showing ``pages``): paired the way a
+    wall is, by opening ``/wall/pair?code=`` with a code ``screen add`` gives; no person's session."""
+    context = browser.anonymous(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(f"{server.url}/wall/pair?code={pairing_code(server.env, name, pages)}")
+    assert page.url == server.url + "/wall", page.url  # redeemed: on to the screen's wall
+    assert any(c["name"] == "ioc_screen" for c in context.cookies())
+    page.close()
+    return context
 
-    def __init__(self, browser: Any, url: str, width: int, height: int) -> None:
-        self.page = browser.new_page(viewport={"width": width, "height": height})
+
+class Watched:
+    """A page with every request, failure and console error it caused (in ``context`` when
+    given: a paired screen, say; else a new signed-in one of ``browser``)."""
+
+    def __init__(self, browser: Any, url: str, width: int, height: int, context: Any = None) -> None:
+        if context is not None:
+            self.page = context.new_page()
+            self.page.set_viewport_size({"width": width, "height": height})
+        else:
+            self.page = browser.new_page(viewport={"width": width, "height": height})
         self.requests: list[str] = []
         self.failed: list[str] = []
         self.errors: list[str] = []

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 
 import pytest
 
 from tests.conftest import product_env
-from tests.pages.browsing import OVERFLOW_JS, Watched, scroll_sizes, seed, serving
+from tests.pages.browsing import OVERFLOW_JS, Watched, paired_screen, scroll_sizes, seed, serving
 
 pytestmark = pytest.mark.browser
 
@@ -61,6 +60,7 @@ SIZES = [(1920, 1080, "dark", "zh"), (3840, 2160, "dark", "en"), (1180, 820, "li
 
 
 @pytest.mark.parametrize(("width", "height", "theme", "lang"), SIZES, ids=lambda v: str(v))
+# (``screen=`` of an old bookmark is no longer read: the page opens all the same)
 @pytest.mark.parametrize("route", ["/health", "/wall?pages=/health,/&interval=600&screen=wall-geo"])
 def test_page_fits_its_screen(server, browser, shots, route: str, width: int, height: int, theme: str,
                               lang: str) -> None:
@@ -103,11 +103,22 @@ def titles(page) -> tuple[str, str]:
     return page.evaluate("() => [document.title, document.querySelector('.ioc-title')?.textContent || '']")
 
 
-def test_wall_rotates_without_reload_and_screens_report(server, browser) -> None:
+def test_a_persons_wall_skips_what_is_no_page(server, browser) -> None:
     w = Watched(browser, server.url + "/wall?pages=/,/nope,/health&interval=3&screen=wall-1", 1920, 1080)
+    assert w.page.locator(".wall-root").get_attribute("data-wall-pages") == "/,/health"  # /nope skipped
+    w.clean(server.url + "/")
+    w.page.context.close()
+
+
+def test_wall_rotates_without_reload_and_screens_report(server, browser) -> None:
+    # a wall paired as wall-1 (the name its heartbeats report); its playlist is its pairing's,
+    # whatever the URL asks for (here: the same pages, and an entry that is no page)
+    screen = paired_screen(browser, server, "wall-1", ("/", "/health"), 1920, 1080)
+    w = Watched(browser, server.url + "/wall?pages=/,/nope,/health&interval=3&screen=wall-9", 1920, 1080,
+                context=screen)
     page = w.page
     page.evaluate("() => { window.__sameDocument = 42; }")
-    assert page.locator(".wall-root").get_attribute("data-wall-pages") == "/,/health"  # /nope skipped
+    assert page.locator(".wall-root").get_attribute("data-wall-pages") == "/,/health"
     assert page.locator(".wall-dot").count() == 2
     seen = [titles(page)]
     deadline = time.monotonic() + 50
@@ -135,12 +146,14 @@ def test_wall_rotates_without_reload_and_screens_report(server, browser) -> None
         timeout=15000)
     row = h.page.locator(".hw-screens tr", has_text="wall-1")
     assert "在线" in row.inner_text() and "hw-silent" not in (row.get_attribute("class") or "")
-    with urllib.request.urlopen(server.url + "/api/v1/screens", timeout=5) as r:
+    with server.open("/api/v1/screens", timeout=5) as r:
         answer = json.load(r)
     assert answer["silent_after_s"] == 6
-    assert {s["screen"]: s for s in answer["screens"]}["wall-1"]["silent"] is False
+    listed = {s["screen"]: s for s in answer["screens"]}
+    assert listed["wall-1"]["silent"] is False
+    assert "wall-9" not in listed  # the name in the URL is not read
     page.wait_for_timeout(7000)  # longer than the silence threshold: the open wall keeps beating
-    with urllib.request.urlopen(server.url + "/api/v1/screens", timeout=5) as r:
+    with server.open("/api/v1/screens", timeout=5) as r:
         assert {s["screen"]: s for s in json.load(r)["screens"]}["wall-1"]["silent"] is False
 
     page.close()  # the wall's tab is closed: /health turns its row silent, in red, without a reload
@@ -151,3 +164,4 @@ def test_wall_rotates_without_reload_and_screens_report(server, browser) -> None
     assert "失联" in h.page.locator(".hw-screens tr", has_text="wall-1").inner_text()
     h.clean(server.url + "/")
     h.page.close()
+    screen.close()
