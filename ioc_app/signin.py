@@ -114,7 +114,12 @@ def finish_sign_in(name: str, via: str, next_url: str, *, attributes: dict[str, 
                             detail={"via": via})
         return render("message.html", 403, title=t("auth.no_role_title", language),
                       message=t("auth.no_role", language).format(name=name), links=[], signed_in=False)
-    response = redirect(safe_next(next_url), code=303)
+    target = safe_next(next_url)
+    who = Principal.person(name, roles, via)
+    if target == "/" and not who.may_open("/"):  # a security administrator or auditor: their page
+        links = allowed_links(who, language)
+        target = links[0][1] if links else "/"
+    response = redirect(target, code=303)
     access.start_session(response, name, via, attributes=attributes, cas_ticket=cas_ticket)
     access.audit.record("signin", object=name, result="ok", actor=name, actor_kind="person",
                         detail={"via": via, "roles": list(roles)})

@@ -543,3 +543,10 @@ def test_sessions_in_redis(redis_server: object, tmp_path: Path) -> None:
     assert sessions.delete_cas_ticket("ST-2") == "a" and sessions.get(token).state == "missing"
     assert sessions.delete_person("a") == 1 and sessions.get(other).state == "missing"
     assert not [k for k in client.scan_iter("ioc:session:*") if b":by:" not in k]
+
+
+def test_an_auditor_lands_on_their_own_page(access: object, client: object) -> None:
+    name = person(access, ("auditor",))
+    r = login(client, name)
+    assert r.status_code == 303 and r.headers["Location"] == "/admin/audit?lang=zh"
+    assert client.get("/").status_code == 403  # the cockpits are not theirs
