@@ -26,6 +26,7 @@ CACHE_S = 5.0
 ALPHABET = "ACDEFGHJKLMNPQRTUVWXY34679"
 CODE_LEN = 6
 COOKIE_DAYS = 400
+MAX_WAITING = 200
 
 
 class ScreenError(ValueError):
@@ -125,6 +126,11 @@ class ScreenBook:
         now = now if now is not None else time.time()
         c = self.db.connect()
         c.execute("DELETE FROM pairing WHERE expires<?", (now - 3600,))
+        waiting = c.execute("SELECT count(*) FROM pairing WHERE state='waiting' AND expires>?",
+                            (now,)).fetchone()[0]
+        if waiting >= MAX_WAITING:  # a flood of anonymous walls cannot fill the file
+            raise ScreenError(f"{waiting} walls are waiting to be paired; approve or let them expire "
+                              f"({CODE_S // 60} minutes), then reload")
         code, browser = self._new_code(), secrets.token_urlsafe(24)
         c.execute("INSERT INTO pairing(code, browser_hash, created, expires, state) "
                   "VALUES (?,?,?,?, 'waiting')", (code, _digest(browser), now, now + CODE_S))

@@ -22,19 +22,33 @@ PAIR_COOKIE = "ioc_pair"
 SCREEN_PAGES = {p for p, perm in PAGES.items() if perm in ("page", "health") and p != "/wall"}
 
 
+def _pair_cookie() -> tuple[str, str]:
+    """(code, browser secret) of the code this browser asked for, if any."""
+    code, _, browser = request.cookies.get(PAIR_COOKIE, "").partition(".")
+    return code, browser
+
+
 def pairing_page() -> Response:
+    """The code of an unpaired wall: the same one while it waits (a reload shows the same
+    code), a new one once it expired."""
     access = current()
-    code, browser = access.screens.request()
+    code, browser = _pair_cookie()
+    if not code or access.screens.status(code, browser) != "waiting":
+        try:
+            code, browser = access.screens.request()
+        except ScreenError as exc:
+            return render("message.html", 429, title=t("pair.title", lang()), message=str(exc), links=[],
+                          signed_in=False)
     language = lang()
     response = render("pairing.html", title=t("pair.title", language), code=code, box_class="wide")
-    response.set_cookie(PAIR_COOKIE, browser, max_age=CODE_S, httponly=True, samesite="Lax",
+    response.set_cookie(PAIR_COOKIE, f"{code}.{browser}", max_age=CODE_S, httponly=True, samesite="Lax",
                         secure=access.secure, path="/wall")
     return response
 
 
 @pairing_api.get("/wall/pair/status")
 def pair_status() -> Response:
-    state = current().screens.status(request.args.get("code", ""), request.cookies.get(PAIR_COOKIE, ""))
+    state = current().screens.status(request.args.get("code", ""), _pair_cookie()[1])
     response = jsonify(state=state)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -44,7 +58,7 @@ def pair_status() -> Response:
 def pair_redeem() -> Response:
     access = current()
     code = normalise_code(request.args.get("code", ""))
-    got = access.screens.redeem(code, request.cookies.get(PAIR_COOKIE, ""))
+    got = access.screens.redeem(code, _pair_cookie()[1])
     if got is None:
         access.audit.record("screen.pair", object=code, result="failed", actor_kind="screen")
         language = lang()

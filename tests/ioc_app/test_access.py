@@ -466,6 +466,7 @@ def test_an_unpaired_wall_is_approved_by_an_operator(app: object, access: object
     page = wall.get("/wall")
     code = re.search(rb'data-code="([A-Z0-9]+)"', page.data).group(1).decode()
     assert wall.get(f"/wall/pair/status?code={code}").json["state"] == "waiting"
+    assert f'data-code="{code}"'.encode() in wall.get("/wall").data  # a reload shows the same code
     thief = app.server.test_client()  # type: ignore[attr-defined]
     assert thief.get(f"/wall/pair/status?code={code}").json["state"] == "unknown"
     operator = app.server.test_client()  # type: ignore[attr-defined]
@@ -550,3 +551,12 @@ def test_an_auditor_lands_on_their_own_page(access: object, client: object) -> N
     r = login(client, name)
     assert r.status_code == 303 and r.headers["Location"] == "/admin/audit?lang=zh"
     assert client.get("/").status_code == 403  # the cockpits are not theirs
+
+
+def test_anonymous_walls_cannot_flood_the_pairing_codes(app: object, access: object,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    before = sqlite3.connect(access.settings.access_db).execute(
+        "SELECT count(*) FROM pairing WHERE state='waiting'").fetchone()[0]
+    monkeypatch.setattr(pairing_mod, "MAX_WAITING", before + 2)
+    codes = [app.server.test_client().get("/wall").status_code for _ in range(4)]  # type: ignore[attr-defined]
+    assert codes == [200, 200, 429, 429]
