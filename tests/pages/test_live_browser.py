@@ -19,7 +19,7 @@ import pytest
 
 from ingest.registry import BY_NAME
 from ioc_app import auth
-from tests.conftest import Server, free_port, product_env
+from tests.conftest import Server, free_port, product_env, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -80,7 +80,7 @@ def test_ingested_events_reach_an_open_screen(live_server, browser) -> None:
     p95 = latencies[int(0.95 * (len(latencies) - 1))]
     # the figure is measured, not asserted here (bench/freshness.py): printed for the record
     print(f"ingest 200 → on screen: median {statistics.median(latencies):.2f} s, p95 {p95:.2f} s")
-    page.close()
+    page.context.close()
 
 
 def test_a_server_restart_is_survived_without_reload(live_server, browser, shots: Path) -> None:
@@ -110,13 +110,14 @@ def test_a_server_restart_is_survived_without_reload(live_server, browser, shots
         assert page.evaluate("() => window.__sameDocument") is True
     finally:
         restarted.stop()
-    page.close()
+    page.context.close()
 
 
 @pytest.fixture()
 def in_process(migrated, tmp_path: Path):
     """The app served from this process on the real engine, so a test can drive the core's
-    clock (``core.tick(now)``); yields ``(url, core, store)``."""
+    clock (``core.tick(now)``); yields ``(url, core, store, session)`` (the tests' person's
+    session cookie on it)."""
     from werkzeug.serving import make_server
 
     from ioc_app import read
@@ -124,15 +125,23 @@ def in_process(migrated, tmp_path: Path):
     from ioc_app.settings import Settings
 
     settings = Settings(clickhouse_url=f"chdb://{tmp_path / 'unused'}", demo=False,
-                        tokens_file=str(tmp_path / "tokens.toml"))
+                        tokens_file=str(tmp_path / "tokens.toml"), roles_file=str(tmp_path / "roles.toml"))
     app = create_app(settings, store=migrated, background=False)
     runtime = app.server.extensions[read.EXTENSION]
+    session = signed_in(app, app.server.test_client())
     port = free_port()
     httpd = make_server("127.0.0.1", port, app.server, threaded=True)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{port}", runtime.core, migrated
+    yield f"http://127.0.0.1:{port}", runtime.core, migrated, session
     httpd.shutdown()
     runtime.pipeline.buffer.close()
+
+
+def signed_page(browser, url: str, session: str):
+    """A wall-sized page of a new context holding ``session`` on the app at ``url``."""
+    context = browser.anonymous(viewport={"width": 1920, "height": 1080})
+    context.add_cookies([{"name": "ioc_session", "value": session, "url": url}])
+    return context.new_page()
 
 
 def store_gate_events(store, prefix: str, n: int, at: datetime) -> None:
@@ -144,14 +153,14 @@ def store_gate_events(store, prefix: str, n: int, at: datetime) -> None:
 
 
 def test_today_rolls_over_at_local_midnight_without_reload(in_process, browser) -> None:
-    url, core, store = in_process
+    url, core, store, session = in_process
     zone = ZoneInfo("Asia/Shanghai")
     local_midnight = (datetime.now(zone) + timedelta(days=1)).replace(hour=0, minute=0, second=0,
                                                                        microsecond=0)
     before = local_midnight - timedelta(seconds=20)
     store_gate_events(store, "eve", 11, before - timedelta(minutes=5))
     core.tick(before.astimezone(UTC))
-    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page = signed_page(browser, url, session)
     page.goto(url + "/", wait_until="networkidle")
     wait_live(page)
     page.wait_for_function(f"() => document.querySelector(\"{IN_TODAY}\").textContent === '11'",
@@ -161,18 +170,18 @@ def test_today_rolls_over_at_local_midnight_without_reload(in_process, browser) 
     page.wait_for_function(f"() => document.querySelector(\"{IN_TODAY}\").textContent === '0'",
                            timeout=15_000)
     assert page.evaluate("() => window.__sameDocument") is True
-    page.close()
+    page.context.close()
 
 
 def test_replay_shows_the_stored_minute(in_process, browser) -> None:
-    url, core, store = in_process
+    url, core, store, session = in_process
     t0 = datetime.now(UTC).replace(second=5, microsecond=0) - timedelta(minutes=10)
     store_gate_events(store, "early", 3, t0 - timedelta(seconds=4))
     core.tick(t0)  # stored: the first snapshot of its minute
     store_gate_events(store, "later", 5, t0 + timedelta(seconds=30))
     core.tick(t0 + timedelta(minutes=1))  # the next minute, 8 entries
     core.tick(t0 + timedelta(minutes=2))
-    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page = signed_page(browser, url, session)
     at = (t0 + timedelta(seconds=40)).isoformat()
     page.goto(url + "/?at=" + urllib.request.quote(at), wait_until="networkidle")
     page.wait_for_function("() => document.querySelector('#ioc-badge')?.dataset.state === 'replay'",
@@ -185,4 +194,4 @@ def test_replay_shows_the_stored_minute(in_process, browser) -> None:
               wait_until="networkidle")
     page.wait_for_function(f"() => document.querySelector(\"{IN_TODAY}\").textContent === '8'",
                            timeout=15_000)
-    page.close()
+    page.context.close()
