@@ -560,3 +560,19 @@ def test_anonymous_walls_cannot_flood_the_pairing_codes(app: object, access: obj
     monkeypatch.setattr(pairing_mod, "MAX_WAITING", before + 2)
     codes = [app.server.test_client().get("/wall").status_code for _ in range(4)]  # type: ignore[attr-defined]
     assert codes == [200, 200, 429, 429]
+
+
+def test_cookies_are_secure_behind_https(tmp_path: Path) -> None:
+    from flask import Flask, Response
+
+    from ioc_app.access import Access
+
+    settings = Settings(demo=False, tokens_file=str(tmp_path / "tokens.toml"),
+                        public_url="https://ioc.example.edu.cn")
+    access = Access(settings)
+    with Flask(__name__).test_request_context("/auth/login"):
+        response = Response()
+        access.start_session(response, "someone", "local")
+        access.give_screen_cookie(response, "token")
+    cookies = response.headers.getlist("Set-Cookie")
+    assert len(cookies) == 2 and all("Secure" in c and "HttpOnly" in c for c in cookies)
