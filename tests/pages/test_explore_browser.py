@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import urllib.error
-import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -172,8 +171,10 @@ class Watched(browsing.Watched):
         return self.page.locator("#explore-api-url").input_value()
 
 
-def fetch(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=30) as r:
+def fetch(server: Server, url: str) -> bytes:
+    """GET an API URL of ``server`` as the tests' person (signed in, like the page's reader)."""
+    assert url.startswith(server.url + "/"), url
+    with server.open(url.removeprefix(server.url), timeout=30) as r:
         assert r.status == 200
         return r.read()
 
@@ -208,12 +209,12 @@ def test_a_question_in_the_url_shows_the_seeded_figures(server: Server, browser:
     # the API URL on the page gives the same rows, as JSON and as the CSV behind the link
     url = w.api_url()
     assert url.startswith(server.url + "/api/v1/query/gate?") and "group_by=gate_id" in url
-    answer = orjson.loads(fetch(url))
+    answer = orjson.loads(fetch(server, url))
     assert api_rows(answer) == w.table()
     href = page.locator("#explore-csv").get_attribute("href")
     assert href == url.removeprefix(server.url) + "&format=csv"
     assert page.locator("#explore-json").get_attribute("href") == url.removeprefix(server.url)
-    lines = list(csv.reader(io.StringIO(fetch(server.url + href).decode("utf-8-sig"))))
+    lines = list(csv.reader(io.StringIO(fetch(server, server.url + href).decode("utf-8-sig"))))
     assert lines[0] == ["hour", "gate_id", "in", "out"]
     assert [[r[0][:16].replace("T", " "), *r[1:]] for r in lines[1:]] == seeded_rows()
     assert "共 6 行" in page.inner_text("#explore-summary")
@@ -281,7 +282,7 @@ def test_a_refused_combination_says_what_to_change(server: Server, browser: Any,
     assert not page.locator("#explore-rows").is_visible()
     # the API link asks the same refused question: the API gives the same message
     with pytest.raises(urllib.error.HTTPError) as api:
-        fetch(w.api_url())
+        fetch(server, w.api_url())
     message = orjson.loads(api.value.read())["message"]
     assert api.value.code == 400 and message in text
     w.fits(shots / "refused.png")
