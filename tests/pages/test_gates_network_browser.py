@@ -123,9 +123,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 @pytest.fixture(scope="module")
-def browser(browser: Any) -> Any:
+def browser(browser: Any, server: Any) -> Any:
     """One browser context for the module: pages share its cache, as the tabs of one screen would
-    (the Dash and Plotly bundles load once)."""
+    (the Dash and Plotly bundles load once); it holds the tests' person's session on ``server``."""
     context = browser.new_context()
     yield context
     context.close()
