@@ -7,6 +7,11 @@ redis-server as buffer and fan-out), then, trial after trial, sends one gate pas
 of the time from the 200 to the snapshot showing it, beside the parts it is made of,
 measured in the same run: the core's tick (``IOC_TICK_S``) and the writer's batch age.
 
+The snapshot is read as a signed-in person (the product is deny by default): a local
+``viewer`` account is written into the product's access file before the server starts (what
+``python -m ioc_app user add … --roles viewer`` does), and the script signs in once through
+``POST /auth/login`` and sends the ``ioc_session`` cookie on every poll.
+
     .venv/bin/python bench/freshness.py [--trials 40] [--redis]
 """
 
@@ -29,7 +34,10 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.access import add_person, session_header, sign_in, wait_healthy, wait_snapshot  # noqa: E402
 from ingest.writer import BATCH_AGE_S  # noqa: E402
+
+VIEWER = "bench-viewer"
 
 
 def free_port() -> int:
@@ -61,27 +69,22 @@ def main() -> None:
         token = subprocess.run([sys.executable, "-m", "ioc_app", "token", "create", "bench", "--streams",
                                 "gate.pass"], env=env, cwd=ROOT, capture_output=True, text=True,
                                check=True).stdout.strip()
+        password = add_person(env, VIEWER, ("viewer",))
         procs.append(subprocess.Popen([sys.executable, "-m", "ioc_app", "run"], env=env, cwd=ROOT,
                                       stdout=open(tmp / "server.log", "w"), stderr=subprocess.STDOUT))
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, procs[-1], 90, tmp / "server.log")
+        cookie = session_header(sign_in(url, VIEWER, password))
+        wait_snapshot(url, cookie)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                conn.request("GET", "/api/v1/snapshot")
-                r = conn.getresponse()
-                r.read()
-                if r.status == 200:
-                    break
-            except OSError:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            if time.monotonic() > deadline:
-                raise SystemExit("server did not start: " + (tmp / "server.log").read_text()[-2000:])
-            time.sleep(0.3)
 
         def snapshot(etag: str | None) -> tuple[str | None, dict | None]:
-            conn.request("GET", "/api/v1/snapshot", headers={"If-None-Match": etag} if etag else {})
+            headers = {**cookie, "If-None-Match": etag} if etag else cookie
+            conn.request("GET", "/api/v1/snapshot", headers=headers)
             r = conn.getresponse()
             body = r.read()
+            if r.status not in (200, 304):
+                raise SystemExit(f"/api/v1/snapshot answered {r.status}")
             return r.headers.get("ETag"), (orjson.loads(body) if r.status == 200 else None)
 
         etag, snap = snapshot(None)

@@ -9,15 +9,27 @@ the same run, the gate, service-hall and freshness figures computed from the raw
 beside the same figures as the metrics compute them.
 
 Part 2 — HTTP (``--http``). The real server (gunicorn, embedded engine, Redis for the
-snapshot fan-out and the ingest buffer, no demo) is polled:
-- open loop: 200 screens, one request each per second (200 req/s, scheduled times; the
+snapshot fan-out and the ingest buffer, no demo) is polled by paired wall screens: each of
+``--screens`` (200) is paired through ``/wall/pair?code=`` with a code written into the
+product's access file (what ``python -m ioc_app screen add`` does) and sends its own
+``ioc_screen`` cookie (the product is deny by default):
+- open loop: every screen one request per second (200 req/s, scheduled times; the
   latency counts from the scheduled time, so a stall is not hidden), as screens do it —
-  with ``If-None-Match`` — and without it (full body every time);
-- closed loop: 16 clients as fast as they can, for the saturation throughput.
+  with ``If-None-Match`` — and without it (full body every time), ``--seconds`` (20) each;
+- closed loop: ``--clients`` (16) screens as fast as they can, for the saturation throughput,
+  ``--closed-seconds`` (10) each;
+- the baseline, same run: the same closed loop on ``/healthz`` (public: the cheapest answer
+  through the same server and gate) without a cookie, and with a screen cookie (the cookie
+  check alone); the snapshot's throughput is printed as a ratio of it;
+- store work per request: the server's ClickHouse statements of origin ``request``
+  (``ioc_store_statements_total`` on ``/metrics``) over each snapshot run, divided by the
+  requests of the run — the snapshot and the screen-cookie check (the access file, not the
+  store) must cost 0; one ``/readyz`` at the end (it pings the store) shows the counter counts.
 The load generator shares the machine's 2 cores with the server: the figures are conservative.
 
     .venv/bin/python bench/snapshot.py [--sizes 1,10,100] [--mix site|heavy] [--repeat 30]
-                                       [--http] [--http-only]
+                                       [--http] [--http-only] [--screens 200] [--seconds 20]
+                                       [--clients 16] [--closed-seconds 10]
 """
 
 from __future__ import annotations
@@ -39,6 +51,14 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.access import (  # noqa: E402
+    SCREEN_COOKIE,
+    pair_screens,
+    screen_header,
+    store_statements,
+    wait_healthy,
+    wait_snapshot,
+)
 from ingest.site import load_site, store_reference  # noqa: E402
 from ioc_app.core import SnapshotCore  # noqa: E402
 from ioc_app.migrate import migrate  # noqa: E402
@@ -267,7 +287,7 @@ def compute_part(sizes: list[int], repeat: int, mix: str = "site", profile: bool
 
 
 # -- HTTP -------------------------------------------------------------------------------
-def start_server(tmp: Path) -> tuple[subprocess.Popen, subprocess.Popen, int]:
+def start_server(tmp: Path) -> tuple[subprocess.Popen, subprocess.Popen, int, dict[str, str]]:
     import socket
 
     def port() -> int:
@@ -285,31 +305,28 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen, subprocess.Popen, int]:
                PYTHONPATH=str(ROOT))
     web = subprocess.Popen([sys.executable, "-m", "ioc_app", "run"], env=env, cwd=ROOT,
                            stdout=open(tmp / "server.log", "w"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", wport, timeout=2)
-            c.request("GET", "/api/v1/snapshot")
-            if c.getresponse().status == 200:
-                return web, redis, wport
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit("server did not start: " + (tmp / "server.log").read_text()[-2000:])
+    wait_healthy(f"http://127.0.0.1:{wport}", web, 90, tmp / "server.log")
+    return web, redis, wport, env
 
 
-def _get(conn: http.client.HTTPConnection, etag: str | None) -> str | None:
-    conn.request("GET", "/api/v1/snapshot", headers={"If-None-Match": etag} if etag else {})
+def _get(conn: http.client.HTTPConnection, etag: str | None, cookie: dict[str, str],
+         path: str = "/api/v1/snapshot") -> str | None:
+    conn.request("GET", path, headers={**cookie, "If-None-Match": etag} if etag else cookie)
     r = conn.getresponse()
     r.read()
+    if r.status not in (200, 304):
+        raise RuntimeError(f"GET {path} answered {r.status}")
     return r.headers.get("ETag")
 
 
-def open_loop(port: int, rate: int, seconds: float, conditional: bool) -> list[float]:
-    """``rate`` screens, each one request per second at its own scheduled time."""
+def open_loop(port: int, cookies: list[dict[str, str]], seconds: float, conditional: bool) -> list[float]:
+    """``len(cookies)`` screens, each one request per second at its own scheduled time, each
+    with its own screen cookie."""
+    rate = len(cookies)
     latencies: list[float] = []
     lock = threading.Lock()
     start = time.monotonic() + 0.5
-    workers = 40  # each worker serves rate/workers screens, in schedule order
+    workers = min(40, rate)  # each worker serves rate/workers screens, in schedule order
 
     def run(w: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -321,7 +338,7 @@ def open_loop(port: int, rate: int, seconds: float, conditional: bool) -> list[f
             delay = due - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            tag = _get(conn, etags.get(screen) if conditional else None)
+            tag = _get(conn, etags.get(screen) if conditional else None, cookies[screen])
             etags[screen] = tag
             mine.append((time.monotonic() - due) * 1000)
         with lock:
@@ -335,7 +352,10 @@ def open_loop(port: int, rate: int, seconds: float, conditional: bool) -> list[f
     return sorted(latencies)
 
 
-def closed_loop(port: int, clients: int, seconds: float, conditional: bool) -> float:
+def closed_loop(port: int, cookies: list[dict[str, str]], clients: int, seconds: float, conditional: bool,
+                path: str = "/api/v1/snapshot") -> tuple[float, int]:
+    """Requests per second of ``clients`` as fast as they can (client i holds ``cookies[i]``,
+    ``{}`` for none), and how many were made."""
     counts = [0] * clients
     stop = time.monotonic() + seconds
 
@@ -343,7 +363,7 @@ def closed_loop(port: int, clients: int, seconds: float, conditional: bool) -> f
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         etag = None
         while time.monotonic() < stop:
-            tag = _get(conn, etag if conditional else None)
+            tag = _get(conn, etag if conditional else None, cookies[i % len(cookies)], path)
             etag = tag
             counts[i] += 1
 
@@ -353,29 +373,72 @@ def closed_loop(port: int, clients: int, seconds: float, conditional: bool) -> f
         t.start()
     for t in threads:
         t.join()
-    return sum(counts) / (time.monotonic() - t0)
+    return sum(counts) / (time.monotonic() - t0), sum(counts)
 
 
 def pct(samples: list[float], q: float) -> float:
     return samples[min(len(samples) - 1, int(q * len(samples)))]
 
 
-def http_part() -> None:
+class StoreCount:
+    """ClickHouse statements the server ran for requests between two readings of ``/metrics``
+    (origin ``request``: what serving requests cost the store; the core's ticks and the writer
+    count under their own origins)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.before = store_statements(url)
+
+    def per_request(self, requests: int) -> str:
+        after = store_statements(self.url)
+        got = {k: after.get(k, 0) - self.before.get(k, 0) for k in after}
+        asked = got.get("request", 0)
+        others = " ".join(f"{k}={v}" for k, v in sorted(got.items()) if k != "request")
+        return (f"store statements for requests: {asked} in {requests:,} requests = "
+                f"{asked / max(requests, 1):.4f} per request (meanwhile {others or 'none'})")
+
+
+def http_part(screens: int = 200, seconds: float = 20, clients: int = 16, closed_s: float = 10) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ioc-bench-http-"))
-    web, redis, port = start_server(tmp)
+    web, redis, port, env = start_server(tmp)
+    url = f"http://127.0.0.1:{port}"
     try:
+        t = time.perf_counter()
+        cookies = [screen_header(c) for c in
+                   pair_screens(env, url, [f"bench-{i}" for i in range(screens)], ("/",))]
+        print(f"paired {screens} screens through /wall/pair in {time.perf_counter() - t:.1f} s "
+              f"(each its own {SCREEN_COOKIE} cookie)", flush=True)
+        wait_snapshot(url, cookies[0])
         time.sleep(2)
         for conditional in (True, False):
             kind = "If-None-Match (screens)" if conditional else "full body every time"
-            lat = open_loop(port, 200, 20, conditional)
-            print(f"open loop 200 req/s, {kind}: n={len(lat)} p50={pct(lat, .5):.1f} ms "
+            count = StoreCount(url)
+            lat = open_loop(port, cookies, seconds, conditional)
+            print(f"open loop {screens} req/s, {kind}: n={len(lat)} p50={pct(lat, .5):.1f} ms "
                   f"p95={pct(lat, .95):.1f} ms p99={pct(lat, .99):.1f} ms max={lat[-1]:.1f} ms", flush=True)
+            print(f"  {count.per_request(len(lat))}", flush=True)
+        # the baseline, same run: the cheapest answer through the same server and gate
+        # (/healthz, public) without a cookie, and with a screen cookie (the check alone)
+        base, n = closed_loop(port, [{}], clients, closed_s, False, "/healthz")
+        print(f"baseline: closed loop {clients} clients, /healthz without a cookie: {base:,.0f} req/s",
+              flush=True)
+        checked, n = closed_loop(port, cookies, clients, closed_s, False, "/healthz")
+        print(f"closed loop {clients} clients, /healthz with a screen cookie (the check alone): "
+              f"{checked:,.0f} req/s = {checked / base:.2f}x the baseline", flush=True)
         for conditional in (True, False):
             kind = "If-None-Match" if conditional else "full body"
-            rps = closed_loop(port, 16, 10, conditional)
-            print(f"closed loop 16 clients, {kind}: {rps:,.0f} req/s", flush=True)
+            count = StoreCount(url)
+            rps, n = closed_loop(port, cookies, clients, closed_s, conditional)
+            print(f"closed loop {clients} clients, snapshot, {kind}, screen cookies: {rps:,.0f} req/s "
+                  f"= {rps / base:.2f}x the baseline", flush=True)
+            print(f"  {count.per_request(n)}", flush=True)
+        # the counter is live: /readyz pings the store from the request (one statement)
+        count = StoreCount(url)
         c = http.client.HTTPConnection("127.0.0.1", port)
-        c.request("GET", "/api/v1/snapshot")
+        c.request("GET", "/readyz")
+        c.getresponse().read()
+        print(f"check of the counter, one /readyz (it pings the store): {count.per_request(1)}")
+        c.request("GET", "/api/v1/snapshot", headers=cookies[0])
         print(f"snapshot body: {len(c.getresponse().read()):,} bytes")
     finally:
         web.terminate()
@@ -394,11 +457,15 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true", help="list the costliest statements at each size")
     ap.add_argument("--http", action="store_true", help="also measure the HTTP API")
     ap.add_argument("--http-only", action="store_true")
+    ap.add_argument("--screens", type=int, default=200, help="paired screens of the open loop (req/s)")
+    ap.add_argument("--seconds", type=float, default=20, help="duration of each open-loop run")
+    ap.add_argument("--clients", type=int, default=16, help="closed-loop clients")
+    ap.add_argument("--closed-seconds", type=float, default=10, help="duration of each closed-loop run")
     args = ap.parse_args()
     if not args.http_only:
         compute_part([int(s) for s in args.sizes.split(",")], args.repeat, args.mix, args.profile)
     if args.http or args.http_only:
-        http_part()
+        http_part(args.screens, args.seconds, args.clients, args.closed_seconds)
 
 
 if __name__ == "__main__":
