@@ -94,14 +94,35 @@ def test_import_mapping_is_documented() -> None:
             assert f"| `{field}` | {value} | `{code}` |" in doc, value
 
 
+#: the access file (SQLite, beside the server: accounts, sessions, screens, pairing codes) is
+#: not the store; its own SQL lives in these modules, which reach it only through ``accessdb``
+ACCESS_FILE = ("ioc_app/accessdb.py", "ioc_app/accounts.py", "ioc_app/sessions.py", "ioc_app/pairing.py")
+
+
 def test_sql_lives_in_metrics_storage_and_migrations() -> None:
     import re
 
     sql = re.compile(r"\b(SELECT|INSERT INTO|DELETE FROM|ALTER TABLE|CREATE TABLE)\b")
     allowed = ("metrics/", "ioc_app/storage.py", "ioc_app/schema.py", "ioc_app/migrate.py",
-               "ioc_app/migrations/")
+               "ioc_app/migrations/", *ACCESS_FILE)
     for folder in ("ioc_app", "ingest", "pages", "layouts", "metrics"):
         for path in (ROOT / folder).rglob("*.py"):
             rel = path.relative_to(ROOT).as_posix()
             if not rel.startswith(allowed):
                 assert not sql.search(path.read_text()), rel
+
+
+def test_the_access_files_sql_is_sqlite_never_the_store() -> None:
+    for rel in ACCESS_FILE:
+        names = imports(ROOT / rel)
+        assert not [n for n in names if n.startswith(("ioc_app.storage", "clickhouse_connect", "chdb"))], rel
+        if rel == "ioc_app/accessdb.py":
+            assert "sqlite3" in names
+        else:
+            assert "ioc_app.accessdb" in names and "sqlite3" not in names, rel
+    # and only the access file's modules open it
+    for folder in ("ioc_app", "ingest", "pages", "layouts", "metrics"):
+        for path in (ROOT / folder).rglob("*.py"):
+            rel = path.relative_to(ROOT).as_posix()
+            if rel != "ioc_app/accessdb.py":
+                assert "sqlite3" not in imports(path), rel
