@@ -35,6 +35,7 @@ from ioc_app.secret import secret_key
 from ioc_app.settings import Settings, load_settings
 from ioc_app.signin import PlainPages, make_limiter, signin
 from ioc_app.snapshot_api import snapshot_api
+from ioc_app.sso import sso
 from ioc_app.storage import Store, StoreError
 from ioc_app.wall import load_wall
 from layouts.i18n import t
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     server.register_error_handler(429, _too_many)
     server.register_blueprint(signin)
     make_limiter(server, settings.redis_url or "memory://")
+    server.register_blueprint(sso)  # campus sign-in (CAS, OpenID Connect); after the limiter
     server.register_blueprint(pairing_api)
     server.register_blueprint(people_api)
     server.register_blueprint(api)
