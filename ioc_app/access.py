@@ -28,6 +28,9 @@ EXTENSION = "ioc_access"
 #: except operator, and no second factor — demo only
 DEMO_PERSON = "demo"
 DEMO_ROLES = ("viewer", "admissions", "analyst", "operator")
+#: sign-ins that went through IOC's own checks (password, and a TOTP code where the roles
+#: need one; the demo link stands in for both in demo mode only)
+LOCAL_VIAS = ("local", "link")
 
 
 class Access:
@@ -46,9 +49,14 @@ class Access:
 
     # --- principals ----------------------------------------------------------------------
     def person(self, body: dict[str, Any]) -> Principal:
-        """A session's person with the roles they hold now (a role change applies at once)."""
+        """A session's person with the roles they hold now (a role change applies at once).
+        The roles that need a second factor hold only in sessions that passed one: a person
+        signed in through CAS or OIDC who is given ``operator`` later does not get it there."""
         roles = self.roles.book().roles_of(body["name"], body.get("attributes") or {})
-        return Principal.person(body["name"], roles, body.get("via", "local"))
+        via = body.get("via", "local")
+        if via not in LOCAL_VIAS:
+            roles = tuple(r for r in roles if r not in NEEDS_TOTP)
+        return Principal.person(body["name"], roles, via)
 
     def needs_totp(self, name: str) -> bool:
         return bool(NEEDS_TOTP.intersection(self.roles.book().roles_of(name)))

@@ -576,3 +576,12 @@ def test_cookies_are_secure_behind_https(tmp_path: Path) -> None:
         access.give_screen_cookie(response, "token")
     cookies = response.headers.getlist("Set-Cookie")
     assert len(cookies) == 2 and all("Secure" in c and "HttpOnly" in c for c in cookies)
+
+
+def test_second_factor_roles_hold_only_in_sessions_that_passed_one(app: object, access: object) -> None:
+    set_roles(access.settings.roles_path, "campus.person", ("viewer", "operator"))
+    access.roles.refresh()
+    campus = access.person({"name": "campus.person", "via": "cas"})
+    local = access.person({"name": "campus.person", "via": "local"})
+    assert campus.roles == ("viewer",) and not campus.may("deadletter")
+    assert local.roles == ("viewer", "operator") and local.may("deadletter")
