@@ -21,6 +21,7 @@ import numpy as np
 import orjson
 import polars as pl
 
+from ingest.audit import TABLE as AUDIT_TABLE
 from ingest.buffer import Buffer
 from ingest.contracts import Stream
 from ingest.deadletter import TABLE as DEADLETTER_TABLE
@@ -302,7 +303,9 @@ COALESCE_ROWS = 20_000
 BUFFER_WORKERS = 2
 
 
-BUFFER_NAMES = [s.table for s in STREAMS] + [DEADLETTER_TABLE]
+#: every buffer the writer drains: the campus streams', the dead letters' and the audit trail's
+#: (internal streams: no ingest token can write them)
+BUFFER_NAMES = [s.table for s in STREAMS] + [DEADLETTER_TABLE, AUDIT_TABLE]
 
 
 def build_ingest(store: Store, *, wal_dir: Any = None, redis_url: str = "",

@@ -18,8 +18,11 @@ LINK_NOTE = "one-time sign-in link for the demo person (15 minutes, single use)"
 def _access(settings: Settings) -> Any:
     from ioc_app.access import Access
     from ioc_app.app import redis_for
+    from ioc_app.audit import command_audit
 
-    return Access(settings, redis_for(settings))
+    access = Access(settings, redis_for(settings))
+    access.audit = command_audit(settings)  # rows go to the spool the server takes up
+    return access
 
 
 def _password(args: argparse.Namespace) -> tuple[str, bool]:

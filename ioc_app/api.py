@@ -13,7 +13,7 @@ from ingest.offload import Request
 from ingest.parse import MAX_BYTES, BodyError, body_kind, parse_body
 from ingest.pipeline import Backpressure
 from ingest.registry import BY_NAME
-from ioc_app import read
+from ioc_app import audit, read
 from ioc_app.access import principal
 from ioc_app.auth import Source
 from ioc_app.storage import StoreError
@@ -124,15 +124,26 @@ def _stream_param(raw: str | None) -> str | None:
     return raw or None
 
 
-def _operator_or_admin_token() -> None:
-    """An operator (the gate let them in), or a machine with a ``--streams '*'`` token."""
+def _operator_or_admin_token() -> Source | None:
+    """An operator (the gate let them in), or a machine with a ``--streams '*'`` token (its
+    source is returned, for the audit row)."""
     if not principal().may("deadletter"):
-        _source(admin=True)
+        return _source(admin=True)
+    return None
+
+
+def _audit(action: str, machine: Source | None, detail: dict[str, Any]) -> None:
+    """Dead-letter reads and replays in the audit trail: what was asked and how many — never
+    the letters' content."""
+    if machine is not None:
+        audit.record(action, object="deadletter", actor=machine.name, actor_kind="token", detail=detail)
+    else:
+        audit.record(action, object="deadletter", detail=detail)
 
 
 @api.get("/deadletter")
 def deadletter_list() -> Response:
-    _operator_or_admin_token()
+    machine = _operator_or_admin_token()
     allowed = {"stream", "limit"}
     unknown = sorted(set(request.args) - allowed)
     if unknown:
@@ -144,6 +155,8 @@ def deadletter_list() -> Response:
     except StoreError as exc:
         raise ApiError(503, "unavailable", f"the store is unreachable: {exc}",
                        {"Retry-After": "10"}) from None
+    _audit("deadletter.read", machine, {"stream": request.args.get("stream") or "",
+                                        "limit": _limit(request.args.get("limit")), "count": frame.height})
     rows = frame.with_columns(frame["received_at"].dt.to_string("%Y-%m-%dT%H:%M:%S%.3fZ")).to_dicts()
     for row in rows:
         row["raw"] = _loads_or_text(row["raw"])
@@ -162,7 +175,7 @@ def _loads_or_text(text: str) -> Any:
 def deadletter_replay() -> Response:
     """Body: ``{"ids": [...]}`` and/or ``{"stream": s, "limit": n}``; optional
     ``{"fixes": {"<id>": {corrected event}}}``."""
-    _operator_or_admin_token()
+    machine = _operator_or_admin_token()
     try:
         body = orjson.loads(_read_body() or b"{}")
     except orjson.JSONDecodeError as exc:
@@ -187,4 +200,7 @@ def deadletter_replay() -> Response:
     except StoreError as exc:
         raise ApiError(503, "unavailable", f"the store is unreachable: {exc}",
                        {"Retry-After": "10"}) from None
+    _audit("deadletter.replay", machine, {
+        "stream": stream or "", "limit": _limit(str(body.get("limit", 10_000))), "ids": len(ids),
+        "fixes": len(fixes), "count": letters.height, **summary})
     return _json({"letters": letters.height, **summary})

@@ -57,18 +57,30 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return serve(settings, workers=args.workers)
 
 
+def _audit(settings: Settings) -> Any:
+    """The audit trail of a command: rows go to the spool the server takes up."""
+    from ioc_app.audit import command_audit
+
+    return command_audit(settings)
+
+
 def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
     from ingest.registry import BY_NAME
     from ioc_app import auth
 
     if args.action == "create":
+        before = {s.name for s in auth.list_sources(settings.tokens_file)}
         token = auth.create_token(settings.tokens_file, args.source, args.streams.split(","),
                                   set(BY_NAME))
+        held = {s.name: s.streams for s in auth.list_sources(settings.tokens_file)}[args.source]
+        _audit(settings).record("token.create", object=args.source, actor="cli", actor_kind="system",
+                                detail={"streams": list(held), "replaced": args.source in before})
         print(token)
         print(f"# token for {args.source}: shown once, store it in the source system now",
               file=sys.stderr)
     elif args.action == "revoke":
         auth.revoke_token(settings.tokens_file, args.source)
+        _audit(settings).record("token.revoke", object=args.source, actor="cli", actor_kind="system")
         print(f"revoked the token of {args.source}")
     else:
         for src in auth.list_sources(settings.tokens_file):

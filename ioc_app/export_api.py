@@ -26,6 +26,7 @@ and must carry the latest admissions; it costs two queries over one year's parti
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import time
@@ -41,7 +42,7 @@ from flask import Blueprint, Response, current_app, request
 
 from ingest.enrollment import BATCHES, CATEGORIES, PROVINCES, YEAR
 from ingest.site import Site
-from ioc_app import read
+from ioc_app import audit, read
 from ioc_app.downloads import attachment, csv_bytes, guard_columns, looks_like_formula
 from ioc_app.storage import StoreError
 from layouts.i18n import LANGS, t
@@ -365,6 +366,11 @@ def export_enrollment() -> Response:
         about = _about(req, runtime.site, rows.height, now.astimezone(zone))
         body, mimetype = _xlsx(table, breakdown_totals(rows), about, req.lang), XLSX_TYPE
     ascii_name, name = filenames(req, runtime.site)
+    # audit: who (the request's principal), the filters, the rows and the file's digest
+    audit.record("export.download", object="enrollment", detail={
+        "year": req.year, "filters": {k: list(v) for k, v in req.filters}, "format": req.fmt,
+        "lang": req.lang, "rows": rows.height, "bytes": len(body),
+        "sha256": hashlib.sha256(body).hexdigest()})
     log.info("event=export.served year=%d format=%s lang=%s filters=%s rows=%d bytes=%d ms=%.1f",
              req.year, req.fmt, req.lang, ",".join(f"{k}={'+'.join(v)}" for k, v in req.filters) or "-",
              rows.height, len(body), (time.perf_counter() - started) * 1000)

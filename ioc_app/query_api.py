@@ -32,7 +32,7 @@ import polars as pl
 from flask import Blueprint, Flask, Response, current_app, request
 from flask_caching import Cache
 
-from ioc_app import read
+from ioc_app import audit, read
 from ioc_app.downloads import csv_bytes, guard_columns
 from ioc_app.settings import Settings
 from ioc_app.storage import Store, StoreError
@@ -194,6 +194,14 @@ def query(domain: str) -> Response:
         response = _csv(result.frame, result.spec, state.zone)
     else:
         response = Response(json_body(result), mimetype="application/json")
+    # audit: data leaving through the API (a CSV file, or JSON for a script), who, the
+    # question, the rows and the digest of the body sent
+    spec = result.spec
+    audit.record("query.download" if formats[0] == "csv" else "query.read", object=spec.domain, detail={
+        "format": formats[0], "grain": spec.grain, "from": _local(spec.start, state.zone),
+        "to": _local(spec.end, state.zone), "measures": list(spec.measures), "group_by": list(spec.group_by),
+        "filters": {name: list(values) for name, values in spec.filters}, "rows": result.frame.height,
+        "sha256": hashlib.sha256(response.get_data()).hexdigest()})
     response.headers["X-IOC-Cache"] = result.cache
     return response
 

@@ -613,6 +613,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "admin.col.object": {"zh": "对象", "en": "Object"},
     "admin.col.result": {"zh": "结果", "en": "Result"},
     "admin.col.detail": {"zh": "详情", "en": "Detail"},
+    "admin.limit": {"zh": "条数", "en": "Rows"},
+    "admin.audit_hint": {"zh": "时间可写日期（2025-05-01，按 {zone} 整天）或 RFC 3339 时间；"
+                               "不填为最近 7 天。操作可用前缀加 *（如 screen.*）。按时间倒序。",
+                         "en": "Times: a date (2025-05-01, the whole day in {zone}) or an RFC 3339 "
+                               "time; empty = the last 7 days. Actions: exact, or a prefix with * "
+                               "(screen.*). Newest first."},
+    "admin.audit_count": {"zh": "共 {n} 条（按时间倒序）", "en": "{n} rows (newest first)"},
+    "admin.audit_unavailable": {"zh": "数据存储暂时不可用，请稍后重试。",
+                                "en": "The store is unreachable; try again shortly."},
 }
 
 

@@ -1058,3 +1058,27 @@ INSERT INTO ioc.network_incident_first
 SELECT incident_key, min(ts) AS first_seen
 FROM ioc.network_security
 GROUP BY incident_key;
+
+-- 0011_audit
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_audit_local ON CLUSTER campus_cluster
+(
+    `id` UUID,
+    `ts` DateTime64(3, 'UTC'),
+    `actor_kind` Enum8('person' = 1, 'screen' = 2, 'token' = 3, 'system' = 4, 'anonymous' = 5),
+    `actor` String,
+    `address` String,
+    `action` LowCardinality(String),
+    `object` String,
+    `result` LowCardinality(String),
+    `detail` String
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+PARTITION BY toYYYYMM(ts)
+ORDER BY (ts, id)
+TTL toDateTime(ts) + INTERVAL 400 DAY
+SETTINGS replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_audit ON CLUSTER campus_cluster
+AS ioc.ioc_audit_local
+ENGINE = Distributed(campus_cluster, ioc, ioc_audit_local, cityHash64(id));

@@ -930,3 +930,23 @@ INSERT INTO ioc.network_incident_first
 SELECT incident_key, min(ts) AS first_seen
 FROM ioc.network_security
 GROUP BY incident_key;
+
+-- 0011_audit
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_audit
+(
+    `id` UUID,
+    `ts` DateTime64(3, 'UTC'),
+    `actor_kind` Enum8('person' = 1, 'screen' = 2, 'token' = 3, 'system' = 4, 'anonymous' = 5),
+    `actor` String,
+    `address` String,
+    `action` LowCardinality(String),
+    `object` String,
+    `result` LowCardinality(String),
+    `detail` String
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (ts, id)
+TTL toDateTime(ts) + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
