@@ -78,20 +78,6 @@ PROVIDER_TTL_S = 3600
 JWKS_REFRESH_MIN_S = 60
 ID_TOKEN_LEEWAY_S = 60
 
-#: texts of this module's own pages (the shared ones are ``auth.*`` in ``layouts.i18n``)
-TEXT = {
-    "not_configured": {
-        "zh": "本系统未配置该统一身份认证方式，请使用登录页上的其他登录方式。",
-        "en": "This campus sign-in is not set up here; use another way on the sign-in page.",
-    },
-    "needs_local": {
-        "zh": "{name}，您的角色（{roles}）须使用本地账户和动态验证码登录，不能通过统一身份认证登录。"
-              "请在登录页填写账户、密码和动态验证码。",
-        "en": "{name}, your roles ({roles}) sign in with a local account and a one-time code, not "
-              "through campus sign-in. Use the form on the sign-in page.",
-    },
-}
-
 
 class ProviderError(Exception):
     """The identity provider could not be asked or gave an unusable answer (→ 502)."""
@@ -194,7 +180,7 @@ _used = _Used()
 
 
 def _text(key: str) -> str:
-    return TEXT[key]["en" if lang() == "en" else "zh"]
+    return t(f"auth.sso_{key}", lang())
 
 
 def _sign_in_link() -> list[tuple[str, str]]:

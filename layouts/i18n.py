@@ -580,6 +580,16 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh": "身份认证服务的应答无效或已过期，请重新登录。",
         "en": "The identity provider's answer was not valid or has expired; sign in again.",
     },
+    "auth.sso_not_configured": {
+        "zh": "本系统未配置该统一身份认证方式，请使用登录页上的其他登录方式。",
+        "en": "This campus sign-in is not set up here; use another way on the sign-in page.",
+    },
+    "auth.sso_needs_local": {
+        "zh": "{name}，您的角色（{roles}）须使用本地账户和动态验证码登录，不能通过统一身份认证登录。"
+              "请在登录页填写账户、密码和动态验证码。",
+        "en": "{name}, your roles ({roles}) sign in with a local account and a one-time code, not "
+              "through campus sign-in. Use the form on the sign-in page.",
+    },
     "auth.revoked_title": {"zh": "此屏幕已被撤销", "en": "This screen was revoked"},
     "auth.revoked": {
         "zh": "运维人员已撤销此屏幕的授权。如需继续显示，请在运维管理页面重新配对。",
