@@ -8,6 +8,7 @@ not load the cockpits' scripts yet. Campus sign-in (CAS, OpenID Connect) lives i
 from __future__ import annotations
 
 import logging
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -158,7 +159,12 @@ def login_submit() -> Response:
     next_url = safe_next(request.form.get("next") or request.args.get("next"))
     outcome = access.accounts.verify(name, password, otp, access.needs_totp(name))
     if not outcome.ok:
-        access.audit.record("signin", object=name, result="failed", actor=name, actor_kind="person",
+        # a name nobody holds may be a password typed in the wrong box: the trail keeps a
+        # digest of it (repeated attempts still line up), never the text
+        who = name
+        if outcome.reason == "unknown_user":
+            who = "unknown:" + sha256(name.encode()).hexdigest()[:12]
+        access.audit.record("signin", object=who, result="failed", actor=who, actor_kind="person",
                             detail={"via": "local", "reason": outcome.reason})
         return render("login.html", 401, title=t("auth.title", language), next=next_url, username=name,
                       error=t("auth.failed", language), notice="", cas=bool(access.settings.cas_url),

@@ -585,3 +585,15 @@ def test_second_factor_roles_hold_only_in_sessions_that_passed_one(app: object, 
     local = access.person({"name": "campus.person", "via": "local"})
     assert campus.roles == ("viewer",) and not campus.may("deadletter")
     assert local.roles == ("viewer", "operator") and local.may("deadletter")
+
+
+def test_a_name_nobody_holds_is_kept_only_as_a_digest(app: object, access: object, client: object) -> None:
+    rows: list[dict[str, object]] = []
+    access.audit.attach(rows.extend)
+    try:
+        login(client, "correct-horse-battery", "whatever-password")
+    finally:
+        access.audit._sinks.remove(rows.extend)
+    failed = [r for r in rows if r["action"] == "signin" and r["result"] == "failed"]
+    assert len(failed) == 1 and "correct-horse" not in str(failed[0])
+    assert str(failed[0]["actor"]).startswith("unknown:")
