@@ -33,7 +33,7 @@ from ioc_app.screen_pairing import pairing_api
 from ioc_app.screens import Screens, screens_api
 from ioc_app.secret import secret_key
 from ioc_app.settings import Settings, load_settings
-from ioc_app.signin import PlainPages, make_limiter, signin
+from ioc_app.signin import PlainPages, limit_downloads, make_limiter, signin
 from ioc_app.snapshot_api import snapshot_api
 from ioc_app.sso import sso
 from ioc_app.storage import Store, StoreError
@@ -142,7 +142,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     install_gate(server, access, PlainPages())
     server.register_error_handler(429, _too_many)
     server.register_blueprint(signin)
-    make_limiter(server, settings.redis_url or "memory://")
+    limiter = make_limiter(server, settings.redis_url or "memory://")
     server.register_blueprint(sso)  # campus sign-in (CAS, OpenID Connect); after the limiter
     server.register_blueprint(pairing_api)
     server.register_blueprint(people_api)
@@ -155,6 +155,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     observe_requests(server, runtime.registry)
     server.register_blueprint(ops)
     init_query_api(server, settings)
+    limit_downloads(limiter)
 
     @server.get("/healthz")
     def healthz() -> Any:

@@ -35,6 +35,8 @@ signin = Blueprint("ioc_signin", __name__)
 STATIC = Path(__file__).resolve().parent.parent / "assets" / "auth"
 MAX_FORM = 16 * 1024
 LOGIN_LIMIT = "10 per minute"
+#: exports and analyst downloads per address: plenty for a person, a brake on a scraper
+DOWNLOAD_LIMIT = "60 per minute"
 #: the pages offered on a refused page: the ones this person may open
 LINKS = (("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
          ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"),
@@ -56,6 +58,15 @@ def make_limiter(server: Any, storage_uri: str) -> Limiter:
     endpoint = f"{signin.name}.{login_submit.__name__}"
     server.view_functions[endpoint] = limiter.limit(LOGIN_LIMIT, methods=["POST"])(login_submit)
     return limiter
+
+
+def limit_downloads(limiter: Limiter) -> None:
+    """Rate-limit the routes that hand out files and series (the export and query APIs)."""
+    from ioc_app.export_api import export_api
+    from ioc_app.query_api import query_api
+
+    limiter.limit(DOWNLOAD_LIMIT)(export_api)
+    limiter.limit(DOWNLOAD_LIMIT)(query_api)
 
 
 def lang() -> str:

@@ -597,3 +597,16 @@ def test_a_name_nobody_holds_is_kept_only_as_a_digest(app: object, access: objec
     failed = [r for r in rows if r["action"] == "signin" and r["result"] == "failed"]
     assert len(failed) == 1 and "correct-horse" not in str(failed[0])
     assert str(failed[0]["actor"]).startswith("unknown:")
+
+
+def test_downloads_are_rate_limited_per_address(app: object) -> None:
+    from ioc_app.signin import DOWNLOAD_LIMIT
+
+    client = app.server.test_client()  # type: ignore[attr-defined]
+    signed_in(app, client, roles=("viewer", "analyst"), name="scraper")
+    budget = int(DOWNLOAD_LIMIT.split()[0])
+    path = "/api/v1/query/gate?from=2026-01-01&to=2026-01-02"
+    far = {"REMOTE_ADDR": "10.6.6.6"}
+    codes = [client.get(path, environ_base=far).status_code for _ in range(budget + 2)]
+    assert set(codes[:budget]) == {200} and codes[budget:] == [429, 429]
+    assert client.get(path, environ_base={"REMOTE_ADDR": "10.6.6.7"}).status_code == 200
