@@ -39,6 +39,14 @@ def viewer(nav: tuple[tuple[str, str], ...] | None = None) -> dict[str, Any]:
             "screen": who.name if who.kind == "screen" else None}
 
 
+def may(permission: str) -> bool:
+    """Does whoever is asking hold ``permission`` (e.g. ``export``, ``query``)? Pages use it to
+    leave out a link the viewer could not follow; the gate still decides every request."""
+    from ioc_app.access import principal
+
+    return principal().may(permission)
+
+
 def may_open(path: str) -> bool:
     """May whoever is asking open the page at ``path``? (A page rendering another page — the
     wall's rotation — asks before it does.)"""

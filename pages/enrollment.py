@@ -220,7 +220,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     # in reading order for the tablet, where tiles flow; the wall places each by its class
     body = html.Div([
         tile(kpi_title, kpis, cls="pes-enr-kpis", lang=lang,  # type: ignore[arg-type]  # a title with the year
-             action=export_link(enr.get("year"), lang)),
+             action=export_link(enr.get("year"), lang) if read.may("export") else None),
         tile(t("enroll.map", lang), map_box, cls="pes-enr-map", lang=lang),
         tile(t("enroll.top_majors", lang),
              ranking(PAGE, "majors", major_rows(snap, lang), lang=lang, limit=TOP_MAJORS, slots=TOP_MAJORS,

@@ -594,7 +594,8 @@ def results(out: dict[str, Any], lang: str) -> Any:
                       ], className="ex-pager")], className="ex-panel-head"),
             html.Div(out["table"], id=ID["table"]),
         ]),
-        html.Section([
+        # the API URL and the downloads are the analyst's (a leader drilling down sees figures)
+        html.Section(style=_shown(read.may("query")), className="ex-panel", children=[
             html.H2(t("explore.api", lang), className="ex-panel-title"),
             html.Div([
                 dcc.Input(id=ID["api-url"], value=out["api"], readOnly=True, type="text",
@@ -606,7 +607,7 @@ def results(out: dict[str, Any], lang: str) -> Any:
                 html.A(t("explore.csv", lang), id=ID["csv"], href=out["csv"], download="",
                        className="ex-button ex-link ex-primary"),
             ], className="ex-api"),
-        ], className="ex-panel"),
+        ]),
     ], id=ID["result"], className="ex-results")
 
 

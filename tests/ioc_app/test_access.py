@@ -610,3 +610,31 @@ def test_downloads_are_rate_limited_per_address(app: object) -> None:
     codes = [client.get(path, environ_base=far).status_code for _ in range(budget + 2)]
     assert set(codes[:budget]) == {200} and codes[budget:] == [429, 429]
     assert client.get(path, environ_base={"REMOTE_ADDR": "10.6.6.7"}).status_code == 200
+
+
+def test_pages_offer_downloads_only_to_those_who_may_take_them(app: object) -> None:
+    leader = app.server.test_client()  # type: ignore[attr-defined]
+    signed_in(app, leader, roles=("viewer",), name="leader_dl")
+    office = app.server.test_client()  # type: ignore[attr-defined]
+    signed_in(app, office, roles=("viewer", "admissions", "analyst"), name="office_dl")
+    for client, allowed in ((leader, False), (office, True)):
+        enrollment = plain(client.post("/_dash-update-component", json=route_body("/enrollment")).data)
+        assert ('"id":"enrollment-export"' in enrollment) is allowed
+        explore = orjson.loads(client.post("/_dash-update-component", json=route_body("/explore")).data)
+        api = [n for n in walk(explore)
+               if isinstance(n, dict) and n.get("props", {}).get("id") == "explore-csv"]
+        assert len(api) == 1  # the components stay (callbacks write them) …
+        section = next(n for n in walk(explore) if isinstance(n, dict)
+                       and "explore-api-url" in orjson.dumps(n.get("props", {}).get("children")).decode()
+                       and n.get("type") == "Section")
+        assert (section["props"].get("style") == {}) is allowed  # … shown to analysts only
+
+
+def walk(node: object) -> Iterator[object]:
+    yield node
+    if isinstance(node, dict):
+        for v in node.values():
+            yield from walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from walk(v)
