@@ -178,11 +178,14 @@ def _too_many(_exc: Exception) -> Any:
     from ioc_app.signin import lang, render
 
     if request.path.startswith("/auth/"):
-        return render("message.html", 429, title=t("auth.title", lang()), message=t("auth.too_many", lang()),
+        page = render("message.html", 429, title=t("auth.title", lang()), message=t("auth.too_many", lang()),
                       links=[], signed_in=False)
+        page.headers["Retry-After"] = "60"
+        return page
     response = jsonify(error="too_many_requests", message="too many requests from this address; wait a "
                                                           "minute and try again")
     response.status_code = 429
+    response.headers["Retry-After"] = "60"
     return response
 
 

@@ -53,8 +53,9 @@ def make_limiter(server: Any, storage_uri: str) -> Limiter:
     """The app's rate limits (Redis storage when Redis is configured, so every worker counts
     together): sign-in per address. One limiter per app: two apps in one process (tests) must
     not share counts. Screens' polling has no limit."""
+    # no rate-limit headers on every answer: a 503's own Retry-After must survive
     limiter = Limiter(key_func=_address, app=server, storage_uri=storage_uri, default_limits=[],
-                      headers_enabled=True)
+                      headers_enabled=False)
     endpoint = f"{signin.name}.{login_submit.__name__}"
     server.view_functions[endpoint] = limiter.limit(LOGIN_LIMIT, methods=["POST"])(login_submit)
     return limiter

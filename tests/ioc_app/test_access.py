@@ -340,6 +340,9 @@ def test_sign_in_is_rate_limited_per_address_and_screens_polling_is_not(app: obj
     codes = [client.post("/auth/login", data={"username": "x", "password": "wrong-password-1"},
                          environ_base={"REMOTE_ADDR": "10.7.7.7"}).status_code for _ in range(12)]
     assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
+    limited = client.post("/auth/login", data={"username": "x", "password": "wrong-password-1"},
+                          environ_base={"REMOTE_ADDR": "10.7.7.7"})
+    assert limited.headers["Retry-After"] == "60"
     other = client.post("/auth/login", data={"username": "x", "password": "wrong-password-1"},
                         environ_base={"REMOTE_ADDR": "10.7.7.8"})
     assert other.status_code == 401  # another address is not held back

@@ -47,6 +47,8 @@ def test_every_page_signed_out_leads_to_sign_in_and_back(browser: object, server
     page.wait_for_url(re.compile(r".*/gates\?lang=en$"))
     page.wait_for_function("() => document.querySelector('#ioc-badge')?.dataset.state === 'live'")
     assert page.locator("a.ioc-nav-link[href^='/explore']").count() == 1
+    page.goto(f"{server.url}/gates?lang=en&theme=light")  # a tablet's page has the sign-out control
+    page.wait_for_function("() => document.querySelector('#ioc-badge')?.dataset.state === 'live'")
     page.click("#ioc-signout")
     page.wait_for_url(re.compile(r".*/auth/login.*"))
     page.goto(f"{server.url}/gates")
