@@ -73,7 +73,8 @@ def decode(payload: bytes) -> pl.DataFrame:
     return pl.read_ipc_stream(io.BytesIO(payload))
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a file's creation, rename or removal in ``path`` durable (the directory entry)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -115,7 +116,7 @@ class StreamLog:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self._checkpoint_path)
-        _fsync_dir(self.dir)
+        fsync_dir(self.dir)
 
     # ---- segments ---------------------------------------------------------------------
     def _segments(self) -> list[tuple[int, Path]]:
@@ -171,7 +172,7 @@ class StreamLog:
         else:
             self._seg_base, path = self._written, self.dir / f"{self._written:020d}.seg"
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        _fsync_dir(self.dir)
+        fsync_dir(self.dir)
 
     # ---- append (request threads) -----------------------------------------------------
     def append(self, frame: pl.DataFrame) -> Record:

@@ -39,6 +39,8 @@ from typing import Any
 import orjson
 from flask import current_app, g, has_app_context, has_request_context
 
+from ingest.wal import fsync_dir
+
 log = logging.getLogger("ioc.audit")
 
 Row = dict[str, Any]
@@ -104,14 +106,6 @@ def spool_dir(settings: Any) -> Path:
     return Path(settings.var_dir) / SPOOL
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class SpoolSink:
     """Rows as one file in the spool directory, durable when the call returns."""
 
@@ -129,7 +123,7 @@ class SpoolSink:
         finally:
             os.close(fd)
         os.replace(tmp, final)  # visible only once whole
-        _fsync_dir(self.dir)
+        fsync_dir(self.dir)
 
 
 def command_audit(settings: Any) -> Audit:
@@ -191,10 +185,10 @@ class SpoolIntake:
                 # never thrown away: set aside, whole, for a person to read
                 log.error("event=audit.spool_unreadable file=%s error=%r", path.name, str(exc)[:200])
                 os.replace(path, path.with_suffix(".bad"))
-                _fsync_dir(self.dir)
+                fsync_dir(self.dir)
                 return 0
             path.unlink()
-            _fsync_dir(self.dir)
+            fsync_dir(self.dir)
             return len(rows)
         finally:
             os.close(fd)
