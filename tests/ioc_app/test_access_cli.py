@@ -159,3 +159,26 @@ def test_demo_run_prints_a_one_time_link_on_the_terminal_only(tmp_path: Path) ->
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
+
+
+def test_sessions_and_paired_screens_survive_a_restart(tmp_path: Path) -> None:
+    env = product_env(tmp_path)
+    port = free_port()
+    first = Server(env, port)
+    first.wait_ready()
+    try:
+        person = first.session()
+        code = cli(first, "screen", "add", "restart-wall", "--pages", "/").stdout.strip()
+        paired = request(first, "GET", f"/wall/pair?code={code}")
+        screen = (paired.getheader("Set-Cookie") or "").split(";")[0]
+        assert screen.startswith("ioc_screen=")
+    finally:
+        first.stop()
+    second = Server(env, port)
+    second.wait_ready()
+    try:
+        assert request(second, "GET", "/api/v1/snapshot", cookie=f"ioc_session={person}").status == 200
+        assert request(second, "GET", "/api/v1/snapshot", cookie=screen).status == 200
+        assert request(second, "GET", "/gates", cookie=screen).status == 403  # still only its pages
+    finally:
+        second.stop()
