@@ -508,7 +508,6 @@ def test_oidc_start_asks_for_code_pkce_state_and_nonce(app: Any, stub: Stub) -> 
     sso._provider._meta.clear()
     r = _client(app).get("/auth/oidc?next=" + quote("//evil.example/x", safe=""))
     assert r.status_code == 302
-    assert r.headers["X-RateLimit-Limit"] == "30"  # limited per address like the sign-in form
     location = urlsplit(r.headers["Location"])
     query = {k: v[0] for k, v in parse_qs(location.query).items()}
     assert f"{location.scheme}://{location.netloc}{location.path}" == stub.url + "/auth"
@@ -523,6 +522,18 @@ def test_oidc_start_asks_for_code_pkce_state_and_nonce(app: Any, stub: Stub) -> 
     flows = URLSafeTimedSerializer(app.server.secret_key, salt="ioc.sso.flow").loads(
         cookie.split(";")[0].split("=", 1)[1])
     assert flows["oidc"][query["state"]][2] == "/"  # an absolute next became "/"
+
+
+def test_campus_sign_in_starts_are_limited_per_address(app: Any, stub: Stub) -> None:
+    stub.answers["/.well-known/openid-configuration"] = (200, "application/json", json.dumps({
+        "issuer": stub.url, "authorization_endpoint": stub.url + "/auth",
+        "token_endpoint": stub.url + "/token", "jwks_uri": stub.url + "/jwks",
+    }).encode())
+    client = _client(app)
+    far = {"environ_base": {"REMOTE_ADDR": "10.4.4.4"}}
+    codes = [client.get("/auth/oidc?next=/", **far).status_code for _ in range(32)]
+    assert codes[:30] == [302] * 30 and codes[30:] == [429, 429]  # like the sign-in form
+    assert client.get("/auth/oidc?next=/", environ_base={"REMOTE_ADDR": "10.4.4.5"}).status_code == 302
 
 
 def test_flows_of_several_tabs_fit_in_one_cookie(app: Any) -> None:
