@@ -307,7 +307,7 @@ class OidcServer(_Child):
     """
 
     name = "oidc"
-    ready_timeout = 30.0
+    ready_timeout = 90.0  # node and its key generation on a loaded 2-core machine
 
     def __init__(self, redirect_uris: Sequence[str], post_logout_redirect_uris: Sequence[str] = (),
                  backchannel_logout_uri: str | None = None, users: Sequence[IdpUser] = OIDC_USERS,
