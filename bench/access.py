@@ -54,18 +54,24 @@ def screen_codes(env: Mapping[str, str], names: Iterable[str], pages: Iterable[s
     return [screens.offer(name, tuple(pages)) for name in names]
 
 
-def pair(url: str, code: str) -> str:
-    """Redeem ``code`` as a wall does (``GET /wall/pair?code=``): the screen's cookie value."""
+def _cookie_from(url: str, method: str, path: str, name: str, body: str | None = None,
+                 headers: dict[str, str] | None = None) -> tuple[int, str | None]:
+    """One request; its status and the value of the cookie ``name`` it set (or None)."""
     conn = _conn(url)
     try:
-        conn.request("GET", "/wall/pair?code=" + urllib.parse.quote(code))
+        conn.request(method, path, body, headers or {})
         r = conn.getresponse()
         r.read()
-        cookie = _cookie(r.headers, SCREEN_COOKIE)
+        return r.status, _cookie(r.headers, name)
     finally:
         conn.close()
-    if r.status != 303 or not cookie:
-        raise RuntimeError(f"pairing with code {code} failed: HTTP {r.status}")
+
+
+def pair(url: str, code: str) -> str:
+    """Redeem ``code`` as a wall does (``GET /wall/pair?code=``): the screen's cookie value."""
+    status, cookie = _cookie_from(url, "GET", "/wall/pair?code=" + urllib.parse.quote(code), SCREEN_COOKIE)
+    if status != 303 or not cookie:
+        raise RuntimeError(f"pairing with code {code} failed: HTTP {status}")
     return cookie
 
 
@@ -94,18 +100,11 @@ def add_person(env: Mapping[str, str], name: str, roles: Iterable[str] = ("viewe
 
 def sign_in(url: str, name: str, password: str) -> str:
     """Sign in through the real form (``POST /auth/login``): the session cookie value."""
-    conn = _conn(url)
-    try:
-        conn.request("POST", "/auth/login", urllib.parse.urlencode(
-            {"username": name, "password": password, "next": "/"}),
-            {"Content-Type": "application/x-www-form-urlencoded"})
-        r = conn.getresponse()
-        r.read()
-        cookie = _cookie(r.headers, SESSION_COOKIE)
-    finally:
-        conn.close()
-    if r.status != 303 or not cookie:
-        raise RuntimeError(f"sign-in of {name} failed: HTTP {r.status}")
+    form = urllib.parse.urlencode({"username": name, "password": password, "next": "/"})
+    status, cookie = _cookie_from(url, "POST", "/auth/login", SESSION_COOKIE, form,
+                                  {"Content-Type": "application/x-www-form-urlencoded"})
+    if status != 303 or not cookie:
+        raise RuntimeError(f"sign-in of {name} failed: HTTP {status}")
     return cookie
 
 

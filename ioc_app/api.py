@@ -135,10 +135,8 @@ def _operator_or_admin_token() -> Source | None:
 def _audit(action: str, machine: Source | None, detail: dict[str, Any]) -> None:
     """Dead-letter reads and replays in the audit trail: what was asked and how many — never
     the letters' content."""
-    if machine is not None:
-        audit.record(action, object="deadletter", actor=machine.name, actor_kind="token", detail=detail)
-    else:
-        audit.record(action, object="deadletter", detail=detail)
+    audit.record(action, object="deadletter", detail=detail, actor=machine.name if machine else None,
+                 actor_kind="token" if machine else None)
 
 
 @api.get("/deadletter")

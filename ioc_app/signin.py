@@ -27,8 +27,9 @@ from flask_limiter import Limiter
 
 from ioc_app.access import DEMO_PERSON, current
 from ioc_app.gate import safe_next
-from ioc_app.permissions import Principal
+from ioc_app.permissions import ROUTES, Principal
 from layouts.i18n import normalise_lang, t
+from layouts.live import NAV
 
 log = logging.getLogger("ioc.signin")
 signin = Blueprint("ioc_signin", __name__)
@@ -37,12 +38,12 @@ MAX_FORM = 16 * 1024
 LOGIN_LIMIT = "10 per minute"
 #: exports and analyst downloads per address: plenty for a person, a brake on a scraper
 DOWNLOAD_LIMIT = "60 per minute"
-#: the pages offered on a refused page: the ones this person may open
-LINKS = (("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
-         ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"),
-         ("nav.explore", "/explore"), ("admin.people", "/admin/people"), ("admin.screens", "/admin/screens"),
+#: the pages offered on a refused page: the ones this person may open (the cockpits' own
+#: navigation, and the administration pages)
+LINKS = (*NAV, ("admin.people", "/admin/people"), ("admin.screens", "/admin/screens"),
          ("admin.audit", "/admin/audit"))
-ADMIN_PAGES = {"/admin/people": "people", "/admin/screens": "screens", "/admin/audit": "audit"}
+#: administration page → its permission, from the one table
+ADMIN_PAGES = {path: ROUTES[path] for _, path in LINKS if path.startswith("/admin/")}
 
 
 def _address() -> str:
