@@ -34,7 +34,7 @@ def store(engine_path: Path) -> Iterator[Store]:
     name = "t_" + uuid.uuid4().hex[:12]
     s = Store(f"chdb://{engine_path}", database=name)
     yield s
-    s.command(f"DROP DATABASE IF EXISTS {name}")
+    s.command(f"DROP DATABASE IF EXISTS {name} SYNC")
     s.close()
 
 

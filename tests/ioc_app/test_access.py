@@ -44,7 +44,7 @@ def app(engine_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     dash_app.server.test_client().get("/healthz")
     yield dash_app
     dash_app.server.extensions["ioc"].pipeline.buffer.close()
-    store.command(f"DROP DATABASE IF EXISTS {name}")
+    store.command(f"DROP DATABASE IF EXISTS {name} SYNC")
 
 
 @pytest.fixture()

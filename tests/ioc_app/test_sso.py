@@ -418,7 +418,7 @@ def app(engine_path: Path, tmp_path_factory: pytest.TempPathFactory, stub: Stub)
     dash_app = create_app(settings, store=store, background=False)
     yield dash_app
     dash_app.server.extensions["ioc"].pipeline.buffer.close()
-    store.command(f"DROP DATABASE IF EXISTS {name}")
+    store.command(f"DROP DATABASE IF EXISTS {name} SYNC")
 
 
 class _OffLoop:

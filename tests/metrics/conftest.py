@@ -107,5 +107,5 @@ def week(engine_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     now = week_end(ZONE)
     truth = store_week(store, site, tmp / "wal", tmp / "truth", now, ("gate", "network", "service"))
     yield Week(store, site, ZONE, now, truth)
-    store.command(f"DROP DATABASE IF EXISTS {name}")
+    store.command(f"DROP DATABASE IF EXISTS {name} SYNC")
     store.close()

@@ -67,7 +67,7 @@ def season(engine_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     days = (SEASON_NOW - SEASON_FROM).days
     truth = store_week(store, site, tmp / "wal", tmp / "truth", SEASON_NOW, ("enrollment",), days=days)
     yield Week(store, site, ZONE, SEASON_NOW, truth)
-    store.command(f"DROP DATABASE IF EXISTS {name}")
+    store.command(f"DROP DATABASE IF EXISTS {name} SYNC")
     store.close()
 
 

@@ -101,7 +101,7 @@ def data(engine_path: Path) -> Iterator[Data]:
         store.insert(stream.table, result.frame)
         frames[stream_name] = result.frame
     yield Data(store, frames)
-    store.command(f"DROP DATABASE IF EXISTS {name}")
+    store.command(f"DROP DATABASE IF EXISTS {name} SYNC")
     store.close()
 
 
