@@ -31,6 +31,8 @@ class BytesCache(Protocol):
 
     def set(self, key: str, value: bytes, timeout: int) -> None: ...
 
+    def clear(self) -> None: ...
+
 
 def _checked(value: bytes) -> bytes:
     if not isinstance(value, bytes):
@@ -60,6 +62,12 @@ class RedisBytesCache:
 
     def set(self, key: str, value: bytes, timeout: int) -> None:
         self.client.set(self.prefix + key, MARK + _checked(value), ex=max(1, int(timeout)))
+
+    def clear(self) -> None:
+        """Drop every entry under the prefix (other keys in the same Redis stay)."""
+        keys = list(self.client.scan_iter(match=self.prefix + "*", count=500))
+        for start in range(0, len(keys), 500):
+            self.client.delete(*keys[start:start + 500])
 
 
 class MemoryBytesCache:
@@ -92,3 +100,7 @@ class MemoryBytesCache:
                 del self._entries[stale]
             while len(self._entries) > self.threshold:
                 self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
