@@ -54,7 +54,8 @@ class HttpSink:
                      "Authorization": f"Bearer {self.token}"})
         while True:
             try:
-                with urllib.request.urlopen(req, timeout=120) as resp:  # nosec B310 - http(s) only, checked above
+                # the URL is http(s), checked in __init__
+                with urllib.request.urlopen(req, timeout=120) as resp:  # nosec B310
                     return orjson.loads(resp.read())
             except urllib.error.HTTPError as exc:
                 detail = orjson.loads(exc.read() or b"{}")
