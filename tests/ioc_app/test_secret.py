@@ -4,14 +4,18 @@ least 128 bits of randomness, or the start stops with one line that says what to
 from __future__ import annotations
 
 import base64
+import os
 import secrets
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from ioc_app.secret import generate, secret_key, weakness
 from ioc_app.settings import Settings, SettingsError
-from tests.conftest import free_port, product_env, run_cli
+from tests.conftest import ROOT, free_port, product_env
 
 WEAK = ["changeme", "secret", "short-key", "a" * 64, "password123", "Password123456789012345!",
         "abcabcabcabcabcabcabcabcabcabcabcabc", "0123456789abcdef0123456789abcdef",
@@ -53,9 +57,17 @@ def test_random_keys_of_128_bits_or_more_pass(make, tmp_path: Path) -> None:  # 
 
 
 def test_the_start_stops_with_one_line_saying_what_to_do(tmp_path: Path) -> None:
-    result = run_cli(product_env(tmp_path, IOC_SECRET_KEY="changeme-changeme", IOC_PORT=str(free_port())),
-                     "run", timeout=60)
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    env = product_env(tmp_path, IOC_SECRET_KEY="changeme-changeme", IOC_PORT=str(free_port()))
+    # its own process group: a server that did start (the check missing) is ended whole
+    proc = subprocess.Popen([sys.executable, "-m", "ioc_app", "run"], env=env, cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        _, stderr = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("the server started with a weak signing key")
+    lines = stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, stderr
     assert lines[0].startswith("ioc: configuration error: IOC_SECRET_KEY is built on the common word")
     assert "secrets.token_urlsafe(32)" in lines[0] and "changeme-changeme" not in lines[0]
