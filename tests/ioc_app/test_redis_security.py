@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import redis
 from cryptography import x509
@@ -22,7 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ingest.redis_buffer import connect
-from ioc_app import read
+from ingest.registry import BY_NAME
+from ioc_app import auth, read
 from ioc_app.app import create_app, redis_for
 from ioc_app.cache import MARK, MemoryBytesCache
 from ioc_app.query_api import KEY_PREFIX
@@ -216,7 +218,15 @@ def test_a_redis_that_speaks_only_tls(counting: CountingStore, tmp_path: Path) -
         c.runtime = app.server.extensions[read.EXTENSION]
         try:
             _every_part_uses_it(c, settings)
+            # the ingest helper processes connect with the same options
+            assert c.runtime.offload is not None
+            token = auth.create_token(settings.tokens_file, "gate-sys", ["gate.pass"], set(BY_NAME))
+            sent = c.post("/api/v1/ingest/gate.pass", data=orjson.dumps(passes(2, T0, 9)),
+                          headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+            assert sent.status_code == 200 and orjson.loads(sent.data)["accepted"] == 2, sent.data
         finally:
+            if c.runtime.offload is not None:
+                c.runtime.offload.close()
             c.runtime.pipeline.buffer.close()
         # the server's certificate is checked: without the private CA it is not trusted
         with pytest.raises(redis.ConnectionError, match=r"(?i)certificate verify failed"):
