@@ -35,6 +35,7 @@ from ingest.parse import BodyError, parse_body
 from ingest.pipeline import Backpressure, Counters, Pipeline, Receipt, _Job, _settle, _Stage
 from ingest.registry import BY_NAME
 from ingest.validate import prepare
+from ioc_app.settings import RedisTLS
 
 log = logging.getLogger("ioc.ingest")
 
@@ -58,8 +59,10 @@ class Offload:
     """Ingest through ``processes`` helper processes, with requests coalesced per stream."""
 
     def __init__(self, redis_url: str, *, relaxed: bool, processes: int,
-                 counters: Counters | None = None, setup: Callable[[], None] | None = None) -> None:
+                 counters: Counters | None = None, setup: Callable[[], None] | None = None,
+                 tls: RedisTLS | None = None) -> None:
         self.redis_url = redis_url
+        self.tls = tls
         self.setup = setup  # run first in each helper (a module-level function: it is pickled)
         self.counters = counters  # this process's view of what its helpers accepted
         self.relaxed = relaxed
@@ -74,7 +77,7 @@ class Offload:
                 # spawned, not forked: this process runs threads and an embedded engine
                 self._pool = ProcessPoolExecutor(
                     self.processes, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_start_helper, initargs=(self.redis_url, self.relaxed, self.setup))
+                    initializer=_start_helper, initargs=(self.redis_url, self.relaxed, self.setup, self.tls))
             return self._pool
 
     def warm(self) -> None:
@@ -164,7 +167,8 @@ def _unpack(outcome: Outcome) -> tuple[Receipt | None, BaseException | None]:
 _PIPELINE: Pipeline | None = None
 
 
-def _start_helper(redis_url: str, relaxed: bool, setup: Callable[[], None] | None) -> None:
+def _start_helper(redis_url: str, relaxed: bool, setup: Callable[[], None] | None,
+                  tls: RedisTLS | None = None) -> None:
     global _PIPELINE
     from ingest.pipeline import BUFFER_NAMES
     from ingest.redis_buffer import RedisBuffer, RedisSeenSet, check_durability, connect
@@ -172,7 +176,7 @@ def _start_helper(redis_url: str, relaxed: bool, setup: Callable[[], None] | Non
     if setup is not None:
         setup()
     _follow_parent()
-    client = connect(redis_url)
+    client = connect(redis_url, tls)
     check_durability(client, relaxed=relaxed)
     # producer side only: this helper appends, the web process's writer drains
     _PIPELINE = Pipeline(None, RedisBuffer(client, BUFFER_NAMES), RedisSeenSet(client))  # type: ignore[arg-type]

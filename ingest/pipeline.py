@@ -310,7 +310,7 @@ BUFFER_NAMES = [s.table for s in STREAMS] + [DEADLETTER_TABLE, AUDIT_TABLE]
 
 def build_ingest(store: Store, *, wal_dir: Any = None, redis_url: str = "",
                  redis_relaxed: bool = False, consumer: str | None = None,
-                 claim_idle_ms: int | None = None) -> tuple[Pipeline, Any]:
+                 claim_idle_ms: int | None = None, redis_tls: Any = None) -> tuple[Pipeline, Any]:
     """The ingest path and its (not started) writer: over Redis when a URL is given, else
     over the write-ahead log in ``wal_dir`` (owned by this process)."""
     from ingest.writer import Writer
@@ -318,7 +318,7 @@ def build_ingest(store: Store, *, wal_dir: Any = None, redis_url: str = "",
     if redis_url:
         from ingest import redis_buffer as rb
 
-        client = rb.connect(redis_url)
+        client = rb.connect(redis_url, redis_tls)
         rb.check_durability(client, relaxed=redis_relaxed)
         buffer: Any = rb.RedisBuffer(client, BUFFER_NAMES, consumer,
                                      claim_idle_ms or rb.CLAIM_IDLE_MS)

@@ -36,6 +36,7 @@ import time
 from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import polars as pl
@@ -44,6 +45,7 @@ import redis
 from ingest.dedup import WINDOW_DAYS, first_in_batch, id_hashes
 from ingest.faults import reach
 from ingest.wal import Record, decode, encode
+from ioc_app.settings import RedisTLS
 
 log = logging.getLogger("ioc.redis_buffer")
 
@@ -73,9 +75,16 @@ class RedisDurabilityError(RuntimeError):
     """The Redis server cannot promise that an acknowledged event survives a restart."""
 
 
-def connect(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5,
-                                health_check_interval=30)
+def connect(url: str, tls: RedisTLS | None = None, *, socket_timeout: float = 10) -> redis.Redis:
+    """The one way the product opens Redis (buffer, snapshot fan-out, sessions, screens, query
+    cache, rate limits), so a password in the URL (``redis://:pass@host``) and the TLS options
+    of ``rediss://`` apply to every connection alike. ``tls`` is ignored without ``rediss://``
+    (the settings refuse that combination)."""
+    options: dict[str, Any] = {}
+    if urlsplit(url).scheme == "rediss":
+        options = (tls or RedisTLS()).ssl_options()
+    return redis.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=5,
+                                health_check_interval=30, **options)
 
 
 def check_durability(client: redis.Redis, relaxed: bool = False) -> None:
@@ -412,7 +421,7 @@ class RedisStreamLog:
     def begin(self, batch: list[Record]) -> str:
         """The batch was reserved when it was handed out; its token names its entries."""
         ids = ",".join(r.start for r in batch)
-        return f"redis:{self.name}:{hashlib.sha1(ids.encode()).hexdigest()}"
+        return f"redis:{self.name}:{hashlib.sha1(ids.encode(), usedforsecurity=False).hexdigest()}"
 
     @_guard
     def confirm(self, batch: list[Record]) -> None:

@@ -142,7 +142,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     install_gate(server, access, PlainPages())
     server.register_error_handler(429, _too_many)
     server.register_blueprint(signin)
-    limiter = make_limiter(server, settings.redis_url or "memory://")
+    limiter = make_limiter(server, settings.redis_url or "memory://", redis_client)
     server.register_blueprint(sso)  # campus sign-in (CAS, OpenID Connect); after the limiter
     server.register_blueprint(pairing_api)
     server.register_blueprint(people_api)
@@ -154,7 +154,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     runtime.registry = registry_for(runtime)
     observe_requests(server, runtime.registry)
     server.register_blueprint(ops)
-    init_query_api(server, settings)
+    init_query_api(server, settings, redis_client=redis_client)
     limit_downloads(limiter)
 
     @server.get("/healthz")
@@ -194,7 +194,7 @@ def ingest_for(settings: Settings, store: Store, consumer: str | None = None,
     """The ingest path these settings call for (Redis when configured, else the local log)."""
     return build_ingest(store, wal_dir=settings.wal_dir, redis_url=settings.redis_url,
                         redis_relaxed=settings.redis_durability == "relaxed", consumer=consumer,
-                        claim_idle_ms=claim_idle_ms)
+                        claim_idle_ms=claim_idle_ms, redis_tls=settings.redis_tls)
 
 
 def offload_for(settings: Settings, pipeline: Pipeline) -> Offload | None:
@@ -205,7 +205,7 @@ def offload_for(settings: Settings, pipeline: Pipeline) -> Offload | None:
 
     return Offload(settings.redis_url, relaxed=settings.redis_durability == "relaxed",
                    processes=settings.ingest_processes, counters=pipeline.counters,
-                   setup=logs.configure)
+                   setup=logs.configure, tls=settings.redis_tls)
 
 
 _PAGE_CALLBACKS: tuple[dict[str, Any], list[Any]] | None = None
@@ -237,10 +237,9 @@ def redis_for(settings: Settings) -> Any:
     """A Redis client for the snapshot fan-out, or None without Redis."""
     if not settings.redis_url:
         return None
-    import redis
+    from ingest.redis_buffer import connect
 
-    return redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5,
-                                health_check_interval=30)
+    return connect(settings.redis_url, settings.redis_tls, socket_timeout=5)
 
 
 def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCore:

@@ -46,7 +46,10 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from ioc_app.secret import secret_key
     from ioc_app.server import serve
+
+    secret_key(settings)  # a weak key stops here in one line, not in a worker's traceback
 
     if settings.demo:
         from ioc_app.access_cli import LINK_NOTE, demo_link
@@ -117,7 +120,11 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         if not args.token:
             print("ioc: --url needs --token (a token allowed to write this stream)", file=sys.stderr)
             return 2
-        sink: Any = HttpSink(args.url, args.token)
+        try:
+            sink: Any = HttpSink(args.url, args.token)
+        except ValueError as exc:
+            print(f"ioc: {exc}", file=sys.stderr)
+            return 2
     else:
         pipeline, writer = _local_ingest(settings)
         sink = LocalSink(pipeline)

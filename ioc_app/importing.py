@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -39,6 +40,8 @@ class HttpSink:
     """Submit to a running server's ``/api/v1/ingest``; waits out 429/503 as told."""
 
     def __init__(self, url: str, token: str, stop: threading.Event | None = None) -> None:
+        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+            raise ValueError(f"--url {url!r}: give the server's http(s) address, e.g. https://ioc.example.edu.cn")
         self.url = url.rstrip("/")
         self.token = token
         self.stop = stop or threading.Event()
@@ -51,7 +54,8 @@ class HttpSink:
                      "Authorization": f"Bearer {self.token}"})
         while True:
             try:
-                with urllib.request.urlopen(req, timeout=120) as resp:
+                # the URL is http(s), checked in __init__
+                with urllib.request.urlopen(req, timeout=120) as resp:  # nosec B310
                     return orjson.loads(resp.read())
             except urllib.error.HTTPError as exc:
                 detail = orjson.loads(exc.read() or b"{}")

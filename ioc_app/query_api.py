@@ -5,8 +5,9 @@ the SQL); this module adds what belongs to HTTP: the output formats, the error b
 (``{"error", "message"}``, 404 for an unknown domain, 400 for anything else a request can
 get wrong) and the cache.
 
-Cache: results are memoised with flask-caching — Redis when ``IOC_REDIS_URL`` is set (shared
-by every worker), an in-process ``SimpleCache`` otherwise. The key is built from the
+Cache: results are memoised as Arrow IPC bytes (:mod:`ioc_app.cache`, never pickled objects)
+— in Redis when ``IOC_REDIS_URL`` is set (shared by every worker), in the process otherwise;
+an entry that is not IOC's own or not readable Arrow is a miss. The key is built from the
 normalised, typed :class:`~metrics.query.QuerySpec` (rounded range, sorted filters), never
 from the raw query string, so ``?grain=hour&gate_id=a`` and ``?gate_id=a&grain=hour`` — or a
 default range asked twice within the same bucket — share one entry, and JSON and CSV share
@@ -30,9 +31,9 @@ from zoneinfo import ZoneInfo
 import orjson
 import polars as pl
 from flask import Blueprint, Flask, Response, current_app, request
-from flask_caching import Cache
 
 from ioc_app import audit, read
+from ioc_app.cache import BytesCache, MemoryBytesCache, RedisBytesCache
 from ioc_app.downloads import csv_bytes, guard_columns
 from ioc_app.settings import Settings
 from ioc_app.storage import Store, StoreError
@@ -53,10 +54,13 @@ KEY_PREFIX = "ioc:query:"
 class QueryState:
     """What the route needs, per app: the cache, the site's zone, the way to the store."""
 
-    cache: Cache
+    cache: BytesCache
     zone: ZoneInfo
     store: Callable[[], Store]
-    backend: str
+
+    @property
+    def backend(self) -> str:
+        return self.cache.backend
 
 
 def _runtime_store() -> Store:
@@ -64,23 +68,24 @@ def _runtime_store() -> Store:
 
 
 def init_query_api(server: Flask, settings: Settings,
-                   store_getter: Callable[[], Store] | None = None) -> None:
+                   store_getter: Callable[[], Store] | None = None, redis_client: Any = None) -> None:
     """Register the route on ``server`` with a cache chosen by the settings.
 
     ``store_getter`` is called per request (default: the running app's store), so the route
-    follows the store the runtime holds rather than one captured at start-up.
+    follows the store the runtime holds rather than one captured at start-up. The Redis
+    cache uses the app's client (``ioc_app.app.redis_for``: its password and TLS options).
     """
     if settings.redis_url:
-        config: dict[str, Any] = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url}
+        if redis_client is None:
+            from ioc_app.app import redis_for
+
+            redis_client = redis_for(settings)
+        cache: BytesCache = RedisBytesCache(redis_client, KEY_PREFIX)
     else:
-        config = {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 500}
-    config |= {"CACHE_KEY_PREFIX": KEY_PREFIX, "CACHE_DEFAULT_TIMEOUT": PAST_TIMEOUT_S}
-    cache = Cache(config=config)
-    cache.init_app(server, config=config)
-    server.extensions[EXTENSION] = QueryState(cache, settings.zone, store_getter or _runtime_store,
-                                              config["CACHE_TYPE"])
+        cache = MemoryBytesCache(threshold=500)
+    server.extensions[EXTENSION] = QueryState(cache, settings.zone, store_getter or _runtime_store)
     server.register_blueprint(query_api)
-    log.info("event=query_api.ready cache=%s", config["CACHE_TYPE"])
+    log.info("event=query_api.ready cache=%s", cache.backend)
 
 
 def cache_timeout(spec: QuerySpec, now: datetime) -> int:
@@ -104,6 +109,16 @@ def _cached(state: QueryState, key: str) -> bytes | None:
         return state.cache.get(key)
     except Exception as exc:  # the cache is an optimisation: a broken Redis must not fail queries
         log.warning("event=query.cache_failed op=get backend=%s error=%r", state.backend, str(exc))
+        return None
+
+
+def _decoded(state: QueryState, payload: bytes) -> pl.DataFrame | None:
+    """An entry's rows, or None (a miss) for bytes that are not an Arrow IPC file."""
+    try:
+        return pl.read_ipc(io.BytesIO(payload))
+    except Exception as exc:  # whatever the Arrow reader makes of foreign bytes: recompute
+        log.warning("event=query.cache_unreadable backend=%s bytes=%d error=%r", state.backend,
+                    len(payload), type(exc).__name__)
         return None
 
 
@@ -140,15 +155,13 @@ def answer(domain: str, args: dict[str, list[str]], extra: tuple[str, ...] = (),
     store = state.store()
     key = cache_key(store, spec, state.zone)
     payload = _cached(state, key)
-    status = "hit" if payload is not None else "miss"
-    if payload is None:
+    frame = _decoded(state, payload) if payload is not None else None
+    status = "hit" if frame is not None else "miss"
+    if frame is None:
         frame = run(store, spec, state.zone)
         buffer = io.BytesIO()
         frame.write_ipc(buffer)
-        payload = buffer.getvalue()
-        _remember(state, key, payload, cache_timeout(spec, now))
-    else:
-        frame = pl.read_ipc(io.BytesIO(payload))
+        _remember(state, key, buffer.getvalue(), cache_timeout(spec, now))
     log.info("event=query.served domain=%s grain=%s measures=%d group_by=%s rows=%d cache=%s "
              "via=%s ms=%.1f", spec.domain, spec.grain, len(spec.measures),
              ",".join(spec.group_by) or "-", frame.height, status, via,

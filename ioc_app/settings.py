@@ -7,6 +7,7 @@ to write instead, rather than surfacing later as an obscure error deep in a requ
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -69,6 +70,66 @@ def _number(name: str, raw: str, cast: Callable[[str], float], lo: float, hi: fl
     if value is None or not lo <= value <= hi:
         raise SettingsError(f"{name}={raw!r}: must be {what} between {lo:g} and {hi:g}")
     return value
+
+
+def _parse_pem(name: str, raw: str) -> str:
+    value = raw.strip()
+    if value and not Path(value).expanduser().is_file():
+        raise SettingsError(f"{name}={raw!r}: no such file; point it at a PEM file, or leave it empty")
+    return str(Path(value).expanduser()) if value else ""
+
+
+LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
+
+
+def is_loopback(host: str | None) -> bool:
+    """True for this machine's own addresses: traffic to them never crosses a network."""
+    if not host:
+        return True
+    if host.lower() in LOOPBACK_NAMES or host.lower().endswith(".localhost"):
+        return True
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+#: the settings whose URLs cross a network, and the scheme that encrypts each
+TLS_SCHEMES = {"IOC_CLICKHOUSE_URL": ("http", "https"), "IOC_REDIS_URL": ("redis", "rediss")}
+
+
+def plaintext_warning(name: str, url: str) -> str | None:
+    """Why ``url`` (the value of setting ``name``) sends data unencrypted over a network, with
+    the change that encrypts it, or None (encrypted, a local socket, or this machine)."""
+    plain, secure = TLS_SCHEMES[name]
+    parts = urlsplit(url)
+    if parts.scheme != plain or is_loopback(parts.hostname):
+        return None
+    extra = " and IOC_REDIS_CA_FILE for a private CA" if name == "IOC_REDIS_URL" else ""
+    return (f"{name} sends data and credentials unencrypted to {parts.hostname}: use "
+            f"{secure}://{extra} to enable TLS")
+
+
+@dataclass(frozen=True)
+class RedisTLS:
+    """What a ``rediss://`` connection checks the server with, and shows it (mutual TLS)."""
+
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+
+    def ssl_options(self) -> dict[str, str]:
+        """redis-py's keyword arguments: the server's certificate and name are always checked
+        (the CA file replaces the system's CAs); a client certificate when the server asks."""
+        options = {"ssl_cert_reqs": "required"}
+        if self.ca_file:
+            options["ssl_ca_certs"] = self.ca_file
+        if self.cert_file:
+            options["ssl_certfile"] = self.cert_file
+            options["ssl_keyfile"] = self.key_file
+        return options
 
 
 def _parse_port(name: str, raw: str) -> int:
@@ -265,6 +326,9 @@ class Settings:
     clickhouse_cluster: str = ""
     redis_url: str = ""
     redis_durability: str = "strict"
+    redis_ca_file: str = ""
+    redis_cert_file: str = ""
+    redis_key_file: str = ""
     host: str = "127.0.0.1"
     port: int = 8050
     tz: str = "Asia/Shanghai"
@@ -328,6 +392,11 @@ class Settings:
         return self.var_dir / "access.sqlite"
 
     @property
+    def redis_tls(self) -> RedisTLS:
+        """The TLS options of every Redis connection (used with ``rediss://`` only)."""
+        return RedisTLS(self.redis_ca_file, self.redis_cert_file, self.redis_key_file)
+
+    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.tz)
 
@@ -338,6 +407,9 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_CLICKHOUSE_CLUSTER": ("clickhouse_cluster", _parse_cluster),
     "IOC_REDIS_URL": ("redis_url", _parse_redis),
     "IOC_REDIS_DURABILITY": ("redis_durability", _parse_durability),
+    "IOC_REDIS_CA_FILE": ("redis_ca_file", _parse_pem),
+    "IOC_REDIS_CERT_FILE": ("redis_cert_file", _parse_pem),
+    "IOC_REDIS_KEY_FILE": ("redis_key_file", _parse_pem),
     "IOC_HOST": ("host", _parse_text),
     "IOC_PORT": ("port", _parse_port),
     "IOC_TZ": ("tz", _parse_tz),
@@ -397,7 +469,27 @@ def load_settings(
         if raw is None or (raw.strip() == "" and attr not in ("clickhouse_cluster", "redis_url")):
             continue
         values[attr] = parse(name, raw)
-    return Settings(**values)  # type: ignore[arg-type]
+    settings = Settings(**values)  # type: ignore[arg-type]
+    _check_redis_tls(settings)
+    for name, url in (("IOC_CLICKHOUSE_URL", settings.clickhouse_url), ("IOC_REDIS_URL", settings.redis_url)):
+        warning = plaintext_warning(name, url)
+        if warning:  # every process reads its settings once at start: one line per process
+            logging.getLogger("ioc.settings").warning("event=settings.plaintext setting=%s host=%r detail=%r",
+                                                      name, urlsplit(url).hostname, warning)
+    return settings
+
+
+def _check_redis_tls(s: Settings) -> None:
+    """TLS files only mean something with ``rediss://``, and a client certificate needs its key."""
+    files = (("IOC_REDIS_CA_FILE", s.redis_ca_file), ("IOC_REDIS_CERT_FILE", s.redis_cert_file),
+             ("IOC_REDIS_KEY_FILE", s.redis_key_file))
+    given = [name for name, value in files if value]
+    if given and urlsplit(s.redis_url).scheme != "rediss":
+        raise SettingsError(f"{given[0]} is set but IOC_REDIS_URL is not rediss://: write "
+                            f"rediss://host:6379/0 to connect with TLS, or unset {given[0]}")
+    if bool(s.redis_cert_file) != bool(s.redis_key_file):
+        raise SettingsError("IOC_REDIS_CERT_FILE and IOC_REDIS_KEY_FILE go together (the client "
+                            "certificate and its private key): set both or neither")
 
 
 def documented_defaults() -> dict[str, object]:

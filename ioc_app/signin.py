@@ -50,13 +50,15 @@ def _address() -> str:
     return getattr(g, "client_address", None) or request.remote_addr or "unknown"
 
 
-def make_limiter(server: Any, storage_uri: str) -> Limiter:
+def make_limiter(server: Any, storage_uri: str, redis_client: Any = None) -> Limiter:
     """The app's rate limits (Redis storage when Redis is configured, so every worker counts
     together): sign-in per address. One limiter per app: two apps in one process (tests) must
-    not share counts. Screens' polling has no limit."""
+    not share counts. Screens' polling has no limit. With Redis, the counts go through the
+    app's own client's connections (its password and TLS options)."""
+    options = {"connection_pool": redis_client.connection_pool} if redis_client is not None else {}
     # no rate-limit headers on every answer: a 503's own Retry-After must survive
     limiter = Limiter(key_func=_address, app=server, storage_uri=storage_uri, default_limits=[],
-                      headers_enabled=False)
+                      headers_enabled=False, storage_options=options)
     endpoint = f"{signin.name}.{login_submit.__name__}"
     server.view_functions[endpoint] = limiter.limit(LOGIN_LIMIT, methods=["POST"])(login_submit)
     return limiter

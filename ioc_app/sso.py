@@ -28,7 +28,6 @@ import re
 import secrets
 import threading
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode, urljoin
@@ -263,11 +262,20 @@ def _cas_client(access: Access, service_url: str) -> Any:
                          session=_http)
 
 
+def _cas_xml(body: bytes) -> Any:
+    """A CAS server's answer parsed without DTDs, entities or network; an answer that declares a
+    DTD is refused outright (python-cas parses the same body afterwards with lxml's defaults)."""
+    if b"<!DOCTYPE" in body[:4096].upper():
+        raise ValueError("a CAS answer with a DTD")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    return etree.fromstring(body, parser)
+
+
 def _cas_failure(body: bytes) -> str:
     """The code of a CAS ``authenticationFailure`` (INVALID_TICKET, INVALID_SERVICE, …)."""
     try:
-        failure = ET.fromstring(body).find(f"{CAS_NS}authenticationFailure")
-    except ET.ParseError:
+        failure = _cas_xml(body).find(f"{CAS_NS}authenticationFailure")
+    except (etree.XMLSyntaxError, ValueError):
         return ""
     return (failure.get("code") or "") if failure is not None else ""
 
@@ -311,10 +319,10 @@ def cas_callback() -> Response:
         log.warning("event=sso.cas_unreachable error=%r", str(exc)[:300])
         return _fail(access, "cas", "provider_unreachable", 502, flows=flows)
     try:
-        if answer.status_code != 200 or ET.fromstring(body).tag != f"{CAS_NS}serviceResponse":
+        if answer.status_code != 200 or _cas_xml(body).tag != f"{CAS_NS}serviceResponse":
             raise ValueError(f"HTTP {answer.status_code}")
         user, attributes, _ = client.verify_response(body)
-    except (ET.ParseError, IndexError, AttributeError, TypeError, ValueError) as exc:
+    except (etree.XMLSyntaxError, IndexError, AttributeError, TypeError, ValueError) as exc:
         log.warning("event=sso.cas_unreadable error=%r", str(exc)[:200])
         return _fail(access, "cas", "provider_answer_unreadable", 502, flows=flows)
     if not user:

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -239,13 +240,19 @@ def pipeline(migrated: Store, wal_dir: Path):
 
 
 class RedisServer:
-    """A real ``redis-server`` on a free loopback port, in its own directory."""
+    """A real ``redis-server`` on a free loopback port, in its own directory; with
+    ``password`` it requires it (``requirepass``), with ``tls`` (the server's ``cert``,
+    ``key`` and the ``ca`` its clients' certificates come from) it speaks TLS only."""
 
-    def __init__(self, directory: Path, durable: bool = True) -> None:
+    def __init__(self, directory: Path, durable: bool = True, password: str = "",
+                 tls: dict[str, str] | None = None) -> None:
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.password = password
+        self.tls = tls
+        auth = f":{password}@" if password else ""
+        self.url = f"{'rediss' if tls else 'redis'}://{auth}127.0.0.1:{self.port}/0"
         self.durable = durable
         self.proc: subprocess.Popen[bytes] | None = None
         self.start()
@@ -253,13 +260,22 @@ class RedisServer:
     def start(self) -> None:
         import redis
 
-        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
+        port = ["--port", "0", "--tls-port", str(self.port)] if self.tls else ["--port", str(self.port)]
+        args = ["redis-server", *port, "--bind", "127.0.0.1", "--dir", str(self.dir),
                 "--save", "", "--daemonize", "no", "--protected-mode", "yes"]
         if self.durable:
             args += ["--appendonly", "yes", "--appendfsync", "always",
                      "--maxmemory-policy", "noeviction"]
+        if self.password:
+            args += ["--requirepass", self.password]
+        options: dict[str, Any] = {"password": self.password or None}
+        if self.tls:
+            args += ["--tls-cert-file", self.tls["cert"], "--tls-key-file", self.tls["key"],
+                     "--tls-ca-cert-file", self.tls["ca"]]
+            options |= {"ssl": True, "ssl_ca_certs": self.tls["ca"], "ssl_certfile": self.tls["client_cert"],
+                        "ssl_keyfile": self.tls["client_key"]}
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port)
+        client = redis.Redis(port=self.port, **options)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:

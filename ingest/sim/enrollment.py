@@ -82,7 +82,7 @@ def season(world: World, year: int) -> dict[int, list[Emission]]:
             filed = filled + (1 if rng.random() < 0.6 else 0) + int(planned * 0.02)
             for k in range(filed):
                 cid += 1
-                digest = hashlib.sha1(f"{world.seed}:{year}:{cid}".encode()).digest()
+                digest = hashlib.sha1(f"{world.seed}:{year}:{cid}".encode(), usedforsecurity=False).digest()
                 # base32 has no long runs of digits, so keys never look like phone numbers
                 key = "cand-" + base64.b32encode(digest).decode()[:16].lower()
                 score = round(rng.gauss(base + 25, 14), 1)

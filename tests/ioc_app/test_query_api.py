@@ -237,7 +237,7 @@ def test_redis_cache_shared_and_expiring(counting: CountingStore, tmp_path: Path
     store_events(counting, passes(180, T0, 1))
     c = make_client(counting, tmp_path, redis_url=redis_server.url)
     try:
-        assert c.state.backend == "RedisCache"
+        assert c.state.backend == "redis"
         first = c.get("/api/v1/query/gate", query_string={**PAST, "group_by": "direction"})
         second = c.get("/api/v1/query/gate", query_string={**PAST, "group_by": "direction"})
         assert (first.headers["X-IOC-Cache"], second.headers["X-IOC-Cache"]) == ("miss", "hit")

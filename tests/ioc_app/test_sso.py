@@ -461,6 +461,10 @@ def _cas_callback(client: Any) -> Any:
     (500, "text/html", b"<html><body>Internal error</body></html>"),
     (200, "text/xml", b"not xml at all"),
     (200, "text/xml", b'<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"/>'),
+    # a DTD (entity expansion, external entities) is never parsed, even around a success
+    (200, "text/xml", b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY who "tester">]>'
+                      b'<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"><cas:authenticationSuccess>'
+                      b'<cas:user>&who;</cas:user></cas:authenticationSuccess></cas:serviceResponse>'),
 ])
 def test_cas_answer_ioc_cannot_read_is_a_502_page(app: Any, stub: Stub,
                                                   answer: tuple[int, str, bytes]) -> None:
