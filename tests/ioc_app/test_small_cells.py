@@ -302,7 +302,7 @@ def gets(app: Any) -> list[str]:
     stamp = (NOW + timedelta(minutes=31)).isoformat()
     return [*cockpit, "/wall", "/wall?pages=/enrollment,/enrollment/exact", "/api/v1/snapshot",
             f"/api/v1/snapshot?year={YEAR}", f"/api/v1/snapshot?at={stamp.replace('+', '%2B')}",
-            "/api/v1/screens", *queries,
+            "/api/v1/screens", "/api/v1/deadletter", "/api/v1/audit", *queries,
             f"{EXPORT}?format=csv", f"{EXPORT}?format=xlsx", f"{EXPORT}?format=csv&province=31",
             f"{EXACT_EXPORT}?format=csv", f"{EXACT_EXPORT}?format=xlsx&province=31"]
 
