@@ -349,6 +349,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "exact.by_major": {"zh": "按专业", "en": "By major"},
     "exact.group": {"zh": "组别", "en": "Group"},
     "exact.small": {"zh": "小样本", "en": "Small cell"},
+    "exact.small_mark": {"zh": "少于{n}人", "en": "fewer than {n}"},
     "exact.unavailable": {"zh": "数据存储暂不可用，请稍后刷新。",
                           "en": "The store is unavailable; reload in a moment."},
     # service hall cockpit (/service)

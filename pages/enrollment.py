@@ -354,7 +354,7 @@ def exact_table(rows: list[dict[str, Any]], dim: str, lang: str, min_cell: int) 
             t("exact.small", lang)]
     body = [[label(r), f"{r.get('plan') or 0:,}", f"{r.get('admitted') or 0:,}", _score(r.get("min_score")),
              _score(r.get("avg_score")), _score(r.get("max_score")),
-             t("enroll.small_cell", lang).replace("{n}", str(min_cell))
+             t("exact.small_mark", lang).replace("{n}", str(min_cell))
              if 0 < int(r.get("admitted") or 0) < min_cell else ""]
             for r in rows]
     return table(head, body, widths=[30, 10, 10, 10, 10, 10, 20], numeric=(1, 2, 3, 4, 5),
