@@ -12,7 +12,8 @@ are kept.
 
 Small cells (metrics.md, ``IOC_MIN_CELL``): the score statistics of a group with fewer than
 ``min_cell`` admitted candidates would be one or two candidates' own scores, personal data.
-:func:`live` and :func:`breakdown` leave them null (counts stay); within each breakdown,
+:func:`live` and :func:`suppress_breakdown` (the export's rows) leave them null (counts
+stay); within each breakdown,
 whose rows together hold every admitted candidate, one more group is hidden while the hidden
 ones hold fewer than ``min_cell`` candidates between them, so the hidden scores cannot be
 worked out by subtracting the shown groups from another breakdown's total. Only the
