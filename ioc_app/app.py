@@ -22,7 +22,7 @@ from ioc_app.api import api
 from ioc_app.audit import attach_server as attach_audit
 from ioc_app.audit_api import audit_api
 from ioc_app.auth import TokenBook
-from ioc_app.core import LocalFeed, RedisFeed, SnapshotCore
+from ioc_app.core import LocalFeed, RedisFeed, SnapshotCore, domains
 from ioc_app.export_api import export_api
 from ioc_app.gate import install as install_gate
 from ioc_app.migrate import migrate
@@ -255,7 +255,7 @@ def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCor
     except StoreError as exc:  # the store may be away at start: the next start applies it
         log.warning("event=history.retention_unchanged error=%r", str(exc)[:200])
     return SnapshotCore(store, settings.zone, tick_s=settings.tick_s, redis=redis_client,
-                        rules=rules)
+                        rules=rules, domains=domains(settings.min_cell))
 
 
 def _start_scheduler(settings: Settings, site: Site, pipeline: Pipeline,

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -60,12 +60,18 @@ class Domain:
     slow: Section
 
 
-DOMAINS: tuple[Domain, ...] = (
-    Domain("gate", gate.live, gate.slow),
-    Domain("network", network.live, network.slow),
-    Domain("service", service.live, service.slow),
-    Domain("enrollment", enrollment.live, enrollment.slow),
-)
+def domains(min_cell: int = enrollment.MIN_CELL) -> tuple[Domain, ...]:
+    """The snapshot's domains; ``min_cell`` (``IOC_MIN_CELL``) is the smallest group of
+    admitted candidates whose score statistics the shared snapshot shows."""
+    return (
+        Domain("gate", gate.live, gate.slow),
+        Domain("network", network.live, network.slow),
+        Domain("service", service.live, service.slow),
+        Domain("enrollment", partial(enrollment.live, min_cell=min_cell), enrollment.slow),
+    )
+
+
+DOMAINS: tuple[Domain, ...] = domains()
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,14 @@ store is away).
 - ``lang=zh`` (default; the office works in Chinese) or ``en``: header row, names of
   provinces, colleges, majors, batches and categories, sheet names and the file name.
 
-No token is needed, as for the analyst query API: the file holds aggregates per plan cell —
-counts and score statistics, never a candidate key or anything personal — the figures the
-cockpit shows on the wall. Not cached either: an export is asked for by a person, seldom,
-and must carry the latest admissions; it costs two queries over one year's partition.
+The file holds aggregates per plan cell — counts and score statistics, never a candidate
+key. The score statistics of a cell of fewer than ``IOC_MIN_CELL`` admitted candidates would
+be one or two candidates' own scores, so this file leaves them empty, as the snapshot does
+(:func:`metrics.enrollment.suppress_breakdown`; counts stay, the sheet that states the
+filters says so). ``GET /api/v1/export/enrollment/exact`` — the same parameters, permission
+``exact_cells``, the admissions role only — is the office's exact file; each one is audited
+with ``detail.exact = true``. Not cached: an export is asked for by a person, seldom, and must
+carry the latest admissions; it costs two queries over one year's partition.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from metrics.enrollment import (
     breakdown,
     breakdown_totals,
     known_codes,
+    suppress_breakdown,
 )
 
 log = logging.getLogger("ioc.export")
@@ -298,9 +303,11 @@ def _filter_value(site: Site, key: str, code: str, lang: str) -> str:
     return word if key in ("batch", "category") or word == code else f"{word} ({code})"
 
 
-def _about(req: ExportRequest, site: Site, rows: int, generated: datetime) -> list[tuple[str, Any]]:
+def _about(req: ExportRequest, site: Site, rows: int, generated: datetime,
+           min_cell: int | None = None) -> list[tuple[str, Any]]:
     """The lines of the sheet that says what the file holds: report, year, each filter (or
-    "all"), rows, when it was made in the site's zone, the definitions and the source."""
+    "all"), rows, when it was made in the site's zone, the definitions, the small-cell rule
+    (``min_cell``; None: an exact file) and the source."""
     lang = req.lang
     given = dict(req.filters)
     sep = "、" if lang == "zh" else "; "
@@ -320,6 +327,9 @@ def _about(req: ExportRequest, site: Site, rows: int, generated: datetime) -> li
          f"{generated:%Y-%m-%d %H:%M:%S} ({generated.tzinfo}, UTC{offset[:3]}:{offset[3:]})"),
         (t("export.definitions", lang), t("export.def_admitted", lang)),
         *((None, t(f"export.def_{k}", lang)) for k in ("plan", "completion", "scores", "college")),
+        (t("export.small_cells", lang),
+         t("export.exact", lang) if min_cell is None else t("export.small_cells_rule", lang).replace(
+             "{n}", str(min_cell))),
         (t("export.source", lang), t("app.title", lang)),
     ]
     return [(label or "", value) for label, value in lines]
@@ -345,8 +355,20 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
 
 @export_api.get("/export/enrollment")
 def export_enrollment() -> Response:
+    """The breakdown with small cells' score statistics left empty (permission ``export``)."""
+    return _export(exact=False)
+
+
+@export_api.get("/export/enrollment/exact")
+def export_enrollment_exact() -> Response:
+    """The breakdown with every score statistic (permission ``exact_cells``: admissions)."""
+    return _export(exact=True)
+
+
+def _export(exact: bool) -> Response:
     runtime = current_app.extensions[read.EXTENSION]
     zone = runtime.settings.zone
+    min_cell = runtime.settings.min_cell
     started = time.perf_counter()
     now = datetime.now(UTC)
     try:
@@ -359,20 +381,23 @@ def export_enrollment() -> Response:
     except StoreError as exc:
         log.warning("event=export.store_unavailable error=%r", str(exc)[:300])
         return _error(503, "unavailable", f"the store is unreachable: {exc}", {"Retry-After": "10"})
-    table = _labelled(rows, req.lang)
+    totals = breakdown_totals(rows, 1 if exact else min_cell)
+    shown = rows if exact else suppress_breakdown(rows, min_cell)
+    table = _labelled(shown, req.lang)
     if req.fmt == "csv":
         body, mimetype = _csv(table, req.lang), "text/csv; charset=utf-8"
     else:
-        about = _about(req, runtime.site, rows.height, now.astimezone(zone))
-        body, mimetype = _xlsx(table, breakdown_totals(rows), about, req.lang), XLSX_TYPE
+        about = _about(req, runtime.site, rows.height, now.astimezone(zone), None if exact else min_cell)
+        body, mimetype = _xlsx(table, totals, about, req.lang), XLSX_TYPE
     ascii_name, name = filenames(req, runtime.site)
     # audit: who (the request's principal), the filters, the rows and the file's digest
-    audit.record("export.download", object="enrollment", detail={
+    audit.record("export.download", object="enrollment_exact" if exact else "enrollment", detail={
         "year": req.year, "filters": {k: list(v) for k, v in req.filters}, "format": req.fmt,
-        "lang": req.lang, "rows": rows.height, "bytes": len(body),
+        "lang": req.lang, "rows": rows.height, "bytes": len(body), "exact": exact,
         "sha256": hashlib.sha256(body).hexdigest()})
-    log.info("event=export.served year=%d format=%s lang=%s filters=%s rows=%d bytes=%d ms=%.1f",
-             req.year, req.fmt, req.lang, ",".join(f"{k}={'+'.join(v)}" for k, v in req.filters) or "-",
+    log.info("event=export.served year=%d format=%s lang=%s exact=%s filters=%s rows=%d bytes=%d ms=%.1f",
+             req.year, req.fmt, req.lang, str(exact).lower(),
+             ",".join(f"{k}={'+'.join(v)}" for k, v in req.filters) or "-",
              rows.height, len(body), (time.perf_counter() - started) * 1000)
     return Response(body, headers={"Content-Type": mimetype, "Cache-Control": "no-store",
                                    "Content-Disposition": attachment(ascii_name, name)})

@@ -57,6 +57,7 @@ ROUTES: dict[str, str] = {
     "/api/v1/screens": "health",
     "/api/v1/query/<domain>": "query",
     "/api/v1/export/enrollment": "export",
+    "/api/v1/export/enrollment/exact": "exact_cells",
     "/api/v1/deadletter": "deadletter",
     "/api/v1/deadletter/replay": "deadletter",
     "/api/v1/audit": "audit",
@@ -76,6 +77,8 @@ BEARER_ALSO = frozenset({"deadletter"})
 PAGES: dict[str, str] = {
     "/": "page", "/gates": "page", "/network": "page", "/enrollment": "page", "/service": "page",
     "/wall": "page", "/health": "health", "/explore": "explore",
+    # the admissions office's exact figures (small cells included): admissions only
+    "/enrollment/exact": "exact_cells",
 }
 
 #: a callback's first output id starts with … → the page it belongs to (its permission is that

@@ -84,12 +84,11 @@ def snapshot_for(at: str | None) -> dict[str, Any] | None:
         return snapshot()
     import orjson
 
-    from ioc_app.snapshot_api import parse_time
-    from metrics import history
+    from ioc_app.snapshot_api import parse_time, stored_at
 
     runtime = current_app.extensions[EXTENSION]
     try:
-        body = history.at(runtime.store, parse_time(at, runtime.settings.zone))
+        body = stored_at(runtime, parse_time(at, runtime.settings.zone))
     except ValueError:
         return None
     return orjson.loads(body) if body else None
@@ -247,3 +246,45 @@ def query(domain: str, args: dict[str, list[str]], max_rows: int) -> dict[str, A
     if count > max_rows:
         body["rows"] = None
     return body
+
+
+# ---- the admissions office's exact figures (small cells included) -------------------------
+# The shared snapshot hides the score statistics of small groups (IOC_MIN_CELL) for every
+# screen and person. The admissions role's own view computes the exact ones when it is
+# opened — from the store, never from or into the snapshot — and each opening is audited.
+
+
+def min_cell() -> int:
+    """The smallest group of admitted candidates whose scores the shared figures show."""
+    return int(current_app.extensions[EXTENSION].settings.min_cell)
+
+
+def exact_enrollment(year: int | None = None) -> dict[str, Any] | None:
+    """The exact enrollment breakdowns of ``year`` (default: the current admission year) for
+    the admissions role's view, or None while the store is away. Recorded on the audit
+    trail as ``enrollment.exact_view`` (one row per opening; the page does not poll it).
+    The gate has already checked ``exact_cells`` (the page's permission); this asks again,
+    so a page that called it by mistake gets nothing rather than exact scores."""
+    from datetime import UTC, datetime
+
+    from ioc_app import audit
+    from ioc_app.storage import Store, StoreError
+    from metrics import enrollment
+
+    if not may("exact_cells"):
+        raise PermissionError("exact figures need the admissions role's exact_cells permission")
+    rt = current_app.extensions[EXTENSION]
+    y = year if year is not None else enrollment.admission_year(rt.settings.zone, datetime.now(UTC))
+    try:
+        with Store.origin("request"):
+            figures = enrollment.exact(rt.store, y)
+    except StoreError as exc:
+        log.warning("event=read.exact_failed year=%d error=%r", y, str(exc)[:200])
+        audit.record("enrollment.exact_view", object=f"enrollment/{y}", result="unavailable",
+                     detail={"year": y})
+        return None
+    small = sum(1 for name in enrollment.BREAKDOWNS for r in figures[name]
+                if enrollment.hidden(r, rt.settings.min_cell))
+    audit.record("enrollment.exact_view", object=f"enrollment/{y}",
+                 detail={"year": y, "small_groups": small, "min_cell": rt.settings.min_cell})
+    return figures

@@ -3,7 +3,9 @@
 Serving the live snapshot costs no ClickHouse work: the bytes were serialised once by the
 core, and a screen that already has the version gets a 304. ``?at=`` reads the snapshot
 history; ``?year=`` recomputes only the enrollment section for another admission year
-(once per year and snapshot version, however many ask).
+(once per year and snapshot version, however many ask). Both keep the small-cell rule
+(``IOC_MIN_CELL``): a stored snapshot from before it, or from a smaller setting, is served
+with the small groups' score statistics null.
 """
 
 from __future__ import annotations
@@ -36,6 +38,19 @@ def parse_time(raw: str, zone: Any) -> datetime:
     """RFC 3339 (``Z`` or an offset); a time without offset is read in the site's zone."""
     value = datetime.fromisoformat(raw.strip().replace(" ", "T").replace("z", "Z"))
     return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
+
+
+def stored_at(runtime: Any, when: datetime) -> bytes | None:
+    """The stored snapshot shown at ``when`` (None when there is none), under today's
+    small-cell rule: what was stored is never re-served with more than the rule allows."""
+    body = history.at(runtime.store, when)
+    if body is None:
+        return None
+    data = orjson.loads(body)
+    if not isinstance(data.get("enrollment"), dict):
+        return body
+    data["enrollment"] = enrollment.suppress(data["enrollment"], runtime.settings.min_cell)
+    return orjson.dumps(data)
 
 
 def _json(body: bytes, etag: str | None = None) -> Response:
@@ -74,7 +89,7 @@ def _at(runtime: Any, raw: str) -> Response:
     except ValueError:
         return _error(400, "bad_time", f"at={raw!r} is not a time; use RFC 3339 such as "
                       "2026-09-01T08:30:00+08:00")
-    body = history.at(runtime.store, when)
+    body = stored_at(runtime, when)
     if body is None:
         return _error(404, "not_found", f"no snapshot was stored at or before {raw}; "
                       "history starts when the core first ran — choose a later time")
@@ -90,7 +105,8 @@ def _for_year(runtime: Any, current: Any, raw: str) -> Response:
         body = _year_cache.get(key)
         if body is None:
             now = datetime.fromisoformat(current.data["generated_at"]).astimezone(UTC)
-            section = enrollment.live(runtime.store, runtime.settings.zone, now, year)
+            section = enrollment.live(runtime.store, runtime.settings.zone, now, year,
+                                      min_cell=runtime.settings.min_cell)
             body = orjson.dumps({**current.data, "enrollment": section})
             _year_cache[key] = body
             while len(_year_cache) > 8:

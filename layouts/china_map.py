@@ -138,8 +138,10 @@ def _rows_by_code(rows: list[dict[str, Any]] | None) -> dict[str, dict[str, Any]
     return {str(r.get("province")): r for r in rows or []}
 
 
-def _detail(p: Province, row: dict[str, Any] | None, lang: str) -> str:
-    """What a tap on a province shows (tablets have no hover): name, admitted / plan, ratio."""
+def _detail(p: Province, row: dict[str, Any] | None, lang: str, min_cell: int = 3) -> str:
+    """What a tap on a province shows (tablets have no hover): name, admitted / plan, ratio,
+    and the average score — or why it is not shown (a group under ``min_cell`` admitted, or
+    one hidden with it so that it cannot be worked out)."""
     name = p.name if lang == "zh" else p.name_en
     if not row:
         return f"{name}<br>{t('status.no_data', lang)}"
@@ -150,26 +152,37 @@ def _detail(p: Province, row: dict[str, Any] | None, lang: str) -> str:
             f"<br>{t('enrollment.completion', lang)} {ratio}")
     if row.get("avg_score") is not None:
         text += f"<br>{t('enroll.score_avg', lang)} {row['avg_score']:.1f}"
+    elif row.get("admitted"):
+        text += f"<br>{t('enroll.score_avg', lang)} {hidden_reason(row, lang, min_cell)}"
     return text
 
 
+def hidden_reason(row: dict[str, Any], lang: str, min_cell: int) -> str:
+    """Why a group with admitted candidates shows no score: "少于3人，不显示" for a group under
+    ``min_cell``, else "为防推算，不显示" (hidden with a small one so it cannot be worked out)."""
+    if int(row.get("admitted") or 0) < min_cell:
+        return t("enroll.small_cell", lang).replace("{n}", str(min_cell))
+    return t("enroll.complement_cell", lang)
+
+
 def styles(rows: list[dict[str, Any]] | None, *, theme: str = "dark", lang: str = "zh",
-           value: str = "completion") -> list[tuple[str, str]]:
+           value: str = "completion", min_cell: int = 3) -> list[tuple[str, str]]:
     """``(fillcolor, tap text)`` of each province in code order, from ``by_province`` rows."""
     by_code = _rows_by_code(rows)
     out = []
     for p in provinces():
         row = by_code.get(p.code)
         v = row.get(value) if row else None
-        out.append((colour(v, theme), _detail(p, row, lang)))
+        out.append((colour(v, theme), _detail(p, row, lang, min_cell)))
     return out
 
 
 def china_map(rows: list[dict[str, Any]] | None, *, theme: str = "dark", lang: str = "zh",
-              value: str = "completion") -> dict[str, Any]:
+              value: str = "completion", min_cell: int = 3) -> dict[str, Any]:
     """The figure: one filled trace per province (``meta`` = its code), in code order."""
     data = []
-    for p, (fill, text) in zip(provinces(), styles(rows, theme=theme, lang=lang, value=value), strict=True):
+    for p, (fill, text) in zip(provinces(), styles(rows, theme=theme, lang=lang, value=value,
+                                                                min_cell=min_cell), strict=True):
         data.append({
             "type": "scatter", "mode": "lines", "x": list(p.xs), "y": list(p.ys), "fill": "toself",
             "fillcolor": fill, "line": {"color": BORDER.get(theme, BORDER["dark"]), "width": 0.8},
@@ -189,10 +202,10 @@ def china_map(rows: list[dict[str, Any]] | None, *, theme: str = "dark", lang: s
 
 
 def china_map_patch(rows: list[dict[str, Any]] | None, *, theme: str = "dark", lang: str = "zh",
-                    value: str = "completion", patch: Patch | None = None) -> Patch:
+                    value: str = "completion", patch: Patch | None = None, min_cell: int = 3) -> Patch:
     """Only the colours and tap texts travel when the figures change; the shapes stay put."""
     patch = patch if patch is not None else Patch()
-    for i, (fill, text) in enumerate(styles(rows, theme=theme, lang=lang, value=value)):
+    for i, (fill, text) in enumerate(styles(rows, theme=theme, lang=lang, value=value, min_cell=min_cell)):
         patch["data"][i]["fillcolor"] = fill
         patch["data"][i]["text"] = text
     return patch

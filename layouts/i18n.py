@@ -307,6 +307,51 @@ CATALOGUE: dict[str, dict[str, str]] = {
               "the college in its admitted candidates' records.",
     },
     "export.source": {"zh": "数据来源", "en": "Source"},
+    "export.small_cells": {"zh": "小样本", "en": "Small cells"},
+    "export.small_cells_rule": {
+        "zh": "录取少于{n}人的行不显示分数（为防推算，可能另有一行一并不显示）；人数照常显示。",
+        "en": "Rows of fewer than {n} admitted show no scores (so that they cannot be worked out, one "
+              "more row may be left empty too); counts are shown.",
+    },
+    "export.exact": {
+        "zh": "精确数据（招生办专用）：所有行均显示分数，含少于规定人数的行；请勿外传。",
+        "en": "Exact figures (admissions office only): every row shows its scores, small rows "
+              "included; do not pass on.",
+    },
+    "export.exact_link": {"zh": "导出精确数据", "en": "Export exact figures"},
+    "export.exact_link_title": {
+        "zh": "下载含小样本分数的精确明细（招生办专用，记入审计日志）",
+        "en": "Download the exact breakdown, small cells' scores included (admissions office "
+              "only; audited)",
+    },
+    # small cells (IOC_MIN_CELL): why a score is not shown, and the admissions office's exact view
+    "enroll.small_cell": {"zh": "少于{n}人，不显示", "en": "fewer than {n}, not shown"},
+    "enroll.complement_cell": {"zh": "为防推算，不显示",
+                               "en": "not shown, so smaller groups cannot be worked out"},
+    "enroll.exact_link": {"zh": "精确分数", "en": "Exact scores"},
+    "enroll.exact_link_title": {
+        "zh": "查看含小样本的精确分数（招生办专用，每次打开记入审计日志）",
+        "en": "See the exact scores, small cells included (admissions office only; each opening "
+              "is audited)",
+    },
+    "exact.title": {"zh": "招生精确数据", "en": "Exact admissions figures"},
+    "exact.notice": {
+        "zh": "本页显示各组的精确分数，包括录取少于{n}人的组（大屏与其他角色看到的是“少于{n}人，不显示”）。"
+              "仅限招生办使用，每次打开均记入审计日志。",
+        "en": "This page shows every group's exact scores, groups of fewer than {n} admitted included "
+              "(screens and other roles see \"fewer than {n}, not shown\"). For the admissions office "
+              "only; each opening is audited.",
+    },
+    "exact.year": {"zh": "招生年度 {year}", "en": "Admission year {year}"},
+    "exact.by_province": {"zh": "按省份", "en": "By province"},
+    "exact.by_batch": {"zh": "按批次", "en": "By batch"},
+    "exact.by_category": {"zh": "按招生类别", "en": "By category"},
+    "exact.by_major": {"zh": "按专业", "en": "By major"},
+    "exact.group": {"zh": "组别", "en": "Group"},
+    "exact.small": {"zh": "小样本", "en": "Small cell"},
+    "exact.small_mark": {"zh": "少于{n}人", "en": "fewer than {n}"},
+    "exact.unavailable": {"zh": "数据存储暂不可用，请稍后刷新。",
+                          "en": "The store is unavailable; reload in a moment."},
     # service hall cockpit (/service)
     "svc.title": {"zh": "网上办事大厅运行", "en": "Service hall operations"},
     "svc.kpis": {"zh": "今日办件", "en": "Cases today"},

@@ -9,6 +9,15 @@ way into ``enrollment_checkin_state`` (furthest step, and when each step was fir
 reached). The plan is the latest import of each plan row (``FINAL`` on the upserted table).
 Every figure of a year is therefore a read of that year's partition, however many years
 are kept.
+
+Small cells (metrics.md, ``IOC_MIN_CELL``): the score statistics of a group with fewer than
+``min_cell`` admitted candidates would be one or two candidates' own scores, personal data.
+:func:`live` and :func:`suppress_breakdown` (the export's rows) leave them null (counts
+stay); within each breakdown,
+whose rows together hold every admitted candidate, one more group is hidden while the hidden
+ones hold fewer than ``min_cell`` candidates between them, so the hidden scores cannot be
+worked out by subtracting the shown groups from another breakdown's total. Only the
+admissions role's own views and exports ask for ``min_cell=1`` (exact figures).
 """
 
 from __future__ import annotations
@@ -32,10 +41,58 @@ SEASON_END = (9, 30)
 CHECKIN_MONTH = 9
 #: Later than any real time: the state tables' "not reached" (migration 8).
 NOT_REACHED = "toDateTime64('2299-01-01 00:00:00', 3, 'UTC')"
+#: the smallest group whose score statistics are shown (``IOC_MIN_CELL``'s default)
+MIN_CELL = 3
+#: the score statistics of a group, hidden in a small cell (counts are not)
+SCORES = ("min_score", "avg_score", "max_score")
 
 
 def _ratio(num: float, den: float) -> float | None:
     return num / den if den else None
+
+
+def hidden(row: Mapping[str, Any], min_cell: int) -> bool:
+    """Is a group of ``row["admitted"]`` candidates too small to show its scores?"""
+    return 0 < int(row.get("admitted") or 0) < min_cell
+
+
+def hidden_groups(admitted: list[int], min_cell: int) -> set[int]:
+    """Indexes of the groups (of one breakdown: every admitted candidate in exactly one)
+    whose score statistics are not shown: those of fewer than ``min_cell`` admitted and,
+    while these hold fewer than ``min_cell`` candidates between them, the next smallest
+    (first in order on a tie) — so the shown groups subtracted from a total never give a
+    small group's scores. Groups nobody was admitted to have no scores to hide."""
+    if min_cell <= 1:
+        return set()
+    small = {i for i, n in enumerate(admitted) if 0 < n < min_cell}
+    held = sum(admitted[i] for i in small)
+    if small and held < min_cell:
+        for i in sorted((i for i, n in enumerate(admitted) if n >= min_cell), key=lambda i: (admitted[i], i)):
+            if held >= min_cell:
+                break
+            small.add(i)
+            held += admitted[i]
+    return small
+
+
+def suppress_rows(rows: list[dict[str, Any]], min_cell: int) -> list[dict[str, Any]]:
+    """Copies of ``rows`` (one breakdown) with the score statistics of the groups of
+    :func:`hidden_groups` null; counts stay, the order too."""
+    out = [dict(r) for r in rows]
+    for i in hidden_groups([int(r.get("admitted") or 0) for r in out], min_cell):
+        out[i] |= dict.fromkeys(SCORES)
+    return out
+
+
+def suppress(section: Mapping[str, Any], min_cell: int) -> dict[str, Any]:
+    """The enrollment section with every breakdown passed through :func:`suppress_rows` (a
+    stored snapshot made before the rule, or with a smaller ``IOC_MIN_CELL``, is shown
+    under today's rule)."""
+    out = dict(section)
+    for name in BREAKDOWNS:
+        if isinstance(out.get(name), list):
+            out[name] = suppress_rows(out[name], min_cell)
+    return out
 
 
 def admission_year(zone: ZoneInfo, now: datetime) -> int:
@@ -145,9 +202,11 @@ def _totals(cells: pl.DataFrame, year: int) -> dict[str, Any]:
     return {"year": year, "plan": plan, "admitted": admitted, "completion": _ratio(admitted, plan)}
 
 
-def live(store: Store, zone: ZoneInfo, now: datetime, year: int | None = None) -> dict[str, Any]:
+def live(store: Store, zone: ZoneInfo, now: datetime, year: int | None = None, *,
+         min_cell: int = MIN_CELL) -> dict[str, Any]:
     """The ``enrollment`` section of the snapshot for ``year`` (default: the calendar year of
-    ``now`` in the site's zone), in three queries::
+    ``now`` in the site's zone), in three queries; the score statistics of groups under
+    ``min_cell`` admitted candidates null (:func:`suppress_rows`)::
 
         year, plan, admitted, completion   plan = sum of the latest ``planned`` of every plan
                     row of the year; admitted = candidates whose latest status is admitted;
@@ -175,9 +234,19 @@ def live(store: Store, zone: ZoneInfo, now: datetime, year: int | None = None) -
     counts = dict(steps.iter_rows())
     return {
         **_totals(cells, y),
-        **{name: _breakdown(cells, dim, names) for name, dim in BREAKDOWNS.items()},
+        **{name: suppress_rows(_breakdown(cells, dim, names), min_cell) for name, dim in BREAKDOWNS.items()},
         "checkin": {s: int(counts.get(s, 0)) for s in CHECKIN_STEPS},
     }
+
+
+def exact(store: Store, year: int) -> dict[str, Any]:
+    """The admissions role's exact figures of ``year``: ``{year, plan, admitted, completion}``
+    and every breakdown of :func:`live` without the small-cell rule (two queries), computed
+    when a person of that role asks, never for the shared snapshot."""
+    cells = _cells(store, year)
+    names = _names(store)
+    return {**_totals(cells, year),
+            **{name: _breakdown(cells, dim, names) for name, dim in BREAKDOWNS.items()}}
 
 
 def year_totals(store: Store, year: int) -> dict[str, int | float | None]:
@@ -267,17 +336,31 @@ def _name(names: dict[tuple[str, str], tuple[str, str, str]], kind: str, lang: s
             .alias(f"{kind}_{lang}"))
 
 
-def breakdown_totals(rows: pl.DataFrame) -> dict[str, Any]:
-    """The totals row of a :func:`breakdown` frame: plan and admitted summed, completion of
-    the sums, scores over every admitted candidate of the rows (null without any)."""
+def breakdown_totals(rows: pl.DataFrame, min_cell: int = MIN_CELL) -> dict[str, Any]:
+    """The totals row of an exact :func:`breakdown` frame: plan and admitted summed,
+    completion of the sums, scores over every admitted candidate of the rows (null without
+    any, and null when they are fewer than ``min_cell``)."""
     plan = int(rows["plan"].sum())
     admitted = int(rows["admitted"].sum())
-    return {
+    totals = {
         "plan": plan, "admitted": admitted, "completion": _ratio(admitted, plan),
         "min_score": rows["min_score"].min() if admitted else None,
         "avg_score": float(rows["score_sum"].sum()) / admitted if admitted else None,
         "max_score": rows["max_score"].max() if admitted else None,
     }
+    return suppress_rows([totals], min_cell)[0]
+
+
+def suppress_breakdown(rows: pl.DataFrame, min_cell: int) -> pl.DataFrame:
+    """A :func:`breakdown` frame with the score statistics (and ``score_sum``) of the rows
+    of :func:`hidden_groups` null: what a file for anyone but the admissions role's exact
+    export may carry. Totals are taken from the exact frame first (:func:`breakdown_totals`)."""
+    hide = hidden_groups([int(n) for n in rows["admitted"]], min_cell)
+    if not hide:
+        return rows
+    mask = pl.Series("hide", [i in hide for i in range(rows.height)], dtype=pl.Boolean)
+    return rows.with_columns(pl.when(mask).then(None).otherwise(pl.col(c)).alias(c)
+                             for c in (*SCORES, "score_sum"))
 
 
 def known_codes(store: Store, year: int) -> dict[str, frozenset[str]]:

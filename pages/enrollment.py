@@ -9,6 +9,12 @@ Numbers are bound to snapshot paths and written by the browser; the charts and b
 built from the snapshot at layout time and patched by one callback that runs only when the
 snapshot version changes (only data arrays, colours and rows travel). Enrollment streams are
 seasonal, so the tiles show no data age: silence out of season is normal, not staleness.
+
+Scores follow the small-cell rule (``IOC_MIN_CELL``): the snapshot has no score for a
+province of fewer admitted, and the page says why under the chart and on the map
+("少于3人，不显示"). The admissions role gets two more links: the exact file and
+``/enrollment/exact``, a desk page that computes the exact figures from the store when it is
+opened (audited), registered here because it belongs to this domain.
 """
 
 from __future__ import annotations
@@ -24,10 +30,11 @@ from dash import Input, Output, Patch, State, callback, dcc, html, no_update
 from ioc_app import read
 from layouts import ids
 from layouts.charts import copy_values, funnel, lines, progress, ranges
-from layouts.china_map import china_map, china_map_patch, legend_stops
+from layouts.china_map import china_map, china_map_patch, hidden_reason, legend_stops
 from layouts.i18n import CATALOGUE, t
 from layouts.live import bound, frame, graph, kpi, options, tile
 from layouts.ranking import RankRow, ranking, ranking_rows
+from layouts.table import table
 
 dash.register_page(__name__, path="/enrollment", name="enrollment", order=3, title="IOC")
 
@@ -44,6 +51,11 @@ SOURCES = {"map": "by_province", "batch": "by_batch", "category": "by_category",
 BOARDS = ("provinces", "majors")
 #: the admissions breakdown as a file (GET /api/v1/export/enrollment, a stable route)
 EXPORT_URL = "/api/v1/export/enrollment"
+#: the same file with every score (permission ``exact_cells``)
+EXACT_EXPORT_URL = "/api/v1/export/enrollment/exact"
+#: the admissions office's exact figures (permission ``exact_cells``; never on a wall)
+EXACT_PATH = "/enrollment/exact"
+SCORES_NOTE = f"{PAGE}-scores-note"
 
 
 def section(snap: dict[str, Any] | None) -> dict[str, Any]:
@@ -101,6 +113,15 @@ def score_data(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[
     return ([name_of(r, lang) for r in rows], [r.get("min_score") for r in rows],
             [None if r.get("avg_score") is None else round(r["avg_score"], 1) for r in rows],
             [r.get("max_score") for r in rows])
+
+
+def scores_note(snap: dict[str, Any] | None, lang: str, min_cell: int) -> str:
+    """Under the scores chart: each province with admitted candidates but no score, and why
+    ("湖北：少于3人，不显示"); empty when every one shows its scores."""
+    sep, colon = ("；", "：") if lang == "zh" else ("; ", ": ")
+    return sep.join(f"{name_of(r, lang)}{colon}{hidden_reason(r, lang, min_cell)}"
+                    for r in section(snap).get("by_province") or []
+                    if r.get("admitted") and r.get("avg_score") is None)
 
 
 def scores_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
@@ -176,6 +197,25 @@ def export_link(year: Any, lang: str) -> html.A:
                   className="pes-export", title=t("export.link_title", lang))
 
 
+def exact_links(year: Any, lang: str) -> list[html.A]:
+    """The admissions office's links: the exact file and the exact figures' page."""
+    query = (f"year={year}&" if year else "") + f"lang={lang}"
+    return [
+        html.A(t("export.exact_link", lang), href=f"{EXACT_EXPORT_URL}?{query}&format=xlsx", download="",
+               id=f"{PAGE}-export-exact", className="pes-export", title=t("export.exact_link_title", lang)),
+        html.A(t("enroll.exact_link", lang), href=f"{EXACT_PATH}?{query}", id=f"{PAGE}-exact",
+               className="pes-export", title=t("enroll.exact_link_title", lang)),
+    ]
+
+
+def actions(year: Any, lang: str) -> html.Span | None:
+    """The links of the KPI tile's title row that the viewer may follow."""
+    links = [export_link(year, lang)] if read.may("export") else []
+    if read.may("exact_cells"):
+        links += exact_links(year, lang)
+    return html.Span(links, className="pes-actions") if links else None
+
+
 def map_legend(theme: str, lang: str) -> html.Div:
     """The colour scale under the map: what 0 % and 100 % look like, and "no plan"."""
     return html.Div([
@@ -192,6 +232,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     lang, theme, fit = options(lang, theme, fit)
     snap = read.snapshot_for(at)
     enr = section(snap)
+    min_cell = read.min_cell()
     people = t("unit.persons", lang)
     empty = t("status.no_data", lang)
     kpis = html.Div([
@@ -203,7 +244,8 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     kpi_title = [bound("enrollment.year", "plain", initial=str(enr.get("year") or "—"), cls="pes-year"),
                  " ", t("enroll.kpis", lang)]
     map_box = html.Div([
-        html.Div([graph(PAGE, "map", china_map(enr.get("by_province"), theme=theme, lang=lang)),
+        html.Div([graph(PAGE, "map", china_map(enr.get("by_province"), theme=theme, lang=lang,
+                                               min_cell=min_cell)),
                   map_legend(theme, lang)], className="pes-map"),
         html.Div([html.H3(t("enroll.map_top", lang), className="pes-sub-title"),
                   ranking(PAGE, "provinces", province_rows(snap, lang), lang=lang, limit=TOP_PROVINCES,
@@ -220,7 +262,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     # in reading order for the tablet, where tiles flow; the wall places each by its class
     body = html.Div([
         tile(kpi_title, kpis, cls="pes-enr-kpis", lang=lang,  # type: ignore[arg-type]  # a title with the year
-             action=export_link(enr.get("year"), lang) if read.may("export") else None),
+             action=actions(enr.get("year"), lang)),
         tile(t("enroll.map", lang), map_box, cls="pes-enr-map", lang=lang),
         tile(t("enroll.top_majors", lang),
              ranking(PAGE, "majors", major_rows(snap, lang), lang=lang, limit=TOP_MAJORS, slots=TOP_MAJORS,
@@ -233,7 +275,9 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
              cls="pes-enr-category", lang=lang),
         tile(t("enroll.season", lang), chart("season", season_figure(snap, theme, lang)),
              cls="pes-enr-season", lang=lang),
-        tile(t("enroll.scores", lang), chart("scores", scores_figure(snap, theme, lang)),
+        tile(t("enroll.scores", lang),
+             [chart("scores", scores_figure(snap, theme, lang)),
+              html.Div(scores_note(snap, lang, min_cell), id=SCORES_NOTE, className="pes-note")],
              cls="pes-enr-scores", lang=lang),
         tile(t("enroll.checkin", lang), checkin, cls="pes-enr-checkin", lang=lang),
         dcc.Store(id=THEME_STORE, data=theme),
@@ -247,6 +291,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
 @callback(
     *(Output(ids.ranking(PAGE, name) if name in BOARDS else ids.graph(PAGE, name),
              "children" if name in BOARDS else "figure") for name in SOURCES),
+    Output(SCORES_NOTE, "children"),
     Output(SENT, "data"),
     Input(ids.VERSION, "data"),
     State(ids.CONFIG, "data"),
@@ -266,10 +311,12 @@ def refresh(_version: int | None, cfg: dict[str, Any], theme: str | None,
     now = digests(snap)
     fresh = [name for name, key in SOURCES.items() if now[key] != (sent or {}).get(key)]
     if not fresh:
-        return (no_update,) * (len(SOURCES) + 1)
+        return (no_update,) * (len(SOURCES) + 2)
     empty = t("status.no_data", lang)
+    min_cell = read.min_cell()
     update: dict[str, Callable[[], Any]] = {
-        "map": lambda: china_map_patch(section(snap).get("by_province"), theme=theme, lang=lang),
+        "map": lambda: china_map_patch(section(snap).get("by_province"), theme=theme, lang=lang,
+                                       min_cell=min_cell),
         "batch": lambda: copy_values(Patch(), progress_figure(snap, "by_batch", "batch", theme, lang),
                                      layout_paths=PROGRESS_AXES),
         "category": lambda: copy_values(Patch(), progress_figure(snap, "by_category", "category", theme,
@@ -282,4 +329,63 @@ def refresh(_version: int | None, cfg: dict[str, Any], theme: str | None,
                                           empty=empty),
         "majors": lambda: ranking_rows(major_rows(snap, lang), lang=lang, limit=TOP_MAJORS, empty=empty),
     }
-    return (*(update[name]() if name in fresh else no_update for name in SOURCES), now)
+    note = scores_note(snap, lang, min_cell) if "scores" in fresh else no_update
+    return (*(update[name]() if name in fresh else no_update for name in SOURCES), note, now)
+
+
+# --------------------------------------------------------------------------- exact figures
+
+
+def _score(value: Any) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def exact_table(rows: list[dict[str, Any]], dim: str, lang: str, min_cell: int) -> html.Div:
+    """One breakdown with every score, small groups marked (the rows the snapshot hides)."""
+    def label(r: dict[str, Any]) -> str:
+        if dim in ("batch", "category"):
+            return code_label("batch" if dim == "batch" else "cat", str(r.get(dim)), lang)
+        if dim in ("province", "major"):
+            return f"{name_of(r, lang)} ({r.get(dim)})"
+        return str(r.get(dim))
+
+    head = [t("exact.group", lang), t("export.col_plan", lang), t("export.col_admitted", lang),
+            t("export.col_min_score", lang), t("export.col_avg_score", lang), t("export.col_max_score", lang),
+            t("exact.small", lang)]
+    body = [[label(r), f"{r.get('plan') or 0:,}", f"{r.get('admitted') or 0:,}", _score(r.get("min_score")),
+             _score(r.get("avg_score")), _score(r.get("max_score")),
+             t("exact.small_mark", lang).replace("{n}", str(min_cell))
+             if 0 < int(r.get("admitted") or 0) < min_cell else ""]
+            for r in rows]
+    return table(head, body, widths=[30, 10, 10, 10, 10, 10, 20], numeric=(1, 2, 3, 4, 5),
+                 empty=t("status.no_data", lang))
+
+
+def _year(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and 2000 <= int(raw) <= 2100 else None
+
+
+def exact_layout(lang: str | None = None, theme: str | None = None, fit: str | None = None,
+                 year: str | None = None, **_query: Any) -> html.Div:
+    """``/enrollment/exact``: the admissions office's exact figures, computed from the store
+    at each opening (one audit row each; nothing on this page polls the store)."""
+    lang, theme, fit = options(lang, theme, fit)
+    min_cell = read.min_cell()
+    figures = read.exact_enrollment(_year(year)) if read.may("exact_cells") else None
+    notice = html.P(t("exact.notice", lang).replace("{n}", str(min_cell)), className="pes-note")
+    if figures is None:
+        body = html.Div([notice, html.P(t("exact.unavailable", lang))], className="pes-exact")
+    else:
+        body = html.Div([
+            notice,
+            html.H2(t("exact.year", lang).replace("{year}", str(figures["year"])), className="pes-sub-title"),
+            *(tile(t(f"exact.{key}", lang), exact_table(figures[key], dim, lang, min_cell), lang=lang)
+              for key, dim in (("by_province", "province"), ("by_batch", "batch"),
+                               ("by_category", "category"), ("by_major", "major"))),
+        ], className="pes-exact")
+    return frame("enrollment_exact", "exact.title", body, lang=lang, theme=theme, fit=fit, flow=True,
+                 **read.viewer(), zone=read.settings().zone.key)
+
+
+dash.register_page("pages.enrollment_exact", path=EXACT_PATH, name="enrollment_exact", title="IOC",
+                   layout=exact_layout, wall=False)

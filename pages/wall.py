@@ -42,7 +42,9 @@ CHECK_MS = 1000  # the browser compares the time shown with the interval once a 
 
 
 def known_paths() -> set[str]:
-    return {str(p.get("path")) for p in dash.page_registry.values()}
+    """The pages a wall may rotate through: not the ones registered with ``wall=False`` (a
+    desk view such as the admissions office's exact figures)."""
+    return {str(p.get("path")) for p in dash.page_registry.values() if p.get("wall", True)}
 
 
 def _walk(node: Any) -> Any:

@@ -1,4 +1,8 @@
-"""``GET /api/v1/export/enrollment`` through the real app on the real engine.
+"""``GET /api/v1/export/enrollment[/exact]`` through the real app on the real engine.
+
+The definitions are checked on the admissions office's exact file (``/exact``: the same code
+and parameters, every score shown); the small-cell rule of the plain one is checked in
+``test_small_cells.py``.
 
 A season with known truth goes in through the ingest path — two provinces, two batches,
 three categories, plan rows of two tracks and a corrected re-import, candidates admitted,
@@ -45,7 +49,7 @@ SITE = load_site(DEFAULT_SITE)
 NOW = datetime.now(UTC)
 YEAR = NOW.astimezone(ZONE).year  # the current admission year: what the export shows by default
 T0 = NOW - timedelta(days=2)
-URL = "/api/v1/export/enrollment"
+URL = "/api/v1/export/enrollment/exact"
 RANK = {"filed": 0, "admitted": 1, "returned": 2, "withdrawn": 3}  # the tie order at an equal ts
 
 HEADERS_ZH = ["省份代码", "省份", "批次", "招生类别", "学院代码", "学院", "专业代码", "专业", "计划数",

@@ -157,7 +157,7 @@ def expected_slow(adm: pl.DataFrame, checkin: pl.DataFrame, year: int, today: da
 
 @pytest.mark.parametrize("year", [None, 2024])
 def test_live_matches_the_season(season: Week, year: int | None) -> None:
-    got = enrollment.live(season.store, season.zone, season.now, year=year)
+    got = enrollment.live(season.store, season.zone, season.now, year=year, min_cell=1)
     shown = year or 2025  # the calendar year of now in the site's zone
     expected = expected_live(season.events("enrollment.admission"), season.truth["enrollment.plan"],
                              season.events("enrollment.checkin"), shown, season.site)
@@ -175,7 +175,7 @@ def test_export_breakdown_adds_up_to_the_live_figures(season: Week, year: int) -
     figures split finer: summed back per province and per major they give ``live`` exactly,
     and each major sits under the college ``by_major`` names."""
     rows = enrollment.breakdown(season.store, year)
-    live = enrollment.live(season.store, season.zone, season.now, year=year)
+    live = enrollment.live(season.store, season.zone, season.now, year=year, min_cell=1)
     assert rows.height > 100 and rows.select(enrollment.EXPORT_KEYS).is_unique().all()
     for key, dim, columns in (("by_province", "province", ["name", "name_en"]),
                               ("by_major", "major", ["name", "name_en", "college"])):
@@ -219,21 +219,21 @@ def test_slow_matches_the_season(season: Week, now: datetime, year: int | None) 
                              shown, today)
     assert got == expected
     assert len(got["admitted_by_day"]) == 92 and len(got["checkin_by_day"]) == 30
-    final = enrollment.live(season.store, season.zone, now, year=shown)
+    final = enrollment.live(season.store, season.zone, now, year=shown, min_cell=1)
     if today >= date(shown, 9, 30):
         assert got["admitted_by_day"][-1]["admitted"] == final["admitted"]
         assert got["checkin_by_day"][-1]["registered"] == final["checkin"]["registered"]
     if shown == 2025:
         assert got["admitted_by_day"][-1]["last_year"] == enrollment.live(
-            season.store, season.zone, now, year=2024)["admitted"] > 0
+            season.store, season.zone, now, year=2024, min_cell=1)["admitted"] > 0
 
 
 def test_cluster_folding_gives_the_same_figures(season: Week, monkeypatch: pytest.MonkeyPatch) -> None:
     """On a cluster a candidate's or student's rows may sit on several shards and are folded
     with GROUP BY instead of FINAL: the same figures (checked here on one node)."""
     def figures() -> list[Any]:
-        return [enrollment.live(season.store, season.zone, season.now),
-                enrollment.live(season.store, season.zone, season.now, year=2024),
+        return [enrollment.live(season.store, season.zone, season.now, min_cell=1),
+                enrollment.live(season.store, season.zone, season.now, year=2024, min_cell=1),
                 enrollment.slow(season.store, season.zone, season.now)]
 
     single = figures()
@@ -274,7 +274,7 @@ def send(pipeline, stream, events: list[dict[str, Any]], now: datetime = SEASON_
 
 
 def test_nothing_stored(migrated: Store) -> None:
-    assert enrollment.live(migrated, ZONE, SEASON_NOW) == {
+    assert enrollment.live(migrated, ZONE, SEASON_NOW, min_cell=1) == {
         "year": 2025, "plan": 0, "admitted": 0, "completion": None, "by_province": [], "by_batch": [],
         "by_category": [], "by_track": [], "by_major": [],
         "checkin": {"arrived": 0, "paid": 0, "dorm": 0, "registered": 0},
@@ -286,7 +286,7 @@ def test_nothing_stored(migrated: Store) -> None:
 
 def test_the_year_is_the_calendar_year_in_the_site_zone(migrated: Store) -> None:
     new_year = datetime(2025, 12, 31, 17, tzinfo=UTC)  # already 2026-01-01 01:00 in Shanghai
-    assert enrollment.live(migrated, ZONE, new_year)["year"] == 2026
+    assert enrollment.live(migrated, ZONE, new_year, min_cell=1)["year"] == 2026
     assert enrollment.slow(migrated, ZONE, new_year)["admitted_by_day"][0]["date"] == "2026-07-01"
 
 
@@ -310,7 +310,7 @@ def test_latest_status_decides(pipeline) -> None:
     # sent twice: counted once
     for _ in range(2):
         send(pipeline, ENROLLMENT_ADMISSION, [admission("twice", "admitted", T0, score=620.0)])
-    got = enrollment.live(pipeline.store, ZONE, SEASON_NOW)
+    got = enrollment.live(pipeline.store, ZONE, SEASON_NOW, min_cell=1)
     assert got["admitted"] == 3  # plain, swapped, twice
     assert got["by_province"] == [
         {"province": "11", "name": "11", "name_en": "11", "plan": 0, "admitted": 1, "completion": None,
@@ -340,7 +340,7 @@ def test_equal_ts_tie_break_is_deterministic(migrated: Store, cluster: str,
         for e in order:  # one insert each: the rows meet only when the table is read
             migrated.insert("enrollment_admission", validate(ENROLLMENT_ADMISSION, [e], source="t",
                                                              now=SEASON_NOW).frame)
-        got = enrollment.live(migrated, ZONE, SEASON_NOW)
+        got = enrollment.live(migrated, ZONE, SEASON_NOW, min_cell=1)
         outcomes.append((got["admitted"], got["by_batch"][0]["min_score"], got["by_batch"][0]["max_score"]))
     assert outcomes[0] == outcomes[1]
     admitted, low, high = outcomes[0]
@@ -352,7 +352,7 @@ def test_plan_reimport_latest_wins(pipeline) -> None:
     send(pipeline, ENROLLMENT_PLAN, [plan_row(10), plan_row(5, province="11")], now=first)
     send(pipeline, ENROLLMENT_PLAN, [plan_row(4)], now=first + timedelta(days=1))  # corrected
     send(pipeline, ENROLLMENT_ADMISSION, [admission(f"k{i}", "admitted", T0) for i in range(2)])
-    got = enrollment.live(pipeline.store, ZONE, SEASON_NOW)
+    got = enrollment.live(pipeline.store, ZONE, SEASON_NOW, min_cell=1)
     # the re-imported key counts 4, the key only in the first import keeps its 5
     assert (got["plan"], got["admitted"], got["completion"]) == (9, 2, 2 / 9)
     assert [(r["province"], r["plan"], r["admitted"], r["completion"]) for r in got["by_province"]] == [
@@ -360,13 +360,13 @@ def test_plan_reimport_latest_wins(pipeline) -> None:
     assert got["by_province"][0]["min_score"] is None
     assert year_totals(pipeline.store, YEAR) == {"year": YEAR, "plan": 9, "admitted": 2, "completion": 2 / 9}
     # another year: no plan and no admissions
-    other = enrollment.live(pipeline.store, ZONE, SEASON_NOW, year=2031)
+    other = enrollment.live(pipeline.store, ZONE, SEASON_NOW, year=2031, min_cell=1)
     assert (other["plan"], other["admitted"], other["completion"], other["by_major"]) == (0, 0, None, [])
 
 
 def test_a_year_without_plan_has_no_completion(pipeline) -> None:
     send(pipeline, ENROLLMENT_ADMISSION, [admission("a", "admitted", T0)])
-    got = enrollment.live(pipeline.store, ZONE, SEASON_NOW)
+    got = enrollment.live(pipeline.store, ZONE, SEASON_NOW, min_cell=1)
     assert (got["plan"], got["admitted"], got["completion"]) == (0, 1, None)
     assert all(r["completion"] is None and r["plan"] == 0 for key in DIMS for r in got[key])
 
@@ -383,7 +383,7 @@ def test_checkin_counts_the_furthest_step(pipeline) -> None:
         step("last-year", "registered", day - timedelta(days=365), year=2024),
     ])
     send(pipeline, ENROLLMENT_CHECKIN, [step("paid", "paid", day + minute)])  # a retry
-    got = enrollment.live(pipeline.store, ZONE, SEASON_NOW)["checkin"]
+    got = enrollment.live(pipeline.store, ZONE, SEASON_NOW, min_cell=1)["checkin"]
     assert got == {"arrived": 1, "paid": 1, "dorm": 0, "registered": 2}
     funnel = {r["date"]: r for r in enrollment.slow(pipeline.store, ZONE, SEASON_NOW)["checkin_by_day"]}
     assert funnel["2025-09-01"] == {"date": "2025-09-01", "arrived": 0, "paid": 0, "dorm": 0, "registered": 0}
@@ -418,7 +418,7 @@ def test_names_and_colleges_from_the_catalogue(pipeline) -> None:
         admission("a", "admitted", T0, college="not-cs"),  # the catalogue says cs
         admission("b", "admitted", T0, major="777777", college="lab"),  # unknown major: its events say
     ])
-    got = enrollment.live(pipeline.store, ZONE, SEASON_NOW)
+    got = enrollment.live(pipeline.store, ZONE, SEASON_NOW, min_cell=1)
     assert got["by_province"][0] == {
         "province": "42", "name": "湖北", "name_en": "Hubei", "plan": 5, "admitted": 2, "completion": 0.4,
         "min_score": 612.5, "avg_score": 612.5, "max_score": 612.5}
@@ -493,3 +493,46 @@ def test_latest_status_wins_and_plan_upserts(migrated: Store) -> None:
 
 def test_year_totals_without_plan_have_no_completion(migrated: Store) -> None:
     assert year_totals(migrated, 2031) == {"year": 2031, "plan": 0, "admitted": 0, "completion": None}
+
+
+# --- small cells (IOC_MIN_CELL): the definitions above are checked exact (min_cell=1) ---------
+
+
+@pytest.mark.parametrize(("admitted", "min_cell", "hidden"), [
+    ([5, 4, 1], 3, {1, 2}),  # the one alone would be the rest of the year's total: 4 more hidden with it
+    ([5, 2, 1], 3, {1, 2}),  # two small ones hold 3 between them: nothing more to hide
+    ([5, 4, 0], 3, set()),  # nobody admitted: no score to hide
+    ([9, 5, 5, 2], 3, {1, 3}),  # the next smallest, the first of a tie
+    ([2], 3, {0}),
+    ([5, 4, 1], 1, set()),  # the admissions role's exact figures
+    ([5, 1], 5, {0, 1}),
+])
+def test_small_groups_and_their_complement_are_hidden(admitted: list[int], min_cell: int,
+                                                       hidden: set[int]) -> None:
+    assert enrollment.hidden_groups(admitted, min_cell) == hidden
+    rows = [{"province": str(i), "admitted": n, "plan": 6, "min_score": 600.0, "avg_score": 610.0,
+             "max_score": 620.0} for i, n in enumerate(admitted)]
+    shown = enrollment.suppress_rows(rows, min_cell)
+    assert [r["avg_score"] is None for r in shown] == [i in hidden for i in range(len(rows))]
+    assert [(r["admitted"], r["plan"]) for r in shown] == [(r["admitted"], r["plan"]) for r in rows]
+    assert rows[0]["avg_score"] == 610.0  # the rows given are not changed
+
+
+def test_the_snapshot_section_hides_a_one_candidate_province_by_default(pipeline) -> None:
+    send(pipeline, ENROLLMENT_ADMISSION, [
+        *(admission(f"h{i}", "admitted", T0, score=600.0 + 2 * i) for i in range(4)),
+        admission("alone", "admitted", T0, score=601.5, province="11"),  # neither lowest nor highest
+    ])
+    got = enrollment.live(pipeline.store, ZONE, SEASON_NOW)
+    alone = next(r for r in got["by_province"] if r["province"] == "11")
+    assert [alone[k] for k in ("admitted", "min_score", "avg_score", "max_score")] == [1, None, None, None]
+    assert all(r["avg_score"] is None for r in got["by_province"])  # 42 holds the rest of the total
+    assert "601.5" not in str(got)
+    assert got["by_batch"][0]["avg_score"] == pytest.approx(602.7)  # a group of 5 shows its scores
+    exact = enrollment.exact(pipeline.store, 2025)
+    assert next(r for r in exact["by_province"] if r["province"] == "11")["avg_score"] == 601.5
+    rows = enrollment.breakdown(pipeline.store, 2025)
+    assert enrollment.breakdown_totals(rows)["avg_score"] == pytest.approx(602.7)
+    assert enrollment.suppress_breakdown(rows, 3)["avg_score"].to_list() == [None, None]
+    assert enrollment.suppress_breakdown(rows, 1)["avg_score"].to_list() == rows["avg_score"].to_list()
+    assert enrollment.breakdown_totals(rows.head(1), 3)["avg_score"] is None  # one candidate's total

@@ -18,13 +18,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ingest.enrollment import PROVINCES
+from ingest.enrollment import BATCHES, CATEGORIES, PROVINCES
 from ingest.registry import get_stream
 from ingest.site import load_site
 from ingest.validate import validate
 from ioc_app.migrate import migrate
 from ioc_app.settings import DEFAULT_SITE
 from ioc_app.storage import Store
+from metrics.enrollment import MIN_CELL, hidden_groups
 
 ZONE = ZoneInfo("Asia/Shanghai")
 HOME = "42"
@@ -149,6 +150,11 @@ def enrollment(store: Store, now_ms: int, rng: random.Random) -> dict[str, Any]:
             result[key] = {**v, "completion": v["admitted"] / v["plan"] if v["plan"] else None,
                            "min_score": min(s) if s else None, "max_score": max(s) if s else None,
                            "avg_score": sum(s) / len(s) if s else None}
+        # the small-cell rule (IOC_MIN_CELL, default 3) over the rows in the snapshot's order
+        order = {"province": PROVINCES, "batch": BATCHES, "category": CATEGORIES}.get(dim)
+        keys = sorted(result, key=lambda k: (order.index(k) if order else 0, k))
+        for i in hidden_groups([result[k]["admitted"] for k in keys], MIN_CELL):
+            result[keys[i]] |= {"min_score": None, "max_score": None, "avg_score": None}
         return result
 
     plan = sum(r["planned"] for r in plan_rows)

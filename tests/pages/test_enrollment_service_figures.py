@@ -51,15 +51,16 @@ def pages() -> Any:
     from ioc_app import read
 
     saved = (dash.register_page, read.snapshot_for, list(_callback.GLOBAL_CALLBACK_LIST),
-             dict(_callback.GLOBAL_CALLBACK_MAP))
+             dict(_callback.GLOBAL_CALLBACK_MAP), read.min_cell)
     names = [n for n in ("pages.enrollment", "pages.service") if n not in sys.modules]
     dash.register_page = lambda *a, **k: None  # type: ignore[assignment]
     state: dict[str, Any] = {"snap": SNAP}
     read.snapshot_for = lambda at: state["snap"]  # type: ignore[assignment]
+    read.min_cell = lambda: 3  # type: ignore[assignment]
     try:
         yield (importlib.import_module("pages.enrollment"), importlib.import_module("pages.service"), state)
     finally:
-        dash.register_page, read.snapshot_for = saved[0], saved[1]
+        dash.register_page, read.snapshot_for, read.min_cell = saved[0], saved[1], saved[4]
         _callback.GLOBAL_CALLBACK_LIST[:] = saved[2]
         _callback.GLOBAL_CALLBACK_MAP.clear()
         _callback.GLOBAL_CALLBACK_MAP.update(saved[3])
@@ -110,14 +111,15 @@ def test_update_sends_only_changed_parts_and_only_values(pages: Any) -> None:
     enrollment, service, state = pages
     cfg = {"lang": "zh", "at": None}
     sent = enrollment.digests(SNAP)
-    assert enrollment.refresh(8, cfg, "dark", sent) == (no_update,) * (len(enrollment.SOURCES) + 1)
+    assert enrollment.refresh(8, cfg, "dark", sent) == (no_update,) * (len(enrollment.SOURCES) + 2)
 
     changed = json.loads(json.dumps(SNAP))
     changed["enrollment"]["by_batch"][0]["admitted"] = 30
     changed["enrollment"]["by_batch"][0]["completion"] = 1.0
     state["snap"] = changed
     try:
-        out = dict(zip([*enrollment.SOURCES, "sent"], enrollment.refresh(9, cfg, "dark", sent), strict=True))
+        out = dict(zip([*enrollment.SOURCES, "scores_note", "sent"], enrollment.refresh(9, cfg, "dark", sent),
+                       strict=True))
         assert [k for k, v in out.items() if v is not no_update] == ["batch", "sent"]
         ops = operations(out["batch"])
         assert ops["data.1.x"] == [1.0] and ops["layout.yaxis2.ticktext"] == ["30 / 30 · 100.0%"]
