@@ -89,8 +89,9 @@ def layout(pages: str | None = None, interval: str | None = None, lang: str | No
            **_query: Any) -> html.Div:
     lang, theme, fit = options(lang, theme, fit)
     playlist = read.screen_pages()  # a paired screen shows its own pages, whatever the URL says
+    mayopen = {path for path in known_paths() if read.may_open(path)}  # nothing the viewer may not open
     paths, interval_s, reload_at = read.wall_rotation(",".join(playlist) if playlist else pages, interval,
-                                                      known_paths())
+                                                      mayopen)
     who = read.viewer()
     opts = {"lang": lang, "theme": theme, "fit": fit, "screen": who["screen"]}
     first, title = render(paths[0], opts, reload_at)
