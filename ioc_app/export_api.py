@@ -45,6 +45,7 @@ from ingest.site import Site
 from ioc_app import audit, read
 from ioc_app.downloads import attachment, csv_bytes, guard_columns, looks_like_formula
 from ioc_app.storage import StoreError
+from ioc_app.web import failure
 from layouts.i18n import LANGS, t
 from metrics.enrollment import (
     EXPORT_KEYS,
@@ -357,8 +358,7 @@ def export_enrollment() -> Response:
     except ExportError as exc:
         return _error(400, exc.code, exc.message)
     except StoreError as exc:
-        log.warning("event=export.store_unavailable error=%r", str(exc)[:300])
-        return _error(503, "unavailable", f"the store is unreachable: {exc}", {"Retry-After": "10"})
+        return failure(503, "store_unavailable", exc, where="export", headers={"Retry-After": "10"})
     table = _labelled(rows, req.lang)
     if req.fmt == "csv":
         body, mimetype = _csv(table, req.lang), "text/csv; charset=utf-8"
