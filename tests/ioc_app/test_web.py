@@ -196,7 +196,8 @@ def test_a_callback_larger_than_the_cap_is_413(client: Any) -> None:
     body = orjson.dumps({**route_body("/gates"), "state": [{"id": "x", "property": "data",
                                                             "value": "a" * CALLBACK_MAX_BYTES}]})
     r = client.post("/_dash-update-component", data=body, content_type="application/json")
-    assert r.status_code == 413 and r.json["error"] == "too_large" and str(CALLBACK_MAX_BYTES) in r.json["message"]
+    assert r.status_code == 413 and r.json["error"] == "too_large"
+    assert str(CALLBACK_MAX_BYTES) in r.json["message"]
     assert client.post("/_dash-update-component", json=route_body("/gates")).status_code == 200
 
 
@@ -276,12 +277,10 @@ def test_pages_given_a_bad_time_say_so_instead_of_failing(client: Any) -> None:
 
 def explore_answer(app: Any, search: str) -> str:
     """The /explore page's answer (its result callback) for ``search``: the refusal box text."""
+    from ioc_app import read
     from pages import explore
 
     with app.server.test_request_context("/explore"):
-        zone = app.server.extensions["ioc"].settings.zone
-        from ioc_app import read
-
         q = explore.question_from_query(dict(p.split("=", 1) for p in search.lstrip("?").split("&")),
                                         read.query_whitelist())
         out = explore.result(q, "en", "light", None)
@@ -346,6 +345,19 @@ def test_a_store_failure_answers_a_code_and_an_id_only(app: Any, client: Any, ca
         assert r.json["error"] == "store_unavailable" and r.headers["Retry-After"]
         assert b"SELECT" not in r.data and b"t_missing" not in r.data
         assert any(f"error_id={r.json['id']}" in line for line in captured.lines)
+
+
+def test_the_explore_page_shows_a_reference_not_the_store_message(app: Any, captured: Captured) -> None:
+    runtime = app.server.extensions["ioc"]
+    real = runtime.store
+    runtime.store = Store(real.url, database="t_missing_" + uuid.uuid4().hex[:8])
+    try:
+        text = explore_answer(app, "?domain=gate&grain=day&from=2025-02-01&to=2025-02-03")
+    finally:
+        runtime.store = real
+    ident = re.search(r"Reference: ([0-9a-f]{16})", text)
+    assert ident and "SELECT" not in text and "t_missing" not in text, text
+    assert any(f"error_id={ident.group(1)}" in line and "SELECT" in line for line in captured.lines)
 
 
 # --- logs -----------------------------------------------------------------------------------
