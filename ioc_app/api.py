@@ -17,6 +17,7 @@ from ioc_app import audit, read
 from ioc_app.access import principal
 from ioc_app.auth import Source
 from ioc_app.storage import StoreError
+from ioc_app.web import failure
 from metrics.deadletter import list_dead_letters
 
 log = logging.getLogger("ioc.api")
@@ -36,6 +37,8 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 @api.errorhandler(ApiError)
 def _api_error(exc: ApiError) -> Response:
+    if exc.status >= 500:  # the code and a correlation id; what happened goes to the log
+        return failure(exc.status, exc.code, exc.message, where=f"api.{exc.code}", headers=exc.headers)
     return _json({"error": exc.code, "message": exc.message}, exc.status, exc.headers)
 
 
@@ -151,7 +154,7 @@ def deadletter_list() -> Response:
         frame = list_dead_letters(_runtime().store, _stream_param(request.args.get("stream")),
                                   _limit(request.args.get("limit")))
     except StoreError as exc:
-        raise ApiError(503, "unavailable", f"the store is unreachable: {exc}",
+        raise ApiError(503, "store_unavailable", f"the store is unreachable: {exc}",
                        {"Retry-After": "10"}) from None
     _audit("deadletter.read", machine, {"stream": request.args.get("stream") or "",
                                         "limit": _limit(request.args.get("limit")), "count": frame.height})
@@ -196,7 +199,7 @@ def deadletter_replay() -> Response:
     except Backpressure as exc:
         raise ApiError(exc.status, "busy", exc.message, {"Retry-After": str(exc.retry_after)}) from None
     except StoreError as exc:
-        raise ApiError(503, "unavailable", f"the store is unreachable: {exc}",
+        raise ApiError(503, "store_unavailable", f"the store is unreachable: {exc}",
                        {"Retry-After": "10"}) from None
     _audit("deadletter.replay", machine, {
         "stream": stream or "", "limit": _limit(str(body.get("limit", 10_000))), "ids": len(ids),

@@ -38,6 +38,7 @@ from ioc_app.snapshot_api import snapshot_api
 from ioc_app.sso import sso
 from ioc_app.storage import Store, StoreError
 from ioc_app.wall import load_wall
+from ioc_app.web import install as install_web
 from layouts.i18n import t
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     # audit trail: rows go through the ingest buffer (and the commands' spool is taken up)
     server.extensions[AUDIT_EXTENSION] = attach_audit(access.audit, settings, pipeline, background)
     install_gate(server, access, PlainPages())
+    install_web(app, settings)  # security headers on every answer; 5xx bodies without details
     server.register_error_handler(429, _too_many)
     server.register_blueprint(signin)
     limiter = make_limiter(server, settings.redis_url or "memory://", redis_client)

@@ -36,8 +36,10 @@ from ioc_app.access import current as current_access
 from ioc_app.downloads import attachment, csv_bytes, guard_columns
 from ioc_app.signin import lang, render
 from ioc_app.storage import StoreError
+from ioc_app.web import failure
 from layouts.i18n import t
 from metrics.audit import COLUMNS, audit_rows
+from metrics.query import QueryError, check_year
 
 log = logging.getLogger("ioc.audit_api")
 audit_api = Blueprint("ioc_audit", __name__)
@@ -83,6 +85,7 @@ def _instant(name: str, raw: str, zone: ZoneInfo, end: bool) -> datetime:
         except ValueError:
             raise AuditQueryError(f"{name}={raw!r} is not a date; write YYYY-MM-DD, e.g. 2025-05-01"
                                   ) from None
+        _within_years(name, raw, day)
         if end:  # a date as "to" includes that whole day
             day += timedelta(days=1)
         return datetime.combine(day, time(), zone).astimezone(UTC)
@@ -93,9 +96,18 @@ def _instant(name: str, raw: str, zone: ZoneInfo, end: bool) -> datetime:
         raise AuditQueryError(
             f"{name}={raw!r} is neither RFC 3339 nor a date; write e.g. 2025-05-01T08:00:00+08:00 "
             f"or 2025-05-01") from None
+    _within_years(name, raw, value)
     if value.tzinfo is None:  # the site's time
         value = value.replace(tzinfo=zone)
     return value.astimezone(UTC)
+
+
+def _within_years(name: str, raw: str, moment: date) -> None:
+    """The product's one rule on years (``metrics.query.MIN_YEAR``–``MAX_YEAR``)."""
+    try:
+        check_year(name, raw, moment)
+    except QueryError as exc:
+        raise AuditQueryError(exc.message) from None
 
 
 def parse(args: Mapping[str, Sequence[str]], allowed: tuple[str, ...], zone: ZoneInfo,
@@ -167,9 +179,7 @@ def audit_list() -> Response:
     except AuditQueryError as exc:
         return _error(400, "bad_parameter", exc.message)
     except StoreError as exc:
-        log.warning("event=audit.store_unavailable error=%r", str(exc)[:300])
-        return _error(503, "unavailable", f"the store is unreachable: {exc}; retry later",
-                      {"Retry-After": "10"})
+        return failure(503, "store_unavailable", exc, where="audit", headers={"Retry-After": "10"})
     if q.fmt == "csv":
         body = csv_bytes(guard_columns(frame.select(COLUMNS), TEXT))
         _recorded(q, "api", frame.height, body)

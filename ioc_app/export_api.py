@@ -49,6 +49,7 @@ from ingest.site import Site
 from ioc_app import audit, read
 from ioc_app.downloads import attachment, csv_bytes, guard_columns, looks_like_formula
 from ioc_app.storage import StoreError
+from ioc_app.web import failure
 from layouts.i18n import LANGS, t
 from metrics.enrollment import (
     EXPORT_KEYS,
@@ -379,8 +380,7 @@ def _export(exact: bool) -> Response:
     except ExportError as exc:
         return _error(400, exc.code, exc.message)
     except StoreError as exc:
-        log.warning("event=export.store_unavailable error=%r", str(exc)[:300])
-        return _error(503, "unavailable", f"the store is unreachable: {exc}", {"Retry-After": "10"})
+        return failure(503, "store_unavailable", exc, where="export", headers={"Retry-After": "10"})
     totals = breakdown_totals(rows, 1 if exact else min_cell)
     shown = rows if exact else suppress_breakdown(rows, min_cell)
     table = _labelled(shown, req.lang)

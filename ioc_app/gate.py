@@ -5,7 +5,10 @@ ingest route goes to its bearer-token check, operations endpoints answer loopbac
 or the metrics token, and everything else needs a principal with the route's permission.
 Without one, pages redirect to sign-in (an unpaired wall shows its pairing code instead)
 and APIs and Dash's routes answer 401; with the wrong roles, 403 — per Dash callback too.
-A browser request that changes state from another origin is refused before anything else.
+A browser request that changes state from another origin is refused before anything else
+(a browser names its origin in ``Origin`` or ``Sec-Fetch-Site``; source systems with bearer
+tokens send neither and are judged by their token), and a Dash callback larger than
+``ioc_app.web.CALLBACK_MAX_BYTES`` is refused with 413 before it is read.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from urllib.parse import quote, urlsplit
 
 import orjson
 from flask import Flask, Response, g, redirect, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ioc_app.access import SCREEN_COOKIE, SESSION_COOKIE, Access
 from ioc_app.permissions import (
@@ -31,6 +35,7 @@ from ioc_app.permissions import (
     Principal,
     callback_page,
 )
+from ioc_app.web import CALLBACK_MAX_BYTES
 
 log = logging.getLogger("ioc.gate")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -63,6 +68,20 @@ def _cross_site(access: Access) -> bool:
         own = {request.host_url.rstrip("/"), access.settings.base_url.rstrip("/")}
         own |= {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in list(own)}
         return origin.rstrip("/") not in own
+    return False
+
+
+def _too_large(limit: int) -> bool:
+    """A body over ``limit`` bytes: by its ``Content-Length``, or (sent in chunks, without one)
+    by reading at most one byte more than the limit."""
+    length = request.content_length
+    if length is not None:
+        return length > limit
+    request.max_content_length = limit  # a chunked body: Flask stops reading past the limit
+    try:
+        request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        return True
     return False
 
 
@@ -105,6 +124,9 @@ def install(server: Flask, access: Access, pages: Any) -> None:
         if needed is None:  # deny by default: a route nobody mapped answers nobody
             log.error("event=gate.unmapped_route rule=%s", rule)
             return _json(403, "forbidden", "this route has no permission yet; nobody may use it")
+        if needed == CALLBACK and _too_large(CALLBACK_MAX_BYTES):
+            return _json(413, "too_large", f"a Dash callback request is at most {CALLBACK_MAX_BYTES} bytes; "
+                                           f"reload the page (a page sends far less)")
         if needed == PUBLIC:
             g.principal, _ = resolve(access)
             return None

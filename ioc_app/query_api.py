@@ -37,6 +37,7 @@ from ioc_app.cache import BytesCache, MemoryBytesCache, RedisBytesCache
 from ioc_app.downloads import csv_bytes, guard_columns
 from ioc_app.settings import Settings
 from ioc_app.storage import Store, StoreError
+from ioc_app.web import failure
 from metrics.query import QueryError, QuerySpec, parse_spec, run
 
 log = logging.getLogger("ioc.query")
@@ -201,8 +202,7 @@ def query(domain: str) -> Response:
     except QueryError as exc:
         return _error(404 if exc.code == "unknown_domain" else 400, exc.code, exc.message)
     except StoreError as exc:
-        log.warning("event=query.store_unavailable domain=%s error=%r", domain, str(exc)[:300])
-        return _error(503, "unavailable", f"the store is unreachable: {exc}", {"Retry-After": "10"})
+        return failure(503, "store_unavailable", exc, where="query", headers={"Retry-After": "10"})
     if formats[0] == "csv":
         response = _csv(result.frame, result.spec, state.zone)
     else:

@@ -85,11 +85,15 @@ def snapshot_for(at: str | None) -> dict[str, Any] | None:
     import orjson
 
     from ioc_app.snapshot_api import parse_time, stored_at
+    from ioc_app.storage import StoreError
 
     runtime = current_app.extensions[EXTENSION]
     try:
         body = stored_at(runtime, parse_time(at, runtime.settings.zone))
-    except ValueError:
+    except ValueError:  # the page says what is wrong with ``at`` (``at_problem``)
+        return None
+    except StoreError as exc:
+        log.warning("event=read.history_failed error=%r", str(exc)[:300])
         return None
     return orjson.loads(body) if body else None
 
@@ -220,9 +224,9 @@ def query(domain: str, args: dict[str, list[str]], max_rows: int) -> dict[str, A
     """The answer of ``GET /api/v1/query/<domain>`` for ``args``, as the JSON body's data.
 
     A refused request comes back as ``{"error", "message"}`` (the API's 400/404 body), an
-    unreachable store as ``{"error": "unavailable", …}``. An answer longer than ``max_rows``
-    keeps its metadata and ``row_count`` but no ``rows``: a page cannot show it, the file
-    can. ``cache`` says whether the query API's cache had it.
+    unreachable store as ``{"error": "unavailable", "message": <correlation id>}``. An answer
+    longer than ``max_rows`` keeps its metadata and ``row_count`` but no ``rows``: a page
+    cannot show it, the file can. ``cache`` says whether the query API's cache had it.
     """
     import orjson
 
@@ -234,9 +238,10 @@ def query(domain: str, args: dict[str, list[str]], max_rows: int) -> dict[str, A
         result = answer(domain, args, via="explore")
     except QueryError as exc:
         return {"error": exc.code, "message": exc.message}
-    except StoreError as exc:
-        log.warning("event=read.query_failed domain=%s error=%r", domain, str(exc)[:200])
-        return {"error": "unavailable", "message": str(exc)[:300]}
+    except StoreError as exc:  # the page shows a reference; the store's message goes to the log
+        from ioc_app.web import logged_failure
+
+        return {"error": "unavailable", "message": logged_failure("store_unavailable", exc, where="explore")}
     count = result.frame.height
     if count > max_rows:
         result = type(result)(result.spec, result.frame.head(0), result.cache)

@@ -7,6 +7,11 @@ the ops center, not by a leader walking past. The server tells each screen how o
 (a third of the silence, so one late beat is not yet silence): the pages need no setting of
 their own and a changed threshold reaches every open screen with its next beat. Kept in the
 process, or in Redis (a hash) when several web workers serve the screens.
+
+The registry is keyed by who beats — a paired screen by its pairing's name, a person's browser
+by its address and page — never by a name the browser sends, and it holds at most
+``MAX_SCREENS`` entries: past that, the longest-silent ones are forgotten first, so a client
+beating with ever new pages cannot grow it without end.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ screens_api = Blueprint("ioc_screens", __name__)
 SILENT_AFTER_S = 90
 FORGET_AFTER_S = 24 * 3600
 REDIS_KEY = "ioc:screens"
+#: entries kept (a campus has tens of screens; room for every person's tablet besides)
+MAX_SCREENS = 500
+MAX_BEAT_BYTES = 8192
 FIELDS = {"screen": str, "page": str, "version": int, "heap_bytes": int, "dom_nodes": int,
           "lang": str, "width": int, "height": int}
 
@@ -32,8 +40,10 @@ FIELDS = {"screen": str, "page": str, "version": int, "heap_bytes": int, "dom_no
 class Screens:
     """The heartbeat registry (in-process, or a Redis hash shared by every web worker)."""
 
-    def __init__(self, redis: Any = None, silent_after_s: float = SILENT_AFTER_S) -> None:
+    def __init__(self, redis: Any = None, silent_after_s: float = SILENT_AFTER_S,
+                 max_entries: int = MAX_SCREENS) -> None:
         self.redis = redis
+        self.max_entries = max_entries
         #: three missed heartbeats: one late beat (a busy tablet) is not yet silence
         self.silent_after_s = silent_after_s
         self.heartbeat_s = round(silent_after_s / 3, 1)
@@ -51,9 +61,17 @@ class Screens:
         key = entry["screen"]
         if self.redis is not None:
             self.redis.hset(REDIS_KEY, key, orjson.dumps(entry))
+            if self.redis.hlen(REDIS_KEY) > self.max_entries:
+                seen = {k: orjson.loads(v)["seen"] for k, v in self.redis.hgetall(REDIS_KEY).items()}
+                oldest = sorted(seen, key=seen.__getitem__)[:len(seen) - self.max_entries]
+                if oldest:
+                    self.redis.hdel(REDIS_KEY, *oldest)
         else:
             with self._lock:
-                self._local[key] = entry
+                self._local.pop(key, None)
+                self._local[key] = entry  # insertion order is the order of the last beat
+                while len(self._local) > self.max_entries:
+                    del self._local[next(iter(self._local))]
         return entry
 
     def all(self, now: float | None = None) -> list[dict[str, Any]]:
@@ -93,8 +111,14 @@ def _clean(raw: Any) -> dict[str, Any] | None:
 @screens_api.post("/api/v1/heartbeat")
 def heartbeat() -> Response:
     runtime = current_app.extensions[read.EXTENSION]
+    raw = request.stream.read(MAX_BEAT_BYTES + 1)
+    if len(raw) > MAX_BEAT_BYTES:
+        response = jsonify(error="too_large", message=f"a heartbeat is at most {MAX_BEAT_BYTES} bytes; "
+                                                      f"send only its fields")
+        response.status_code = 413
+        return response
     try:
-        body = orjson.loads(request.get_data(cache=False)[:8192])
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         body = None
     beat = _clean(body)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -309,6 +310,21 @@ def _parse_proxies(name: str, raw: str) -> str:
     return raw.strip()
 
 
+_FRAME_SOURCE = re.compile(r"https?://(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def _parse_frame_ancestors(name: str, raw: str) -> str:
+    keywords = ("'none'", "'self'")
+    # the keywords may come unquoted (a .env file drops the quotes)
+    sources = [f"'{s}'" if s in ("none", "self") else s for s in raw.split()]
+    ok = bool(sources) and all(s in keywords or _FRAME_SOURCE.fullmatch(s) for s in sources)
+    if not ok or ("'none'" in sources and len(sources) > 1):
+        raise SettingsError(f"{name}={raw!r}: list the sites that may show IOC in a frame, separated by "
+                            f"spaces, e.g. 'self' https://portal.example.edu.cn (scheme and host, no path), "
+                            f"or 'none' alone")
+    return " ".join(sources)
+
+
 def _parse_cluster(name: str, raw: str) -> str:
     value = raw.strip()
     if value and not value.replace("_", "").replace("-", "").isalnum():
@@ -354,6 +370,7 @@ class Settings:
     metrics_token: str = ""
     trusted_proxies: str = ""
     min_cell: int = 3
+    frame_ancestors: str = "'none'"
 
     @property
     def embedded(self) -> bool:
@@ -435,6 +452,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_METRICS_TOKEN": ("metrics_token", _parse_text),
     "IOC_TRUSTED_PROXIES": ("trusted_proxies", _parse_proxies),
     "IOC_MIN_CELL": ("min_cell", _parse_min_cell),
+    "IOC_FRAME_ANCESTORS": ("frame_ancestors", _parse_frame_ancestors),
 }
 
 

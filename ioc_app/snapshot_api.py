@@ -19,7 +19,11 @@ import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from ioc_app import read
+from ioc_app.storage import StoreError
+from ioc_app.web import failure
+from layouts.live import UNESCAPED_PLUS
 from metrics import enrollment, history
+from metrics.query import QueryError, check_year
 
 snapshot_api = Blueprint("ioc_snapshot", __name__)
 ALLOWED = ("at", "year")
@@ -35,8 +39,11 @@ def _error(status: int, code: str, message: str, **headers: str) -> Response:
 
 
 def parse_time(raw: str, zone: Any) -> datetime:
-    """RFC 3339 (``Z`` or an offset); a time without offset is read in the site's zone."""
-    value = datetime.fromisoformat(raw.strip().replace(" ", "T").replace("z", "Z"))
+    """RFC 3339 (``Z`` or an offset); a time without offset is read in the site's zone.
+    Raises ``ValueError`` — a :class:`QueryError` saying so for a year outside 1970–2100."""
+    text = UNESCAPED_PLUS.sub(r"\1+\2", raw.strip())
+    value = datetime.fromisoformat(text.replace(" ", "T").replace("z", "Z"))
+    check_year("at", raw, value)
     return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
 
 
@@ -72,8 +79,8 @@ def snapshot() -> Response:
         return _at(runtime, request.args["at"])
     current = runtime.feed.current()
     if current is None:
-        return _error(503, "no_snapshot", "no snapshot has been computed yet; retry in a second",
-                      **{"Retry-After": "1"})
+        return failure(503, "no_snapshot", "no snapshot has been computed yet", where="snapshot",
+                       headers={"Retry-After": "1"})
     if "year" in request.args:
         return _for_year(runtime, current, request.args["year"])
     if request.if_none_match.contains(str(current.version)):
@@ -86,10 +93,15 @@ def snapshot() -> Response:
 def _at(runtime: Any, raw: str) -> Response:
     try:
         when = parse_time(raw, runtime.settings.zone)
+    except QueryError as exc:
+        return _error(400, "bad_time", exc.message)
     except ValueError:
         return _error(400, "bad_time", f"at={raw!r} is not a time; use RFC 3339 such as "
                       "2026-09-01T08:30:00+08:00")
-    body = stored_at(runtime, when)
+    try:
+        body = stored_at(runtime, when)
+    except StoreError as exc:
+        return failure(503, "store_unavailable", exc, where="snapshot.history", headers={"Retry-After": "10"})
     if body is None:
         return _error(404, "not_found", f"no snapshot was stored at or before {raw}; "
                       "history starts when the core first ran — choose a later time")

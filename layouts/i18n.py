@@ -720,6 +720,20 @@ CATALOGUE: dict[str, dict[str, str]] = {
               "days. Actions: exact, or a prefix with * (screen.*). Newest first.",
     },
     "admin.audit_count": {"zh": "共 {n} 条（按时间倒序）", "en": "{n} rows (newest first)"},
+    "live.bad_at": {
+        "zh": "无法显示 at={at} 的历史：请使用 1970–2100 年之间的 RFC 3339 时间，"
+              "例如 2026-09-01T08:30:00+08:00。",
+        "en": "Cannot show the history at={at}: use an RFC 3339 time within 1970–2100, e.g. "
+              "2026-09-01T08:30:00+08:00.",
+    },
+    "error.reference": {"zh": "错误编号：{id}（请告知管理员）",
+                        "en": "Reference: {id} (give it to the administrator)"},
+    "error.title": {"zh": "出错了", "en": "Something went wrong"},
+    "error.internal": {
+        "zh": "服务器处理此请求时出错。请稍后重试；如仍出错，请将编号 {id} 告知管理员。",
+        "en": "The server failed to answer this request. Try again shortly; if it fails again, give the "
+              "administrator the reference {id}.",
+    },
     "admin.audit_unavailable": {
         "zh": "数据存储暂时不可用，请稍后重试。",
         "en": "The store is unreachable; try again shortly.",

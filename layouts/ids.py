@@ -15,6 +15,7 @@ VERSION = "ioc-live-version"
 TICK = "ioc-live-tick"
 CLOCK = "ioc-clock"
 BADGE = "ioc-badge"
+BAD_AT = "ioc-bad-at"  # the message of a page asked for an unreadable ?at=
 
 
 def graph(page: str, name: str) -> str:

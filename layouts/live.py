@@ -9,6 +9,8 @@ arrives — no callback round trip, no re-render. Charts listen to the snapshot 
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Any
 
 from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
@@ -26,6 +28,23 @@ NAV: tuple[tuple[str, str], ...] = (
     ("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
     ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"),
     ("nav.explore", "/explore"))
+
+
+#: the years ``?at=`` may name (the product's one rule, ``metrics.query.MIN_YEAR``/``MAX_YEAR``)
+AT_YEARS = (1970, 2100)
+#: "+08:00" typed into a URL unescaped arrives as " 08:00" (a plus is a space in a query)
+UNESCAPED_PLUS = re.compile(r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:\d{2})$")
+
+
+def at_is_valid(at: str) -> bool:
+    """Whether ``?at=`` names a time the snapshot history can be asked for (RFC 3339 within
+    ``AT_YEARS``); a page given another one says so instead of showing empty figures."""
+    text = UNESCAPED_PLUS.sub(r"\1+\2", at.strip())
+    try:
+        moment = datetime.fromisoformat(text.replace(" ", "T").replace("z", "Z"))
+    except ValueError:
+        return False
+    return AT_YEARS[0] <= moment.year <= AT_YEARS[1]
 
 
 def options(lang: str | None, theme: str | None, fit: str | None) -> tuple[str, str, str]:
@@ -113,8 +132,12 @@ def frame(page: str, title_key: str, body: Any, *, lang: str, theme: str, fit: s
         dcc.Interval(id=ids.TICK, interval=POLL_MS),
     ]
     canvas_cls = "ioc-canvas" if theme == "dark" and not flow else "ioc-flow"
+    problem = None
+    if at and not at_is_valid(at):
+        problem = html.Div(t("live.bad_at", lang).format(at=at[:64]), id=ids.BAD_AT, role="alert",
+                           className="ioc-bad-at")
     return html.Div(
-        html.Div([header, html.Main(body, className="ioc-body"), *machinery],
+        html.Div([header, problem, html.Main(body, className="ioc-body"), *machinery],
                  className=canvas_cls, **{"data-fit": fit}),
         className=f"ioc-screen ioc-theme-{theme}" + (" ioc-screen-flow" if flow else ""),
         lang="zh-CN" if lang == "zh" else "en",

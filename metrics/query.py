@@ -394,6 +394,17 @@ def ceil_bucket(t: datetime, grain: Grain, zone: ZoneInfo) -> datetime:
 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: the years a time parameter may name, anywhere in the product (query API, /explore,
+#: ``?at=``, audit): outside them a request is a typo, answered with 400, never computed
+MIN_YEAR, MAX_YEAR = 1970, 2100
+
+
+def check_year(name: str, raw: str, moment: date | datetime) -> None:
+    """Refuse a time outside ``MIN_YEAR``–``MAX_YEAR`` (a 400 naming the parameter)."""
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise QueryError("bad_parameter", (
+            f"{name}={raw!r} is outside the years {MIN_YEAR}–{MAX_YEAR}; give a time within them, "
+            f"e.g. 2026-09-01"))
 
 
 def parse_time(name: str, raw: str, zone: ZoneInfo) -> datetime:
@@ -401,14 +412,19 @@ def parse_time(name: str, raw: str, zone: ZoneInfo) -> datetime:
     text = raw.strip()
     if _DATE.fullmatch(text):
         try:
-            return _midnight(date.fromisoformat(text), zone)
+            day = date.fromisoformat(text)
         except ValueError:
-            pass
+            day = None
+        if day is not None:
+            check_year(name, raw, day)
+            return _midnight(day, zone)
     else:
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
             moment = None
+        if moment is not None:
+            check_year(name, raw, moment)
         if moment is not None and moment.tzinfo is not None and "T" in text.upper():
             return moment.astimezone(UTC)
         if moment is not None and moment.tzinfo is None:

@@ -48,7 +48,7 @@ from flask import request
 from ioc_app import read
 from layouts.charts import timeseries
 from layouts.i18n import CATALOGUE, t
-from layouts.live import frame, options
+from layouts.live import AT_YEARS, frame, options
 from layouts.table import table
 
 dash.register_page(__name__, path="/explore", name="explore", order=60, title="IOC")
@@ -166,6 +166,8 @@ def parse_moment(text: str | None, zone: ZoneInfo) -> datetime | None:
         else:
             moment = datetime.fromisoformat(s.replace(" ", "T", 1).replace("z", "Z"))
     except ValueError:
+        return None
+    if not AT_YEARS[0] <= moment.year <= AT_YEARS[1]:  # passed on as typed: the API says why
         return None
     return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
 
@@ -555,7 +557,8 @@ def error_box(message: str, kind: str, lang: str) -> html.Div:
     """The refusal in the page (never a Dash error): translated framing, the API's message,
     and the advice to change the question as it says."""
     if kind == "unavailable":
-        return html.Div([html.Strong(t("explore.unavailable", lang)), html.Div(message, className="ex-msg")],
+        return html.Div([html.Strong(t("explore.unavailable", lang)),
+                         html.Div(t("error.reference", lang).format(id=message), className="ex-msg")],
                         className="ex-error", role="alert", **{"data-kind": kind})
     if kind == "too_many":
         return html.Div([html.Strong(t("explore.error", lang)), html.Div(message, className="ex-msg")],

@@ -417,4 +417,5 @@ def test_unreachable_store_is_503(client: Any) -> None:
     finally:
         client.store.down = False
     assert r.status_code == 503 and r.headers["Retry-After"] == "10"
-    assert orjson.loads(r.data)["error"] == "unavailable"
+    body = orjson.loads(r.data)  # a code and a correlation id, never the store's message
+    assert body["error"] == "store_unavailable" and set(body) == {"error", "id"}
