@@ -277,9 +277,16 @@ def test_pages_given_a_bad_time_say_so_instead_of_failing(client: Any) -> None:
 
 def explore_answer(app: Any, search: str) -> str:
     """The /explore page's answer (its result callback) for ``search``: the refusal box text."""
-    from ioc_app import read
-    from pages import explore
+    import sys
 
+    import dash
+
+    from ioc_app import read
+
+    # the module as the app factory loaded it (importing ``pages.explore`` again would
+    # register its page a second time)
+    entry = next(p for p in dash.page_registry.values() if p["path"] == "/explore")
+    explore = sys.modules[entry["module"]]
     with app.server.test_request_context("/explore"):
         q = explore.question_from_query(dict(p.split("=", 1) for p in search.lstrip("?").split("&")),
                                         read.query_whitelist())
