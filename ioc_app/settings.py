@@ -118,6 +118,10 @@ def _parse_history_days(name: str, raw: str) -> int:
     return int(_number(name, raw, int, 1, 3650, "a number of days"))
 
 
+def _parse_deadletter_days(name: str, raw: str) -> int:
+    return int(_number(name, raw, int, 1, 400, "a number of days"))
+
+
 def _parse_site(name: str, raw: str) -> str:
     path = Path(raw.strip()).expanduser()
     if not path.is_file():
@@ -290,6 +294,7 @@ class Settings:
     metrics_token: str = ""
     trusted_proxies: str = ""
     min_cell: int = 3
+    deadletter_days: int = 30
 
     @property
     def embedded(self) -> bool:
@@ -363,6 +368,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_METRICS_TOKEN": ("metrics_token", _parse_text),
     "IOC_TRUSTED_PROXIES": ("trusted_proxies", _parse_proxies),
     "IOC_MIN_CELL": ("min_cell", _parse_min_cell),
+    "IOC_DEADLETTER_DAYS": ("deadletter_days", _parse_deadletter_days),
 }
 
 
