@@ -29,7 +29,7 @@ REASONS: dict[str, str] = {
     "in_future": "ts is more than 5 minutes in the future",
     "too_old": "ts is older than the stream's retention",
     "pii_not_allowed": ("the value holds personal data: an ID-card or mobile number (any string "
-                        "field), a bank-card number or e-mail address (keys and free text), a "
+                        "field), a bank-card number or e-mail address (any but event_id), a "
                         "Han-character name (keys)"),
     "source_mismatch": "the event's source differs from the source of its ingest token",
 }

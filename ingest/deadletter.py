@@ -34,23 +34,14 @@ def _dumps(value: Any) -> str:
         return orjson.dumps(repr(value)).decode()
 
 
-def _classes(stream: str) -> dict[str, str]:
-    from ingest.registry import BY_NAME
-
-    s = BY_NAME.get(stream)
-    if s is None:
-        return {}
-    return {f.name: cls for f in s.all_fields if (cls := pii.field_class(f.name, f.kind))}
-
-
 def safe_payload(stream: str, event: Any, key: bytes) -> Any:
-    """The event with personal data redacted and blobs dropped. A contract string field is
-    redacted by the rules of its class (a gate's Chinese name is not a person's name); any
-    other value (an unknown field, a number where a string was expected) by the strictest."""
+    """The event with personal data redacted and blobs dropped, by the strictest rules in
+    every field (a gate's Chinese name that looks like a person's is redacted too: a letter
+    is evidence, and replaying it can supply the value again) — except ``event_id``, whose
+    digit runs stay so that a letter keeps its identity."""
     if not isinstance(event, dict):
         return pii.redact_value(event, key)
-    classes = _classes(stream)
-    return {pii.redact_text(str(k), key): pii.redact_value(v, key, classes.get(str(k), "key"))
+    return {pii.redact_text(str(k), key): pii.redact_value(v, key, "letter_id" if k == "event_id" else "key")
             for k, v in event.items()}
 
 
