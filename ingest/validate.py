@@ -523,5 +523,7 @@ def _show(value: Any) -> str:
     (messages go back to the sender and into the dead-letter store)."""
     if isinstance(value, str) and pii.looks_binary(value):
         return f"<binary data, {len(value)} characters>"
-    text = pii.scrub(repr(value))
-    return text if len(text) <= 80 else text[:77] + "..."
+    text = repr(value)
+    if len(text) > 80:  # scrubbed beyond the cut, so no number is shown in part
+        return pii.scrub(text[:300])[:77] + "..."
+    return pii.scrub(text)
