@@ -31,6 +31,7 @@ cards): they are long digit runs by design and identify a parcel, not a person.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import re
@@ -255,8 +256,8 @@ def redact_value(value: Any, key: bytes, cls: FieldClass = "key") -> Any:
         if looks_binary(value):
             return f"{DROPPED} binary, {len(value)} characters>"
         return redact_text(value, key, cls)
-    if isinstance(value, bool) or value is None or isinstance(value, float):
-        return value
+    if value is None or isinstance(value, (bool, float, dt.date, dt.time)):
+        return value  # (dates and times from a typed file stay typed: JSON keeps them ISO)
     if isinstance(value, int):
         text = str(value)
         return redact_text(text, key, cls) if contains_pii(text, cls) else value
