@@ -12,6 +12,7 @@ with ``fixes`` supplying the corrected event (see ``docs/api.md``).
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from ingest.validate import ValidationResult
 
 TABLE = "ioc_deadletter"
 _SHORT = 200  # string values longer than this go first when a payload must be cut
+_PROCESS_KEY = secrets.token_bytes(32)
 
 
 def _dumps(value: Any) -> str:
@@ -80,12 +82,14 @@ def _safe_errors(errs: list[dict[str, Any]], key: bytes) -> list[dict[str, Any]]
 
 def dead_letter_frame(
     stream: str, events: Sequence[Any], result: ValidationResult, source: str | Sequence[str],
-    received_at: datetime | None = None, *, key: bytes,
+    received_at: datetime | None = None, *, key: bytes | None = None,
 ) -> pl.DataFrame:
     """One row per rejected event: the first error is its headline, all errors are kept.
     ``source``: the sender, or one per event of a batch that combines several senders.
-    ``key``: the site key the redaction hashes are made with."""
+    ``key``: the site key the redaction hashes are made with (the pipeline passes it; without
+    one, a key of this process: the values are redacted all the same)."""
     received_at = received_at or datetime.now(UTC)
+    key = key or _PROCESS_KEY
     by_index: dict[int, list[dict[str, Any]]] = {}
     for err in result.errors:
         by_index.setdefault(err["index"], []).append(err)
@@ -118,9 +122,10 @@ SCHEMA = {
 
 def letter_updates(letters: pl.DataFrame, events: Sequence[Any],
                    errors: dict[int, list[dict[str, Any]]], now: datetime, *,
-                   key: bytes) -> pl.DataFrame:
+                   key: bytes | None = None) -> pl.DataFrame:
     """New versions of replayed letters: 'replayed' when the event went in, else still
     'open' with the reason it fails now (and the fixed payload, made safe like any other)."""
+    key = key or _PROCESS_KEY
     rows = []
     for i, letter in enumerate(letters.iter_rows(named=True)):
         errs = _safe_errors(errors[i], key) if i in errors else None
