@@ -28,7 +28,10 @@ REASONS: dict[str, str] = {
     "inconsistent": "the value contradicts another field of the same event",
     "in_future": "ts is more than 5 minutes in the future",
     "too_old": "ts is older than the stream's retention",
-    "pii_not_allowed": "the value looks like an ID-card or mobile number",
+    "pii_not_allowed": ("the value holds personal data: an ID-card or mobile number (any string "
+                        "field), a bank-card number or e-mail address (any but event_id), a "
+                        "Han-character name (keys)"),
+    "source_mismatch": "the event's source differs from the source of its ingest token",
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from ingest import pii
 from ingest.contracts import Stream
 
 HEADER_ALIASES: dict[str, str] = {
@@ -26,7 +27,7 @@ HEADER_ALIASES: dict[str, str] = {
     "专业": "major", "专业代码": "major", "招生专业": "major",
     "学院": "college", "学院代码": "college", "院系": "college",
     "计划数": "planned", "计划人数": "planned", "招生计划": "planned",
-    "考生": "candidate_key", "考生标识": "candidate_key", "考生号": "candidate_key",
+    "考生": "candidate_key", "考生标识": "candidate_key",
     "状态": "status", "录取状态": "status",
     "成绩": "score", "投档成绩": "score", "高考成绩": "score",
     "位次": "province_rank", "省排名": "province_rank",
@@ -42,6 +43,15 @@ HEADER_ALIASES: dict[str, str] = {
     "终端": "terminal_id", "文档": "document", "页数": "pages",
     "队列": "queue", "等待秒数": "wait_s", "通话秒数": "talk_s", "结果类型": "outcome",
 }
+
+#: columns of personal identifiers (exam numbers, ID numbers): file import replaces their
+#: values by keyed pseudonyms before anything is buffered, and maps them to the stream's
+#: pseudonymous person key (the first of these a file has wins)
+IDENTIFIER_HEADERS: tuple[str, ...] = ("考生号", "准考证号", "身份证号", "身份证号码", "身份证",
+                                       "证件号码", "证件号")
+#: the pseudonymous person key of each stream that has one
+PERSON_KEYS: dict[str, str] = {"enrollment.admission": "candidate_key",
+                               "enrollment.checkin": "student_key", "gate.pass": "person_key"}
 
 PROVINCE_NAMES: dict[str, str] = {
     "北京": "11", "天津": "12", "河北": "13", "山西": "14", "内蒙古": "15", "辽宁": "21",
@@ -95,3 +105,56 @@ def map_headers(frame: pl.DataFrame, stream: Stream) -> pl.DataFrame:
     if "province" in frame.columns and frame.schema["province"] == pl.String:
         exprs.append(pl.col("province").str.strip_chars().replace(PROVINCE_ALIASES))
     return frame.with_columns(exprs) if exprs else frame
+
+
+def _identifier_columns(names: list[str]) -> list[str]:
+    order = {h: i for i, h in enumerate(IDENTIFIER_HEADERS)}
+    return sorted((c for c in names if c.strip() in order), key=lambda c: order[c.strip()])
+
+
+def _has_key_column(names: list[str], target: str) -> bool:
+    return any(HEADER_ALIASES.get(c.strip(), c.strip()) == target for c in names)
+
+
+def pseudonymise_frame(frame: pl.DataFrame, stream: Stream, key: bytes) -> pl.DataFrame:
+    """Identifier columns (考生号, 身份证号 …) → keyed pseudonyms in the stream's person key.
+
+    The first identifier column becomes the person key (unless the file already has a key
+    column), its values replaced by ``pii.pseudonym``; every other identifier column is
+    dropped, so no raw identifier reaches validation, the buffer or the store. A stream
+    without a person key keeps the column, pseudonymised, to be refused as an unknown field.
+    """
+    ids = _identifier_columns(frame.columns)
+    if not ids:
+        return frame
+    target = PERSON_KEYS.get(stream.name)
+    if target is not None and _has_key_column(frame.columns, target):
+        return frame.drop(ids)
+    keep = ids[0]
+    col = frame[keep].cast(pl.String).str.strip_chars()
+    mapping = {v: pii.pseudonym(key, v) for v in col.drop_nulls().unique().to_list() if v}
+    hashed = col.replace_strict(mapping, default=None, return_dtype=pl.String)
+    frame = frame.drop(ids[1:]).with_columns(hashed.alias(keep))
+    return frame.rename({keep: target}) if target is not None else frame
+
+
+def pseudonymise_rows(rows: list[object], stream: Stream, key: bytes) -> list[object]:
+    """The same for the objects of an NDJSON file (each row on its own)."""
+    target = PERSON_KEYS.get(stream.name)
+    out: list[object] = []
+    for row in rows:
+        if not isinstance(row, dict):
+            out.append(row)
+            continue
+        ids = _identifier_columns([str(k) for k in row])
+        if not ids:
+            out.append(row)
+            continue
+        row = dict(row)
+        values = [row.pop(c) for c in ids]
+        if target is None:
+            row[ids[0]] = pii.pseudonym(key, str(values[0])) if values[0] is not None else None
+        elif not _has_key_column([str(k) for k in row], target) and values[0] not in (None, ""):
+            row[target] = pii.pseudonym(key, str(values[0]))
+        out.append(row)
+    return out

@@ -23,7 +23,7 @@ import orjson
 import polars as pl
 
 from ingest.contracts import Stream
-from ingest.headers import map_headers
+from ingest.headers import map_headers, pseudonymise_frame, pseudonymise_rows
 
 CHUNK_ROWS = 50_000
 FORMATS = {".csv": "csv", ".txt": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson",
@@ -173,22 +173,28 @@ def _frame(header: list[str], rows: list[list[str | None]]) -> pl.DataFrame:
                          for h, col in zip(header, columns, strict=True)})
 
 
-def chunks(path: Path, stream: Stream, zone: ZoneInfo) -> Iterator[list[Any] | pl.DataFrame]:
+def chunks(path: Path, stream: Stream, zone: ZoneInfo, site_key: bytes
+           ) -> Iterator[list[Any] | pl.DataFrame]:
+    """The file's rows a chunk at a time, identifier columns already pseudonymised (with
+    ``site_key``): a chunk leaves here only without raw 考生号 / ID numbers."""
     fmt = file_format(path)
     if not path.is_file():
         raise ImportError_(f"{path}: no such file")
     if fmt == "ndjson":
-        yield from read_ndjson(path)
+        for rows in read_ndjson(path):
+            yield pseudonymise_rows(rows, stream, site_key)
         return
     reader = {"csv": read_csv, "parquet": read_parquet}.get(fmt)
     frames = reader(path) if reader else read_xlsx(path, zone)
     for frame in frames:
+        frame = pseudonymise_frame(frame, stream, site_key)
         yield map_headers(frame, stream) if fmt in ("csv", "xlsx") else frame
 
 
 def import_files(sink: Sink, stream: Stream, paths: list[Path], *, source: str, zone: ZoneInfo,
-                 progress: bool = True) -> list[FileSummary]:
-    """Import every file, one chunk at a time; a progress bar per file on stderr."""
+                 site_key: bytes, progress: bool = True) -> list[FileSummary]:
+    """Import every file, one chunk at a time; a progress bar per file on stderr. Identifier
+    columns become keyed pseudonyms (``site_key``) before a chunk goes to the sink."""
     from tqdm import tqdm
 
     summaries = []
@@ -198,7 +204,7 @@ def import_files(sink: Sink, stream: Stream, paths: list[Path], *, source: str, 
         bar = tqdm(total=None, unit=" events", desc=path.name, disable=not progress,
                    dynamic_ncols=True, leave=True)
         try:
-            for chunk in chunks(path, stream, zone):
+            for chunk in chunks(path, stream, zone, site_key):
                 n = chunk.height if isinstance(chunk, pl.DataFrame) else len(chunk)
                 receipt = sink(stream, chunk, source)
                 for e in receipt.errors:

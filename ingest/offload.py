@@ -60,9 +60,10 @@ class Offload:
 
     def __init__(self, redis_url: str, *, relaxed: bool, processes: int,
                  counters: Counters | None = None, setup: Callable[[], None] | None = None,
-                 tls: RedisTLS | None = None) -> None:
+                 tls: RedisTLS | None = None, site_key: bytes | None = None) -> None:
         self.redis_url = redis_url
         self.tls = tls
+        self.site_key = site_key  # the helpers redact dead letters with the site's key
         self.setup = setup  # run first in each helper (a module-level function: it is pickled)
         self.counters = counters  # this process's view of what its helpers accepted
         self.relaxed = relaxed
@@ -77,7 +78,8 @@ class Offload:
                 # spawned, not forked: this process runs threads and an embedded engine
                 self._pool = ProcessPoolExecutor(
                     self.processes, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_start_helper, initargs=(self.redis_url, self.relaxed, self.setup, self.tls))
+                    initializer=_start_helper, initargs=(self.redis_url, self.relaxed, self.setup, self.tls,
+                                                          self.site_key))
             return self._pool
 
     def warm(self) -> None:
@@ -168,7 +170,7 @@ _PIPELINE: Pipeline | None = None
 
 
 def _start_helper(redis_url: str, relaxed: bool, setup: Callable[[], None] | None,
-                  tls: RedisTLS | None = None) -> None:
+                  tls: RedisTLS | None = None, site_key: bytes | None = None) -> None:
     global _PIPELINE
     from ingest.pipeline import BUFFER_NAMES
     from ingest.redis_buffer import RedisBuffer, RedisSeenSet, check_durability, connect
@@ -179,7 +181,8 @@ def _start_helper(redis_url: str, relaxed: bool, setup: Callable[[], None] | Non
     client = connect(redis_url, tls)
     check_durability(client, relaxed=relaxed)
     # producer side only: this helper appends, the web process's writer drains
-    _PIPELINE = Pipeline(None, RedisBuffer(client, BUFFER_NAMES), RedisSeenSet(client))  # type: ignore[arg-type]
+    _PIPELINE = Pipeline(None, RedisBuffer(client, BUFFER_NAMES), RedisSeenSet(client),  # type: ignore[arg-type]
+                         site_key=site_key)
 
 
 def _follow_parent() -> None:

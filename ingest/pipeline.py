@@ -9,6 +9,7 @@ are durable.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from collections import Counter
@@ -85,8 +86,11 @@ class Pipeline:
     """The ingest path over a durable buffer (write-ahead log or Redis) and a seen-set."""
 
     def __init__(self, store: Store, buffer: Buffer, seen: Any = None, *,
-                 high_water_rows: int = 2_000_000) -> None:
+                 high_water_rows: int = 2_000_000, site_key: bytes | None = None) -> None:
         self.store = store
+        #: the key of the dead letters' redaction hashes (the site key; without one, a key of
+        #: this process only: hashes are then comparable only within its lifetime)
+        self.site_key = site_key or secrets.token_bytes(32)
         self.buffer = buffer
         self.seen = seen or MemorySeenSet()
         self.high_water_rows = high_water_rows
@@ -211,7 +215,7 @@ class Pipeline:
             raw = [ev for j in jobs for ev in j.events] if len(jobs) > 1 else first  # type: ignore[misc]
         if result.rejected and letters:
             self.buffer.log(DEADLETTER_TABLE).append(
-                dead_letter_frame(stream.name, raw, result, sources, now))
+                dead_letter_frame(stream.name, raw, result, sources, now, key=self.site_key))
         return result
 
     def _buffer(self, stream: Stream, jobs: list[_Job], result: ValidationResult,
@@ -245,8 +249,15 @@ class Pipeline:
     def replay(self, letters: pl.DataFrame, fixes: dict[str, Any] | None = None,
                now: datetime | None = None) -> dict[str, int]:
         """Re-validate dead letters (as stored, or as fixed by the caller): the events that now
-        pass go in, the letters of those still bad stay open with their new reason."""
+        pass go in, the letters of those still bad stay open with their new reason.
+
+        A letter that lost part of its payload when it was kept (personal data redacted, a
+        blob dropped, the payload cut) is not replayed as stored — the placeholders would be
+        stored as values; it stays open (reason ``redacted``) until a fix supplies the whole
+        corrected event. Every letter keeps its original source: the events are submitted as
+        that source's, so an event naming another source is still refused."""
         from ingest.deadletter import letter_updates
+        from ingest.pii import has_markers
         from ingest.registry import get_stream
 
         now = now or datetime.now(UTC)
@@ -258,16 +269,24 @@ class Pipeline:
                 ids = part["id"].to_list()
                 events = [fixes.get(i, None) if i in fixes else orjson.loads(raw)
                           for i, raw in zip(ids, part["raw"].to_list(), strict=True)]
-                receipt = self.submit(stream, events, source=str(source), now=now, letters=False)
-                errors: dict[int, list[dict[str, Any]]] = {}
+                lost = [k for k, ev in enumerate(events) if has_markers(ev)]
+                errors: dict[int, list[dict[str, Any]]] = {
+                    k: [{"index": k, "field": part["field"][k], "reason": "redacted",
+                         "message": _REDACTED_MESSAGE}] for k in lost}
+                todo = [k for k in range(len(events)) if k not in errors]
+                receipt = Receipt(0, 0, 0)
+                if todo:
+                    receipt = self.submit(stream, [events[k] for k in todo], source=str(source),
+                                          now=now, letters=False)
                 for e in receipt.errors:
-                    errors.setdefault(e["index"], []).append(e)
+                    k = todo[e["index"]]
+                    errors.setdefault(k, []).append({**e, "index": k})
                 self.buffer.log(DEADLETTER_TABLE).append(
-                    letter_updates(part, events, errors, now))
-                totals["replayed"] += len(ids) - receipt.rejected
+                    letter_updates(part, events, errors, now, key=self.site_key))
+                totals["replayed"] += len(todo) - receipt.rejected
                 totals["accepted"] += receipt.accepted
                 totals["duplicates"] += receipt.duplicates
-                totals["still_rejected"] += receipt.rejected
+                totals["still_rejected"] += receipt.rejected + len(lost)
         return {k: totals[k] for k in ("replayed", "accepted", "duplicates", "still_rejected")}
 
     def _dedup_and_buffer(self, stream: Stream, result: ValidationResult, now: datetime
@@ -299,6 +318,9 @@ class Pipeline:
 
 
 COALESCE_ROWS = 20_000
+_REDACTED_MESSAGE = ("personal data, a binary blob or part of this letter's payload was removed "
+                     "when it was kept; replay it with fixes giving the whole corrected event "
+                     "(with a pseudonymous key in place of the personal data)")
 #: groups of one stream being made durable at once
 BUFFER_WORKERS = 2
 
@@ -310,9 +332,11 @@ BUFFER_NAMES = [s.table for s in STREAMS] + [DEADLETTER_TABLE, AUDIT_TABLE]
 
 def build_ingest(store: Store, *, wal_dir: Any = None, redis_url: str = "",
                  redis_relaxed: bool = False, consumer: str | None = None,
-                 claim_idle_ms: int | None = None, redis_tls: Any = None) -> tuple[Pipeline, Any]:
+                 claim_idle_ms: int | None = None, redis_tls: Any = None,
+                 site_key: bytes | None = None) -> tuple[Pipeline, Any]:
     """The ingest path and its (not started) writer: over Redis when a URL is given, else
-    over the write-ahead log in ``wal_dir`` (owned by this process)."""
+    over the write-ahead log in ``wal_dir`` (owned by this process). ``site_key`` keys the
+    dead letters' redaction hashes."""
     from ingest.writer import Writer
 
     if redis_url:
@@ -325,7 +349,7 @@ def build_ingest(store: Store, *, wal_dir: Any = None, redis_url: str = "",
         seen: Any = rb.RedisSeenSet(client)
     else:
         buffer, seen = WriteAheadLog(wal_dir), MemorySeenSet()
-    pipeline = Pipeline(store, buffer, seen)
+    pipeline = Pipeline(store, buffer, seen, site_key=site_key)
     return pipeline, Writer(store, buffer, on_store_state=pipeline.set_store_down)
 
 

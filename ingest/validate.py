@@ -16,13 +16,11 @@ from typing import Any
 
 import polars as pl
 
+from ingest import pii
 from ingest.contracts import Field, Stream
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 EVENT_ID_RE = r"^[A-Za-z0-9._:-]{1,64}$"
-# An 18-character mainland ID-card number or an 11-digit mainland mobile number, standing
-# alone or inside a longer string (but not as part of a longer run of digits).
-PII_RE = r"(?:^|[^0-9])(?:[0-9]{17}[0-9Xx](?:$|[^0-9A-Za-z])|1[3-9][0-9]{9}(?:$|[^0-9]))"
 RFC3339_FMT = "%Y-%m-%dT%H:%M:%S%.f%:z"
 _IDX = "__index"
 _BAD = "__bad__"  # suffix of the per-column "value had a wrong Python type" mask
@@ -251,8 +249,11 @@ def _typed(f: Field, raw: pl.Schema) -> tuple[pl.Expr, pl.Expr, list[tuple[str, 
         rules.append(("bad_enum", ~typed.is_in(list(f.values))))
     if f.name == "event_id":
         rules.append(("bad_format", ~typed.str.contains(EVENT_ID_RE)))
-    if f.kind in ("str", "key", "code"):
-        rules.append(("pii_not_allowed", typed.str.contains(PII_RE)))
+    cls = pii.field_class(f.name, f.kind)
+    if cls is not None:  # personal data (see ingest.pii: which rules apply to which fields)
+        rules.append(("pii_not_allowed", typed.map_batches(pii.detector(cls), return_dtype=pl.Boolean)))
+    if f.name == "source":  # the token names the sender; an event may not claim another
+        rules.append(("source_mismatch", pl.col(_BOUND) & (typed != pl.col(_SRC))))
     return typed, present, rules
 
 
@@ -286,6 +287,7 @@ def _finish(
         pl.lit(now + FUTURE_TOLERANCE).cast(_TS).alias(_FUTURE),
         pl.lit(now - timedelta(days=stream.retention_days)).cast(_TS).alias(_OLDEST),
         sources.alias(_SRC),
+        pl.lit(source is not None).alias(_BOUND),
         *(pl.col(f.name).cast(pl.String).str.strip_chars().is_in(_valid_ips(raw, f.name))
           .alias(_IP_OK + f.name) for f in stream.all_fields if f.kind == "ip"),
     )
@@ -305,7 +307,11 @@ def _finish(
         long = long.filter(~pl.col(_IDX).is_in(not_objects))
     checks = {(c.field, c.reason): c.message for c in stream.checks}
     for i, name, code in long.sort(_IDX).iter_rows():
-        errors.append(_error(stream, i, name, code, value_of(i, name), checks.get((name, code))))
+        message = checks.get((name, code))
+        if code == "source_mismatch":
+            message = _source_message(value_of(i, name), source if source is None or isinstance(source, str)
+                                      else source[i])
+        errors.append(_error(stream, i, name, code, value_of(i, name), message))
     errors.sort(key=lambda e: e["index"])
     rejected = sorted({e["index"] for e in errors})
     good = both.filter(~pl.col(_IDX).is_in(rejected)) if rejected else both
@@ -318,6 +324,7 @@ _OLDEST = "__oldest"  # the earliest acceptable ts of this batch (the stream's r
 _IP_OK = "__ip_ok__"  # per ip field: the value is an address literal
 _NOW = "__now"  # when the batch was received
 _SRC = "__src"  # the source system to assume where an event names none
+_BOUND = "__bound"  # the batch came with a token's source: an event's own source must match
 _FAULTY = "__faulty"
 
 
@@ -457,7 +464,8 @@ def explain(stream: Stream, name: str, code: str, value: Any) -> str:
         return f"each event must be a JSON object with the fields of {stream.name}; got {shown}"
     if code == "unknown_field":
         names = ", ".join(f.name for f in stream.all_fields)
-        return f"{stream.name} has no field {name!r}; remove it or rename it to one of: {names}"
+        return (f"{stream.name} has no field {pii.scrub(repr(name))}; remove it or rename it to "
+                f"one of: {names}")
     f = stream.field(name)
     if code == "missing":
         return f"{name} is required in {stream.name}; send it with a non-empty value"
@@ -476,8 +484,11 @@ def explain(stream: Stream, name: str, code: str, value: Any) -> str:
     if code == "bad_enum":
         return f"{name} must be one of: {', '.join(f.values)}; got {shown}"
     if code == "pii_not_allowed":
-        return (f"{name} looks like an ID-card or mobile number; send a pseudonymous key "
-                f"instead of personal data")
+        return (f"{name} holds personal data (an ID-card, mobile or bank-card number, an e-mail "
+                f"address or a name); send a pseudonymous key instead (the value is not repeated "
+                f"here)")
+    if code == "source_mismatch":
+        return _source_message(value, None)
     if code == "bad_format":
         if name == "event_id":
             return f"event_id must be 1–64 characters of A-Z a-z 0-9 . _ : -; got {shown}"
@@ -496,11 +507,23 @@ def explain(stream: Stream, name: str, code: str, value: Any) -> str:
     return f"{name}: {code}"
 
 
+def _source_message(value: Any, token_source: str | None) -> str:
+    return (f"source {_show(value)} is not the source of the ingest token ({token_source!r}); leave "
+            f"source out (it defaults to the token's), or send these events with the token of "
+            f"{_show(value)}")
+
+
 def _looks_like_seconds(value: Any) -> bool:
     s = str(value).strip()
     return s.isdigit() and 9 <= len(s) <= 10
 
 
 def _show(value: Any) -> str:
+    """A value as a message may quote it: personal data and binary blobs are never repeated
+    (messages go back to the sender and into the dead-letter store)."""
+    if isinstance(value, str) and pii.looks_binary(value):
+        return f"<binary data, {len(value)} characters>"
     text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    if len(text) > 80:  # scrubbed beyond the cut, so no number is shown in part
+        return pii.scrub(text[:300])[:77] + "..."
+    return pii.scrub(text)

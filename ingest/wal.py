@@ -87,7 +87,7 @@ class StreamLog:
 
     def __init__(self, directory: Path) -> None:
         self.dir = directory
-        self.dir.mkdir(parents=True, exist_ok=True)
+        _owner_only_dir(self.dir)
         self._cond = threading.Condition()
         self._pending: deque[Record] = deque()
         self._pending_rows = 0
@@ -111,7 +111,7 @@ class StreamLog:
     def _write_checkpoint(self) -> None:
         tmp = self.dir / "checkpoint.json.tmp"
         data = {"confirmed": self.confirmed, "intent": list(self.intent) if self.intent else None}
-        with open(tmp, "w") as fh:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
             json.dump(data, fh)
             fh.flush()
             os.fsync(fh.fileno())
@@ -171,7 +171,8 @@ class StreamLog:
             self._seg_base, path = segs[-1]
         else:
             self._seg_base, path = self._written, self.dir / f"{self._written:020d}.seg"
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(self._fd, 0o600)  # a segment reused from an older version may be 0644
         fsync_dir(self.dir)
 
     # ---- append (request threads) -----------------------------------------------------
@@ -281,13 +282,23 @@ class StreamLog:
             os.close(self._fd)
 
 
+def _owner_only_dir(directory: Path) -> None:
+    """The log holds events as received (keys, addresses): only the product's own user may
+    read it. Files left readable by others by an older version are made owner-only."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(directory, 0o700)
+    for path in directory.iterdir():
+        if path.is_file() and path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+
+
 class WriteAheadLog:
     """The logs of all streams under one directory (``<var>/wal``)."""
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.dir = Path(directory)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self._owner = os.open(self.dir / "owner.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        _owner_only_dir(self.dir)
+        self._owner = os.open(self.dir / "owner.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(self._owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

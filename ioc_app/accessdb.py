@@ -69,6 +69,8 @@ class AccessDB:
         if not self.path.exists():
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
             os.close(fd)
+        elif self.path.stat().st_mode & 0o077:  # made readable by others: owner-only again
+            os.chmod(self.path, 0o600)
         with self.connect() as db:
             db.executescript(SCHEMA)
 

@@ -204,4 +204,24 @@ def deadletter_replay() -> Response:
     _audit("deadletter.replay", machine, {
         "stream": stream or "", "limit": _limit(str(body.get("limit", 10_000))), "ids": len(ids),
         "fixes": len(fixes), "count": letters.height, **summary})
+    if fixes:
+        _audit("deadletter.fix", machine, fixed_fields(letters, {str(k): v for k, v in fixes.items()}))
     return _json({"letters": letters.height, **summary})
+
+
+def fixed_fields(letters: Any, fixes: dict[str, Any]) -> dict[str, Any]:
+    """What a replay with fixes changed, for its audit row: the letters and the names of the
+    fields that differ from the stored payload — never the values (they may be the very
+    personal data that was redacted)."""
+    stored = {row["id"]: _loads_or_text(row["raw"]) for row in letters.iter_rows(named=True)}
+    changed: set[str] = set()
+    for letter_id, event in fixes.items():
+        before = stored.get(letter_id)
+        if isinstance(event, dict) and isinstance(before, dict):
+            changed |= {str(k) for k in event.keys() | before.keys() if event.get(k) != before.get(k)}
+        else:
+            changed.add("*")
+    from ingest.pii import scrub
+
+    return {"letters": sorted(fixes)[:100], "fixed": len(fixes),
+            "fields": sorted({scrub(f) for f in changed})[:50]}

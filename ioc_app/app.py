@@ -194,9 +194,12 @@ def _too_many(_exc: Exception) -> Any:
 def ingest_for(settings: Settings, store: Store, consumer: str | None = None,
                claim_idle_ms: int | None = None) -> tuple[Pipeline, Writer]:
     """The ingest path these settings call for (Redis when configured, else the local log)."""
+    from ioc_app.secret import site_key
+
     return build_ingest(store, wal_dir=settings.wal_dir, redis_url=settings.redis_url,
                         redis_relaxed=settings.redis_durability == "relaxed", consumer=consumer,
-                        claim_idle_ms=claim_idle_ms, redis_tls=settings.redis_tls)
+                        claim_idle_ms=claim_idle_ms, redis_tls=settings.redis_tls,
+                        site_key=site_key(settings))
 
 
 def offload_for(settings: Settings, pipeline: Pipeline) -> Offload | None:
@@ -207,7 +210,7 @@ def offload_for(settings: Settings, pipeline: Pipeline) -> Offload | None:
 
     return Offload(settings.redis_url, relaxed=settings.redis_durability == "relaxed",
                    processes=settings.ingest_processes, counters=pipeline.counters,
-                   setup=logs.configure, tls=settings.redis_tls)
+                   setup=logs.configure, tls=settings.redis_tls, site_key=pipeline.site_key)
 
 
 _PAGE_CALLBACKS: tuple[dict[str, Any], list[Any]] | None = None
@@ -246,7 +249,7 @@ def redis_for(settings: Settings) -> Any:
 
 def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCore:
     """The aggregation core with the configured alert rules."""
-    from metrics import history
+    from metrics import deadletter, history
     from metrics.alerts import load_rules
 
     rules = load_rules(settings.alerts)  # a broken rule stops the start, naming file and line
@@ -254,6 +257,8 @@ def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCor
         with Store.origin("startup"):
             if history.keep_for(store, settings.history_days):
                 log.info("event=history.retention days=%d", settings.history_days)
+            if deadletter.keep_for(store, settings.deadletter_days):
+                log.info("event=deadletter.retention days=%d", settings.deadletter_days)
     except StoreError as exc:  # the store may be away at start: the next start applies it
         log.warning("event=history.retention_unchanged error=%r", str(exc)[:200])
     return SnapshotCore(store, settings.zone, tick_s=settings.tick_s, redis=redis_client,

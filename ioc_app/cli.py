@@ -108,6 +108,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from ingest.importer import ImportError_, import_files
     from ingest.registry import get_stream
     from ioc_app.importing import HttpSink, LocalSink
+    from ioc_app.secret import site_key
 
     try:
         stream = get_stream(args.stream)
@@ -130,6 +131,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         sink = LocalSink(pipeline)
     try:
         summaries = import_files(sink, stream, paths, source=args.source, zone=settings.zone,
+                                 site_key=site_key(settings),
                                  progress=not args.quiet)
     except ImportError_ as exc:
         print(f"ioc: {exc}", file=sys.stderr)
@@ -284,6 +286,11 @@ def cmd_deadletter(settings: Settings, args: argparse.Namespace) -> int:
     letters = list_dead_letters(pipeline.store, args.stream, args.limit, ids)
     summary = pipeline.replay(letters, fixes)
     writer.stop(drain=True)
+    if fixes:
+        from ioc_app.api import fixed_fields
+
+        _audit(settings).record("deadletter.fix", object="deadletter", actor="cli",
+                                actor_kind="system", detail={**fixed_fields(letters, fixes), **summary})
     print(f"letters {letters.height}: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
     return 0
 

@@ -7,6 +7,9 @@ repeated or made of words is refused at start-up with one line that says how to 
 good one. The checks are heuristics (a real estimate of a key's entropy needs to know how it
 was made) tuned so that keys made by ``secrets``/``openssl rand`` of 128 bits or more always
 pass and the usual human-chosen ones do not. Rotation: docs/security.md.
+
+The site key (always generated) keys the pseudonyms of imported identifiers and the hashes
+that stand in for personal data in dead letters; both files are owner-only.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from ioc_app.settings import Settings, SettingsError
 
 FILE = "secret_key"
+SITE_KEY_FILE = "site_key"
 MIN_BITS = 128
 HOW = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 #: values people leave in place; refused whatever their length
@@ -110,6 +114,36 @@ def generate() -> str:
             return key
 
 
+def _owner_only_file(path: Path, make: str) -> str:
+    """The content of ``path``, created 0600 with ``make`` when it does not exist yet; a file
+    that has become readable by others is made owner-only again."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # made before, or by another process just now
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+    else:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(make + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    for _ in range(100):  # another process may have created it and not written it yet
+        text = path.read_text().strip()
+        if text:
+            return text
+        time.sleep(0.02)
+    raise SettingsError(f"{path} is empty; delete it to have a new key generated")
+
+
+def site_key(settings: Settings) -> bytes:
+    """The site key: keys the pseudonyms of imported identifiers (考生号, ID numbers) and the
+    hashes that stand in for personal data in dead letters. Generated on first use beside the
+    secret key; keep it with the backups of the store (a new key gives the same person a
+    new pseudonym), and never share it."""
+    return bytes.fromhex(_owner_only_file(settings.var_dir / SITE_KEY_FILE, secrets.token_hex(32)))
+
+
 def secret_key(settings: Settings) -> str:
     """The key to sign with; a weak one, from wherever it comes, stops the start."""
     if settings.secret_key:
@@ -119,20 +153,9 @@ def secret_key(settings: Settings) -> str:
                           f"have one generated in {settings.var_dir / FILE}")
         return settings.secret_key
     path = settings.var_dir / FILE
-    if path.is_file():
-        key = path.read_text().strip()
-        problem = weakness(key)
-        if problem:
-            raise _refuse(f"the secret key in {path}", problem, "delete the file to have a new one "
-                          "generated at the next start, or write one there")
-        return key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = generate()
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another worker starting at the same moment wrote it first
-        time.sleep(0.2)
-        return secret_key(settings)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
-    return Path(path).read_text().strip()
+    key = _owner_only_file(path, generate())
+    problem = weakness(key)
+    if problem:
+        raise _refuse(f"the secret key in {path}", problem, "delete the file to have a new one "
+                      "generated at the next start, or write one there")
+    return key

@@ -180,6 +180,10 @@ def _parse_history_days(name: str, raw: str) -> int:
     return int(_number(name, raw, int, 1, 3650, "a number of days"))
 
 
+def _parse_deadletter_days(name: str, raw: str) -> int:
+    return int(_number(name, raw, int, 1, 400, "a number of days"))
+
+
 def _parse_site(name: str, raw: str) -> str:
     path = Path(raw.strip()).expanduser()
     if not path.is_file():
@@ -371,6 +375,7 @@ class Settings:
     trusted_proxies: str = ""
     min_cell: int = 3
     frame_ancestors: str = "'none'"
+    deadletter_days: int = 30
 
     @property
     def embedded(self) -> bool:
@@ -453,6 +458,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_TRUSTED_PROXIES": ("trusted_proxies", _parse_proxies),
     "IOC_MIN_CELL": ("min_cell", _parse_min_cell),
     "IOC_FRAME_ANCESTORS": ("frame_ancestors", _parse_frame_ancestors),
+    "IOC_DEADLETTER_DAYS": ("deadletter_days", _parse_deadletter_days),
 }
 
 

@@ -24,3 +24,19 @@ def list_dead_letters(store: Store, stream: str | None = None, limit: int = 100,
         """,
         {"stream": stream or "", "limit": limit, "ids": ids or []},
     )
+
+
+def keep_for(store: Store, days: int) -> bool:
+    """Make the dead letters' retention ``days`` (a TTL change only when it differs); returns
+    whether it changed. On a cluster the TTL is set on the shard-local tables."""
+    table = f"{TABLE}_local" if store.cluster else TABLE
+    current = store.rows(
+        "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = {t:String}",
+        {"t": table},
+    )
+    if not current or f"toIntervalDay({int(days)})" in current[0][0]:
+        return False
+    on_cluster = f" ON CLUSTER {store.cluster}" if store.cluster else ""
+    store.command(f"ALTER TABLE {table}{on_cluster} MODIFY TTL toDateTime(received_at) + "
+                  f"INTERVAL {int(days)} DAY")
+    return True

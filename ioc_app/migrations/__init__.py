@@ -21,9 +21,10 @@ from ioc_app.migrations import (
     m0009_core_state,
     m0010_incidents,
     m0011_audit,
+    m0012_deadletter_retention,
 )
 
 MIGRATIONS: tuple[ModuleType, ...] = (m0001_core, m0002_gate, m0003_network, m0004_enrollment,
                                       m0005_service, m0006_reference,
                                       m0008_state, m0009_core_state, m0010_incidents,
-                                      m0011_audit)
+                                      m0011_audit, m0012_deadletter_retention)

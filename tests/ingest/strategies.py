@@ -3,7 +3,6 @@ of them that must be rejected with a known reason."""
 
 from __future__ import annotations
 
-import re
 import string
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -11,15 +10,14 @@ from typing import Any
 from hypothesis import strategies as st
 
 from ingest.contracts import Field, Stream
-from ingest.validate import PII_RE
+from ingest.pii import contains_pii
 
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
-_PII = re.compile(PII_RE)
 SAFE = string.ascii_letters + string.digits + "-_"
 
 
 def text_value(max_len: int) -> st.SearchStrategy[str]:
-    return st.text(SAFE, min_size=1, max_size=max_len).filter(lambda s: not _PII.search(s))
+    return st.text(SAFE, min_size=1, max_size=max_len).filter(lambda s: not contains_pii(s))
 
 
 def ts_value(retention_days: int) -> st.SearchStrategy[Any]:
@@ -38,7 +36,7 @@ def ts_value(retention_days: int) -> st.SearchStrategy[Any]:
 def field_value(stream: Stream, f: Field) -> st.SearchStrategy[Any]:
     if f.name == "event_id":
         return st.text(string.ascii_letters + string.digits + "._:-", min_size=1, max_size=64).filter(
-            lambda s: not _PII.search(s)
+            lambda s: not contains_pii(s, "id")
         )
     if f.kind == "ts":
         return ts_value(stream.retention_days)
@@ -59,6 +57,8 @@ def field_value(stream: Stream, f: Field) -> st.SearchStrategy[Any]:
 def valid_event(draw: st.DrawFn, stream: Stream) -> dict[str, Any]:
     ev: dict[str, Any] = {}
     for f in stream.all_fields:
+        if f.name == "source":  # the token names the sender (an event may only repeat it)
+            continue
         if f.required or draw(st.booleans()):
             ev[f.name] = draw(field_value(stream, f))
     if stream.name == "gate.pass":
@@ -87,6 +87,8 @@ def mutations(stream: Stream) -> list[tuple[str, str]]:
             out.append((f.name, "too_long"))
         if f.kind in ("str", "key", "code"):
             out.append((f.name, "pii_not_allowed"))
+        if f.name == "source":
+            out.append((f.name, "source_mismatch"))
         if f.kind == "ts":
             out += [(f.name, "in_future"), (f.name, "too_old"), (f.name, "bad_format")]
         if f.kind == "ip" or f.name == "event_id":
@@ -112,6 +114,8 @@ def mutate(ev: dict[str, Any], stream: Stream, name: str, reason: str) -> dict[s
         ev[name] = "a" * (f.max_len + 1)  # type: ignore[operator]
     elif reason == "pii_not_allowed":
         ev[name] = "13912345678" if (f.max_len or 64) < 20 else "id-11010519491231002X"
+    elif reason == "source_mismatch":
+        ev[name] = "another-system"
     elif reason == "in_future":
         ev[name] = int((NOW + timedelta(minutes=6)).timestamp() * 1000)
     elif reason == "too_old":
@@ -132,7 +136,7 @@ def random_events(stream: Stream, n: int, seed: int, now: datetime) -> list[dict
     for i in range(n):
         ev: dict[str, Any] = {}
         for f in stream.all_fields:
-            if not f.required and rng.random() < 0.5:
+            if f.name == "source" or (not f.required and rng.random() < 0.5):
                 continue
             if f.name == "event_id":
                 ev[f.name] = f"r{seed}-{i}"

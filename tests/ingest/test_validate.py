@@ -88,10 +88,13 @@ def test_derived_event_id_for_samples() -> None:
     assert r.frame["event_id"].to_list() == [f"cernet:{NOW_MS}"]
 
 
-def test_source_defaults_to_token_source_and_can_be_given() -> None:
-    r = validate(GATE_PASS, [gate(event_id="a"), gate(event_id="b", source="gatesys")],
+def test_source_defaults_to_token_source_and_may_not_differ() -> None:
+    r = validate(GATE_PASS, [gate(event_id="a"), gate(event_id="b", source="token-src"),
+                             gate(event_id="c", source="campus-card-system")],
                  source="token-src", now=NOW)
-    assert r.frame["source"].to_list() == ["token-src", "gatesys"]
+    assert r.frame["source"].to_list() == ["token-src", "token-src"]
+    assert [(e["index"], e["field"], e["reason"]) for e in r.errors] == [(2, "source", "source_mismatch")]
+    assert "'token-src'" in r.errors[0]["message"] and "leave source out" in r.errors[0]["message"]
 
 
 def test_ip_literals() -> None:

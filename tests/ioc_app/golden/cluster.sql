@@ -1082,3 +1082,8 @@ SETTINGS replicated_deduplication_window = 10000;
 CREATE TABLE IF NOT EXISTS ioc.ioc_audit ON CLUSTER campus_cluster
 AS ioc.ioc_audit_local
 ENGINE = Distributed(campus_cluster, ioc, ioc_audit_local, cityHash64(id));
+
+-- 0012_deadletter_retention
+
+ALTER TABLE ioc.ioc_deadletter_local ON CLUSTER campus_cluster
+MODIFY TTL toDateTime(received_at) + INTERVAL 30 DAY;

@@ -950,3 +950,8 @@ PARTITION BY toYYYYMM(ts)
 ORDER BY (ts, id)
 TTL toDateTime(ts) + INTERVAL 400 DAY
 SETTINGS non_replicated_deduplication_window = 10000;
+
+-- 0012_deadletter_retention
+
+ALTER TABLE ioc.ioc_deadletter
+MODIFY TTL toDateTime(received_at) + INTERVAL 30 DAY;
