@@ -20,8 +20,9 @@ from tests.conftest import ROOT, free_port, product_env
 WEAK = ["changeme", "secret", "short-key", "a" * 64, "password123", "Password123456789012345!",
         "abcabcabcabcabcabcabcabcabcabcabcabc", "0123456789abcdef0123456789abcdef",
         "k3Y9-k3Y9-k3Y9-k3Y9-k3Y9-k3Y9-k3Y9", "thisismylongsessionsigningkeyforioc",
-        "my-ioc-key-2026-production-server", "deadbeef" * 4, secrets.token_hex(8),
-        secrets.token_urlsafe(12)]
+        "my-ioc-key-2026-production-server", "deadbeef" * 4,
+        pytest.param(secrets.token_hex(8), id="random-64-bits-hex"),  # ids: the same on every worker
+        pytest.param(secrets.token_urlsafe(12), id="random-72-bits")]
 
 
 def test_generated_once_and_kept(tmp_path: Path) -> None:
@@ -38,7 +39,8 @@ def test_weak_keys_from_the_environment_are_refused(weak: str, tmp_path: Path) -
     assert "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize("weak", ["changeme", "a" * 64, "password123", secrets.token_hex(8)])
+@pytest.mark.parametrize("weak", ["changeme", "a" * 64, "password123",
+                                  pytest.param(secrets.token_hex(8), id="random-64-bits")])
 def test_a_weak_key_in_the_file_is_refused(weak: str, tmp_path: Path) -> None:
     (tmp_path / "secret_key").write_text(weak + "\n")
     with pytest.raises(SettingsError, match=r"secret key in .*secret_key is .*delete the file"):
