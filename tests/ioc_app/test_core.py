@@ -164,12 +164,13 @@ def test_one_leader_computes_and_another_takes_over(migrated: Store, clients) ->
     a.close()  # a graceful stop releases at once
     second = b.tick()
     assert second is not None and second.version > first.version
-    # a crashed leader is replaced once its key expires
-    b.leader = RedisLeader(b.redis, ttl_s=0.3, me=b.leader.me)
-    assert b.tick() is not None
+    # a crashed leader is replaced once its key expires (a lease long enough that a loaded
+    # machine cannot let it lapse between b's tick and c's first try)
     c = core_for(migrated, redis=clients(), keep_history=False)
+    b.leader = RedisLeader(b.redis, ttl_s=3, me=b.leader.me)
+    assert b.tick() is not None
     assert c.tick() is None
-    time.sleep(0.5)
+    time.sleep(3.2)
     third = c.tick()
     assert third is not None and third.version > second.version
 
