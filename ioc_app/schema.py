@@ -1,16 +1,19 @@
-"""DDL built from the stream declarations, for one server or a cluster.
+"""DDL for one server or a cluster, from the tables a migration describes.
 
-Migrations describe *what* a domain stores (order keys, rollup keys and measures); this
-module knows *how* to say it to ClickHouse: ``MergeTree`` on one node, or
-``ReplicatedMergeTree`` tables ``ON CLUSTER`` with ``Distributed`` tables over them. The
-text is deterministic so the cluster DDL can be checked against golden files.
+Migrations describe *what* a domain stores (its columns as they were when the migration
+shipped, order keys, rollup keys and measures); this module knows *how* to say it to
+ClickHouse: ``MergeTree`` on one node, or ``ReplicatedMergeTree`` tables ``ON CLUSTER`` with
+``Distributed`` tables over them. The text is deterministic so the DDL of every migration
+can be checked against golden files.
+
+Nothing here reads the event contracts (``ingest/``): a migration's DDL is frozen when it
+ships, and a contract that changes afterwards needs a new migration (see the README,
+"Changing the schema"; ``tests/ioc_app/test_migration_drift.py`` says which).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from ingest.contracts import Stream, ch_type
 
 #: Same window on raw tables and rollups: a re-inserted batch (same deduplication token)
 #: must be dropped by the rollups too, or the materialized views would count it twice.
@@ -25,6 +28,32 @@ class Col:
     name: str
     type: str
     expr: str
+
+
+Columns = tuple[tuple[str, str], ...]
+"""Column names and ClickHouse types, in table order."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A stream's table as the migration that created it saw the contract: name, every column
+    (received_at / imported_at included) and the retention. Written out in the migration,
+    never derived from ``ingest/``, so the DDL a shipped migration runs never changes."""
+
+    table: str
+    columns: Columns
+    retention_days: int
+
+    def type_of(self, column: str) -> str:
+        for name, kind in self.columns:
+            if name == column:
+                return kind
+        raise KeyError(f"{self.table} has no column {column!r}")
+
+
+def enum8(*values: str) -> str:
+    """``Enum8('a' = 1, 'b' = 2, …)``: the values numbered from 1 in the order given."""
+    return "Enum8(" + ", ".join(f"'{v}' = {i + 1}" for i, v in enumerate(values)) + ")"
 
 
 @dataclass(frozen=True)
@@ -122,32 +151,28 @@ class Dialect:
         parts.append(self._settings())
         return ["\n".join(parts), *self._distributed(name, shard_key)]
 
-    def raw_table(self, stream: Stream, order_by: tuple[str, ...]) -> list[str]:
+    def raw_table(self, source: Source, order_by: tuple[str, ...]) -> list[str]:
         """The raw events of a stream: monthly partitions, TTL = the stream's retention."""
-        cols = [(f.name, ch_type(f)) for f in stream.all_fields]
-        cols.append(("received_at", "DateTime64(3, 'UTC')"))
         return self.table(
-            stream.table,
-            cols,
+            source.table,
+            list(source.columns),
             engine="MergeTree",
             partition_by="toYYYYMM(ts)",
             order_by="(" + ", ".join(order_by) + ")",
-            ttl=f"toDateTime(ts) + INTERVAL {stream.retention_days} DAY",
+            ttl=f"toDateTime(ts) + INTERVAL {source.retention_days} DAY",
             shard_key="cityHash64(event_id)",
         )
 
-    def plan_table(self, stream: Stream) -> list[str]:
+    def plan_table(self, source: Source, key: tuple[str, ...]) -> list[str]:
         """An upserted reference table: the latest import of a key wins."""
-        cols = [(f.name, ch_type(f)) for f in stream.all_fields]
-        cols.append(("imported_at", "DateTime64(3, 'UTC')"))
-        key = ", ".join(stream.key)
+        keys = ", ".join(key)
         return self.table(
-            stream.table,
-            cols,
+            source.table,
+            list(source.columns),
             engine="ReplacingMergeTree",
             engine_args="imported_at",
-            order_by=f"({key})",
-            shard_key=f"cityHash64({key})",
+            order_by=f"({keys})",
+            shard_key=f"cityHash64({keys})",
         )
 
     def materialized_view(self, target: str, source: str, select: str, suffix: str = "") -> str:
@@ -161,13 +186,28 @@ class Dialect:
             f"AS {select.replace('{source}', f'{self.db}.{self._local(source)}')}"
         )
 
-    def rollup(self, stream: Stream, rollup: Rollup) -> list[str]:
-        """An AggregatingMergeTree rollup and the materialized view that fills it."""
-        name = f"{stream.table}_{rollup.grain}"
-        dims = [d if isinstance(d, Col) else Col(d, ch_type(stream.field(d)), d) for d in rollup.dims]
+    def freshness(self, stream: str, table: str) -> list[str]:
+        """The materialized view that keeps ``ioc_freshness`` current for one event stream
+        (``stream`` is its contract name, ``table`` its raw table), then the one-off fill from
+        the events stored so far (an empty table yields no row: ``GROUP BY``). Every new event
+        stream needs it, in the migration that creates the stream's table."""
+        select = (
+            f"SELECT '{stream}' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,\n"
+            f"    argMaxState(received_at, ts) AS arrival\nFROM {{source}}\nGROUP BY stream"
+        )
+        return [
+            self.materialized_view("ioc_freshness", table, select, f"_{table}"),
+            f"INSERT INTO {self.db}.ioc_freshness\n" + select.replace("{source}", f"{self.db}.{table}"),
+        ]
+
+    def rollup(self, source: Source, rollup: Rollup) -> list[str]:
+        """An AggregatingMergeTree rollup and the materialized view that fills it; a dimension
+        named by a string keeps its raw column's type."""
+        name = f"{source.table}_{rollup.grain}"
+        dims = [d if isinstance(d, Col) else Col(d, source.type_of(d), d) for d in rollup.dims]
         bucket = rollup.bucket
         keys = [bucket, *dims]
-        ttl_days = ROLLUP_1M_TTL_DAYS if rollup.grain == "1m" else stream.retention_days
+        ttl_days = ROLLUP_1M_TTL_DAYS if rollup.grain == "1m" else source.retention_days
         ddl = self.table(
             name,
             [(c.name, c.type) for c in (*keys, *rollup.measures)],
@@ -178,7 +218,7 @@ class Dialect:
         )
         select = ",\n    ".join(f"{c.expr} AS `{c.name}`" for c in (*keys, *rollup.measures))
         ddl.append(self.materialized_view(
-            name, stream.table,
+            name, source.table,
             f"SELECT\n    {select}\nFROM {{source}}\nGROUP BY " + ", ".join(f"`{c.name}`" for c in keys),
         ))
         return ddl

@@ -1,12 +1,64 @@
-"""Network: egress link samples, online-user samples and security findings."""
+"""Network: egress link samples, online-user samples and security findings.
+
+The columns are the ``network.*`` contracts as they were when this migration shipped,
+written out so the DDL never changes; a later change of a contract needs a new migration.
+"""
 
 from __future__ import annotations
 
-from ingest.network import NETWORK_LINK, NETWORK_ONLINE, NETWORK_SECURITY
-from ioc_app.schema import Dialect, Rollup, count, distinct, maximum, total
+from ioc_app.schema import Dialect, Rollup, Source, count, distinct, enum8, maximum, total
 
 VERSION = 3
 NAME = "network"
+
+TS = "DateTime64(3, 'UTC')"
+CODE = "LowCardinality(String)"
+
+NETWORK_LINK = Source(
+    "network_link",
+    (
+        ("event_id", "Nullable(String)"),
+        ("ts", TS),
+        ("source", CODE),
+        ("link_id", CODE),
+        ("in_bps", "UInt64"),
+        ("out_bps", "UInt64"),
+        ("capacity_bps", "Nullable(UInt64)"),
+        ("received_at", TS),
+    ),
+    retention_days=400,
+)
+NETWORK_ONLINE = Source(
+    "network_online",
+    (
+        ("event_id", "Nullable(String)"),
+        ("ts", TS),
+        ("source", CODE),
+        ("campus", CODE),
+        ("access", enum8("wired", "wireless", "vpn")),
+        ("users", "UInt64"),
+        ("ipv6_users", "UInt64"),
+        ("received_at", TS),
+    ),
+    retention_days=400,
+)
+NETWORK_SECURITY = Source(
+    "network_security",
+    (
+        ("event_id", "String"),
+        ("ts", TS),
+        ("source", CODE),
+        ("incident_key", "String"),
+        ("severity", enum8("info", "low", "medium", "high", "critical")),
+        ("category", enum8("weak_password", "compromised_host", "intrusion", "ddos", "malware",
+                           "phishing", "vulnerability", "other")),
+        ("target_system", "String"),
+        ("src_ip", "Nullable(String)"),
+        ("status", enum8("open", "handled", "false_positive")),
+        ("received_at", TS),
+    ),
+    retention_days=400,
+)
 
 LINK = (
     count("samples"),

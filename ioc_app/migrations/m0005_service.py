@@ -1,12 +1,64 @@
-"""Service hall: case events, print jobs, hotline calls."""
+"""Service hall: case events, print jobs, hotline calls.
+
+The columns are the ``service.*`` contracts as they were when this migration shipped,
+written out so the DDL never changes; a later change of a contract needs a new migration.
+"""
 
 from __future__ import annotations
 
-from ingest.service import SERVICE_CALL, SERVICE_PRINT, SERVICE_WORKFLOW
-from ioc_app.schema import Dialect, Rollup, count, maximum, total
+from ioc_app.schema import Dialect, Rollup, Source, count, enum8, maximum, total
 
 VERSION = 5
 NAME = "service"
+
+TS = "DateTime64(3, 'UTC')"
+CODE = "LowCardinality(String)"
+
+SERVICE_WORKFLOW = Source(
+    "service_workflow",
+    (
+        ("event_id", "String"),
+        ("ts", TS),
+        ("source", CODE),
+        ("case_id", "String"),
+        ("service_id", CODE),
+        ("department", CODE),
+        ("applicant_type", enum8("student", "staff", "alumni", "external")),
+        ("channel", enum8("web", "mobile", "wechat", "kiosk")),
+        ("action", enum8("submitted", "approved", "rejected", "returned", "completed", "withdrawn")),
+        ("node", "UInt64"),
+        ("received_at", TS),
+    ),
+    retention_days=400,
+)
+SERVICE_PRINT = Source(
+    "service_print",
+    (
+        ("event_id", "String"),
+        ("ts", TS),
+        ("source", CODE),
+        ("terminal_id", CODE),
+        ("document", enum8("enrollment_certificate", "transcript_zh", "transcript_en", "other")),
+        ("pages", "UInt8"),
+        ("result", enum8("ok", "failed")),
+        ("received_at", TS),
+    ),
+    retention_days=400,
+)
+SERVICE_CALL = Source(
+    "service_call",
+    (
+        ("event_id", "String"),
+        ("ts", TS),
+        ("source", CODE),
+        ("queue", "String"),
+        ("wait_s", "UInt64"),
+        ("talk_s", "UInt64"),
+        ("outcome", enum8("answered", "abandoned", "callback")),
+        ("received_at", TS),
+    ),
+    retention_days=400,
+)
 
 PRINT = (count("jobs"), total("pages", "pages"))
 CALL = (

@@ -22,13 +22,16 @@ On a cluster the views write the shard-local tables, as every rollup does; the r
 are sharded by event id, so the rows of one entity may sit on several shards, where ``FINAL``
 alone would see each shard's part of it. The metrics therefore fold the rows with ``GROUP BY``
 over the entity key (the same min/max/argMax) when the store is a cluster.
+
+Column types, check-in steps and retentions are those of the raw tables as migrations 4 and
+5 created them (their frozen ``Source`` declarations), never the live contracts, so this DDL
+never changes.
 """
 
 from __future__ import annotations
 
-from ingest.contracts import Stream, ch_type
-from ingest.enrollment import CHECKIN_STEPS, ENROLLMENT_ADMISSION, ENROLLMENT_CHECKIN
-from ingest.service import SERVICE_WORKFLOW
+from ioc_app.migrations.m0004_enrollment import CHECKIN_STEPS, ENROLLMENT_ADMISSION, ENROLLMENT_CHECKIN
+from ioc_app.migrations.m0005_service import SERVICE_WORKFLOW
 from ioc_app.schema import Dialect
 
 VERSION = 8
@@ -104,7 +107,7 @@ def _admission_latest(d: Dialect) -> list[str]:
             "major", "score", "ts")
     ddl = d.table(
         name,
-        [*((c, _type(c, ENROLLMENT_ADMISSION)) for c in cols), ("version", "UInt128")],
+        [*((c, ENROLLMENT_ADMISSION.type_of(c)) for c in cols), ("version", "UInt128")],
         engine="ReplacingMergeTree",
         engine_args="version",
         partition_by="year",
@@ -120,11 +123,11 @@ def _admission_latest(d: Dialect) -> list[str]:
 
 def _checkin_state(d: Dialect) -> list[str]:
     name = "enrollment_checkin_state"
-    step_type = _type("step", ENROLLMENT_CHECKIN)
+    step_type = ENROLLMENT_CHECKIN.type_of("step")
     reached = [(f"reached_{s}", f"SimpleAggregateFunction(min, {TS})") for s in CHECKIN_STEPS]
     ddl = d.table(
         name,
-        [("year", _type("year", ENROLLMENT_CHECKIN)), ("student_key", "String"),
+        [("year", ENROLLMENT_CHECKIN.type_of("year")), ("student_key", "String"),
          ("step", f"SimpleAggregateFunction(max, {step_type})"), *reached],
         engine="AggregatingMergeTree",
         partition_by="year",
@@ -141,10 +144,6 @@ def _checkin_state(d: Dialect) -> list[str]:
         *(f"min(if(src.step >= '{s}', ts, {NEVER})) AS reached_{s}" for s in CHECKIN_STEPS),
     ))
     return ddl + _view_and_backfill(d, name, ENROLLMENT_CHECKIN.table, select, "year, student_key")
-
-
-def _type(field: str, stream: Stream) -> str:
-    return ch_type(stream.field(field))
 
 
 def statements(d: Dialect) -> list[str]:

@@ -13,7 +13,7 @@ incident_key`` and ``min``, which is right whichever shards hold an incident's r
 
 from __future__ import annotations
 
-from ingest.network import NETWORK_SECURITY
+from ioc_app.migrations.m0003_network import NETWORK_SECURITY
 from ioc_app.schema import Dialect
 
 VERSION = 10
