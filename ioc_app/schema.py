@@ -151,6 +151,19 @@ class Dialect:
         parts.append(self._settings())
         return ["\n".join(parts), *self._distributed(name, shard_key)]
 
+    def alter(self, table: str, clause: str) -> list[str]:
+        """ALTER TABLE for what the data part holds (``MODIFY TTL``, settings): on a cluster,
+        the shard-local tables."""
+        return [f"ALTER TABLE {self.db}.{self._local(table)}{self.on_cluster}\n{clause}"]
+
+    def alter_columns(self, table: str, clause: str) -> list[str]:
+        """ALTER TABLE for columns (``ADD COLUMN IF NOT EXISTS``, ``MODIFY COLUMN`` …): on a
+        cluster the shard-local tables and the ``Distributed`` table over them, which keeps
+        its own column list."""
+        if not self.cluster:
+            return self.alter(table, clause)
+        return [*self.alter(table, clause), f"ALTER TABLE {self.db}.{table}{self.on_cluster}\n{clause}"]
+
     def raw_table(self, source: Source, order_by: tuple[str, ...]) -> list[str]:
         """The raw events of a stream: monthly partitions, TTL = the stream's retention."""
         return self.table(

@@ -15,6 +15,4 @@ RETENTION_DAYS = 30
 
 
 def statements(d: Dialect) -> list[str]:
-    table = "ioc_deadletter_local" if d.cluster else "ioc_deadletter"
-    return [f"ALTER TABLE {d.db}.{table}{d.on_cluster}\n"
-            f"MODIFY TTL toDateTime(received_at) + INTERVAL {RETENTION_DAYS} DAY"]
+    return d.alter("ioc_deadletter", f"MODIFY TTL toDateTime(received_at) + INTERVAL {RETENTION_DAYS} DAY")
