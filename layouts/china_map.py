@@ -89,7 +89,7 @@ def _seg_dist2(p: tuple[float, float], a: tuple[float, float], b: tuple[float, f
 
 
 def load_geojson(path: Path = GEOJSON) -> dict[str, Any]:
-    """The shipped FeatureCollection (see ``layouts/geo_build.py`` for what it guarantees)."""
+    """The shipped FeatureCollection (see ``tools/geo_build.py`` for what it guarantees)."""
     return json.loads(path.read_text(encoding="utf-8"))
 
 

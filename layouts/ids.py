@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-
-def kpi(page: str, name: str) -> dict[str, str]:
-    """Id of a KPI card's value: pattern-matching callbacks update all cards of a page."""
-    return {"type": "kpi-value", "page": page, "name": name}
-
-
-
 #: the live machinery every cockpit page carries (one page is shown at a time)
 CONFIG = "ioc-live-config"
 VERSION = "ioc-live-version"

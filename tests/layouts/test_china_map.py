@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from ingest.enrollment import PROVINCES
-from layouts import china_map, geo_build
+from layouts import china_map
 from layouts.china_map import china_map_patch, colour, load_geojson, provinces, simplify, styles
-from layouts.geo_build import clean_ring, contains, decode_ring, signed_area
+from tools.geo_build import contains, signed_area
 
 CHINA_BBOX = (73.0, 3.0, 136.0, 54.0)  # lon min, lat min, lon max, lat max
 
@@ -60,50 +58,6 @@ def test_big_provinces_are_big_and_small_ones_small(geojson: dict) -> None:
     assert max(area, key=area.get) == "65"  # Xinjiang
     assert min(area, key=area.get) == "82"  # Macao
     assert area["54"] > area["51"] > area["42"] > area["11"]
-
-
-def test_decoding_follows_the_echarts_encoding() -> None:
-    assert decode_ring("@@", [1024, 2048]) == [(1.0, 2.0)]
-    # 'B' = 66 → 2 → +1; 'A' = 65 → 1 → -1 (zig-zag), deltas from the previous point
-    assert decode_ring("@@BA", [0, 0], scale=1) == [(0.0, 0.0), (1.0, -1.0)]
-    clockwise = [(0.0, 0.0), (0.0, 1.0), (1.0, 1.0), (1.0, 0.0)]
-    ring = clean_ring(clockwise)
-    assert ring is not None and ring[0] == ring[-1] and signed_area(ring[:-1]) > 0
-    assert clean_ring([(0.0, 0.0), (0.0001, 0.0), (0.0, 0.0001)]) is None  # gone after rounding
-
-
-def test_build_turns_islands_into_polygons_and_drops_rings_inside_rings() -> None:
-    def enc(points: list[tuple[int, int]]) -> tuple[str, list[int]]:
-        def zz(v: int) -> str:
-            return chr(((v << 1) ^ (v >> 31)) % (1 << 32) + 64)
-        out, prev = "", points[0]
-        for p in points:
-            out += zz(p[0] - prev[0]) + zz(p[1] - prev[1])
-            prev = p
-        return out, list(points[0])
-
-    def deg(points: list[tuple[float, float]]) -> list[tuple[int, int]]:
-        return [(round(x * 1024), round(y * 1024)) for x, y in points]
-
-    square = deg([(100, 30), (100, 31), (101, 31), (101, 30)])  # clockwise, as ECharts stores it
-    inner = deg([(100.2, 30.2), (100.2, 30.4), (100.4, 30.4), (100.4, 30.2)])
-    island = deg([(103, 30), (103, 30.5), (103.5, 30.5), (103.5, 30)])
-    rings = [enc(r) for r in (square, inner, island)]
-    raw = {"type": "FeatureCollection", "UTF8Encoding": True, "features": [{
-        "id": "420000", "properties": {"name": "湖北", "cp": [100.5, 30.5]},
-        "geometry": {"type": "MultiPolygon", "coordinates": [[s for s, _ in rings]],
-                     "encodeOffsets": [[o for _, o in rings]]}}]}
-    text = "echarts.registerMap('china', " + json.dumps(raw) + ");"
-    built = geo_build.decode_china_js(text)
-    (f,) = built["features"]
-    assert f["id"] == "42" and f["properties"]["name_en"] == "Hubei"
-    polygons = f["geometry"]["coordinates"]
-    assert len(polygons) == 2  # the square and the island; the ring inside the square is gone
-    square_ring, island_ring = polygons[0][0], polygons[1][0]
-    corners = [(100.0, 30.0), (100.0, 31.0), (101.0, 30.0), (101.0, 31.0)]
-    assert sorted(map(tuple, square_ring[:-1])) == corners
-    assert signed_area([tuple(p) for p in square_ring[:-1]]) == 1.0  # turned counter-clockwise
-    assert [103.5, 30.5] in island_ring
 
 
 def test_simplified_outlines_stay_closed_and_small() -> None:

