@@ -1,12 +1,10 @@
-"""Sign-in, screen pairing and the administration pages (people, screens, audit trail).
-"""
+"""Sign-in, screen pairing and the administration pages (people, screens, audit trail)."""
 
 from __future__ import annotations
 
 from layouts.i18n.labels import FILTERS, FROM, RESULT, SIGN_IN, STATE, TO, Text
 
 TEXTS: dict[str, Text] = {
-    # sign-in, access and administration (plain pages)
     "auth.title": SIGN_IN,
     "auth.cas": {"zh": "统一身份认证登录", "en": "Sign in with campus identity (CAS)"},
     "auth.oidc": {"zh": "统一身份认证登录（OIDC）", "en": "Sign in with campus identity (OpenID Connect)"},

@@ -1,5 +1,4 @@
-"""The error page a failed request shows.
-"""
+"""The error page a failed request shows."""
 
 from __future__ import annotations
 

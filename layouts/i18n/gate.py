@@ -1,5 +1,4 @@
-"""The gate tiles of the overview and the gate cockpit (/gates).
-"""
+"""The gate tiles of the overview and the gate cockpit (/gates)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,10 @@
-"""The data pipeline and quality page (/health) and the wall rotation (/wall).
-"""
+"""The data pipeline and quality page (/health) and the wall rotation (/wall)."""
 
 from __future__ import annotations
 
 from layouts.i18n.labels import ADMISSIONS, GATE_PASSES, SECONDS, STATE, USERS_ONLINE, Text
 
 TEXTS: dict[str, Text] = {
-    # data pipeline and quality (/health) and the wall rotation (/wall)
     "health.title": {"zh": "数据管道与质量", "en": "Data pipeline & quality"},
     "health.streams": {"zh": "数据流 · 新鲜度与采集", "en": "Streams · freshness and ingest"},
     "health.pipeline": {"zh": "采集与快照", "en": "Ingest and snapshot"},

@@ -1,5 +1,4 @@
-"""The network tiles of the overview and the network cockpit (/network).
-"""
+"""The network tiles of the overview and the network cockpit (/network)."""
 
 from __future__ import annotations
 

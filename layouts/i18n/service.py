@@ -1,5 +1,4 @@
-"""The service-hall tiles of the overview and the service cockpit (/service).
-"""
+"""The service-hall tiles of the overview and the service cockpit (/service)."""
 
 from __future__ import annotations
 
