@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from pathlib import Path
 
+import pytest
+
 from ingest.registry import STREAMS
-from layouts.i18n import CATALOGUE, LANGS, t
+from layouts.i18n import CATALOGUE, LANGS, merge, t
 
 ROOT = Path(__file__).resolve().parents[2]
 # catalogue keys are "section.name"; longer dotted strings are snapshot paths
@@ -37,3 +40,24 @@ def test_chinese_is_the_default() -> None:
     assert t("app.title") == "智慧校园运营中心"
     assert t("app.title", "en") == "Campus Operations Center"
     assert t("app.title", "fr") == t("app.title", "zh")
+
+
+def test_no_label_is_declared_twice() -> None:
+    """Keys showing the same words share one declaration (``layouts/i18n/labels.py``), so a
+    change of wording reaches every place; two separately written equal pairs are refused."""
+    keys_by_pair: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for key, texts in CATALOGUE.items():
+        keys_by_pair[tuple(texts[lang] for lang in LANGS)].append(key)
+    written_twice = {
+        pair: keys for pair, keys in keys_by_pair.items()
+        if len({id(CATALOGUE[k]) for k in keys}) > 1
+    }
+    assert written_twice == {}, "declare these once in layouts/i18n/labels.py and derive the keys"
+
+
+def test_two_areas_may_not_declare_one_key() -> None:
+    first = {"zh": "今日", "en": "Today"}
+    assert merge([("gate", {"gates.today": first}), ("shell", {"app.short": first})]) == {
+        "gates.today": first, "app.short": first}
+    with pytest.raises(ValueError, match=r"layouts/i18n/gate\.py and layouts/i18n/explore\.py"):
+        merge([("gate", {"gates.today": first}), ("explore", {"gates.today": {"zh": "今天", "en": "Today"}})])

@@ -4,6 +4,7 @@ file errors. Time is driven by explicit ``now`` values, never by sleeping."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,13 @@ from ingest.validate import validate
 from ioc_app.settings import DEFAULT_ALERTS
 from ioc_app.storage import Store
 from metrics.alerts import (
+    DOMAINS,
+    KINDS,
+    MEASURES,
+    OPERATORS,
+    SCORES,
+    SEVERITIES,
+    STATISTICS,
     AlertBook,
     AlertRulesError,
     AnomalyRule,
@@ -510,3 +518,16 @@ def test_the_shipped_rules_load_and_render(tmp_path: Path) -> None:
     assert alerts[0]["id"] == "security_critical" and alerts[-1]["severity"] == "warning"
     assert all(a["title_zh"] and a["title_en"] for a in alerts)
     json.dumps(alerts, ensure_ascii=False)
+
+
+def test_the_manual_describes_every_field_choice_and_measure() -> None:
+    """docs/alerts.md is the rules file's manual: a field, choice or measure added to the code
+    without a word there would leave operators guessing."""
+    manual = (Path(__file__).resolve().parents[2] / "docs" / "alerts.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`([^`]+)`", manual))
+    fields = {f.name for cls in (ThresholdRule, StaleRule, AnomalyRule) for f in dataclasses.fields(cls)}
+    choices = {*KINDS, *SEVERITIES, *DOMAINS, *OPERATORS, *STATISTICS, *SCORES}
+    dims = {d for m in MEASURES.values() for d in m.dims}
+    tables = {m.table for m in MEASURES.values()}
+    missing = sorted((fields | choices | set(MEASURES) | dims | tables) - named)
+    assert missing == [], f"describe these in docs/alerts.md: {missing}"

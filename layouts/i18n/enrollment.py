@@ -1,0 +1,155 @@
+"""Admissions: the overview tiles, the cockpit (/enrollment), its Excel export and the
+admissions office's exact view.
+"""
+
+from __future__ import annotations
+
+from layouts.i18n.labels import ADMISSION_YEAR, ADMISSIONS, PLAN_COMPLETION, Text
+
+TEXTS: dict[str, Text] = {
+    "enrollment.section": ADMISSIONS,
+    "enrollment.admitted": {"zh": "已录取", "en": "Admitted"},
+    "enrollment.completion": PLAN_COMPLETION,
+    "enrollment.year": ADMISSION_YEAR,
+    "enrollment.plan": {"zh": "招生计划", "en": "Plan"},
+    # admissions cockpit (/enrollment)
+    "enroll.title": {"zh": "招生录取驾驶舱", "en": "Admissions cockpit"},
+    "enroll.kpis": {"zh": "录取总览", "en": "Admissions at a glance"},
+    "enroll.registered": {"zh": "报到注册", "en": "Registered"},
+    "enroll.map": {"zh": "各省计划完成率", "en": "Plan completion by province"},
+    "enroll.map_top": {"zh": "录取人数前列", "en": "Most admitted"},
+    "enroll.no_plan": {"zh": "无计划", "en": "No plan"},
+    "enroll.by_batch": {"zh": "分批次录取进度", "en": "Progress by batch"},
+    "enroll.by_category": {"zh": "分类别录取进度", "en": "Progress by category"},
+    "enroll.top_majors": {"zh": "专业录取 TOP10", "en": "Top 10 majors"},
+    "enroll.scores": {"zh": "各省录取分数 · 最低 / 平均 / 最高", "en": "Scores by province · min/avg/max"},
+    "enroll.score_min": {"zh": "最低分", "en": "Lowest"},
+    "enroll.score_avg": {"zh": "平均分", "en": "Average"},
+    "enroll.score_max": {"zh": "最高分", "en": "Highest"},
+    "enroll.season": {"zh": "录取进度 · 与上年同期", "en": "Season progress vs last year"},
+    "enroll.this_year": {"zh": "本年累计", "en": "This year"},
+    "enroll.last_year": {"zh": "上年同期", "en": "Last year"},
+    "enroll.checkin": {"zh": "九月迎新报到", "en": "September check-in"},
+    "enroll.checkin_by_day": {"zh": "逐日累计", "en": "By day"},
+    "enroll.step_arrived": {"zh": "到校", "en": "Arrived"},
+    "enroll.step_paid": {"zh": "缴费", "en": "Paid"},
+    "enroll.step_dorm": {"zh": "入住", "en": "Moved in"},
+    "enroll.step_registered": {"zh": "注册", "en": "Registered"},
+    "enroll.batch_early": {"zh": "提前批", "en": "Early"},
+    "enroll.batch_regular": {"zh": "本科批", "en": "Undergraduate"},
+    "enroll.batch_second": {"zh": "本科二批", "en": "Second batch"},
+    "enroll.batch_special": {"zh": "特殊类型批", "en": "Special types"},
+    "enroll.batch_junior_college": {"zh": "专科批", "en": "Junior college"},
+    "enroll.cat_general": {"zh": "普通类", "en": "General"},
+    "enroll.cat_art": {"zh": "艺术类", "en": "Arts"},
+    "enroll.cat_sport": {"zh": "体育类", "en": "Sports"},
+    "enroll.cat_national_special": {"zh": "国家专项", "en": "National special"},
+    "enroll.cat_university_special": {"zh": "高校专项", "en": "University special"},
+    "enroll.cat_local_special": {"zh": "地方专项", "en": "Local special"},
+    "enroll.cat_sino_foreign": {"zh": "中外合作", "en": "Sino-foreign"},
+    "enroll.cat_preparatory": {"zh": "预科", "en": "Preparatory"},
+    "enroll.cat_minority": {"zh": "民族班", "en": "Minority class"},
+    # admissions export: the cockpit's link and the file of /api/v1/export/enrollment
+    "export.link": {"zh": "导出 Excel", "en": "Export to Excel"},
+    "export.link_title": {
+        "zh": "下载本年度招生录取明细（按省份、批次、类别、学院、专业）",
+        "en": "Download this year's admissions by province, batch, category, college and major",
+    },
+    "export.file": {"zh": "招生录取明细", "en": "admissions"},
+    "export.sheet": {"zh": "招生录取明细", "en": "Admissions"},
+    "export.about_sheet": {"zh": "说明", "en": "About"},
+    "export.col_province_code": {"zh": "省份代码", "en": "Province code"},
+    "export.col_province": {"zh": "省份", "en": "Province"},
+    "export.col_batch": {"zh": "批次", "en": "Batch"},
+    "export.col_category": {"zh": "招生类别", "en": "Category"},
+    "export.col_college_code": {"zh": "学院代码", "en": "College code"},
+    "export.col_college": {"zh": "学院", "en": "College"},
+    "export.col_major_code": {"zh": "专业代码", "en": "Major code"},
+    "export.col_major": {"zh": "专业", "en": "Major"},
+    "export.col_plan": {"zh": "计划数", "en": "Plan"},
+    "export.col_admitted": {"zh": "录取数", "en": "Admitted"},
+    "export.col_completion": PLAN_COMPLETION,
+    "export.col_min_score": {"zh": "最低分", "en": "Lowest score"},
+    "export.col_avg_score": {"zh": "平均分", "en": "Average score"},
+    "export.col_max_score": {"zh": "最高分", "en": "Highest score"},
+    "export.total": {"zh": "合计", "en": "Total"},
+    "export.report": {"zh": "报表", "en": "Report"},
+    "export.report_name": {
+        "zh": "招生录取明细（按省份、批次、类别、学院、专业）",
+        "en": "Admissions by province, batch, category, college and major",
+    },
+    "export.year": ADMISSION_YEAR,
+    "export.all": {"zh": "全部", "en": "All"},
+    "export.rows": {"zh": "明细行数", "en": "Rows"},
+    "export.generated": {"zh": "生成时间", "en": "Generated"},
+    "export.definitions": {"zh": "统计口径", "en": "Definitions"},
+    "export.def_admitted": {
+        "zh": "录取数：最新状态为“录取”的考生人数；录取后退档或放弃的考生不计入。",
+        "en": "Admitted: candidates whose latest status is admitted; a candidate admitted and "
+              "then returned or withdrawn is not counted.",
+    },
+    "export.def_plan": {
+        "zh": "计划数：每条招生计划最近一次导入的计划数之和（各科类合计）。",
+        "en": "Plan: the sum of the latest import of each plan row (all tracks together).",
+    },
+    "export.def_completion": {
+        "zh": "计划完成率 = 录取数 ÷ 计划数；无计划时留空。",
+        "en": "Plan completion = admitted ÷ plan; empty without a plan.",
+    },
+    "export.def_scores": {
+        "zh": "最低分、平均分、最高分：录取考生最新一条记录的分数；无录取时留空。",
+        "en": "Lowest, average and highest score: of the admitted candidates, from their latest "
+              "record; empty when nobody is admitted.",
+    },
+    "export.def_college": {
+        "zh": "学院：专业在站点目录中的所属学院；目录未收录的专业取其录取考生记录中的学院。",
+        "en": "College: the major's college in the site catalogue; for a major it does not list, "
+              "the college in its admitted candidates' records.",
+    },
+    "export.source": {"zh": "数据来源", "en": "Source"},
+    "export.small_cells": {"zh": "小样本", "en": "Small cells"},
+    "export.small_cells_rule": {
+        "zh": "录取少于{n}人的行不显示分数（为防推算，可能另有一行一并不显示）；人数照常显示。",
+        "en": "Rows of fewer than {n} admitted show no scores (so that they cannot be worked out, one "
+              "more row may be left empty too); counts are shown.",
+    },
+    "export.exact": {
+        "zh": "精确数据（招生办专用）：所有行均显示分数，含少于规定人数的行；请勿外传。",
+        "en": "Exact figures (admissions office only): every row shows its scores, small rows "
+              "included; do not pass on.",
+    },
+    "export.exact_link": {"zh": "导出精确数据", "en": "Export exact figures"},
+    "export.exact_link_title": {
+        "zh": "下载含小样本分数的精确明细（招生办专用，记入审计日志）",
+        "en": "Download the exact breakdown, small cells' scores included (admissions office "
+              "only; audited)",
+    },
+    # small cells (IOC_MIN_CELL): why a score is not shown, and the admissions office's exact view
+    "enroll.small_cell": {"zh": "少于{n}人，不显示", "en": "fewer than {n}, not shown"},
+    "enroll.complement_cell": {"zh": "为防推算，不显示",
+                               "en": "not shown, so smaller groups cannot be worked out"},
+    "enroll.exact_link": {"zh": "精确分数", "en": "Exact scores"},
+    "enroll.exact_link_title": {
+        "zh": "查看含小样本的精确分数（招生办专用，每次打开记入审计日志）",
+        "en": "See the exact scores, small cells included (admissions office only; each opening "
+              "is audited)",
+    },
+    "exact.title": {"zh": "招生精确数据", "en": "Exact admissions figures"},
+    "exact.notice": {
+        "zh": "本页显示各组的精确分数，包括录取少于{n}人的组（大屏与其他角色看到的是“少于{n}人，不显示”）。"
+              "仅限招生办使用，每次打开均记入审计日志。",
+        "en": "This page shows every group's exact scores, groups of fewer than {n} admitted included "
+              "(screens and other roles see \"fewer than {n}, not shown\"). For the admissions office "
+              "only; each opening is audited.",
+    },
+    "exact.year": {"zh": "招生年度 {year}", "en": "Admission year {year}"},
+    "exact.by_province": {"zh": "按省份", "en": "By province"},
+    "exact.by_batch": {"zh": "按批次", "en": "By batch"},
+    "exact.by_category": {"zh": "按招生类别", "en": "By category"},
+    "exact.by_major": {"zh": "按专业", "en": "By major"},
+    "exact.group": {"zh": "组别", "en": "Group"},
+    "exact.small": {"zh": "小样本", "en": "Small cell"},
+    "exact.small_mark": {"zh": "少于{n}人", "en": "fewer than {n}"},
+    "exact.unavailable": {"zh": "数据存储暂不可用，请稍后刷新。",
+                          "en": "The store is unavailable; reload in a moment."},
+}
