@@ -17,8 +17,8 @@ LINK_NOTE = "one-time sign-in link for the demo person (15 minutes, single use)"
 
 def _access(settings: Settings) -> Any:
     from ioc_app.access import Access
-    from ioc_app.app import redis_for
     from ioc_app.audit import command_audit
+    from ioc_app.runtime import redis_for
 
     access = Access(settings, redis_for(settings))
     access.audit = command_audit(settings)  # rows go to the spool the server takes up

@@ -29,12 +29,12 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import polars as pl
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
-from ioc_app import read
 from ioc_app.access import current as current_access
 from ioc_app.downloads import attachment, csv_bytes, guard_columns
-from ioc_app.signin import lang, render
+from ioc_app.plain import lang, render
+from ioc_app.runtime import runtime as current_runtime
 from ioc_app.storage import StoreError
 from ioc_app.web import failure
 from layouts.i18n import t
@@ -146,17 +146,13 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
                     headers={"Cache-Control": "no-store", **(headers or {})}, mimetype="application/json")
 
 
-def _runtime() -> Any:
-    return current_app.extensions[read.EXTENSION]
-
-
 def _rows(q: AuditQuery) -> pl.DataFrame:
-    frame = audit_rows(_runtime().store, q.start, q.end, user=q.user, action=q.action, limit=q.limit)
+    frame = audit_rows(current_runtime().store, q.start, q.end, user=q.user, action=q.action, limit=q.limit)
     return frame.with_columns(pl.col("ts").dt.to_string("%Y-%m-%dT%H:%M:%S%.3fZ"))
 
 
 def _recorded(q: AuditQuery, via: str, rows: int, body: bytes | None = None) -> None:
-    zone = _runtime().settings.zone
+    zone = current_runtime().settings.zone
     detail = {**q.detail(zone), "rows": rows, "via": via}
     if body is not None:
         detail["sha256"] = hashlib.sha256(body).hexdigest()
@@ -172,7 +168,7 @@ def _detail_value(text: str) -> Any:
 
 @audit_api.get("/api/v1/audit")
 def audit_list() -> Response:
-    zone = _runtime().settings.zone
+    zone = current_runtime().settings.zone
     try:
         q = parse(request.args.to_dict(flat=False), API_PARAMETERS, zone, datetime.now(UTC), API_LIMIT)
         frame = _rows(q)
@@ -200,7 +196,7 @@ def audit_list() -> Response:
 
 @audit_api.get("/admin/audit")
 def audit_page() -> Response:
-    zone = _runtime().settings.zone
+    zone = current_runtime().settings.zone
     language = lang()
     args = request.args.to_dict(flat=False)
     shown = {k: (v[0] if v else "") for k, v in args.items() if k in PAGE_PARAMETERS and k != "lang"}
@@ -208,7 +204,8 @@ def audit_page() -> Response:
     csv_url = ""
     try:
         q = parse(args, PAGE_PARAMETERS, zone, datetime.now(UTC), PAGE_LIMIT)
-        frame = audit_rows(_runtime().store, q.start, q.end, user=q.user, action=q.action, limit=q.limit)
+        frame = audit_rows(current_runtime().store, q.start, q.end, user=q.user, action=q.action,
+                           limit=q.limit)
         rows = [{**r, "ts": r["ts"].astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")}
                 for r in frame.to_dicts()]
         _recorded(q, "page", len(rows))

@@ -237,8 +237,9 @@ def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
 
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from ioc_app.app import core_for, redis_for
+    from ioc_app.app import core_for
     from ioc_app.migrate import migrate
+    from ioc_app.runtime import redis_for
 
     if not settings.redis_url:
         print("ioc: the scheduler process publishes the snapshot through Redis: set IOC_REDIS_URL "

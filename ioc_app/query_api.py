@@ -32,9 +32,11 @@ import orjson
 import polars as pl
 from flask import Blueprint, Flask, Response, current_app, request
 
-from ioc_app import audit, read
+from ioc_app import audit
 from ioc_app.cache import BytesCache, MemoryBytesCache, RedisBytesCache
 from ioc_app.downloads import csv_bytes, guard_columns
+from ioc_app.runtime import redis_for
+from ioc_app.runtime import runtime as current_runtime
 from ioc_app.settings import Settings
 from ioc_app.storage import Store, StoreError
 from ioc_app.web import failure
@@ -65,7 +67,7 @@ class QueryState:
 
 
 def _runtime_store() -> Store:
-    return current_app.extensions[read.EXTENSION].store
+    return current_runtime().store
 
 
 def init_query_api(server: Flask, settings: Settings,
@@ -74,12 +76,10 @@ def init_query_api(server: Flask, settings: Settings,
 
     ``store_getter`` is called per request (default: the running app's store), so the route
     follows the store the runtime holds rather than one captured at start-up. The Redis
-    cache uses the app's client (``ioc_app.app.redis_for``: its password and TLS options).
+    cache uses the app's client (``ioc_app.runtime.redis_for``: its password and TLS options).
     """
     if settings.redis_url:
         if redis_client is None:
-            from ioc_app.app import redis_for
-
             redis_client = redis_for(settings)
         cache: BytesCache = RedisBytesCache(redis_client, KEY_PREFIX)
     else:

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, jsonify, redirect, request
 from ioc_app.access import current
 from ioc_app.pairing import CODE_S, ScreenError, check_pages, normalise_code
 from ioc_app.permissions import PAGES
-from ioc_app.signin import lang, render
+from ioc_app.plain import lang, render
 from layouts.i18n import t
 
 pairing_api = Blueprint("ioc_pairing", __name__)

@@ -21,10 +21,10 @@ import time
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
-from ioc_app import read
 from ioc_app.access import principal
+from ioc_app.runtime import runtime as current_runtime
 
 screens_api = Blueprint("ioc_screens", __name__)
 SILENT_AFTER_S = 90
@@ -110,7 +110,7 @@ def _clean(raw: Any) -> dict[str, Any] | None:
 
 @screens_api.post("/api/v1/heartbeat")
 def heartbeat() -> Response:
-    runtime = current_app.extensions[read.EXTENSION]
+    runtime = current_runtime()
     raw = request.stream.read(MAX_BEAT_BYTES + 1)
     if len(raw) > MAX_BEAT_BYTES:
         response = jsonify(error="too_large", message=f"a heartbeat is at most {MAX_BEAT_BYTES} bytes; "
@@ -135,5 +135,5 @@ def heartbeat() -> Response:
 
 @screens_api.get("/api/v1/screens")
 def screens() -> Response:
-    runtime = current_app.extensions[read.EXTENSION]
+    runtime = current_runtime()
     return jsonify(screens=runtime.screens.all(), silent_after_s=runtime.screens.silent_after_s)

@@ -17,9 +17,7 @@ from flask import (
     Blueprint,
     Response,
     g,
-    make_response,
     redirect,
-    render_template,
     request,
     send_from_directory,
 )
@@ -28,7 +26,8 @@ from flask_limiter import Limiter
 from ioc_app.access import DEMO_PERSON, current
 from ioc_app.gate import safe_next
 from ioc_app.permissions import ROUTES, Principal
-from layouts.i18n import normalise_lang, t
+from ioc_app.plain import lang, render
+from layouts.i18n import t
 from layouts.live import NAV
 
 log = logging.getLogger("ioc.signin")
@@ -64,30 +63,11 @@ def make_limiter(server: Any, storage_uri: str, redis_client: Any = None) -> Lim
     return limiter
 
 
-def limit_downloads(limiter: Limiter) -> None:
-    """Rate-limit the routes that hand out files and series (the export and query APIs)."""
-    from ioc_app.export_api import export_api
-    from ioc_app.query_api import query_api
-
-    limiter.limit(DOWNLOAD_LIMIT)(export_api)
-    limiter.limit(DOWNLOAD_LIMIT)(query_api)
-
-
-def lang() -> str:
-    return normalise_lang(request.args.get("lang") or request.form.get("lang"))
-
-
-def render(template: str, status: int = 200, **context: Any) -> Response:
-    """A plain page in the request's language (``?lang=``), never cached."""
-    language = lang()
-    args = {k: v for k, v in request.args.items() if k != "lang"}
-    context.setdefault("title", "")
-    page = render_template(template, t=t, lang=language,
-                           other_query=urlencode({**args, "lang": "en" if language == "zh" else "zh"}),
-                           **context)
-    response = make_response(page, status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+def limit_downloads(limiter: Limiter, *blueprints: Blueprint) -> None:
+    """Rate-limit the routes that hand out files and series (the app passes the export and
+    query APIs' blueprints: this module does not import the routes it limits)."""
+    for blueprint in blueprints:
+        limiter.limit(DOWNLOAD_LIMIT)(blueprint)
 
 
 def allowed_links(who: Principal, language: str) -> list[tuple[str, str]]:

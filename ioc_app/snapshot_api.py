@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
-from ioc_app import read
+from ioc_app.runtime import runtime as current_runtime
 from ioc_app.storage import StoreError
 from ioc_app.web import failure
 from layouts.live import UNESCAPED_PLUS
@@ -70,7 +70,7 @@ def _json(body: bytes, etag: str | None = None) -> Response:
 
 @snapshot_api.get("/api/v1/snapshot")
 def snapshot() -> Response:
-    runtime = current_app.extensions[read.EXTENSION]
+    runtime = current_runtime()
     unknown = sorted(set(request.args) - set(ALLOWED))
     if unknown:
         return _error(400, "unknown_parameter",
