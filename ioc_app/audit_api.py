@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -39,7 +38,7 @@ from ioc_app.storage import StoreError
 from ioc_app.web import failure
 from layouts.i18n import t
 from metrics.audit import COLUMNS, audit_rows
-from metrics.query import QueryError, check_year
+from metrics.times import TimeError, parse_time
 
 log = logging.getLogger("ioc.audit_api")
 audit_api = Blueprint("ioc_audit", __name__)
@@ -49,8 +48,6 @@ API_PARAMETERS = ("from", "to", "user", "action", "format", "limit")
 PAGE_PARAMETERS = ("from", "to", "user", "action", "limit", "lang")
 DEFAULT_SPAN = timedelta(days=7)
 API_LIMIT, PAGE_LIMIT, MAX_LIMIT = 1000, 200, 100_000
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_UNESCAPED_PLUS = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:\d{2})$")
 #: text columns a spreadsheet must show literally (formula injection)
 TEXT = ("actor_kind", "actor", "address", "action", "object", "result", "detail")
 
@@ -78,35 +75,11 @@ class AuditQuery:
 
 
 def _instant(name: str, raw: str, zone: ZoneInfo, end: bool) -> datetime:
-    text = raw.strip()
-    if _DATE.match(text):
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise AuditQueryError(f"{name}={raw!r} is not a date; write YYYY-MM-DD, e.g. 2025-05-01"
-                                  ) from None
-        _within_years(name, raw, day)
-        if end:  # a date as "to" includes that whole day
-            day += timedelta(days=1)
-        return datetime.combine(day, time(), zone).astimezone(UTC)
-    text = _UNESCAPED_PLUS.sub(r"\1+\2", text)  # "+08:00" sent unescaped arrives as " 08:00"
+    """The product's one time reader (:mod:`metrics.times`); a date as ``to`` includes that
+    whole day."""
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise AuditQueryError(
-            f"{name}={raw!r} is neither RFC 3339 nor a date; write e.g. 2025-05-01T08:00:00+08:00 "
-            f"or 2025-05-01") from None
-    _within_years(name, raw, value)
-    if value.tzinfo is None:  # the site's time
-        value = value.replace(tzinfo=zone)
-    return value.astimezone(UTC)
-
-
-def _within_years(name: str, raw: str, moment: date) -> None:
-    """The product's one rule on years (``metrics.query.MIN_YEAR``–``MAX_YEAR``)."""
-    try:
-        check_year(name, raw, moment)
-    except QueryError as exc:
+        return parse_time(name, raw, zone, end_of_day=end)
+    except TimeError as exc:
         raise AuditQueryError(exc.message) from None
 
 

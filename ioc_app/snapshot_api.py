@@ -21,9 +21,8 @@ from flask import Blueprint, Response, jsonify, request
 from ioc_app.runtime import runtime as current_runtime
 from ioc_app.storage import StoreError
 from ioc_app.web import failure
-from layouts.live import UNESCAPED_PLUS
 from metrics import enrollment, history
-from metrics.query import QueryError, check_year
+from metrics.times import TimeError, parse_time
 
 snapshot_api = Blueprint("ioc_snapshot", __name__)
 ALLOWED = ("at", "year")
@@ -36,15 +35,6 @@ def _error(status: int, code: str, message: str, **headers: str) -> Response:
     response.status_code = status
     response.headers.update(headers)
     return response
-
-
-def parse_time(raw: str, zone: Any) -> datetime:
-    """RFC 3339 (``Z`` or an offset); a time without offset is read in the site's zone.
-    Raises ``ValueError`` — a :class:`QueryError` saying so for a year outside 1970–2100."""
-    text = UNESCAPED_PLUS.sub(r"\1+\2", raw.strip())
-    value = datetime.fromisoformat(text.replace(" ", "T").replace("z", "Z"))
-    check_year("at", raw, value)
-    return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
 
 
 def stored_at(runtime: Any, when: datetime) -> bytes | None:
@@ -92,12 +82,9 @@ def snapshot() -> Response:
 
 def _at(runtime: Any, raw: str) -> Response:
     try:
-        when = parse_time(raw, runtime.settings.zone)
-    except QueryError as exc:
+        when = parse_time("at", raw, runtime.settings.zone)
+    except TimeError as exc:
         return _error(400, "bad_time", exc.message)
-    except ValueError:
-        return _error(400, "bad_time", f"at={raw!r} is not a time; use RFC 3339 such as "
-                      "2026-09-01T08:30:00+08:00")
     try:
         body = stored_at(runtime, when)
     except StoreError as exc:

@@ -27,7 +27,7 @@ from ingest.registry import BY_NAME
 from ioc_app import auth, read
 from ioc_app.app import create_app
 from ioc_app.cache import MARK, MemoryBytesCache
-from ioc_app.query_api import KEY_PREFIX
+from ioc_app.query_service import KEY_PREFIX
 from ioc_app.runtime import redis_for
 from ioc_app.settings import RedisTLS, Settings, SettingsError, load_settings
 from ioc_app.storage import Store
