@@ -50,18 +50,21 @@ def parse_time(name: str, raw: str, zone: ZoneInfo, *, end_of_day: bool = False)
     :class:`TimeError` naming the parameter and an example to copy.
     """
     text = raw.strip()
+    moment: datetime | None = None
     if _DATE.fullmatch(text):
         try:
             day = date.fromisoformat(text)
         except ValueError:
-            raise TimeError(f"{name}={raw!r} is not a date; write YYYY-MM-DD, e.g. 2026-09-01") from None
-        check_year(name, raw, day)
-        return local_midnight(day + timedelta(days=1) if end_of_day else day, zone)
-    text = UNESCAPED_PLUS.sub(r"\1+\2", text).replace(" ", "T", 1).replace("z", "Z")
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        moment = None
+            day = None
+        if day is not None:
+            check_year(name, raw, day)
+            return local_midnight(day + timedelta(days=1) if end_of_day else day, zone)
+    else:
+        text = UNESCAPED_PLUS.sub(r"\1+\2", text).replace(" ", "T", 1).replace("z", "Z")
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            moment = None
     if moment is None:
         raise TimeError(f"{name}={raw!r} is not an RFC 3339 time; write e.g. {EXAMPLE} (without an "
                         f"offset it is read in the site's zone, {zone.key}), or a date 2026-09-01 for "
