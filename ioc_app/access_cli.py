@@ -97,9 +97,8 @@ def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_screen(settings: Settings, args: argparse.Namespace) -> int:
-    from ioc_app.pairing import check_pages
+    from ioc_app.pairing import SCREEN_PAGES, check_pages
     from ioc_app.roles import check_name
-    from ioc_app.screen_pairing import SCREEN_PAGES
 
     access = _access(settings)
     if args.action == "list":

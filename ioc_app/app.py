@@ -17,26 +17,28 @@ from ingest.site import Site, load_site, store_reference
 from ingest.writer import Writer
 from ioc_app import __version__, roles
 from ioc_app.access import EXTENSION, Access
-from ioc_app.api import api
 from ioc_app.audit import attach_server as attach_audit
-from ioc_app.audit_api import audit_api
 from ioc_app.auth import TokenBook
 from ioc_app.core import RedisFeed, SnapshotCore, domains
-from ioc_app.export_api import export_api
 from ioc_app.gate import install as install_gate
 from ioc_app.migrate import migrate
-from ioc_app.ops import observe_requests, ops, registry_for
-from ioc_app.people_admin import people_api
-from ioc_app.query_api import init_query_api, query_api
+from ioc_app.plain import PlainPages
+from ioc_app.routes.api import api
+from ioc_app.routes.audit_api import audit_api
+from ioc_app.routes.export_api import export_api
+from ioc_app.routes.ops import observe_requests, ops, registry_for
+from ioc_app.routes.people_admin import people_api
+from ioc_app.routes.query_api import init_query_api, query_api
+from ioc_app.routes.screen_pairing import pairing_api, pairing_page
+from ioc_app.routes.screens import screens_api
+from ioc_app.routes.signin import limit_downloads, make_limiter, signin
+from ioc_app.routes.snapshot_api import snapshot_api
+from ioc_app.routes.sso import sso
 from ioc_app.runtime import EXTENSION as RUNTIME
 from ioc_app.runtime import Runtime, redis_for
-from ioc_app.screen_pairing import pairing_api
-from ioc_app.screens import Screens, screens_api
+from ioc_app.screens import Screens
 from ioc_app.secret import secret_key
 from ioc_app.settings import Settings, load_settings
-from ioc_app.signin import PlainPages, limit_downloads, make_limiter, signin
-from ioc_app.snapshot_api import snapshot_api
-from ioc_app.sso import sso
 from ioc_app.storage import Store, StoreError
 from ioc_app.wall import load_wall
 from ioc_app.web import install as install_web
@@ -123,7 +125,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     server.extensions[EXTENSION] = access
     # audit trail: rows go through the ingest buffer (and the commands' spool is taken up)
     server.extensions[AUDIT_EXTENSION] = attach_audit(access.audit, settings, pipeline, background)
-    install_gate(server, access, PlainPages())
+    install_gate(server, access, PlainPages(pairing=pairing_page))
     install_web(app, settings)  # security headers on every answer; 5xx bodies without details
     server.register_error_handler(429, _too_many)
     server.register_blueprint(signin)

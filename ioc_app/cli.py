@@ -288,7 +288,7 @@ def cmd_deadletter(settings: Settings, args: argparse.Namespace) -> int:
     summary = pipeline.replay(letters, fixes)
     writer.stop(drain=True)
     if fixes:
-        from ioc_app.api import fixed_fields
+        from ingest.deadletter import fixed_fields
 
         _audit(settings).record("deadletter.fix", object="deadletter", actor="cli",
                                 actor_kind="system", detail={**fixed_fields(letters, fixes), **summary})

@@ -1,7 +1,7 @@
 """The analyst query service: one question (domain, grain, range, measures, filters)
 answered from the store through the cache, in-process.
 
-The route (``GET /api/v1/query/<domain>``, :mod:`ioc_app.query_api`) and the explore page
+The route (``GET /api/v1/query/<domain>``, :mod:`ioc_app.routes.query_api`) and the explore page
 (through :func:`ioc_app.read.query`) both come here, so a page and the URL it offers for
 download are one question with one cache entry, validated and shaped in one place; the page
 gets the answer as Python data (:func:`document`), never through a JSON text.

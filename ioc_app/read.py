@@ -87,13 +87,14 @@ def snapshot_for(at: str | None) -> dict[str, Any] | None:
         return snapshot()
     import orjson
 
-    from ioc_app.snapshot_api import stored_at
     from ioc_app.storage import StoreError
+    from metrics import history
     from metrics.times import TimeError, parse_time
 
     runtime = current_app.extensions[EXTENSION]
     try:
-        body = stored_at(runtime, parse_time("at", at, runtime.settings.zone))
+        body = history.shown_at(runtime.store, parse_time("at", at, runtime.settings.zone),
+                               runtime.settings.min_cell)
     except TimeError:  # the page says what is wrong with ``at`` (``at_problem``)
         return None
     except StoreError as exc:

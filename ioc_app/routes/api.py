@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, request
 
+from ingest.deadletter import fixed_fields, loads_or_text
 from ingest.offload import Request
 from ingest.parse import MAX_BYTES, BodyError, body_kind, parse_body
 from ingest.pipeline import Backpressure
@@ -157,16 +158,9 @@ def deadletter_list() -> Response:
                                         "limit": _limit(request.args.get("limit")), "count": frame.height})
     rows = frame.with_columns(frame["received_at"].dt.to_string("%Y-%m-%dT%H:%M:%S%.3fZ")).to_dicts()
     for row in rows:
-        row["raw"] = _loads_or_text(row["raw"])
-        row["errors"] = _loads_or_text(row["errors"])
+        row["raw"] = loads_or_text(row["raw"])
+        row["errors"] = loads_or_text(row["errors"])
     return _json({"count": len(rows), "letters": rows})
-
-
-def _loads_or_text(text: str) -> Any:
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return text
 
 
 @api.post("/deadletter/replay")
@@ -204,21 +198,3 @@ def deadletter_replay() -> Response:
     if fixes:
         _audit("deadletter.fix", machine, fixed_fields(letters, {str(k): v for k, v in fixes.items()}))
     return _json({"letters": letters.height, **summary})
-
-
-def fixed_fields(letters: Any, fixes: dict[str, Any]) -> dict[str, Any]:
-    """What a replay with fixes changed, for its audit row: the letters and the names of the
-    fields that differ from the stored payload — never the values (they may be the very
-    personal data that was redacted)."""
-    stored = {row["id"]: _loads_or_text(row["raw"]) for row in letters.iter_rows(named=True)}
-    changed: set[str] = set()
-    for letter_id, event in fixes.items():
-        before = stored.get(letter_id)
-        if isinstance(event, dict) and isinstance(before, dict):
-            changed |= {str(k) for k in event.keys() | before.keys() if event.get(k) != before.get(k)}
-        else:
-            changed.add("*")
-    from ingest.pii import scrub
-
-    return {"letters": sorted(fixes)[:100], "fixed": len(fixes),
-            "fields": sorted({scrub(f) for f in changed})[:50]}

@@ -37,19 +37,6 @@ def _error(status: int, code: str, message: str, **headers: str) -> Response:
     return response
 
 
-def stored_at(runtime: Any, when: datetime) -> bytes | None:
-    """The stored snapshot shown at ``when`` (None when there is none), under today's
-    small-cell rule: what was stored is never re-served with more than the rule allows."""
-    body = history.at(runtime.store, when)
-    if body is None:
-        return None
-    data = orjson.loads(body)
-    if not isinstance(data.get("enrollment"), dict):
-        return body
-    data["enrollment"] = enrollment.suppress(data["enrollment"], runtime.settings.min_cell)
-    return orjson.dumps(data)
-
-
 def _json(body: bytes, etag: str | None = None) -> Response:
     response = Response(body, mimetype="application/json")
     response.headers["Cache-Control"] = "no-cache"
@@ -86,7 +73,7 @@ def _at(runtime: Any, raw: str) -> Response:
     except TimeError as exc:
         return _error(400, "bad_time", exc.message)
     try:
-        body = stored_at(runtime, when)
+        body = history.shown_at(runtime.store, when, runtime.settings.min_cell)
     except StoreError as exc:
         return failure(503, "store_unavailable", exc, where="snapshot.history", headers={"Retry-After": "10"})
     if body is None:
