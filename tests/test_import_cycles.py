@@ -1,9 +1,11 @@
 """No import cycle among the product's modules, imports inside functions included.
 
-import-linter (``./dev lint``) checks the layers on the import graph it builds; this test
-checks what that graph leaves out: an import inside a function is a deferred cycle, not no
-cycle — a module that needs another only at call time still cannot be understood, moved or
-tested without it. Only imports under ``if TYPE_CHECKING:`` are left out (they never run).
+An import inside a function is a deferred cycle, not no cycle: a module that needs another
+only at call time still cannot be understood, moved or tested without it. import-linter
+(``./dev lint``) checks cycles between the modules of one package; this test checks the whole
+graph of the five runtime packages — across packages, and between a package's
+``__init__`` and its own modules. Only imports under ``if TYPE_CHECKING:`` are left out (they
+never run).
 """
 
 from __future__ import annotations
