@@ -67,8 +67,8 @@ def parse_time(name: str, raw: str, zone: ZoneInfo, *, end_of_day: bool = False)
             moment = None
     if moment is None:
         raise TimeError(f"{name}={raw!r} is not an RFC 3339 time; write e.g. {EXAMPLE} (without an "
-                        f"offset it is read in the site's zone, {zone.key}), or a date 2026-09-01 for "
-                        "local midnight")
+                        f"offset it is read in the site's zone, {zone.key}), or a date YYYY-MM-DD "
+                        "such as 2026-09-01 for local midnight")
     check_year(name, raw, moment)
     return (moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)).astimezone(UTC)
 
