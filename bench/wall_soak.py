@@ -83,8 +83,7 @@ def metrics(cdp) -> dict[str, float]:
 
 def screen_pages(env: dict[str, str], raw: str | None, page: str) -> tuple[str, ...]:
     """The pages the soak's screens are paired for: ``raw`` or today's playlist, and ``page``."""
-    from ioc_app.pairing import check_pages
-    from ioc_app.screen_pairing import SCREEN_PAGES
+    from ioc_app.pairing import SCREEN_PAGES, check_pages
     from ioc_app.settings import load_settings
     from ioc_app.wall import load_wall
 

@@ -140,3 +140,28 @@ def letter_updates(letters: pl.DataFrame, events: Sequence[Any],
             "updated_at": now,
         })
     return pl.DataFrame(rows, schema=SCHEMA)
+
+
+def loads_or_text(text: str) -> Any:
+    """A stored payload as JSON data, or as its text when it is not JSON (a letter may hold
+    whatever was sent)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return text
+
+
+def fixed_fields(letters: Any, fixes: dict[str, Any]) -> dict[str, Any]:
+    """What a replay with fixes changed, for its audit row: the letters and the names of the
+    fields that differ from the stored payload — never the values (they may be the very
+    personal data that was redacted)."""
+    stored = {row["id"]: loads_or_text(row["raw"]) for row in letters.iter_rows(named=True)}
+    changed: set[str] = set()
+    for letter_id, event in fixes.items():
+        before = stored.get(letter_id)
+        if isinstance(event, dict) and isinstance(before, dict):
+            changed |= {str(k) for k in event.keys() | before.keys() if event.get(k) != before.get(k)}
+        else:
+            changed.add("*")
+    return {"letters": sorted(fixes)[:100], "fixed": len(fixes),
+            "fields": sorted({pii.scrub(f) for f in changed})[:50]}

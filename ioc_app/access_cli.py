@@ -17,8 +17,8 @@ LINK_NOTE = "one-time sign-in link for the demo person (15 minutes, single use)"
 
 def _access(settings: Settings) -> Any:
     from ioc_app.access import Access
-    from ioc_app.app import redis_for
     from ioc_app.audit import command_audit
+    from ioc_app.runtime import redis_for
 
     access = Access(settings, redis_for(settings))
     access.audit = command_audit(settings)  # rows go to the spool the server takes up
@@ -97,9 +97,8 @@ def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_screen(settings: Settings, args: argparse.Namespace) -> int:
-    from ioc_app.pairing import check_pages
+    from ioc_app.pairing import SCREEN_PAGES, check_pages
     from ioc_app.roles import check_name
-    from ioc_app.screen_pairing import SCREEN_PAGES
 
     access = _access(settings)
     if args.action == "list":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import socket
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,26 +15,30 @@ from ingest.offload import Offload
 from ingest.pipeline import Pipeline, build_ingest
 from ingest.site import Site, load_site, store_reference
 from ingest.writer import Writer
-from ioc_app import __version__, read, roles
+from ioc_app import __version__, roles
 from ioc_app.access import EXTENSION, Access
-from ioc_app.api import api
 from ioc_app.audit import attach_server as attach_audit
-from ioc_app.audit_api import audit_api
 from ioc_app.auth import TokenBook
-from ioc_app.core import LocalFeed, RedisFeed, SnapshotCore, domains
-from ioc_app.export_api import export_api
+from ioc_app.core import RedisFeed, SnapshotCore, domains
 from ioc_app.gate import install as install_gate
 from ioc_app.migrate import migrate
-from ioc_app.ops import observe_requests, ops, registry_for
-from ioc_app.people_admin import people_api
-from ioc_app.query_api import init_query_api
-from ioc_app.screen_pairing import pairing_api
-from ioc_app.screens import Screens, screens_api
+from ioc_app.plain import PlainPages
+from ioc_app.routes.api import api
+from ioc_app.routes.audit_api import audit_api
+from ioc_app.routes.export_api import export_api
+from ioc_app.routes.ops import observe_requests, ops, registry_for
+from ioc_app.routes.people_admin import people_api
+from ioc_app.routes.query_api import init_query_api, query_api
+from ioc_app.routes.screen_pairing import pairing_api, pairing_page
+from ioc_app.routes.screens import screens_api
+from ioc_app.routes.signin import limit_downloads, make_limiter, signin
+from ioc_app.routes.snapshot_api import snapshot_api
+from ioc_app.routes.sso import sso
+from ioc_app.runtime import EXTENSION as RUNTIME
+from ioc_app.runtime import Runtime, redis_for
+from ioc_app.screens import Screens
 from ioc_app.secret import secret_key
 from ioc_app.settings import Settings, load_settings
-from ioc_app.signin import PlainPages, limit_downloads, make_limiter, signin
-from ioc_app.snapshot_api import snapshot_api
-from ioc_app.sso import sso
 from ioc_app.storage import Store, StoreError
 from ioc_app.wall import load_wall
 from ioc_app.web import install as install_web
@@ -64,24 +67,6 @@ INDEX = """<!DOCTYPE html>
         </footer>
     </body>
 </html>"""
-
-
-@dataclass
-class Runtime:
-    """What the server holds while it runs; pages reach it only through ``ioc_app.read``."""
-
-    settings: Settings
-    site: Site
-    store: Store
-    feed: LocalFeed | RedisFeed
-    core: SnapshotCore | None  # None in web workers of the scaled mode (the scheduler runs it)
-    tokens: TokenBook
-    pipeline: Pipeline
-    writer: Writer
-    screens: Screens = field(default_factory=Screens)
-    offload: Offload | None = None  # Redis mode: ingest requests handled by helper processes
-    scheduler: Any = None
-    registry: Any = None
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None,
@@ -135,12 +120,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     app.index_string = INDEX
     server = app.server
     server.secret_key = secret_key(settings)
-    server.extensions[read.EXTENSION] = runtime
+    server.extensions[RUNTIME] = runtime
     access = Access(settings, redis_client)
     server.extensions[EXTENSION] = access
     # audit trail: rows go through the ingest buffer (and the commands' spool is taken up)
     server.extensions[AUDIT_EXTENSION] = attach_audit(access.audit, settings, pipeline, background)
-    install_gate(server, access, PlainPages())
+    install_gate(server, access, PlainPages(pairing=pairing_page))
     install_web(app, settings)  # security headers on every answer; 5xx bodies without details
     server.register_error_handler(429, _too_many)
     server.register_blueprint(signin)
@@ -157,7 +142,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     observe_requests(server, runtime.registry)
     server.register_blueprint(ops)
     init_query_api(server, settings, redis_client=redis_client)
-    limit_downloads(limiter)
+    limit_downloads(limiter, export_api, query_api)
 
     @server.get("/healthz")
     def healthz() -> Any:
@@ -177,7 +162,7 @@ def _too_many(_exc: Exception) -> Any:
     """Rate limits (sign-in, downloads) answer in the page's language, saying when to retry."""
     from flask import request
 
-    from ioc_app.signin import lang, render
+    from ioc_app.plain import lang, render
 
     if request.path.startswith("/auth/"):
         page = render("message.html", 429, title=t("auth.title", lang()), message=t("auth.too_many", lang()),
@@ -236,15 +221,6 @@ def _share_page_callbacks() -> None:
     for key, value in saved_map.items():
         _callback.GLOBAL_CALLBACK_MAP.setdefault(key, value)
     _callback.GLOBAL_CALLBACK_LIST.extend(c for c in saved_list if c.get("output") not in outputs)
-
-
-def redis_for(settings: Settings) -> Any:
-    """A Redis client for the snapshot fan-out, or None without Redis."""
-    if not settings.redis_url:
-        return None
-    from ingest.redis_buffer import connect
-
-    return connect(settings.redis_url, settings.redis_tls, socket_timeout=5)
 
 
 def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCore:

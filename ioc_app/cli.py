@@ -237,8 +237,9 @@ def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
 
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from ioc_app.app import core_for, redis_for
+    from ioc_app.app import core_for
     from ioc_app.migrate import migrate
+    from ioc_app.runtime import redis_for
 
     if not settings.redis_url:
         print("ioc: the scheduler process publishes the snapshot through Redis: set IOC_REDIS_URL "
@@ -287,7 +288,7 @@ def cmd_deadletter(settings: Settings, args: argparse.Namespace) -> int:
     summary = pipeline.replay(letters, fixes)
     writer.stop(drain=True)
     if fixes:
-        from ioc_app.api import fixed_fields
+        from ingest.deadletter import fixed_fields
 
         _audit(settings).record("deadletter.fix", object="deadletter", actor="cli",
                                 actor_kind="system", detail={**fixed_fields(letters, fixes), **summary})

@@ -18,7 +18,13 @@ import time
 from dataclasses import dataclass
 
 from ioc_app.accessdb import AccessDB
+from ioc_app.permissions import PAGES
 from ioc_app.roles import check_name
+
+#: the pages a paired screen may be given: the cockpit pages and /health (the wall page is
+#: the rotation of these, never one of them)
+SCREEN_PAGES = {p for p, perm in PAGES.items() if perm in ("page", "health") and p != "/wall"}
+
 
 CODE_S = 10 * 60
 CACHE_S = 5.0

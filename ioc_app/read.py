@@ -6,16 +6,19 @@ import logging
 import os
 import threading
 import time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+from ioc_app.runtime import EXTENSION as RUNTIME_EXTENSION
 from ioc_app.wall import WallPlan
 
 if TYPE_CHECKING:
     from ingest.site import Site
 
-EXTENSION = "ioc"
+EXTENSION = RUNTIME_EXTENSION  # re-exported: the key the app stores its runtime under
 
 
 def snapshot() -> dict[str, Any] | None:
@@ -84,18 +87,34 @@ def snapshot_for(at: str | None) -> dict[str, Any] | None:
         return snapshot()
     import orjson
 
-    from ioc_app.snapshot_api import parse_time, stored_at
     from ioc_app.storage import StoreError
+    from metrics import history
+    from metrics.times import TimeError, parse_time
 
     runtime = current_app.extensions[EXTENSION]
     try:
-        body = stored_at(runtime, parse_time(at, runtime.settings.zone))
-    except ValueError:  # the page says what is wrong with ``at`` (``at_problem``)
+        body = history.shown_at(runtime.store, parse_time("at", at, runtime.settings.zone),
+                               runtime.settings.min_cell)
+    except TimeError:  # the page says what is wrong with ``at`` (``at_problem``)
         return None
     except StoreError as exc:
         log.warning("event=read.history_failed error=%r", str(exc)[:300])
         return None
     return orjson.loads(body) if body else None
+
+
+def read_time(text: str | None, zone: ZoneInfo) -> datetime | None:
+    """A time as typed or bookmarked into a page (``?at=``, the explore form), read as every
+    route reads it (:func:`metrics.times.parse_time`: without offset in the site's ``zone``,
+    a date = local midnight), aware; None when it is not one (the API the page calls says why)."""
+    from metrics.times import TimeError, parse_time
+
+    if not text or not text.strip():
+        return None
+    try:
+        return parse_time("time", text, zone).astimezone(zone)
+    except TimeError:
+        return None
 
 
 # ---- the health page (ingest and data quality) and the wall playlist ----------------------
@@ -196,8 +215,6 @@ def wall_rotation(pages: str | None, interval: str | None,
                   known: set[str]) -> tuple[tuple[str, ...], int, str | None]:
     """``(pages, interval_s, reload_at)`` of one wall screen: its ``?pages=``/``?interval=``
     over the playlist, whose seasons are judged on today's date in the site's zone."""
-    from datetime import datetime
-
     from ioc_app.wall import rotation
 
     plan = wall()
@@ -207,9 +224,10 @@ def wall_rotation(pages: str | None, interval: str | None,
 
 
 # ---- the analyst's drill-down (/explore) ------------------------------------------------
-# The page asks the analyst query API's own code in-process, through its cache: the figures
-# on the page and the file behind its download link are one cache entry, and a page never
-# costs ClickHouse more than the URL it offers would.
+# The page asks the analyst query service (``ioc_app.query_service``, the code behind the
+# API's route) in-process, through its cache, and gets Python data, not JSON text: the
+# figures on the page and the file behind its download link are one cache entry, and a page
+# never costs ClickHouse more than the URL it offers would.
 
 
 def query_whitelist() -> dict[str, Any]:
@@ -228,9 +246,7 @@ def query(domain: str, args: dict[str, list[str]], max_rows: int) -> dict[str, A
     longer than ``max_rows`` keeps its metadata and ``row_count`` but no ``rows``: a page
     cannot show it, the file can. ``cache`` says whether the query API's cache had it.
     """
-    import orjson
-
-    from ioc_app.query_api import answer, json_body
+    from ioc_app.query_service import answer, document
     from ioc_app.storage import StoreError
     from metrics.query import QueryError
 
@@ -245,7 +261,7 @@ def query(domain: str, args: dict[str, list[str]], max_rows: int) -> dict[str, A
     count = result.frame.height
     if count > max_rows:
         result = type(result)(result.spec, result.frame.head(0), result.cache)
-    body: dict[str, Any] = orjson.loads(json_body(result))
+    body = document(result)
     body["row_count"] = count
     body["cache"] = result.cache
     if count > max_rows:
@@ -270,7 +286,7 @@ def exact_enrollment(year: int | None = None) -> dict[str, Any] | None:
     trail as ``enrollment.exact_view`` (one row per opening; the page does not poll it).
     The gate has already checked ``exact_cells`` (the page's permission); this asks again,
     so a page that called it by mistake gets nothing rather than exact scores."""
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     from ioc_app import audit
     from ioc_app.storage import Store, StoreError

@@ -21,12 +21,7 @@ import time
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from ioc_app import read
-from ioc_app.access import principal
-
-screens_api = Blueprint("ioc_screens", __name__)
 SILENT_AFTER_S = 90
 FORGET_AFTER_S = 24 * 3600
 REDIS_KEY = "ioc:screens"
@@ -91,7 +86,8 @@ class Screens:
         return sorted(out, key=lambda e: e["screen"])
 
 
-def _clean(raw: Any) -> dict[str, Any] | None:
+def clean_beat(raw: Any) -> dict[str, Any] | None:
+    """A heartbeat's known fields, typed and cut to size; None for a body that is not one."""
     if not isinstance(raw, dict):
         return None
     out: dict[str, Any] = {}
@@ -106,34 +102,3 @@ def _clean(raw: Any) -> dict[str, Any] | None:
         else:
             out[name] = str(value)[:120]
     return out
-
-
-@screens_api.post("/api/v1/heartbeat")
-def heartbeat() -> Response:
-    runtime = current_app.extensions[read.EXTENSION]
-    raw = request.stream.read(MAX_BEAT_BYTES + 1)
-    if len(raw) > MAX_BEAT_BYTES:
-        response = jsonify(error="too_large", message=f"a heartbeat is at most {MAX_BEAT_BYTES} bytes; "
-                                                      f"send only its fields")
-        response.status_code = 413
-        return response
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        body = None
-    beat = _clean(body)
-    if beat is None:
-        response = jsonify(error="bad_heartbeat", message="send a JSON object with screen, page, "
-                           "version, heap_bytes, dom_nodes (numbers as numbers)")
-        response.status_code = 400
-        return response
-    who = principal()
-    entry = runtime.screens.beat(beat, getattr(g, "client_address", None) or request.remote_addr or "unknown",
-                                 name=who.name if who.kind == "screen" else None)
-    return jsonify(ok=True, screen=entry["screen"], heartbeat_s=runtime.screens.heartbeat_s)
-
-
-@screens_api.get("/api/v1/screens")
-def screens() -> Response:
-    runtime = current_app.extensions[read.EXTENSION]
-    return jsonify(screens=runtime.screens.all(), silent_after_s=runtime.screens.silent_after_s)

@@ -39,10 +39,10 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 def _drain_on_exit(_server: Any, worker: Any) -> None:
     """On a graceful stop, write what the buffer holds before the worker exits (a kill
     loses nothing either: the log is replayed at the next start, this is just sooner)."""
-    from ioc_app import read
+    from ioc_app.runtime import EXTENSION as RUNTIME
 
     app = getattr(worker, "wsgi", None)
-    runtime = getattr(app, "extensions", {}).get(read.EXTENSION) if app is not None else None
+    runtime = getattr(app, "extensions", {}).get(RUNTIME) if app is not None else None
     if runtime is not None:
         if runtime.scheduler is not None:
             runtime.scheduler.shutdown(wait=False)

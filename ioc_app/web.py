@@ -135,7 +135,7 @@ def install(app: dash.Dash, settings: Settings) -> None:
         log.error("event=request.failed error_id=%s method=%s rule=%s", ident, request.method, rule,
                   exc_info=exc)
         if request.path.startswith(("/auth/", "/admin/")) and request.method == "GET":
-            from ioc_app.signin import lang, render
+            from ioc_app.plain import lang, render
             from layouts.i18n import t
 
             return render("message.html", 500, title=t("error.title", lang()),

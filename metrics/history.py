@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
 import polars as pl
 
 from ioc_app.storage import Store
+from metrics import enrollment
 
 TABLE = "ioc_snapshots"
 SCHEMA = {"generated_at": pl.Datetime("ms", "UTC"), "version": pl.UInt64, "reason": pl.String,
@@ -36,6 +38,20 @@ def at(store: Store, when: datetime) -> bytes | None:
         {"at": when.astimezone(UTC)},
     )
     return rows[0][0].encode() if rows else None
+
+
+def shown_at(store: Store, when: datetime, min_cell: int) -> bytes | None:
+    """The stored snapshot shown at ``when`` (None when there is none), under today's
+    small-cell rule (``min_cell``): what was stored is never re-served with more than the rule
+    allows. The snapshot API's ``?at=`` and the pages' ``?at=`` both read it here."""
+    body = at(store, when)
+    if body is None:
+        return None
+    data = orjson.loads(body)
+    if not isinstance(data.get("enrollment"), dict):
+        return body
+    data["enrollment"] = enrollment.suppress(data["enrollment"], min_cell)
+    return orjson.dumps(data)
 
 
 def last_version(store: Store) -> int:

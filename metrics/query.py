@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from ioc_app.storage import Store
+from metrics import times
 
 Grain = Literal["minute", "hour", "day"]
 Kind = Literal["count", "mean", "max", "ratio"]
@@ -393,46 +394,14 @@ def ceil_bucket(t: datetime, grain: Grain, zone: ZoneInfo) -> datetime:
     return start if start == t else next_bucket(start, grain, zone)
 
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-#: the years a time parameter may name, anywhere in the product (query API, /explore,
-#: ``?at=``, audit): outside them a request is a typo, answered with 400, never computed
-MIN_YEAR, MAX_YEAR = 1970, 2100
-
-
-def check_year(name: str, raw: str, moment: date | datetime) -> None:
-    """Refuse a time outside ``MIN_YEAR``–``MAX_YEAR`` (a 400 naming the parameter)."""
-    if not MIN_YEAR <= moment.year <= MAX_YEAR:
-        raise QueryError("bad_parameter", (
-            f"{name}={raw!r} is outside the years {MIN_YEAR}–{MAX_YEAR}; give a time within them, "
-            f"e.g. 2026-09-01"))
-
-
 def parse_time(name: str, raw: str, zone: ZoneInfo) -> datetime:
-    """An RFC 3339 time with offset (or a bare date = local midnight) as aware UTC."""
-    text = raw.strip()
-    if _DATE.fullmatch(text):
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            day = None
-        if day is not None:
-            check_year(name, raw, day)
-            return _midnight(day, zone)
-    else:
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            moment = None
-        if moment is not None:
-            check_year(name, raw, moment)
-        if moment is not None and moment.tzinfo is not None and "T" in text.upper():
-            return moment.astimezone(UTC)
-        if moment is not None and moment.tzinfo is None:
-            raise QueryError("bad_parameter", (
-                f"{name}={raw!r} has no offset; add one, e.g. {text}+08:00 or {text}Z"))
-    raise QueryError("bad_parameter", (
-        f"{name}={raw!r} is not an RFC 3339 time; write e.g. 2026-09-01T08:00:00+08:00, or a date "
-        f"2026-09-01 for local midnight"))
+    """``from``/``to`` as aware UTC, read by the product's one time reader
+    (:func:`metrics.times.parse_time`: a time without offset is in the site's zone, a date
+    is local midnight); a time it cannot read is a ``bad_parameter``."""
+    try:
+        return times.parse_time(name, raw, zone)
+    except times.TimeError as exc:
+        raise QueryError("bad_parameter", exc.message) from None
 
 
 def _availability(domain: Domain, dim: str, grain: Grain, role: str) -> None:

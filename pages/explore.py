@@ -48,7 +48,7 @@ from flask import request
 from ioc_app import read
 from layouts.charts import timeseries
 from layouts.i18n import CATALOGUE, t
-from layouts.live import AT_YEARS, frame, options
+from layouts.live import frame, options
 from layouts.table import table
 
 dash.register_page(__name__, path="/explore", name="explore", order=60, title="IOC")
@@ -156,20 +156,8 @@ def _iso(moment: datetime, zone: ZoneInfo) -> str:
 
 def parse_moment(text: str | None, zone: ZoneInfo) -> datetime | None:
     """A time as typed or bookmarked (RFC 3339, ``2026-09-01 08:00`` in the site's zone, or a
-    date = local midnight), aware; None when it is not one."""
-    if not text or not text.strip():
-        return None
-    s = text.strip()
-    try:
-        if _DATE.fullmatch(s):
-            moment = datetime.fromisoformat(s)
-        else:
-            moment = datetime.fromisoformat(s.replace(" ", "T", 1).replace("z", "Z"))
-    except ValueError:
-        return None
-    if not AT_YEARS[0] <= moment.year <= AT_YEARS[1]:  # passed on as typed: the API says why
-        return None
-    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+    date = local midnight), aware; None when it is not one — read as every route reads it."""
+    return read.read_time(text, zone)
 
 
 def time_param(text: str | None, zone: ZoneInfo) -> str | None:

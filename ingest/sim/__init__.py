@@ -12,27 +12,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from ingest.site import Site
+from ingest.sim.world import HOUR_MS, Emission, World
 
-HOUR_MS = 3_600_000
-
-#: (send time ms, stream, event)
-Emission = tuple[int, str, dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class World:
-    """Everything a simulator needs besides the hour: the site, its zone, seed and scale."""
-
-    site: Site
-    zone: ZoneInfo
-    seed: int = 7
-    scale: float = 1.0
+__all__ = ["HOUR_MS", "Emission", "Simulator", "World"]
 
 
 def _domains() -> list[tuple[Callable[[World, int], list[Emission]], int]]:

@@ -13,8 +13,8 @@ from functools import lru_cache
 from typing import Any
 
 from ingest.enrollment import PROVINCES
-from ingest.sim import HOUR_MS, Emission, World
 from ingest.sim.rhythm import local_time, rng_for
+from ingest.sim.world import HOUR_MS, Emission, World
 
 MAX_DELAY_H = 0
 HOME = "42"  # the demo university recruits most in its home province

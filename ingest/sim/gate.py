@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.sim import HOUR_MS, Emission, World
 from ingest.sim.rhythm import bump, local_time, pick, poisson, rng_for
+from ingest.sim.world import HOUR_MS, Emission, World
 
 MAX_DELAY_H = 4  # the longest controller outage
 DAILY_ATTEMPTS = 110_000

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest.sim import HOUR_MS, Emission, World
 from ingest.sim.rhythm import bump, local_time, pick, poisson, rng_for
+from ingest.sim.world import HOUR_MS, Emission, World
 
 MAX_DELAY_H = 48  # a finding is handled within two days
 LINK_EVERY_S = 10

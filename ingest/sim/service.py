@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ingest.sim import HOUR_MS, Emission, World
 from ingest.sim.rhythm import bump, local_time, pick, poisson, rng_for
+from ingest.sim.world import HOUR_MS, Emission, World
 
 MAX_DELAY_H = 96  # the slowest approvals take a few days
 CASES_PER_WEEKDAY = 800

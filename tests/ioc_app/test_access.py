@@ -603,7 +603,7 @@ def test_a_name_nobody_holds_is_kept_only_as_a_digest(app: object, access: objec
 
 
 def test_downloads_are_rate_limited_per_address(app: object) -> None:
-    from ioc_app.signin import DOWNLOAD_LIMIT
+    from ioc_app.routes.signin import DOWNLOAD_LIMIT
 
     client = app.server.test_client()  # type: ignore[attr-defined]
     signed_in(app, client, roles=("viewer", "analyst"), name="scraper")

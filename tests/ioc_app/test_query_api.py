@@ -24,7 +24,7 @@ from ingest.gate import GATE_PASS
 from ingest.validate import validate
 from ioc_app import read
 from ioc_app.app import create_app
-from ioc_app.query_api import EXTENSION, KEY_PREFIX, LIVE_TIMEOUT_S, PAST_TIMEOUT_S, cache_timeout
+from ioc_app.query_service import EXTENSION, KEY_PREFIX, LIVE_TIMEOUT_S, PAST_TIMEOUT_S, cache_timeout
 from ioc_app.settings import Settings
 from ioc_app.storage import Store, StoreError
 from metrics.query import parse_spec
@@ -186,7 +186,7 @@ ERRORS = [  # (query, status, code, what the message must say)
     ("gate?group_by=lane", 400, "bad_parameter", ["cannot group by 'lane'", "campus, gate_id"]),
     ("gate?result=maybe", 400, "bad_parameter", ["use one of: pass, deny"]),
     ("gate?grain=minute&group_by=method", 400, "bad_parameter", ["grain=hour or grain=day"]),
-    ("gate?from=2026-09-01T08:00:00", 400, "bad_parameter", ["has no offset"]),
+    ("gate?from=2026-09-01T08:00:99", 400, "bad_parameter", ["not an RFC 3339 time"]),
     ("gate?grain=minute&from=2020-01-01T00:00:00Z", 400, "bad_parameter", ["at most 2 days"]),
     ("gate?format=xlsx", 400, "bad_parameter", ["use one of: json, csv"]),
     ("gate?format=csv&format=json", 400, "bad_parameter", ["format is given 2 times"]),

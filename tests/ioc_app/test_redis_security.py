@@ -25,9 +25,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from ingest.redis_buffer import connect
 from ingest.registry import BY_NAME
 from ioc_app import auth, read
-from ioc_app.app import create_app, redis_for
+from ioc_app.app import create_app
 from ioc_app.cache import MARK, MemoryBytesCache
-from ioc_app.query_api import KEY_PREFIX
+from ioc_app.query_service import KEY_PREFIX
+from ioc_app.runtime import redis_for
 from ioc_app.settings import RedisTLS, Settings, SettingsError, load_settings
 from ioc_app.storage import Store
 from tests.conftest import ROOT, RedisServer, signed_in

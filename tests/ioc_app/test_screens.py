@@ -9,7 +9,8 @@ from flask import Flask, g
 
 from ioc_app import read
 from ioc_app.permissions import ANONYMOUS, Principal
-from ioc_app.screens import FORGET_AFTER_S, SILENT_AFTER_S, Screens, screens_api
+from ioc_app.routes.screens import screens_api
+from ioc_app.screens import FORGET_AFTER_S, SILENT_AFTER_S, Screens
 
 T0 = 1_800_000_000.0
 

@@ -30,11 +30,11 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from ioc_app import sso
 from ioc_app.access import EXTENSION
 from ioc_app.app import create_app
 from ioc_app.migrate import migrate
 from ioc_app.roles import set_roles
+from ioc_app.routes import sso
 from ioc_app.settings import Settings
 from ioc_app.storage import Store
 from layouts.i18n import t

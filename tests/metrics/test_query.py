@@ -379,7 +379,7 @@ NOW_FIXED = datetime(2026, 9, 1, 10, 17, 42, tzinfo=UTC)
     ("network", {"measures": ["in_bps_avg"], "campus": ["main"]},
      ["campus does not apply to measure in_bps_avg"]),
     ("gate", {"from": ["yesterday"]}, ["from='yesterday' is not an RFC 3339 time"]),
-    ("gate", {"to": ["2026-09-01T08:00:00"]}, ["has no offset", "+08:00"]),
+    ("gate", {"to": ["2026-09-01T08:00:61"]}, ["not an RFC 3339 time", "site's zone, Asia/Shanghai"]),
     ("gate", {"from": ["2026-13-01"]}, ["not an RFC 3339 time"]),
     ("gate", {"from": ["2026-09-01T08:00:00Z"], "to": ["2026-09-01T08:00:00Z"]}, ["must be before to"]),
     ("gate", {"from": ["2026-09-02T08:00:00Z"], "to": ["2026-09-03T08:00:00Z"]}, ["is in the future"]),
@@ -517,3 +517,8 @@ def test_date_only_parameters_are_local_midnight() -> None:
     assert q.parse_time("from", "2026-09-01", SHANGHAI) == datetime(2026, 8, 31, 16, tzinfo=UTC)
     assert q.parse_time("to", "2026-09-01T00:00:00Z", SHANGHAI) == datetime(2026, 9, 1, tzinfo=UTC)
     assert date(2026, 9, 1) == q.parse_time("from", "2026-09-01", KOLKATA).astimezone(KOLKATA).date()
+
+
+def test_a_time_without_offset_is_in_the_sites_zone() -> None:
+    assert q.parse_time("to", "2026-09-01T08:00:00", SHANGHAI) == datetime(2026, 9, 1, tzinfo=UTC)
+    assert q.parse_time("to", "2026-09-01 05:30", KOLKATA) == datetime(2026, 9, 1, tzinfo=UTC)

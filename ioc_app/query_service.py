@@ -1,19 +1,21 @@
-"""The analyst query API: ``GET /api/v1/query/<domain>`` as JSON or CSV.
+"""The analyst query service: one question (domain, grain, range, measures, filters)
+answered from the store through the cache, in-process.
+
+The route (``GET /api/v1/query/<domain>``, :mod:`ioc_app.routes.query_api`) and the explore page
+(through :func:`ioc_app.read.query`) both come here, so a page and the URL it offers for
+download are one question with one cache entry, validated and shaped in one place; the page
+gets the answer as Python data (:func:`document`), never through a JSON text.
 
 Parameters are validated by :func:`metrics.query.parse_spec` (which owns the whitelist and
-the SQL); this module adds what belongs to HTTP: the output formats, the error bodies
-(``{"error", "message"}``, 404 for an unknown domain, 400 for anything else a request can
-get wrong) and the cache.
-
-Cache: results are memoised as Arrow IPC bytes (:mod:`ioc_app.cache`, never pickled objects)
-— in Redis when ``IOC_REDIS_URL`` is set (shared by every worker), in the process otherwise;
-an entry that is not IOC's own or not readable Arrow is a miss. The key is built from the
-normalised, typed :class:`~metrics.query.QuerySpec` (rounded range, sorted filters), never
-from the raw query string, so ``?grain=hour&gate_id=a`` and ``?gate_id=a&grain=hour`` — or a
-default range asked twice within the same bucket — share one entry, and JSON and CSV share
-it too. A range that reaches into the last few minutes is still filling up and is kept 5 s;
-a closed past range 10 minutes (late backlogs are rare and a re-run is cheap). Every answer
-says ``X-IOC-Cache: hit`` or ``miss``.
+the SQL). Cache: results are memoised as Arrow IPC bytes (:mod:`ioc_app.cache`, never
+pickled objects) — in Redis when ``IOC_REDIS_URL`` is set (shared by every worker), in the
+process otherwise; an entry that is not IOC's own or not readable Arrow is a miss. The key
+is built from the normalised, typed :class:`~metrics.query.QuerySpec` (rounded range, sorted
+filters), never from the raw query string, so ``?grain=hour&gate_id=a`` and
+``?gate_id=a&grain=hour`` — or a default range asked twice within the same bucket — share
+one entry, and JSON and CSV share it too. A range that reaches into the last few minutes is
+still filling up and is kept 5 s; a closed past range 10 minutes (late backlogs are rare and
+a re-run is cheap).
 """
 
 from __future__ import annotations
@@ -30,21 +32,18 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import polars as pl
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Flask, current_app
 
-from ioc_app import audit, read
 from ioc_app.cache import BytesCache, MemoryBytesCache, RedisBytesCache
-from ioc_app.downloads import csv_bytes, guard_columns
+from ioc_app.runtime import redis_for
+from ioc_app.runtime import runtime as current_runtime
 from ioc_app.settings import Settings
-from ioc_app.storage import Store, StoreError
-from ioc_app.web import failure
-from metrics.query import QueryError, QuerySpec, parse_spec, run
+from ioc_app.storage import Store
+from metrics.query import QuerySpec, parse_spec, run
 
 log = logging.getLogger("ioc.query")
-query_api = Blueprint("ioc_query", __name__, url_prefix="/api/v1")
 
 EXTENSION = "ioc_query"
-FORMATS = ("json", "csv")
 LIVE_WINDOW = timedelta(minutes=5)
 LIVE_TIMEOUT_S = 5
 PAST_TIMEOUT_S = 600
@@ -65,28 +64,25 @@ class QueryState:
 
 
 def _runtime_store() -> Store:
-    return current_app.extensions[read.EXTENSION].store
+    return current_runtime().store
 
 
-def init_query_api(server: Flask, settings: Settings,
+def init_query_service(server: Flask, settings: Settings,
                    store_getter: Callable[[], Store] | None = None, redis_client: Any = None) -> None:
-    """Register the route on ``server`` with a cache chosen by the settings.
+    """Give ``server`` the query service, with a cache chosen by the settings.
 
     ``store_getter`` is called per request (default: the running app's store), so the route
     follows the store the runtime holds rather than one captured at start-up. The Redis
-    cache uses the app's client (``ioc_app.app.redis_for``: its password and TLS options).
+    cache uses the app's client (``ioc_app.runtime.redis_for``: its password and TLS options).
     """
     if settings.redis_url:
         if redis_client is None:
-            from ioc_app.app import redis_for
-
             redis_client = redis_for(settings)
         cache: BytesCache = RedisBytesCache(redis_client, KEY_PREFIX)
     else:
         cache = MemoryBytesCache(threshold=500)
     server.extensions[EXTENSION] = QueryState(cache, settings.zone, store_getter or _runtime_store)
-    server.register_blueprint(query_api)
-    log.info("event=query_api.ready cache=%s", cache.backend)
+    log.info("event=query_service.ready cache=%s", cache.backend)
 
 
 def cache_timeout(spec: QuerySpec, now: datetime) -> int:
@@ -98,11 +94,6 @@ def cache_key(store: Store, spec: QuerySpec, zone: ZoneInfo) -> str:
     """The spec's canonical text, scoped to the store (several sites may share one Redis)."""
     text = f"{store.url}|{store.database}|{spec.cache_key(zone)}"
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps({"error": code, "message": message}), status=status, headers=headers,
-                    mimetype="application/json")
 
 
 def _cached(state: QueryState, key: str) -> bytes | None:
@@ -170,53 +161,40 @@ def answer(domain: str, args: dict[str, list[str]], extra: tuple[str, ...] = (),
     return Answer(spec, _with_text_bucket(frame, spec.grain), status)
 
 
-def json_body(result: Answer) -> bytes:
-    """The JSON document of an answer, exactly as the route sends it."""
-    state: QueryState = current_app.extensions[EXTENSION]
-    spec, frame, zone = result.spec, result.frame, state.zone
-    body = {
+def _head(result: Answer, zone: ZoneInfo) -> dict[str, Any]:
+    spec = result.spec
+    return {
         "domain": spec.domain,
         "grain": spec.grain,
-        "from": _local(spec.start, zone),
-        "to": _local(spec.end, zone),
+        "from": local(spec.start, zone),
+        "to": local(spec.end, zone),
         "zone": zone.key,
         "measures": list(spec.measures),
         "group_by": list(spec.group_by),
         "filters": {name: list(values) for name, values in spec.filters},
-        "rows": orjson.Fragment(frame.write_json() if frame.height else "[]"),
     }
-    return orjson.dumps(body)
 
 
-@query_api.get("/query/<domain>")
-def query(domain: str) -> Response:
+def json_body(result: Answer) -> bytes:
+    """The JSON document of an answer, exactly as the route sends it (the rows written by
+    Arrow's JSON writer, not through Python objects)."""
+    zone = _zone()
+    frame = result.frame
+    rows = orjson.Fragment(frame.write_json() if frame.height else "[]")
+    return orjson.dumps({**_head(result, zone), "rows": rows})
+
+
+def document(result: Answer) -> dict[str, Any]:
+    """The same document as :func:`json_body` as Python data, for a page in this process:
+    the rows as dicts, a float that is not a number as None (what JSON's ``null`` reads back
+    as), so the page sees exactly what a script reading the API would."""
+    frame = result.frame.with_columns(pl.col(pl.Float32, pl.Float64).fill_nan(None))
+    return {**_head(result, _zone()), "rows": frame.to_dicts()}
+
+
+def _zone() -> ZoneInfo:
     state: QueryState = current_app.extensions[EXTENSION]
-    args = request.args.to_dict(flat=False)
-    formats = args.pop("format", ["json"])
-    if len(formats) != 1:
-        return _error(400, "bad_parameter", f"format is given {len(formats)} times; give it once")
-    if formats[0] not in FORMATS:
-        return _error(400, "bad_parameter", f"format={formats[0]!r}: use one of: {', '.join(FORMATS)}")
-    try:
-        result = answer(domain, args, extra=("format",), via=f"api-{formats[0]}")
-    except QueryError as exc:
-        return _error(404 if exc.code == "unknown_domain" else 400, exc.code, exc.message)
-    except StoreError as exc:
-        return failure(503, "store_unavailable", exc, where="query", headers={"Retry-After": "10"})
-    if formats[0] == "csv":
-        response = _csv(result.frame, result.spec, state.zone)
-    else:
-        response = Response(json_body(result), mimetype="application/json")
-    # audit: data leaving through the API (a CSV file, or JSON for a script), who, the
-    # question, the rows and the digest of the body sent
-    spec = result.spec
-    audit.record("query.download" if formats[0] == "csv" else "query.read", object=spec.domain, detail={
-        "format": formats[0], "grain": spec.grain, "from": _local(spec.start, state.zone),
-        "to": _local(spec.end, state.zone), "measures": list(spec.measures), "group_by": list(spec.group_by),
-        "filters": {name: list(values) for name, values in spec.filters}, "rows": result.frame.height,
-        "sha256": hashlib.sha256(response.get_data()).hexdigest()})
-    response.headers["X-IOC-Cache"] = result.cache
-    return response
+    return state.zone
 
 
 def _with_text_bucket(frame: pl.DataFrame, grain: str) -> pl.DataFrame:
@@ -225,17 +203,6 @@ def _with_text_bucket(frame: pl.DataFrame, grain: str) -> pl.DataFrame:
     return frame.with_columns(pl.col(grain).dt.to_string(fmt))
 
 
-def _local(t: datetime, zone: ZoneInfo) -> str:
+def local(t: datetime, zone: ZoneInfo) -> str:
+    """``t`` as RFC 3339 in the site's zone (how every answer writes its range)."""
     return t.astimezone(zone).isoformat()
-
-
-def _csv(frame: pl.DataFrame, spec: QuerySpec, zone: ZoneInfo) -> Response:
-    """UTF-8 with a byte-order mark, so Excel shows Chinese codes and names correctly; text
-    cells that a spreadsheet would run as a formula get a leading apostrophe."""
-    body = csv_bytes(guard_columns(frame, spec.group_by))
-    stamp = "%Y%m%dT%H%M"
-    name = (f"ioc-{spec.domain}-{spec.grain}-{spec.start.astimezone(zone).strftime(stamp)}-"
-            f"{spec.end.astimezone(zone).strftime(stamp)}.csv")
-    return Response(body, mimetype="text/csv",
-                    headers={"Content-Type": "text/csv; charset=utf-8",
-                             "Content-Disposition": f'attachment; filename="{name}"'})

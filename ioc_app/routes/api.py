@@ -7,15 +7,17 @@ import time
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
+from ingest.deadletter import fixed_fields, loads_or_text
 from ingest.offload import Request
 from ingest.parse import MAX_BYTES, BodyError, body_kind, parse_body
 from ingest.pipeline import Backpressure
 from ingest.registry import BY_NAME
-from ioc_app import audit, read
+from ioc_app import audit
 from ioc_app.access import principal
 from ioc_app.auth import Source
+from ioc_app.runtime import runtime as current_runtime
 from ioc_app.storage import StoreError
 from ioc_app.web import failure
 from metrics.deadletter import list_dead_letters
@@ -42,10 +44,6 @@ def _api_error(exc: ApiError) -> Response:
     return _json({"error": exc.code, "message": exc.message}, exc.status, exc.headers)
 
 
-def _runtime() -> Any:
-    return current_app.extensions[read.EXTENSION]
-
-
 def _source(stream: str | None = None, admin: bool = False) -> Source:
     header = request.headers.get("Authorization", "")
     if not header.lower().startswith("bearer ") or not header[7:].strip():
@@ -53,7 +51,7 @@ def _source(stream: str | None = None, admin: bool = False) -> Source:
             "send the source system's token as 'Authorization: Bearer <token>' (create one with "
             "'python -m ioc_app token create <source> --streams <streams>')"),
             {"WWW-Authenticate": "Bearer"})
-    src = _runtime().tokens.verify(header[7:].strip())
+    src = current_runtime().tokens.verify(header[7:].strip())
     if src is None:
         raise ApiError(401, "unauthorized", "the token is unknown or revoked; ask for a new one",
                        {"WWW-Authenticate": "Bearer"})
@@ -85,14 +83,14 @@ def ingest(stream_name: str) -> Response:
         raise ApiError(404, "unknown_stream", (
             f"there is no stream {stream_name!r}; use one of: {', '.join(sorted(BY_NAME))}"))
     src = _source(stream.name)
-    pipeline = _runtime().pipeline
+    pipeline = current_runtime().pipeline
     started = time.perf_counter()
     try:
         pipeline.check_capacity()  # a full buffer answers before a 16 MiB body is parsed
         body = _read_body()
         content_type = request.headers.get("Content-Type")
         content_encoding = request.headers.get("Content-Encoding")
-        offload = _runtime().offload
+        offload = current_runtime().offload
         if offload is not None:
             body_kind(content_type)  # an unsupported type is refused without a round trip
             receipt = offload.submit(stream, Request(body, content_type, content_encoding, src.name))
@@ -151,7 +149,7 @@ def deadletter_list() -> Response:
         raise ApiError(400, "bad_parameter",
                        f"unknown parameter {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}")
     try:
-        frame = list_dead_letters(_runtime().store, _stream_param(request.args.get("stream")),
+        frame = list_dead_letters(current_runtime().store, _stream_param(request.args.get("stream")),
                                   _limit(request.args.get("limit")))
     except StoreError as exc:
         raise ApiError(503, "store_unavailable", f"the store is unreachable: {exc}",
@@ -160,16 +158,9 @@ def deadletter_list() -> Response:
                                         "limit": _limit(request.args.get("limit")), "count": frame.height})
     rows = frame.with_columns(frame["received_at"].dt.to_string("%Y-%m-%dT%H:%M:%S%.3fZ")).to_dicts()
     for row in rows:
-        row["raw"] = _loads_or_text(row["raw"])
-        row["errors"] = _loads_or_text(row["errors"])
+        row["raw"] = loads_or_text(row["raw"])
+        row["errors"] = loads_or_text(row["errors"])
     return _json({"count": len(rows), "letters": rows})
-
-
-def _loads_or_text(text: str) -> Any:
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return text
 
 
 @api.post("/deadletter/replay")
@@ -192,7 +183,7 @@ def deadletter_replay() -> Response:
     stream = _stream_param(body.get("stream"))
     if not ids and not stream:
         raise ApiError(400, "bad_parameter", "name the letters to replay: ids, or a stream (with limit)")
-    rt = _runtime()
+    rt = current_runtime()
     try:
         letters = list_dead_letters(rt.store, stream, _limit(str(body.get("limit", 10_000))), ids)
         summary = rt.pipeline.replay(letters, {str(k): v for k, v in fixes.items()})
@@ -207,21 +198,3 @@ def deadletter_replay() -> Response:
     if fixes:
         _audit("deadletter.fix", machine, fixed_fields(letters, {str(k): v for k, v in fixes.items()}))
     return _json({"letters": letters.height, **summary})
-
-
-def fixed_fields(letters: Any, fixes: dict[str, Any]) -> dict[str, Any]:
-    """What a replay with fixes changed, for its audit row: the letters and the names of the
-    fields that differ from the stored payload — never the values (they may be the very
-    personal data that was redacted)."""
-    stored = {row["id"]: _loads_or_text(row["raw"]) for row in letters.iter_rows(named=True)}
-    changed: set[str] = set()
-    for letter_id, event in fixes.items():
-        before = stored.get(letter_id)
-        if isinstance(event, dict) and isinstance(before, dict):
-            changed |= {str(k) for k in event.keys() | before.keys() if event.get(k) != before.get(k)}
-        else:
-            changed.add("*")
-    from ingest.pii import scrub
-
-    return {"letters": sorted(fixes)[:100], "fixed": len(fixes),
-            "fields": sorted({scrub(f) for f in changed})[:50]}

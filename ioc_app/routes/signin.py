@@ -2,7 +2,7 @@
 
 These are plain server-rendered pages, not Dash pages: they must work for somebody who may
 not load the cockpits' scripts yet. Campus sign-in (CAS, OpenID Connect) lives in
-``ioc_app.sso`` and ends in :func:`finish_sign_in` like the local form does.
+``ioc_app.routes.sso`` and ends in :func:`finish_sign_in` like the local form does.
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ from flask import (
     Blueprint,
     Response,
     g,
-    make_response,
     redirect,
-    render_template,
     request,
     send_from_directory,
 )
@@ -27,23 +25,17 @@ from flask_limiter import Limiter
 
 from ioc_app.access import DEMO_PERSON, current
 from ioc_app.gate import safe_next
-from ioc_app.permissions import ROUTES, Principal
-from layouts.i18n import normalise_lang, t
-from layouts.live import NAV
+from ioc_app.permissions import Principal
+from ioc_app.plain import allowed_links, lang, render
+from layouts.i18n import t
 
 log = logging.getLogger("ioc.signin")
 signin = Blueprint("ioc_signin", __name__)
-STATIC = Path(__file__).resolve().parent.parent / "assets" / "auth"
+STATIC = Path(__file__).resolve().parents[2] / "assets" / "auth"
 MAX_FORM = 16 * 1024
 LOGIN_LIMIT = "10 per minute"
 #: exports and analyst downloads per address: plenty for a person, a brake on a scraper
 DOWNLOAD_LIMIT = "60 per minute"
-#: the pages offered on a refused page: the ones this person may open (the cockpits' own
-#: navigation, and the administration pages)
-LINKS = (*NAV, ("admin.people", "/admin/people"), ("admin.screens", "/admin/screens"),
-         ("admin.audit", "/admin/audit"))
-#: administration page → its permission, from the one table
-ADMIN_PAGES = {path: ROUTES[path] for _, path in LINKS if path.startswith("/admin/")}
 
 
 def _address() -> str:
@@ -64,59 +56,11 @@ def make_limiter(server: Any, storage_uri: str, redis_client: Any = None) -> Lim
     return limiter
 
 
-def limit_downloads(limiter: Limiter) -> None:
-    """Rate-limit the routes that hand out files and series (the export and query APIs)."""
-    from ioc_app.export_api import export_api
-    from ioc_app.query_api import query_api
-
-    limiter.limit(DOWNLOAD_LIMIT)(export_api)
-    limiter.limit(DOWNLOAD_LIMIT)(query_api)
-
-
-def lang() -> str:
-    return normalise_lang(request.args.get("lang") or request.form.get("lang"))
-
-
-def render(template: str, status: int = 200, **context: Any) -> Response:
-    """A plain page in the request's language (``?lang=``), never cached."""
-    language = lang()
-    args = {k: v for k, v in request.args.items() if k != "lang"}
-    context.setdefault("title", "")
-    page = render_template(template, t=t, lang=language,
-                           other_query=urlencode({**args, "lang": "en" if language == "zh" else "zh"}),
-                           **context)
-    response = make_response(page, status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def allowed_links(who: Principal, language: str) -> list[tuple[str, str]]:
-    out = []
-    for key, path in LINKS:
-        admin = ADMIN_PAGES.get(path)
-        if (admin and who.may(admin)) or (not admin and who.may_open(path)):
-            out.append((t(key, language), f"{path}?lang={language}"))
-    return out
-
-
-class PlainPages:
-    """What the gate answers with itself: refused, revoked, and a wall's pairing code."""
-
-    def refused(self, who: Principal) -> Response:
-        language = lang()
-        return render("message.html", 403, title=t("auth.refused_title", language),
-                      message=t("auth.refused", language), links=allowed_links(who, language),
-                      signed_in=who.kind == "person")
-
-    def revoked(self) -> Response:
-        language = lang()
-        return render("message.html", 403, title=t("auth.revoked_title", language),
-                      message=t("auth.revoked", language), links=[], signed_in=False)
-
-    def pairing(self) -> Response:
-        from ioc_app.screen_pairing import pairing_page
-
-        return pairing_page()
+def limit_downloads(limiter: Limiter, *blueprints: Blueprint) -> None:
+    """Rate-limit the routes that hand out files and series (the app passes the export and
+    query APIs' blueprints: this module does not import the routes it limits)."""
+    for blueprint in blueprints:
+        limiter.limit(DOWNLOAD_LIMIT)(blueprint)
 
 
 def finish_sign_in(name: str, via: str, next_url: str, *, attributes: dict[str, Any] | None = None,

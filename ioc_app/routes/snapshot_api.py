@@ -16,14 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
-from ioc_app import read
+from ioc_app.runtime import runtime as current_runtime
 from ioc_app.storage import StoreError
 from ioc_app.web import failure
-from layouts.live import UNESCAPED_PLUS
 from metrics import enrollment, history
-from metrics.query import QueryError, check_year
+from metrics.times import TimeError, parse_time
 
 snapshot_api = Blueprint("ioc_snapshot", __name__)
 ALLOWED = ("at", "year")
@@ -38,28 +37,6 @@ def _error(status: int, code: str, message: str, **headers: str) -> Response:
     return response
 
 
-def parse_time(raw: str, zone: Any) -> datetime:
-    """RFC 3339 (``Z`` or an offset); a time without offset is read in the site's zone.
-    Raises ``ValueError`` — a :class:`QueryError` saying so for a year outside 1970–2100."""
-    text = UNESCAPED_PLUS.sub(r"\1+\2", raw.strip())
-    value = datetime.fromisoformat(text.replace(" ", "T").replace("z", "Z"))
-    check_year("at", raw, value)
-    return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
-
-
-def stored_at(runtime: Any, when: datetime) -> bytes | None:
-    """The stored snapshot shown at ``when`` (None when there is none), under today's
-    small-cell rule: what was stored is never re-served with more than the rule allows."""
-    body = history.at(runtime.store, when)
-    if body is None:
-        return None
-    data = orjson.loads(body)
-    if not isinstance(data.get("enrollment"), dict):
-        return body
-    data["enrollment"] = enrollment.suppress(data["enrollment"], runtime.settings.min_cell)
-    return orjson.dumps(data)
-
-
 def _json(body: bytes, etag: str | None = None) -> Response:
     response = Response(body, mimetype="application/json")
     response.headers["Cache-Control"] = "no-cache"
@@ -70,7 +47,7 @@ def _json(body: bytes, etag: str | None = None) -> Response:
 
 @snapshot_api.get("/api/v1/snapshot")
 def snapshot() -> Response:
-    runtime = current_app.extensions[read.EXTENSION]
+    runtime = current_runtime()
     unknown = sorted(set(request.args) - set(ALLOWED))
     if unknown:
         return _error(400, "unknown_parameter",
@@ -92,14 +69,11 @@ def snapshot() -> Response:
 
 def _at(runtime: Any, raw: str) -> Response:
     try:
-        when = parse_time(raw, runtime.settings.zone)
-    except QueryError as exc:
+        when = parse_time("at", raw, runtime.settings.zone)
+    except TimeError as exc:
         return _error(400, "bad_time", exc.message)
-    except ValueError:
-        return _error(400, "bad_time", f"at={raw!r} is not a time; use RFC 3339 such as "
-                      "2026-09-01T08:30:00+08:00")
     try:
-        body = stored_at(runtime, when)
+        body = history.shown_at(runtime.store, when, runtime.settings.min_cell)
     except StoreError as exc:
         return failure(503, "store_unavailable", exc, where="snapshot.history", headers={"Retry-After": "10"})
     if body is None:

@@ -19,27 +19,26 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import orjson
 import polars as pl
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
-from ioc_app import read
 from ioc_app.access import current as current_access
 from ioc_app.downloads import attachment, csv_bytes, guard_columns
-from ioc_app.signin import lang, render
+from ioc_app.plain import lang, render
+from ioc_app.runtime import runtime as current_runtime
 from ioc_app.storage import StoreError
 from ioc_app.web import failure
 from layouts.i18n import t
 from metrics.audit import COLUMNS, audit_rows
-from metrics.query import QueryError, check_year
+from metrics.times import TimeError, parse_time
 
 log = logging.getLogger("ioc.audit_api")
 audit_api = Blueprint("ioc_audit", __name__)
@@ -49,8 +48,6 @@ API_PARAMETERS = ("from", "to", "user", "action", "format", "limit")
 PAGE_PARAMETERS = ("from", "to", "user", "action", "limit", "lang")
 DEFAULT_SPAN = timedelta(days=7)
 API_LIMIT, PAGE_LIMIT, MAX_LIMIT = 1000, 200, 100_000
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_UNESCAPED_PLUS = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:\d{2})$")
 #: text columns a spreadsheet must show literally (formula injection)
 TEXT = ("actor_kind", "actor", "address", "action", "object", "result", "detail")
 
@@ -78,35 +75,11 @@ class AuditQuery:
 
 
 def _instant(name: str, raw: str, zone: ZoneInfo, end: bool) -> datetime:
-    text = raw.strip()
-    if _DATE.match(text):
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise AuditQueryError(f"{name}={raw!r} is not a date; write YYYY-MM-DD, e.g. 2025-05-01"
-                                  ) from None
-        _within_years(name, raw, day)
-        if end:  # a date as "to" includes that whole day
-            day += timedelta(days=1)
-        return datetime.combine(day, time(), zone).astimezone(UTC)
-    text = _UNESCAPED_PLUS.sub(r"\1+\2", text)  # "+08:00" sent unescaped arrives as " 08:00"
+    """The product's one time reader (:mod:`metrics.times`); a date as ``to`` includes that
+    whole day."""
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise AuditQueryError(
-            f"{name}={raw!r} is neither RFC 3339 nor a date; write e.g. 2025-05-01T08:00:00+08:00 "
-            f"or 2025-05-01") from None
-    _within_years(name, raw, value)
-    if value.tzinfo is None:  # the site's time
-        value = value.replace(tzinfo=zone)
-    return value.astimezone(UTC)
-
-
-def _within_years(name: str, raw: str, moment: date) -> None:
-    """The product's one rule on years (``metrics.query.MIN_YEAR``–``MAX_YEAR``)."""
-    try:
-        check_year(name, raw, moment)
-    except QueryError as exc:
+        return parse_time(name, raw, zone, end_of_day=end)
+    except TimeError as exc:
         raise AuditQueryError(exc.message) from None
 
 
@@ -146,17 +119,13 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
                     headers={"Cache-Control": "no-store", **(headers or {})}, mimetype="application/json")
 
 
-def _runtime() -> Any:
-    return current_app.extensions[read.EXTENSION]
-
-
 def _rows(q: AuditQuery) -> pl.DataFrame:
-    frame = audit_rows(_runtime().store, q.start, q.end, user=q.user, action=q.action, limit=q.limit)
+    frame = audit_rows(current_runtime().store, q.start, q.end, user=q.user, action=q.action, limit=q.limit)
     return frame.with_columns(pl.col("ts").dt.to_string("%Y-%m-%dT%H:%M:%S%.3fZ"))
 
 
 def _recorded(q: AuditQuery, via: str, rows: int, body: bytes | None = None) -> None:
-    zone = _runtime().settings.zone
+    zone = current_runtime().settings.zone
     detail = {**q.detail(zone), "rows": rows, "via": via}
     if body is not None:
         detail["sha256"] = hashlib.sha256(body).hexdigest()
@@ -172,7 +141,7 @@ def _detail_value(text: str) -> Any:
 
 @audit_api.get("/api/v1/audit")
 def audit_list() -> Response:
-    zone = _runtime().settings.zone
+    zone = current_runtime().settings.zone
     try:
         q = parse(request.args.to_dict(flat=False), API_PARAMETERS, zone, datetime.now(UTC), API_LIMIT)
         frame = _rows(q)
@@ -200,7 +169,7 @@ def audit_list() -> Response:
 
 @audit_api.get("/admin/audit")
 def audit_page() -> Response:
-    zone = _runtime().settings.zone
+    zone = current_runtime().settings.zone
     language = lang()
     args = request.args.to_dict(flat=False)
     shown = {k: (v[0] if v else "") for k, v in args.items() if k in PAGE_PARAMETERS and k != "lang"}
@@ -208,7 +177,8 @@ def audit_page() -> Response:
     csv_url = ""
     try:
         q = parse(args, PAGE_PARAMETERS, zone, datetime.now(UTC), PAGE_LIMIT)
-        frame = audit_rows(_runtime().store, q.start, q.end, user=q.user, action=q.action, limit=q.limit)
+        frame = audit_rows(current_runtime().store, q.start, q.end, user=q.user, action=q.action,
+                           limit=q.limit)
         rows = [{**r, "ts": r["ts"].astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")}
                 for r in frame.to_dicts()]
         _recorded(q, "page", len(rows))

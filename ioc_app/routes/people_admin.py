@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from ioc_app.access import current
+from ioc_app.plain import lang, render
 from ioc_app.roles import ROLES, Mapping_, RolesError, check_roles, set_mappings, set_roles
-from ioc_app.signin import lang, render
 from layouts.i18n import t
 
 people_api = Blueprint("ioc_people", __name__)

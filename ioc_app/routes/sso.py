@@ -45,8 +45,9 @@ from lxml import etree
 
 from ioc_app.access import Access, current
 from ioc_app.gate import safe_next
+from ioc_app.plain import lang, render
 from ioc_app.roles import NEEDS_TOTP
-from ioc_app.signin import finish_sign_in, lang, render
+from ioc_app.routes.signin import finish_sign_in
 from layouts.i18n import t
 
 log = logging.getLogger("ioc.sso")

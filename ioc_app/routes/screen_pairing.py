@@ -11,15 +11,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, redirect, request
 
 from ioc_app.access import current
-from ioc_app.pairing import CODE_S, ScreenError, check_pages, normalise_code
-from ioc_app.permissions import PAGES
-from ioc_app.signin import lang, render
+from ioc_app.pairing import CODE_S, SCREEN_PAGES, ScreenError, check_pages, normalise_code
+from ioc_app.plain import lang, render
 from layouts.i18n import t
 
 pairing_api = Blueprint("ioc_pairing", __name__)
 PAIR_COOKIE = "ioc_pair"
 #: the pages a screen may show: the cockpits and the data-quality page
-SCREEN_PAGES = {p for p, perm in PAGES.items() if perm in ("page", "health") and p != "/wall"}
+
 
 
 def _pair_cookie() -> tuple[str, str]:

@@ -11,11 +11,11 @@ import time
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
-from ioc_app import read
+from ioc_app.runtime import runtime as current_runtime
 
 ops = Blueprint("ioc_ops", __name__)
 
@@ -124,7 +124,7 @@ def observe_requests(server: Flask, registry: CollectorRegistry) -> None:
 @ops.get("/readyz")
 def readyz() -> Response:
     """Each part's state; 503 only when nothing can be shown (no store and no snapshot)."""
-    rt = current_app.extensions[read.EXTENSION]
+    rt = current_runtime()
     store_ok = rt.store.ping()
     current = rt.feed.current()
     core = rt.core
@@ -155,5 +155,5 @@ def readyz() -> Response:
 
 @ops.get("/metrics")
 def metrics() -> Response:
-    runtime = current_app.extensions[read.EXTENSION]
+    runtime = current_runtime()
     return Response(generate_latest(runtime.registry), mimetype="text/plain; version=0.0.4")

@@ -42,12 +42,13 @@ from typing import Any
 
 import orjson
 import polars as pl
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from ingest.enrollment import BATCHES, CATEGORIES, PROVINCES, YEAR
 from ingest.site import Site
-from ioc_app import audit, read
+from ioc_app import audit
 from ioc_app.downloads import attachment, csv_bytes, guard_columns, looks_like_formula
+from ioc_app.runtime import runtime as current_runtime
 from ioc_app.storage import StoreError
 from ioc_app.web import failure
 from layouts.i18n import LANGS, t
@@ -367,7 +368,7 @@ def export_enrollment_exact() -> Response:
 
 
 def _export(exact: bool) -> Response:
-    runtime = current_app.extensions[read.EXTENSION]
+    runtime = current_runtime()
     zone = runtime.settings.zone
     min_cell = runtime.settings.min_cell
     started = time.perf_counter()

@@ -1,0 +1,28 @@
+"""What every domain simulator shares: the world it simulates, the hour and an emission.
+
+The domain modules import these from here, not from ``ingest.sim`` (which imports the
+domain modules to run them), so the simulators import nothing that imports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ingest.site import Site
+
+HOUR_MS = 3_600_000
+
+#: (send time ms, stream, event)
+Emission = tuple[int, str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class World:
+    """Everything a simulator needs besides the hour: the site, its zone, seed and scale."""
+
+    site: Site
+    zone: ZoneInfo
+    seed: int = 7
+    scale: float = 1.0

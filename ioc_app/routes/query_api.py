@@ -1,0 +1,86 @@
+"""The analyst query API: ``GET /api/v1/query/<domain>`` as JSON or CSV.
+
+The question is answered by :mod:`ioc_app.query_service` (validation, cache, store — the
+same code the explore page uses); this module adds what belongs to HTTP: the output
+formats, the error bodies (``{"error", "message"}``, 404 for an unknown domain, 400 for
+anything else a request can get wrong), the audit row of data leaving and the
+``X-IOC-Cache: hit`` or ``miss`` header every answer carries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+import polars as pl
+from flask import Blueprint, Flask, Response, current_app, request
+
+from ioc_app import audit
+from ioc_app.downloads import csv_bytes, guard_columns
+from ioc_app.query_service import EXTENSION, QueryState, answer, init_query_service, json_body, local
+from ioc_app.settings import Settings
+from ioc_app.storage import Store, StoreError
+from ioc_app.web import failure
+from metrics.query import QueryError, QuerySpec
+
+query_api = Blueprint("ioc_query", __name__, url_prefix="/api/v1")
+FORMATS = ("json", "csv")
+
+
+def init_query_api(server: Flask, settings: Settings,
+                   store_getter: Callable[[], Store] | None = None, redis_client: Any = None) -> None:
+    """The query service on ``server`` (see :func:`~ioc_app.query_service.init_query_service`)
+    and its route."""
+    init_query_service(server, settings, store_getter, redis_client)
+    server.register_blueprint(query_api)
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps({"error": code, "message": message}), status=status, headers=headers,
+                    mimetype="application/json")
+
+
+@query_api.get("/query/<domain>")
+def query(domain: str) -> Response:
+    state: QueryState = current_app.extensions[EXTENSION]
+    args = request.args.to_dict(flat=False)
+    formats = args.pop("format", ["json"])
+    if len(formats) != 1:
+        return _error(400, "bad_parameter", f"format is given {len(formats)} times; give it once")
+    if formats[0] not in FORMATS:
+        return _error(400, "bad_parameter", f"format={formats[0]!r}: use one of: {', '.join(FORMATS)}")
+    try:
+        result = answer(domain, args, extra=("format",), via=f"api-{formats[0]}")
+    except QueryError as exc:
+        return _error(404 if exc.code == "unknown_domain" else 400, exc.code, exc.message)
+    except StoreError as exc:
+        return failure(503, "store_unavailable", exc, where="query", headers={"Retry-After": "10"})
+    if formats[0] == "csv":
+        response = _csv(result.frame, result.spec, state.zone)
+    else:
+        response = Response(json_body(result), mimetype="application/json")
+    # audit: data leaving through the API (a CSV file, or JSON for a script), who, the
+    # question, the rows and the digest of the body sent
+    spec = result.spec
+    audit.record("query.download" if formats[0] == "csv" else "query.read", object=spec.domain, detail={
+        "format": formats[0], "grain": spec.grain, "from": local(spec.start, state.zone),
+        "to": local(spec.end, state.zone), "measures": list(spec.measures), "group_by": list(spec.group_by),
+        "filters": {name: list(values) for name, values in spec.filters}, "rows": result.frame.height,
+        "sha256": hashlib.sha256(response.get_data()).hexdigest()})
+    response.headers["X-IOC-Cache"] = result.cache
+    return response
+
+
+def _csv(frame: pl.DataFrame, spec: QuerySpec, zone: ZoneInfo) -> Response:
+    """UTF-8 with a byte-order mark, so Excel shows Chinese codes and names correctly; text
+    cells that a spreadsheet would run as a formula get a leading apostrophe."""
+    body = csv_bytes(guard_columns(frame, spec.group_by))
+    stamp = "%Y%m%dT%H%M"
+    name = (f"ioc-{spec.domain}-{spec.grain}-{spec.start.astimezone(zone).strftime(stamp)}-"
+            f"{spec.end.astimezone(zone).strftime(stamp)}.csv")
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Type": "text/csv; charset=utf-8",
+                             "Content-Disposition": f'attachment; filename="{name}"'})
