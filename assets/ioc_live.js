@@ -3,7 +3,8 @@
  * The server serialises the snapshot once per tick; a screen asks with If-None-Match and gets
  * a 304 until the version changes. Bound values ([data-ioc-path]) are written straight into
  * the DOM (no Dash re-render, no figure rebuilt), with a short flip when a number changes.
- * Figures are patched by server callbacks that listen to the version only. When the server
+ * A page's charts and boards are its live parts (layouts/parts.py): the browser decides which
+ * of them moved and asks the server to render only those. When the server
  * cannot be reached the page keeps its figures and says how old they are; it recovers by
  * itself. Everything the page needs is served by the app: no other host is ever contacted.
  */
@@ -226,6 +227,7 @@
       var snap = await r.json();
       IOC.failures = 0;
       IOC.lastOk = Date.now();
+      IOC.previous = IOC.snapshot;  // what a layout drawn one version ago was drawn from
       IOC.snapshot = snap;
       IOC.version = snap.version;
       bind(snap, cfg);
@@ -241,6 +243,48 @@
       heartbeat(cfg);  // after the answer: the first beat already names the version on screen
     }
   }
+
+  /* A short fingerprint of JSON-able data (FNV-1a, 32 bits, as 8 hex digits): the one place
+   * a page decides whether a part changed. */
+  function fingerprint(value) {
+    var text = JSON.stringify(value === undefined ? null : value);
+    var h = 0x811c9dc5;
+    for (var i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    return ("0000000" + h.toString(16)).slice(-8) + ":" + text.length;
+  }
+  IOC.fingerprint = fingerprint;
+
+  function partPrints(snap, parts) {
+    var out = {};
+    Object.keys(parts).forEach(function (name) {
+      out[name] = fingerprint(parts[name].map(function (path) { return walk(snap, path); }));
+    });
+    return out;
+  }
+
+  /* A page's live parts (layouts/parts.py): on a new version, the parts whose snapshot paths
+   * moved since what the screen shows. Returns [fingerprints held, {parts, version}] — the
+   * second is no_update when nothing moved, so the server is not asked at all. */
+  function parts(version, spec, held) {
+    var nu = window.dash_clientside.no_update;
+    var snap = IOC.snapshot;
+    if (!spec || !snap || version === null || version === undefined) return [nu, nu];
+    var now = partPrints(snap, spec.parts);
+    if (!held) {
+      // the layout was drawn from snapshot spec.version: what it shows is known when the
+      // browser holds that snapshot (this one, or the one before)
+      if (snap.version === spec.version) return [now, nu];
+      if (IOC.previous && IOC.previous.version === spec.version) held = partPrints(IOC.previous, spec.parts);
+      else held = {};
+    }
+    var moved = Object.keys(now).filter(function (name) { return held[name] !== now[name]; });
+    if (!moved.length) return [now, nu];
+    return [now, {parts: moved, version: snap.version}];
+  }
+  IOC.parts = parts;
 
   /* Scale the 1920×1080 canvas to the screen: contain (letterbox), width or height. */
   function fit() {
@@ -264,6 +308,6 @@
   }).observe(document.documentElement, {childList: true, subtree: true});
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
-    ioc: Object.assign({}, (window.dash_clientside || {}).ioc, {poll: poll, fit: fit})
+    ioc: Object.assign({}, (window.dash_clientside || {}).ioc, {poll: poll, fit: fit, parts: parts})
   });
 })();
