@@ -265,24 +265,68 @@
     return out;
   }
 
+  /* The x of a trace's row (layouts/parts.py, Trace: the same shaping). */
+  function xText(value, fmt, prefix) {
+    if (fmt === "raw" || typeof value !== "string") return value === undefined ? null : value;
+    if (fmt === "local") return value.slice(0, 10) + " " + value.slice(11, 16);
+    return prefix + value.slice(11, 16);
+  }
+
+  function cell(row, key, dflt) {
+    return Object.prototype.hasOwnProperty.call(row, key) ? row[key] : dflt;
+  }
+
+  /* One trace's (x, y) from the snapshot, as Trace.series computes them in Python. */
+  function series(snap, tr) {
+    var rows = walk(snap, tr.rows) || [];
+    if (tr.drop_last) rows = rows.slice(0, -1);
+    var x = rows.map(function (r) { return xText(r[tr.x], tr.x_fmt, tr.x_prefix); });
+    var y = rows.map(function (r) {
+      if (tr.y.length === 1) return cell(r, tr.y[0], tr.default);
+      return tr.y.reduce(function (sum, key) { return sum + (cell(r, key, tr.default) || 0); }, 0);
+    });
+    return [x, y];
+  }
+  IOC.series = series;
+
+  /* A figure the browser patches by itself: only the traces' x and y change. */
+  function tracesPatch(snap, traces) {
+    var patch = new window.dash_clientside.Patch();
+    traces.forEach(function (tr, i) {
+      var xy = series(snap, tr);
+      patch.assign(["data", i, "x"], xy[0]);
+      patch.assign(["data", i, "y"], xy[1]);
+    });
+    return patch.build();
+  }
+
   /* A page's live parts (layouts/parts.py): on a new version, the parts whose snapshot paths
-   * moved since what the screen shows. Returns [fingerprints held, {parts, version}] — the
-   * second is no_update when nothing moved, so the server is not asked at all. */
+   * moved since what the screen shows. Returns [fingerprints held, {parts, version}, and a
+   * patch for each part the browser draws itself]; the second is no_update when no part the
+   * server draws moved, so the server is not asked at all. */
   function parts(version, spec, held) {
     var nu = window.dash_clientside.no_update;
+    var browser = (spec && spec.browser) || [];
+    var none = [nu, nu].concat(browser.map(function () { return nu; }));
     var snap = IOC.snapshot;
-    if (!spec || !snap || version === null || version === undefined) return [nu, nu];
+    if (!spec || !snap || version === null || version === undefined) return none;
+    (IOC.specs = IOC.specs || {})[spec.page] = spec;  // what the page declared, for a test to read
     var now = partPrints(snap, spec.parts);
     if (!held) {
       // the layout was drawn from snapshot spec.version: what it shows is known when the
       // browser holds that snapshot (this one, or the one before)
-      if (snap.version === spec.version) return [now, nu];
+      if (snap.version === spec.version) { none[0] = now; return none; }
       if (IOC.previous && IOC.previous.version === spec.version) held = partPrints(IOC.previous, spec.parts);
       else held = {};
     }
     var moved = Object.keys(now).filter(function (name) { return held[name] !== now[name]; });
-    if (!moved.length) return [now, nu];
-    return [now, {parts: moved, version: snap.version}];
+    var mine = {};
+    var patches = browser.map(function (entry) {
+      mine[entry[0]] = true;
+      return moved.indexOf(entry[0]) >= 0 ? tracesPatch(snap, entry[1]) : nu;
+    });
+    var server = moved.filter(function (name) { return !mine[name]; });
+    return [now, server.length ? {parts: server, version: snap.version} : nu].concat(patches);
   }
   IOC.parts = parts;
 

@@ -20,7 +20,7 @@ from layouts.charts import PALETTE, bar_h, donut, lines
 from layouts.heatmap import grid_values, heatmap
 from layouts.i18n import t
 from layouts.live import bound, frame, graph, kpi, options, tile
-from layouts.parts import Part, View, live_parts, under
+from layouts.parts import Part, Trace, View, chart, live_parts, path, under
 from layouts.ranking import RankRow, ranking, ranking_rows
 
 dash.register_page(__name__, path="/gates", name="gates", order=1, title="IOC")
@@ -35,6 +35,13 @@ DAY = "2000-01-01"
 LABEL_MAX = 14
 #: a count axis: from zero, whole numbers (a quiet hour must not read "200m" people)
 COUNT_AXIS = {"rangemode": "tozero", "tickformat": "~s", "autorangeoptions": {"include": [0, 5]}}
+#: the charts the browser draws by itself from the snapshot it holds: the last hour's entries
+#: and exits, and today's passes per 10-minute slot over yesterday's
+LAST_HOUR = tuple(Trace(path("gate", "last_60m"), "minute", (key,), x_fmt="local", drop_last=True)
+                  for key in ("in", "out"))
+CURVE = (Trace(path("gate", "today_curve"), "slot", ("in", "out"), x_fmt="time", x_prefix=f"{DAY} ",
+               drop_last=True),
+         Trace(path("gate", "yesterday_curve"), "slot", ("in", "out"), x_fmt="time", x_prefix=f"{DAY} "))
 
 
 def _gate(snap: dict[str, Any] | None) -> dict[str, Any]:
@@ -55,17 +62,11 @@ def short(label: str, limit: int = LABEL_MAX) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
-def _local_minute(iso: str) -> str:
-    """``2026-03-01T08:30:00+08:00`` → ``2026-03-01 08:30``: the wall time, which Plotly's date
-    axis reads without shifting it by the browser's zone."""
-    return iso[:10] + " " + iso[11:16]
-
-
 def last_hour_series(snap: dict[str, Any] | None) -> tuple[list[str], list[int], list[int]]:
     """The 60 whole minutes: the current minute is left out, its partial count would draw a
     dip at the right edge that reads as traffic collapsing."""
-    rows = (_gate(snap).get("last_60m") or [])[:-1]
-    return ([_local_minute(r["minute"]) for r in rows], [r["in"] for r in rows], [r["out"] for r in rows])
+    (x, ins), (_x, outs) = (trace.series(snap) for trace in LAST_HOUR)
+    return x, ins, outs
 
 
 def last_hour_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
@@ -81,15 +82,11 @@ def last_hour_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict
 Series = tuple[list[str], list[int]]
 
 
-def _curve(rows: list[dict[str, Any]]) -> Series:
-    return ([f"{DAY} {r['slot'][11:16]}" for r in rows], [r["in"] + r["out"] for r in rows])
-
-
 def curve_series(snap: dict[str, Any] | None) -> tuple[Series, Series]:
     """Today's whole 10-minute slots (the current one is partial: left out, as on the hour
     chart) and all of yesterday's, on the same time-of-day axis."""
-    gate = _gate(snap)
-    return _curve((gate.get("today_curve") or [])[:-1]), _curve(gate.get("yesterday_curve") or [])
+    today, yesterday = (trace.series(snap) for trace in CURVE)
+    return today, yesterday
 
 
 def curve_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
@@ -241,22 +238,6 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
                  zone=read.settings().zone.key)
 
 
-def _last_hour_patch(snap: dict[str, Any] | None, _view: View) -> Patch:
-    x, ins, outs = last_hour_series(snap)
-    patch = Patch()
-    patch["data"][0].update({"x": x, "y": ins})
-    patch["data"][1].update({"x": x, "y": outs})
-    return patch
-
-
-def _curve_patch(snap: dict[str, Any] | None, _view: View) -> Patch:
-    (tx, ty), (yx, yy) = curve_series(snap)
-    patch = Patch()
-    patch["data"][0].update({"x": tx, "y": ty})
-    patch["data"][1].update({"x": yx, "y": yy})
-    return patch
-
-
 def _ranking_rows(snap: dict[str, Any] | None, view: View) -> Any:
     """The ranking's rows are keyed, so React moves them rather than rebuilding them."""
     return ranking_rows(gate_rows(snap, view.lang), lang=view.lang, empty=t("status.no_data", view.lang))
@@ -291,9 +272,8 @@ def _delta_part(period: str) -> Part:
 
 #: only what changed travels, and of a figure only its data arrays
 LIVE = live_parts(PAGE, [
-    Part("last_hour", ids.graph(PAGE, "last_hour"), "figure", under("gate", "last_60m"), _last_hour_patch),
-    Part("curve", ids.graph(PAGE, "curve"), "figure", under("gate", "today_curve", "yesterday_curve"),
-         _curve_patch),
+    chart("last_hour", ids.graph(PAGE, "last_hour"), *LAST_HOUR),
+    chart("curve", ids.graph(PAGE, "curve"), *CURVE),
     Part("ranking", ids.ranking(PAGE, "gates"), "children", under("gate", "today.by_gate"), _ranking_rows),
     Part("heat", ids.graph(PAGE, "heat"), "figure", under("gate", "by_hour_today"), _heat_patch),
     Part("deny", ids.graph(PAGE, "deny"), "figure", under("gate", "today.deny_reasons"), _deny_patch),

@@ -20,7 +20,7 @@ from layouts.charts import PALETTE, bar_h, bars, lines
 from layouts.i18n import t
 from layouts.live import bound, frame, graph, kpi, options, tile
 from layouts.multiples import Panel, small_multiples, trace_index
-from layouts.parts import Part, View, live_parts, under
+from layouts.parts import Part, Trace, View, chart, live_parts, path, under
 
 dash.register_page(__name__, path="/network", name="network", order=2, title="IOC")
 
@@ -34,6 +34,10 @@ STATUS_COLORS = ["#e01e5a", "#2eb67d", "#94a3b8"]
 #: series per link panel: in, out, and the capacity line
 PER_PANEL = 3
 LINKS, ONLINE, SECURITY = "network.link", "network.online", "network.security"
+#: the charts the browser draws by itself from the snapshot it holds: the IPv6 share per hour
+#: over 7 days, and the incidents per day over 30 by how far their handling has got
+IPV6 = Trace(path("network", "ipv6_7d"), "hour", ("ipv6_share",), x_fmt="local")
+HANDLING = tuple(Trace(path("network", "security_30d"), "date", (s,), default=0) for s in STATUSES)
 
 
 def _net(snap: dict[str, Any] | None) -> dict[str, Any]:
@@ -156,8 +160,7 @@ def campus_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[st
 # ---- IPv6 share over 7 days ----
 
 def ipv6_series(snap: dict[str, Any] | None) -> tuple[list[str], list[float | None]]:
-    rows = _net(snap).get("ipv6_7d") or []
-    return [_local(r["hour"]) for r in rows], [r["ipv6_share"] for r in rows]
+    return IPV6.series(snap)
 
 
 def ipv6_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
@@ -200,8 +203,8 @@ def _none_note(values: list[int], lang: str) -> list[dict[str, Any]]:
 
 
 def status_series(snap: dict[str, Any] | None) -> tuple[list[str], list[list[int]]]:
-    rows = _net(snap).get("security_30d") or []
-    return [r["date"] for r in rows], [[r.get(s, 0) for r in rows] for s in STATUSES]
+    got = [trace.series(snap) for trace in HANDLING]
+    return got[0][0], [y for _x, y in got]
 
 
 def status_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
@@ -316,13 +319,6 @@ def _campus_patch(snap: dict[str, Any] | None, view: View) -> Patch:
     return patch
 
 
-def _ipv6_patch(snap: dict[str, Any] | None, _view: View) -> Patch:
-    x, y = ipv6_series(snap)
-    patch = Patch()
-    patch["data"][0].update({"x": x, "y": y})
-    return patch
-
-
 def _categories_patch(snap: dict[str, Any] | None, view: View) -> Patch:
     labels, values = category_series(snap, view.lang)
     patch = Patch()
@@ -331,21 +327,13 @@ def _categories_patch(snap: dict[str, Any] | None, view: View) -> Patch:
     return patch
 
 
-def _status_patch(snap: dict[str, Any] | None, _view: View) -> Patch:
-    x, values = status_series(snap)
-    patch = Patch()
-    for i, row in enumerate(values):
-        patch["data"][i].update({"x": x, "y": row})
-    return patch
-
-
 #: only what changed travels, and of a figure only its data arrays
 LIVE = live_parts(PAGE, [
     Part("links", ids.graph(PAGE, "links"), "figure", under("network", "links_60m"), _links_patch),
     Part("links_now", ids.graph(PAGE, "links_now"), "figure", under("network", "links"), _links_now_patch),
     Part("campus", ids.graph(PAGE, "campus"), "figure", under("network", "online.by_campus"), _campus_patch),
-    Part("ipv6", ids.graph(PAGE, "ipv6"), "figure", under("network", "ipv6_7d"), _ipv6_patch),
+    chart("ipv6", ids.graph(PAGE, "ipv6"), IPV6),
     Part("categories", ids.graph(PAGE, "categories"), "figure",
          under("network.security", "by_category_today"), _categories_patch),
-    Part("status", ids.graph(PAGE, "status"), "figure", under("network", "security_30d"), _status_patch),
+    chart("status", ids.graph(PAGE, "status"), *HANDLING),
 ], read_snapshot=lambda at: read.snapshot_for(at))

@@ -17,13 +17,16 @@ from layouts import ids
 from layouts.charts import bar_h, lines
 from layouts.i18n import t
 from layouts.live import frame, graph, kpi, options, tile
-from layouts.parts import Part, View, live_parts, under
+from layouts.parts import Part, Trace, View, chart, live_parts, path, under
 
 dash.register_page(__name__, path="/", name="overview", order=0, title="IOC")
 
 PAGE = "overview"
 SEVERITIES = ("critical", "high", "medium", "low")
 ALERTS = f"{PAGE}-alerts"
+#: the last hour's entries and exits, drawn by the browser from the snapshot it holds
+LAST_HOUR = tuple(Trace(path("gate", "last_60m"), "minute", (key,), x_fmt="local", drop_last=True)
+                  for key in ("in", "out"))
 
 
 def link_bars(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[float]]:
@@ -44,9 +47,8 @@ def links_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str
 def last_hour(snap: dict[str, Any] | None) -> tuple[list[str], list[int], list[int]]:
     """The last 60 whole minutes of entries and exits, in wall time (the current, partial minute
     is left out: it would draw a dip that reads as traffic collapsing)."""
-    rows = ((snap or {}).get("gate") or {}).get("last_60m", [])[:-1]
-    return ([r["minute"][:10] + " " + r["minute"][11:16] for r in rows],
-            [r["in"] for r in rows], [r["out"] for r in rows])
+    (x, ins), (_x, outs) = (trace.series(snap) for trace in LAST_HOUR)
+    return x, ins, outs
 
 
 def last_hour_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
@@ -126,16 +128,6 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
                  zone=settings.zone.key)
 
 
-def last_hour_patch(snap: dict[str, Any] | None, _view: View) -> Patch:
-    """Only the curves' values travel; the layout stays in the browser."""
-    x, ins, outs = last_hour(snap)
-    curve = Patch()
-    for i, ys in enumerate((ins, outs)):
-        curve["data"][i]["x"] = x
-        curve["data"][i]["y"] = ys
-    return curve
-
-
 def links_patch(snap: dict[str, Any] | None, view: View) -> Patch:
     labels, values = link_bars(snap, view.lang)
     bars = Patch()
@@ -145,7 +137,7 @@ def links_patch(snap: dict[str, Any] | None, view: View) -> Patch:
 
 
 LIVE = live_parts(PAGE, [
-    Part("last_hour", ids.graph(PAGE, "last-hour"), "figure", under("gate", "last_60m"), last_hour_patch),
+    chart("last_hour", ids.graph(PAGE, "last-hour"), *LAST_HOUR),
     Part("links", ids.graph(PAGE, "links"), "figure", under("network", "links"), links_patch),
     Part("alerts", ALERTS, "children", ("alerts",), lambda snap, view: alert_items(snap, view.lang)),
 ], read_snapshot=lambda at: read.snapshot_for(at))

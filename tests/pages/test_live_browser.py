@@ -19,6 +19,7 @@ import pytest
 
 from ingest.registry import BY_NAME
 from ioc_app import auth
+from layouts.parts import Trace
 from tests.conftest import Server, free_port, product_env, signed_in
 
 pytestmark = pytest.mark.browser
@@ -160,6 +161,15 @@ def test_a_page_asks_the_server_only_for_the_parts_that_moved(live_server, brows
     assert "ranking" in moved and "person" in moved and "deny" not in moved
     page.wait_for_function("() => document.querySelector('#gates-ranking-gates').textContent.includes('2')",
                            timeout=5_000)  # the board the server drew
+    # the charts the browser drew by itself: the same points as Python computes from that snapshot
+    snap, spec = page.evaluate("() => [window.IOC.snapshot, window.IOC.specs.gates]")
+    drawn = dict(spec["browser"])
+    assert set(drawn) == {"last_hour", "curve"} and not set(drawn) & set(moved)  # never asked for
+    for name, traces in drawn.items():
+        shown = page.evaluate("id => document.querySelector('#' + id + ' .js-plotly-plot').data"
+                              ".map(t => [Array.from(t.x), Array.from(t.y)])", f"gates-graph-{name}")
+        assert shown == [list(Trace(**{**t, "y": tuple(t["y"])}).series(snap)) for t in traces]
+        assert any(len(x) for x, _y in shown)
     page.context.close()
 
 
