@@ -246,8 +246,18 @@
 
   /* A short fingerprint of JSON-able data (FNV-1a, 32 bits, as 8 hex digits): the one place
    * a page decides whether a part changed. */
+  function stable(value) {  // JSON with each object's keys sorted: the key order carries nothing
+    if (Array.isArray(value)) return "[" + value.map(stable).join(",") + "]";
+    if (value && typeof value === "object") {
+      return "{" + Object.keys(value).sort().map(function (k) {
+        return JSON.stringify(k) + ":" + stable(value[k]);
+      }).join(",") + "}";
+    }
+    return JSON.stringify(value === undefined ? null : value);
+  }
+
   function fingerprint(value) {
-    var text = JSON.stringify(value === undefined ? null : value);
+    var text = stable(value);
     var h = 0x811c9dc5;
     for (var i = 0; i < text.length; i++) {
       h ^= text.charCodeAt(i);
