@@ -3,7 +3,8 @@
  * The server serialises the snapshot once per tick; a screen asks with If-None-Match and gets
  * a 304 until the version changes. Bound values ([data-ioc-path]) are written straight into
  * the DOM (no Dash re-render, no figure rebuilt), with a short flip when a number changes.
- * Figures are patched by server callbacks that listen to the version only. When the server
+ * A page's charts and boards are its live parts (layouts/parts.py): the browser decides which
+ * of them moved and asks the server to render only those. When the server
  * cannot be reached the page keeps its figures and says how old they are; it recovers by
  * itself. Everything the page needs is served by the app: no other host is ever contacted.
  */
@@ -226,6 +227,7 @@
       var snap = await r.json();
       IOC.failures = 0;
       IOC.lastOk = Date.now();
+      IOC.previous = IOC.snapshot;  // what a layout drawn one version ago was drawn from
       IOC.snapshot = snap;
       IOC.version = snap.version;
       bind(snap, cfg);
@@ -241,6 +243,102 @@
       heartbeat(cfg);  // after the answer: the first beat already names the version on screen
     }
   }
+
+  /* A short fingerprint of JSON-able data (FNV-1a, 32 bits, as 8 hex digits): the one place
+   * a page decides whether a part changed. */
+  function stable(value) {  // JSON with each object's keys sorted: the key order carries nothing
+    if (Array.isArray(value)) return "[" + value.map(stable).join(",") + "]";
+    if (value && typeof value === "object") {
+      return "{" + Object.keys(value).sort().map(function (k) {
+        return JSON.stringify(k) + ":" + stable(value[k]);
+      }).join(",") + "}";
+    }
+    return JSON.stringify(value === undefined ? null : value);
+  }
+
+  function fingerprint(value) {
+    var text = stable(value);
+    var h = 0x811c9dc5;
+    for (var i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    return ("0000000" + h.toString(16)).slice(-8) + ":" + text.length;
+  }
+  IOC.fingerprint = fingerprint;
+
+  function partPrints(snap, parts) {
+    var out = {};
+    Object.keys(parts).forEach(function (name) {
+      out[name] = fingerprint(parts[name].map(function (path) { return walk(snap, path); }));
+    });
+    return out;
+  }
+
+  /* The x of a trace's row (layouts/parts.py, Trace: the same shaping). */
+  function xText(value, fmt, prefix) {
+    if (fmt === "raw" || typeof value !== "string") return value === undefined ? null : value;
+    if (fmt === "local") return value.slice(0, 10) + " " + value.slice(11, 16);
+    return prefix + value.slice(11, 16);
+  }
+
+  function cell(row, key, dflt) {
+    return Object.prototype.hasOwnProperty.call(row, key) ? row[key] : dflt;
+  }
+
+  /* One trace's (x, y) from the snapshot, as Trace.series computes them in Python. */
+  function series(snap, tr) {
+    var rows = walk(snap, tr.rows) || [];
+    if (tr.drop_last) rows = rows.slice(0, -1);
+    var x = rows.map(function (r) { return xText(r[tr.x], tr.x_fmt, tr.x_prefix); });
+    var y = rows.map(function (r) {
+      if (tr.y.length === 1) return cell(r, tr.y[0], tr.default);
+      return tr.y.reduce(function (sum, key) { return sum + (cell(r, key, tr.default) || 0); }, 0);
+    });
+    return [x, y];
+  }
+  IOC.series = series;
+
+  /* A figure the browser patches by itself: only the traces' x and y change. */
+  function tracesPatch(snap, traces) {
+    var patch = new window.dash_clientside.Patch();
+    traces.forEach(function (tr, i) {
+      var xy = series(snap, tr);
+      patch.assign(["data", i, "x"], xy[0]);
+      patch.assign(["data", i, "y"], xy[1]);
+    });
+    return patch.build();
+  }
+
+  /* A page's live parts (layouts/parts.py): on a new version, the parts whose snapshot paths
+   * moved since what the screen shows. Returns [fingerprints held, {parts, version}, and a
+   * patch for each part the browser draws itself]; the second is no_update when no part the
+   * server draws moved, so the server is not asked at all. */
+  function parts(version, spec, held) {
+    var nu = window.dash_clientside.no_update;
+    var browser = (spec && spec.browser) || [];
+    var none = [nu, nu].concat(browser.map(function () { return nu; }));
+    var snap = IOC.snapshot;
+    if (!spec || !snap || version === null || version === undefined) return none;
+    (IOC.specs = IOC.specs || {})[spec.page] = spec;  // what the page declared, for a test to read
+    var now = partPrints(snap, spec.parts);
+    if (!held) {
+      // the layout was drawn from snapshot spec.version: what it shows is known when the
+      // browser holds that snapshot (this one, or the one before)
+      if (snap.version === spec.version) { none[0] = now; return none; }
+      if (IOC.previous && IOC.previous.version === spec.version) held = partPrints(IOC.previous, spec.parts);
+      else held = {};
+    }
+    var moved = Object.keys(now).filter(function (name) { return held[name] !== now[name]; });
+    var mine = {};
+    var patches = browser.map(function (entry) {
+      mine[entry[0]] = true;
+      return moved.indexOf(entry[0]) >= 0 ? tracesPatch(snap, entry[1]) : nu;
+    });
+    var server = moved.filter(function (name) { return !mine[name]; });
+    return [now, server.length ? {parts: server, version: snap.version} : nu].concat(patches);
+  }
+  IOC.parts = parts;
 
   /* Scale the 1920×1080 canvas to the screen: contain (letterbox), width or height. */
   function fit() {
@@ -264,6 +362,6 @@
   }).observe(document.documentElement, {childList: true, subtree: true});
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
-    ioc: Object.assign({}, (window.dash_clientside || {}).ioc, {poll: poll, fit: fit})
+    ioc: Object.assign({}, (window.dash_clientside || {}).ioc, {poll: poll, fit: fit, parts: parts})
   });
 })();

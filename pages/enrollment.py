@@ -6,8 +6,9 @@ most admitted), how each batch and category fills its plan, the majors that admi
 scores by province, the season against last year, and the September check-in funnel.
 
 Numbers are bound to snapshot paths and written by the browser; the charts and boards are
-built from the snapshot at layout time and patched by one callback that runs only when the
-snapshot version changes (only data arrays, colours and rows travel). Enrollment streams are
+built from the snapshot at layout time; they are the page's live parts (``layouts.parts``),
+redrawn only when the snapshot paths they are drawn from change (only data arrays, colours and
+rows travel). Enrollment streams are
 seasonal, so the tiles show no data age: silence out of season is normal, not staleness.
 
 Scores follow the small-cell rule (``IOC_MIN_CELL``): the snapshot has no score for a
@@ -19,13 +20,11 @@ opened (audited), registered here because it belongs to this domain.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
 import dash
-import orjson
-from dash import Input, Output, Patch, State, callback, dcc, html, no_update
+from dash import Patch, html
 
 from ioc_app import read
 from layouts import ids
@@ -33,6 +32,7 @@ from layouts.charts import copy_values, funnel, lines, progress, ranges
 from layouts.china_map import china_map, china_map_patch, hidden_reason, legend_stops
 from layouts.i18n import CATALOGUE, t
 from layouts.live import bound, frame, graph, kpi, options, tile
+from layouts.parts import Part, View, live_parts, under
 from layouts.ranking import RankRow, ranking, ranking_rows
 from layouts.table import table
 
@@ -42,8 +42,6 @@ PAGE = "enrollment"
 STEPS = ("arrived", "paid", "dorm", "registered")
 TOP_MAJORS = 10
 TOP_PROVINCES = 8
-THEME_STORE = f"{PAGE}-theme"
-SENT = f"{PAGE}-sent"
 #: each chart or board of the page and the part of the enrollment section it is drawn from
 SOURCES = {"map": "by_province", "batch": "by_batch", "category": "by_category", "scores": "by_province",
            "season": "admitted_by_day", "checkin": "checkin", "checkin_days": "checkin_by_day",
@@ -61,13 +59,6 @@ SCORES_NOTE = f"{PAGE}-scores-note"
 def section(snap: dict[str, Any] | None) -> dict[str, Any]:
     """The snapshot's enrollment section ({} before the first snapshot)."""
     return (snap or {}).get("enrollment") or {}
-
-
-def digests(snap: dict[str, Any] | None) -> dict[str, str]:
-    """A short fingerprint of each part of the section a chart or board is drawn from."""
-    enr = section(snap)
-    return {key: hashlib.blake2b(orjson.dumps(enr.get(key)), digest_size=8).hexdigest()
-            for key in sorted(set(SOURCES.values()))}
 
 
 def code_label(prefix: str, code: str, lang: str) -> str:
@@ -280,57 +271,56 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
               html.Div(scores_note(snap, lang, min_cell), id=SCORES_NOTE, className="pes-note")],
              cls="pes-enr-scores", lang=lang),
         tile(t("enroll.checkin", lang), checkin, cls="pes-enr-checkin", lang=lang),
-        dcc.Store(id=THEME_STORE, data=theme),
-        dcc.Store(id=SENT, data=digests(snap)),
+        *LIVE.stores(snap, View(lang, theme, at)),
     ], className="pes-grid pes-enrollment")
     settings = read.settings()
     return frame(PAGE, "enroll.title", body, lang=lang, theme=theme, fit=fit, at=at, **read.viewer(),
                  zone=settings.zone.key)
 
 
-@callback(
-    *(Output(ids.ranking(PAGE, name) if name in BOARDS else ids.graph(PAGE, name),
-             "children" if name in BOARDS else "figure") for name in SOURCES),
-    Output(SCORES_NOTE, "children"),
-    Output(SENT, "data"),
-    Input(ids.VERSION, "data"),
-    State(ids.CONFIG, "data"),
-    State(THEME_STORE, "data"),
-    State(SENT, "data"),
-    prevent_initial_call=True,
-)
-def refresh(_version: int | None, cfg: dict[str, Any], theme: str | None,
-            sent: dict[str, str] | None) -> tuple[Any, ...]:
-    """Only what changed travels (the snapshot's version also moves with the other domains,
-    and admissions change seldom), and only values: province colours, bar lengths and labels,
-    curve points, board rows. Each figure is rebuilt with its layout-time builder and its
-    arrays copied into a Patch."""
-    snap = read.snapshot_for(cfg.get("at"))
-    lang = cfg.get("lang", "zh")
-    theme = theme or "dark"
-    now = digests(snap)
-    fresh = [name for name, key in SOURCES.items() if now[key] != (sent or {}).get(key)]
-    if not fresh:
-        return (no_update,) * (len(SOURCES) + 2)
-    empty = t("status.no_data", lang)
-    min_cell = read.min_cell()
-    update: dict[str, Callable[[], Any]] = {
-        "map": lambda: china_map_patch(section(snap).get("by_province"), theme=theme, lang=lang,
-                                       min_cell=min_cell),
-        "batch": lambda: copy_values(Patch(), progress_figure(snap, "by_batch", "batch", theme, lang),
-                                     layout_paths=PROGRESS_AXES),
-        "category": lambda: copy_values(Patch(), progress_figure(snap, "by_category", "category", theme,
-                                                                 lang), layout_paths=PROGRESS_AXES),
-        "scores": lambda: copy_values(Patch(), scores_figure(snap, theme, lang)),
-        "season": lambda: copy_values(Patch(), season_figure(snap, theme, lang)),
-        "checkin": lambda: copy_values(Patch(), checkin_figure(snap, theme, lang)),
-        "checkin_days": lambda: copy_values(Patch(), checkin_days_figure(snap, theme, lang)),
-        "provinces": lambda: ranking_rows(province_rows(snap, lang), lang=lang, limit=TOP_PROVINCES,
-                                          empty=empty),
-        "majors": lambda: ranking_rows(major_rows(snap, lang), lang=lang, limit=TOP_MAJORS, empty=empty),
-    }
-    note = scores_note(snap, lang, min_cell) if "scores" in fresh else no_update
-    return (*(update[name]() if name in fresh else no_update for name in SOURCES), note, now)
+def _values(build: Callable[[dict[str, Any] | None, str, str], dict[str, Any]],
+            layout_paths: tuple[tuple[str, ...], ...] = ()) -> Callable[[Any, View], Any]:
+    """A figure's part: rebuilt with its layout-time builder, only its arrays (and the listed
+    layout entries) copied into a Patch."""
+    return lambda snap, view: copy_values(Patch(), build(snap, view.theme, view.lang),
+                                          layout_paths=layout_paths)
+
+
+def _map_patch(snap: dict[str, Any] | None, view: View) -> Any:
+    return china_map_patch(section(snap).get("by_province"), theme=view.theme, lang=view.lang,
+                           min_cell=read.min_cell())
+
+
+def _board(rows: Callable[[dict[str, Any] | None, str], list[RankRow]],
+           limit: int) -> Callable[[Any, View], Any]:
+    return lambda snap, view: ranking_rows(rows(snap, view.lang), lang=view.lang, limit=limit,
+                                           empty=t("status.no_data", view.lang))
+
+
+def _part(name: str, render: Callable[[Any, View], Any]) -> Part:
+    output = ids.ranking(PAGE, name) if name in BOARDS else ids.graph(PAGE, name)
+    return Part(name, output, "children" if name in BOARDS else "figure", (f"enrollment.{SOURCES[name]}",),
+                render)
+
+
+#: only what changed travels (the snapshot's version also moves with the other domains, and
+#: admissions change seldom), and only values: province colours, bar lengths and labels,
+#: curve points, board rows
+LIVE = live_parts(PAGE, [
+    _part("map", _map_patch),
+    _part("batch", _values(lambda snap, theme, lang: progress_figure(snap, "by_batch", "batch", theme, lang),
+                           PROGRESS_AXES)),
+    _part("category", _values(lambda snap, theme, lang: progress_figure(snap, "by_category", "category",
+                                                                        theme, lang), PROGRESS_AXES)),
+    _part("scores", _values(scores_figure)),
+    _part("season", _values(season_figure)),
+    _part("checkin", _values(checkin_figure)),
+    _part("checkin_days", _values(checkin_days_figure)),
+    _part("provinces", _board(province_rows, TOP_PROVINCES)),
+    _part("majors", _board(major_rows, TOP_MAJORS)),
+    Part("scores_note", SCORES_NOTE, "children", under("enrollment", "by_province"),
+         lambda snap, view: scores_note(snap, view.lang, read.min_cell())),
+], read_snapshot=lambda at: read.snapshot_for(at))
 
 
 # --------------------------------------------------------------------------- exact figures

@@ -2,8 +2,9 @@
 
 Numbers (today's totals, the same-time comparison with other days) are bound to snapshot
 paths and written by the browser. Charts and the gate ranking are built from the snapshot
-at layout time and then patched by one callback that runs only when the snapshot version
-changes: only data arrays travel, the figures' layout stays in the browser.
+at layout time; they are the page's live parts (``layouts.parts``), redrawn only when the
+snapshot paths they are drawn from change: only data arrays travel, the figures' layout stays
+in the browser.
 """
 
 from __future__ import annotations
@@ -11,22 +12,20 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, Patch, State, callback, dcc, html, no_update
+from dash import Patch, html
 
 from ioc_app import read
 from layouts import ids
 from layouts.charts import PALETTE, bar_h, donut, lines
-from layouts.delta import changed, digests
 from layouts.heatmap import grid_values, heatmap
 from layouts.i18n import t
 from layouts.live import bound, frame, graph, kpi, options, tile
+from layouts.parts import Part, Trace, View, chart, live_parts, path, under
 from layouts.ranking import RankRow, ranking, ranking_rows
 
 dash.register_page(__name__, path="/gates", name="gates", order=1, title="IOC")
 
 PAGE = "gates"
-#: digests of what the browser holds (see layouts.delta)
-SENT = f"{PAGE}-sent"
 PERIODS = ("today", "yesterday", "last_week", "last_year")
 DENY_REASONS = ("unauthorized", "expired", "temperature", "blacklist", "unrecognized", "other")
 PERSON_TYPES = ("student", "staff", "resident", "visitor", "contractor", "other")
@@ -36,6 +35,13 @@ DAY = "2000-01-01"
 LABEL_MAX = 14
 #: a count axis: from zero, whole numbers (a quiet hour must not read "200m" people)
 COUNT_AXIS = {"rangemode": "tozero", "tickformat": "~s", "autorangeoptions": {"include": [0, 5]}}
+#: the charts the browser draws by itself from the snapshot it holds: the last hour's entries
+#: and exits, and today's passes per 10-minute slot over yesterday's
+LAST_HOUR = tuple(Trace(path("gate", "last_60m"), "minute", (key,), x_fmt="local", drop_last=True)
+                  for key in ("in", "out"))
+CURVE = (Trace(path("gate", "today_curve"), "slot", ("in", "out"), x_fmt="time", x_prefix=f"{DAY} ",
+               drop_last=True),
+         Trace(path("gate", "yesterday_curve"), "slot", ("in", "out"), x_fmt="time", x_prefix=f"{DAY} "))
 
 
 def _gate(snap: dict[str, Any] | None) -> dict[str, Any]:
@@ -56,17 +62,11 @@ def short(label: str, limit: int = LABEL_MAX) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
-def _local_minute(iso: str) -> str:
-    """``2026-03-01T08:30:00+08:00`` → ``2026-03-01 08:30``: the wall time, which Plotly's date
-    axis reads without shifting it by the browser's zone."""
-    return iso[:10] + " " + iso[11:16]
-
-
 def last_hour_series(snap: dict[str, Any] | None) -> tuple[list[str], list[int], list[int]]:
     """The 60 whole minutes: the current minute is left out, its partial count would draw a
     dip at the right edge that reads as traffic collapsing."""
-    rows = (_gate(snap).get("last_60m") or [])[:-1]
-    return ([_local_minute(r["minute"]) for r in rows], [r["in"] for r in rows], [r["out"] for r in rows])
+    (x, ins), (_x, outs) = (trace.series(snap) for trace in LAST_HOUR)
+    return x, ins, outs
 
 
 def last_hour_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
@@ -82,15 +82,11 @@ def last_hour_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict
 Series = tuple[list[str], list[int]]
 
 
-def _curve(rows: list[dict[str, Any]]) -> Series:
-    return ([f"{DAY} {r['slot'][11:16]}" for r in rows], [r["in"] + r["out"] for r in rows])
-
-
 def curve_series(snap: dict[str, Any] | None) -> tuple[Series, Series]:
     """Today's whole 10-minute slots (the current one is partial: left out, as on the hour
     chart) and all of yesterday's, on the same time-of-day axis."""
-    gate = _gate(snap)
-    return _curve((gate.get("today_curve") or [])[:-1]), _curve(gate.get("yesterday_curve") or [])
+    today, yesterday = (trace.series(snap) for trace in CURVE)
+    return today, yesterday
 
 
 def curve_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
@@ -237,75 +233,50 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
         tile(t("gates.person_types", lang), graph(PAGE, "person", person_figure(snap, theme, lang)),
              stream=STREAM, cls="ioc-span-2", lang=lang),
     ]
-    sent = dcc.Store(id=SENT, data=digests(parts(snap, lang)))
-    body = html.Div([*tiles, sent], className="gn-grid gn-gates")
+    body = html.Div([*tiles, *LIVE.stores(snap, View(lang, theme, at))], className="gn-grid gn-gates")
     return frame(PAGE, "gates.title", body, lang=lang, theme=theme, fit=fit, at=at, **read.viewer(),
                  zone=read.settings().zone.key)
 
 
-def parts(snap: dict[str, Any] | None, lang: str) -> dict[str, Any]:
-    """What the callback may send, by output: compared by digest with what the browser has."""
-    return {
-        "last_hour": last_hour_series(snap),
-        "curve": curve_series(snap),
-        "ranking": [(r.key, r.label, r.value, r.parts) for r in gate_rows(snap, lang)],
-        "heat": heat_series(snap, lang),
-        "deny": deny_series(snap, lang),
-        "person": person_series(snap, lang),
-        **{f"delta_{p}": delta_text(snap, p) for p in PERIODS[1:]},
-    }
+def _ranking_rows(snap: dict[str, Any] | None, view: View) -> Any:
+    """The ranking's rows are keyed, so React moves them rather than rebuilding them."""
+    return ranking_rows(gate_rows(snap, view.lang), lang=view.lang, empty=t("status.no_data", view.lang))
 
 
-@callback(
-    Output(ids.graph(PAGE, "last_hour"), "figure"),
-    Output(ids.graph(PAGE, "curve"), "figure"),
-    Output(ids.ranking(PAGE, "gates"), "children"),
-    Output(ids.graph(PAGE, "heat"), "figure"),
-    Output(ids.graph(PAGE, "deny"), "figure"),
-    Output(ids.graph(PAGE, "person"), "figure"),
-    *(Output(f"{PAGE}-delta-{p}", "children") for p in PERIODS[1:]),
-    Output(SENT, "data"),
-    Input(ids.VERSION, "data"),
-    State(ids.CONFIG, "data"),
-    State(SENT, "data"),
-    prevent_initial_call=True,
-)
-def refresh(_version: int | None, cfg: dict[str, Any], sent: dict[str, str] | None) -> tuple[Any, ...]:
-    """Only what changed travels, and of a figure only its data arrays; the ranking's rows are
-    keyed, so React moves them rather than rebuilding them."""
-    lang = cfg.get("lang", "zh")
-    snap = read.snapshot_for(cfg.get("at"))
-    now = parts(snap, lang)
-    fresh, digests_now = changed(now, sent)
-    if not fresh:
-        return (no_update,) * (len(now) + 1)
-    out: dict[str, Any] = dict.fromkeys(now, no_update)
-    if "last_hour" in fresh:
-        x, ins, outs = now["last_hour"]
-        out["last_hour"] = Patch()
-        out["last_hour"]["data"][0].update({"x": x, "y": ins})
-        out["last_hour"]["data"][1].update({"x": x, "y": outs})
-    if "curve" in fresh:
-        (tx, ty), (yx, yy) = now["curve"]
-        out["curve"] = Patch()
-        out["curve"]["data"][0].update({"x": tx, "y": ty})
-        out["curve"]["data"][1].update({"x": yx, "y": yy})
-    if "ranking" in fresh:
-        out["ranking"] = ranking_rows([RankRow(*r) for r in now["ranking"]], lang=lang,
-                                      empty=t("status.no_data", lang))
-    if "heat" in fresh:
-        hx, hy, hz = now["heat"]
-        out["heat"] = Patch()
-        out["heat"]["data"][0].update({"x": hx, "y": hy, "z": hz})
-    if "deny" in fresh:
-        labels, values = now["deny"]
-        out["deny"] = Patch()
-        out["deny"]["data"][0].update({"x": values, "y": labels})
-    if "person" in fresh:
-        plabels, pvalues = now["person"]
-        out["person"] = Patch()
-        out["person"]["data"][0].update({"labels": plabels, "values": pvalues})
-    for p in PERIODS[1:]:
-        if f"delta_{p}" in fresh:
-            out[f"delta_{p}"] = _delta(*now[f"delta_{p}"])
-    return (*out.values(), digests_now)
+def _heat_patch(snap: dict[str, Any] | None, view: View) -> Patch:
+    hx, hy, hz = heat_series(snap, view.lang)
+    patch = Patch()
+    patch["data"][0].update({"x": hx, "y": hy, "z": hz})
+    return patch
+
+
+def _deny_patch(snap: dict[str, Any] | None, view: View) -> Patch:
+    labels, values = deny_series(snap, view.lang)
+    patch = Patch()
+    patch["data"][0].update({"x": values, "y": labels})
+    return patch
+
+
+def _person_patch(snap: dict[str, Any] | None, view: View) -> Patch:
+    labels, values = person_series(snap, view.lang)
+    patch = Patch()
+    patch["data"][0].update({"labels": labels, "values": values})
+    return patch
+
+
+def _delta_part(period: str) -> Part:
+    return Part(f"delta_{period}", f"{PAGE}-delta-{period}", "children",
+                ("gate.compare.today", f"gate.compare.{period}"),
+                lambda snap, _view: _delta(*delta_text(snap, period)))
+
+
+#: only what changed travels, and of a figure only its data arrays
+LIVE = live_parts(PAGE, [
+    chart("last_hour", ids.graph(PAGE, "last_hour"), *LAST_HOUR),
+    chart("curve", ids.graph(PAGE, "curve"), *CURVE),
+    Part("ranking", ids.ranking(PAGE, "gates"), "children", under("gate", "today.by_gate"), _ranking_rows),
+    Part("heat", ids.graph(PAGE, "heat"), "figure", under("gate", "by_hour_today"), _heat_patch),
+    Part("deny", ids.graph(PAGE, "deny"), "figure", under("gate", "today.deny_reasons"), _deny_patch),
+    Part("person", ids.graph(PAGE, "person"), "figure", under("gate", "today.by_person_type"), _person_patch),
+    *(_delta_part(p) for p in PERIODS[1:]),
+], read_snapshot=lambda at: read.snapshot_for(at))

@@ -3,7 +3,8 @@ IPv6 adoption, and the security incidents with how far their handling has got.
 
 Numbers are bound to snapshot paths and written by the browser (per link, per access type,
 per severity: list elements picked by key). Charts are built from the snapshot at layout
-time and patched by one callback on a new snapshot version, with only data arrays sent.
+time; they are the page's live parts (``layouts.parts``), redrawn only when the snapshot paths
+they are drawn from change, with only data arrays sent.
 """
 
 from __future__ import annotations
@@ -11,21 +12,19 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, Patch, State, callback, dcc, html, no_update
+from dash import Patch, html
 
 from ioc_app import read
 from layouts import ids
 from layouts.charts import PALETTE, bar_h, bars, lines
-from layouts.delta import changed, digests
 from layouts.i18n import t
 from layouts.live import bound, frame, graph, kpi, options, tile
 from layouts.multiples import Panel, small_multiples, trace_index
+from layouts.parts import Part, Trace, View, chart, live_parts, path, under
 
 dash.register_page(__name__, path="/network", name="network", order=2, title="IOC")
 
 PAGE = "network"
-#: digests of what the browser holds (see layouts.delta)
-SENT = f"{PAGE}-sent"
 ACCESS = ("wired", "wireless", "vpn")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 STATUSES = ("open", "handled", "false_positive")
@@ -35,6 +34,10 @@ STATUS_COLORS = ["#e01e5a", "#2eb67d", "#94a3b8"]
 #: series per link panel: in, out, and the capacity line
 PER_PANEL = 3
 LINKS, ONLINE, SECURITY = "network.link", "network.online", "network.security"
+#: the charts the browser draws by itself from the snapshot it holds: the IPv6 share per hour
+#: over 7 days, and the incidents per day over 30 by how far their handling has got
+IPV6 = Trace(path("network", "ipv6_7d"), "hour", ("ipv6_share",), x_fmt="local")
+HANDLING = tuple(Trace(path("network", "security_30d"), "date", (s,), default=0) for s in STATUSES)
 
 
 def _net(snap: dict[str, Any] | None) -> dict[str, Any]:
@@ -157,8 +160,7 @@ def campus_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[st
 # ---- IPv6 share over 7 days ----
 
 def ipv6_series(snap: dict[str, Any] | None) -> tuple[list[str], list[float | None]]:
-    rows = _net(snap).get("ipv6_7d") or []
-    return [_local(r["hour"]) for r in rows], [r["ipv6_share"] for r in rows]
+    return IPV6.series(snap)
 
 
 def ipv6_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
@@ -201,8 +203,8 @@ def _none_note(values: list[int], lang: str) -> list[dict[str, Any]]:
 
 
 def status_series(snap: dict[str, Any] | None) -> tuple[list[str], list[list[int]]]:
-    rows = _net(snap).get("security_30d") or []
-    return [r["date"] for r in rows], [[r.get(s, 0) for r in rows] for s in STATUSES]
+    got = [trace.series(snap) for trace in HANDLING]
+    return got[0][0], [y for _x, y in got]
 
 
 def status_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
@@ -284,77 +286,54 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
             html.Div(graph(PAGE, "status", status_figure(snap, theme, lang)), className="ioc-chart-box"),
         ], className="ioc-stack"), cls="ioc-span-3", **sec),
     ]
-    sent = dcc.Store(id=SENT, data=digests(parts(snap, lang)))
-    body = html.Div([*tiles, sent], className="gn-grid gn-network")
+    body = html.Div([*tiles, *LIVE.stores(snap, View(lang, theme, at))], className="gn-grid gn-network")
     return frame(PAGE, "net.title", body, lang=lang, theme=theme, fit=fit, at=at, **read.viewer(),
                  zone=read.settings().zone.key)
 
 
-def parts(snap: dict[str, Any] | None, lang: str) -> dict[str, Any]:
-    """What the callback may send, by output: compared by digest with what the browser has."""
-    return {
-        "links": link_minutes(snap),
-        "links_now": links_now(snap, lang),
-        "campus": campus_series(snap, lang),
-        "ipv6": ipv6_series(snap),
-        "categories": category_series(snap, lang),
-        "status": status_series(snap),
-    }
+def _links_patch(snap: dict[str, Any] | None, _view: View) -> Patch:
+    """The link panels are fixed when the page is built (a link added to the catalogue appears
+    at the next page load or wall rotation): only their points travel."""
+    x, links = link_minutes(snap)
+    patch = Patch()
+    for p, (_link, ins, outs, cap) in enumerate(links):
+        patch["data"][trace_index(p, 0, PER_PANEL)].update({"x": x, "y": ins})
+        patch["data"][trace_index(p, 1, PER_PANEL)].update({"x": x, "y": outs})
+        patch["data"][trace_index(p, 2, PER_PANEL)].update({"x": x, "y": [cap] * len(x)})
+    return patch
 
 
-@callback(
-    Output(ids.graph(PAGE, "links"), "figure"),
-    Output(ids.graph(PAGE, "links_now"), "figure"),
-    Output(ids.graph(PAGE, "campus"), "figure"),
-    Output(ids.graph(PAGE, "ipv6"), "figure"),
-    Output(ids.graph(PAGE, "categories"), "figure"),
-    Output(ids.graph(PAGE, "status"), "figure"),
-    Output(SENT, "data"),
-    Input(ids.VERSION, "data"),
-    State(ids.CONFIG, "data"),
-    State(SENT, "data"),
-    prevent_initial_call=True,
-)
-def refresh(_version: int | None, cfg: dict[str, Any], sent: dict[str, str] | None) -> tuple[Any, ...]:
-    """Only what changed travels, and of a figure only its data arrays. The link panels are
-    fixed when the page is built (a link added to the catalogue appears at the next page load
-    or wall rotation)."""
-    lang = cfg.get("lang", "zh")
-    snap = read.snapshot_for(cfg.get("at"))
-    now = parts(snap, lang)
-    fresh, digests_now = changed(now, sent)
-    if not fresh:
-        return (no_update,) * (len(now) + 1)
-    out: dict[str, Any] = dict.fromkeys(now, no_update)
-    if "links" in fresh:
-        x, links = now["links"]
-        out["links"] = Patch()
-        for p, (_link, ins, outs, cap) in enumerate(links):
-            out["links"]["data"][trace_index(p, 0, PER_PANEL)].update({"x": x, "y": ins})
-            out["links"]["data"][trace_index(p, 1, PER_PANEL)].update({"x": x, "y": outs})
-            out["links"]["data"][trace_index(p, 2, PER_PANEL)].update({"x": x, "y": [cap] * len(x)})
-    if "links_now" in fresh:
-        labels, shares, texts = now["links_now"]
-        out["links_now"] = Patch()
-        for i in range(2):
-            out["links_now"]["data"][i].update({"y": labels, "x": shares[i], "text": texts[i]})
-    if "campus" in fresh:
-        clabels, cvalues = now["campus"]
-        out["campus"] = Patch()
-        for i, values in enumerate(cvalues):
-            out["campus"]["data"][i].update({"y": clabels, "x": values})
-    if "ipv6" in fresh:
-        hx, hy = now["ipv6"]
-        out["ipv6"] = Patch()
-        out["ipv6"]["data"][0].update({"x": hx, "y": hy})
-    if "categories" in fresh:
-        catlabels, catvalues = now["categories"]
-        out["categories"] = Patch()
-        out["categories"]["data"][0].update({"x": catvalues, "y": catlabels})
-        out["categories"]["layout"]["annotations"] = _none_note(catvalues, lang)
-    if "status" in fresh:
-        sx, svalues = now["status"]
-        out["status"] = Patch()
-        for i, values in enumerate(svalues):
-            out["status"]["data"][i].update({"x": sx, "y": values})
-    return (*out.values(), digests_now)
+def _links_now_patch(snap: dict[str, Any] | None, view: View) -> Patch:
+    labels, shares, texts = links_now(snap, view.lang)
+    patch = Patch()
+    for i in range(2):
+        patch["data"][i].update({"y": labels, "x": shares[i], "text": texts[i]})
+    return patch
+
+
+def _campus_patch(snap: dict[str, Any] | None, view: View) -> Patch:
+    labels, values = campus_series(snap, view.lang)
+    patch = Patch()
+    for i, row in enumerate(values):
+        patch["data"][i].update({"y": labels, "x": row})
+    return patch
+
+
+def _categories_patch(snap: dict[str, Any] | None, view: View) -> Patch:
+    labels, values = category_series(snap, view.lang)
+    patch = Patch()
+    patch["data"][0].update({"x": values, "y": labels})
+    patch["layout"]["annotations"] = _none_note(values, view.lang)
+    return patch
+
+
+#: only what changed travels, and of a figure only its data arrays
+LIVE = live_parts(PAGE, [
+    Part("links", ids.graph(PAGE, "links"), "figure", under("network", "links_60m"), _links_patch),
+    Part("links_now", ids.graph(PAGE, "links_now"), "figure", under("network", "links"), _links_now_patch),
+    Part("campus", ids.graph(PAGE, "campus"), "figure", under("network", "online.by_campus"), _campus_patch),
+    chart("ipv6", ids.graph(PAGE, "ipv6"), IPV6),
+    Part("categories", ids.graph(PAGE, "categories"), "figure",
+         under("network.security", "by_category_today"), _categories_patch),
+    chart("status", ids.graph(PAGE, "status"), *HANDLING),
+], read_snapshot=lambda at: read.snapshot_for(at))

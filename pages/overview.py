@@ -1,8 +1,8 @@
 """Overview cockpit (运营总览): the whole campus at a glance on the ops-center wall.
 
 Numbers are bound to snapshot paths and written by the browser; the last hour's gate curve,
-the link chart and the alert ticker are patched by one callback that runs only when the
-snapshot version changes, and only their values travel.
+the link chart and the alert ticker are the page's live parts (``layouts.parts``): redrawn
+only when the snapshot paths they are drawn from change, and only their values travel.
 """
 
 from __future__ import annotations
@@ -10,18 +10,23 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import Input, Output, Patch, State, callback, html
+from dash import Patch, html
 
 from ioc_app import read
 from layouts import ids
 from layouts.charts import bar_h, lines
 from layouts.i18n import t
 from layouts.live import frame, graph, kpi, options, tile
+from layouts.parts import Part, Trace, View, chart, live_parts, path, under
 
 dash.register_page(__name__, path="/", name="overview", order=0, title="IOC")
 
 PAGE = "overview"
 SEVERITIES = ("critical", "high", "medium", "low")
+ALERTS = f"{PAGE}-alerts"
+#: the last hour's entries and exits, drawn by the browser from the snapshot it holds
+LAST_HOUR = tuple(Trace(path("gate", "last_60m"), "minute", (key,), x_fmt="local", drop_last=True)
+                  for key in ("in", "out"))
 
 
 def link_bars(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[float]]:
@@ -42,9 +47,8 @@ def links_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str
 def last_hour(snap: dict[str, Any] | None) -> tuple[list[str], list[int], list[int]]:
     """The last 60 whole minutes of entries and exits, in wall time (the current, partial minute
     is left out: it would draw a dip that reads as traffic collapsing)."""
-    rows = ((snap or {}).get("gate") or {}).get("last_60m", [])[:-1]
-    return ([r["minute"][:10] + " " + r["minute"][11:16] for r in rows],
-            [r["in"] for r in rows], [r["out"] for r in rows])
+    (x, ins), (_x, outs) = (trace.series(snap) for trace in LAST_HOUR)
+    return x, ins, outs
 
 
 def last_hour_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
@@ -115,33 +119,25 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
             kpi(t("enrollment.admitted", lang), "enrollment.admitted", unit=t("unit.persons", lang)),
             kpi(t("enrollment.completion", lang), "enrollment.completion", "ratio"),
         ], className="ioc-kpi-grid"), cls="ioc-span-4", lang=lang),
-        tile(t("alerts.section", lang), html.Ul(alert_items(snap, lang), id=f"{PAGE}-alerts",
+        tile(t("alerts.section", lang), html.Ul(alert_items(snap, lang), id=ALERTS,
                                                  className="ioc-alerts"), cls="ioc-span-4", lang=lang),
+        *LIVE.stores(snap, View(lang, theme, at)),
     ]
     settings = read.settings()
     return frame(PAGE, "overview.title", body, lang=lang, theme=theme, fit=fit, at=at, **read.viewer(),
                  zone=settings.zone.key)
 
 
-@callback(
-    Output(ids.graph(PAGE, "last-hour"), "figure"),
-    Output(ids.graph(PAGE, "links"), "figure"),
-    Output(f"{PAGE}-alerts", "children"),
-    Input(ids.VERSION, "data"),
-    State(ids.CONFIG, "data"),
-    prevent_initial_call=True,
-)
-def refresh(_version: int | None, cfg: dict[str, Any]) -> tuple[Any, Any, Any]:
-    """Only the curves' and bars' values and the ticker travel; the layouts stay in the browser."""
-    snap = read.snapshot_for(cfg.get("at"))
-    lang = cfg.get("lang", "zh")
-    x, ins, outs = last_hour(snap)
-    curve = Patch()
-    for i, ys in enumerate((ins, outs)):
-        curve["data"][i]["x"] = x
-        curve["data"][i]["y"] = ys
-    labels, values = link_bars(snap, lang)
+def links_patch(snap: dict[str, Any] | None, view: View) -> Patch:
+    labels, values = link_bars(snap, view.lang)
     bars = Patch()
     bars["data"][0]["y"] = labels
     bars["data"][0]["x"] = values
-    return curve, bars, alert_items(snap, lang)
+    return bars
+
+
+LIVE = live_parts(PAGE, [
+    chart("last_hour", ids.graph(PAGE, "last-hour"), *LAST_HOUR),
+    Part("links", ids.graph(PAGE, "links"), "figure", under("network", "links"), links_patch),
+    Part("alerts", ALERTS, "children", ("alerts",), lambda snap, view: alert_items(snap, view.lang)),
+], read_snapshot=lambda at: read.snapshot_for(at))

@@ -3,24 +3,23 @@
 The day's top 20 services, cases by hour against a typical day (the same weekday of the four
 weeks before), the backlog and where it sits, handling times, the self-service printers and
 the hotline. Numbers are bound to snapshot paths and written by the browser; the boards and
-charts are built from the snapshot at layout time and patched by one callback that runs only
-when the snapshot version changes.
+charts are built from the snapshot at layout time; they are the page's live parts
+(``layouts.parts``), redrawn only when the snapshot paths they are drawn from change.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import dash
-import orjson
-from dash import Input, Output, Patch, State, callback, dcc, html, no_update
+from dash import Patch, html
 
 from ioc_app import read
 from layouts import ids
 from layouts.charts import combo, copy_values
 from layouts.i18n import t
 from layouts.live import bound, frame, graph, kpi, options, tile
+from layouts.parts import Part, View, live_parts, under
 from layouts.ranking import RankRow, ranking, ranking_rows
 
 dash.register_page(__name__, path="/service", name="service", order=4, title="IOC")
@@ -29,9 +28,6 @@ PAGE = "service"
 #: the hall's streams, for each tile's data age
 STREAMS = {part: f"service.{part}" for part in ("workflow", "print", "call")}
 TOP = 20
-SENT = f"{PAGE}-sent"
-#: the parts of the service section the boards and charts are drawn from
-SOURCES = ("top_services", "backlog_by_department", "hourly")
 #: today's bars, then the typical day's dotted lines in a tint of the same hue that stands out on the theme
 HOURLY_COLORS = {"dark": ("#36c5f0", "#2eb67d", "#a5eaff", "#9af0c4"),
                  "light": ("#36c5f0", "#2eb67d", "#075985", "#166534")}
@@ -41,12 +37,6 @@ DEPARTMENTS = 8
 def section(snap: dict[str, Any] | None) -> dict[str, Any]:
     """The snapshot's service section ({} before the first snapshot)."""
     return (snap or {}).get("service") or {}
-
-
-def digests(snap: dict[str, Any] | None) -> dict[str, str]:
-    """A short fingerprint of each part of the section a board or chart is drawn from."""
-    svc = section(snap)
-    return {key: hashlib.blake2b(orjson.dumps(svc.get(key)), digest_size=8).hexdigest() for key in SOURCES}
 
 
 def top_rows(snap: dict[str, Any] | None, lang: str) -> list[RankRow]:
@@ -150,40 +140,29 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
         tile(t("svc.backlog_by_department", lang),
              ranking(PAGE, "departments", department_rows(snap, lang), lang=lang, limit=DEPARTMENTS,
                      slots=DEPARTMENTS, empty=empty), cls="pes-svc-backlog", lang=lang),
-        dcc.Store(id=SENT, data=digests(snap)),
+        *LIVE.stores(snap, View(lang, theme, at)),
     ], className="pes-grid pes-service")
     settings = read.settings()
     return frame(PAGE, "svc.title", body, lang=lang, theme=theme, fit=fit, at=at, **read.viewer(),
                  zone=settings.zone.key)
 
 
-@callback(
-    Output(ids.ranking(PAGE, "top"), "children"),
-    Output(ids.ranking(PAGE, "departments"), "children"),
-    Output(ids.graph(PAGE, "hourly"), "figure"),
-    Output(ids.graph(PAGE, "calls"), "figure"),
-    Output(SENT, "data"),
-    Input(ids.VERSION, "data"),
-    State(ids.CONFIG, "data"),
-    State(SENT, "data"),
-    prevent_initial_call=True,
-)
-def refresh(_version: int | None, cfg: dict[str, Any], sent: dict[str, str] | None) -> tuple[Any, ...]:
-    """Only the parts that changed travel, and of those only board rows and chart points; the
-    figures' layout stays in the browser."""
-    snap = read.snapshot_for(cfg.get("at"))
-    lang = cfg.get("lang", "zh")
-    now = digests(snap)
-    fresh = {key for key, value in now.items() if value != (sent or {}).get(key)}
-    if not fresh:
-        return (no_update,) * 5
-    empty = t("status.no_data", lang)
-    return (
-        ranking_rows(top_rows(snap, lang), lang=lang, limit=TOP, empty=empty)
-        if "top_services" in fresh else no_update,
-        ranking_rows(department_rows(snap, lang), lang=lang, limit=DEPARTMENTS, empty=empty)
-        if "backlog_by_department" in fresh else no_update,
-        copy_values(Patch(), hourly_figure(snap, "dark", lang)) if "hourly" in fresh else no_update,
-        copy_values(Patch(), calls_figure(snap, "dark", lang)) if "hourly" in fresh else no_update,
-        now,
-    )
+def _rows(rows: Any, limit: int) -> Any:
+    return lambda snap, view: ranking_rows(rows(snap, view.lang), lang=view.lang, limit=limit,
+                                           empty=t("status.no_data", view.lang))
+
+
+def _values(build: Any) -> Any:
+    """A figure's part: rebuilt with its layout-time builder, only its arrays copied into a Patch."""
+    return lambda snap, view: copy_values(Patch(), build(snap, view.theme, view.lang))
+
+
+#: only the parts that changed travel, and of those only board rows and chart points; the
+#: figures' layout stays in the browser
+LIVE = live_parts(PAGE, [
+    Part("top", ids.ranking(PAGE, "top"), "children", under("service", "top_services"), _rows(top_rows, TOP)),
+    Part("departments", ids.ranking(PAGE, "departments"), "children",
+         under("service", "backlog_by_department"), _rows(department_rows, DEPARTMENTS)),
+    Part("hourly", ids.graph(PAGE, "hourly"), "figure", under("service", "hourly"), _values(hourly_figure)),
+    Part("calls", ids.graph(PAGE, "calls"), "figure", under("service", "hourly"), _values(calls_figure)),
+], read_snapshot=lambda at: read.snapshot_for(at))

@@ -158,17 +158,23 @@ def route_body(path: str, search: str = "") -> dict[str, Any]:
 
 
 def refresh_body(app: Any) -> dict[str, Any]:
-    """The enrollment page's refresh callback, with nothing sent yet (every part travels)."""
+    """The enrollment page's live parts, every part asked for (as on a screen whose layout is
+    older than the snapshot)."""
+    from layouts.parts import changed_id, spec_id
+
     output = next(o for o in app.callback_map if "enrollment-scores-note" in o)
     spec = app.callback_map[output]
     outputs = [{"id": o.split(".")[0], "property": o.split(".")[1]}
                for o in output.strip(".").split("...")]
     state = [{"id": ids.CONFIG, "property": "data", "value": {"lang": "zh", "at": None}},
-             {"id": "enrollment-theme", "property": "data", "value": "dark"},
-             {"id": "enrollment-sent", "property": "data", "value": {}}]
+             {"id": spec_id("enrollment"), "property": "data", "value": {"version": None, "theme": "dark"}}]
     assert [s["id"] for s in spec["state"]] == [s["id"] for s in state]
-    return {"output": output, "outputs": outputs, "changedPropIds": [f"{ids.VERSION}.data"],
-            "inputs": [{"id": ids.VERSION, "property": "data", "value": 1}], "state": state}
+    names = ["map", "batch", "category", "scores", "season", "checkin", "checkin_days", "provinces", "majors",
+             "scores_note"]
+    inputs = [{"id": changed_id("enrollment"), "property": "data", "value": {"parts": names, "version": 1}}]
+    assert [i["id"] for i in spec["inputs"]] == [i["id"] for i in inputs]
+    return {"output": output, "outputs": outputs, "changedPropIds": [f"{changed_id('enrollment')}.data"],
+            "inputs": inputs, "state": state}
 
 
 def text(data: bytes) -> str:

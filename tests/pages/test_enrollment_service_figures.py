@@ -12,6 +12,8 @@ import dash
 import pytest
 from dash import no_update
 
+from layouts.parts import View
+
 SNAP: dict[str, Any] = {
     "version": 7,
     "enrollment": {
@@ -83,7 +85,8 @@ def test_figures_before_any_data(pages: Any, snap: dict[str, Any] | None) -> Non
         assert service.hourly_figure(snap, theme, "zh")["data"][0]["x"] == []
         assert service.calls_figure(snap, theme, "en")["data"][1]["y"] == []
     assert enrollment.major_rows(snap, "zh") == [] and service.top_rows(snap, "en") == []
-    json.dumps(enrollment.digests(snap)) and json.dumps(service.digests(snap))
+    for live in (enrollment.LIVE, service.LIVE):  # every part renders before any data too
+        assert no_update not in live.render([p.name for p in live.parts], snap, View())
 
 
 def test_figures_from_a_snapshot(pages: Any) -> None:
@@ -110,26 +113,59 @@ def operations(patch: Any) -> dict[str, Any]:
 def test_update_sends_only_changed_parts_and_only_values(pages: Any) -> None:
     enrollment, service, state = pages
     cfg = {"lang": "zh", "at": None}
-    sent = enrollment.digests(SNAP)
-    assert enrollment.refresh(8, cfg, "dark", sent) == (no_update,) * (len(enrollment.SOURCES) + 2)
+    spec = {"version": 7, "theme": "dark"}
+    names = [p.name for p in enrollment.LIVE.parts]
+    assert enrollment.LIVE.refresh(None, cfg, spec) == (no_update,) * len(names)  # nothing moved
+    assert enrollment.LIVE.refresh({"parts": ["nonsense"]}, cfg, spec) == (no_update,) * len(names)
 
     changed = json.loads(json.dumps(SNAP))
     changed["enrollment"]["by_batch"][0]["admitted"] = 30
     changed["enrollment"]["by_batch"][0]["completion"] = 1.0
     state["snap"] = changed
     try:
-        out = dict(zip([*enrollment.SOURCES, "scores_note", "sent"], enrollment.refresh(9, cfg, "dark", sent),
+        out = dict(zip(names, enrollment.LIVE.refresh({"parts": ["batch"], "version": 8}, cfg, spec),
                        strict=True))
-        assert [k for k, v in out.items() if v is not no_update] == ["batch", "sent"]
+        assert [k for k, v in out.items() if v is not no_update] == ["batch"]
         ops = operations(out["batch"])
         assert ops["data.1.x"] == [1.0] and ops["layout.yaxis2.ticktext"] == ["30 / 30 · 100.0%"]
         assert not any(k.startswith("layout.font") or "marker" in k for k in ops)  # values, not looks
-        assert out["sent"] == enrollment.digests(changed)
 
         changed["service"]["top_services"][0]["submitted"] = 4
-        svc_sent = service.digests(SNAP)
-        top, departments, hourly, calls, new_sent = service.refresh(9, cfg, svc_sent)
+        top, departments, hourly, calls = service.LIVE.refresh({"parts": ["top"]}, cfg, spec)
         assert top is not no_update and departments is hourly is calls is no_update
-        assert new_sent == service.digests(changed)
     finally:
         state["snap"] = SNAP
+
+
+def test_each_part_names_the_snapshot_paths_it_is_drawn_from(pages: Any) -> None:
+    """A part redraws only when its paths move (the browser compares them): a part whose
+    drawing changes with a snapshot edit must name a path that edit touched."""
+    enrollment, service, state = pages
+    view = View()
+    for live, edits in ((enrollment.LIVE, {("enrollment", "by_batch"): [], ("enrollment", "by_major"): [],
+                                           ("enrollment", "by_province"): [], ("enrollment", "checkin"): {},
+                                           ("enrollment", "admitted_by_day"): [],
+                                           ("enrollment", "checkin_by_day"): []}),
+                        (service.LIVE, {("service", "top_services"): [], ("service", "hourly"): [],
+                                        ("service", "backlog_by_department"): []})):
+        before = live.render([p.name for p in live.parts], SNAP, view)
+        for (sec, key), empty in edits.items():
+            changed = json.loads(json.dumps(SNAP))
+            changed[sec][key] = empty
+            after = live.render([p.name for p in live.parts], changed, view)
+            for part, old, new in zip(live.parts, before, after, strict=True):
+                if json.dumps(plotly_json(old), sort_keys=True, default=str) != json.dumps(
+                        plotly_json(new), sort_keys=True, default=str):
+                    assert f"{sec}.{key}" in part.paths, (part.name, key)
+    assert state["snap"] is SNAP
+
+
+def plotly_json(value: Any) -> Any:
+    """A part's value as plain data (a Patch's operations, components as their JSON)."""
+    if hasattr(value, "to_plotly_json"):
+        return plotly_json(value.to_plotly_json())
+    if isinstance(value, dict):
+        return {k: plotly_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plotly_json(v) for v in value]
+    return value

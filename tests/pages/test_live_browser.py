@@ -19,6 +19,7 @@ import pytest
 
 from ingest.registry import BY_NAME
 from ioc_app import auth
+from layouts.parts import Trace
 from tests.conftest import Server, free_port, product_env, signed_in
 
 pytestmark = pytest.mark.browser
@@ -110,6 +111,65 @@ def test_a_server_restart_is_survived_without_reload(live_server, browser, shots
         assert page.evaluate("() => window.__sameDocument") is True
     finally:
         restarted.stop()
+    page.context.close()
+
+
+def link_event(ts_ms: int, in_bps: int) -> dict:
+    return {"ts": ts_ms, "link_id": "cernet", "in_bps": in_bps, "out_bps": in_bps // 2}
+
+
+def post_to(url: str, token: str, stream: str, events: list[dict]) -> None:
+    req = urllib.request.Request(f"{url}/api/v1/ingest/{stream}", data=orjson.dumps(events),
+                                 headers={"Content-Type": "application/json",
+                                          "Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        assert r.status == 200 and orjson.loads(r.read())["accepted"] == len(events)
+
+
+def test_a_page_asks_the_server_only_for_the_parts_that_moved(live_server, browser) -> None:
+    """A new snapshot version that moved nothing the gate page draws costs the server nothing;
+    one that moved gate figures asks for those parts only (layouts/parts.py)."""
+    server, token, env = live_server
+    links = auth.create_token(env["IOC_TOKENS_FILE"], "links", ["network.link"], set(BY_NAME))
+    if datetime.now(UTC).second > 35:  # the minute's rollover moves the gate curves by itself
+        time.sleep(62 - datetime.now(UTC).second)
+    post(server.url, token, [gate_event("first", int(time.time() * 1000) - 100)])
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    asked: list[dict] = []
+    page.on("request", lambda r: asked.append(r.post_data_json) if "/_dash-update-component" in r.url
+            else None)
+    page.goto(server.url + "/gates", wait_until="networkidle")
+    wait_live(page)
+    page.wait_for_function(f"() => document.querySelector(\"{IN_TODAY}\").textContent === '1'",
+                           timeout=15_000)
+    page.wait_for_timeout(1500)
+    asked.clear()
+
+    version = page.evaluate("() => window.IOC.version")
+    post_to(server.url, links, "network.link", [link_event(int(time.time() * 1000) - 100, 4_000_000)])
+    page.wait_for_function("v => window.IOC.version !== v", arg=version, timeout=15_000)
+    page.wait_for_timeout(1500)
+    assert [a["output"] for a in asked if "gates-" in a["output"]] == []
+
+    post(server.url, token, [gate_event("second", int(time.time() * 1000) - 100)])
+    page.wait_for_function(f"() => document.querySelector(\"{IN_TODAY}\").textContent === '2'",
+                           timeout=15_000)
+    page.wait_for_timeout(1500)
+    gates = [a for a in asked if "gates-" in a["output"]]
+    assert len(gates) == 1
+    moved = gates[0]["inputs"][0]["value"]["parts"]
+    assert "ranking" in moved and "person" in moved and "deny" not in moved
+    page.wait_for_function("() => document.querySelector('#gates-ranking-gates').textContent.includes('2')",
+                           timeout=5_000)  # the board the server drew
+    # the charts the browser drew by itself: the same points as Python computes from that snapshot
+    snap, spec = page.evaluate("() => [window.IOC.snapshot, window.IOC.specs.gates]")
+    drawn = dict(spec["browser"])
+    assert set(drawn) == {"last_hour", "curve"} and not set(drawn) & set(moved)  # never asked for
+    for name, traces in drawn.items():
+        shown = page.evaluate("id => document.querySelector('#' + id + ' .js-plotly-plot').data"
+                              ".map(t => [Array.from(t.x), Array.from(t.y)])", f"gates-graph-{name}")
+        assert shown == [list(Trace(**{**t, "y": tuple(t["y"])}).series(snap)) for t in traces]
+        assert any(len(x) for x, _y in shown)
     page.context.close()
 
 
