@@ -67,6 +67,10 @@ def test_user_commands_take_effect_while_the_server_runs(server: Server) -> None
     query = "/api/v1/query/gate?from=2026-01-01&to=2026-01-02"
     assert request(server, "GET", query, cookie=cookie).status == 403
     assert cli(server, "user", "roles", "li.hua", "viewer,analyst").returncode == 0
+    # the server reads the roles file again within a second of a change (RECHECK_S)
+    deadline = time.monotonic() + 5
+    while request(server, "GET", query, cookie=cookie).status == 403 and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert request(server, "GET", query, cookie=cookie).status != 403
     listed = cli(server, "user", "list").stdout
     assert re.search(r"^li\.hua\tviewer,analyst\tlocal$", listed, re.M), listed
