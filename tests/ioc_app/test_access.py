@@ -26,7 +26,7 @@ from ioc_app.permissions import CALLBACKS, PUBLIC, ROUTES, callback_page
 from ioc_app.roles import ROLES, RolesError, set_roles
 from ioc_app.settings import Settings
 from ioc_app.storage import Store
-from tests.conftest import signed_in
+from tests.conftest import route_body, signed_in
 
 PASSWORD = "a-good-password-1"
 
@@ -172,14 +172,6 @@ def callback_body(output: str, inputs: list[dict[str, object]] | None = None) ->
             "inputs": inputs or [], "changedPropIds": []}
 
 
-def route_body(path: str) -> dict[str, object]:
-    """Dash's page-routing callback asked to render ``path``."""
-    return {"output": ".._pages_content.children..._pages_store.data..",
-            "outputs": [{"id": "_pages_content", "property": "children"},
-                        {"id": "_pages_store", "property": "data"}],
-            "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
-                       {"id": "_pages_location", "property": "search", "value": ""}],
-            "changedPropIds": ["_pages_location.pathname"]}
 
 
 def test_callbacks_have_their_pages_permissions(app: object) -> None:

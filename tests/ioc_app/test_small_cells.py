@@ -40,7 +40,7 @@ from ioc_app.permissions import PAGES, ROUTES
 from ioc_app.settings import Settings
 from ioc_app.storage import Store
 from layouts import ids
-from tests.conftest import signed_in
+from tests.conftest import route_body, signed_in
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime.now(UTC)
@@ -147,14 +147,6 @@ def trail(app: Any, action: str) -> list[dict[str, Any]]:
     return [{**r, "detail": orjson.loads(r["detail"])} for r in frame.to_dicts()]
 
 
-def route_body(path: str, search: str = "") -> dict[str, Any]:
-    """Dash's page-routing callback asked to render ``path``."""
-    return {"output": ".._pages_content.children..._pages_store.data..",
-            "outputs": [{"id": "_pages_content", "property": "children"},
-                        {"id": "_pages_store", "property": "data"}],
-            "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
-                       {"id": "_pages_location", "property": "search", "value": search}],
-            "changedPropIds": ["_pages_location.pathname"]}
 
 
 def refresh_body(app: Any) -> dict[str, Any]:

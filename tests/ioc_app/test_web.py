@@ -35,7 +35,7 @@ from ioc_app.screens import MAX_BEAT_BYTES, Screens
 from ioc_app.settings import Settings, SettingsError, load_settings
 from ioc_app.storage import Store
 from ioc_app.web import CALLBACK_MAX_BYTES, install
-from tests.conftest import signed_in
+from tests.conftest import route_body, signed_in
 
 BOOM = "/test-only/boom/<path:rest>"
 
@@ -82,14 +82,6 @@ def auditor(app: Any) -> Any:
     return c
 
 
-def route_body(path: str, search: str = "") -> dict[str, Any]:
-    """Dash's page-routing callback asked to render ``path?search``."""
-    return {"output": ".._pages_content.children..._pages_store.data..",
-            "outputs": [{"id": "_pages_content", "property": "children"},
-                        {"id": "_pages_store", "property": "data"}],
-            "inputs": [{"id": "_pages_location", "property": "pathname", "value": path},
-                       {"id": "_pages_location", "property": "search", "value": search}],
-            "changedPropIds": ["_pages_location.pathname"]}
 
 
 # --- headers --------------------------------------------------------------------------------
