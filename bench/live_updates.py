@@ -14,18 +14,15 @@ callback milliseconds per version — the figures a page's live-update mechanism
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.access import screen_codes, wait_healthy  # noqa: E402
-from bench.wall_soak import ARGS, CHROMIUM, free_port, paired_page, wait_snapshot  # noqa: E402
+from bench.access import screen_codes  # noqa: E402
+from bench.wall_soak import ARGS, CHROMIUM, demo_server, paired_page  # noqa: E402
 
 PAGES = ("/", "/gates", "/network", "/service", "/enrollment")
 CALLBACK = "/_dash-update-component"
@@ -72,17 +69,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     paths = args.pages.split(",")
-    tmp = Path(tempfile.mkdtemp(prefix="ioc-live-"))
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
-    env.update(IOC_CLICKHOUSE_URL=f"chdb://{tmp / 'engine'}", IOC_TOKENS_FILE=str(tmp / "tokens.toml"),
-               IOC_DEMO="1", IOC_PORT=str(port), PYTHONPATH=str(ROOT))
-    server = subprocess.Popen([sys.executable, "-m", "ioc_app", "run"], env=env, cwd=ROOT,
-                              stdout=open(tmp / "server.log", "w"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, server, 180, tmp / "server.log")
-        wait_snapshot(url, server, tmp / "server.log")
+    with demo_server("ioc-live-") as (url, env, _server):
         codes = screen_codes(env, [f"live-{i}" for i in range(len(paths))], tuple(paths))
         print(f"{'page':<12} {'versions':>8} {'requests':>8} {'req/version':>11} {'ms/request':>10} "
               f"{'ms/version':>10} {'kB/version':>10}", flush=True)
@@ -96,12 +83,6 @@ def main() -> None:
                       f"{got['requests'] / versions:>11.2f} {per_request:>10.1f} "
                       f"{got['ms'] / versions:>10.1f} {got['bytes'] / versions / 1024:>10.1f}", flush=True)
             browser.close()
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -121,6 +123,31 @@ def wait_snapshot(url: str, server: subprocess.Popen, log: Path, timeout: float 
         time.sleep(0.5)
 
 
+
+@contextmanager
+def demo_server(prefix: str) -> Iterator[tuple[str, dict[str, str], subprocess.Popen]]:
+    """``(url, env, process)`` of the product run with demo data on its own engine and a free
+    port, once it is healthy and has a snapshot; stopped and its files removed afterwards."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
+    env.update(IOC_CLICKHOUSE_URL=f"chdb://{tmp / 'engine'}", IOC_TOKENS_FILE=str(tmp / "tokens.toml"),
+               IOC_DEMO="1", IOC_PORT=str(free_port()), PYTHONPATH=str(ROOT))
+    server = subprocess.Popen([sys.executable, "-m", "ioc_app", "run"], env=env, cwd=ROOT,
+                              stdout=open(tmp / "server.log", "w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{env['IOC_PORT']}"
+    try:
+        wait_healthy(url, server, 180, tmp / "server.log")
+        wait_snapshot(url, server, tmp / "server.log")
+        yield url, env, server
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=30)
@@ -133,17 +160,7 @@ def main() -> None:
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
-    tmp = Path(tempfile.mkdtemp(prefix="ioc-soak-"))
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
-    env.update(IOC_CLICKHOUSE_URL=f"chdb://{tmp / 'engine'}", IOC_TOKENS_FILE=str(tmp / "tokens.toml"),
-               IOC_DEMO="1", IOC_PORT=str(port), PYTHONPATH=str(ROOT))
-    server = subprocess.Popen([sys.executable, "-m", "ioc_app", "run"], env=env, cwd=ROOT,
-                              stdout=open(tmp / "server.log", "w"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, server, 180, tmp / "server.log")
-        wait_snapshot(url, server, tmp / "server.log")
+    with demo_server("ioc-soak-") as (url, env, server):
         pages_of = screen_pages(env, args.pages, args.page)
         codes = screen_codes(env, ["first-render"], ("/",))
         codes += screen_codes(env, [f"soak-{i}" for i in range(args.screens)], pages_of)
@@ -216,10 +233,6 @@ def main() -> None:
             print(f"server CPU with no screen after the run: {after * 100:.1f}% of one core; "
                   f"per open screen over the run: {total * 100:.2f}% of one core")
             browser.close()
-    finally:
-        server.terminate()
-        server.wait(30)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
