@@ -1,12 +1,16 @@
-"""The one list of streams: everything that iterates over streams starts here."""
+"""The one list of streams: everything that iterates over streams starts here.
+
+The streams are those of the registered domains (``domains/``), in the domains' order; a
+domain registered later (``domains.register``) is seen at once.
+"""
 
 from __future__ import annotations
 
-from ingest import enrollment, gate, network, service
-from ingest.contracts import Stream
+from domains import Live, LiveList
+from domains.contracts import Stream
 
-STREAMS: tuple[Stream, ...] = gate.STREAMS + network.STREAMS + enrollment.STREAMS + service.STREAMS
-BY_NAME: dict[str, Stream] = {s.name: s for s in STREAMS}
+STREAMS: LiveList[Stream] = LiveList(lambda ds: tuple(s for d in ds for s in d.streams))
+BY_NAME: Live[str, Stream] = Live(lambda ds: {s.name: s for d in ds for s in d.streams})
 
 
 def get_stream(name: str) -> Stream:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
-from ingest.enrollment import PROVINCES
+from domains.enrollment import PROVINCES
 from ioc_app.storage import Store
 
 

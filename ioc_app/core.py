@@ -15,6 +15,7 @@ When the store fails, the last snapshot keeps being served, republished once wit
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
 import threading
 import time
@@ -29,9 +30,11 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+import domains as registry
 from ioc_app.storage import Store
 from metrics import alerts as alert_rules
-from metrics import enrollment, gate, history, network, service
+from metrics import history
+from metrics.enrollment import MIN_CELL
 from metrics.freshness import freshness
 
 log = logging.getLogger("ioc.core")
@@ -60,15 +63,20 @@ class Domain:
     slow: Section
 
 
-def domains(min_cell: int = enrollment.MIN_CELL) -> tuple[Domain, ...]:
-    """The snapshot's domains; ``min_cell`` (``IOC_MIN_CELL``) is the smallest group of
-    admitted candidates whose score statistics the shared snapshot shows."""
-    return (
-        Domain("gate", gate.live, gate.slow),
-        Domain("network", network.live, network.slow),
-        Domain("service", service.live, service.slow),
-        Domain("enrollment", partial(enrollment.live, min_cell=min_cell), enrollment.slow),
-    )
+def domains(min_cell: int = MIN_CELL) -> tuple[Domain, ...]:
+    """The snapshot's sections: one per registered domain that declares its figures
+    (``domains.Domain.figures``), in the domains' order. The settings a domain's ``live``
+    takes (``figure_options``) are passed to it: ``min_cell`` (``IOC_MIN_CELL``) is the
+    smallest group of admitted candidates whose score statistics the shared snapshot shows."""
+    options = {"min_cell": min_cell}
+    out = []
+    for d in registry.registered():
+        if d.figures is None:
+            continue
+        figures = importlib.import_module(d.figures)
+        live = partial(figures.live, **{k: options[k] for k in d.figure_options})
+        out.append(Domain(d.name, live if d.figure_options else figures.live, figures.slow))
+    return tuple(out)
 
 
 DOMAINS: tuple[Domain, ...] = domains()

@@ -24,14 +24,13 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from domains.gate import ATTEMPTS, DENIED, ENTRIES, EXITS, FEVER_C, FEVERS, PERSON_TYPES
 from ioc_app.storage import Store
 
-FEVER_C = 37.3  # the rollups' threshold (events.md: >= 37.3 counts as fever)
 LAST_MINUTES = 60
 SLOT = timedelta(minutes=10)
 DAILY_DAYS = 30
 MINUTE_ROLLUP_DAYS = 62  # gate_pass_1m keeps 63 days: read it only well inside that
-PERSON_TYPES = ("student", "staff", "resident", "visitor", "contractor", "other")  # contract order
 #: comparison periods: the same local time of day this many days back (364 = 52 weeks, so the
 #: same weekday last year: campus traffic follows the week, not the calendar date)
 COMPARE_DAYS = {"today": 0, "yesterday": 1, "last_week": 7, "last_year": 364}
@@ -79,15 +78,15 @@ def today_totals(store: Store, zone: ZoneInfo, now: datetime | None = None) -> p
     ``deny_rate`` (null when there was no attempt) for the local day so far."""
     now = now or datetime.now(UTC)
     counts = store.query(
-        """
+        f"""
         SELECT
-            sumIf(attempts, result = 'pass' AND direction = 'in') AS n_in,
-            sumIf(attempts, result = 'pass' AND direction = 'out') AS n_out,
-            sumIf(attempts, result = 'deny') AS n_denied,
-            sum(attempts) AS n_attempts,
-            sum(fever) AS n_fever
+            {ENTRIES} AS n_in,
+            {EXITS} AS n_out,
+            {DENIED} AS n_denied,
+            {ATTEMPTS} AS n_attempts,
+            {FEVERS} AS n_fever
         FROM gate_pass_1m
-        WHERE minute >= {start:DateTime('UTC')} AND minute < {end:DateTime('UTC')}
+        WHERE minute >= {{start:DateTime('UTC')}} AND minute < {{end:DateTime('UTC')}}
         """,
         {"start": local_midnight(zone, now), "end": _minute_end(now)},
     )

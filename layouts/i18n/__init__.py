@@ -4,14 +4,19 @@ Pages and widgets never hold literal UI strings: they call ``t(key, lang)``. The
 kept in one module per area (``shell``, ``gate``, ``network``, ``service``, ``enrollment``,
 ``explore``, ``health``, ``access``, ``errors``); a label several areas show (a contract's
 enumeration, a measure named on a tile and in /explore) is declared once in ``labels`` and the
-areas derive their keys from it. Tests check that every key has both languages, that every
-key the code uses exists, and that no zh/en pair is written twice.
+areas derive their keys from it. The labels of a domain's own figures (its query measures,
+its streams) come with the domain (``domains/<name>.py``, ``Domain.labels``): the catalogue is
+the areas' texts plus those of every registered domain, so a domain registered later is
+labelled at once. Tests check that every key has both languages, that every key the code
+uses exists, that every registered domain's measures, dimensions and streams are labelled,
+and that no zh/en pair is written twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+import domains
 from layouts.i18n import access, enrollment, errors, explore, gate, health, network, service, shell
 from layouts.i18n.labels import Text
 
@@ -30,14 +35,24 @@ def merge(areas: Iterable[tuple[str, Mapping[str, Text]]]) -> dict[str, Text]:
         for key, text in texts.items():
             if key in home:
                 raise ValueError(
-                    f"UI text key {key!r} is declared in both layouts/i18n/{home[key]}.py and "
-                    f"layouts/i18n/{area}.py: keep it in one of them")
+                    f"UI text key {key!r} is declared in both {_where(home[key])} and "
+                    f"{_where(area)}: keep it in one of them")
             home[key] = area
             catalogue[key] = text
     return catalogue
 
 
-CATALOGUE: dict[str, Text] = merge((m.__name__.rsplit(".", 1)[-1], m.TEXTS) for m in AREAS)
+def _where(area: str) -> str:
+    """Where an area's texts are written: ``layouts/i18n/<area>.py``, or a domain's labels."""
+    return area if area.startswith("domain ") else f"layouts/i18n/{area}.py"
+
+
+def _catalogue(registered: tuple[domains.Domain, ...]) -> dict[str, Text]:
+    return merge([*((m.__name__.rsplit(".", 1)[-1], m.TEXTS) for m in AREAS),
+                  *((f"domain {d.name} (its labels)", d.labels) for d in registered)])
+
+
+CATALOGUE: domains.Live[str, Text] = domains.Live(_catalogue)
 
 
 def normalise_lang(lang: str | None) -> str:

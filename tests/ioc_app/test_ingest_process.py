@@ -13,7 +13,7 @@ from pathlib import Path
 
 import redis
 
-from ingest.gate import GATE_PASS
+from domains.gate import GATE_PASS
 from ingest.pipeline import BUFFER_NAMES, Pipeline
 from ingest.redis_buffer import RedisBuffer, RedisSeenSet
 from tests.conftest import ROOT, product_env, run_cli

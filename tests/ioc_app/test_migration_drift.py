@@ -218,8 +218,8 @@ def test_migrations_do_not_read_the_contracts() -> None:
 def test_frozen_rollup_rules_match_the_contracts() -> None:
     """Values the views compute with, frozen in their migration: a contract that changes one
     needs a new migration that replaces the view."""
-    from ingest.enrollment import CHECKIN_STEPS
-    from ingest.gate import FEVER_C
+    from domains.enrollment import CHECKIN_STEPS
+    from domains.gate import FEVER_C
 
     assert m0002_gate.FEVER_C == FEVER_C, (
         f"the contract's fever threshold is {FEVER_C}, the gate rollups count from "

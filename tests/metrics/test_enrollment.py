@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from ingest.enrollment import (
+from domains.enrollment import (
     BATCHES,
     CATEGORIES,
     CHECKIN_STEPS,

@@ -1,8 +1,15 @@
-"""Enrollment streams (招生): admissions, the enrollment plan and September check-in."""
+"""The enrollment domain (招生): admissions, the enrollment plan and September check-in.
+
+Declared once here: the contracts, their tables, the fields holding catalogue codes, and the
+labels. Admissions come in seasons, so the domain has no rollups, no query API measures and
+no anomaly measures. The live figures are ``metrics/enrollment.py``, the demo traffic
+``ingest/sim/enrollment.py``.
+"""
 
 from __future__ import annotations
 
-from ingest.contracts import SOURCE, Field, Stream, event_stream
+from domains.contracts import SOURCE, Field, Stream, event_stream
+from domains.model import Domain, Referenced, Table, Text
 
 #: GB/T 2260 codes of the 34 provincial-level divisions.
 PROVINCES = (
@@ -91,3 +98,36 @@ ENROLLMENT_CHECKIN = event_stream(
 )
 
 STREAMS = (ENROLLMENT_ADMISSION, ENROLLMENT_PLAN, ENROLLMENT_CHECKIN)
+
+TABLES = (
+    Table("enrollment.admission", ("year", "province", "candidate_key", "ts")),
+    Table("enrollment.plan"),
+    Table("enrollment.checkin", ("year", "student_key", "ts")),
+)
+
+REFERENCES = (
+    Referenced("enrollment.admission", "college", "college", "enrollment_admission", "ts", "count()"),
+    Referenced("enrollment.admission", "major", "major", "enrollment_admission", "ts", "count()"),
+    Referenced("enrollment.plan", "major", "major", "enrollment_plan", "imported_at", "count()"),
+    Referenced("enrollment.checkin", "college", "college", "enrollment_checkin", "ts", "count()"),
+    Referenced("enrollment.checkin", "major", "major", "enrollment_checkin", "ts", "count()"),
+    Referenced("enrollment.checkin", "campus", "campus", "enrollment_checkin", "ts", "count()"),
+)
+
+ADMISSIONS: Text = {"zh": "招生录取", "en": "Admissions"}
+
+LABELS: dict[str, Text] = {
+    "health.stream.enrollment.admission": ADMISSIONS,
+    "health.stream.enrollment.plan": {"zh": "招生计划", "en": "Admission plan"},
+    "health.stream.enrollment.checkin": {"zh": "迎新报到", "en": "Check-in"},
+}
+
+DOMAIN = Domain(
+    "enrollment", 40, STREAMS, TABLES, references=REFERENCES,
+    # admission and check-in events come in seasons: silence is normal, never stale
+    stale_after_s={"enrollment.admission": None, "enrollment.checkin": None},
+    labels=LABELS,
+    figures="metrics.enrollment",
+    figure_options=("min_cell",),
+    simulator="ingest.sim.enrollment",
+)
