@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import domains
+from domains.model import Domain
 from ingest.registry import STREAMS
 from layouts.i18n import CATALOGUE, LANGS, merge, t
 
@@ -61,3 +63,20 @@ def test_two_areas_may_not_declare_one_key() -> None:
         "gates.today": first, "app.short": first}
     with pytest.raises(ValueError, match=r"layouts/i18n/gate\.py and layouts/i18n/explore\.py"):
         merge([("gate", {"gates.today": first}), ("explore", {"gates.today": {"zh": "今天", "en": "Today"}})])
+
+
+def unlabelled(domain: Domain) -> list[str]:
+    """The keys a domain's figures are shown with that the catalogue lacks: its name and
+    measures in /explore, its dimensions and their values, its streams on /health."""
+    wanted = [f"health.stream.{s.name}" for s in domain.streams]
+    if domain.query is not None:
+        wanted.append(f"explore.domain.{domain.name}")
+        wanted += [f"explore.m.{domain.name}.{m.name}" for m in domain.query.measures]
+        for d in domain.query.dimensions:
+            wanted += [f"explore.d.{d.name}", *(f"explore.v.{d.name}.{v}" for v in d.values)]
+    return [k for k in wanted if k not in CATALOGUE]
+
+
+@pytest.mark.parametrize("domain", domains.registered(), ids=lambda d: d.name)
+def test_every_registered_domain_is_labelled(domain: Domain) -> None:
+    assert unlabelled(domain) == [], f"add these labels to domains/{domain.name}.py (LABELS)"
