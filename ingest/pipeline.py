@@ -341,12 +341,14 @@ def build_ingest(store: Store, *, wal_dir: Any = None, redis_url: str = "",
 
     if redis_url:
         from ingest import redis_buffer as rb
+        from ingest.redis_client import check_durability, connect
+        from ingest.redis_seen import RedisSeenSet
 
-        client = rb.connect(redis_url, redis_tls)
-        rb.check_durability(client, relaxed=redis_relaxed)
+        client = connect(redis_url, redis_tls)
+        check_durability(client, relaxed=redis_relaxed)
         buffer: Any = rb.RedisBuffer(client, BUFFER_NAMES, consumer,
                                      claim_idle_ms or rb.CLAIM_IDLE_MS)
-        seen: Any = rb.RedisSeenSet(client)
+        seen: Any = RedisSeenSet(client)
     else:
         buffer, seen = WriteAheadLog(wal_dir), MemorySeenSet()
     pipeline = Pipeline(store, buffer, seen, site_key=site_key)
