@@ -158,10 +158,24 @@ LABELS: dict[str, Text] = {
     "health.stream.gate.pass": GATE_PASSES,
 }
 
+# the gate controllers' spreadsheet exports (file import)
+HEADER_ALIASES = {
+    "门": "gate_id", "门禁": "gate_id", "通道": "lane", "方向": "direction",
+    "人员类别": "person_type", "通行方式": "method", "结果": "result", "拒绝原因": "deny_reason",
+    "体温": "temperature_c",
+}
+VALUE_ALIASES = {
+    "direction": {"进": "in", "入": "in", "出": "out"},
+    "result": {"通过": "pass", "拒绝": "deny"},
+}
+
 DOMAIN = Domain(
     "gate", 10, STREAMS, TABLES, QUERY, WATCHED, REFERENCES,
     stale_after_s={"gate.pass": 15 * 60},
     labels=LABELS,
+    header_aliases=HEADER_ALIASES,
+    value_aliases=VALUE_ALIASES,
+    person_keys={"gate.pass": "person_key"},
     figures="metrics.gate",
     simulator="ingest.sim.gate",
 )

@@ -233,7 +233,11 @@ class Domain:
     ``simulator`` the module whose ``hour_events(world, hour)`` and ``MAX_DELAY_H`` make its
     demo traffic; ``labels`` the UI text keys its figures are shown with (the query API's
     ``explore.domain.<d>``, ``explore.m.<d>.<measure>``, ``explore.d.<dim>``,
-    ``explore.v.<dim>.<value>``, ``health.stream.<stream>`` …) that no shared area declares.
+    ``explore.v.<dim>.<value>``, ``health.stream.<stream>`` …) that no shared area declares;
+    ``header_aliases`` and ``value_aliases`` the Chinese spreadsheet headers (→ field) and cell
+    values (field → value → code) file import understands for its streams, ``person_keys``
+    the pseudonymous person key of each stream that has one (where file import puts a
+    pseudonymised identifier column).
     """
 
     name: str
@@ -245,6 +249,9 @@ class Domain:
     references: tuple[Referenced, ...] = ()
     stale_after_s: Mapping[str, int | None] = field(default_factory=dict)
     labels: Mapping[str, Text] = field(default_factory=dict)
+    header_aliases: Mapping[str, str] = field(default_factory=dict)
+    value_aliases: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    person_keys: Mapping[str, str] = field(default_factory=dict)
     figures: str | None = None
     figure_options: tuple[str, ...] = ()
     simulator: str | None = None
@@ -263,5 +270,10 @@ class Domain:
         if set(self.stale_after_s) != events:
             raise ValueError(f"domain {self.name}: stale_after_s must name exactly its event streams "
                              f"({', '.join(sorted(events))}), got {', '.join(sorted(self.stale_after_s))}")
+        for stream, key in self.person_keys.items():
+            if stream not in names or key not in {f.name for s in self.streams if s.name == stream
+                                                  for f in s.all_fields}:
+                raise ValueError(f"domain {self.name}: person key {stream}.{key} is not a field of "
+                                 f"one of its streams")
         if self.query is not None and self.query.name != self.name:
             raise ValueError(f"domain {self.name}: its query whitelist is named {self.query.name!r}")

@@ -204,11 +204,20 @@ LABELS: dict[str, Text] = {
     "health.stream.service.call": {"zh": "服务热线", "en": "Hotline calls"},
 }
 
+# the service hall's spreadsheet exports (file import)
+HEADER_ALIASES = {
+    "办件编号": "case_id", "事项": "service_id", "事项编码": "service_id", "部门": "department",
+    "申请人类型": "applicant_type", "渠道": "channel", "动作": "action", "环节序号": "node",
+    "终端": "terminal_id", "文档": "document", "页数": "pages",
+    "队列": "queue", "等待秒数": "wait_s", "通话秒数": "talk_s", "结果类型": "outcome",
+}
+
 DOMAIN = Domain(
     "service", 30, STREAMS, TABLES, QUERY, WATCHED, REFERENCES,
     # the service hall is quiet at night
     stale_after_s={"service.workflow": 6 * 3600, "service.print": 24 * 3600, "service.call": 24 * 3600},
     labels=LABELS,
+    header_aliases=HEADER_ALIASES,
     figures="metrics.service",
     simulator="ingest.sim.service",
 )

@@ -87,6 +87,8 @@ PARKING = Domain(
         "explore.d.lot_id": {"zh": "停车场编号", "en": "Car park"},
         "health.stream.parking.entry": {"zh": "停车场道闸", "en": "Car park barriers"},
     },
+    header_aliases={"车场": "lot_id", "进出": "direction"},
+    value_aliases={"direction": {"进": "in", "出": "out"}},
     figures=__name__,
     simulator=__name__,
 )
@@ -150,6 +152,16 @@ def test_the_ingest_registry_has_its_stream(parking: Store) -> None:
     assert BY_NAME["parking.entry"] is PARKING_ENTRY and PARKING_ENTRY in STREAMS
     bad = validate(PARKING_ENTRY, [{**_events(1)[0], "direction": "sideways"}], source="t", now=NOW)
     assert [e["reason"] for e in bad.errors] == ["bad_enum"]
+
+
+def test_file_import_reads_its_spreadsheet_headers(parking: Store) -> None:
+    import polars as pl
+
+    from ingest.headers import map_headers
+
+    sheet = pl.DataFrame({"车场": ["p1"], "进出": ["进"], "时间": ["2026-01-05T08:00:00+08:00"]})
+    assert map_headers(sheet, PARKING_ENTRY).to_dicts() == [
+        {"lot_id": "p1", "direction": "in", "ts": "2026-01-05T08:00:00+08:00"}]
 
 
 def test_the_query_service_answers_it(parking: Store, tmp_path: Path) -> None:
