@@ -28,6 +28,8 @@ _generation = 0
 def _load_builtin() -> None:
     """Every module of this package that declares ``DOMAIN`` (once, on first use)."""
     global _loaded
+    if _loaded:  # the common case, without the lock
+        return
     with _lock:
         if _loaded:
             return
@@ -108,7 +110,9 @@ class _Cached:
         self._value: object = None
 
     def value(self) -> object:
-        now = generation()
+        if not _loaded:
+            _load_builtin()
+        now = _generation
         if self._at != now:
             self._value = self._build(registered())
             self._at = now
@@ -127,6 +131,9 @@ class Live(Mapping[K, V]):
 
     def __getitem__(self, key: K) -> V:
         return self._data()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data()
 
     def __iter__(self) -> Iterator[K]:
         return iter(self._data())
