@@ -26,7 +26,7 @@ ACTOR_KINDS = ("person", "screen", "token", "system", "anonymous")
 #: longest text kept per column (a row is evidence, not a payload)
 LIMITS = {"actor": 128, "address": 128, "action": 64, "object": 512, "result": 64, "detail": 8192}
 
-SCHEMA = {
+SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "id": pl.String, "ts": pl.Datetime("ms", "UTC"), "actor_kind": pl.String, "actor": pl.String,
     "address": pl.String, "action": pl.String, "object": pl.String, "result": pl.String,
     "detail": pl.String,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as dtime
@@ -168,7 +168,7 @@ def read_xlsx(path: Path, zone: ZoneInfo, sheet: str | None = None) -> Iterator[
 
 
 def _frame(header: list[str], rows: list[list[str | None]]) -> pl.DataFrame:
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in header]
+    columns: list[Sequence[str | None]] = list(zip(*rows, strict=True)) if rows else [[] for _ in header]
     return pl.DataFrame({h: pl.Series(h, list(col), dtype=pl.String)
                          for h, col in zip(header, columns, strict=True)})
 

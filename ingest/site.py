@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -196,7 +197,7 @@ def load_site(path: str | Path) -> Site:
             out.append({"code": code, **entry})
         return out
 
-    def unique(items: list[Named], section: str) -> None:
+    def unique(items: Sequence[Named], section: str) -> None:
         seen: set[str] = set()
         for it in items:
             if it.code in seen:

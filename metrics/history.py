@@ -15,8 +15,9 @@ from ioc_app.storage import Store
 from metrics import enrollment
 
 TABLE = "ioc_snapshots"
-SCHEMA = {"generated_at": pl.Datetime("ms", "UTC"), "version": pl.UInt64, "reason": pl.String,
-          "alerts": pl.UInt16, "body": pl.String}
+SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "generated_at": pl.Datetime("ms", "UTC"), "version": pl.UInt64, "reason": pl.String,
+    "alerts": pl.UInt16, "body": pl.String}
 
 
 def record(store: Store, generated_at: datetime, version: int, reason: str, alerts: int,

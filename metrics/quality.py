@@ -59,10 +59,11 @@ REFERENCED: tuple[Referenced, ...] = (
     Referenced("enrollment.checkin", "campus", "campus", "enrollment_checkin", "ts", "count()"),
 )
 
-DEAD_LETTER_SCHEMA = {"stream": pl.String, "reason": pl.String, "count": pl.UInt64,
-                      "newest": pl.Datetime("ms", "UTC")}
-UNKNOWN_SCHEMA = {"stream": pl.String, "field": pl.String, "kind": pl.String, "code": pl.String,
-                  "rows": pl.UInt64, "last_seen": pl.Datetime("ms", "UTC")}
+DEAD_LETTER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "stream": pl.String, "reason": pl.String, "count": pl.UInt64, "newest": pl.Datetime("ms", "UTC")}
+UNKNOWN_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "stream": pl.String, "field": pl.String, "kind": pl.String, "code": pl.String, "rows": pl.UInt64,
+    "last_seen": pl.Datetime("ms", "UTC")}
 
 
 def dead_letters_by_reason(store: Store, limit: int = 100) -> pl.DataFrame:
@@ -124,7 +125,7 @@ def unknown_references(store: Store, now: datetime | None = None, days: int = 7,
     return _typed(frame, UNKNOWN_SCHEMA)
 
 
-def _typed(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def _typed(frame: pl.DataFrame, schema: dict[str, pl.DataType | type[pl.DataType]]) -> pl.DataFrame:
     """The documented shape, also when the store answered with no rows at all."""
     if frame.height == 0:
         return pl.DataFrame(schema=schema)

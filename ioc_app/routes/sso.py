@@ -42,6 +42,7 @@ from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from lxml import etree
+from werkzeug.wrappers import Response as BaseResponse
 
 from ioc_app.access import Access, current
 from ioc_app.gate import safe_next
@@ -86,7 +87,7 @@ class ProviderError(Exception):
 class _TimeoutSession(requests.Session):
     """requests with a timeout on every call (python-cas passes none of its own)."""
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", TIMEOUT_S)
         return super().request(method, url, *args, **kwargs)
 
@@ -112,7 +113,8 @@ def _load_flows() -> dict[str, dict[str, list[Any]]]:
     return data if isinstance(data, dict) else {}
 
 
-def _save_flows(response: Response, flows: Mapping[str, dict[str, list[Any]]], access: Access) -> Response:
+def _save_flows(response: BaseResponse, flows: Mapping[str, dict[str, list[Any]]], access: Access
+                ) -> BaseResponse:
     kept = {kind: entries for kind, entries in flows.items() if entries}
     if not kept:
         if request.cookies.get(FLOW_COOKIE):
@@ -189,7 +191,7 @@ def _sign_in_link() -> list[tuple[str, str]]:
 
 
 def _fail(access: Access, via: str, reason: str, status: int, *,
-          flows: dict[str, dict[str, list[Any]]] | None = None, error: str = "") -> Response:
+          flows: dict[str, dict[str, list[Any]]] | None = None, error: str = "") -> BaseResponse:
     """The clear page of a sign-in that did not complete, and its audit row (who it was is
     not known yet: the provider's answer was not believed)."""
     detail = {"via": via, "reason": reason}
@@ -234,7 +236,7 @@ def _keep(attributes: Mapping[str, Any], access: Access, extra: tuple[str, ...])
 
 
 def _finish(access: Access, name: str, via: str, next_url: str, attributes: dict[str, Any],
-            flows: dict[str, dict[str, list[Any]]], cas_ticket: str | None = None) -> Response:
+            flows: dict[str, dict[str, list[Any]]], cas_ticket: str | None = None) -> BaseResponse:
     """Sign the person in, unless their roles must sign in locally with a second factor."""
     roles = access.roles.book().roles_of(name, attributes)
     strict = [r for r in roles if r in NEEDS_TOTP]
@@ -242,7 +244,7 @@ def _finish(access: Access, name: str, via: str, next_url: str, attributes: dict
         access.audit.record("signin", object=name, result="failed", actor=name, actor_kind="person",
                             detail={"via": via, "reason": "needs_local_totp", "roles": strict})
         language = lang()
-        response = render("message.html", 403, title=t("auth.sso_failed_title", language),
+        response: BaseResponse = render("message.html", 403, title=t("auth.sso_failed_title", language),
                           message=_text("needs_local").format(name=name, roles=", ".join(strict)),
                           links=_sign_in_link(), signed_in=False)
     else:
@@ -282,7 +284,7 @@ def _cas_failure(body: bytes) -> str:
 
 
 @sso.get("/auth/cas")
-def cas_start() -> Response:
+def cas_start() -> BaseResponse:
     access = current()
     if not access.settings.cas_url:
         return _not_configured()
@@ -295,7 +297,7 @@ def cas_start() -> Response:
 
 
 @sso.get("/auth/cas/callback")
-def cas_callback() -> Response:
+def cas_callback() -> BaseResponse:
     access = current()
     if not access.settings.cas_url:
         return _not_configured()
@@ -505,7 +507,7 @@ def _userinfo(client: OAuth2Session, meta: Mapping[str, Any], sub: str) -> dict[
 
 
 @sso.get("/auth/oidc")
-def oidc_start() -> Response:
+def oidc_start() -> BaseResponse:
     access = current()
     config = _oidc_settings(access)
     if config is None:
@@ -529,7 +531,7 @@ def oidc_start() -> Response:
 
 
 @sso.get("/auth/oidc/callback")
-def oidc_callback() -> Response:
+def oidc_callback() -> BaseResponse:
     access = current()
     config = _oidc_settings(access)
     if config is None:
