@@ -35,13 +35,15 @@ import threading
 import time
 from collections import deque
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import numpy as np
 import polars as pl
 import redis
+from redis.typing import StreamIdT
 
+from ingest.buffer import BatchLog
 from ingest.dedup import WINDOW_DAYS, first_in_batch, id_hashes
 from ingest.faults import reach
 from ingest.wal import Record, decode, encode
@@ -157,17 +159,18 @@ class RedisSeenSet:
         self._claim_and_add = client.register_script(_CLAIM_AND_ADD_LUA)
 
     @_guard
-    def append_unique(self, stream: str, log: RedisStreamLog, frame: pl.DataFrame,
+    def append_unique(self, stream: str, log: BatchLog[Record[str]], frame: pl.DataFrame,
                       now: datetime) -> np.ndarray:
         """Buffer the events of ``frame`` not seen within the window; returns the new-mask.
 
         Claiming ids and buffering their events happen in one Lua script: a process killed
-        between the two steps cannot leave ids claimed without their events.
+        between the two steps cannot leave ids claimed without their events. ``log`` is a
+        log of this Redis (its records are entry ids): the script appends to its stream.
         """
         hashes = id_hashes(frame["event_id"])
         new = first_in_batch(hashes)
         ttl = (WINDOW_DAYS + 1) * 86_400
-        keys = [*self._keys(stream, now), log.key, log.depth_key]
+        keys = [*self._keys(stream, now), _buffer_key(log.name), _depth_key(log.name)]
         while new.any():
             part = frame.filter(pl.Series(new)) if not new.all() else frame
             ok, payload = self._claim_and_add(
@@ -238,13 +241,13 @@ class RedisStreamLog:
     def __init__(self, client: redis.Redis, name: str, consumer: str, claim_idle_ms: int) -> None:
         self.client = client
         self.name = name
-        self.key = f"{PREFIX}:buffer:{name}"
-        self.depth_key = f"{PREFIX}:depth:{name}"
+        self.key = _buffer_key(name)
+        self.depth_key = _depth_key(name)
         self.intent_key = f"{PREFIX}:intent:{name}"
         self.member_key = f"{PREFIX}:member:{name}"
         self.consumer = consumer
         self.claim_idle_ms = claim_idle_ms
-        self._queue: deque[Record] = deque()
+        self._queue: deque[Record[str]] = deque()
         self._queued_ids: set[str] = set()
         self._lock = threading.Lock()
         self._own_pending_read = False
@@ -294,7 +297,7 @@ class RedisStreamLog:
                 pipe.hsetnx(self.member_key, eid, _text(bid))
         pipe.execute()
 
-    def _enqueue(self, entries: list[Any]) -> int:
+    def _enqueue(self, entries: list[_Entry]) -> int:
         added = 0
         for entry_id, fields in entries:
             eid = _text(entry_id)
@@ -320,7 +323,7 @@ class RedisStreamLog:
             start = "0"
             while True:
                 got = self.client.xreadgroup(GROUP, self.consumer, {self.key: start}, count=READ_COUNT)
-                entries = got[0][1] if got else []
+                entries = _entries(got)
                 self._enqueue(entries)
                 if len(entries) < READ_COUNT:
                     break
@@ -338,7 +341,7 @@ class RedisStreamLog:
                 log.info("event=redis.claimed stream=%s entries=%d", self.name, len(claimed))
         if len(self._queue) < READ_COUNT:
             got = self.client.xreadgroup(GROUP, self.consumer, {self.key: ">"}, count=READ_COUNT)
-            self._enqueue(got[0][1] if got else [])
+            self._enqueue(_entries(got))
 
     def _verify(self) -> None:
         """After a failed call: forget queued entries that are gone (a release whose reply
@@ -355,7 +358,7 @@ class RedisStreamLog:
         self._own_pending_read = False
         self._suspect = False
 
-    def _whole(self, bid: str) -> list[Record] | None:
+    def _whole(self, bid: str) -> list[Record[str]] | None:
         """The reserved batch ``bid``, fetched whole: entries this consumer does not hold
         are claimed from whoever does. None when the batch is gone (released meanwhile)."""
         ids = self.client.hget(self.intent_key, bid)
@@ -363,9 +366,11 @@ class RedisStreamLog:
             self._suspect = True
             return None
         wanted = _text(ids).split(",")
-        missing = [eid for eid in wanted if eid not in self._queued_ids]
+        missing: list[StreamIdT] = [eid for eid in wanted if eid not in self._queued_ids]
         if missing:
-            self._enqueue(self.client.xclaim(self.key, GROUP, self.consumer, 0, missing))
+            # XCLAIM (without JUSTID) answers with the claimed entries
+            claimed = self.client.xclaim(self.key, GROUP, self.consumer, 0, missing)
+            self._enqueue(cast("list[_Entry]", claimed))
             reach("redis.batch_claimed", redis_client=self.client)
         by_id = {r.start: r for r in self._queue}
         if any(eid not in by_id for eid in wanted):
@@ -375,7 +380,7 @@ class RedisStreamLog:
         return [by_id[eid] for eid in wanted]
 
     @_guard
-    def next_batch(self, max_rows: int, max_age_s: float, force: bool = False) -> list[Record]:
+    def next_batch(self, max_rows: int, max_age_s: float, force: bool = False) -> list[Record[str]]:
         """The next batch to insert, already reserved in Redis; [] when none is due."""
         with self._lock:
             try:
@@ -384,7 +389,7 @@ class RedisStreamLog:
                 self._suspect = True
                 raise
 
-    def _next(self, max_rows: int, max_age_s: float, force: bool) -> list[Record]:
+    def _next(self, max_rows: int, max_age_s: float, force: bool) -> list[Record[str]]:
         for _ in range(8):
             self._fill()
             if not self._queue:
@@ -396,7 +401,7 @@ class RedisStreamLog:
                 if whole is not None:
                     return whole
                 continue
-            batch: list[Record] = []
+            batch: list[Record[str]] = []
             rows = 0
             for r, owner in zip(ordered, owners, strict=True):
                 if owner is not None or (batch and rows + r.rows > max_rows):
@@ -418,13 +423,13 @@ class RedisStreamLog:
             # 2: taken by another batch meanwhile — look again
         return []
 
-    def begin(self, batch: list[Record]) -> str:
+    def begin(self, batch: list[Record[str]]) -> str:
         """The batch was reserved when it was handed out; its token names its entries."""
         ids = ",".join(r.start for r in batch)
         return f"redis:{self.name}:{hashlib.sha1(ids.encode(), usedforsecurity=False).hexdigest()}"
 
     @_guard
-    def confirm(self, batch: list[Record]) -> None:
+    def confirm(self, batch: list[Record[str]]) -> None:
         args: list[Any] = [GROUP, batch[0].start]
         for r in batch:
             args += [r.start, r.rows]
@@ -438,7 +443,7 @@ class RedisStreamLog:
         with self._lock:
             self._drop({r.start for r in batch})
 
-    def pending_records(self) -> list[Record]:
+    def pending_records(self) -> list[Record[str]]:
         with self._lock:
             return list(self._queue)
 
@@ -458,11 +463,31 @@ class RedisStreamLog:
         return self._replayed
 
 
+#: a stream entry as Redis returns it: its id and its fields (None: deleted since delivered)
+_Entry = tuple["bytes | str", "dict[bytes, bytes] | None"]
+
+
+def _entries(reply: Any) -> list[_Entry]:
+    """The entries of a one-stream ``XREADGROUP`` reply (``[[stream, entries]]``; nothing
+    new: an empty reply). Redis replies are untyped: this is where they get a type."""
+    return cast("list[_Entry]", reply[0][1]) if reply else []
+
+
+def _buffer_key(name: str) -> str:
+    """The Redis Stream of the table ``name``'s buffer."""
+    return f"{PREFIX}:buffer:{name}"
+
+
+def _depth_key(name: str) -> str:
+    """The count of rows waiting in the table ``name``'s buffer."""
+    return f"{PREFIX}:depth:{name}"
+
+
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _order(r: Record) -> tuple[int, ...]:
+def _order(r: Record[str]) -> tuple[int, ...]:
     return tuple(map(int, str(r.start).split("-")))
 
 

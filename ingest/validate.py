@@ -12,12 +12,15 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
 from ingest import pii
 from ingest.contracts import Field, Stream
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 EVENT_ID_RE = r"^[A-Za-z0-9._:-]{1,64}$"
@@ -136,7 +139,8 @@ def validate_frame(
     Columns may be strings (CSV) or already typed (Parquet); both go through the same rules.
     """
     if not isinstance(frame, pl.DataFrame):
-        frame = pl.from_arrow(frame)  # an Arrow table or record batch
+        # an Arrow table or record batch: a frame (from_arrow gives a Series only for an array)
+        frame = cast("pl.DataFrame", pl.from_arrow(frame))
     allowed = {f.name for f in stream.all_fields}
     errors: list[dict[str, Any]] = []
     unknown = [c for c in frame.columns if c not in allowed]
@@ -210,7 +214,7 @@ def _typed(f: Field, raw: pl.Schema) -> tuple[pl.Expr, pl.Expr, list[tuple[str, 
     col = pl.col(f.name)
     dtype = raw[f.name]
     if dtype == pl.Null:
-        col, dtype = col.cast(pl.String), pl.String
+        col, dtype = col.cast(pl.String), pl.String()
     if dtype == pl.String:
         col = col.str.strip_chars()
         present = col.is_not_null() & (col != "")
@@ -374,9 +378,8 @@ def _build_plan(stream: Stream, schema: pl.Schema) -> _Plan:
     reason_cols: list[pl.Expr] = []
     for f in stream.all_fields:
         typed, present, rules = _typed(f, schema)
-        reason = pl.when(~present & pl.lit(f.required) & pl.lit(not _derivable(stream, f))).then(
-            pl.lit("missing")
-        )
+        reason: Then | ChainedThen = pl.when(
+            ~present & pl.lit(f.required) & pl.lit(not _derivable(stream, f))).then(pl.lit("missing"))
         for code, broken in rules:
             reason = reason.when(present & broken.fill_null(True)).then(pl.lit(code))
         if f.kind == "ts":
