@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 
 from ingest.enrollment import PROVINCES
-from ioc_app.storage import Store
+from ioc_app.storage import SqlStore
 
 
 class SiteError(ValueError):
@@ -278,6 +278,6 @@ def load_site(path: str | Path) -> Site:
 REFERENCE_TABLE = "ioc_reference"
 
 
-def store_reference(store: Store, site: Site) -> int:
+def store_reference(store: SqlStore, site: Site) -> int:
     """Replace the stored reference rows with the catalogue's (idempotent)."""
     return store.replace_versioned(REFERENCE_TABLE, site.reference_frame(), "loaded_at")

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from ioc_app.storage import Store
+from ioc_app.storage import SqlStore
 
 DEADLETTER_TABLE = "ioc_deadletter"
 REFERENCE_TABLE = "ioc_reference"
@@ -66,7 +66,7 @@ UNKNOWN_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "last_seen": pl.Datetime("ms", "UTC")}
 
 
-def dead_letters_by_reason(store: Store, limit: int = 100) -> pl.DataFrame:
+def dead_letters_by_reason(store: SqlStore, limit: int = 100) -> pl.DataFrame:
     """Open dead letters as ``{stream, reason, count, newest}``, most numerous first.
 
     The state of a dead letter is that of its latest row (``updated_at``): grouping by id
@@ -94,7 +94,7 @@ def dead_letters_by_reason(store: Store, limit: int = 100) -> pl.DataFrame:
     return _typed(frame, DEAD_LETTER_SCHEMA)
 
 
-def unknown_references(store: Store, now: datetime | None = None, days: int = 7,
+def unknown_references(store: SqlStore, now: datetime | None = None, days: int = 7,
                        limit: int = 200) -> pl.DataFrame:
     """Codes seen in the last ``days`` days that the catalogue lacks, as
     ``{stream, field, kind, code, rows, last_seen}`` (most rows first).
