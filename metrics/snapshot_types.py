@@ -3,10 +3,11 @@
 These are ``TypedDict``s — plain dicts at run time, so the published JSON is exactly what the
 builders make — naming every key the snapshot carries and its type. The section builders
 (``metrics.gate``, ``metrics.network``, ``metrics.service``, ``metrics.enrollment``,
-``metrics.freshness``, the alert book) return them, and ``docs/snapshot.md`` documents the same
-fields: tests/metrics/test_snapshot_types.py checks both ways that the two lists agree, and
-that a computed snapshot has exactly these keys. A new key is added here, in its builder and
-in the document.
+``metrics.freshness``, the alert book) make these dicts from the rows of Polars frames and are
+still annotated ``dict[str, Any]``; tests/metrics/test_snapshot_types.py checks that a
+computed snapshot has exactly these keys with these types, and that ``docs/snapshot.md``
+documents the same fields, both ways. A new key is added here, in its builder and in the
+document.
 
 Times are RFC 3339 strings; ratios are floats in [0, 1] or ``None`` when undefined.
 """
