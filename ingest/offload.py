@@ -173,7 +173,9 @@ def _start_helper(redis_url: str, relaxed: bool, setup: Callable[[], None] | Non
                   tls: RedisTLS | None = None, site_key: bytes | None = None) -> None:
     global _PIPELINE
     from ingest.pipeline import BUFFER_NAMES
-    from ingest.redis_buffer import RedisBuffer, RedisSeenSet, check_durability, connect
+    from ingest.redis_buffer import RedisBuffer
+    from ingest.redis_client import check_durability, connect
+    from ingest.redis_seen import RedisSeenSet
 
     if setup is not None:
         setup()

@@ -344,11 +344,13 @@ def build_ingest(store: SqlStore, *, wal_dir: str | os.PathLike[str] | None = No
 
     if redis_url:
         from ingest import redis_buffer as rb
+        from ingest.redis_client import check_durability, connect
+        from ingest.redis_seen import RedisSeenSet
 
-        client = rb.connect(redis_url, redis_tls)
-        rb.check_durability(client, relaxed=redis_relaxed)
+        client = connect(redis_url, redis_tls)
+        check_durability(client, relaxed=redis_relaxed)
         buffer = rb.RedisBuffer(client, BUFFER_NAMES, consumer, claim_idle_ms or rb.CLAIM_IDLE_MS)
-        over_redis = Pipeline(store, buffer, rb.RedisSeenSet(client), site_key=site_key)
+        over_redis = Pipeline(store, buffer, RedisSeenSet(client), site_key=site_key)
         return over_redis, Writer(store, buffer, on_store_state=over_redis.set_store_down)
     if wal_dir is None:
         raise ValueError("the ingest path needs IOC_REDIS_URL or a write-ahead log directory")

@@ -19,11 +19,9 @@
   the rows it deleted) is one script too, so a release repeated after a lost reply or by
   two consumers changes nothing the second time; after any failed call the consumer checks
   that what it queued still exists before forming a batch.
-- Event ids are claimed in per-day Redis sets by a Lua script, atomically across processes.
 
-"Accepted means durable" needs Redis to fsync every write and never evict:
-:func:`check_durability` refuses a server that does not (unless told to accept the loss
-window, which is then logged).
+The seen-set of event ids is in ``ingest.redis_seen``; opening Redis and checking that it keeps
+what it acknowledged ("accepted means durable") in ``ingest.redis_client``.
 """
 
 from __future__ import annotations
@@ -34,159 +32,21 @@ import socket
 import threading
 import time
 from collections import deque
-from datetime import UTC, datetime, timedelta
 from typing import Any, cast
-from urllib.parse import urlsplit
 
-import numpy as np
 import polars as pl
 import redis
 from redis.typing import StreamIdT
 
-from ingest.buffer import BatchLog
-from ingest.dedup import WINDOW_DAYS, first_in_batch, id_hashes
 from ingest.faults import reach
+from ingest.redis_client import PREFIX, buffer_key, depth_key, guard
 from ingest.wal import Record, decode, encode
-from ioc_app.settings import RedisTLS
 
 log = logging.getLogger("ioc.redis_buffer")
 
-PREFIX = "ioc"
 GROUP = "writers"
 CLAIM_IDLE_MS = 60_000
 READ_COUNT = 64
-
-
-class BufferUnavailable(OSError):
-    """Redis cannot be reached: nothing was accepted (the API answers 503)."""
-
-
-def _guard(fn: Any) -> Any:
-    """Turn Redis connection failures into ``BufferUnavailable`` for the layers above."""
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            raise BufferUnavailable(f"Redis is unreachable: {exc}") from exc
-    wrapped.__name__ = fn.__name__
-    wrapped.__doc__ = fn.__doc__
-    return wrapped
-
-
-class RedisDurabilityError(RuntimeError):
-    """The Redis server cannot promise that an acknowledged event survives a restart."""
-
-
-def connect(url: str, tls: RedisTLS | None = None, *, socket_timeout: float = 10) -> redis.Redis:
-    """The one way the product opens Redis (buffer, snapshot fan-out, sessions, screens, query
-    cache, rate limits), so a password in the URL (``redis://:pass@host``) and the TLS options
-    of ``rediss://`` apply to every connection alike. ``tls`` is ignored without ``rediss://``
-    (the settings refuse that combination)."""
-    options: dict[str, Any] = {}
-    if urlsplit(url).scheme == "rediss":
-        options = (tls or RedisTLS()).ssl_options()
-    return redis.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=5,
-                                health_check_interval=30, **options)
-
-
-def check_durability(client: redis.Redis, relaxed: bool = False) -> None:
-    """AOF on with ``appendfsync always`` and ``maxmemory-policy noeviction``, or refuse."""
-    cfg = {k: v for name in ("appendonly", "appendfsync", "maxmemory-policy")
-           for k, v in client.config_get(name).items()}
-    problems = []
-    if cfg.get("appendonly") != "yes":
-        problems.append("appendonly is 'no': set 'appendonly yes'")
-    if cfg.get("appendfsync") != "always":
-        problems.append(f"appendfsync is '{cfg.get('appendfsync')}': set 'appendfsync always'")
-    if cfg.get("maxmemory-policy") != "noeviction":
-        problems.append(f"maxmemory-policy is '{cfg.get('maxmemory-policy')}': set "
-                        f"'maxmemory-policy noeviction'")
-    if not problems:
-        return
-    message = ("Redis cannot guarantee that accepted events survive a restart: " + "; ".join(problems)
-               + " (in redis.conf or with CONFIG SET)")
-    if not relaxed:
-        raise RedisDurabilityError(message + ", or set IOC_REDIS_DURABILITY=relaxed to accept "
-                                   "losing up to a second of accepted events")
-    log.warning("event=redis.durability_relaxed loss_window=%r detail=%r",
-                "about 1 s of acknowledged events on a Redis crash", message)
-
-
-_CLAIM_AND_ADD_LUA = """
--- KEYS: today's set, earlier days' sets…, the buffer stream, its depth counter.
--- ARGV: ttl, rows, blob, hashes joined by ','.
--- Only if every hash is new: claim them all AND append the batch, atomically, so a crash
--- can never leave ids claimed whose events were not buffered. Otherwise change nothing and
--- return the per-hash flags (1 = new) so the caller can drop the duplicates and retry.
-local nk = #KEYS - 2
-local ttl, rows, blob = ARGV[1], ARGV[2], ARGV[3]
-local hashes = {}
-for h in string.gmatch(ARGV[4], '[^,]+') do hashes[#hashes + 1] = h end
-local n = #hashes
-local flags = {}
-local dup = false
-for i = 1, n do flags[i] = 1 end
-for k = 1, nk do
-  if redis.call('EXISTS', KEYS[k]) == 1 then  -- skip days with no ids
-    local i = 1
-    while i <= n do
-      local j = math.min(i + 999, n)
-      local r = redis.call('SMISMEMBER', KEYS[k], unpack(hashes, i, j))
-      for x = 1, #r do if r[x] == 1 then flags[i + x - 1] = 0; dup = true end end
-      i = j + 1
-    end
-  end
-end
-if dup then return {0, flags} end
-local i = 1
-while i <= n do
-  local j = math.min(i + 999, n)
-  redis.call('SADD', KEYS[1], unpack(hashes, i, j))
-  i = j + 1
-end
-redis.call('EXPIRE', KEYS[1], ttl)
-local id = redis.call('XADD', KEYS[nk + 1], '*', 'f', blob, 'n', rows)
-redis.call('INCRBY', KEYS[nk + 2], rows)
-return {1, id}
-"""
-
-
-class RedisSeenSet:
-    """Event ids of the last 7 days in per-day Redis sets, claimed atomically by Lua."""
-
-    def __init__(self, client: redis.Redis) -> None:
-        self.client = client
-        self._claim_and_add = client.register_script(_CLAIM_AND_ADD_LUA)
-
-    @_guard
-    def append_unique(self, stream: str, log: BatchLog[Record[str]], frame: pl.DataFrame,
-                      now: datetime) -> np.ndarray:
-        """Buffer the events of ``frame`` not seen within the window; returns the new-mask.
-
-        Claiming ids and buffering their events happen in one Lua script: a process killed
-        between the two steps cannot leave ids claimed without their events. ``log`` is a
-        log of this Redis (its records are entry ids): the script appends to its stream.
-        """
-        hashes = id_hashes(frame["event_id"])
-        new = first_in_batch(hashes)
-        ttl = (WINDOW_DAYS + 1) * 86_400
-        keys = [*self._keys(stream, now), _buffer_key(log.name), _depth_key(log.name)]
-        while new.any():
-            part = frame.filter(pl.Series(new)) if not new.all() else frame
-            ok, payload = self._claim_and_add(
-                keys=keys, args=[ttl, part.height, encode(part), ",".join(map(str, hashes[new].tolist()))])
-            if ok == 1:
-                break
-            idx = np.flatnonzero(new)
-            new[idx[~np.asarray(payload, dtype=bool)]] = False
-        return new
-
-    @staticmethod
-    def _keys(stream: str, now: datetime) -> list[str]:
-        """Today's set first, then the earlier days of the window."""
-        today = now.astimezone(UTC).date()
-        return [f"{PREFIX}:seen:{stream}:{(today - timedelta(days=d)).isoformat()}"
-                for d in range(WINDOW_DAYS)]
 
 
 _RESERVE_LUA = """
@@ -241,8 +101,8 @@ class RedisStreamLog:
     def __init__(self, client: redis.Redis, name: str, consumer: str, claim_idle_ms: int) -> None:
         self.client = client
         self.name = name
-        self.key = _buffer_key(name)
-        self.depth_key = _depth_key(name)
+        self.key = buffer_key(name)
+        self.depth_key = depth_key(name)
         self.intent_key = f"{PREFIX}:intent:{name}"
         self.member_key = f"{PREFIX}:member:{name}"
         self.consumer = consumer
@@ -260,7 +120,7 @@ class RedisStreamLog:
         self._replayed = False
 
     # ---- producer side ----------------------------------------------------------------
-    @_guard
+    @guard
     def append(self, frame: pl.DataFrame) -> str:
         """XADD the batch (and count its rows) in one transaction; with appendfsync always
         the reply comes after the write reached disk."""
@@ -379,7 +239,7 @@ class RedisStreamLog:
             return None
         return [by_id[eid] for eid in wanted]
 
-    @_guard
+    @guard
     def next_batch(self, max_rows: int, max_age_s: float, force: bool = False) -> list[Record[str]]:
         """The next batch to insert, already reserved in Redis; [] when none is due."""
         with self._lock:
@@ -428,7 +288,7 @@ class RedisStreamLog:
         ids = ",".join(r.start for r in batch)
         return f"redis:{self.name}:{hashlib.sha1(ids.encode(), usedforsecurity=False).hexdigest()}"
 
-    @_guard
+    @guard
     def confirm(self, batch: list[Record[str]]) -> None:
         args: list[Any] = [GROUP, batch[0].start]
         for r in batch:
@@ -451,7 +311,7 @@ class RedisStreamLog:
         with self._lock:
             return time.time() - min((r.appended_at for r in self._queue), default=time.time())
 
-    @_guard
+    @guard
     def replayed(self) -> bool:
         """Whether everything buffered before this process began has been written."""
         if self._replayed:
@@ -471,16 +331,6 @@ def _entries(reply: Any) -> list[_Entry]:
     """The entries of a one-stream ``XREADGROUP`` reply (``[[stream, entries]]``; nothing
     new: an empty reply). Redis replies are untyped: this is where they get a type."""
     return cast("list[_Entry]", reply[0][1]) if reply else []
-
-
-def _buffer_key(name: str) -> str:
-    """The Redis Stream of the table ``name``'s buffer."""
-    return f"{PREFIX}:buffer:{name}"
-
-
-def _depth_key(name: str) -> str:
-    """The count of rows waiting in the table ``name``'s buffer."""
-    return f"{PREFIX}:depth:{name}"
 
 
 def _text(value: Any) -> str:
@@ -508,7 +358,7 @@ class RedisBuffer:
         return list(self._logs)
 
     @property
-    @_guard
+    @guard
     def depth(self) -> int:
         """Rows waiting across tables (read from Redis at most every 200 ms)."""
         at, value = self._depth_cache
