@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as dtime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -113,7 +113,7 @@ def read_parquet(path: Path) -> Iterator[pl.DataFrame]:
     except Exception as exc:  # pyarrow raises several kinds for a bad file
         raise ImportError_(f"{path}: not a readable Parquet file ({exc})") from None
     for batch in pf.iter_batches(batch_size=CHUNK_ROWS):
-        yield pl.from_arrow(batch)  # type: ignore[misc]
+        yield cast("pl.DataFrame", pl.from_arrow(batch))  # a record batch: a frame, never a Series
 
 
 def _cell_text(value: Any, zone: ZoneInfo) -> str | None:

@@ -25,6 +25,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -70,7 +71,7 @@ class Offload:
         self.processes = processes
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
-        self._stages: dict[str, _Stage] = {}
+        self._stages: dict[str, _Stage[_Job[Request]]] = {}
 
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -97,8 +98,7 @@ class Offload:
             stage = self._stages.get(stream.name)
             if stage is None:
                 stage = self._stages[stream.name] = _Stage(
-                    f"ioc-offload-{stream.name}",
-                    lambda jobs, name=stream.name: self._run(name, jobs), self.processes)
+                    f"ioc-offload-{stream.name}", partial(self._run, stream.name), self.processes)
         stage.put(job)
         return job.outcome()
 
@@ -219,8 +219,7 @@ def _handle(stream_name: str, requests: list[Request]) -> list[Outcome]:
             outcomes[k] = ("body", exc.status, exc.code, exc.message)
             continue
         if isinstance(events, pl.DataFrame):  # CSV: tabular, validated on its own
-            outcomes[k] = _guarded(lambda ev=events, src=req.source: pipeline.submit(
-                stream, ev, source=src))
+            outcomes[k] = _guarded(partial(pipeline.submit, stream, events, source=req.source))
             continue
         job: _Job[Events] = _Job(events, req.source, None)
         job.prepared = prepare(stream, events)
@@ -238,7 +237,7 @@ def _handle(stream_name: str, requests: list[Request]) -> list[Outcome]:
     return answered
 
 
-def _guarded(fn: Any) -> Outcome:
+def _guarded(fn: Callable[[], object]) -> Outcome:
     try:
         return ("ok", fn())
     except Backpressure as exc:

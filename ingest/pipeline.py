@@ -14,9 +14,10 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import numpy as np
@@ -106,7 +107,7 @@ class Pipeline(Generic[R]):
         self.high_water_rows = high_water_rows
         self.counters = Counters()
         self.store_down_since: float | None = None
-        self._validating: dict[str, _Stage] = {}
+        self._validating: dict[str, _Stage[_Job[Events]]] = {}
         self._stages_lock = threading.Lock()
         if isinstance(self.seen, MemorySeenSet):
             self._rebuild_seen(self.seen)
@@ -174,19 +175,18 @@ class Pipeline(Generic[R]):
         if isinstance(events, pl.DataFrame) or not letters or len(events) >= COALESCE_ROWS:
             return self.accept_group(stream, [_Job(events, source, now)],
                                      now or datetime.now(UTC), letters)[0]
-        job = _Job(events, source, now)
+        job: _Job[Events] = _Job(events, source, now)
         job.prepared = prepare(stream, events)  # in this request's thread, beside the others
         with self._stages_lock:
             stage = self._validating.get(stream.name)
             if stage is None:
                 store = _Stage(f"ioc-buffer-{stream.name}", self._buffer_groups, BUFFER_WORKERS)
                 stage = self._validating[stream.name] = _Stage(
-                    f"ioc-validate-{stream.name}",
-                    lambda jobs, st=stream, nxt=store: self._validate_groups(st, jobs, nxt))
+                    f"ioc-validate-{stream.name}", partial(self._validate_groups, stream, store=store))
         stage.put(job)
         return job.outcome()
 
-    def _validate_groups(self, stream: Stream, jobs: list[_Job[Events]], store: _Stage) -> None:
+    def _validate_groups(self, stream: Stream, jobs: list[_Job[Events]], store: _Stage[_Validated]) -> None:
         """Validate queued requests together (those of one receipt time), pass them on."""
         for group in _runs(jobs):
             now = group[0].now or datetime.now(UTC)
@@ -197,8 +197,7 @@ class Pipeline(Generic[R]):
                 continue
             store.put((stream, group, result, now))
 
-    def _buffer_groups(self, items: list[tuple[Stream, list[_Job[Events]], ValidationResult, datetime]]
-                       ) -> None:
+    def _buffer_groups(self, items: list[_Validated]) -> None:
         for stream, group, result, now in items:
             try:
                 _settle(group, receipts=self._buffer(stream, group, result, now))
@@ -405,7 +404,13 @@ def _runs(jobs: list[_Job[E]]) -> list[list[_Job[E]]]:
     return runs
 
 
-class _Stage:
+#: a group of requests validated together, on its way to the buffer
+_Validated = tuple[Stream, list[_Job[Events]], ValidationResult, datetime]
+#: what a stage's threads take in batches
+T = TypeVar("T")
+
+
+class _Stage(Generic[T]):
     """Threads that each take everything queued while they were busy, as one batch.
 
     This is what coalesces concurrent requests: while the validation of one group runs,
@@ -418,16 +423,16 @@ class _Stage:
 
     IDLE_S = 5.0
 
-    def __init__(self, name: str, work: Any, workers: int = 1) -> None:
+    def __init__(self, name: str, work: Callable[[list[T]], None], workers: int = 1) -> None:
         self.name = name
         self.work = work
         self.workers = workers
-        self._items: list[Any] = []
+        self._items: list[T] = []
         self._cond = threading.Condition()
         self._running = 0
         self._waiting = 0
 
-    def put(self, item: Any) -> None:
+    def put(self, item: T) -> None:
         with self._cond:
             self._items.append(item)
             if self._waiting:
@@ -462,5 +467,7 @@ class _RowsOf(Sequence[Any]):
     def __len__(self) -> int:
         return self.frame.height
 
+    # by index only (the dead letters are built row by row, never sliced): narrower than
+    # Sequence.__getitem__, which also takes a slice
     def __getitem__(self, i: int) -> Any:  # type: ignore[override]
         return self.frame.row(i, named=True)

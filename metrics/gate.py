@@ -206,6 +206,8 @@ def window_counts(store: SqlStore, windows: Sequence[Window], dims: Sequence[str
         "GROUP BY label" + "".join(f", {d}" for d in dims),
         params,
     )
+    # polars wants a mapping keyed by str, selector or dtype; a dict keyed by str is one, but
+    # Mapping is invariant in its key type
     return frame.cast(schema)  # type: ignore[arg-type]
 
 

@@ -162,7 +162,8 @@ def online_now(store: SqlStore, now: datetime | None = None) -> dict[str, float 
 def peak_utilization(links: pl.DataFrame) -> float | None:
     """The busiest fresh link's utilization (what the wall shows first), or null."""
     fresh = links.filter(~pl.col("stale") & pl.col("utilization").is_not_null())
-    return float(fresh["utilization"].max()) if fresh.height else None  # type: ignore[arg-type]
+    peak = fresh["utilization"].max()  # None without a fresh link
+    return float(peak) if isinstance(peak, int | float) else None
 
 
 def _online_samples(store: SqlStore, now: datetime) -> pl.DataFrame:

@@ -15,7 +15,8 @@ import redis
 
 from ingest.buffer import BatchLog, Buffer, Buffered, R, SeenSet
 from ingest.dedup import MemorySeenSet
-from ingest.redis_buffer import RedisBuffer, RedisSeenSet
+from ingest.redis_buffer import RedisBuffer
+from ingest.redis_seen import RedisSeenSet
 from ingest.wal import WriteAheadLog
 from ioc_app.storage import SqlStore, Store
 from tests.conftest import RedisServer
