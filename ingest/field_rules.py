@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from ingest import pii
 from ingest.contracts import Field, Stream
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 EVENT_ID_RE = r"^[A-Za-z0-9._:-]{1,64}$"
 RFC3339_FMT = "%Y-%m-%dT%H:%M:%S%.f%:z"
@@ -39,7 +43,7 @@ def _typed(f: Field, raw: pl.Schema) -> tuple[pl.Expr, pl.Expr, list[tuple[str, 
     col = pl.col(f.name)
     dtype = raw[f.name]
     if dtype == pl.Null:
-        col, dtype = col.cast(pl.String), pl.String
+        col, dtype = col.cast(pl.String), pl.String()
     if dtype == pl.String:
         col = col.str.strip_chars()
         present = col.is_not_null() & (col != "")
@@ -145,9 +149,8 @@ def _build_plan(stream: Stream, schema: pl.Schema) -> _Plan:
     reason_cols: list[pl.Expr] = []
     for f in stream.all_fields:
         typed, present, rules = _typed(f, schema)
-        reason = pl.when(~present & pl.lit(f.required) & pl.lit(not _derivable(stream, f))).then(
-            pl.lit("missing")
-        )
+        reason: Then | ChainedThen = pl.when(
+            ~present & pl.lit(f.required) & pl.lit(not _derivable(stream, f))).then(pl.lit("missing"))
         for code, broken in rules:
             reason = reason.when(present & broken.fill_null(True)).then(pl.lit(code))
         if f.kind == "ts":

@@ -32,13 +32,14 @@ import socket
 import threading
 import time
 from collections import deque
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 import redis
+from redis.typing import StreamIdT
 
 from ingest.faults import reach
-from ingest.redis_client import PREFIX, guard
+from ingest.redis_client import PREFIX, buffer_key, depth_key, guard
 from ingest.wal import Record, decode, encode
 
 log = logging.getLogger("ioc.redis_buffer")
@@ -100,13 +101,13 @@ class RedisStreamLog:
     def __init__(self, client: redis.Redis, name: str, consumer: str, claim_idle_ms: int) -> None:
         self.client = client
         self.name = name
-        self.key = f"{PREFIX}:buffer:{name}"
-        self.depth_key = f"{PREFIX}:depth:{name}"
+        self.key = buffer_key(name)
+        self.depth_key = depth_key(name)
         self.intent_key = f"{PREFIX}:intent:{name}"
         self.member_key = f"{PREFIX}:member:{name}"
         self.consumer = consumer
         self.claim_idle_ms = claim_idle_ms
-        self._queue: deque[Record] = deque()
+        self._queue: deque[Record[str]] = deque()
         self._queued_ids: set[str] = set()
         self._lock = threading.Lock()
         self._own_pending_read = False
@@ -156,7 +157,7 @@ class RedisStreamLog:
                 pipe.hsetnx(self.member_key, eid, _text(bid))
         pipe.execute()
 
-    def _enqueue(self, entries: list[Any]) -> int:
+    def _enqueue(self, entries: list[_Entry]) -> int:
         added = 0
         for entry_id, fields in entries:
             eid = _text(entry_id)
@@ -182,7 +183,7 @@ class RedisStreamLog:
             start = "0"
             while True:
                 got = self.client.xreadgroup(GROUP, self.consumer, {self.key: start}, count=READ_COUNT)
-                entries = got[0][1] if got else []
+                entries = _entries(got)
                 self._enqueue(entries)
                 if len(entries) < READ_COUNT:
                     break
@@ -200,7 +201,7 @@ class RedisStreamLog:
                 log.info("event=redis.claimed stream=%s entries=%d", self.name, len(claimed))
         if len(self._queue) < READ_COUNT:
             got = self.client.xreadgroup(GROUP, self.consumer, {self.key: ">"}, count=READ_COUNT)
-            self._enqueue(got[0][1] if got else [])
+            self._enqueue(_entries(got))
 
     def _verify(self) -> None:
         """After a failed call: forget queued entries that are gone (a release whose reply
@@ -217,7 +218,7 @@ class RedisStreamLog:
         self._own_pending_read = False
         self._suspect = False
 
-    def _whole(self, bid: str) -> list[Record] | None:
+    def _whole(self, bid: str) -> list[Record[str]] | None:
         """The reserved batch ``bid``, fetched whole: entries this consumer does not hold
         are claimed from whoever does. None when the batch is gone (released meanwhile)."""
         ids = self.client.hget(self.intent_key, bid)
@@ -225,9 +226,11 @@ class RedisStreamLog:
             self._suspect = True
             return None
         wanted = _text(ids).split(",")
-        missing = [eid for eid in wanted if eid not in self._queued_ids]
+        missing: list[StreamIdT] = [eid for eid in wanted if eid not in self._queued_ids]
         if missing:
-            self._enqueue(self.client.xclaim(self.key, GROUP, self.consumer, 0, missing))
+            # XCLAIM (without JUSTID) answers with the claimed entries
+            claimed = self.client.xclaim(self.key, GROUP, self.consumer, 0, missing)
+            self._enqueue(cast("list[_Entry]", claimed))
             reach("redis.batch_claimed", redis_client=self.client)
         by_id = {r.start: r for r in self._queue}
         if any(eid not in by_id for eid in wanted):
@@ -237,7 +240,7 @@ class RedisStreamLog:
         return [by_id[eid] for eid in wanted]
 
     @guard
-    def next_batch(self, max_rows: int, max_age_s: float, force: bool = False) -> list[Record]:
+    def next_batch(self, max_rows: int, max_age_s: float, force: bool = False) -> list[Record[str]]:
         """The next batch to insert, already reserved in Redis; [] when none is due."""
         with self._lock:
             try:
@@ -246,7 +249,7 @@ class RedisStreamLog:
                 self._suspect = True
                 raise
 
-    def _next(self, max_rows: int, max_age_s: float, force: bool) -> list[Record]:
+    def _next(self, max_rows: int, max_age_s: float, force: bool) -> list[Record[str]]:
         for _ in range(8):
             self._fill()
             if not self._queue:
@@ -258,7 +261,7 @@ class RedisStreamLog:
                 if whole is not None:
                     return whole
                 continue
-            batch: list[Record] = []
+            batch: list[Record[str]] = []
             rows = 0
             for r, owner in zip(ordered, owners, strict=True):
                 if owner is not None or (batch and rows + r.rows > max_rows):
@@ -280,13 +283,13 @@ class RedisStreamLog:
             # 2: taken by another batch meanwhile — look again
         return []
 
-    def begin(self, batch: list[Record]) -> str:
+    def begin(self, batch: list[Record[str]]) -> str:
         """The batch was reserved when it was handed out; its token names its entries."""
         ids = ",".join(r.start for r in batch)
         return f"redis:{self.name}:{hashlib.sha1(ids.encode(), usedforsecurity=False).hexdigest()}"
 
     @guard
-    def confirm(self, batch: list[Record]) -> None:
+    def confirm(self, batch: list[Record[str]]) -> None:
         args: list[Any] = [GROUP, batch[0].start]
         for r in batch:
             args += [r.start, r.rows]
@@ -300,7 +303,7 @@ class RedisStreamLog:
         with self._lock:
             self._drop({r.start for r in batch})
 
-    def pending_records(self) -> list[Record]:
+    def pending_records(self) -> list[Record[str]]:
         with self._lock:
             return list(self._queue)
 
@@ -320,11 +323,21 @@ class RedisStreamLog:
         return self._replayed
 
 
+#: a stream entry as Redis returns it: its id and its fields (None: deleted since delivered)
+_Entry = tuple["bytes | str", "dict[bytes, bytes] | None"]
+
+
+def _entries(reply: Any) -> list[_Entry]:
+    """The entries of a one-stream ``XREADGROUP`` reply (``[[stream, entries]]``; nothing
+    new: an empty reply). Redis replies are untyped: this is where they get a type."""
+    return cast("list[_Entry]", reply[0][1]) if reply else []
+
+
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _order(r: Record) -> tuple[int, ...]:
+def _order(r: Record[str]) -> tuple[int, ...]:
     return tuple(map(int, str(r.start).split("-")))
 
 

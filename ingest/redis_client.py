@@ -10,7 +10,8 @@ told to accept the loss window, which is then logged).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import redis
@@ -27,9 +28,13 @@ class BufferUnavailable(OSError):
     """Redis cannot be reached: nothing was accepted (the API answers 503)."""
 
 
-def guard(fn: Any) -> Any:
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def guard(fn: Callable[_P, _T]) -> Callable[_P, _T]:
     """Turn Redis connection failures into ``BufferUnavailable`` for the layers above."""
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
+    def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> _T:
         try:
             return fn(*args, **kwargs)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -37,6 +42,16 @@ def guard(fn: Any) -> Any:
     wrapped.__name__ = fn.__name__
     wrapped.__doc__ = fn.__doc__
     return wrapped
+
+
+def buffer_key(table: str) -> str:
+    """The Redis Stream that buffers the batches of ``table``."""
+    return f"{PREFIX}:buffer:{table}"
+
+
+def depth_key(table: str) -> str:
+    """The count of rows waiting in ``table``'s buffer."""
+    return f"{PREFIX}:depth:{table}"
 
 
 class RedisDurabilityError(RuntimeError):

@@ -13,11 +13,12 @@ import polars as pl
 import redis
 
 from ingest.dedup import WINDOW_DAYS, first_in_batch, id_hashes
-from ingest.redis_client import PREFIX, guard
+from ingest.redis_client import PREFIX, buffer_key, depth_key, guard
 from ingest.wal import encode
 
 if TYPE_CHECKING:
-    from ingest.redis_buffer import RedisStreamLog
+    from ingest.buffer import BatchLog
+    from ingest.wal import Record
 
 
 _CLAIM_AND_ADD_LUA = """
@@ -67,17 +68,18 @@ class RedisSeenSet:
         self._claim_and_add = client.register_script(_CLAIM_AND_ADD_LUA)
 
     @guard
-    def append_unique(self, stream: str, log: RedisStreamLog, frame: pl.DataFrame,
+    def append_unique(self, stream: str, log: BatchLog[Record[str]], frame: pl.DataFrame,
                       now: datetime) -> np.ndarray:
         """Buffer the events of ``frame`` not seen within the window; returns the new-mask.
 
         Claiming ids and buffering their events happen in one Lua script: a process killed
-        between the two steps cannot leave ids claimed without their events.
+        between the two steps cannot leave ids claimed without their events. ``log`` is a
+        log of this Redis (its records are entry ids): the script appends to its stream.
         """
         hashes = id_hashes(frame["event_id"])
         new = first_in_batch(hashes)
         ttl = (WINDOW_DAYS + 1) * 86_400
-        keys = [*self._keys(stream, now), log.key, log.depth_key]
+        keys = [*self._keys(stream, now), buffer_key(log.name), depth_key(log.name)]
         while new.any():
             part = frame.filter(pl.Series(new)) if not new.all() else frame
             ok, payload = self._claim_and_add(

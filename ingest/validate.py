@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -150,7 +150,8 @@ def validate_frame(
     Columns may be strings (CSV) or already typed (Parquet); both go through the same rules.
     """
     if not isinstance(frame, pl.DataFrame):
-        frame = pl.from_arrow(frame)  # an Arrow table or record batch
+        # an Arrow table or record batch: a frame (from_arrow gives a Series only for an array)
+        frame = cast("pl.DataFrame", pl.from_arrow(frame))
     allowed = {f.name for f in stream.all_fields}
     errors: list[dict[str, Any]] = []
     unknown = [c for c in frame.columns if c not in allowed]

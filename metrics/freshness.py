@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domains import Live
-from ioc_app.storage import Store
+from ioc_app.storage import SqlStore
 
 #: How long each event stream may stay silent before it is stale, as its domain declares it
 #: (``Domain.stale_after_s``): samples arrive every 10–60 s; gates and the service hall are
@@ -21,7 +21,7 @@ STALE_AFTER_S: Live[str, int | None] = Live(
 EVENT_STREAMS = STALE_AFTER_S  # the event streams, in the domains' order
 
 
-def freshness(store: Store, now: datetime | None = None) -> dict[str, dict[str, Any]]:
+def freshness(store: SqlStore, now: datetime | None = None) -> dict[str, dict[str, Any]]:
     """``{stream: {last_event_ts, lag_s, stale, stale_after_s}}`` for every event stream.
 
     ``last_event_ts`` is the newest ``ts`` stored (RFC 3339, UTC) or None; ``lag_s`` the

@@ -227,6 +227,7 @@ def load_settings(
         if raw is None or (raw.strip() == "" and attr not in ("clickhouse_cluster", "redis_url")):
             continue
         values[attr] = parse(name, raw)
+    # each value comes from its variable's own parser, which returns the field's type
     settings = Settings(**values)  # type: ignore[arg-type]
     _check_redis_tls(settings)
     for name, url in (("IOC_CLICKHOUSE_URL", settings.clickhouse_url), ("IOC_REDIS_URL", settings.redis_url)):

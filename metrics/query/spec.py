@@ -190,7 +190,7 @@ def parse_spec(domain_name: str, args: Mapping[str, Sequence[str]], zone: ZoneIn
     if grain_raw is not None:
         if grain_raw not in GRAINS:
             raise QueryError("bad_parameter", f"grain={grain_raw!r}: use one of: {_allowed(GRAINS)}")
-        grain = grain_raw  # type: ignore[assignment]
+        grain = grain_raw
 
     requested = _names(_single(args, "measures"), "measures")
     for m in requested or ():

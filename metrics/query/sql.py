@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from ioc_app.storage import Store
+from ioc_app.storage import SqlStore
 from metrics.query.spec import (
     DOMAINS,
     MAX_ROWS,
@@ -86,7 +86,7 @@ def buckets(spec: QuerySpec, zone: ZoneInfo) -> pl.Series:
     return pl.Series("b", out, dtype=pl.Date if spec.grain == "day" else pl.Int64)
 
 
-def run(store: Store, spec: QuerySpec, zone: ZoneInfo) -> pl.DataFrame:
+def run(store: SqlStore, spec: QuerySpec, zone: ZoneInfo) -> pl.DataFrame:
     """The answer to ``spec``: columns ``<grain>, *group_by, *measures``, one row per bucket
     and group (empty buckets filled), ordered by bucket then groups.
 

@@ -19,6 +19,7 @@ import cas
 import requests
 from flask import Response, redirect, request
 from lxml import etree
+from werkzeug.wrappers import Response as BaseResponse
 
 from ioc_app.access import Access, current
 from ioc_app.gate import safe_next
@@ -76,7 +77,7 @@ def _cas_failure(body: bytes) -> str:
 
 
 @sso.get("/auth/cas")
-def cas_start() -> Response:
+def cas_start() -> BaseResponse:
     access = current()
     if not access.settings.cas_url:
         return not_configured()
@@ -89,7 +90,7 @@ def cas_start() -> Response:
 
 
 @sso.get("/auth/cas/callback")
-def cas_callback() -> Response:
+def cas_callback() -> BaseResponse:
     access = current()
     if not access.settings.cas_url:
         return not_configured()

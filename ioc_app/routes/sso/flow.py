@@ -19,6 +19,7 @@ from typing import Any
 import requests
 from flask import Blueprint, Response, current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.wrappers import Response as BaseResponse
 
 from ioc_app.access import Access
 from ioc_app.plain import lang, render
@@ -46,7 +47,7 @@ MAX_VALUE_LEN = 256
 class _TimeoutSession(requests.Session):
     """requests with a timeout on every call (python-cas passes none of its own)."""
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", TIMEOUT_S)
         return super().request(method, url, *args, **kwargs)
 
@@ -72,7 +73,8 @@ def load_flows() -> dict[str, dict[str, list[Any]]]:
     return data if isinstance(data, dict) else {}
 
 
-def save_flows(response: Response, flows: Mapping[str, dict[str, list[Any]]], access: Access) -> Response:
+def save_flows(response: BaseResponse, flows: Mapping[str, dict[str, list[Any]]], access: Access
+               ) -> BaseResponse:
     kept = {kind: entries for kind, entries in flows.items() if entries}
     if not kept:
         if request.cookies.get(FLOW_COOKIE):
@@ -149,7 +151,7 @@ def sign_in_link() -> list[tuple[str, str]]:
 
 
 def fail(access: Access, via: str, reason: str, status: int, *,
-          flows: dict[str, dict[str, list[Any]]] | None = None, error: str = "") -> Response:
+          flows: dict[str, dict[str, list[Any]]] | None = None, error: str = "") -> BaseResponse:
     """The clear page of a sign-in that did not complete, and its audit row (who it was is
     not known yet: the provider's answer was not believed)."""
     detail = {"via": via, "reason": reason}
@@ -194,7 +196,7 @@ def keep(attributes: Mapping[str, Any], access: Access, extra: tuple[str, ...]) 
 
 
 def finish(access: Access, name: str, via: str, next_url: str, attributes: dict[str, Any],
-            flows: dict[str, dict[str, list[Any]]], cas_ticket: str | None = None) -> Response:
+            flows: dict[str, dict[str, list[Any]]], cas_ticket: str | None = None) -> BaseResponse:
     """Sign the person in, unless their roles must sign in locally with a second factor."""
     roles = access.roles.book().roles_of(name, attributes)
     strict = [r for r in roles if r in NEEDS_TOTP]
@@ -202,7 +204,7 @@ def finish(access: Access, name: str, via: str, next_url: str, attributes: dict[
         access.audit.record("signin", object=name, result="failed", actor=name, actor_kind="person",
                             detail={"via": via, "reason": "needs_local_totp", "roles": strict})
         language = lang()
-        response = render("message.html", 403, title=t("auth.sso_failed_title", language),
+        response: BaseResponse = render("message.html", 403, title=t("auth.sso_failed_title", language),
                           message=sso_text("needs_local").format(name=name, roles=", ".join(strict)),
                           links=sign_in_link(), signed_in=False)
     else:

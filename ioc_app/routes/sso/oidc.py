@@ -16,10 +16,11 @@ from typing import Any
 import requests
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
-from flask import Response, redirect, request
+from flask import redirect, request
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
+from werkzeug.wrappers import Response as BaseResponse
 
 from ioc_app.access import Access, current
 from ioc_app.gate import safe_next
@@ -179,7 +180,7 @@ def _userinfo(client: OAuth2Session, meta: Mapping[str, Any], sub: str) -> dict[
 
 
 @sso.get("/auth/oidc")
-def oidc_start() -> Response:
+def oidc_start() -> BaseResponse:
     access = current()
     config = _oidc_settings(access)
     if config is None:
@@ -203,7 +204,7 @@ def oidc_start() -> Response:
 
 
 @sso.get("/auth/oidc/callback")
-def oidc_callback() -> Response:
+def oidc_callback() -> BaseResponse:
     access = current()
     config = _oidc_settings(access)
     if config is None:
