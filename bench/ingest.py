@@ -48,7 +48,7 @@ BASELINE = """
 import sys, time
 import polars as pl
 from datetime import datetime, UTC
-from domains.gate import GATE_PASS
+from ingest.gate import GATE_PASS
 from ingest.validate import validate
 from ioc_app.migrate import migrate
 from ioc_app.storage import Store

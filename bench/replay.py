@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 import polars as pl  # noqa: E402
 
 from bench.validate import make_events  # noqa: E402
-from domains.gate import GATE_PASS  # noqa: E402
+from ingest.gate import GATE_PASS  # noqa: E402
 from ingest.pipeline import build_ingest  # noqa: E402
 from ingest.validate import validate  # noqa: E402
 from ioc_app.migrate import migrate  # noqa: E402

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import orjson
 import polars as pl
 
-from domains.gate import GATE_PASS
+from ingest.gate import GATE_PASS
 from ingest.validate import validate, validate_frame
 
 

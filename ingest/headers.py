@@ -4,7 +4,7 @@ The admissions office keeps its plan and admission lists in spreadsheets with Ch
 headers (年份, 省份, 批次, 科类, 专业代码, 计划数 …) and Chinese values (北京, 本科批, 普通类,
 物理类, 录取 …). File import maps both through the tables below: the common headers and the
 provinces by name here, each domain's headers, values and person keys declared with the
-domain (``domains/<name>.py``); all documented in ``docs/import.md``. English field names and
+domain (``ingest/<name>.py``); all documented in ``docs/import.md``. English field names and
 codes pass through unchanged. A header that is neither a field nor an alias stays as it is,
 so validation reports it as ``unknown_field``.
 """
@@ -16,13 +16,13 @@ from typing import TypeVar
 
 import polars as pl
 
-from domains import Live
 from ingest import pii
 from ingest.contracts import Stream
+from ingest.registry import DOMAINS, Live
 
 T = TypeVar("T")
 
-#: headers every stream shares; each domain adds its own (``Domain.header_aliases``)
+#: headers every stream shares; each domain adds its own (``IngestDomain.header_aliases``)
 COMMON_HEADERS: dict[str, str] = {
     "事件编号": "event_id", "事件ID": "event_id", "时间": "ts", "发生时间": "ts", "来源": "source",
     "来源系统": "source",
@@ -44,7 +44,7 @@ def _merged(kind: str, parts: list[tuple[str, Mapping[str, T]]]) -> dict[str, T]
 
 
 #: every header file import understands → its field (the common ones and every domain's)
-HEADER_ALIASES: Live[str, str] = Live(lambda ds: _merged(
+HEADER_ALIASES: Live[str, str] = DOMAINS.live(lambda ds: _merged(
     "header", [("every stream", COMMON_HEADERS), *((f"domain {d.name}", d.header_aliases) for d in ds)]))
 
 #: columns of personal identifiers (exam numbers, ID numbers): file import replaces their
@@ -52,8 +52,8 @@ HEADER_ALIASES: Live[str, str] = Live(lambda ds: _merged(
 #: pseudonymous person key (the first of these a file has wins)
 IDENTIFIER_HEADERS: tuple[str, ...] = ("考生号", "准考证号", "身份证号", "身份证号码", "身份证",
                                        "证件号码", "证件号")
-#: the pseudonymous person key of each stream that has one (``Domain.person_keys``)
-PERSON_KEYS: Live[str, str] = Live(lambda ds: {s: k for d in ds for s, k in d.person_keys.items()})
+#: the pseudonymous person key of each stream that has one (``IngestDomain.person_keys``)
+PERSON_KEYS: Live[str, str] = DOMAINS.live(lambda ds: {s: k for d in ds for s, k in d.person_keys.items()})
 
 PROVINCE_NAMES: dict[str, str] = {
     "北京": "11", "天津": "12", "河北": "13", "山西": "14", "内蒙古": "15", "辽宁": "21",
@@ -65,9 +65,9 @@ PROVINCE_NAMES: dict[str, str] = {
 }
 _PROVINCE_SUFFIXES = ("省", "市", "自治区", "壮族自治区", "回族自治区", "维吾尔自治区", "特别行政区")
 
-#: field → cell value → code, as the domains declare them (``Domain.value_aliases``); a value
+#: field → cell value → code, as the domains declare them (``IngestDomain.value_aliases``); a value
 #: alias applies to the field in every stream that has it
-VALUE_ALIASES: Live[str, Mapping[str, str]] = Live(lambda ds: {
+VALUE_ALIASES: Live[str, Mapping[str, str]] = DOMAINS.live(lambda ds: {
     name: _merged(f"{name} value", [(f"domain {d.name}", d.value_aliases[name]) for d in ds
                                     if name in d.value_aliases])
     for name in dict.fromkeys(n for d in ds for n in d.value_aliases)})

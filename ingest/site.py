@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
-from domains.enrollment import PROVINCES
+from ingest.enrollment import PROVINCES
 from ioc_app.storage import SqlStore
 
 

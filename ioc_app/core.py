@@ -15,7 +15,6 @@ When the store fails, the last snapshot keeps being served, republished once wit
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
 import threading
 import time
@@ -30,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-import domains as registry
+from ioc_app import domains as registry
 from ioc_app.storage import Store
 from metrics import alerts as alert_rules
 from metrics import history
@@ -64,18 +63,17 @@ class Domain:
 
 
 def domains(min_cell: int = MIN_CELL) -> tuple[Domain, ...]:
-    """The snapshot's sections: one per registered domain that declares its figures
-    (``domains.Domain.figures``), in the domains' order. The settings a domain's ``live``
-    takes (``figure_options``) are passed to it: ``min_cell`` (``IOC_MIN_CELL``) is the
-    smallest group of admitted candidates whose score statistics the shared snapshot shows."""
+    """The snapshot's sections: one per registered domain (``ioc_app/domains.py``, whose
+    halves must agree), in the domains' order, computed by its metrics half (``live``,
+    ``slow``). The settings a domain's ``live`` takes (``figure_options``) are passed to it:
+    ``min_cell`` (``IOC_MIN_CELL``) is the smallest group of admitted candidates whose score
+    statistics the shared snapshot shows."""
     options = {"min_cell": min_cell}
     out = []
     for d in registry.registered():
-        if d.figures is None:
-            continue
-        figures = importlib.import_module(d.figures)
-        live = partial(figures.live, **{k: options[k] for k in d.figure_options})
-        out.append(Domain(d.name, live if d.figure_options else figures.live, figures.slow))
+        m = d.metrics
+        live = partial(m.live, **{k: options[k] for k in m.figure_options}) if m.figure_options else m.live
+        out.append(Domain(d.name, live, m.slow))
     return tuple(out)
 
 

@@ -1,4 +1,4 @@
-"""The DDL of the tables a domain declares *now* (``domains.Domain.tables``).
+"""The DDL of the tables a domain declares *now* (``ingest/<name>.py``, ``IngestDomain.tables``).
 
 Shipped migrations keep their own DDL, frozen when they shipped (``ioc_app/migrations``);
 the domains declare their current tables. This module says those declarations in the same
@@ -10,8 +10,8 @@ never reads a declaration (its DDL would follow every later change of it).
 
 from __future__ import annotations
 
-from domains.contracts import Stream, ch_type
-from domains.model import Col, Domain, Table
+from ingest.contracts import Stream, ch_type
+from ingest.tables import Col, IngestDomain, Table
 from ioc_app import schema
 from ioc_app.schema import Dialect
 
@@ -30,7 +30,7 @@ def _col(c: str | Col) -> str | schema.Col:
     return c if isinstance(c, str) else schema.Col(c.name, c.type, c.expr)
 
 
-def table_names(domain: Domain) -> tuple[str, ...]:
+def table_names(domain: IngestDomain) -> tuple[str, ...]:
     """Every table the domain declares: raw tables and rollups."""
     by_name = {s.name: s for s in domain.streams}
     return tuple(name for t in domain.tables
@@ -49,7 +49,7 @@ def table_statements(stream: Stream, table: Table, d: Dialect) -> list[str]:
     return out
 
 
-def statements(domain: Domain, d: Dialect, *, freshness: bool = False) -> list[str]:
+def statements(domain: IngestDomain, d: Dialect, *, freshness: bool = False) -> list[str]:
     """CREATE statements of every table the domain declares; with ``freshness``, also the
     view that keeps ``ioc_freshness`` current for each of its event streams (that table
     must exist: the core migrations create it)."""

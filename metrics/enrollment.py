@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from ioc_app.storage import SqlStore
+from metrics.domain import MetricsDomain, Referenced
 
 CHECKIN_STEPS = ("arrived", "paid", "dorm", "registered")
 #: Breakdowns of the section: snapshot key → dimension.
@@ -446,3 +447,19 @@ def _reached_by(frame: pl.DataFrame, what: str, year: int, dates: pl.Series) -> 
     got = pl.DataFrame({"date": dates}).join_asof(daily, left_on="date", right_on="day",
                                                   strategy="backward")
     return got["total"].fill_null(0).cast(pl.Int64)
+
+
+# admissions come in seasons: no query measures, no anomaly measures, never stale
+DOMAIN = MetricsDomain(
+    "enrollment", 40, live, slow,
+    stale_after_s={"enrollment.admission": None, "enrollment.checkin": None},
+    references=(
+        Referenced("enrollment.admission", "college", "college", "enrollment_admission", "ts", "count()"),
+        Referenced("enrollment.admission", "major", "major", "enrollment_admission", "ts", "count()"),
+        Referenced("enrollment.plan", "major", "major", "enrollment_plan", "imported_at", "count()"),
+        Referenced("enrollment.checkin", "college", "college", "enrollment_checkin", "ts", "count()"),
+        Referenced("enrollment.checkin", "major", "major", "enrollment_checkin", "ts", "count()"),
+        Referenced("enrollment.checkin", "campus", "campus", "enrollment_checkin", "ts", "count()"),
+    ),
+    figure_options=("min_cell",),
+)

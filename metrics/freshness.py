@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from domains import Live
 from ioc_app.storage import SqlStore
+from metrics.registry import DOMAINS, Live
 
 #: How long each event stream may stay silent before it is stale, as its domain declares it
-#: (``Domain.stale_after_s``): samples arrive every 10–60 s; gates and the service hall are
-#: quiet at night, so they get longer windows; streams that come in seasons are never stale.
-STALE_AFTER_S: Live[str, int | None] = Live(
+#: (``metrics/<name>.py``, ``MetricsDomain.stale_after_s``): samples arrive every 10–60 s;
+#: gates and the service hall are quiet at night, so they get longer windows; streams that
+#: come in seasons are never stale.
+STALE_AFTER_S: Live[str, int | None] = DOMAINS.live(
     lambda ds: {name: limit for d in ds for name, limit in d.stale_after_s.items()})
 EVENT_STREAMS = STALE_AFTER_S  # the event streams, in the domains' order
 

@@ -24,8 +24,34 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from domains.gate import ATTEMPTS, DENIED, ENTRIES, EXITS, FEVER_C, FEVERS, PERSON_TYPES
 from ioc_app.storage import SqlStore
+from metrics.domain import (
+    Dimension,
+    Measure,
+    MetricsDomain,
+    Queryable,
+    Referenced,
+    Source,
+    Watched,
+    count_of,
+    ratio_of,
+)
+
+FEVER_C = 37.3  # the rollups' threshold (events.md: >= 37.3 counts as fever)
+# the gate.pass contract's enumerations, in contract order (ioc_app/domains.py checks them)
+DIRECTIONS = ("in", "out")
+RESULTS = ("pass", "deny")
+PERSON_TYPES = ("student", "staff", "resident", "visitor", "contractor", "other")
+METHODS = ("face", "card", "qr", "manual")
+DENY_REASONS = ("unauthorized", "expired", "temperature", "blacklist", "unrecognized", "other")
+
+# The SQL of the gate figures over a rollup of gate_pass, written once: the cockpit, the query
+# API and the anomaly rules all count a denial (an entry, an exit) with these.
+ATTEMPTS = "sum(attempts)"
+ENTRIES = "sumIf(attempts, result = 'pass' AND direction = 'in')"
+EXITS = "sumIf(attempts, result = 'pass' AND direction = 'out')"
+DENIED = "sumIf(attempts, result = 'deny')"
+FEVERS = "sum(fever)"
 
 LAST_MINUTES = 60
 SLOT = timedelta(minutes=10)
@@ -376,3 +402,58 @@ def _epoch(t: datetime) -> int:
 
 def _iso(t: datetime, zone: ZoneInfo) -> str:
     return t.astimezone(zone).isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------- the declaration
+
+QUERY = Queryable(
+    "gate",
+    dimensions=(
+        Dimension("campus", "campus code"),
+        Dimension("gate_id", "gate code"),
+        Dimension("direction", "direction of the attempt", DIRECTIONS),
+        Dimension("result", "outcome of the attempt", RESULTS),
+        Dimension("person_type", "who passed", PERSON_TYPES),
+        Dimension("method", "how they identified", METHODS),
+        Dimension("deny_reason", "why an attempt was denied (null for passes)", DENY_REASONS,
+                  column="deny", select="nullIf({c}, '')"),
+    ),
+    sources=(
+        Source(
+            "gate.pass", "gate_pass",
+            minute=("gate_id", "direction", "result"),
+            hour=("campus", "gate_id", "direction", "result", "person_type", "method", "deny_reason"),
+            parts=(("attempts", ATTEMPTS), ("in", ENTRIES), ("out", EXITS), ("denied", DENIED),
+                   ("fever", FEVERS)),
+        ),
+    ),
+    measures=(
+        count_of("attempts", "gate.pass", "attempts", "pass attempts, passed or denied"),
+        count_of("in", "gate.pass", "in", "attempts with result=pass and direction=in"),
+        count_of("out", "gate.pass", "out", "attempts with result=pass and direction=out"),
+        Measure("net_inflow", "gate.pass", "toInt64(sum(p_in)) - toInt64(sum(p_out))", "count",
+                "in − out (negative when more left than came)"),
+        count_of("denied", "gate.pass", "denied", "attempts with result=deny"),
+        ratio_of("deny_rate", "gate.pass", "denied", "attempts", "denied / attempts; null without attempts"),
+        count_of("fever", "gate.pass", "fever", f"attempts with temperature_c ≥ {FEVER_C}"),
+    ),
+)
+
+WATCHED = {
+    "attempts": Watched("gate_pass_1m", ATTEMPTS, None, ("gate_id",), "pass attempts (passes and denials)"),
+    "entries": Watched("gate_pass_1m", ENTRIES, None, ("gate_id",), "passes inwards"),
+    "denied": Watched("gate_pass_1m", DENIED, None, ("gate_id",), "denied attempts"),
+    "deny_rate": Watched("gate_pass_1m", DENIED, ATTEMPTS, ("gate_id",), "denied / attempts"),
+    "fever": Watched("gate_pass_1m", FEVERS, None, ("gate_id",), "fever readings"),
+}
+
+REFERENCES = (
+    Referenced("gate.pass", "campus", "campus", "gate_pass_1h", "hour", "sum(attempts)"),
+    Referenced("gate.pass", "gate_id", "gate", "gate_pass_1h", "hour", "sum(attempts)"),
+)
+
+DOMAIN = MetricsDomain(
+    "gate", 10, live, slow,
+    stale_after_s={"gate.pass": 15 * 60},
+    query=QUERY, watched=WATCHED, references=REFERENCES,
+)

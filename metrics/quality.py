@@ -19,17 +19,17 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from domains import LiveList
-from domains.model import Referenced
 from ioc_app.storage import SqlStore
+from metrics.domain import Referenced
+from metrics.registry import DOMAINS, LiveList
 
 DEADLETTER_TABLE = "ioc_deadletter"
 REFERENCE_TABLE = "ioc_reference"
 
 
 #: Every field holding a catalogue code, with the narrowest table that has it, as the
-#: registered domains declare them (``domains.model.Referenced``).
-REFERENCED: LiveList[Referenced] = LiveList(lambda ds: tuple(r for d in ds for r in d.references))
+#: registered domains declare them (``metrics/<name>.py``, ``MetricsDomain.references``).
+REFERENCED: LiveList[Referenced] = DOMAINS.live_list(lambda ds: tuple(r for d in ds for r in d.references))
 
 DEAD_LETTER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "stream": pl.String, "reason": pl.String, "count": pl.UInt64, "newest": pl.Datetime("ms", "UTC")}

@@ -1,10 +1,12 @@
 """A domain added from test code alone reaches every layer, with no shared module edited.
 
-``parking`` (car-park barrier passes) is declared here the way ``domains/<name>.py``
-declares a domain — contract, tables, query whitelist, an anomaly measure, a catalogue
-reference, staleness, labels, and this module as its figures and its simulator — and
-registered. Its migration is the one its declaration describes (``ioc_app.declared``), run
-on the real engine after the shipped ones. Then its table and rollups exist and fill, the
+``parking`` (car-park barrier passes) is declared here the way a domain's own modules declare
+it — the ingest half as ``ingest/<name>.py`` does (contract, tables, spreadsheet headers,
+this module as its simulator), the metrics half as ``metrics/<name>.py`` does (query
+whitelist, an anomaly measure, a catalogue reference, staleness, this module's figures), its
+labels as ``layouts/i18n/<name>.py`` does — and each half is registered with its layer. Its
+migration is the one its declaration describes (``ioc_app.declared``), run on the real engine
+after the shipped ones. Then its table and rollups exist and fill, the
 ingest registry validates its events, the query service answers it, an anomaly rule may
 watch it, data quality reports its unknown codes, freshness follows it, the snapshot core
 computes its section, the simulator generates it, and the UI catalogue labels it. It is
@@ -16,6 +18,7 @@ from __future__ import annotations
 import types
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,25 +26,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import domains
-from domains.contracts import Field, event_stream
-from domains.model import (
-    Dimension,
-    Domain,
-    Queryable,
-    Referenced,
-    Rollup,
-    Source,
-    Table,
-    Watched,
-    count,
-    count_of,
-)
+import ingest.registry
+import layouts.i18n
+import metrics.registry
+from ingest.contracts import Field, event_stream
 from ingest.registry import BY_NAME, STREAMS, get_stream
 from ingest.sim import Simulator, World
 from ingest.site import load_site
+from ingest.tables import IngestDomain, Rollup, Table, count
 from ingest.validate import validate
-from ioc_app import declared, read
+from ioc_app import declared, domains, read
 from ioc_app.app import create_app
 from ioc_app.migrate import migrate
 from ioc_app.migrations import MIGRATIONS
@@ -49,9 +43,9 @@ from ioc_app.settings import DEFAULT_SITE, Settings
 from ioc_app.storage import Store
 from layouts.i18n import CATALOGUE, t
 from metrics import alerts, query
+from metrics.domain import Dimension, MetricsDomain, Queryable, Referenced, Source, Watched, count_of
 from metrics.freshness import STALE_AFTER_S, freshness
 from metrics.quality import REFERENCED, unknown_references
-from tests.layouts.test_i18n import unlabelled
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -61,36 +55,6 @@ PARKING_ENTRY = event_stream(
     retention_days=90, expected_interval_s=900,
     fields=(Field("lot_id", "code", max_len=64, reference="lot"),
             Field("direction", "enum", values=("in", "out"))),
-)
-ENTRIES = "sumIf(cars, direction = 'in')"
-PARKING = Domain(
-    "parking", 90, (PARKING_ENTRY,),
-    tables=(Table("parking.entry", ("lot_id", "ts"),
-                  tuple(Rollup(g, ("lot_id", "direction"), (count("cars"),)) for g in ("1m", "1h"))),),
-    query=Queryable(
-        "parking",
-        dimensions=(Dimension("lot_id", "car park code"),
-                    Dimension("direction", "direction of the car", ("in", "out"))),
-        sources=(Source("parking.entry", "parking_entry", minute=("lot_id", "direction"),
-                        hour=("lot_id", "direction"),
-                        parts=(("cars", "sum(cars)"), ("entries", ENTRIES))),),
-        measures=(count_of("cars", "parking.entry", "cars", "barrier passes"),
-                  count_of("entries", "parking.entry", "entries", "cars driving in")),
-    ),
-    watched={"entries": Watched("parking_entry_1m", ENTRIES, None, ("lot_id",), "cars driving in")},
-    references=(Referenced("parking.entry", "lot_id", "lot", "parking_entry_1h", "hour", "sum(cars)"),),
-    stale_after_s={"parking.entry": 3600},
-    labels={
-        "explore.domain.parking": {"zh": "停车场", "en": "Car parks"},
-        "explore.m.parking.cars": {"zh": "过闸车辆", "en": "Barrier passes"},
-        "explore.m.parking.entries": {"zh": "入场车辆", "en": "Cars in"},
-        "explore.d.lot_id": {"zh": "停车场编号", "en": "Car park"},
-        "health.stream.parking.entry": {"zh": "停车场道闸", "en": "Car park barriers"},
-    },
-    header_aliases={"车场": "lot_id", "进出": "direction"},
-    value_aliases={"direction": {"进": "in", "出": "out"}},
-    figures=__name__,
-    simulator=__name__,
 )
 
 
@@ -115,6 +79,46 @@ def hour_events(world: World, hour: int) -> list[tuple[int, str, dict[str, Any]]
               "direction": ("in", "out")[k % 2]}) for k in range(6)]
 
 
+# the ingest half (``ingest/<name>.py``)
+PARKING_INGEST = IngestDomain(
+    "parking", 90, (PARKING_ENTRY,),
+    tables=(Table("parking.entry", ("lot_id", "ts"),
+                  tuple(Rollup(g, ("lot_id", "direction"), (count("cars"),)) for g in ("1m", "1h"))),),
+    header_aliases={"车场": "lot_id", "进出": "direction"},
+    value_aliases={"direction": {"进": "in", "出": "out"}},
+    simulator=__name__,
+)
+
+# the metrics half (``metrics/<name>.py``)
+ENTRIES = "sumIf(cars, direction = 'in')"
+PARKING_METRICS = MetricsDomain(
+    "parking", 90, live, slow,
+    stale_after_s={"parking.entry": 3600},
+    query=Queryable(
+        "parking",
+        dimensions=(Dimension("lot_id", "car park code"),
+                    Dimension("direction", "direction of the car", ("in", "out"))),
+        sources=(Source("parking.entry", "parking_entry", minute=("lot_id", "direction"),
+                        hour=("lot_id", "direction"),
+                        parts=(("cars", "sum(cars)"), ("entries", ENTRIES))),),
+        measures=(count_of("cars", "parking.entry", "cars", "barrier passes"),
+                  count_of("entries", "parking.entry", "entries", "cars driving in")),
+    ),
+    watched={"entries": Watched("parking_entry_1m", ENTRIES, None, ("lot_id",), "cars driving in")},
+    references=(Referenced("parking.entry", "lot_id", "lot", "parking_entry_1h", "hour", "sum(cars)"),),
+)
+
+# its labels (``layouts/i18n/<name>.py``)
+LABELS = "tests/test_extra_domain.py (parking)"
+PARKING_LABELS = {
+    "explore.domain.parking": {"zh": "停车场", "en": "Car parks"},
+    "explore.m.parking.cars": {"zh": "过闸车辆", "en": "Barrier passes"},
+    "explore.m.parking.entries": {"zh": "入场车辆", "en": "Cars in"},
+    "explore.d.lot_id": {"zh": "停车场编号", "en": "Car park"},
+    "health.stream.parking.entry": {"zh": "停车场道闸", "en": "Car park barriers"},
+}
+
+
 def _events(n: int) -> list[dict[str, Any]]:
     """``n`` cars at two car parks over the last few minutes, two in three driving in."""
     return [{"event_id": f"e-{i}", "ts": int((NOW - timedelta(minutes=1 + i % 5)).timestamp() * 1000),
@@ -124,19 +128,23 @@ def _events(n: int) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def parking(engine_path: Path) -> Iterator[Store]:
     """The domain registered, its migration run after the shipped ones, 60 events stored."""
-    domains.register(PARKING)
+    ingest.registry.register(PARKING_INGEST)
+    metrics.registry.register(PARKING_METRICS)
+    layouts.i18n.register(LABELS, PARKING_LABELS)
     store = Store(f"chdb://{engine_path}", database="t_" + uuid.uuid4().hex[:12])
     try:
         migration = types.SimpleNamespace(
             VERSION=max(m.VERSION for m in MIGRATIONS) + 1, NAME="parking",
-            statements=lambda d: declared.statements(PARKING, d, freshness=True))
+            statements=lambda d: declared.statements(PARKING_INGEST, d, freshness=True))
         migrate(store, (*MIGRATIONS, migration))
         result = validate(get_stream("parking.entry"), _events(60), source="t", now=NOW)
         assert result.errors == []
         store.insert("parking_entry", result.frame)
         yield store
     finally:
-        domains.unregister("parking")
+        ingest.registry.unregister("parking")
+        metrics.registry.unregister("parking")
+        layouts.i18n.unregister(LABELS)
         store.command(f"DROP DATABASE IF EXISTS {store.database} SYNC")
         store.close()
 
@@ -244,16 +252,49 @@ def test_the_catalogue_labels_it(parking: Store) -> None:
     assert t("explore.m.parking.entries", "en") == "Cars in"
     assert t("health.stream.parking.entry") == "停车场道闸"
     assert t("explore.d.lot_id", "en") == "Car park" and t("explore.domain.parking", "en") == "Car parks"
-    assert unlabelled(PARKING) == []  # every measure, dimension, value and stream has its label
+    assert domains.unlabelled(domains.get("parking")) == []  # every measure, dimension, value, stream
+
+
+def test_its_halves_are_joined_and_checked(parking: Store) -> None:
+    """The joined domain has both halves; a metrics half that names a rollup, a dimension or
+    an enumeration the ingest half does not declare is refused, naming the file to change."""
+    joined = domains.get("parking")
+    assert joined.ingest is PARKING_INGEST and joined.metrics is PARKING_METRICS
+    wrong = replace(PARKING_METRICS, stale_after_s={}, watched={"entries": Watched(
+        "parking_entry_1m", ENTRIES, None, ("gate_id",), "cars driving in")}, references=(), query=replace(
+        PARKING_METRICS.query, dimensions=(Dimension("lot_id", "car park code"),
+                                           Dimension("direction", "", ("in", "out", "sideways")))))
+    found = domains.problems((PARKING_INGEST,), (wrong,))
+    assert [p.split(":")[0] for p in found] == ["domain parking"] * len(found)
+    text = "\n".join(found)
+    assert "metrics/parking.py stale_after_s must name exactly its event streams (parking.entry)" in text
+    assert "dimension 'direction' lists (in, out, sideways), but parking.entry.direction" in text
+    assert "watched 'entries' splits by gate_id, but parking_entry_1m keeps only lot_id, direction" in text
+    assert "references lack parking.entry.lot_id (reference='lot' in its contract)" in text
+    alone = domains.problems((PARKING_INGEST,), ())
+    assert alone == ["domain parking: ingest/parking.py declares it but no metrics module does; add "
+                     "metrics/parking.py ending in DOMAIN = MetricsDomain(...)"]
+    layouts.i18n.unregister(LABELS)
+    try:
+        with pytest.raises(domains.DomainMismatch, match=r"no label 'explore.domain.parking'; add it to "
+                                                         r"layouts/i18n/parking\.py"):
+            domains.registered()
+    finally:
+        layouts.i18n.register(LABELS, PARKING_LABELS)
+    assert [d.name for d in domains.registered()][-1] == "parking"
 
 
 def test_unregistered_it_is_gone_everywhere(parking: Store) -> None:
-    extra = Domain("parking_copy", 95, (), stale_after_s={}, labels={"explore.domain.parking_copy": {
-        "zh": "停车场副本", "en": "Car park copy"}})
-    domains.register(extra)
+    extra = IngestDomain("parking_copy", 95, ())
+    ingest.registry.register(extra)
+    with pytest.raises(ValueError, match="registered in ingest already"):
+        ingest.registry.register(extra)
+    ingest.registry.unregister("parking_copy")
+    copy = {"explore.domain.parking_copy": {"zh": "停车场副本", "en": "Car park copy"}}
+    layouts.i18n.register("a copy", copy)
     assert "explore.domain.parking_copy" in CATALOGUE
-    with pytest.raises(ValueError, match="registered already"):
-        domains.register(extra)
-    domains.unregister("parking_copy")
+    with pytest.raises(ValueError, match="declared in both a copy and another copy"):
+        layouts.i18n.register("another copy", {"explore.domain.parking_copy": {"zh": "副本", "en": "Copy"}})
+    layouts.i18n.unregister("a copy")
     assert "explore.domain.parking_copy" not in CATALOGUE
     assert [d.name for d in domains.registered()] == ["gate", "network", "service", "enrollment", "parking"]

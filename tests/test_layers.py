@@ -15,8 +15,6 @@ from ioc_app.schema import Dialect
 ROOT = Path(__file__).resolve().parent.parent
 
 BANNED = {
-    "domains": ("ioc_app", "ingest", "metrics", "layouts", "pages", "dash", "flask", "redis",
-                "clickhouse_connect"),
     "metrics": ("dash", "flask", "redis", "plotly", "clickhouse_connect", "ingest", "pages", "layouts"),
     "layouts": ("clickhouse_connect", "ioc_app", "ingest", "metrics", "redis"),
     "pages": ("ingest", "metrics", "clickhouse_connect", "ioc_app.storage", "redis"),

@@ -15,7 +15,7 @@ A build tool, not part of the product: nothing under ``ioc_app``, ``ingest``, ``
 What the output holds (checked by ``tests/layouts/test_china_map.py``):
 
 - a FeatureCollection of 34 features, ``id`` = the GB/T 2260 two-digit code used by the
-  admission events (``domains/enrollment.py`` ``PROVINCES``), ``properties`` = ``code``,
+  admission events (``ingest/enrollment.py`` ``PROVINCES``), ``properties`` = ``code``,
   ``adcode`` (six digits), ``name`` / ``name_en`` and ``label`` (ECharts' label point);
 - every geometry a MultiPolygon of single-ring polygons: the encoded data stores islands as
   extra rings of one polygon (ECharts fills them all with the non-zero rule), so each ring

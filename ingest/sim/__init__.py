@@ -16,7 +16,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-import domains
+from ingest.registry import registered
 from ingest.sim.world import HOUR_MS, Emission, World
 
 __all__ = ["HOUR_MS", "Emission", "Simulator", "World"]
@@ -27,9 +27,10 @@ Generator = tuple[str, Callable[[World, int], list[Emission]], int]
 
 def _domains() -> list[Generator]:
     """(domain, ``hour_events``, ``MAX_DELAY_H``) of every registered domain that declares a
-    simulator (``Domain.simulator``, a module of this package or any other)."""
+    simulator (``IngestDomain.simulator``, a module of this package or any other; imported
+    by name because a domain registered later may name any module)."""
     out: list[Generator] = []
-    for d in domains.registered():
+    for d in registered():
         if d.simulator:
             module = importlib.import_module(d.simulator)
             out.append((d.name, module.hour_events, module.MAX_DELAY_H))

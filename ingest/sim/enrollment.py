@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from domains.enrollment import PROVINCES
+from ingest.enrollment import PROVINCES
 from ingest.sim.rhythm import local_time, rng_for
 from ingest.sim.world import HOUR_MS, Emission, World
 

@@ -44,7 +44,7 @@ import orjson
 import polars as pl
 from flask import Blueprint, Response, request
 
-from domains.enrollment import BATCHES, CATEGORIES, PROVINCES, YEAR
+from ingest.enrollment import BATCHES, CATEGORIES, PROVINCES, YEAR
 from ingest.site import Site
 from ioc_app import audit
 from ioc_app.downloads import attachment, csv_bytes, guard_columns, looks_like_formula

@@ -4,54 +4,15 @@ An enumeration of a stream contract (severities, deny reasons, access kinds, inc
 statuses and categories, directions, case actions) reads the same on a cockpit and in the
 analyst's drill-down, and a measure reads the same on its tile and in /explore. Declaring the
 pair once here and deriving every key from it keeps the two from drifting apart; a test checks
-that no zh/en pair is written twice in the catalogue. The labels of a domain's figures that
-/explore and /health show (its measures, its streams) are declared with the domain
-(``domains/<name>.py``, ``LABELS``); the ones its tiles share are imported from there.
+that no zh/en pair is written twice in the catalogue.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from domains.enrollment import ADMISSIONS
-from domains.gate import GATE_MEASURES
-from domains.model import Text
-from domains.network import IPV6_SHARE, USERS_ONLINE
-from domains.service import ANSWER_RATE, ANSWERED, CASE_ACTION, PRINT_MEASURES
-
-__all__ = [
-    "ACCESS",
-    "ADMISSIONS",
-    "ADMISSION_YEAR",
-    "ANSWERED",
-    "ANSWER_RATE",
-    "AS_OF",
-    "CASE_ACTION",
-    "DENY_REASON",
-    "DIRECTION",
-    "FILTERS",
-    "FROM",
-    "GATE_MEASURES",
-    "INCIDENT_CATEGORY",
-    "INCIDENT_STATUS",
-    "IPV6_SHARE",
-    "OTHER",
-    "PLAN_COMPLETION",
-    "PRINT_MEASURES",
-    "RESULT",
-    "SECONDS",
-    "SEVERITY",
-    "SIGN_IN",
-    "STAFF",
-    "STATE",
-    "STUDENT",
-    "TO",
-    "TODAY",
-    "USERS_ONLINE",
-    "YESTERDAY",
-    "Text",
-    "derive",
-]
+Text = dict[str, str]
+"""One label: the text per language code."""
 
 
 def derive(template: str, labels: Mapping[str, Text]) -> dict[str, Text]:
@@ -87,6 +48,13 @@ DENY_REASON: dict[str, Text] = {
 }
 STUDENT: Text = {"zh": "学生", "en": "Student"}
 STAFF: Text = {"zh": "教职工", "en": "Staff"}
+GATE_MEASURES: dict[str, Text] = {
+    "net_inflow": {"zh": "净流入", "en": "Net inflow"},
+    "denied": {"zh": "拒绝通行", "en": "Denied"},
+    "deny_rate": {"zh": "拒绝率", "en": "Deny rate"},
+    "fever": {"zh": "体温异常", "en": "Fever readings"},
+}
+GATE_PASSES: Text = {"zh": "门禁通行", "en": "Gate passes"}
 
 # network: the network.online and network.security contracts' enumerations
 ACCESS: dict[str, Text] = {
@@ -116,9 +84,26 @@ INCIDENT_CATEGORY: dict[str, Text] = {
     "vulnerability": {"zh": "系统漏洞", "en": "Vulnerability"},
     "other": OTHER,
 }
+USERS_ONLINE: Text = {"zh": "在线用户", "en": "Users online"}
+IPV6_SHARE: Text = {"zh": "IPv6 用户占比", "en": "IPv6 share"}
 
 # service hall: the service.workflow contract's actions and the print and hotline measures
+CASE_ACTION: dict[str, Text] = {
+    "submitted": {"zh": "提交", "en": "Submitted"},
+    "approved": {"zh": "审批通过", "en": "Approved"},
+    "rejected": {"zh": "驳回", "en": "Rejected"},
+    "returned": {"zh": "退回", "en": "Returned"},
+    "completed": {"zh": "办结", "en": "Completed"},
+    "withdrawn": {"zh": "撤回", "en": "Withdrawn"},
+}
+PRINT_MEASURES: dict[str, Text] = {
+    "print_jobs": {"zh": "打印任务", "en": "Print jobs"},
+    "print_pages": {"zh": "打印页数", "en": "Pages printed"},
+}
+ANSWERED: Text = {"zh": "接通", "en": "Answered"}
+ANSWER_RATE: Text = {"zh": "接通率", "en": "Answer rate"}
 
 # admissions
+ADMISSIONS: Text = {"zh": "招生录取", "en": "Admissions"}
 PLAN_COMPLETION: Text = {"zh": "计划完成率", "en": "Plan completion"}
 ADMISSION_YEAR: Text = {"zh": "招生年度", "en": "Admission year"}

@@ -14,13 +14,14 @@ from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from domains import Live, LiveList
-from domains.model import Watched
+from metrics.domain import Watched
+from metrics.registry import DOMAINS as REGISTERED
+from metrics.registry import Live, LiveList
 
 #: Highest first; the order alerts are listed in.
 SEVERITIES = ("critical", "warning", "info")
 #: The registered domains (their cockpits) and ``pipeline``, the data flow itself (stale streams).
-DOMAINS: LiveList[str] = LiveList(lambda ds: (*(d.name for d in ds), "pipeline"))
+DOMAINS: LiveList[str] = REGISTERED.live_list(lambda ds: (*(d.name for d in ds), "pipeline"))
 OPERATORS = (">=", ">", "<=", "<")
 KINDS = ("threshold", "stale", "anomaly")
 STATISTICS = ("median_mad", "mean_std")
@@ -38,10 +39,11 @@ class AlertRulesError(ValueError):
 
 
 Measure = Watched
-"""A figure anomaly rules may watch, declared by its domain (``domains.model.Watched``)."""
+"""A figure anomaly rules may watch, declared by its domain (``metrics/<name>.py``,
+``metrics.domain.Watched``)."""
 
 #: Every measure anomaly rules may watch, as ``<domain>.<name>``, from the registered domains.
-MEASURES: Live[str, Watched] = Live(
+MEASURES: Live[str, Watched] = REGISTERED.live(
     lambda ds: {f"{d.name}.{name}": m for d in ds for name, m in d.watched.items()})
 
 

@@ -26,7 +26,7 @@ range, counts as 0 and means, maxima and ratios as null (no sample is not a zero
 time series with gaps would mislead a chart into drawing straight lines over hours nobody
 passed a gate.
 
-The whitelist is declared by each domain (``domains/<name>.py``, ``QUERY``); this package
+The whitelist is declared by each domain (``metrics/<name>.py``, ``QUERY``); this package
 reads it from the registry. ``spec`` validates a request, ``sql`` runs it, ``whitelist``
 describes what may be asked; the names callers use are importable from here.
 """

@@ -1,5 +1,5 @@
 """The analyst query's request side: the limits, the whitelist as the registered domains
-declare it (``domains.Domain.query``), and :func:`parse_spec`, which turns request
+declare it (``metrics/<name>.py``, ``MetricsDomain.query``), and :func:`parse_spec`, which turns request
 parameters into a frozen :class:`QuerySpec` or refuses them with a :class:`QueryError` whose
 message names the allowed values. How time is bucketed is in the package docstring."""
 
@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from domains import Live
-from domains.model import Dimension, Grain, Kind, Measure, Source
-from domains.model import Queryable as Domain
 from metrics import times
+from metrics.domain import Dimension, Grain, Kind, Measure, Source
+from metrics.domain import Queryable as Domain
+from metrics.registry import DOMAINS as REGISTERED
+from metrics.registry import Live
 
 __all__ = ["DEFAULT_GRAIN", "DEFAULT_SPAN", "DOMAINS", "GRAINS", "MAX_ROWS", "MAX_SPAN", "MAX_VALUE_LEN",
            "MINUTE_KEPT", "PARAMETERS", "Dimension", "Domain", "Grain", "Kind", "Measure", "QueryError",
@@ -48,7 +49,7 @@ class QueryError(ValueError):
 
 
 #: The query whitelist of every registered domain that declares one, by domain name.
-DOMAINS: Live[str, Domain] = Live(lambda ds: {d.name: d.query for d in ds if d.query is not None})
+DOMAINS: Live[str, Domain] = REGISTERED.live(lambda ds: {d.name: d.query for d in ds if d.query is not None})
 
 
 # --------------------------------------------------------------------------- the request

@@ -13,7 +13,7 @@ import orjson
 import polars as pl
 import pytest
 
-from domains.gate import GATE_PASS
+from ingest.gate import GATE_PASS
 from tests.conftest import ROOT, Server, free_port, product_env, run_cli
 from tests.ingest.strategies import random_events
 

@@ -12,7 +12,7 @@ import orjson
 import pytest
 import redis
 
-from domains.gate import GATE_PASS
+from ingest.gate import GATE_PASS
 from ingest.offload import Offload, Request
 from ingest.parse import BodyError
 from ingest.pipeline import BUFFER_NAMES, Backpressure, Counters
@@ -105,7 +105,7 @@ def test_helpers_end_when_their_web_process_is_killed(tmp_path, redis_server) ->
     script = tmp_path / "web.py"
     script.write_text(
         "import sys, orjson\n"
-        "from domains.gate import GATE_PASS\n"
+        "from ingest.gate import GATE_PASS\n"
         "from ingest.offload import Offload, Request\n"
         "if __name__ == '__main__':\n"
         f"    off = Offload({redis_server.url!r}, relaxed=False, processes=2)\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from domains.gate import GATE_PASS
+from ingest.gate import GATE_PASS
 from ingest.pipeline import Backpressure, Pipeline
 from ingest.wal import WalBusy, WriteAheadLog
 from ingest.writer import Writer

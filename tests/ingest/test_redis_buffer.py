@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 import redis
 
-from domains.gate import GATE_PASS
+from ingest.gate import GATE_PASS
 from ingest.pipeline import BUFFER_NAMES, Backpressure, Pipeline, build_ingest
 from ingest.redis_buffer import RedisBuffer
 from ingest.redis_client import RedisDurabilityError, check_durability

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from domains.enrollment import ENROLLMENT_PLAN
-from domains.gate import GATE_PASS
-from domains.network import NETWORK_LINK, NETWORK_ONLINE, NETWORK_SECURITY
+from ingest.enrollment import ENROLLMENT_PLAN
+from ingest.gate import GATE_PASS
+from ingest.network import NETWORK_LINK, NETWORK_ONLINE, NETWORK_SECURITY
 from ingest.validate import validate, validate_frame
 from tests.ingest.strategies import NOW
 

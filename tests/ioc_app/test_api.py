@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from domains.gate import GATE_PASS
+from ingest.gate import GATE_PASS
 from ingest.parse import MAX_BYTES, MAX_EVENTS
 from ingest.registry import BY_NAME
 from ingest.wal import WriteAheadLog

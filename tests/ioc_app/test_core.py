@@ -15,7 +15,7 @@ import pytest
 import redis
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from domains.gate import GATE_PASS
+from ingest.gate import GATE_PASS
 from ingest.validate import validate
 from ioc_app.core import Domain, RedisFeed, RedisLeader, SnapshotCore
 from ioc_app.migrate import migrate

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
-from domains.enrollment import ENROLLMENT_ADMISSION as ADMISSION
-from domains.gate import GATE_PASS
+from ingest.enrollment import ENROLLMENT_ADMISSION as ADMISSION
+from ingest.gate import GATE_PASS
 from ingest.pii import _ID_CHECK, _ID_WEIGHTS, DROPPED, RAW_CAP, REDACTED, pseudonym
 from ingest.registry import BY_NAME
 from ioc_app import auth, read, roles

@@ -1,6 +1,6 @@
 """The shipped migrations and the domains' declarations of their current tables agree.
 
-A domain declares its tables as they are now (``domains/<name>.py``, ``TABLES``); shipped
+A domain declares its tables as they are now (``ingest/<name>.py``, ``TABLES``); shipped
 migrations keep their own, frozen DDL. Both are built here on the real engine — the
 migrations into one database, the declarations (``ioc_app.declared``) into another — and
 every declared table must come out the same: columns, types, engine, order key, TTL, and the
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-import domains
-from domains.model import Col, Rollup
+from ingest.registry import DOMAINS as domains
+from ingest.tables import Col, Rollup
 from ioc_app import declared
 from ioc_app.migrate import migrate
 from ioc_app.schema import Dialect
@@ -130,12 +130,12 @@ def test_declared_rollups_name_only_their_streams_columns() -> None:
 
 def test_migrations_do_not_read_the_declarations() -> None:
     """A shipped migration's DDL never follows a declaration: no migration (nor the DDL
-    builder) imports ``domains`` or ``ioc_app.declared``."""
+    builder) imports ``ingest`` or ``ioc_app.declared``."""
     files = [*sorted((ROOT / "ioc_app" / "migrations").glob("*.py")), ROOT / "ioc_app" / "schema.py"]
     for path in files:
         for node in ast.walk(ast.parse(path.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for name in names:
-                assert name.split(".")[0] != "domains" and name != "ioc_app.declared", (
+                assert name.split(".")[0] != "ingest" and name != "ioc_app.declared", (
                     f"{path.relative_to(ROOT)} imports {name}: write the tables out in the migration")

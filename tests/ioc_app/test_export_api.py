@@ -32,7 +32,7 @@ import orjson
 import polars as pl
 import pytest
 
-from domains.enrollment import BATCHES, CATEGORIES, ENROLLMENT_ADMISSION, ENROLLMENT_PLAN, PROVINCES
+from ingest.enrollment import BATCHES, CATEGORIES, ENROLLMENT_ADMISSION, ENROLLMENT_PLAN, PROVINCES
 from ingest.pipeline import Pipeline
 from ingest.site import load_site
 from ingest.wal import WriteAheadLog

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import redis
 
-from domains.gate import GATE_PASS
+from ingest.gate import GATE_PASS
 from ingest.pipeline import BUFFER_NAMES, Pipeline
 from ingest.redis_buffer import RedisBuffer
 from ingest.redis_seen import RedisSeenSet

@@ -1,7 +1,7 @@
 """Shipped migrations are frozen; the contracts are not. This module catches the gap.
 
 A migration states its tables' columns itself (``ioc_app/migrations/``), so editing a
-contract in ``domains/`` never rewrites the DDL a shipped migration runs. The price is that a
+contract in ``ingest/`` never rewrites the DDL a shipped migration runs. The price is that a
 contract change — a new field, a new enumeration value, another retention, a new stream —
 needs a new migration. Here the tables that a fresh ``migrate`` builds on the real engine are
 compared with what the current contracts need, and every difference is reported as the
@@ -165,7 +165,7 @@ def _with(stream: Stream, **changes: object) -> Stream:
 
 
 def test_a_contract_change_without_a_migration_names_the_migration_to_add(schema: Schema) -> None:
-    """The check itself: contracts changed here (not in domains/) are reported, each with the
+    """The check itself: contracts changed here (not in ingest/) are reported, each with the
     table, the column and what the new migration must do."""
     by_name = {s.name: s for s in STREAMS}
     gate = by_name["gate.pass"]
@@ -202,14 +202,14 @@ def test_a_contract_change_without_a_migration_names_the_migration_to_add(schema
 
 def test_migrations_do_not_read_the_contracts() -> None:
     """What keeps a shipped migration's DDL fixed: neither the migrations nor the DDL builder
-    import ``ingest`` or ``domains`` (or anything else that changes with a domain)."""
+    import ``ingest`` (or anything else that changes with a domain)."""
     files = [*sorted((ROOT / "ioc_app" / "migrations").glob("*.py")), ROOT / "ioc_app" / "schema.py"]
     for path in files:
         for node in ast.walk(ast.parse(path.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for name in names:
-                assert name.split(".")[0] not in ("domains", "ingest", "metrics", "pages", "layouts"), (
+                assert name.split(".")[0] not in ("ingest", "metrics", "pages", "layouts"), (
                     f"{path.relative_to(ROOT)} imports {name}: write the columns out in the migration "
                     f"(ioc_app.schema.Source) so its DDL never follows a contract")
 
@@ -217,8 +217,8 @@ def test_migrations_do_not_read_the_contracts() -> None:
 def test_frozen_rollup_rules_match_the_contracts() -> None:
     """Values the views compute with, frozen in their migration: a contract that changes one
     needs a new migration that replaces the view."""
-    from domains.enrollment import CHECKIN_STEPS
-    from domains.gate import FEVER_C
+    from ingest.enrollment import CHECKIN_STEPS
+    from ingest.gate import FEVER_C
 
     assert m0002_gate.FEVER_C == FEVER_C, (
         f"the contract's fever threshold is {FEVER_C}, the gate rollups count from "

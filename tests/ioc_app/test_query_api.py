@@ -20,7 +20,7 @@ import polars as pl
 import pytest
 import redis
 
-from domains.gate import GATE_PASS
+from ingest.gate import GATE_PASS
 from ingest.validate import validate
 from ioc_app import read
 from ioc_app.app import create_app

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from domains.gate import GATE_PASS
+from ingest.gate import GATE_PASS
 from ingest.validate import validate
 from ioc_app import read
 from ioc_app.app import create_app

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
-from domains.enrollment import ENROLLMENT_ADMISSION, ENROLLMENT_PLAN
+from ingest.enrollment import ENROLLMENT_ADMISSION, ENROLLMENT_PLAN
 from ingest.pipeline import Pipeline
 from ingest.wal import WriteAheadLog
 from ingest.writer import Writer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domains.enrollment import PROVINCES
+from ingest.enrollment import PROVINCES
 from layouts import china_map
 from layouts.china_map import china_map_patch, colour, load_geojson, provinces, simplify, styles
 from tools.geo_build import contains, signed_area

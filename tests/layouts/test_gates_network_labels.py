@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from domains.gate import GATE_PASS
-from domains.network import NETWORK_ONLINE, NETWORK_SECURITY
+from ingest.gate import GATE_PASS
+from ingest.network import NETWORK_ONLINE, NETWORK_SECURITY
 from layouts.i18n import CATALOGUE, LANGS
 
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 
-from domains.gate import GATE_PASS
+from ingest.gate import GATE_PASS
 from ingest.validate import validate
 from ioc_app.settings import DEFAULT_ALERTS
 from ioc_app.storage import Store

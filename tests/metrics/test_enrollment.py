@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from domains.enrollment import (
+from ingest.enrollment import (
     BATCHES,
     CATEGORIES,
     CHECKIN_STEPS,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from domains.gate import GATE_PASS
-from domains.network import NETWORK_LINK
+from ingest.gate import GATE_PASS
+from ingest.network import NETWORK_LINK
 from ingest.registry import STREAMS
 from ingest.validate import validate
 from ioc_app.migrate import migrate

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 
-from domains import gate as gate_contract
-from domains.gate import GATE_PASS
+from ingest import gate as gate_contract
+from ingest.gate import GATE_PASS
 from ingest.validate import validate
 from ioc_app.storage import Store
 from metrics import gate

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 
-from domains.network import NETWORK_LINK, NETWORK_ONLINE, NETWORK_SECURITY
+from ingest.network import NETWORK_LINK, NETWORK_ONLINE, NETWORK_SECURITY
 from ingest.site import load_site, store_reference
 from ingest.validate import validate
 from ioc_app.settings import DEFAULT_SITE

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from domains.enrollment import ENROLLMENT_CHECKIN
-from domains.gate import GATE_PASS
-from domains.service import SERVICE_WORKFLOW
 from ingest.deadletter import dead_letter_frame
+from ingest.enrollment import ENROLLMENT_CHECKIN
+from ingest.gate import GATE_PASS
 from ingest.registry import STREAMS
+from ingest.service import SERVICE_WORKFLOW
 from ingest.site import load_site, store_reference
 from ingest.validate import validate
 from ioc_app.settings import DEFAULT_SITE

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 
-from domains.service import SERVICE_CALL, SERVICE_PRINT, SERVICE_WORKFLOW
+from ingest.service import SERVICE_CALL, SERVICE_PRINT, SERVICE_WORKFLOW
 from ingest.sim import Simulator, World
 from ingest.site import load_site
 from ingest.validate import validate

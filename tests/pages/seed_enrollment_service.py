@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domains.enrollment import BATCHES, CATEGORIES, PROVINCES
+from ingest.enrollment import BATCHES, CATEGORIES, PROVINCES
 from ingest.registry import get_stream
 from ingest.site import load_site
 from ingest.validate import validate

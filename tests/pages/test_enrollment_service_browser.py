@@ -22,7 +22,7 @@ import openpyxl
 import pytest
 from playwright.sync_api import Browser, Page
 
-from domains.enrollment import BATCHES, CATEGORIES, PROVINCES
+from ingest.enrollment import BATCHES, CATEGORIES, PROVINCES
 from layouts.china_map import NO_DATA, colour
 from tests.conftest import Server, product_env, run_cli
 from tests.pages.browsing import seed, serving

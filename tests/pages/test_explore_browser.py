@@ -38,7 +38,7 @@ OUT = {"main-north": [4, 4, 4], "main-south": [2, 3, 4]}
 
 SEED = """
 import sys
-from domains.gate import GATE_PASS
+from ingest.gate import GATE_PASS
 from ingest.registry import get_stream
 from ingest.site import load_site, store_reference
 from ingest.validate import validate

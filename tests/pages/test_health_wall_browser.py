@@ -20,8 +20,8 @@ pytestmark = pytest.mark.browser
 SEED = """
 import sys, time
 from ingest.deadletter import dead_letter_frame
-from domains.gate import GATE_PASS
-from domains.network import NETWORK_LINK
+from ingest.gate import GATE_PASS
+from ingest.network import NETWORK_LINK
 from ingest.site import load_site, store_reference
 from ingest.validate import validate
 from ioc_app.migrate import migrate

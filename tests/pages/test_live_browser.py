@@ -205,7 +205,7 @@ def signed_page(browser, url: str, session: str):
 
 
 def store_gate_events(store, prefix: str, n: int, at: datetime) -> None:
-    from domains.gate import GATE_PASS
+    from ingest.gate import GATE_PASS
     from ingest.validate import validate
 
     events = [gate_event(f"{prefix}-{i}", int(at.timestamp() * 1000)) for i in range(n)]

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 SEED = """
 import sys, time
-from domains.gate import GATE_PASS
+from ingest.gate import GATE_PASS
 from ingest.validate import validate
 from ioc_app.migrate import migrate
 from ioc_app.storage import Store

@@ -1,15 +1,16 @@
-"""The enrollment domain (招生): admissions, the enrollment plan and September check-in.
+"""The enrollment domain (招生) on the ingest side: admissions, the enrollment plan and
+September check-in.
 
-Declared once here: the contracts, their tables, the fields holding catalogue codes, and the
-labels. Admissions come in seasons, so the domain has no rollups, no query API measures and
-no anomaly measures. The live figures are ``metrics/enrollment.py``, the demo traffic
-``ingest/sim/enrollment.py``.
+The contracts, their tables, and how file import reads the admissions office's
+spreadsheets. Admissions come in seasons, so the domain has no rollups. Its catalogue
+references and staleness are declared in ``metrics/enrollment.py``, its labels in
+``layouts/i18n/enrollment.py``, its demo traffic in ``ingest/sim/enrollment.py``.
 """
 
 from __future__ import annotations
 
-from domains.contracts import SOURCE, Field, Stream, event_stream
-from domains.model import Domain, Referenced, Table, Text
+from ingest.contracts import SOURCE, Field, Stream, event_stream
+from ingest.tables import IngestDomain, Table
 
 #: GB/T 2260 codes of the 34 provincial-level divisions.
 PROVINCES = (
@@ -105,23 +106,6 @@ TABLES = (
     Table("enrollment.checkin", ("year", "student_key", "ts")),
 )
 
-REFERENCES = (
-    Referenced("enrollment.admission", "college", "college", "enrollment_admission", "ts", "count()"),
-    Referenced("enrollment.admission", "major", "major", "enrollment_admission", "ts", "count()"),
-    Referenced("enrollment.plan", "major", "major", "enrollment_plan", "imported_at", "count()"),
-    Referenced("enrollment.checkin", "college", "college", "enrollment_checkin", "ts", "count()"),
-    Referenced("enrollment.checkin", "major", "major", "enrollment_checkin", "ts", "count()"),
-    Referenced("enrollment.checkin", "campus", "campus", "enrollment_checkin", "ts", "count()"),
-)
-
-ADMISSIONS: Text = {"zh": "招生录取", "en": "Admissions"}
-
-LABELS: dict[str, Text] = {
-    "health.stream.enrollment.admission": ADMISSIONS,
-    "health.stream.enrollment.plan": {"zh": "招生计划", "en": "Admission plan"},
-    "health.stream.enrollment.checkin": {"zh": "迎新报到", "en": "Check-in"},
-}
-
 # the admissions office's spreadsheets (file import; provinces are read by name too)
 HEADER_ALIASES = {
     "年份": "year", "招生年份": "year", "年度": "year",
@@ -154,15 +138,10 @@ VALUE_ALIASES = {
     "step": {"到校": "arrived", "缴费": "paid", "入住": "dorm", "注册": "registered"},
 }
 
-DOMAIN = Domain(
-    "enrollment", 40, STREAMS, TABLES, references=REFERENCES,
-    # admission and check-in events come in seasons: silence is normal, never stale
-    stale_after_s={"enrollment.admission": None, "enrollment.checkin": None},
-    labels=LABELS,
+DOMAIN = IngestDomain(
+    "enrollment", 40, STREAMS, TABLES,
     header_aliases=HEADER_ALIASES,
     value_aliases=VALUE_ALIASES,
     person_keys={"enrollment.admission": "candidate_key", "enrollment.checkin": "student_key"},
-    figures="metrics.enrollment",
-    figure_options=("min_cell",),
     simulator="ingest.sim.enrollment",
 )
