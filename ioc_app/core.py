@@ -33,8 +33,8 @@ from ioc_app import domains as registry
 from ioc_app.storage import Store
 from metrics import alerts as alert_rules
 from metrics import history
-from metrics.enrollment import MIN_CELL
 from metrics.freshness import freshness
+from metrics.small_cells import MIN_CELL
 
 log = logging.getLogger("ioc.core")
 

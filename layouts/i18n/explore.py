@@ -1,6 +1,6 @@
 """The analyst drill-down (/explore): the page's own words, then every measure, dimension and
 enumeration value of the query whitelist that no domain declares itself (the measures are
-labelled with their domain, ``domains/<name>.py``; a test keeps them in step).
+labelled in their domain's area, ``layouts/i18n/<name>.py``; a test keeps them in step).
 """
 
 from __future__ import annotations
