@@ -73,7 +73,9 @@ class Registry(Generic[D]):
                 source = Path(self._path[0], f"{info.name}.py")
                 if info.ispkg or not _DECLARES.search(source.read_text(encoding="utf-8")):
                     continue
-                domain = importlib.import_module(f"{self._package}.{info.name}").DOMAIN
+                domain = getattr(importlib.import_module(f"{self._package}.{info.name}"), "DOMAIN", None)
+                if domain is None:  # the text matched, but the module assigns no DOMAIN
+                    continue
                 if not isinstance(domain, self._kind):
                     raise TypeError(f"{self._package}/{info.name}.py: DOMAIN must be a "
                                     f"{self._kind.__name__}, not {type(domain).__name__}")

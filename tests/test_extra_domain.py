@@ -298,3 +298,15 @@ def test_unregistered_it_is_gone_everywhere(parking: Store) -> None:
     layouts.i18n.unregister("a copy")
     assert "explore.domain.parking_copy" not in CATALOGUE
     assert [d.name for d in domains.registered()] == ["gate", "network", "service", "enrollment", "parking"]
+
+
+def test_the_two_registries_are_the_same_code() -> None:
+    """Metrics may not import ingest, so each keeps its own registry; they stay one design."""
+    root = Path(__file__).resolve().parent.parent
+
+    def registry_code(rel: str) -> str:
+        text = (root / rel).read_text(encoding="utf-8")
+        start = text.index("class Registry(Generic[D]):")
+        return text[start:text.index("\n\n# --- the ", start)]
+
+    assert registry_code("ingest/registry.py") == registry_code("metrics/registry.py")
