@@ -16,17 +16,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import polars as pl
+
+if TYPE_CHECKING:
+    from ingest.buffer import Buffer, R
 
 TABLE = "ioc_audit"
 ACTOR_KINDS = ("person", "screen", "token", "system", "anonymous")
 #: longest text kept per column (a row is evidence, not a payload)
 LIMITS = {"actor": 128, "address": 128, "action": 64, "object": 512, "result": 64, "detail": 8192}
 
-SCHEMA = {
+SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "id": pl.String, "ts": pl.Datetime("ms", "UTC"), "actor_kind": pl.String, "actor": pl.String,
     "address": pl.String, "action": pl.String, "object": pl.String, "result": pl.String,
     "detail": pl.String,
@@ -71,7 +74,7 @@ def frame(rows: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(out, schema=SCHEMA)
 
 
-def append(buffer: Any, rows: Iterable[Mapping[str, Any]]) -> int:
+def append(buffer: Buffer[R], rows: Iterable[Mapping[str, Any]]) -> int:
     """Make ``rows`` durable in the ingest buffer (returns once they are; raises ``OSError``
     when the buffer cannot keep them). The writer inserts them into ``ioc_audit``."""
     batch = frame(rows)

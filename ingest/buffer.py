@@ -1,41 +1,81 @@
-"""The seam between accepting events and writing them: a durable buffer of batches.
+"""The seams between accepting events and writing them: a durable buffer of batches, and the
+seen-set that lets an event id in once.
 
-Two implementations keep the same promise — ``append`` returns only when the batch is
-durable — and the writer drains either through the same four calls:
+Two buffers keep the same promise — ``append`` returns only when the batch is durable — and
+the writer drains either through the same four calls:
 
 - ``ingest.wal.WriteAheadLog``: files with group commit, for the embedded one-process mode;
 - ``ingest.redis_buffer.RedisBuffer``: Redis Streams with a consumer group, so several web
   processes accept and several ingest processes write.
+
+Two seen-sets pair with them: ``ingest.dedup.MemorySeenSet`` (in the process that owns the
+write-ahead log) and ``ingest.redis_buffer.RedisSeenSet`` (shared by every process, claiming
+ids and appending the batch in one Redis script).
+
+A buffer's records say where they sit in it (a byte offset in a log file, a Redis entry id):
+the protocols are generic in the record type, so a batch handed out by one buffer can only be
+begun and confirmed on a log of the same kind. The ingest path and the writer
+(``ingest.pipeline``, ``ingest.writer``) are written against these protocols only.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Protocol, TypeVar, runtime_checkable
 
+import numpy as np
 import polars as pl
 
 
-class BatchLog(Protocol):
+@runtime_checkable
+class Buffered(Protocol):
+    """One appended batch, as the writer and a restart's rebuild of the seen-set read it."""
+
+    @property
+    def frame(self) -> pl.DataFrame: ...
+
+    @property
+    def rows(self) -> int: ...
+
+    @property
+    def appended_at(self) -> float:
+        """When the batch was appended (seconds since the epoch)."""
+        ...
+
+
+R = TypeVar("R", bound=Buffered)
+
+
+@runtime_checkable
+class BatchLog(Protocol[R]):
     """One stream's buffer."""
 
-    def append(self, frame: pl.DataFrame) -> Any: ...
+    @property
+    def name(self) -> str:
+        """The table the log's batches are written into."""
+        ...
 
-    def next_batch(self, max_rows: int, max_age_s: float, force: bool = False) -> list[Any]:
+    def append(self, frame: pl.DataFrame) -> object:
+        """Make the batch durable; returns only once it is (what it returns names the batch
+        in the log, for diagnostics)."""
+        ...
+
+    def next_batch(self, max_rows: int, max_age_s: float, force: bool = False) -> list[R]:
         """The records of the next insert ([] when not yet due); after a crash, exactly the
         batch whose insert was begun. A buffer shared by several writers (Redis) reserves
         the batch here, so no other writer can put its records into another batch."""
         ...
 
-    def begin(self, batch: list[Any]) -> str:
+    def begin(self, batch: list[R]) -> str:
         """Record the intent to insert ``batch`` (unless ``next_batch`` already reserved it);
         returns its deduplication token, the same whenever the same batch is inserted."""
         ...
 
-    def confirm(self, batch: list[Any]) -> None:
+    def confirm(self, batch: list[R]) -> None:
         """The store has the batch: release it from the buffer."""
         ...
 
-    def pending_records(self) -> list[Any]: ...
+    def pending_records(self) -> list[R]: ...
 
     def replayed(self) -> bool:
         """Whether what this log held when the process began has been written."""
@@ -44,8 +84,11 @@ class BatchLog(Protocol):
     def oldest_age(self) -> float: ...
 
 
-class Buffer(Protocol):
-    def log(self, name: str) -> BatchLog: ...
+@runtime_checkable
+class Buffer(Protocol[R]):
+    """Every stream's buffer, in one place (a directory of logs, one Redis)."""
+
+    def log(self, name: str) -> BatchLog[R]: ...
 
     def names(self) -> list[str]: ...
 
@@ -60,3 +103,15 @@ class Buffer(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class SeenSet(Protocol[R]):
+    """The event ids of the deduplication window (``ingest.dedup.WINDOW_DAYS``), per stream."""
+
+    def append_unique(self, stream: str, log: BatchLog[R], frame: pl.DataFrame,
+                      now: datetime) -> np.ndarray:
+        """Append to ``log`` the events of ``frame`` whose ids were not seen within the window,
+        claiming those ids; returns the mask of new events over the frame's rows. Ids are
+        claimed only for events that were made durable: a failed append leaves none behind."""
+        ...

@@ -132,6 +132,7 @@ def event_stream(**kwargs: object) -> Stream:
     eid = EVENT_ID if mode == "required" else Field(
         "event_id", "str", required=False, max_len=64, doc=EVENT_ID.doc + "; derived when absent"
     )
+    # the keywords are Stream's own fields, passed through as the registry spells them
     return Stream(common=(eid, TS, SOURCE), **kwargs)  # type: ignore[arg-type]
 
 

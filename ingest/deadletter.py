@@ -112,7 +112,7 @@ def dead_letter_frame(
     return pl.DataFrame(rows, schema=SCHEMA)
 
 
-SCHEMA = {
+SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
         "id": pl.String, "stream": pl.String, "received_at": pl.Datetime("ms", "UTC"),
         "source": pl.String, "raw": pl.String, "field": pl.String, "reason": pl.String,
         "message": pl.String, "errors": pl.String, "state": pl.String,

@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import polars as pl
 
+from ingest.buffer import BatchLog, R
+
 WINDOW_DAYS = 7
 HASH_SEED = 0x10C
 
@@ -66,6 +68,20 @@ class MemorySeenSet:
             if seen:
                 new &= ~np.isin(hashes, np.fromiter(seen, dtype=np.uint64, count=len(seen)))
             days.setdefault(today, set()).update(hashes[new].tolist())
+        return new
+
+    def append_unique(self, stream: str, log: BatchLog[R], frame: pl.DataFrame,
+                      now: datetime) -> np.ndarray:
+        """Claim the ids, then append the new events; a failed append releases the claims
+        (in one process a crash loses the claims together with the events)."""
+        new = self.claim(stream, frame["event_id"], now)
+        kept = frame if new.all() else frame.filter(pl.Series(new))
+        if kept.height:
+            try:
+                log.append(kept)
+            except OSError:
+                self.release(stream, kept["event_id"], now)
+                raise
         return new
 
     def release(self, stream: str, ids: pl.Series, now: datetime) -> None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import codecs
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as dtime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -113,7 +113,7 @@ def read_parquet(path: Path) -> Iterator[pl.DataFrame]:
     except Exception as exc:  # pyarrow raises several kinds for a bad file
         raise ImportError_(f"{path}: not a readable Parquet file ({exc})") from None
     for batch in pf.iter_batches(batch_size=CHUNK_ROWS):
-        yield pl.from_arrow(batch)  # type: ignore[misc]
+        yield cast("pl.DataFrame", pl.from_arrow(batch))  # a record batch: a frame, never a Series
 
 
 def _cell_text(value: Any, zone: ZoneInfo) -> str | None:
@@ -168,7 +168,7 @@ def read_xlsx(path: Path, zone: ZoneInfo, sheet: str | None = None) -> Iterator[
 
 
 def _frame(header: list[str], rows: list[list[str | None]]) -> pl.DataFrame:
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in header]
+    columns: list[Sequence[str | None]] = list(zip(*rows, strict=True)) if rows else [[] for _ in header]
     return pl.DataFrame({h: pl.Series(h, list(col), dtype=pl.String)
                          for h, col in zip(header, columns, strict=True)})
 

@@ -25,6 +25,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -32,7 +33,7 @@ import polars as pl
 from ingest.contracts import Stream
 from ingest.faults import reach
 from ingest.parse import BodyError, parse_body
-from ingest.pipeline import Backpressure, Counters, Pipeline, Receipt, _Job, _settle, _Stage
+from ingest.pipeline import Backpressure, Counters, Events, Pipeline, Receipt, _Job, _settle, _Stage
 from ingest.registry import BY_NAME
 from ingest.validate import prepare
 from ioc_app.settings import RedisTLS
@@ -70,7 +71,7 @@ class Offload:
         self.processes = processes
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
-        self._stages: dict[str, _Stage] = {}
+        self._stages: dict[str, _Stage[_Job[Request]]] = {}
 
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -97,8 +98,7 @@ class Offload:
             stage = self._stages.get(stream.name)
             if stage is None:
                 stage = self._stages[stream.name] = _Stage(
-                    f"ioc-offload-{stream.name}",
-                    lambda jobs, name=stream.name: self._run(name, jobs), self.processes)
+                    f"ioc-offload-{stream.name}", partial(self._run, stream.name), self.processes)
         stage.put(job)
         return job.outcome()
 
@@ -109,7 +109,7 @@ class Offload:
                 self._pool = None
         pool.shutdown(wait=False, cancel_futures=True)
 
-    def _outcomes(self, stream_name: str, jobs: list[_Job]) -> list[Outcome]:
+    def _outcomes(self, stream_name: str, jobs: list[_Job[Request]]) -> list[Outcome]:
         """A helper's answers for the group. A pool can be found broken, or already shut down
         by the other stage of the stream that met a dead helper a moment ago: nothing ran
         there, so the group goes to a fresh pool. A helper that dies while it holds the
@@ -129,7 +129,7 @@ class Offload:
                 raise
         raise BrokenProcessPool("no ingest helper could be started")
 
-    def _run(self, stream_name: str, jobs: list[_Job]) -> None:
+    def _run(self, stream_name: str, jobs: list[_Job[Request]]) -> None:
         try:
             outcomes = self._outcomes(stream_name, jobs)
         except BrokenProcessPool as exc:
@@ -173,7 +173,9 @@ def _start_helper(redis_url: str, relaxed: bool, setup: Callable[[], None] | Non
                   tls: RedisTLS | None = None, site_key: bytes | None = None) -> None:
     global _PIPELINE
     from ingest.pipeline import BUFFER_NAMES
-    from ingest.redis_buffer import RedisBuffer, RedisSeenSet, check_durability, connect
+    from ingest.redis_buffer import RedisBuffer
+    from ingest.redis_client import check_durability, connect
+    from ingest.redis_seen import RedisSeenSet
 
     if setup is not None:
         setup()
@@ -181,7 +183,7 @@ def _start_helper(redis_url: str, relaxed: bool, setup: Callable[[], None] | Non
     client = connect(redis_url, tls)
     check_durability(client, relaxed=relaxed)
     # producer side only: this helper appends, the web process's writer drains
-    _PIPELINE = Pipeline(None, RedisBuffer(client, BUFFER_NAMES), RedisSeenSet(client),  # type: ignore[arg-type]
+    _PIPELINE = Pipeline(None, RedisBuffer(client, BUFFER_NAMES), RedisSeenSet(client),
                          site_key=site_key)
 
 
@@ -208,7 +210,7 @@ def _handle(stream_name: str, requests: list[Request]) -> list[Outcome]:
     pipeline = _PIPELINE
     stream = BY_NAME[stream_name]
     outcomes: list[Outcome | None] = [None] * len(requests)
-    group: list[_Job] = []
+    group: list[_Job[Events]] = []
     at: list[int] = []
     for k, req in enumerate(requests):
         try:
@@ -217,10 +219,9 @@ def _handle(stream_name: str, requests: list[Request]) -> list[Outcome]:
             outcomes[k] = ("body", exc.status, exc.code, exc.message)
             continue
         if isinstance(events, pl.DataFrame):  # CSV: tabular, validated on its own
-            outcomes[k] = _guarded(lambda ev=events, src=req.source: pipeline.submit(
-                stream, ev, source=src))
+            outcomes[k] = _guarded(partial(pipeline.submit, stream, events, source=req.source))
             continue
-        job = _Job(events, req.source, None)
+        job: _Job[Events] = _Job(events, req.source, None)
         job.prepared = prepare(stream, events)
         group.append(job)
         at.append(k)
@@ -231,10 +232,12 @@ def _handle(stream_name: str, requests: list[Request]) -> list[Outcome]:
         for n, k in enumerate(at):
             outcomes[k] = ("ok", result[1][n]) if result[0] == "ok" else result
         reach("helper.appended")
-    return outcomes  # type: ignore[return-value]
+    answered = [o for o in outcomes if o is not None]
+    assert len(answered) == len(requests), "every request is answered: parsed, refused or in the group"
+    return answered
 
 
-def _guarded(fn: Any) -> Outcome:
+def _guarded(fn: Callable[[], object]) -> Outcome:
     try:
         return ("ok", fn())
     except Backpressure as exc:

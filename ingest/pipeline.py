@@ -9,21 +9,23 @@ are durable.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import numpy as np
 import orjson
 import polars as pl
 
 from ingest.audit import TABLE as AUDIT_TABLE
-from ingest.buffer import Buffer
+from ingest.buffer import Buffer, R, SeenSet
 from ingest.contracts import Stream
 from ingest.deadletter import TABLE as DEADLETTER_TABLE
 from ingest.deadletter import dead_letter_frame
@@ -32,11 +34,17 @@ from ingest.faults import reach
 from ingest.registry import STREAMS
 from ingest.validate import Prepared, ValidationResult, prepare, validate_frame, validate_prepared
 from ingest.wal import WriteAheadLog
-from ioc_app.storage import Store, StoreError
+from ioc_app.storage import SqlStore, StoreError
+
+if TYPE_CHECKING:
+    from ingest.writer import Writer
+    from ioc_app.settings import RedisTLS
 
 log = logging.getLogger("ioc.ingest")
 
 MAX_ERRORS = 100
+#: a batch as a producer hands it in: parsed JSON events (untyped until validated), or a table
+Events = Sequence[Any] | pl.DataFrame
 
 
 class Backpressure(Exception):
@@ -82,21 +90,24 @@ class Counters:
             return dict(self._c)
 
 
-class Pipeline:
-    """The ingest path over a durable buffer (write-ahead log or Redis) and a seen-set."""
+class Pipeline(Generic[R]):
+    """The ingest path over a durable buffer (write-ahead log or Redis) and a seen-set.
 
-    def __init__(self, store: Store, buffer: Buffer, seen: Any = None, *,
+    ``store`` is where the in-process seen-set is rebuilt from at start-up; a producer-only
+    helper over Redis (``ingest.offload``) has none and needs none."""
+
+    def __init__(self, store: SqlStore | None, buffer: Buffer[R], seen: SeenSet[R] | None = None, *,
                  high_water_rows: int = 2_000_000, site_key: bytes | None = None) -> None:
         self.store = store
         #: the key of the dead letters' redaction hashes (the site key; without one, a key of
         #: this process only: hashes are then comparable only within its lifetime)
         self.site_key = site_key or secrets.token_bytes(32)
         self.buffer = buffer
-        self.seen = seen or MemorySeenSet()
+        self.seen: SeenSet[R] = seen or MemorySeenSet()
         self.high_water_rows = high_water_rows
         self.counters = Counters()
         self.store_down_since: float | None = None
-        self._validating: dict[str, _Stage] = {}
+        self._validating: dict[str, _Stage[_Job[Events]]] = {}
         self._stages_lock = threading.Lock()
         if isinstance(self.seen, MemorySeenSet):
             self._rebuild_seen(self.seen)
@@ -104,6 +115,9 @@ class Pipeline:
     # ---- start-up ---------------------------------------------------------------------
     def _rebuild_seen(self, seen: MemorySeenSet) -> None:
         """Ids of the last 7 days: those stored, then those still in the log."""
+        if self.store is None:
+            raise ValueError("the in-process seen-set is rebuilt from the store: give the "
+                             "pipeline a store, or use the Redis seen-set")
         started = time.perf_counter()
         total = 0
         for s in STREAMS:
@@ -144,7 +158,7 @@ class Pipeline:
             f"the buffer holds {depth} events waiting to be written (limit "
             f"{self.high_water_rows}); nothing was accepted — retry after the Retry-After delay"))
 
-    def submit(self, stream: Stream, events: Sequence[Any] | pl.DataFrame, *, source: str,
+    def submit(self, stream: Stream, events: Events, *, source: str,
                now: datetime | None = None, letters: bool = True) -> Receipt:
         """Validate, dedup and buffer a batch; returns when what was accepted is durable.
 
@@ -161,19 +175,18 @@ class Pipeline:
         if isinstance(events, pl.DataFrame) or not letters or len(events) >= COALESCE_ROWS:
             return self.accept_group(stream, [_Job(events, source, now)],
                                      now or datetime.now(UTC), letters)[0]
-        job = _Job(events, source, now)
+        job: _Job[Events] = _Job(events, source, now)
         job.prepared = prepare(stream, events)  # in this request's thread, beside the others
         with self._stages_lock:
             stage = self._validating.get(stream.name)
             if stage is None:
                 store = _Stage(f"ioc-buffer-{stream.name}", self._buffer_groups, BUFFER_WORKERS)
                 stage = self._validating[stream.name] = _Stage(
-                    f"ioc-validate-{stream.name}",
-                    lambda jobs, st=stream, nxt=store: self._validate_groups(st, jobs, nxt))
+                    f"ioc-validate-{stream.name}", partial(self._validate_groups, stream, store=store))
         stage.put(job)
         return job.outcome()
 
-    def _validate_groups(self, stream: Stream, jobs: list[_Job], store: _Stage) -> None:
+    def _validate_groups(self, stream: Stream, jobs: list[_Job[Events]], store: _Stage[_Validated]) -> None:
         """Validate queued requests together (those of one receipt time), pass them on."""
         for group in _runs(jobs):
             now = group[0].now or datetime.now(UTC)
@@ -184,21 +197,20 @@ class Pipeline:
                 continue
             store.put((stream, group, result, now))
 
-    def _buffer_groups(self, items: list[tuple[Stream, list[_Job], ValidationResult, datetime]]
-                       ) -> None:
+    def _buffer_groups(self, items: list[_Validated]) -> None:
         for stream, group, result, now in items:
             try:
                 _settle(group, receipts=self._buffer(stream, group, result, now))
             except BaseException as exc:
                 _settle(group, error=exc)
 
-    def accept_group(self, stream: Stream, jobs: list[_Job], now: datetime,
+    def accept_group(self, stream: Stream, jobs: list[_Job[Events]], now: datetime,
                      letters: bool = True) -> list[Receipt]:
         """Validate, dedup and buffer requests already gathered (a large or tabular batch,
         or a helper's group), all as of one ``now``."""
         return self._buffer(stream, jobs, self._validate(stream, jobs, now, letters), now)
 
-    def _validate(self, stream: Stream, jobs: list[_Job], now: datetime | None,
+    def _validate(self, stream: Stream, jobs: list[_Job[Events]], now: datetime | None,
                   letters: bool) -> ValidationResult:
         """Validate the jobs' events as one batch and keep the dead letters of the rejected."""
         now = now or datetime.now(UTC)
@@ -210,15 +222,18 @@ class Pipeline:
         else:
             sources = jobs[0].source if len(jobs) == 1 else [
                 j.source for j in jobs for _ in range(len(j.events))]
-            result = validate_prepared(stream, [j.prepared or prepare(stream, j.events)  # type: ignore[arg-type]
-                                                for j in jobs], source=sources, now=now)
-            raw = [ev for j in jobs for ev in j.events] if len(jobs) > 1 else first  # type: ignore[misc]
+            # a table is always alone in its group (``submit``): these jobs carry event lists
+            events = cast("list[Sequence[Any]]", [j.events for j in jobs])
+            result = validate_prepared(stream, [j.prepared or prepare(stream, ev)
+                                                for j, ev in zip(jobs, events, strict=True)],
+                                       source=sources, now=now)
+            raw = [e for ev in events for e in ev] if len(jobs) > 1 else events[0]
         if result.rejected and letters:
             self.buffer.log(DEADLETTER_TABLE).append(
                 dead_letter_frame(stream.name, raw, result, sources, now, key=self.site_key))
         return result
 
-    def _buffer(self, stream: Stream, jobs: list[_Job], result: ValidationResult,
+    def _buffer(self, stream: Stream, jobs: list[_Job[Events]], result: ValidationResult,
                 now: datetime | None) -> list[Receipt]:
         """Dedup and buffer the valid events; split the outcome back into the requests."""
         now = now or datetime.now(UTC)
@@ -300,21 +315,7 @@ class Pipeline:
             if frame.height:
                 log.append(frame)
             return np.ones(frame.height, dtype=bool)
-        if isinstance(self.seen, MemorySeenSet):
-            return self._claim_then_append(stream, log, frame, now)
         return self.seen.append_unique(stream.name, log, frame, now)
-
-    def _claim_then_append(self, stream: Stream, log: Any, frame: pl.DataFrame,
-                           now: datetime) -> np.ndarray:
-        new = self.seen.claim(stream.name, frame["event_id"], now)
-        kept = frame if new.all() else frame.filter(pl.Series(new))
-        if kept.height:
-            try:
-                log.append(kept)
-            except OSError:
-                self.seen.release(stream.name, kept["event_id"], now)
-                raise
-        return new
 
 
 COALESCE_ROWS = 20_000
@@ -330,36 +331,43 @@ BUFFER_WORKERS = 2
 BUFFER_NAMES = [s.table for s in STREAMS] + [DEADLETTER_TABLE, AUDIT_TABLE]
 
 
-def build_ingest(store: Store, *, wal_dir: Any = None, redis_url: str = "",
+def build_ingest(store: SqlStore, *, wal_dir: str | os.PathLike[str] | None = None, redis_url: str = "",
                  redis_relaxed: bool = False, consumer: str | None = None,
-                 claim_idle_ms: int | None = None, redis_tls: Any = None,
-                 site_key: bytes | None = None) -> tuple[Pipeline, Any]:
+                 claim_idle_ms: int | None = None, redis_tls: RedisTLS | None = None,
+                 site_key: bytes | None = None) -> tuple[Pipeline[Any], Writer[Any]]:
     """The ingest path and its (not started) writer: over Redis when a URL is given, else
     over the write-ahead log in ``wal_dir`` (owned by this process). ``site_key`` keys the
-    dead letters' redaction hashes."""
+    dead letters' redaction hashes. (Which buffer, and so which record type, is known only
+    at run time: hence ``Any`` for it.)"""
     from ingest.writer import Writer
 
     if redis_url:
         from ingest import redis_buffer as rb
+        from ingest.redis_client import check_durability, connect
+        from ingest.redis_seen import RedisSeenSet
 
-        client = rb.connect(redis_url, redis_tls)
-        rb.check_durability(client, relaxed=redis_relaxed)
-        buffer: Any = rb.RedisBuffer(client, BUFFER_NAMES, consumer,
-                                     claim_idle_ms or rb.CLAIM_IDLE_MS)
-        seen: Any = rb.RedisSeenSet(client)
-    else:
-        buffer, seen = WriteAheadLog(wal_dir), MemorySeenSet()
-    pipeline = Pipeline(store, buffer, seen, site_key=site_key)
-    return pipeline, Writer(store, buffer, on_store_state=pipeline.set_store_down)
+        client = connect(redis_url, redis_tls)
+        check_durability(client, relaxed=redis_relaxed)
+        buffer = rb.RedisBuffer(client, BUFFER_NAMES, consumer, claim_idle_ms or rb.CLAIM_IDLE_MS)
+        over_redis = Pipeline(store, buffer, RedisSeenSet(client), site_key=site_key)
+        return over_redis, Writer(store, buffer, on_store_state=over_redis.set_store_down)
+    if wal_dir is None:
+        raise ValueError("the ingest path needs IOC_REDIS_URL or a write-ahead log directory")
+    wal = WriteAheadLog(wal_dir)
+    pipeline = Pipeline(store, wal, MemorySeenSet(), site_key=site_key)
+    return pipeline, Writer(store, wal, on_store_state=pipeline.set_store_down)
 
 
-class _Job:
+#: what a job carries: a batch of events here, a request's body in ``ingest.offload``
+E = TypeVar("E")
+
+
+class _Job(Generic[E]):
     """One request's batch waiting to be processed, and its outcome."""
 
     __slots__ = ("done", "error", "events", "now", "prepared", "receipt", "source")
 
-    def __init__(self, events: Sequence[Any] | pl.DataFrame, source: str,
-                 now: datetime | None) -> None:
+    def __init__(self, events: E, source: str, now: datetime | None) -> None:
         self.events = events
         self.source = source
         self.now = now
@@ -377,7 +385,7 @@ class _Job:
         return self.receipt
 
 
-def _settle(jobs: list[_Job], *, receipts: list[Receipt] | None = None,
+def _settle(jobs: list[_Job[E]], *, receipts: list[Receipt] | None = None,
             error: BaseException | None = None) -> None:
     for k, j in enumerate(jobs):
         j.receipt = receipts[k] if receipts is not None else None
@@ -385,9 +393,9 @@ def _settle(jobs: list[_Job], *, receipts: list[Receipt] | None = None,
         j.done.set()
 
 
-def _runs(jobs: list[_Job]) -> list[list[_Job]]:
+def _runs(jobs: list[_Job[E]]) -> list[list[_Job[E]]]:
     """Consecutive jobs with the same receipt time (callers rarely set one) go together."""
-    runs: list[list[_Job]] = []
+    runs: list[list[_Job[E]]] = []
     for j in jobs:
         if runs and runs[-1][0].now == j.now:
             runs[-1].append(j)
@@ -396,7 +404,13 @@ def _runs(jobs: list[_Job]) -> list[list[_Job]]:
     return runs
 
 
-class _Stage:
+#: a group of requests validated together, on its way to the buffer
+_Validated = tuple[Stream, list[_Job[Events]], ValidationResult, datetime]
+#: what a stage's threads take in batches
+T = TypeVar("T")
+
+
+class _Stage(Generic[T]):
     """Threads that each take everything queued while they were busy, as one batch.
 
     This is what coalesces concurrent requests: while the validation of one group runs,
@@ -409,16 +423,16 @@ class _Stage:
 
     IDLE_S = 5.0
 
-    def __init__(self, name: str, work: Any, workers: int = 1) -> None:
+    def __init__(self, name: str, work: Callable[[list[T]], None], workers: int = 1) -> None:
         self.name = name
         self.work = work
         self.workers = workers
-        self._items: list[Any] = []
+        self._items: list[T] = []
         self._cond = threading.Condition()
         self._running = 0
         self._waiting = 0
 
-    def put(self, item: Any) -> None:
+    def put(self, item: T) -> None:
         with self._cond:
             self._items.append(item)
             if self._waiting:
@@ -453,5 +467,7 @@ class _RowsOf(Sequence[Any]):
     def __len__(self) -> int:
         return self.frame.height
 
+    # by index only (the dead letters are built row by row, never sliced): narrower than
+    # Sequence.__getitem__, which also takes a slice
     def __getitem__(self, i: int) -> Any:  # type: ignore[override]
         return self.frame.row(i, named=True)

@@ -19,11 +19,9 @@
   the rows it deleted) is one script too, so a release repeated after a lost reply or by
   two consumers changes nothing the second time; after any failed call the consumer checks
   that what it queued still exists before forming a batch.
-- Event ids are claimed in per-day Redis sets by a Lua script, atomically across processes.
 
-"Accepted means durable" needs Redis to fsync every write and never evict:
-:func:`check_durability` refuses a server that does not (unless told to accept the loss
-window, which is then logged).
+The seen-set of event ids is in ``ingest.redis_seen``; opening Redis and checking that it keeps
+what it acknowledged ("accepted means durable") in ``ingest.redis_client``.
 """
 
 from __future__ import annotations
@@ -34,156 +32,21 @@ import socket
 import threading
 import time
 from collections import deque
-from datetime import UTC, datetime, timedelta
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, cast
 
-import numpy as np
 import polars as pl
 import redis
+from redis.typing import StreamIdT
 
-from ingest.dedup import WINDOW_DAYS, first_in_batch, id_hashes
 from ingest.faults import reach
+from ingest.redis_client import PREFIX, buffer_key, depth_key, guard
 from ingest.wal import Record, decode, encode
-from ioc_app.settings import RedisTLS
 
 log = logging.getLogger("ioc.redis_buffer")
 
-PREFIX = "ioc"
 GROUP = "writers"
 CLAIM_IDLE_MS = 60_000
 READ_COUNT = 64
-
-
-class BufferUnavailable(OSError):
-    """Redis cannot be reached: nothing was accepted (the API answers 503)."""
-
-
-def _guard(fn: Any) -> Any:
-    """Turn Redis connection failures into ``BufferUnavailable`` for the layers above."""
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            raise BufferUnavailable(f"Redis is unreachable: {exc}") from exc
-    wrapped.__name__ = fn.__name__
-    wrapped.__doc__ = fn.__doc__
-    return wrapped
-
-
-class RedisDurabilityError(RuntimeError):
-    """The Redis server cannot promise that an acknowledged event survives a restart."""
-
-
-def connect(url: str, tls: RedisTLS | None = None, *, socket_timeout: float = 10) -> redis.Redis:
-    """The one way the product opens Redis (buffer, snapshot fan-out, sessions, screens, query
-    cache, rate limits), so a password in the URL (``redis://:pass@host``) and the TLS options
-    of ``rediss://`` apply to every connection alike. ``tls`` is ignored without ``rediss://``
-    (the settings refuse that combination)."""
-    options: dict[str, Any] = {}
-    if urlsplit(url).scheme == "rediss":
-        options = (tls or RedisTLS()).ssl_options()
-    return redis.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=5,
-                                health_check_interval=30, **options)
-
-
-def check_durability(client: redis.Redis, relaxed: bool = False) -> None:
-    """AOF on with ``appendfsync always`` and ``maxmemory-policy noeviction``, or refuse."""
-    cfg = {k: v for name in ("appendonly", "appendfsync", "maxmemory-policy")
-           for k, v in client.config_get(name).items()}
-    problems = []
-    if cfg.get("appendonly") != "yes":
-        problems.append("appendonly is 'no': set 'appendonly yes'")
-    if cfg.get("appendfsync") != "always":
-        problems.append(f"appendfsync is '{cfg.get('appendfsync')}': set 'appendfsync always'")
-    if cfg.get("maxmemory-policy") != "noeviction":
-        problems.append(f"maxmemory-policy is '{cfg.get('maxmemory-policy')}': set "
-                        f"'maxmemory-policy noeviction'")
-    if not problems:
-        return
-    message = ("Redis cannot guarantee that accepted events survive a restart: " + "; ".join(problems)
-               + " (in redis.conf or with CONFIG SET)")
-    if not relaxed:
-        raise RedisDurabilityError(message + ", or set IOC_REDIS_DURABILITY=relaxed to accept "
-                                   "losing up to a second of accepted events")
-    log.warning("event=redis.durability_relaxed loss_window=%r detail=%r",
-                "about 1 s of acknowledged events on a Redis crash", message)
-
-
-_CLAIM_AND_ADD_LUA = """
--- KEYS: today's set, earlier days' sets…, the buffer stream, its depth counter.
--- ARGV: ttl, rows, blob, hashes joined by ','.
--- Only if every hash is new: claim them all AND append the batch, atomically, so a crash
--- can never leave ids claimed whose events were not buffered. Otherwise change nothing and
--- return the per-hash flags (1 = new) so the caller can drop the duplicates and retry.
-local nk = #KEYS - 2
-local ttl, rows, blob = ARGV[1], ARGV[2], ARGV[3]
-local hashes = {}
-for h in string.gmatch(ARGV[4], '[^,]+') do hashes[#hashes + 1] = h end
-local n = #hashes
-local flags = {}
-local dup = false
-for i = 1, n do flags[i] = 1 end
-for k = 1, nk do
-  if redis.call('EXISTS', KEYS[k]) == 1 then  -- skip days with no ids
-    local i = 1
-    while i <= n do
-      local j = math.min(i + 999, n)
-      local r = redis.call('SMISMEMBER', KEYS[k], unpack(hashes, i, j))
-      for x = 1, #r do if r[x] == 1 then flags[i + x - 1] = 0; dup = true end end
-      i = j + 1
-    end
-  end
-end
-if dup then return {0, flags} end
-local i = 1
-while i <= n do
-  local j = math.min(i + 999, n)
-  redis.call('SADD', KEYS[1], unpack(hashes, i, j))
-  i = j + 1
-end
-redis.call('EXPIRE', KEYS[1], ttl)
-local id = redis.call('XADD', KEYS[nk + 1], '*', 'f', blob, 'n', rows)
-redis.call('INCRBY', KEYS[nk + 2], rows)
-return {1, id}
-"""
-
-
-class RedisSeenSet:
-    """Event ids of the last 7 days in per-day Redis sets, claimed atomically by Lua."""
-
-    def __init__(self, client: redis.Redis) -> None:
-        self.client = client
-        self._claim_and_add = client.register_script(_CLAIM_AND_ADD_LUA)
-
-    @_guard
-    def append_unique(self, stream: str, log: RedisStreamLog, frame: pl.DataFrame,
-                      now: datetime) -> np.ndarray:
-        """Buffer the events of ``frame`` not seen within the window; returns the new-mask.
-
-        Claiming ids and buffering their events happen in one Lua script: a process killed
-        between the two steps cannot leave ids claimed without their events.
-        """
-        hashes = id_hashes(frame["event_id"])
-        new = first_in_batch(hashes)
-        ttl = (WINDOW_DAYS + 1) * 86_400
-        keys = [*self._keys(stream, now), log.key, log.depth_key]
-        while new.any():
-            part = frame.filter(pl.Series(new)) if not new.all() else frame
-            ok, payload = self._claim_and_add(
-                keys=keys, args=[ttl, part.height, encode(part), ",".join(map(str, hashes[new].tolist()))])
-            if ok == 1:
-                break
-            idx = np.flatnonzero(new)
-            new[idx[~np.asarray(payload, dtype=bool)]] = False
-        return new
-
-    @staticmethod
-    def _keys(stream: str, now: datetime) -> list[str]:
-        """Today's set first, then the earlier days of the window."""
-        today = now.astimezone(UTC).date()
-        return [f"{PREFIX}:seen:{stream}:{(today - timedelta(days=d)).isoformat()}"
-                for d in range(WINDOW_DAYS)]
 
 
 _RESERVE_LUA = """
@@ -238,13 +101,13 @@ class RedisStreamLog:
     def __init__(self, client: redis.Redis, name: str, consumer: str, claim_idle_ms: int) -> None:
         self.client = client
         self.name = name
-        self.key = f"{PREFIX}:buffer:{name}"
-        self.depth_key = f"{PREFIX}:depth:{name}"
+        self.key = buffer_key(name)
+        self.depth_key = depth_key(name)
         self.intent_key = f"{PREFIX}:intent:{name}"
         self.member_key = f"{PREFIX}:member:{name}"
         self.consumer = consumer
         self.claim_idle_ms = claim_idle_ms
-        self._queue: deque[Record] = deque()
+        self._queue: deque[Record[str]] = deque()
         self._queued_ids: set[str] = set()
         self._lock = threading.Lock()
         self._own_pending_read = False
@@ -257,7 +120,7 @@ class RedisStreamLog:
         self._replayed = False
 
     # ---- producer side ----------------------------------------------------------------
-    @_guard
+    @guard
     def append(self, frame: pl.DataFrame) -> str:
         """XADD the batch (and count its rows) in one transaction; with appendfsync always
         the reply comes after the write reached disk."""
@@ -294,7 +157,7 @@ class RedisStreamLog:
                 pipe.hsetnx(self.member_key, eid, _text(bid))
         pipe.execute()
 
-    def _enqueue(self, entries: list[Any]) -> int:
+    def _enqueue(self, entries: list[_Entry]) -> int:
         added = 0
         for entry_id, fields in entries:
             eid = _text(entry_id)
@@ -320,7 +183,7 @@ class RedisStreamLog:
             start = "0"
             while True:
                 got = self.client.xreadgroup(GROUP, self.consumer, {self.key: start}, count=READ_COUNT)
-                entries = got[0][1] if got else []
+                entries = _entries(got)
                 self._enqueue(entries)
                 if len(entries) < READ_COUNT:
                     break
@@ -338,7 +201,7 @@ class RedisStreamLog:
                 log.info("event=redis.claimed stream=%s entries=%d", self.name, len(claimed))
         if len(self._queue) < READ_COUNT:
             got = self.client.xreadgroup(GROUP, self.consumer, {self.key: ">"}, count=READ_COUNT)
-            self._enqueue(got[0][1] if got else [])
+            self._enqueue(_entries(got))
 
     def _verify(self) -> None:
         """After a failed call: forget queued entries that are gone (a release whose reply
@@ -355,7 +218,7 @@ class RedisStreamLog:
         self._own_pending_read = False
         self._suspect = False
 
-    def _whole(self, bid: str) -> list[Record] | None:
+    def _whole(self, bid: str) -> list[Record[str]] | None:
         """The reserved batch ``bid``, fetched whole: entries this consumer does not hold
         are claimed from whoever does. None when the batch is gone (released meanwhile)."""
         ids = self.client.hget(self.intent_key, bid)
@@ -363,9 +226,11 @@ class RedisStreamLog:
             self._suspect = True
             return None
         wanted = _text(ids).split(",")
-        missing = [eid for eid in wanted if eid not in self._queued_ids]
+        missing: list[StreamIdT] = [eid for eid in wanted if eid not in self._queued_ids]
         if missing:
-            self._enqueue(self.client.xclaim(self.key, GROUP, self.consumer, 0, missing))
+            # XCLAIM (without JUSTID) answers with the claimed entries
+            claimed = self.client.xclaim(self.key, GROUP, self.consumer, 0, missing)
+            self._enqueue(cast("list[_Entry]", claimed))
             reach("redis.batch_claimed", redis_client=self.client)
         by_id = {r.start: r for r in self._queue}
         if any(eid not in by_id for eid in wanted):
@@ -374,8 +239,8 @@ class RedisStreamLog:
             return None
         return [by_id[eid] for eid in wanted]
 
-    @_guard
-    def next_batch(self, max_rows: int, max_age_s: float, force: bool = False) -> list[Record]:
+    @guard
+    def next_batch(self, max_rows: int, max_age_s: float, force: bool = False) -> list[Record[str]]:
         """The next batch to insert, already reserved in Redis; [] when none is due."""
         with self._lock:
             try:
@@ -384,7 +249,7 @@ class RedisStreamLog:
                 self._suspect = True
                 raise
 
-    def _next(self, max_rows: int, max_age_s: float, force: bool) -> list[Record]:
+    def _next(self, max_rows: int, max_age_s: float, force: bool) -> list[Record[str]]:
         for _ in range(8):
             self._fill()
             if not self._queue:
@@ -396,7 +261,7 @@ class RedisStreamLog:
                 if whole is not None:
                     return whole
                 continue
-            batch: list[Record] = []
+            batch: list[Record[str]] = []
             rows = 0
             for r, owner in zip(ordered, owners, strict=True):
                 if owner is not None or (batch and rows + r.rows > max_rows):
@@ -418,13 +283,13 @@ class RedisStreamLog:
             # 2: taken by another batch meanwhile — look again
         return []
 
-    def begin(self, batch: list[Record]) -> str:
+    def begin(self, batch: list[Record[str]]) -> str:
         """The batch was reserved when it was handed out; its token names its entries."""
         ids = ",".join(r.start for r in batch)
         return f"redis:{self.name}:{hashlib.sha1(ids.encode(), usedforsecurity=False).hexdigest()}"
 
-    @_guard
-    def confirm(self, batch: list[Record]) -> None:
+    @guard
+    def confirm(self, batch: list[Record[str]]) -> None:
         args: list[Any] = [GROUP, batch[0].start]
         for r in batch:
             args += [r.start, r.rows]
@@ -438,7 +303,7 @@ class RedisStreamLog:
         with self._lock:
             self._drop({r.start for r in batch})
 
-    def pending_records(self) -> list[Record]:
+    def pending_records(self) -> list[Record[str]]:
         with self._lock:
             return list(self._queue)
 
@@ -446,7 +311,7 @@ class RedisStreamLog:
         with self._lock:
             return time.time() - min((r.appended_at for r in self._queue), default=time.time())
 
-    @_guard
+    @guard
     def replayed(self) -> bool:
         """Whether everything buffered before this process began has been written."""
         if self._replayed:
@@ -458,11 +323,21 @@ class RedisStreamLog:
         return self._replayed
 
 
+#: a stream entry as Redis returns it: its id and its fields (None: deleted since delivered)
+_Entry = tuple["bytes | str", "dict[bytes, bytes] | None"]
+
+
+def _entries(reply: Any) -> list[_Entry]:
+    """The entries of a one-stream ``XREADGROUP`` reply (``[[stream, entries]]``; nothing
+    new: an empty reply). Redis replies are untyped: this is where they get a type."""
+    return cast("list[_Entry]", reply[0][1]) if reply else []
+
+
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _order(r: Record) -> tuple[int, ...]:
+def _order(r: Record[str]) -> tuple[int, ...]:
     return tuple(map(int, str(r.start).split("-")))
 
 
@@ -483,7 +358,7 @@ class RedisBuffer:
         return list(self._logs)
 
     @property
-    @_guard
+    @guard
     def depth(self) -> int:
         """Rows waiting across tables (read from Redis at most every 200 ms)."""
         at, value = self._depth_cache

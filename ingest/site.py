@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 
 from ingest.enrollment import PROVINCES
-from ioc_app.storage import Store
+from ioc_app.storage import SqlStore
 
 
 class SiteError(ValueError):
@@ -196,7 +197,7 @@ def load_site(path: str | Path) -> Site:
             out.append({"code": code, **entry})
         return out
 
-    def unique(items: list[Named], section: str) -> None:
+    def unique(items: Sequence[Named], section: str) -> None:
         seen: set[str] = set()
         for it in items:
             if it.code in seen:
@@ -277,6 +278,6 @@ def load_site(path: str | Path) -> Site:
 REFERENCE_TABLE = "ioc_reference"
 
 
-def store_reference(store: Store, site: Site) -> int:
+def store_reference(store: SqlStore, site: Site) -> int:
     """Replace the stored reference rows with the catalogue's (idempotent)."""
     return store.replace_versioned(REFERENCE_TABLE, site.reference_frame(), "loaded_at")

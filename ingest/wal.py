@@ -29,6 +29,7 @@ import zlib
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import polars as pl
 
@@ -45,12 +46,17 @@ class WalBusy(RuntimeError):
     """Another process owns this write-ahead log."""
 
 
-@dataclass(frozen=True)
-class Record:
-    """One appended batch: its byte range in the stream's log and its rows."""
+#: where a batch sits in its buffer: byte offsets in a log file here, entry ids in Redis
+P = TypeVar("P", int, str)
 
-    start: int
-    end: int
+
+@dataclass(frozen=True)
+class Record(Generic[P]):
+    """One appended batch: where it sits in its buffer (here: its byte range in the stream's
+    log; in Redis: its entry id, twice) and its rows."""
+
+    start: P
+    end: P
     frame: pl.DataFrame
     appended_at: float
 
@@ -89,11 +95,16 @@ class StreamLog:
         self.dir = directory
         _owner_only_dir(self.dir)
         self._cond = threading.Condition()
-        self._pending: deque[Record] = deque()
+        self._pending: deque[Record[int]] = deque()
         self._pending_rows = 0
         self.confirmed, self.intent = self._read_checkpoint()
         self._recover()
         self._syncing = False
+
+    @property
+    def name(self) -> str:
+        """The stream's table: the log's directory is named after it."""
+        return self.dir.name
 
     # ---- checkpoint -------------------------------------------------------------------
     @property
@@ -106,7 +117,7 @@ class StreamLog:
         except FileNotFoundError:
             return 0, None
         intent = data.get("intent")
-        return int(data["confirmed"]), (tuple(intent) if intent else None)  # type: ignore[return-value]
+        return int(data["confirmed"]), ((int(intent[0]), int(intent[1])) if intent else None)
 
     def _write_checkpoint(self) -> None:
         tmp = self.dir / "checkpoint.json.tmp"
@@ -176,7 +187,7 @@ class StreamLog:
         fsync_dir(self.dir)
 
     # ---- append (request threads) -----------------------------------------------------
-    def append(self, frame: pl.DataFrame) -> Record:
+    def append(self, frame: pl.DataFrame) -> Record[int]:
         """Append a batch and return once it is on disk."""
         payload = encode(frame)
         header = HEADER.pack(MAGIC, len(payload), zlib.crc32(payload), frame.height)
@@ -220,7 +231,7 @@ class StreamLog:
         """Rows appended and not yet confirmed by the store."""
         return self._pending_rows
 
-    def pending_records(self) -> list[Record]:
+    def pending_records(self) -> list[Record[int]]:
         with self._cond:
             return list(self._pending)
 
@@ -233,7 +244,7 @@ class StreamLog:
         with self._cond:
             return time.time() - self._pending[0].appended_at if self._pending else 0.0
 
-    def next_batch(self, max_rows: int, max_age_s: float, force: bool = False) -> list[Record]:
+    def next_batch(self, max_rows: int, max_age_s: float, force: bool = False) -> list[Record[int]]:
         """The records of the next insert, or [] when it is not yet time.
 
         After a crash the first batch is exactly the recorded intent, whatever the limits.
@@ -245,7 +256,7 @@ class StreamLog:
                 lo, hi = self.intent
                 return [r for r in self._pending if lo <= r.start and r.end <= hi]
             rows = 0
-            batch: list[Record] = []
+            batch: list[Record[int]] = []
             for r in self._pending:
                 if r.end > self._synced or (batch and rows + r.rows > max_rows):
                     break
@@ -257,13 +268,13 @@ class StreamLog:
                 time.time() - batch[0].appended_at >= max_age_s)
             return batch if ready else []
 
-    def begin(self, batch: list[Record]) -> str:
+    def begin(self, batch: list[Record[int]]) -> str:
         """Record the intent to insert ``batch`` and return its deduplication token."""
         self.intent = (batch[0].start, batch[-1].end)
         self._write_checkpoint()
         return f"{self.dir.name}:{batch[0].start}:{batch[-1].end}"
 
-    def confirm(self, batch: list[Record]) -> None:
+    def confirm(self, batch: list[Record[int]]) -> None:
         """The store has the batch: advance the checkpoint and drop what it covers."""
         with self._cond:
             end = batch[-1].end

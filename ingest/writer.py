@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
+from typing import Generic
 
 import polars as pl
 
-from ingest.buffer import Buffer
+from ingest.buffer import Buffer, R
 from ingest.faults import reach
-from ioc_app.storage import Store, StoreError
+from ioc_app.storage import SqlStore, Store, StoreError
 
 log = logging.getLogger("ioc.writer")
 
@@ -52,11 +54,12 @@ class Replay:
                 "seconds": None if self.seconds is None else round(self.seconds, 3)}
 
 
-class Writer:
+class Writer(Generic[R]):
     """One thread writing every stream's log, oldest-first."""
 
-    def __init__(self, store: Store, buffer: Buffer, *, batch_rows: int = BATCH_ROWS,
-                 batch_age_s: float = BATCH_AGE_S, on_store_state: object = None) -> None:
+    def __init__(self, store: SqlStore, buffer: Buffer[R], *, batch_rows: int = BATCH_ROWS,
+                 batch_age_s: float = BATCH_AGE_S,
+                 on_store_state: Callable[[bool], None] | None = None) -> None:
         self.store = store
         self.buffer = buffer
         self.batch_rows = batch_rows
@@ -68,7 +71,7 @@ class Writer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> Writer:
+    def start(self) -> Writer[R]:
         try:
             waiting = self.buffer.depth
         except OSError:  # Redis away at start: the replay is still tracked, its size unknown

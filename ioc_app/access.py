@@ -10,7 +10,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from flask import Response, current_app, g, has_request_context, request
+from flask import current_app, g, has_request_context, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from ioc_app.accessdb import AccessDB
 from ioc_app.accounts import Accounts
@@ -62,7 +63,7 @@ class Access:
         return bool(NEEDS_TOTP.intersection(self.roles.book().roles_of(name)))
 
     # --- cookies -------------------------------------------------------------------------
-    def start_session(self, response: Response, name: str, via: str, *,
+    def start_session(self, response: BaseResponse, name: str, via: str, *,
                       attributes: dict[str, Any] | None = None, cas_ticket: str | None = None) -> None:
         """Sign a person in: a new session id (the old one, if any, is ended: rotation)."""
         old = request.cookies.get(SESSION_COOKIE) if has_request_context() else None
@@ -77,13 +78,13 @@ class Access:
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=self.secure,
                             path="/", max_age=self.settings.session_max_h * 3600)
 
-    def end_session(self, response: Response) -> dict[str, Any] | None:
+    def end_session(self, response: BaseResponse) -> dict[str, Any] | None:
         token = request.cookies.get(SESSION_COOKIE)
         body = self.sessions.delete(token) if token else None
         response.delete_cookie(SESSION_COOKIE, path="/", samesite="Lax", secure=self.secure, httponly=True)
         return body
 
-    def give_screen_cookie(self, response: Response, token: str) -> None:
+    def give_screen_cookie(self, response: BaseResponse, token: str) -> None:
         response.set_cookie(SCREEN_COOKIE, token, httponly=True, samesite="Lax", secure=self.secure,
                             path="/", max_age=COOKIE_DAYS * 86400)
 

@@ -14,6 +14,7 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
+from typing import TypedDict
 
 import pyotp
 from argon2 import PasswordHasher
@@ -27,6 +28,16 @@ LINK_S = 15 * 60
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()
 _DUMMY = _hasher.hash("not a password of anyone " + secrets.token_hex(8))
+
+
+class AccountRow(TypedDict):
+    """A local account as the people page and the access command list it (no secrets)."""
+
+    name: str
+    disabled: bool
+    totp: bool
+    locked: bool
+    failures: int
 
 
 class AccountError(ValueError):
@@ -104,7 +115,7 @@ class Accounts:
     def names(self) -> list[str]:
         return [r[0] for r in self.db.connect().execute("SELECT name FROM accounts ORDER BY name")]
 
-    def rows(self) -> list[dict[str, object]]:
+    def rows(self) -> list[AccountRow]:
         now = time.time()
         return [{"name": r["name"], "disabled": bool(r["disabled"]), "totp": bool(r["totp_secret"]),
                  "locked": r["locked_until"] > now, "failures": r["failures"]}

@@ -117,7 +117,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         assets_folder=str(ROOT / "assets"),
         external_stylesheets=[BOOTSTRAP_URL],
         title=t("app.title"),
-        update_title=None,
+        # None: the tab title stays while callbacks run (Dash's documented value; its
+        # annotation allows only str)
+        update_title=None,  # type: ignore[arg-type]
         suppress_callback_exceptions=True,
         serve_locally=True,
         # the sign-in pages' own files (served by /auth/static) and plotly.js (PLOTLY_JS_URL) are

@@ -15,9 +15,11 @@ import tempfile
 import threading
 import time
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import tomli_w
 
@@ -49,6 +51,11 @@ def _read(path: Path) -> dict[str, dict[str, object]]:
         return {}
     with path.open("rb") as fh:
         return dict(tomllib.load(fh).get("sources", {}))
+
+
+def _streams(entry: dict[str, object]) -> tuple[str, ...]:
+    """The streams a source may write: the list this module wrote into its TOML entry."""
+    return tuple(cast("Iterable[str]", entry.get("streams", ())))
 
 
 def _write(path: Path, sources: dict[str, dict[str, object]]) -> None:
@@ -99,7 +106,7 @@ def revoke_token(path: str | Path, source: str) -> None:
 
 
 def list_sources(path: str | Path) -> list[Source]:
-    return [Source(name, tuple(v.get("streams", ()))) for name, v in sorted(_read(Path(path)).items())]
+    return [Source(name, _streams(v)) for name, v in sorted(_read(Path(path)).items())]
 
 
 class TokenBook:
@@ -126,7 +133,7 @@ class TokenBook:
             return
         sources = _read(self.path) if stamp else {}
         self._entries = [
-            (str(v["hash"]), Source(name, tuple(v.get("streams", ()))))  # type: ignore[arg-type]
+            (str(v["hash"]), Source(name, _streams(v)))
             for name, v in sources.items()
         ]
         self._stamp = stamp

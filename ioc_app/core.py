@@ -286,7 +286,7 @@ class SnapshotCore:
         one + 1, and at least the clock in milliseconds (a restarted process does not know
         the versions it published but did not store)."""
         floor = int(time.time() * 1000)
-        if self.redis is not None:  # shared by every leader there will ever be
+        if self._version_script is not None:  # in Redis: shared by every leader there will ever be
             return int(self._version_script(keys=[VERSION_KEY], args=[floor]))
         if self._version == 0:
             self._version = history.last_version(self.store)

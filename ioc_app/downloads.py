@@ -29,7 +29,7 @@ _UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;]+')
 
 def looks_like_formula(text: str | None) -> bool:
     """Whether a spreadsheet would run ``text`` as a formula."""
-    return bool(text) and text.startswith(FORMULA_START)  # type: ignore[union-attr]
+    return text is not None and text.startswith(FORMULA_START)
 
 
 def guard_text(text: str | None) -> str | None:

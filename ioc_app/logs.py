@@ -12,6 +12,7 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Callable
 
 #: C0 controls, DEL, C1 controls (NEL among them) and the Unicode line/paragraph separators
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -26,7 +27,7 @@ def escape(text: str) -> str:
 class KeyValueFormatter(logging.Formatter):
     """``ts=… level=… logger=… <message>``; messages themselves are ``event=… k=v`` pairs."""
 
-    converter = time.gmtime
+    converter: Callable[[float | None], time.struct_time] = time.gmtime
 
     def format(self, record: logging.LogRecord) -> str:
         ts = self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z"

@@ -6,10 +6,14 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from ioc_app.migrations import MIGRATIONS
 from ioc_app.schema import Dialect
 from ioc_app.storage import Store, StoreQueryError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 log = logging.getLogger("ioc.migrate")
 TABLE = "ioc_migrations"
@@ -93,7 +97,7 @@ def migrate(store: Store, migrations: tuple[ModuleType, ...] = MIGRATIONS) -> li
     return ran
 
 
-def _record(version: int, name: str, digest: str):
+def _record(version: int, name: str, digest: str) -> pl.DataFrame:
     import polars as pl
 
     return pl.DataFrame({"version": [version], "name": [name], "checksum": [digest]},

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ingest.site import Site
 
 EXTENSION = RUNTIME_EXTENSION  # re-exported: the key the app stores its runtime under
+_UTC = ZoneInfo("UTC")
 
 
 def snapshot() -> dict[str, Any] | None:
@@ -95,12 +96,28 @@ def snapshot_for(at: str | None) -> dict[str, Any] | None:
     try:
         body = history.shown_at(runtime.store, parse_time("at", at, runtime.settings.zone),
                                runtime.settings.min_cell)
-    except TimeError:  # the page says what is wrong with ``at`` (``at_problem``)
+    except TimeError:  # the page says what is wrong with ``at`` (``at_is_valid``)
         return None
     except StoreError as exc:
         log.warning("event=read.history_failed error=%r", str(exc)[:300])
         return None
     return orjson.loads(body) if body else None
+
+
+def at_is_valid(at: str | None) -> bool:
+    """Whether a page's ``?at=`` can be shown: none given, or a time as every route reads it
+    (:func:`metrics.times.parse_time`). The frame says so when it cannot, instead of showing
+    empty figures. Whether a text is a time does not depend on the zone (which only places a
+    time without offset), so this needs no running server."""
+    from metrics.times import TimeError, parse_time
+
+    if not at:
+        return True
+    try:
+        parse_time("at", at, _UTC)
+    except TimeError:
+        return False
+    return True
 
 
 def read_time(text: str | None, zone: ZoneInfo) -> datetime | None:

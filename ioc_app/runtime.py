@@ -57,6 +57,6 @@ def redis_for(settings: Settings) -> Any:
     """A Redis client for the snapshot fan-out, caches and limits, or None without Redis."""
     if not settings.redis_url:
         return None
-    from ingest.redis_buffer import connect
+    from ingest.redis_client import connect
 
     return connect(settings.redis_url, settings.redis_tls, socket_timeout=5)

@@ -50,10 +50,10 @@ class Screens:
         """Record a beat. A paired screen is listed by its paired name; any other browser (a
         person's tablet) by its address and page — never by a name the browser sends."""
         entry = {k: beat.get(k) for k in FIELDS}
-        entry["screen"] = (name or f"{address} {entry.get('page') or ''}").strip()[:80]
+        key = (name or f"{address} {entry.get('page') or ''}").strip()[:80]
+        entry["screen"] = key
         entry["address"] = address
         entry["seen"] = now if now is not None else time.time()
-        key = entry["screen"]
         if self.redis is not None:
             self.redis.hset(REDIS_KEY, key, orjson.dumps(entry))
             if self.redis.hlen(REDIS_KEY) > self.max_entries:

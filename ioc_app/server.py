@@ -17,7 +17,7 @@ from ioc_app.settings import Settings
 log = logging.getLogger("ioc.server")
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
+class _Gunicorn(BaseApplication):
     def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
         self.settings = settings
         self.options = options

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast, runtime_checkable
 from urllib.parse import unquote, urlsplit
 
 import clickhouse_connect
@@ -128,6 +128,36 @@ def forget_unwritten_blocks(path: Path) -> int:
     return removed
 
 
+@runtime_checkable
+class SqlStore(Protocol):
+    """The store as ingest and metrics use it: parameterised SQL in, Polars frames out.
+
+    ``Store`` is the implementation (embedded engine or server); ingest and metrics are
+    written against this protocol, so what they need of the store is this short list.
+    """
+
+    #: the ClickHouse cluster DDL and distributed queries name ("" for a single server)
+    cluster: str
+    database: str
+
+    def command(self, sql: str, parameters: dict[str, Any] | None = None,
+                settings: dict[str, Any] | None = None) -> Any:
+        """Run a statement that returns no rows, or a single value (of the SQL's type)."""
+        ...
+
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> pl.DataFrame: ...
+
+    def rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Rows as tuples of the columns' values (of the SQL's types)."""
+        ...
+
+    def insert(self, table: str, frame: pl.DataFrame, settings: dict[str, Any] | None = None) -> int: ...
+
+    def recent_keys(self, table: str, key: str, received: str, days: int) -> pl.DataFrame: ...
+
+    def replace_versioned(self, table: str, frame: pl.DataFrame, version: str) -> int: ...
+
+
 class Store:
     """A handle on one ClickHouse database, safe to share between threads.
 
@@ -220,7 +250,7 @@ class Store:
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> pl.DataFrame:
         """Run a SELECT and return a Polars frame (Arrow end to end, no row loops)."""
         table = self._run(self.client.query_arrow, sql, parameters=parameters)
-        return pl.from_arrow(table)  # type: ignore[return-value]
+        return cast(pl.DataFrame, pl.from_arrow(table))  # an Arrow table: a frame, never a Series
 
     def rows(self, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a small SELECT and return its rows as tuples."""

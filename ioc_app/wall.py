@@ -159,7 +159,7 @@ def _season(p: Path, i: int, raw: object) -> Season:
                 ok = True
             except ValueError:
                 ok = False
-        if not ok:
+        if not ok or m is None:
             raise WallError(f'{p}: {label}: {key} = {value!r}: write a day as "MM-DD", e.g. "07-01"')
-        bounds.append((int(m.group(1)), int(m.group(2))))  # type: ignore[union-attr]
+        bounds.append((int(m.group(1)), int(m.group(2))))
     return Season(name.strip(), _pages(p, f"{label} pages", raw.get("pages")), bounds[0], bounds[1])

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 import dash
@@ -68,7 +69,7 @@ def failure_body(status: int, code: str, ident: str, headers: dict[str, str] | N
     return response
 
 
-def content_security_policy(settings: Settings, script_hashes: list[str]) -> str:
+def content_security_policy(settings: Settings, script_hashes: Sequence[str]) -> str:
     """The policy text for ``settings`` and the Dash app's inline-script hashes."""
     directives = [
         "default-src 'self'",

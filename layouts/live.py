@@ -9,8 +9,6 @@ arrives — no callback round trip, no re-render. Charts listen to the snapshot 
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
 from typing import Any
 
 from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
@@ -28,23 +26,6 @@ NAV: tuple[tuple[str, str], ...] = (
     ("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
     ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"),
     ("nav.explore", "/explore"))
-
-
-#: the years ``?at=`` may name (the product's one rule, ``metrics.query.MIN_YEAR``/``MAX_YEAR``)
-AT_YEARS = (1970, 2100)
-#: "+08:00" typed into a URL unescaped arrives as " 08:00" (a plus is a space in a query)
-UNESCAPED_PLUS = re.compile(r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:\d{2})$")
-
-
-def at_is_valid(at: str) -> bool:
-    """Whether ``?at=`` names a time the snapshot history can be asked for (RFC 3339 within
-    ``AT_YEARS``); a page given another one says so instead of showing empty figures."""
-    text = UNESCAPED_PLUS.sub(r"\1+\2", at.strip())
-    try:
-        moment = datetime.fromisoformat(text.replace(" ", "T").replace("z", "Z"))
-    except ValueError:
-        return False
-    return AT_YEARS[0] <= moment.year <= AT_YEARS[1]
 
 
 def options(lang: str | None, theme: str | None, fit: str | None) -> tuple[str, str, str]:
@@ -96,14 +77,16 @@ def graph(page: str, name: str, figure: dict[str, Any], cls: str = "") -> dcc.Gr
 
 
 def frame(page: str, title_key: str, body: Any, *, lang: str, theme: str, fit: str,
-          at: str | None = None, screen: str | None = None, zone: str = "Asia/Shanghai",
-          reload_at: str | None = None, nav: tuple[tuple[str, str], ...] = NAV,
-          flow: bool = False, user: str = "") -> html.Div:
+          at: str | None = None, at_valid: bool = True, screen: str | None = None,
+          zone: str = "Asia/Shanghai", reload_at: str | None = None,
+          nav: tuple[tuple[str, str], ...] = NAV, flow: bool = False, user: str = "") -> html.Div:
     """The page: header (title, clock, freshness badge), the body, and the live machinery.
 
     ``flow`` keeps a page flowing (and scrolling) in the dark theme too: a page read at a
     desk, with a form to fill in, must not shrink to fit a wall's canvas. ``nav`` holds only
     the links the viewer may open; ``user`` (a signed-in person) adds the sign-out control.
+    ``at_valid`` False (``read.at_is_valid``: the product's one time reader, which a building
+    block may not import) shows that ``at`` is not a time, instead of empty figures.
     """
     cfg = {
         "page": page, "lang": lang, "zone": zone, "at": at, "screen": screen or "",
@@ -133,7 +116,7 @@ def frame(page: str, title_key: str, body: Any, *, lang: str, theme: str, fit: s
     ]
     canvas_cls = "ioc-canvas" if theme == "dark" and not flow else "ioc-flow"
     problem = None
-    if at and not at_is_valid(at):
+    if at and not at_valid:
         problem = html.Div(t("live.bad_at", lang).format(at=at[:64]), id=ids.BAD_AT, role="alert",
                            className="ioc-bad-at")
     return html.Div(

@@ -6,13 +6,13 @@ from datetime import datetime
 
 import polars as pl
 
-from ioc_app.storage import Store
+from ioc_app.storage import SqlStore
 
 TABLE = "ioc_audit"
 COLUMNS = ("ts", "actor_kind", "actor", "address", "action", "object", "result", "detail")
 
 
-def audit_rows(store: Store, start: datetime, end: datetime, *, user: str = "", action: str = "",
+def audit_rows(store: SqlStore, start: datetime, end: datetime, *, user: str = "", action: str = "",
                limit: int = 1000) -> pl.DataFrame:
     """Rows with ``start <= ts < end``, newest first, each once (``LIMIT 1 BY id``).
 

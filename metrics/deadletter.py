@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import polars as pl
 
-from ioc_app.storage import Store
+from ioc_app.storage import SqlStore
 
 TABLE = "ioc_deadletter"
 
 
-def list_dead_letters(store: Store, stream: str | None = None, limit: int = 100,
+def list_dead_letters(store: SqlStore, stream: str | None = None, limit: int = 100,
                       ids: list[str] | None = None) -> pl.DataFrame:
     """The newest open dead letters (of one stream, or with the given ids), newest first."""
     return store.query(
@@ -26,7 +26,7 @@ def list_dead_letters(store: Store, stream: str | None = None, limit: int = 100,
     )
 
 
-def keep_for(store: Store, days: int) -> bool:
+def keep_for(store: SqlStore, days: int) -> bool:
     """Make the dead letters' retention ``days`` (a TTL change only when it differs); returns
     whether it changed. On a cluster the TTL is set on the shard-local tables."""
     table = f"{TABLE}_local" if store.cluster else TABLE

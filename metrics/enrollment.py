@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from ioc_app.storage import Store
+from ioc_app.storage import SqlStore
 
 CHECKIN_STEPS = ("arrived", "paid", "dorm", "registered")
 #: Breakdowns of the section: snapshot key → dimension.
@@ -101,7 +101,7 @@ def admission_year(zone: ZoneInfo, now: datetime) -> int:
     return now.astimezone(zone).year
 
 
-def _candidates(store: Store, columns: tuple[str, ...], years: str) -> str:
+def _candidates(store: SqlStore, columns: tuple[str, ...], years: str) -> str:
     """A subquery with one row per candidate of the ``years`` condition: ``year`` and the
     ``columns`` of their latest event.
 
@@ -115,7 +115,7 @@ def _candidates(store: Store, columns: tuple[str, ...], years: str) -> str:
     return f"SELECT year, {', '.join(columns)} FROM enrollment_admission_latest FINAL WHERE {years}"
 
 
-def _students(store: Store) -> str:
+def _students(store: SqlStore) -> str:
     """A subquery with one row per student of year ``{y}``: furthest ``step`` and ``reached_*``
     (when each step was first reached), folded like :func:`_candidates`."""
     if store.cluster:
@@ -129,7 +129,7 @@ def _students(store: Store) -> str:
 _ADMITTED_COLUMNS = ("status", "province", "batch", "category", "track", "college", "major", "score")
 
 
-def _cells(store: Store, year: int) -> pl.DataFrame:
+def _cells(store: SqlStore, year: int) -> pl.DataFrame:
     """One row per plan cell (province, batch, category, track, major) with a plan row or an
     admitted candidate: ``plan, admitted, min_score, max_score, score_sum, college`` and,
     per enumerated dimension, ``<dim>_ord``: its declared order."""
@@ -162,7 +162,7 @@ def _cells(store: Store, year: int) -> pl.DataFrame:
     )
 
 
-def _names(store: Store) -> dict[tuple[str, str], tuple[str, str, str]]:
+def _names(store: SqlStore) -> dict[tuple[str, str], tuple[str, str, str]]:
     """(kind, code) → (name_zh, name_en, parent) of provinces, colleges and majors in the
     catalogue."""
     frame = store.query("SELECT kind, code, name_zh, name_en, parent FROM ioc_reference FINAL "
@@ -202,7 +202,7 @@ def _totals(cells: pl.DataFrame, year: int) -> dict[str, Any]:
     return {"year": year, "plan": plan, "admitted": admitted, "completion": _ratio(admitted, plan)}
 
 
-def live(store: Store, zone: ZoneInfo, now: datetime, year: int | None = None, *,
+def live(store: SqlStore, zone: ZoneInfo, now: datetime, year: int | None = None, *,
          min_cell: int = MIN_CELL) -> dict[str, Any]:
     """The ``enrollment`` section of the snapshot for ``year`` (default: the calendar year of
     ``now`` in the site's zone), in three queries; the score statistics of groups under
@@ -239,7 +239,7 @@ def live(store: Store, zone: ZoneInfo, now: datetime, year: int | None = None, *
     }
 
 
-def exact(store: Store, year: int) -> dict[str, Any]:
+def exact(store: SqlStore, year: int) -> dict[str, Any]:
     """The admissions role's exact figures of ``year``: ``{year, plan, admitted, completion}``
     and every breakdown of :func:`live` without the small-cell rule (two queries), computed
     when a person of that role asks, never for the shared snapshot."""
@@ -249,7 +249,7 @@ def exact(store: Store, year: int) -> dict[str, Any]:
             **{name: _breakdown(cells, dim, names) for name, dim in BREAKDOWNS.items()}}
 
 
-def year_totals(store: Store, year: int) -> dict[str, int | float | None]:
+def year_totals(store: SqlStore, year: int) -> dict[str, int | float | None]:
     """``{year, plan, admitted, completion}`` of ``live`` alone (one query)."""
     return _totals(_cells(store, year), year)
 
@@ -267,7 +267,7 @@ EXPORT_SCHEMA: dict[str, Any] = {
 }
 
 
-def breakdown(store: Store, year: int, filters: Mapping[str, Collection[str]] | None = None
+def breakdown(store: SqlStore, year: int, filters: Mapping[str, Collection[str]] | None = None
               ) -> pl.DataFrame:
     """The admissions office's export (招生数据一键导出): the figures of :func:`live`, one
     row per ``(province, batch, category, college, major)`` with a plan row or an admitted
@@ -363,7 +363,7 @@ def suppress_breakdown(rows: pl.DataFrame, min_cell: int) -> pl.DataFrame:
                              for c in (*SCORES, "score_sum"))
 
 
-def known_codes(store: Store, year: int) -> dict[str, frozenset[str]]:
+def known_codes(store: SqlStore, year: int) -> dict[str, frozenset[str]]:
     """College and major codes that exist for ``year``: the site catalogue's, and those of
     the year's plan rows and of its candidates (whatever their status), so a filter on a
     code nobody has heard of can be refused instead of answering an empty file (one query)."""
@@ -387,7 +387,7 @@ def known_codes(store: Store, year: int) -> dict[str, frozenset[str]]:
             for kind in ("college", "major")}
 
 
-def slow(store: Store, zone: ZoneInfo, now: datetime, year: int | None = None) -> dict[str, Any]:
+def slow(store: SqlStore, zone: ZoneInfo, now: datetime, year: int | None = None) -> dict[str, Any]:
     """Progress over the season, for the enrollment cockpit (one query)::
 
         admitted_by_day  [{day, date, admitted, last_year}] for each day of the season

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ioc_app.storage import Store
+from ioc_app.storage import SqlStore
 
 #: How long each stream may stay silent before it is stale. Samples arrive every 10–60 s;
 #: gates and the service hall are quiet at night, so they get longer windows; admission and
@@ -29,7 +29,7 @@ STALE_AFTER_S: dict[str, int | None] = {
 EVENT_STREAMS = tuple(STALE_AFTER_S)  # a test keeps this in step with the stream registry
 
 
-def freshness(store: Store, now: datetime | None = None) -> dict[str, dict[str, Any]]:
+def freshness(store: SqlStore, now: datetime | None = None) -> dict[str, dict[str, Any]]:
     """``{stream: {last_event_ts, lag_s, stale, stale_after_s}}`` for every event stream.
 
     ``last_event_ts`` is the newest ``ts`` stored (RFC 3339, UTC) or None; ``lag_s`` the

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from ioc_app.storage import Store
+from ioc_app.storage import SqlStore
 
 FEVER_C = 37.3  # the rollups' threshold (events.md: >= 37.3 counts as fever)
 LAST_MINUTES = 60
@@ -74,7 +74,7 @@ def local_midnight(zone: ZoneInfo, now: datetime) -> datetime:
     return start.astimezone(UTC)
 
 
-def today_totals(store: Store, zone: ZoneInfo, now: datetime | None = None) -> pl.DataFrame:
+def today_totals(store: SqlStore, zone: ZoneInfo, now: datetime | None = None) -> pl.DataFrame:
     """One row: ``in``/``out`` passes, ``denied``, ``attempts``, ``fever``, ``net_inflow``,
     ``deny_rate`` (null when there was no attempt) for the local day so far."""
     now = now or datetime.now(UTC)
@@ -103,7 +103,7 @@ def today_totals(store: Store, zone: ZoneInfo, now: datetime | None = None) -> p
     )
 
 
-def live(store: Store, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+def live(store: SqlStore, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
     """The ``gate`` section of the live snapshot (2 queries).
 
     - ``today``: ``{in, out, denied, attempts, deny_rate, net_inflow, fever, by_gate,
@@ -124,7 +124,7 @@ def live(store: Store, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
     return {"today": _today(today), "last_60m": _last_minutes(store, zone, now)}
 
 
-def slow(store: Store, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+def slow(store: SqlStore, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
     """Slower gate-wall figures, merged into the ``gate`` section beside ``live`` (3 queries).
 
     - ``by_hour_today``: ``[{gate_id, hour, in, out, denied}]``, the gate × local hour heat map
@@ -165,7 +165,7 @@ def slow(store: Store, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
     }
 
 
-def window_counts(store: Store, windows: Sequence[Window], dims: Sequence[str],
+def window_counts(store: SqlStore, windows: Sequence[Window], dims: Sequence[str],
                   now: datetime) -> pl.DataFrame:
     """Attempts and fever readings per window and ``dims`` (names of ``_DIMS``), one query.
 
@@ -206,6 +206,8 @@ def window_counts(store: Store, windows: Sequence[Window], dims: Sequence[str],
         "GROUP BY label" + "".join(f", {d}" for d in dims),
         params,
     )
+    # polars wants a mapping keyed by str, selector or dtype; a dict keyed by str is one, but
+    # Mapping is invariant in its key type
     return frame.cast(schema)  # type: ignore[arg-type]
 
 
@@ -263,7 +265,7 @@ def _pick(totals: dict[str, int] | None, keys: Iterable[str]) -> dict[str, int]:
     return {k: (totals or {}).get(k, 0) for k in keys}
 
 
-def _last_minutes(store: Store, zone: ZoneInfo, now: datetime) -> list[dict[str, Any]]:
+def _last_minutes(store: SqlStore, zone: ZoneInfo, now: datetime) -> list[dict[str, Any]]:
     current = _floor_minute(now)
     first = current - LAST_MINUTES * MINUTE
     rows = store.rows(
@@ -284,7 +286,7 @@ def _last_minutes(store: Store, zone: ZoneInfo, now: datetime) -> list[dict[str,
     return out
 
 
-def _slots(store: Store, zone: ZoneInfo, start: datetime, end: datetime) -> pl.DataFrame:
+def _slots(store: SqlStore, zone: ZoneInfo, start: datetime, end: datetime) -> pl.DataFrame:
     """Attempts per local hour, local 10-minute slot (epoch seconds), gate, direction and
     result in [start, end), from the minute rollup."""
     return store.query(

@@ -11,15 +11,16 @@ from datetime import UTC, datetime
 import orjson
 import polars as pl
 
-from ioc_app.storage import Store
+from ioc_app.storage import SqlStore
 from metrics import enrollment
 
 TABLE = "ioc_snapshots"
-SCHEMA = {"generated_at": pl.Datetime("ms", "UTC"), "version": pl.UInt64, "reason": pl.String,
-          "alerts": pl.UInt16, "body": pl.String}
+SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "generated_at": pl.Datetime("ms", "UTC"), "version": pl.UInt64, "reason": pl.String,
+    "alerts": pl.UInt16, "body": pl.String}
 
 
-def record(store: Store, generated_at: datetime, version: int, reason: str, alerts: int,
+def record(store: SqlStore, generated_at: datetime, version: int, reason: str, alerts: int,
            body: bytes) -> None:
     """Keep one snapshot (``reason``: ``minute`` or ``alerts`` when the active set changed)."""
     frame = pl.DataFrame(
@@ -30,7 +31,7 @@ def record(store: Store, generated_at: datetime, version: int, reason: str, aler
     store.insert(TABLE, frame)
 
 
-def at(store: Store, when: datetime) -> bytes | None:
+def at(store: SqlStore, when: datetime) -> bytes | None:
     """The stored snapshot nearest at or before ``when`` (None when there is none)."""
     rows = store.rows(
         f"SELECT body FROM {TABLE} WHERE generated_at <= {{at:DateTime64(3, 'UTC')}} "
@@ -40,7 +41,7 @@ def at(store: Store, when: datetime) -> bytes | None:
     return rows[0][0].encode() if rows else None
 
 
-def shown_at(store: Store, when: datetime, min_cell: int) -> bytes | None:
+def shown_at(store: SqlStore, when: datetime, min_cell: int) -> bytes | None:
     """The stored snapshot shown at ``when`` (None when there is none), under today's
     small-cell rule (``min_cell``): what was stored is never re-served with more than the rule
     allows. The snapshot API's ``?at=`` and the pages' ``?at=`` both read it here."""
@@ -54,12 +55,12 @@ def shown_at(store: Store, when: datetime, min_cell: int) -> bytes | None:
     return orjson.dumps(data)
 
 
-def last_version(store: Store) -> int:
+def last_version(store: SqlStore) -> int:
     """The highest version ever stored, so versions keep increasing across restarts."""
     return int(store.rows(f"SELECT max(version) FROM {TABLE}")[0][0] or 0)
 
 
-def keep_for(store: Store, days: int) -> bool:
+def keep_for(store: SqlStore, days: int) -> bool:
     """Make the history's retention ``days`` (a TTL change only when it differs); returns
     whether it changed. On a cluster the TTL is set on the shard-local tables."""
     table = f"{TABLE}_local" if store.cluster else TABLE

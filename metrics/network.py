@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from ioc_app.storage import Store
+from ioc_app.storage import SqlStore
 
 LINK_STALE = timedelta(minutes=5)
 LINK_LOOKBACK = timedelta(hours=1)  # a link silent for longer shows no sample at all
@@ -60,7 +60,7 @@ _INCIDENTS = """
 """
 
 
-def live(store: Store, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+def live(store: SqlStore, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
     """The ``network`` section of the live snapshot (3 queries).
 
     - ``links``: ``[{link_id, in_bps, out_bps, capacity_bps, utilization, stale, age_s}]``
@@ -88,7 +88,7 @@ def live(store: Store, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
     }
 
 
-def slow(store: Store, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+def slow(store: SqlStore, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
     """Slower network-page figures, merged into the ``network`` section (4 queries).
 
     - ``links_60m``: ``[{link_id, minute, in_bps, out_bps, capacity_bps, utilization}]``: every
@@ -113,7 +113,7 @@ def slow(store: Store, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
     }
 
 
-def links_now(store: Store, now: datetime | None = None) -> pl.DataFrame:
+def links_now(store: SqlStore, now: datetime | None = None) -> pl.DataFrame:
     """One row per link of the catalogue or with a sample in the last hour, by link_id:
     ``link_id, in_bps, out_bps, capacity_bps, utilization, stale, age_s`` from the latest
     sample at or before ``now`` (utilization = max(in, out) / capacity, null without a
@@ -152,7 +152,7 @@ def links_now(store: Store, now: datetime | None = None) -> pl.DataFrame:
     ).select("link_id", "in_bps", "out_bps", "capacity_bps", "utilization", "stale", "age_s")
 
 
-def online_now(store: Store, now: datetime | None = None) -> dict[str, float | int | None]:
+def online_now(store: SqlStore, now: datetime | None = None) -> dict[str, float | int | None]:
     """``users``: the sum over (campus, access) of each latest sample within 10 minutes;
     ``ipv6_share``: ipv6_users / users over the same samples (null when nobody is online)."""
     online = _online(_online_samples(store, now or datetime.now(UTC)))
@@ -162,10 +162,11 @@ def online_now(store: Store, now: datetime | None = None) -> dict[str, float | i
 def peak_utilization(links: pl.DataFrame) -> float | None:
     """The busiest fresh link's utilization (what the wall shows first), or null."""
     fresh = links.filter(~pl.col("stale") & pl.col("utilization").is_not_null())
-    return float(fresh["utilization"].max()) if fresh.height else None  # type: ignore[arg-type]
+    peak = fresh["utilization"].max()  # None without a fresh link
+    return float(peak) if isinstance(peak, int | float) else None
 
 
-def _online_samples(store: Store, now: datetime) -> pl.DataFrame:
+def _online_samples(store: SqlStore, now: datetime) -> pl.DataFrame:
     """The latest sample of each (campus, access) within 10 minutes before ``now``."""
     return store.query(
         """
@@ -202,7 +203,7 @@ def _security_since(zone: ZoneInfo, now: datetime) -> datetime:
     return _day_start(now.astimezone(zone).date() - timedelta(days=SECURITY_DAYS - 1), zone)
 
 
-def _security(store: Store, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+def _security(store: SqlStore, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
     local = now.astimezone(zone)
     counts = store.query(
         f"""
@@ -233,7 +234,7 @@ def _security(store: Store, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
     }
 
 
-def _security_days(store: Store, zone: ZoneInfo, now: datetime) -> list[dict[str, Any]]:
+def _security_days(store: SqlStore, zone: ZoneInfo, now: datetime) -> list[dict[str, Any]]:
     since = _security_since(zone, now)
     rows = store.rows(
         f"""
@@ -253,7 +254,8 @@ def _security_days(store: Store, zone: ZoneInfo, now: datetime) -> list[dict[str
     return out
 
 
-def _links_minutes(store: Store, zone: ZoneInfo, now: datetime, links: pl.DataFrame) -> list[dict[str, Any]]:
+def _links_minutes(store: SqlStore, zone: ZoneInfo, now: datetime, links: pl.DataFrame
+                   ) -> list[dict[str, Any]]:
     current = now.astimezone(UTC).replace(second=0, microsecond=0)
     first = current - LINK_MINUTES * MINUTE
     rows = store.rows(
@@ -282,7 +284,7 @@ def _links_minutes(store: Store, zone: ZoneInfo, now: datetime, links: pl.DataFr
     return out
 
 
-def _ipv6_hours(store: Store, zone: ZoneInfo, now: datetime) -> list[dict[str, Any]]:
+def _ipv6_hours(store: SqlStore, zone: ZoneInfo, now: datetime) -> list[dict[str, Any]]:
     current = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     first = current - (IPV6_HOURS - 1) * HOUR
     rows = store.rows(

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from ioc_app.storage import Store
+from ioc_app.storage import SqlStore
 
 DEADLETTER_TABLE = "ioc_deadletter"
 REFERENCE_TABLE = "ioc_reference"
@@ -59,13 +59,14 @@ REFERENCED: tuple[Referenced, ...] = (
     Referenced("enrollment.checkin", "campus", "campus", "enrollment_checkin", "ts", "count()"),
 )
 
-DEAD_LETTER_SCHEMA = {"stream": pl.String, "reason": pl.String, "count": pl.UInt64,
-                      "newest": pl.Datetime("ms", "UTC")}
-UNKNOWN_SCHEMA = {"stream": pl.String, "field": pl.String, "kind": pl.String, "code": pl.String,
-                  "rows": pl.UInt64, "last_seen": pl.Datetime("ms", "UTC")}
+DEAD_LETTER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "stream": pl.String, "reason": pl.String, "count": pl.UInt64, "newest": pl.Datetime("ms", "UTC")}
+UNKNOWN_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "stream": pl.String, "field": pl.String, "kind": pl.String, "code": pl.String, "rows": pl.UInt64,
+    "last_seen": pl.Datetime("ms", "UTC")}
 
 
-def dead_letters_by_reason(store: Store, limit: int = 100) -> pl.DataFrame:
+def dead_letters_by_reason(store: SqlStore, limit: int = 100) -> pl.DataFrame:
     """Open dead letters as ``{stream, reason, count, newest}``, most numerous first.
 
     The state of a dead letter is that of its latest row (``updated_at``): grouping by id
@@ -93,7 +94,7 @@ def dead_letters_by_reason(store: Store, limit: int = 100) -> pl.DataFrame:
     return _typed(frame, DEAD_LETTER_SCHEMA)
 
 
-def unknown_references(store: Store, now: datetime | None = None, days: int = 7,
+def unknown_references(store: SqlStore, now: datetime | None = None, days: int = 7,
                        limit: int = 200) -> pl.DataFrame:
     """Codes seen in the last ``days`` days that the catalogue lacks, as
     ``{stream, field, kind, code, rows, last_seen}`` (most rows first).
@@ -124,7 +125,7 @@ def unknown_references(store: Store, now: datetime | None = None, days: int = 7,
     return _typed(frame, UNKNOWN_SCHEMA)
 
 
-def _typed(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def _typed(frame: pl.DataFrame, schema: dict[str, pl.DataType | type[pl.DataType]]) -> pl.DataFrame:
     """The documented shape, also when the store answered with no rows at all."""
     if frame.height == 0:
         return pl.DataFrame(schema=schema)

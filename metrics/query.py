@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from ioc_app.storage import Store
+from ioc_app.storage import SqlStore
 from metrics import times
 
 Grain = Literal["minute", "hour", "day"]
@@ -454,7 +454,7 @@ def parse_spec(domain_name: str, args: Mapping[str, Sequence[str]], zone: ZoneIn
     if grain_raw is not None:
         if grain_raw not in GRAINS:
             raise QueryError("bad_parameter", f"grain={grain_raw!r}: use one of: {_allowed(GRAINS)}")
-        grain = grain_raw  # type: ignore[assignment]
+        grain = grain_raw
 
     requested = _names(_single(args, "measures"), "measures")
     for m in requested or ():
@@ -609,7 +609,7 @@ def buckets(spec: QuerySpec, zone: ZoneInfo) -> pl.Series:
     return pl.Series("b", out, dtype=pl.Date if spec.grain == "day" else pl.Int64)
 
 
-def run(store: Store, spec: QuerySpec, zone: ZoneInfo) -> pl.DataFrame:
+def run(store: SqlStore, spec: QuerySpec, zone: ZoneInfo) -> pl.DataFrame:
     """The answer to ``spec``: columns ``<grain>, *group_by, *measures``, one row per bucket
     and group (empty buckets filled), ordered by bucket then groups.
 

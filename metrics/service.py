@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from ioc_app.storage import Store
+from ioc_app.storage import SqlStore
 from metrics.gate import local_midnight
 
 ACTIONS = ("submitted", "completed", "rejected")
@@ -43,7 +43,7 @@ def _today(zone: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
     return local_midnight(zone, now), now.astimezone(UTC).replace(second=0, microsecond=0) + MINUTE
 
 
-def _cases(store: Store) -> str:
+def _cases(store: SqlStore) -> str:
     """A subquery with one row per case: ``department, first_submitted, completed, latest``.
 
     ``FINAL`` merges a case's rows in key order, which is exact where all of them live in one
@@ -60,7 +60,7 @@ def _ratio(num: float, den: float) -> float | None:
     return num / den if den else None
 
 
-def live(store: Store, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+def live(store: SqlStore, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
     """The ``service`` section of the snapshot (two queries)::
 
         today            {submitted, completed, rejected}   case events of those actions today
@@ -112,7 +112,7 @@ def live(store: Store, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
     }
 
 
-def _today_counts(store: Store, start: datetime, end: datetime) -> pl.DataFrame:
+def _today_counts(store: SqlStore, start: datetime, end: datetime) -> pl.DataFrame:
     """Rows ``part, key, kind, n, extra, name, name_en`` of ``[start, end)`` from the minute
     rollups: cases per (service, action) with the service's names, print jobs per result
     (extra = pages), calls per outcome (extra = seconds waited)."""
@@ -142,7 +142,7 @@ def _today_counts(store: Store, start: datetime, end: datetime) -> pl.DataFrame:
     )
 
 
-def _case_figures(store: Store, start: datetime, end: datetime, now: datetime) -> dict[str, Any]:
+def _case_figures(store: SqlStore, start: datetime, end: datetime, now: datetime) -> dict[str, Any]:
     """``backlog`` and ``handling_minutes`` from one pass over the case states."""
     row = store.query(
         f"""
@@ -175,7 +175,7 @@ def _case_figures(store: Store, start: datetime, end: datetime, now: datetime) -
     }
 
 
-def slow(store: Store, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+def slow(store: SqlStore, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
     """Figures of the service wall that may lag a minute (two queries)::
 
         hourly  [{hour, submitted, completed, typical_submitted, typical_completed,
@@ -201,7 +201,7 @@ def _day_span(zone: ZoneInfo, day: date) -> tuple[datetime, datetime]:
     return local_midnight(zone, noon), local_midnight(zone, noon + timedelta(days=1))
 
 
-def _hourly(store: Store, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+def _hourly(store: SqlStore, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
     start, end = _today(zone, now)
     local_now = now.astimezone(zone)
     ref_days = [local_now.date() - timedelta(days=7 * k) for k in range(1, TYPICAL_WEEKS + 1)]
@@ -270,7 +270,7 @@ def _hourly(store: Store, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
     return {"hourly": rows, "typical_days": n_ref}
 
 
-def _backlog_by_department(store: Store, now: datetime) -> list[dict[str, Any]]:
+def _backlog_by_department(store: SqlStore, now: datetime) -> list[dict[str, Any]]:
     frame = store.query(
         f"""
         SELECT toString(c.department) AS department, count() AS backlog,
@@ -291,7 +291,7 @@ def _backlog_by_department(store: Store, now: datetime) -> list[dict[str, Any]]:
             for r in frame.iter_rows(named=True)]
 
 
-def today_actions(store: Store, zone: ZoneInfo, now: datetime | None = None) -> dict[str, int]:
+def today_actions(store: SqlStore, zone: ZoneInfo, now: datetime | None = None) -> dict[str, int]:
     """Counts of case events today by action: ``live(...)["today"]`` for callers that need
     nothing else."""
     now = now or datetime.now(UTC)

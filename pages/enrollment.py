@@ -274,7 +274,8 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
         *LIVE.stores(snap, View(lang, theme, at)),
     ], className="pes-grid pes-enrollment")
     settings = read.settings()
-    return frame(PAGE, "enroll.title", body, lang=lang, theme=theme, fit=fit, at=at, **read.viewer(),
+    return frame(PAGE, "enroll.title", body, lang=lang, theme=theme, fit=fit,
+                 at=at, at_valid=read.at_is_valid(at), **read.viewer(),
                  zone=settings.zone.key)
 
 

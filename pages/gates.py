@@ -234,7 +234,8 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
              stream=STREAM, cls="ioc-span-2", lang=lang),
     ]
     body = html.Div([*tiles, *LIVE.stores(snap, View(lang, theme, at))], className="gn-grid gn-gates")
-    return frame(PAGE, "gates.title", body, lang=lang, theme=theme, fit=fit, at=at, **read.viewer(),
+    return frame(PAGE, "gates.title", body, lang=lang, theme=theme, fit=fit,
+                 at=at, at_valid=read.at_is_valid(at), **read.viewer(),
                  zone=read.settings().zone.key)
 
 

@@ -224,7 +224,8 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
              lang=lang),
         dcc.Interval(id=SLOW, interval=REFRESH_MS),
     ]
-    return frame(PAGE, "health.title", body, lang=lang, theme=theme, fit=fit, at=at, **read.viewer(),
+    return frame(PAGE, "health.title", body, lang=lang, theme=theme, fit=fit,
+                 at=at, at_valid=read.at_is_valid(at), **read.viewer(),
                  zone=settings.zone.key)
 
 

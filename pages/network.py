@@ -287,7 +287,8 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
         ], className="ioc-stack"), cls="ioc-span-3", **sec),
     ]
     body = html.Div([*tiles, *LIVE.stores(snap, View(lang, theme, at))], className="gn-grid gn-network")
-    return frame(PAGE, "net.title", body, lang=lang, theme=theme, fit=fit, at=at, **read.viewer(),
+    return frame(PAGE, "net.title", body, lang=lang, theme=theme, fit=fit,
+                 at=at, at_valid=read.at_is_valid(at), **read.viewer(),
                  zone=read.settings().zone.key)
 
 

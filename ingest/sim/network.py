@@ -66,9 +66,9 @@ def hour_events(world: World, hour: int) -> list[Emission]:
             people = CAMPUS_USERS.get(campus.code, 8_000) * presence * world.scale
             for access, share in ACCESS:
                 users = max(0, int(people * share * rng.uniform(0.97, 1.03)))
+                ipv6_users = min(int(users * ipv6_share(ts) * rng.uniform(0.95, 1.05)), users)
                 ev = {"ts": ts, "campus": campus.code, "access": access, "users": users,
-                      "ipv6_users": int(users * ipv6_share(ts) * rng.uniform(0.95, 1.05))}
-                ev["ipv6_users"] = min(ev["ipv6_users"], users)
+                      "ipv6_users": ipv6_users}
                 out.append((ts + rng.randrange(3000), "network.online", ev))
     daily = 40 * world.scale
     for k in range(poisson(rng, daily / 24)):

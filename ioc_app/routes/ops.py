@@ -97,7 +97,7 @@ def snapshot_age_s(data: dict[str, Any]) -> float:
 
 def registry_for(runtime: Any) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(RuntimeCollector(runtime))  # type: ignore[arg-type]
+    registry.register(RuntimeCollector(runtime))
     return registry
 
 

@@ -49,9 +49,9 @@ def admin_people() -> Response:
                                     detail={"before": before, "after": list(held)})
                 notice = t("admin.roles_saved", language).format(name=name)
             elif action == "mappings":
-                mappings = parse_mappings(request.form.get("mappings", "")[:20000])
-                set_mappings(access.settings.roles_path, mappings)
-                access.audit.record("role.mappings", object="mappings", detail={"count": len(mappings)})
+                parsed = parse_mappings(request.form.get("mappings", "")[:20000])
+                set_mappings(access.settings.roles_path, parsed)
+                access.audit.record("role.mappings", object="mappings", detail={"count": len(parsed)})
                 notice = t("admin.mappings_saved", language)
             else:
                 error = t("admin.unknown_action", language)

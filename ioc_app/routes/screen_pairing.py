@@ -9,6 +9,7 @@ naming the screen and its pages, and may revoke any screen there.
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, redirect, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from ioc_app.access import current
 from ioc_app.pairing import CODE_S, SCREEN_PAGES, ScreenError, check_pages, normalise_code
@@ -54,7 +55,7 @@ def pair_status() -> Response:
 
 
 @pairing_api.get("/wall/pair")
-def pair_redeem() -> Response:
+def pair_redeem() -> BaseResponse:
     access = current()
     code = normalise_code(request.args.get("code", ""))
     got = access.screens.redeem(code, _pair_cookie()[1])

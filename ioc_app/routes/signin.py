@@ -22,6 +22,7 @@ from flask import (
     send_from_directory,
 )
 from flask_limiter import Limiter
+from werkzeug.wrappers import Response as BaseResponse
 
 from ioc_app.access import DEMO_PERSON, current
 from ioc_app.gate import safe_next
@@ -64,7 +65,7 @@ def limit_downloads(limiter: Limiter, *blueprints: Blueprint) -> None:
 
 
 def finish_sign_in(name: str, via: str, next_url: str, *, attributes: dict[str, Any] | None = None,
-                   cas_ticket: str | None = None) -> Response:
+                   cas_ticket: str | None = None) -> BaseResponse:
     """Start the session of a person who proved who they are, or say they hold no role."""
     access = current()
     roles = access.roles.book().roles_of(name, attributes or {})
@@ -104,7 +105,7 @@ def login_form() -> Response:
 
 
 @signin.post("/auth/login")
-def login_submit() -> Response:
+def login_submit() -> BaseResponse:
     access = current()
     language = lang()
     if (request.content_length or 0) > MAX_FORM:
@@ -132,7 +133,7 @@ def login_submit() -> Response:
 
 
 @signin.get("/auth/link/<token>")
-def link(token: str) -> Response:
+def link(token: str) -> BaseResponse:
     """Demo mode's one-time sign-in link (printed by the run command, never logged)."""
     access = current()
     name = access.accounts.redeem_link(token[:100])
@@ -149,7 +150,7 @@ def link(token: str) -> Response:
 
 
 @signin.post("/auth/logout")
-def logout() -> Response:
+def logout() -> BaseResponse:
     access = current()
     response = redirect("/auth/login?" + urlencode({"lang": lang()}), code=303)
     body = access.end_session(response)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ioc_app.storage import Store
+from ioc_app.storage import SqlStore
 from metrics.alerts.rules import MAD_SCALE, MEASURES, AnomalyRule, AnyRule
 
 log = logging.getLogger("ioc.alerts")
@@ -39,7 +39,7 @@ def anomaly_windows(zone: ZoneInfo, now: datetime, window_min: int,
 _Sums = dict[int, tuple[float, float]]  # window index → (numerator, denominator)
 
 
-def _window_values(store: Store, rule: AnomalyRule,
+def _window_values(store: SqlStore, rule: AnomalyRule,
                    windows: list[tuple[datetime, datetime]]) -> tuple[set[int], dict[str, _Sums]]:
     """Numerator and denominator per key and window, and which windows hold any row."""
     m = MEASURES[rule.measure]
@@ -81,7 +81,7 @@ def _center_spread(values: list[float], statistic: str) -> tuple[float | None, f
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-def anomaly_baselines(store: Store, zone: ZoneInfo, now: datetime,
+def anomaly_baselines(store: SqlStore, zone: ZoneInfo, now: datetime,
                       rules: Sequence[AnyRule]) -> dict[str, dict[str, dict[str, Any]]]:
     """Current value and past-weeks baseline of every anomaly rule, by rule id then key
     (``""`` for a rule without ``by``)::

@@ -52,7 +52,7 @@ def _number(value: object) -> float | None:
     if isinstance(value, bool):
         return float(value)
     if isinstance(value, int | float) and math.isfinite(value):
-        return value  # type: ignore[return-value]
+        return value
     return None
 
 

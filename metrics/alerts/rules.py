@@ -131,7 +131,7 @@ class AnomalyRule(Rule):
 
 
 AnyRule = ThresholdRule | StaleRule | AnomalyRule
-_CLASSES: dict[str, type[Rule]] = {"threshold": ThresholdRule, "stale": StaleRule, "anomaly": AnomalyRule}
+_CLASSES: dict[str, type[AnyRule]] = {"threshold": ThresholdRule, "stale": StaleRule, "anomaly": AnomalyRule}
 
 _NUMBER_FIELDS = {"for_s", "clear_for_s", "threshold", "clear", "guard_min", "min_baseline", "min_volume"}
 _INT_FIELDS = {"window_min", "weeks", "min_weeks"}
@@ -185,7 +185,7 @@ class _Reader:
             values[name] = self.value(index, rid, name, value)
         rule = cls(**values)
         self.check(index, rule)
-        return rule  # type: ignore[return-value]
+        return rule
 
     def value(self, index: int, rid: str, name: str, value: object) -> object:
         if name in _NUMBER_FIELDS:

@@ -15,12 +15,9 @@ import redis
 
 from ingest.gate import GATE_PASS
 from ingest.pipeline import BUFFER_NAMES, Backpressure, Pipeline, build_ingest
-from ingest.redis_buffer import (
-    RedisBuffer,
-    RedisDurabilityError,
-    RedisSeenSet,
-    check_durability,
-)
+from ingest.redis_buffer import RedisBuffer
+from ingest.redis_client import RedisDurabilityError, check_durability
+from ingest.redis_seen import RedisSeenSet
 from ingest.writer import Writer
 from ioc_app.storage import Store
 from tests.conftest import RedisServer

@@ -15,7 +15,8 @@ import redis
 
 from ingest.gate import GATE_PASS
 from ingest.pipeline import BUFFER_NAMES, Pipeline
-from ingest.redis_buffer import RedisBuffer, RedisSeenSet
+from ingest.redis_buffer import RedisBuffer
+from ingest.redis_seen import RedisSeenSet
 from tests.conftest import ROOT, product_env, run_cli
 from tests.ingest.strategies import random_events
 

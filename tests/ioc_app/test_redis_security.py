@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ingest.redis_buffer import connect
+from ingest.redis_client import connect
 from ingest.registry import BY_NAME
 from ioc_app import auth, read
 from ioc_app.app import create_app
@@ -98,9 +98,9 @@ def test_the_in_process_cache_keeps_bytes_only() -> None:
 
 def test_no_product_module_pickles_or_builds_its_own_redis_client() -> None:
     """pickle (and the caches built on it) never reads what a shared store holds, and every
-    Redis client is made by ``ingest.redis_buffer.connect`` so its password and TLS options
+    Redis client is made by ``ingest.redis_client.connect`` so its password and TLS options
     apply everywhere."""
-    factory = "ingest/redis_buffer.py"
+    factory = "ingest/redis_client.py"
     for folder in ("ioc_app", "ingest", "metrics", "pages", "layouts"):
         for path in (ROOT / folder).rglob("*.py"):
             where = path.relative_to(ROOT).as_posix()
@@ -116,7 +116,7 @@ def test_no_product_module_pickles_or_builds_its_own_redis_client() -> None:
                     made_here = node.func.attr in ("from_url", "StrictRedis") or (
                         node.func.attr == "Redis" and isinstance(node.func.value, ast.Name)
                         and node.func.value.id == "redis")
-                    assert not made_here, f"{where}:{node.lineno}: use ingest.redis_buffer.connect"
+                    assert not made_here, f"{where}:{node.lineno}: use ingest.redis_client.connect"
 
 
 def test_a_redis_that_requires_a_password(counting: CountingStore, tmp_path: Path) -> None:

@@ -34,7 +34,8 @@ from ioc_app.access import EXTENSION
 from ioc_app.app import create_app
 from ioc_app.migrate import migrate
 from ioc_app.roles import set_roles
-from ioc_app.routes import sso
+from ioc_app.routes.sso import flow as sso_flow
+from ioc_app.routes.sso import oidc as sso_oidc
 from ioc_app.settings import Settings
 from ioc_app.storage import Store
 from layouts.i18n import t
@@ -188,7 +189,7 @@ def test_cas_sign_in_lands_on_the_page_asked_for(context: BrowserContext, ioc: S
     # zhang.san is a leader (viewer): no analyses
     assert page.request.get(ioc.url + QUERY).status == 403
     # the flow cookie is spent: nothing of it is left in the browser
-    assert not [c for c in context.cookies() if c["name"] == sso.FLOW_COOKIE]
+    assert not [c for c in context.cookies() if c["name"] == sso_flow.FLOW_COOKIE]
 
 
 def test_cas_single_logout_ends_the_ioc_session(context: BrowserContext, ioc: Server,
@@ -327,7 +328,7 @@ def test_oidc_replayed_callback_is_refused(context: BrowserContext, ioc: Server,
     page = context.new_page()
     _start(page, ioc, "#signin-oidc")
     page.wait_for_url(oidc.base + "/interaction/*")
-    flow = next(c for c in context.cookies() if c["name"] == sso.FLOW_COOKIE)
+    flow = next(c for c in context.cookies() if c["name"] == sso_flow.FLOW_COOKIE)
     page.fill("#login", "li.si")
     page.fill("#password", "oidc-pass-1")
     with page.expect_response(lambda r: r.url.startswith(ioc.url + "/auth/oidc/callback")) as callback:
@@ -509,7 +510,7 @@ def test_oidc_start_asks_for_code_pkce_state_and_nonce(app: Any, stub: Stub) -> 
         "token_endpoint": stub.url + "/token", "jwks_uri": stub.url + "/jwks",
         "scopes_supported": ["openid", "email", "profile"],
     }).encode())
-    sso._provider._meta.clear()
+    sso_oidc._provider._meta.clear()
     r = _client(app).get("/auth/oidc?next=" + quote("//evil.example/x", safe=""))
     assert r.status_code == 302
     location = urlsplit(r.headers["Location"])
@@ -521,7 +522,7 @@ def test_oidc_start_asks_for_code_pkce_state_and_nonce(app: Any, stub: Stub) -> 
     assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43
     assert len(query["state"]) >= 32 and len(query["nonce"]) >= 32
     cookie = r.headers["Set-Cookie"]
-    assert cookie.startswith(sso.FLOW_COOKIE + "=") and "HttpOnly" in cookie and "Path=/auth/" in cookie
+    assert cookie.startswith(sso_flow.FLOW_COOKIE + "=") and "HttpOnly" in cookie and "Path=/auth/" in cookie
     # the verifier and the next page stay on IOC's side of the browser
     flows = URLSafeTimedSerializer(app.server.secret_key, salt="ioc.sso.flow").loads(
         cookie.split(";")[0].split("=", 1)[1])
@@ -550,7 +551,7 @@ def test_flows_of_several_tabs_fit_in_one_cookie(app: Any) -> None:
         assert r.status_code == 302
         states.append(parse_qs(urlsplit(r.headers["Location"]).query)["state"][0])
         value = r.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
-        assert len(value) <= sso.MAX_FLOW_COOKIE
+        assert len(value) <= sso_flow.MAX_FLOW_COOKIE
     flows = URLSafeTimedSerializer(app.server.secret_key, salt="ioc.sso.flow").loads(value)
     assert states[-1] in flows["oidc"] and states[0] not in flows["oidc"]
 
@@ -581,8 +582,8 @@ def _token(key: RSAKey, **override: Any) -> str:
 ])
 def test_id_token_that_is_right_is_accepted(keys: tuple[RSAKey, RSAKey], monkeypatch: pytest.MonkeyPatch,
                                             override: dict[str, Any]) -> None:
-    monkeypatch.setattr(sso._provider, "keys", lambda uri, refresh=False: KeySet([keys[0]]))
-    assert sso._verify_id_token(_token(keys[0], **override), META, "ioc", "n-1")["sub"] == "li.si"
+    monkeypatch.setattr(sso_oidc._provider, "keys", lambda uri, refresh=False: KeySet([keys[0]]))
+    assert sso_oidc._verify_id_token(_token(keys[0], **override), META, "ioc", "n-1")["sub"] == "li.si"
 
 
 @pytest.mark.parametrize("override", [
@@ -592,20 +593,20 @@ def test_id_token_that_is_right_is_accepted(keys: tuple[RSAKey, RSAKey], monkeyp
 ])
 def test_id_token_with_a_wrong_claim_is_refused(keys: tuple[RSAKey, RSAKey], monkeypatch: pytest.MonkeyPatch,
                                                override: dict[str, Any]) -> None:
-    monkeypatch.setattr(sso._provider, "keys", lambda uri, refresh=False: KeySet([keys[0]]))
+    monkeypatch.setattr(sso_oidc._provider, "keys", lambda uri, refresh=False: KeySet([keys[0]]))
     with pytest.raises((JoseError, ValueError)):
-        sso._verify_id_token(_token(keys[0], **override), META, "ioc", "n-1")
+        sso_oidc._verify_id_token(_token(keys[0], **override), META, "ioc", "n-1")
 
 
 def test_id_token_signed_by_another_key_or_unsigned_is_refused(keys: tuple[RSAKey, RSAKey],
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sso._provider, "keys", lambda uri, refresh=False: KeySet([keys[0]]))
+    monkeypatch.setattr(sso_oidc._provider, "keys", lambda uri, refresh=False: KeySet([keys[0]]))
     with pytest.raises(JoseError):
-        sso._verify_id_token(_token(keys[1]), META, "ioc", "n-1")  # same kid, another key
+        sso_oidc._verify_id_token(_token(keys[1]), META, "ioc", "n-1")  # same kid, another key
     good = _token(keys[0]).split(".")
     unsigned = ".".join([base64.urlsafe_b64encode(b'{"alg":"none"}').rstrip(b"=").decode(), good[1], ""])
     with pytest.raises(JoseError):
-        sso._verify_id_token(unsigned, META, "ioc", "n-1")
+        sso_oidc._verify_id_token(unsigned, META, "ioc", "n-1")
 
 
 def test_the_ioc_server_log_names_no_ticket_or_code(ioc: Server) -> None:

@@ -21,7 +21,6 @@ from ioc_app import read
 from ioc_app.app import create_app
 from ioc_app.settings import Settings
 from ioc_app.storage import Store
-from layouts.live import at_is_valid
 from metrics.times import TimeError, parse_time
 from tests.conftest import signed_in
 
@@ -49,15 +48,39 @@ def test_what_is_not_a_time_is_refused_saying_what_to_write(raw: str) -> None:
     assert f"at={raw!r}" in refused.value.message and "2026-09-01" in refused.value.message
 
 
+#: what a page's ``?at=`` check accepts (True) and refuses, as it always has
+AT_TEXTS = {
+    "2026-09-01T08:00:00+08:00": True, "2026-09-01T08:00:00.123456+08:00": True, "2026-09-01t08:00:00z": True,
+    "2026-09-01 08:00 08:00": True, "2026-09-01T08:00:00 08:00": True, "2026-09-01 08:00:00 +08:00": True,
+    " 2026-09-01T08:00Z ": True, "2026-09-01T08:00+0800": True, "2026-09-01T08": True, "20260901": True,
+    "2026-W36-1": True, "1970-01-01T00:00Z": True, "1970-01-01T00:00:00+14:00": True,
+    "2100-12-31T23:59:59-12:00": True,
+    "   ": False, "now": False, "1700000000000": False, "2026-9-1": False, "2026-02-30": False,
+    "2026-09-01  08:00": False, "2026-09-01T24:00": False, "2026-09-01T08:00:00+25:00": False,
+    "2026-09-01T08:00:00+08:00[Asia/Shanghai]": False, "1969-12-31": False, "2101-01-01": False,
+    "0001-01-01": False, "9999-12-31T23:59:59Z": False,
+}
+
+
 @pytest.mark.parametrize("raw", [NAIVE, f"{NAIVE} 08:00", "2026-09-01", "2026-09-01 08:00", "20260901T0800",
-                                 "2026-09-01T08:00:00z", "yesterday", "2026-13-01", "2101-01-01T00:00Z"])
+                                 "2026-09-01T08:00:00z", "yesterday", "2026-13-01", "2101-01-01T00:00Z",
+                                 *AT_TEXTS])
 def test_the_pages_at_check_agrees_with_the_parser(raw: str) -> None:
     try:
         parse_time("at", raw, ZONE)
         readable = True
     except TimeError:
         readable = False
-    assert at_is_valid(raw) is readable
+    assert read.at_is_valid(raw) is readable
+
+
+@pytest.mark.parametrize(("raw", "readable"), AT_TEXTS.items())
+def test_the_pages_at_check_accepts_and_refuses_as_it_always_has(raw: str, readable: bool) -> None:
+    assert read.at_is_valid(raw) is readable
+
+
+def test_a_page_without_at_has_nothing_to_say() -> None:
+    assert read.at_is_valid(None) and read.at_is_valid("")
 
 
 @pytest.fixture()

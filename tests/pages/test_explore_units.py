@@ -20,6 +20,8 @@ from ioc_app import read
 from layouts.i18n import CATALOGUE, LANGS
 from layouts.live import NAV
 from metrics.query import QueryError, parse_spec
+from pages._explore import answer as ans
+from pages._explore import form, question
 from tests.conftest import ROOT
 from tests.pages.registry import pages_app
 
@@ -54,11 +56,11 @@ def test_the_page_is_registered_and_in_its_own_navigation(explore: Any) -> None:
 
 
 def test_without_a_query_the_page_asks_a_sensible_question(explore: Any, whitelist: dict[str, Any]) -> None:
-    q = explore.question_from_query({}, whitelist)
+    q = question.question_from_query({}, whitelist)
     assert (q.domain, q.grain, q.preset) == ("gate", "hour", "24h")
     assert q.measures == ("attempts", "in")  # the first measure and its sibling of the same kind
     assert q.group_by == () and q.filters == () and q.start is None and q.end is None
-    network = explore.question_from_query({"domain": "network"}, whitelist)
+    network = question.question_from_query({"domain": "network"}, whitelist)
     assert network.measures == ("in_bps_avg", "out_bps_avg")
 
 
@@ -74,62 +76,62 @@ QUESTIONS = [
 
 @pytest.mark.parametrize("fields", QUESTIONS, ids=lambda f: f["domain"])
 def test_a_question_survives_its_url(explore: Any, whitelist: dict[str, Any], fields: dict[str, Any]) -> None:
-    q = explore.Question(**fields)
-    search = explore.page_search(q, "en", "dark", "2026-09-01T09:00:00+08:00")
+    q = question.Question(**fields)
+    search = question.page_search(q, "en", "dark", "2026-09-01T09:00:00+08:00")
     assert "%2B08:00" in search or q.preset != "custom"  # an offset's "+" is not a space
     parsed = _parse_query_string(search)  # as Dash's router hands the page its query
-    assert explore.question_from_query(parsed, whitelist) == q
+    assert question.question_from_query(parsed, whitelist) == q
     assert (parsed["lang"], parsed["theme"], parsed["at"]) == ("en", "dark", "2026-09-01T09:00:00+08:00")
 
 
 def test_names_the_whitelist_does_not_know_are_dropped(explore: Any, whitelist: dict[str, Any]) -> None:
-    q = explore.question_from_query({"domain": "nope", "grain": "week", "measures": "in,entries",
+    q = question.question_from_query({"domain": "nope", "grain": "week", "measures": "in,entries",
                                      "group_by": "lane,method", "result": ["maybe", "deny"],
                                      "gate_id": ["", "g1"], "range": "fortnight"}, whitelist)
     assert (q.domain, q.grain, q.preset) == ("gate", "hour", "24h")
     assert q.measures == ("in",) and q.group_by == ("method",)
     assert q.filters == (("gate_id", ("g1",)), ("result", ("deny",)))
     # a combination the API refuses is kept: the page shows the API's reason
-    minute = explore.question_from_query({"grain": "minute", "group_by": "method"}, whitelist)
+    minute = question.question_from_query({"grain": "minute", "group_by": "method"}, whitelist)
     assert minute.grain == "minute" and minute.group_by == ("method",)
     # an empty measures= is "every applicable measure", as the API without the parameter
-    assert explore.question_from_query({"measures": ""}, whitelist).measures == ()
+    assert question.question_from_query({"measures": ""}, whitelist).measures == ()
     # from/to without a range is a custom range; a preset ignores them
-    assert explore.question_from_query({"from": "2026-08-01"}, whitelist).preset == "custom"
-    assert explore.question_from_query({"range": "7d", "from": "2026-08-01"}, whitelist).start is None
+    assert question.question_from_query({"from": "2026-08-01"}, whitelist).preset == "custom"
+    assert question.question_from_query({"range": "7d", "from": "2026-08-01"}, whitelist).start is None
 
 
 def test_presets_count_back_from_now_or_at(explore: Any) -> None:
-    q = explore.Question("gate")
-    assert explore.range_params(q._replace(preset="1h"), NOW, ZONE) == (
+    q = question.Question("gate")
+    assert question.range_params(q._replace(preset="1h"), NOW, ZONE) == (
         "2026-09-01T08:30:15+08:00", "2026-09-01T09:30:15+08:00")
-    assert explore.range_params(q._replace(preset="today"), NOW, ZONE) == (
+    assert question.range_params(q._replace(preset="today"), NOW, ZONE) == (
         "2026-09-01T00:00:00+08:00", "2026-09-01T09:30:15+08:00")
-    assert explore.range_params(q._replace(preset="30d"), NOW, ZONE)[0] == "2026-08-02T09:30:15+08:00"
-    at = explore.range_end("2026-08-15T12:00:00Z", ZONE)
-    assert explore.range_params(q._replace(preset="24h"), at, ZONE) == (
+    assert question.range_params(q._replace(preset="30d"), NOW, ZONE)[0] == "2026-08-02T09:30:15+08:00"
+    at = question.range_end("2026-08-15T12:00:00Z", ZONE)
+    assert question.range_params(q._replace(preset="24h"), at, ZONE) == (
         "2026-08-14T20:00:00+08:00", "2026-08-15T20:00:00+08:00")
-    assert explore.range_end("2026-08-15 20:00", ZONE) == at  # a time without offset is the site's
-    assert abs(explore.range_end("not a time", ZONE) - datetime.now(UTC)) < timedelta(minutes=1)
+    assert question.range_end("2026-08-15 20:00", ZONE) == at  # a time without offset is the site's
+    assert abs(question.range_end("not a time", ZONE) - datetime.now(UTC)) < timedelta(minutes=1)
 
 
 def test_typed_times_become_the_apis_from_and_to(explore: Any) -> None:
-    assert explore.time_param("2026-09-01 08:00", ZONE) == "2026-09-01T08:00:00+08:00"
-    assert explore.time_param(" 2026-09-01 ", ZONE) == "2026-09-01"  # a date is local midnight
-    assert explore.time_param("2026-09-01T00:00:00Z", ZONE) == "2026-09-01T08:00:00+08:00"
-    assert explore.time_param("yesterday", ZONE) == "yesterday"  # for the API to refuse, saying why
-    assert explore.time_param("", ZONE) is None
-    assert explore.time_text("2026-09-01T00:00:00Z", ZONE) == "2026-09-01 08:00"
-    assert explore.time_text("2026-09-01", ZONE) == "2026-09-01"
-    assert explore.time_text(explore.time_param("2026-09-01 08:05", ZONE), ZONE) == "2026-09-01 08:05"
+    assert question.time_param("2026-09-01 08:00", ZONE) == "2026-09-01T08:00:00+08:00"
+    assert question.time_param(" 2026-09-01 ", ZONE) == "2026-09-01"  # a date is local midnight
+    assert question.time_param("2026-09-01T00:00:00Z", ZONE) == "2026-09-01T08:00:00+08:00"
+    assert question.time_param("yesterday", ZONE) == "yesterday"  # for the API to refuse, saying why
+    assert question.time_param("", ZONE) is None
+    assert question.time_text("2026-09-01T00:00:00Z", ZONE) == "2026-09-01 08:00"
+    assert question.time_text("2026-09-01", ZONE) == "2026-09-01"
+    assert question.time_text(question.time_param("2026-09-01 08:05", ZONE), ZONE) == "2026-09-01 08:05"
 
 
 def test_the_api_url_asks_the_api_the_same_question(explore: Any) -> None:
-    q = explore.Question("gate", "hour", ("in", "deny_rate"), ("gate_id",),
+    q = question.Question("gate", "hour", ("in", "deny_rate"), ("gate_id",),
                          (("direction", ("in", "out")), ("gate_id", ("东门",))), "custom",
                          "2026-08-31 08:00", "2026-09-01")
-    args = explore.api_args(q, NOW, ZONE)
-    url = explore.api_url("gate", args, "csv")
+    args = question.api_args(q, NOW, ZONE)
+    url = question.api_url("gate", args, "csv")
     parts = urlsplit(url)
     assert parts.path == "/api/v1/query/gate"
     query = parse_qs(parts.query)
@@ -141,26 +143,26 @@ def test_the_api_url_asks_the_api_the_same_question(explore: Any) -> None:
     assert spec.start == datetime(2026, 8, 31, 0, tzinfo=UTC)
     assert spec.end == datetime(2026, 8, 31, 16, tzinfo=UTC)
     # no measures: the API's default (every applicable one), as the page says
-    every = explore.api_args(q._replace(measures=()), NOW, ZONE)
+    every = question.api_args(q._replace(measures=()), NOW, ZONE)
     assert "measures" not in every
     assert parse_spec("gate", every, ZONE, NOW.astimezone(UTC)).measures == (
         "attempts", "in", "out", "net_inflow", "denied", "deny_rate", "fever")
     # and a refused combination is refused by the API with a message to show
     with pytest.raises(QueryError, match="grain=hour"):
-        parse_spec("gate", explore.api_args(q._replace(grain="minute", group_by=("method",)), NOW, ZONE),
+        parse_spec("gate", question.api_args(q._replace(grain="minute", group_by=("method",)), NOW, ZONE),
                    ZONE, NOW.astimezone(UTC))
 
 
 def test_figures_as_the_table_writes_them(explore: Any) -> None:
-    assert explore.number_text(1234567, "count") == "1,234,567"
-    assert explore.number_text(-3, "count") == "-3"
-    assert explore.number_text(0, "count") == "0"
-    assert explore.number_text(None, "mean") == "—" and explore.number_text(None, "ratio") == "—"
-    assert explore.number_text(0.047123, "ratio") == "4.71%"
-    assert explore.number_text(7_500_000_000.0, "mean") == "7,500,000,000.00"
-    assert explore.number_text(42, "max") == "42"
-    assert explore.bucket_text("2026-09-01T08:00:00+08:00", "hour") == "2026-09-01 08:00"
-    assert explore.bucket_text("2026-09-01", "day") == "2026-09-01"
+    assert ans.number_text(1234567, "count") == "1,234,567"
+    assert ans.number_text(-3, "count") == "-3"
+    assert ans.number_text(0, "count") == "0"
+    assert ans.number_text(None, "mean") == "—" and ans.number_text(None, "ratio") == "—"
+    assert ans.number_text(0.047123, "ratio") == "4.71%"
+    assert ans.number_text(7_500_000_000.0, "mean") == "7,500,000,000.00"
+    assert ans.number_text(42, "max") == "42"
+    assert ans.bucket_text("2026-09-01T08:00:00+08:00", "hour") == "2026-09-01 08:00"
+    assert ans.bucket_text("2026-09-01", "day") == "2026-09-01"
 
 
 def answer(grain: str = "hour", groups: int = 2, group_by: tuple[str, ...] = ("gate_id",)) -> dict[str, Any]:
@@ -179,7 +181,7 @@ def answer(grain: str = "hour", groups: int = 2, group_by: tuple[str, ...] = ("g
 
 
 def test_the_chart_draws_a_line_per_group_and_measure(explore: Any, whitelist: dict[str, Any]) -> None:
-    fig, left_out = explore.figure(answer(), whitelist, "zh", "light", revision="q1")
+    fig, left_out = ans.figure(answer(), whitelist, "zh", "light", revision="q1")
     assert left_out == 0
     names = [tr["name"] for tr in fig["data"]]
     assert names == ["g0 · 入校", "g0 · 拒绝率", "g1 · 入校", "g1 · 拒绝率"]
@@ -190,25 +192,25 @@ def test_the_chart_draws_a_line_per_group_and_measure(explore: Any, whitelist: d
     assert fig["layout"]["yaxis2"]["tickformat"] == ".0%" and fig["layout"]["uirevision"] == "q1"
     assert fig["layout"]["xaxis"]["tickvals"] == fig["data"][0]["x"]  # a label per hour, none between
     assert all(tr["type"] == "scatter" for tr in fig["data"])
-    days, _ = explore.figure(answer("day"), whitelist, "en", "dark")
+    days, _ = ans.figure(answer("day"), whitelist, "en", "dark")
     assert all(tr["type"] == "bar" for tr in days["data"]) and days["data"][0]["name"] == "g0 · Entries"
-    plain, _ = explore.figure({**answer(groups=1, group_by=()), "measures": ["in"]}, whitelist, "en", "dark")
+    plain, _ = ans.figure({**answer(groups=1, group_by=()), "measures": ["in"]}, whitelist, "en", "dark")
     assert [tr["name"] for tr in plain["data"]] == ["Entries"] and not plain["layout"]["showlegend"]
 
 
 def test_the_chart_keeps_the_largest_groups(explore: Any, whitelist: dict[str, Any]) -> None:
-    many = answer(groups=explore.CHART_GROUPS + 3)
-    fig, left_out = explore.figure(many, whitelist, "en", "light")
+    many = answer(groups=ans.CHART_GROUPS + 3)
+    fig, left_out = ans.figure(many, whitelist, "en", "light")
     assert left_out == 3
     drawn = {tr["name"].split(" · ")[0] for tr in fig["data"]}
-    assert drawn == {f"g{g}" for g in range(3, explore.CHART_GROUPS + 3)}  # g0–g2 are the smallest
+    assert drawn == {f"g{g}" for g in range(3, ans.CHART_GROUPS + 3)}  # g0–g2 are the smallest
 
 
 def test_enumerations_are_translated_and_null_is_none(explore: Any, whitelist: dict[str, Any]) -> None:
     rows = [{"hour": "2026-09-01T08:00:00+08:00", "deny_reason": None, "in": 3, "deny_rate": 0.0},
             {"hour": "2026-09-01T08:00:00+08:00", "deny_reason": "expired", "in": 0, "deny_rate": 1.0}]
     a = {**answer(), "group_by": ["deny_reason"], "rows": rows, "row_count": 2}
-    box, line, page = explore.table_part(a, whitelist, "zh", 0)
+    box, line, page = ans.table_part(a, whitelist, "zh", 0)
     text = str(box)
     assert "（无）" in text and "证件过期" in text and "100.00%" in text
     assert line == "第 1–2 行，共 2 行" and page == 0
@@ -216,13 +218,13 @@ def test_enumerations_are_translated_and_null_is_none(explore: Any, whitelist: d
 
 def test_the_table_pages_through_every_row(explore: Any, whitelist: dict[str, Any]) -> None:
     a = answer(groups=40)  # 120 rows
-    box, line, page = explore.table_part(a, whitelist, "en", 1)
-    assert page == 1 and line == f"Rows {explore.PAGE_ROWS + 1}–{2 * explore.PAGE_ROWS} of 120"
-    _, line, page = explore.table_part(a, whitelist, "en", 99)  # past the end: the last page
-    assert page == 2 and line == f"Rows {2 * explore.PAGE_ROWS + 1}–120 of 120"
+    box, line, page = ans.table_part(a, whitelist, "en", 1)
+    assert page == 1 and line == f"Rows {ans.PAGE_ROWS + 1}–{2 * ans.PAGE_ROWS} of 120"
+    _, line, page = ans.table_part(a, whitelist, "en", 99)  # past the end: the last page
+    assert page == 2 and line == f"Rows {2 * ans.PAGE_ROWS + 1}–120 of 120"
     head = box.children.children[1].children.children
     assert [th.children for th in head] == ["Hour", "Gate", "Entries", "Deny rate"]
-    empty, line, _ = explore.table_part({**a, "rows": []}, whitelist, "en", 0)
+    empty, line, _ = ans.table_part({**a, "rows": []}, whitelist, "en", 0)
     assert "No data in this range" in str(empty) and line == ""
 
 
@@ -240,5 +242,5 @@ def test_every_name_of_the_whitelist_has_a_label_in_each_language(whitelist: dic
 
 
 def test_the_grain_hint_says_the_limits(explore: Any, whitelist: dict[str, Any]) -> None:
-    assert explore.grain_hint(whitelist, "minute", "en") == "at most 2 days per question · kept for 63 days"
-    assert explore.grain_hint(whitelist, "hour", "zh") == "单次最长 92 天"
+    assert form.grain_hint(whitelist, "minute", "en") == "at most 2 days per question · kept for 63 days"
+    assert form.grain_hint(whitelist, "hour", "zh") == "单次最长 92 天"

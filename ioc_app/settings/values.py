@@ -1,0 +1,99 @@
+"""The value parsers every area of the settings uses: numbers within bounds, switches, a
+time zone, a name. Each refuses a value it cannot use with a message that names the variable
+and says what to write instead."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class SettingsError(ValueError):
+    """A setting has a value the product cannot use; the message names the variable."""
+
+
+def number(name: str, raw: str, cast: Callable[[str], float], lo: float, hi: float,
+            what: str) -> float:
+    try:
+        value = cast(raw)
+    except ValueError:
+        value = None
+    if value is None or not lo <= value <= hi:
+        raise SettingsError(f"{name}={raw!r}: must be {what} between {lo:g} and {hi:g}")
+    return value
+
+
+def parse_port(name: str, raw: str) -> int:
+    return int(number(name, raw, int, 1, 65535, "a port number"))
+
+
+def parse_tz(name: str, raw: str) -> str:
+    try:
+        ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"{name}={raw!r}: not a known IANA time zone; use e.g. Asia/Shanghai"
+        ) from None
+    return raw.strip()
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}={raw!r}: use 1 or 0 (true/false, yes/no, on/off also work)")
+
+
+def parse_durability(name: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("strict", "relaxed"):
+        raise SettingsError(f"{name}={raw!r}: use strict (refuse a Redis that may lose accepted "
+                            f"events) or relaxed (accept it and log the loss window)")
+    return value
+
+
+def parse_tick(name: str, raw: str) -> float:
+    return number(name, raw, float, 0.1, 60, "a number of seconds")
+
+
+def parse_silent(name: str, raw: str) -> float:
+    return number(name, raw, float, 3, 86400, "a number of seconds")
+
+
+def parse_processes(name: str, raw: str) -> int:
+    return int(number(name, raw, int, 0, 64, "a number of processes"))
+
+
+def parse_history_days(name: str, raw: str) -> int:
+    return int(number(name, raw, int, 1, 3650, "a number of days"))
+
+
+def parse_deadletter_days(name: str, raw: str) -> int:
+    return int(number(name, raw, int, 1, 400, "a number of days"))
+
+
+def parse_text(name: str, raw: str) -> str:
+    return raw.strip()
+
+
+def parse_minutes(name: str, raw: str) -> int:
+    return int(number(name, raw, int, 1, 24 * 60, "a number of minutes"))
+
+
+def parse_hours(name: str, raw: str) -> int:
+    return int(number(name, raw, int, 1, 24 * 7, "a number of hours"))
+
+
+def parse_min_cell(name: str, raw: str) -> int:
+    return int(number(name, raw, int, 1, 100, "a number of people"))
+
+
+def parse_cluster(name: str, raw: str) -> str:
+    value = raw.strip()
+    if value and not value.replace("_", "").replace("-", "").isalnum():
+        raise SettingsError(
+            f"{name}={raw!r}: a cluster name is letters, digits, '_' and '-' as in remote_servers"
+        )
+    return value

@@ -1,0 +1,195 @@
+"""The answer of /explore: asked once through the query API's code, drawn as a chart, a
+table a page at a time, and the API links that give the same rows.
+
+The labels come from the catalogue (``explore.m.*``, ``explore.d.*``, ``explore.v.*``); the
+figures are written as the table shows them, so nothing needs a hover to be read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dash import html
+from flask import request
+
+from ioc_app import read
+from layouts.charts import timeseries
+from layouts.i18n import CATALOGUE, t
+from layouts.table import table
+from pages._explore.question import Question, api_args, api_url, range_end, time_text
+
+log = logging.getLogger("ioc.pages.explore")
+PAGE_ROWS = 50  # table rows per page: a tablet screen and a bit
+MAX_ROWS = 20_000  # the most rows the page draws; a longer answer is for the CSV
+CHART_GROUPS = 12  # more lines than this are a tangle, not a chart
+
+
+def measure_label(domain: str, name: str, lang: str) -> str:
+    return t(f"explore.m.{domain}.{name}", lang)
+
+
+def dim_label(name: str, lang: str) -> str:
+    return t(f"explore.d.{name}", lang)
+
+
+def value_label(dim: dict[str, Any], value: Any, lang: str) -> str:
+    """A group's value as shown: enumerations translated, codes as sent, null as "(none)"."""
+    if value is None:
+        return t("explore.none_value", lang)
+    key = f"explore.v.{dim['name']}.{value}"
+    return t(key, lang) if dim["values"] and key in CATALOGUE else str(value)
+
+
+def bucket_text(value: str, grain: str) -> str:
+    """A bucket as the table shows it, in the site's local time: ``2026-09-01 08:00``."""
+    return value if grain == "day" else value[:16].replace("T", " ")
+
+
+def number_text(value: Any, kind: str) -> str:
+    """A figure as the table shows it: counts whole with separators, means to two places,
+    ratios as percent to two places, no sample as "—" (never a zero)."""
+    if value is None:
+        return "—"
+    if kind == "ratio":
+        return f"{value * 100:.2f}%"
+    if kind == "mean":
+        return f"{value:,.2f}"
+    return f"{int(value):,}"
+
+
+def _dims(whitelist: Mapping[str, Any], domain: str) -> dict[str, dict[str, Any]]:
+    return {d["name"]: d for d in whitelist["domains"][domain]["dimensions"]}
+
+
+def _kinds(whitelist: Mapping[str, Any], domain: str) -> dict[str, str]:
+    return {m["name"]: m["kind"] for m in whitelist["domains"][domain]["measures"]}
+
+
+def figure(answer: Mapping[str, Any], whitelist: Mapping[str, Any], lang: str, theme: str,
+           revision: str = "") -> tuple[dict[str, Any], int]:
+    """The chart of an answer, and how many groups it left out (the largest by the first
+    measure's total are drawn)."""
+    grain, domain = answer["grain"], answer["domain"]
+    measures, group_by, rows = answer["measures"], answer["group_by"], answer["rows"] or []
+    dims, kinds = _dims(whitelist, domain), _kinds(whitelist, domain)
+    xs = list(dict.fromkeys(r[grain] for r in rows))
+    groups = list(dict.fromkeys(tuple(r[g] for g in group_by) for r in rows))
+    left_out = 0
+    if len(groups) > CHART_GROUPS:
+        totals = dict.fromkeys(groups, 0.0)
+        for r in rows:
+            totals[tuple(r[g] for g in group_by)] += abs(r[measures[0]] or 0)
+        kept = set(sorted(groups, key=lambda g: -totals[g])[:CHART_GROUPS])
+        left_out = len(groups) - len(kept)
+        groups = [g for g in groups if g in kept]
+    position = {x: i for i, x in enumerate(xs)}
+    series = []
+    for group in groups:
+        values = {m: [None] * len(xs) for m in measures}
+        for r in rows:
+            if tuple(r[g] for g in group_by) == group:
+                for m in measures:
+                    values[m][position[r[grain]]] = r[m]
+        prefix = " · ".join(value_label(dims[g], v, lang) for g, v in zip(group_by, group, strict=True))
+        for m in measures:
+            label = measure_label(domain, m, lang)
+            name = (f"{prefix} · {label}" if len(measures) > 1 else prefix) if group_by else label
+            series.append({"name": name, "y": values[m], "kind": kinds[m]})
+    x = xs if grain == "day" else [v[:19].replace("T", " ") for v in xs]
+    return timeseries(x, series, theme=theme, grain=grain, revision=revision), left_out
+
+
+def table_part(answer: Mapping[str, Any], whitelist: Mapping[str, Any], lang: str,
+               page: int) -> tuple[Any, str, int]:
+    """One page of the answer's rows as a table, the "rows a–b of n" line, and the page
+    actually shown (clamped to the pages there are)."""
+    grain, domain = answer["grain"], answer["domain"]
+    measures, group_by, rows = answer["measures"], answer["group_by"], answer["rows"] or []
+    dims, kinds = _dims(whitelist, domain), _kinds(whitelist, domain)
+    pages = max(1, -(-len(rows) // PAGE_ROWS))
+    page = min(max(page, 0), pages - 1)
+    shown = rows[page * PAGE_ROWS:(page + 1) * PAGE_ROWS]
+    head = ([t(f"explore.col.{grain}", lang)] + [dim_label(g, lang) for g in group_by]
+            + [measure_label(domain, m, lang) for m in measures])
+    body = [[bucket_text(r[grain], grain)] + [value_label(dims[g], r[g], lang) for g in group_by]
+            + [number_text(r[m], kinds[m]) for m in measures] for r in shown]
+    first = 1 + len(group_by)
+    box = table(head, body, numeric=range(first, first + len(measures)), empty=t("explore.no_rows", lang),
+                cls="ex-table")
+    line = (t("explore.page_of", lang).format(a=f"{page * PAGE_ROWS + 1:,}",
+                                             b=f"{page * PAGE_ROWS + len(shown):,}", n=f"{len(rows):,}")
+            if rows else "")
+    return box, line, page
+
+
+
+def _absolute(path: str) -> str:
+    try:
+        return request.host_url.rstrip("/") + path
+    except RuntimeError:  # outside a request (a unit test): the path alone
+        return path
+
+
+def result(q: Question, lang: str, theme: str, at: str | None, page: int = 0) -> dict[str, Any]:
+    """Everything the page shows for ``q``: asked once through the query API's code."""
+    whitelist = read.query_whitelist()
+    zone = read.settings().zone
+    args = api_args(q, range_end(at, zone), zone)
+    answer = read.query(q.domain, args, MAX_ROWS)
+    out: dict[str, Any] = {
+        "error": None, "figure": None, "note": "", "table": None, "pager": "", "page": 0, "has_prev": False,
+        "has_next": False, "summary": "", "start_text": time_text(args.get("from", [None])[0], zone),
+        "end_text": time_text(args.get("to", [None])[0], zone)}
+    link_args = dict(args)
+    if "error" in answer:
+        kind = "unavailable" if answer["error"] == "unavailable" else "refused"
+        out["error"] = error_box(answer["message"], kind, lang)
+        log.info("event=explore.refused domain=%s code=%s", q.domain, answer["error"])
+    else:
+        link_args = {**args, "from": [answer["from"]], "to": [answer["to"]]}
+        out["start_text"], out["end_text"] = time_text(answer["from"], zone), time_text(answer["to"], zone)
+        out["summary"] = summary(answer, lang, zone)
+        if answer["rows"] is None:
+            out["error"] = error_box(t("explore.too_many", lang).format(
+                n=f"{answer['row_count']:,}", max=f"{MAX_ROWS:,}"), "too_many", lang)
+        else:
+            out["figure"], left_out = figure(answer, whitelist, lang, theme,
+                                             revision=api_url(q.domain, link_args))
+            if left_out:
+                groups = len({tuple(r[g] for g in answer["group_by"]) for r in answer["rows"]})
+                out["note"] = t("explore.chart_top", lang).format(k=CHART_GROUPS, n=groups)
+            out["table"], out["pager"], out["page"] = table_part(answer, whitelist, lang, page)
+            out["has_prev"] = out["page"] > 0
+            out["has_next"] = (out["page"] + 1) * PAGE_ROWS < len(answer["rows"])
+    out["api"] = _absolute(api_url(q.domain, link_args))
+    out["json"] = api_url(q.domain, link_args)
+    out["csv"] = api_url(q.domain, link_args, "csv")
+    return out
+
+
+def summary(answer: Mapping[str, Any], lang: str, zone: ZoneInfo) -> str:
+    """One line saying what the answer covers: domain, grain, buckets, zone and rows."""
+    return " · ".join([
+        t(f"explore.domain.{answer['domain']}", lang), t(f"explore.grain.{answer['grain']}", lang),
+        f"{time_text(answer['from'], zone)} – {time_text(answer['to'], zone)} ({answer['zone']})",
+        t("explore.row_count", lang).format(n=f"{answer['row_count']:,}"),
+    ])
+
+
+def error_box(message: str, kind: str, lang: str) -> html.Div:
+    """The refusal in the page (never a Dash error): translated framing, the API's message,
+    and the advice to change the question as it says."""
+    if kind == "unavailable":
+        return html.Div([html.Strong(t("explore.unavailable", lang)),
+                         html.Div(t("error.reference", lang).format(id=message), className="ex-msg")],
+                        className="ex-error", role="alert", **{"data-kind": kind})
+    if kind == "too_many":
+        return html.Div([html.Strong(t("explore.error", lang)), html.Div(message, className="ex-msg")],
+                        className="ex-error", role="alert", **{"data-kind": kind})
+    return html.Div([html.Strong(t("explore.error", lang)), html.Div(message, className="ex-msg", lang="en"),
+                     html.Div(t("explore.error_hint", lang), className="ex-hint")],
+                    className="ex-error", role="alert", **{"data-kind": kind})
+

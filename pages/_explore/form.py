@@ -1,0 +1,208 @@
+"""The form and the result panels of /explore, and the ids the page's callbacks address.
+
+Few, fixed choices are buttons, long lists searchable dropdowns; every choice is read from
+the query whitelist (``read.query_whitelist``), so a measure added to the API appears here
+with nothing else to change but its label in the catalogue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from dash import dcc, html
+
+from ioc_app import read
+from layouts.i18n import t
+from pages._explore.answer import dim_label, measure_label, value_label
+from pages._explore.question import PRESETS, Question
+
+PAGE = "explore"
+#: code dimensions whose values the site catalogue names (the rest are typed in)
+CATALOGUE_CODES = {"campus": "campuses", "gate_id": "gates", "link_id": "links",
+                   "terminal_id": "terminals", "department": "departments", "service_id": "services"}
+
+ID = {name: f"{PAGE}-{name}" for name in (
+    "url", "domain", "grain", "grain-hint", "preset", "from", "to", "measures", "group-by", "filters",
+    "filter-count", "summary", "error", "chart-box", "chart", "chart-note", "table", "pager", "prev",
+    "next", "page", "opts", "rows", "api-url", "copy", "json", "csv", "result")}
+FILTER = f"{PAGE}-filter"  # pattern ids: {"type": FILTER, "dim": name} (a dropdown)
+FILTER_TEXT = f"{PAGE}-filter-text"  # {"type": FILTER_TEXT, "dim": name} (codes typed in)
+
+
+def _options_of(dim: dict[str, Any], chosen: Sequence[str], lang: str) -> list[dict[str, str]]:
+    """A filter's choices: an enumeration's values, or the codes the site catalogue names
+    (with their names), plus any value the URL already holds."""
+    if dim["values"]:
+        return [{"label": value_label(dim, v, lang), "value": v} for v in dim["values"]]
+    site = read.site()
+    named = getattr(site, CATALOGUE_CODES[dim["name"]])
+    options = [{"label": f"{n.name_zh if lang == 'zh' else n.name_en} · {n.code}", "value": n.code}
+               for n in named]
+    known = {o["value"] for o in options}
+    return options + [{"label": v, "value": v} for v in chosen if v not in known]
+
+
+def filter_fields(q: Question, whitelist: Mapping[str, Any], lang: str) -> list[Any]:
+    """One field per dimension of the domain; a dimension the minute rollups lack says so."""
+    chosen = dict(q.filters)
+    fields = []
+    for dim in whitelist["domains"][q.domain]["dimensions"]:
+        name = dim["name"]
+        label: list[Any] = [dim_label(name, lang)]
+        if not dim["minute"]:
+            label.append(html.Span(t("explore.not_per_minute", lang), className="ex-note"))
+        values = list(chosen.get(name, ()))
+        if dim["values"] or name in CATALOGUE_CODES:
+            control: Any = _dropdown({"type": FILTER, "dim": name}, _options_of(dim, values, lang), values,
+                                     t("explore.filter_any", lang), lang)
+        else:
+            control = dcc.Input(id={"type": FILTER_TEXT, "dim": name}, value=",".join(values), type="text",
+                                debounce=True, placeholder=t("explore.filter_codes", lang),
+                                className="ex-input")
+        fields.append(html.Div([html.Label(label, className="ex-label"), control], className="ex-field"))
+    return fields
+
+
+def _radio(id_: str, options: list[dict[str, str]], value: str) -> dcc.RadioItems:
+    return dcc.RadioItems(id=id_, options=options, value=value, inline=True, className="ex-segments")
+
+
+DROPDOWN_LABELS = ("select_all", "deselect_all", "selected_count", "search", "clear_search",
+                   "clear_selection", "no_options_found")
+
+
+def _dropdown(id_: Any, options: list[dict[str, str]], value: list[str], placeholder: str,
+              lang: str) -> dcc.Dropdown:
+    """A multiple choice that speaks the page's language (its own words included)."""
+    return dcc.Dropdown(id=id_, options=options, value=value, multi=True, placeholder=placeholder,
+                        labels={k: t(f"explore.dd.{k}", lang) for k in DROPDOWN_LABELS},
+                        maxHeight=340, className="ex-dropdown")
+
+
+def measure_options(whitelist: Mapping[str, Any], domain: str, lang: str) -> list[dict[str, str]]:
+    """The domain's measures in the whitelist's order (which groups them by stream)."""
+    return [{"label": measure_label(domain, m["name"], lang), "value": m["name"]}
+            for m in whitelist["domains"][domain]["measures"]]
+
+
+def group_options(whitelist: Mapping[str, Any], domain: str, lang: str) -> list[dict[str, str]]:
+    """Every dimension of the domain: one the grain or the measures do not keep is refused by
+    the API, with a message naming what does, rather than silently missing here."""
+    return [{"label": dim_label(d["name"], lang), "value": d["name"]}
+            for d in whitelist["domains"][domain]["dimensions"]]
+
+
+def grain_hint(whitelist: Mapping[str, Any], grain: str, lang: str) -> str:
+    """The grain's limits in words, before a question runs into them."""
+    limits = whitelist["grains"][grain]
+
+    def span(seconds: int) -> str:
+        if seconds % 86_400 == 0:
+            return t("explore.days", lang).format(n=seconds // 86_400)
+        return t("health.dur.h", lang).format(n=seconds // 3600)
+
+    parts = [t("explore.limit", lang).format(max=span(limits["max_s"]))]
+    if limits["kept_s"]:
+        parts.append(t("explore.kept", lang).format(kept=span(limits["kept_s"])))
+    return " · ".join(parts)
+
+
+def _field(label_key: str, control: Any, lang: str, cls: str = "") -> html.Div:
+    return html.Div([html.Label(t(label_key, lang), className="ex-label"), control],
+                    className=f"ex-field {cls}".strip())
+
+
+def controls(q: Question, whitelist: Mapping[str, Any], lang: str, start_text: str, end_text: str) -> Any:
+    """The form. Few, fixed choices are buttons (one tap, all visible); long lists are
+    searchable dropdowns; times are typed (a date, or a date and time in the site's zone) and
+    editable only for a custom range, showing a preset's bounds otherwise."""
+    custom = q.preset == "custom"
+    domains = [{"label": t(f"explore.domain.{d}", lang), "value": d} for d in whitelist["domains"]]
+    grains = [{"label": t(f"explore.grain.{g}", lang), "value": g} for g in whitelist["grains"]]
+    presets = [{"label": t(f"explore.preset.{p}", lang), "value": p} for p in PRESETS]
+    return html.Section([
+        html.H2(t("explore.query", lang), className="ex-panel-title"),
+        html.Div([
+            _field("explore.domain", _radio(ID["domain"], domains, q.domain), lang, "ex-wide"),
+            _field("explore.grain", html.Div([
+                _radio(ID["grain"], grains, q.grain),
+                html.Div(grain_hint(whitelist, q.grain, lang), id=ID["grain-hint"], className="ex-hint"),
+            ]), lang, "ex-wide"),
+            _field("explore.range", html.Div([
+                _radio(ID["preset"], presets, q.preset),
+                html.Div([
+                    html.Label([html.Span(t("explore.from", lang), className="ex-sub"),
+                                dcc.Input(id=ID["from"], value=start_text, type="text", debounce=True,
+                                          disabled=not custom, placeholder="2026-09-01 08:00",
+                                          className="ex-input")], className="ex-time"),
+                    html.Label([html.Span(t("explore.to", lang), className="ex-sub"),
+                                dcc.Input(id=ID["to"], value=end_text, type="text", debounce=True,
+                                          disabled=not custom, placeholder="2026-09-02 00:00",
+                                          className="ex-input")], className="ex-time"),
+                ], className="ex-times"),
+            ]), lang, "ex-wide"),
+            _field("explore.measures", _dropdown(
+                ID["measures"], measure_options(whitelist, q.domain, lang), list(q.measures),
+                t("explore.measures_all", lang), lang), lang),
+            _field("explore.group_by", _dropdown(
+                ID["group-by"], group_options(whitelist, q.domain, lang), list(q.group_by),
+                t("explore.group_none", lang), lang), lang),
+        ], className="ex-fields"),
+        html.Details([
+            html.Summary([t("explore.filters", lang), " ",
+                          html.Span(filter_count(q), id=ID["filter-count"], className="ex-count")]),
+            html.Div(filter_fields(q, whitelist, lang), id=ID["filters"], className="ex-fields ex-filters"),
+        ], open=bool(q.filters), className="ex-details"),
+    ], className="ex-panel ex-controls")
+
+
+def filter_count(q: Question) -> str:
+    return f"({len(q.filters)})" if q.filters else ""
+
+
+def shown(visible: bool) -> dict[str, str]:
+    return {} if visible else {"display": "none"}
+
+
+def results(out: dict[str, Any], lang: str) -> Any:
+    """The answer: summary, refusal or chart, the rows a page at a time, and the API URL with
+    its JSON and CSV links (the CSV is the analyst's copy of exactly these rows)."""
+    return html.Div([
+        html.Section([
+            html.Div([html.H2(t("explore.result", lang), className="ex-panel-title"),
+                      html.Div(out["summary"], id=ID["summary"], className="ex-summary")],
+                     className="ex-panel-head"),
+            html.Div(out["error"], id=ID["error"]),
+            html.Div(dcc.Graph(id=ID["chart"], figure=out["figure"] or {"data": [], "layout": {}},
+                               config={"displayModeBar": False, "responsive": True}, className="ex-graph"),
+                     id=ID["chart-box"], className="ex-chart", style=shown(out["figure"] is not None)),
+            html.Div(out["note"], id=ID["chart-note"], className="ex-hint"),
+        ], className="ex-panel"),
+        html.Section(id=ID["rows"], className="ex-panel", style=shown(out["table"] is not None), children=[
+            html.Div([html.H2(t("explore.rows", lang), className="ex-panel-title"),
+                      html.Div([
+                          html.Button(t("explore.prev", lang), id=ID["prev"], n_clicks=0,
+                                      disabled=not out["has_prev"], className="ex-button"),
+                          html.Span(out["pager"], id=ID["pager"], className="ex-pager-text"),
+                          html.Button(t("explore.next", lang), id=ID["next"], n_clicks=0,
+                                      disabled=not out["has_next"], className="ex-button"),
+                      ], className="ex-pager")], className="ex-panel-head"),
+            html.Div(out["table"], id=ID["table"]),
+        ]),
+        # the API URL and the downloads are the analyst's (a leader drilling down sees figures)
+        html.Section(style=shown(read.may("query")), className="ex-panel", children=[
+            html.H2(t("explore.api", lang), className="ex-panel-title"),
+            html.Div([
+                dcc.Input(id=ID["api-url"], value=out["api"], readOnly=True, type="text",
+                          className="ex-input ex-api-url"),
+                html.Button(t("explore.copy", lang), id=ID["copy"], n_clicks=0, className="ex-button",
+                            **{"data-done": t("explore.copied", lang)}),
+                html.A(t("explore.json", lang), id=ID["json"], href=out["json"], target="_blank",
+                       className="ex-button ex-link"),
+                html.A(t("explore.csv", lang), id=ID["csv"], href=out["csv"], download="",
+                       className="ex-button ex-link ex-primary"),
+            ], className="ex-api"),
+        ]),
+    ], id=ID["result"], className="ex-results")
+

@@ -1,0 +1,209 @@
+"""The question of /explore and the URLs that carry it.
+
+A drill-down is shared by sending its link, so the question (domain, grain, measures,
+grouping, filters, range) must survive a round trip through the page's own query string,
+and turn into the query API's parameters exactly as the API reads them. Times are read as
+every route reads them (``read.read_time``); presets are resolved against now or ``?at=``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+from ioc_app import read
+
+PRESETS = ("1h", "24h", "today", "7d", "30d", "custom")
+DEFAULT_PRESET = "24h"
+DEFAULT_GRAIN = "hour"
+PRESET_SPAN = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7),
+               "30d": timedelta(days=30)}
+API_PATH = "/api/v1/query/"
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class Question(NamedTuple):
+    """What the analyst asks, as the URL and the controls hold it (an immutable
+    tuple: a question read back from its own URL compares equal to it).
+
+    ``measures`` empty means every applicable measure (the API's default); ``start`` and
+    ``end`` are used only with the ``custom`` preset, as given (RFC 3339 or a date).
+    """
+
+    domain: str
+    grain: str = DEFAULT_GRAIN
+    measures: tuple[str, ...] = ()
+    group_by: tuple[str, ...] = ()
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    preset: str = DEFAULT_PRESET
+    start: str | None = None
+    end: str | None = None
+
+
+def _values(query: Mapping[str, Any], name: str) -> list[str]:
+    """A parameter's values whether the router gave one string or a list of them."""
+    raw = query.get(name)
+    if raw is None:
+        return []
+    return [str(v) for v in (raw if isinstance(raw, list | tuple) else [raw])]
+
+
+def _names(query: Mapping[str, Any], name: str) -> list[str]:
+    return list(dict.fromkeys(n.strip() for v in _values(query, name) for n in v.split(",") if n.strip()))
+
+
+def default_measures(domain: dict[str, Any]) -> tuple[str, ...]:
+    """The domain's first measure and the next of the same stream and kind (entries and
+    exits, inbound and outbound): a chart that reads at once, on one axis."""
+    measures = domain["measures"]
+    first = measures[0]
+    same = [m["name"] for m in measures if m["stream"] == first["stream"] and m["kind"] == first["kind"]]
+    return tuple(same[:2])
+
+
+def question_from_query(query: Mapping[str, Any], whitelist: Mapping[str, Any]) -> Question:
+    """The question a URL asks. Names the whitelist does not know are dropped (a bookmark
+    outlives a renamed measure); combinations it refuses are kept, for the API to explain."""
+    domains = whitelist["domains"]
+    domain_name = next((d for d in _values(query, "domain") if d in domains), next(iter(domains)))
+    domain = domains[domain_name]
+    grain = next((g for g in _values(query, "grain") if g in whitelist["grains"]), DEFAULT_GRAIN)
+    known_measures = [m["name"] for m in domain["measures"]]
+    if "measures" in query:
+        measures = tuple(m for m in _names(query, "measures") if m in known_measures)
+    else:
+        measures = default_measures(domain)
+    dims = {d["name"]: d for d in domain["dimensions"]}
+    group_by = tuple(g for g in _names(query, "group_by") if g in dims)
+    filters = []
+    for name, dim in dims.items():
+        values = [v.strip() for v in _values(query, name) if v.strip()]
+        if dim["values"]:
+            values = [v for v in values if v in dim["values"]]
+        if values:
+            filters.append((name, tuple(sorted(set(values)))))
+    preset = next((p for p in _values(query, "range") if p in PRESETS), None)
+    start, end = (_values(query, "from") or [None])[0], (_values(query, "to") or [None])[0]
+    if preset is None:
+        preset = "custom" if start or end else DEFAULT_PRESET
+    if preset != "custom":
+        start = end = None
+    return Question(domain_name, grain, measures, group_by, tuple(sorted(filters)), preset, start or None,
+                    end or None)
+
+
+def _iso(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).isoformat(timespec="seconds")
+
+
+def parse_moment(text: str | None, zone: ZoneInfo) -> datetime | None:
+    """A time as typed or bookmarked (RFC 3339, ``2026-09-01 08:00`` in the site's zone, or a
+    date = local midnight), aware; None when it is not one — read as every route reads it."""
+    return read.read_time(text, zone)
+
+
+def time_param(text: str | None, zone: ZoneInfo) -> str | None:
+    """What the analyst typed, as the API's ``from``/``to``: a date stays a date (local
+    midnight), a local time gets the site's offset. Anything else is passed on as typed, so
+    the API's message says what is wrong with it."""
+    if not text or not text.strip():
+        return None
+    s = text.strip()
+    if _DATE.fullmatch(s):
+        return s
+    moment = parse_moment(s, zone)
+    return _iso(moment, zone) if moment is not None else s
+
+
+def time_text(param: str | None, zone: ZoneInfo) -> str:
+    """A ``from``/``to`` as the form shows it: the site's local time, to the minute."""
+    if not param:
+        return ""
+    if _DATE.fullmatch(param):
+        return param
+    moment = parse_moment(param, zone)
+    if moment is None:
+        return param
+    local = moment.astimezone(zone)
+    return local.strftime("%Y-%m-%d %H:%M" if local.second == 0 else "%Y-%m-%d %H:%M:%S")
+
+
+def range_params(q: Question, end: datetime, zone: ZoneInfo) -> tuple[str | None, str | None]:
+    """``(from, to)`` for the API: a preset resolved against ``end`` (now, or ``?at=``)."""
+    if q.preset == "custom":
+        return time_param(q.start, zone), time_param(q.end, zone)
+    if q.preset == "today":
+        local = end.astimezone(zone)
+        midnight = datetime(local.year, local.month, local.day, tzinfo=zone)
+        return _iso(midnight, zone), _iso(end, zone)
+    return _iso(end - PRESET_SPAN[q.preset], zone), _iso(end, zone)
+
+
+def api_args(q: Question, end: datetime, zone: ZoneInfo) -> dict[str, list[str]]:
+    """The query API's parameters for ``q`` (each name → its values)."""
+    start, stop = range_params(q, end, zone)
+    args: dict[str, list[str]] = {}
+    if start:
+        args["from"] = [start]
+    if stop:
+        args["to"] = [stop]
+    args["grain"] = [q.grain]
+    if q.measures:
+        args["measures"] = [",".join(q.measures)]
+    if q.group_by:
+        args["group_by"] = [",".join(q.group_by)]
+    for name, values in q.filters:
+        args[name] = list(values)
+    return args
+
+
+def _encode(pairs: Sequence[tuple[str, str]]) -> str:
+    """A query string that keeps commas and colons readable ("+" of an offset is escaped:
+    in a query string it would read as a space)."""
+    return urlencode(pairs, safe=",:", quote_via=quote)
+
+
+def api_url(domain: str, args: Mapping[str, Sequence[str]], fmt: str = "json") -> str:
+    """The API URL asking ``args`` (path and query; the format only when not JSON)."""
+    pairs = [(k, v) for k, values in args.items() for v in values]
+    if fmt != "json":
+        pairs.append(("format", fmt))
+    return f"{API_PATH}{domain}?{_encode(pairs)}"
+
+
+def page_search(q: Question, lang: str, theme: str, at: str | None) -> str:
+    """The page's own query string for ``q``: what a bookmark or a shared link holds."""
+    pairs: list[tuple[str, str]] = [("domain", q.domain), ("grain", q.grain),
+                                    ("measures", ",".join(q.measures))]
+    if q.group_by:
+        pairs.append(("group_by", ",".join(q.group_by)))
+    pairs += [(name, v) for name, values in q.filters for v in values]
+    pairs.append(("range", q.preset))
+    if q.preset == "custom":
+        pairs += [(k, v) for k, v in (("from", q.start), ("to", q.end)) if v]
+    pairs += [("lang", lang), ("theme", theme)]
+    if at:
+        pairs.append(("at", at))
+    return "?" + _encode(pairs)
+
+
+
+def range_end(at: str | None, zone: ZoneInfo) -> datetime:
+    """What presets count back from: ``?at=`` when it is a time, else now."""
+    return parse_moment(at, zone) or datetime.now(zone)
+
+
+
+def question_from_form(domain: str, grain: str, measures: Sequence[str] | None,
+                       group_by: Sequence[str] | None, preset: str, start: str | None, end: str | None,
+                       filters: Mapping[str, Sequence[str]], zone: ZoneInfo) -> Question:
+    """The question the controls hold (times as the API takes them, in the site's zone)."""
+    chosen = tuple((name, tuple(sorted(set(values)))) for name, values in sorted(filters.items()) if values)
+    custom = preset == "custom"
+    return Question(domain, grain, tuple(measures or ()), tuple(group_by or ()), chosen, preset,
+                    time_param(start, zone) if custom else None, time_param(end, zone) if custom else None)
+
