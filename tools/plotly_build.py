@@ -38,6 +38,12 @@ SOURCE = Path(__file__).resolve().parent / "plotly"
 OUT = ROOT / "assets" / "vendor" / "plotly" / "plotly.min.js"
 #: the trace types the pages draw (``scatter`` is in plotly.js's core and always included)
 TRACES = ("scatter", "bar", "pie", "funnel", "heatmap")
+#: plotly.js's defaults that name another host: the world topojson of geo traces comes from
+#: its CDN. This build holds no geo trace, and nothing the browser loads may name another host
+#: (``tests/test_layers.py``): the default points at the app's own shapes folder instead
+LOCAL_ONLY = (('dflt:"https://cdn.plot.ly/un/"', 'dflt:"/assets/geo/"'),
+              ('"By default, the topojson files are fetched from cdn.plot.ly."',
+               '"IOC\'s build holds no geo trace."'))
 BANNER = re.compile(r"^/\*! IOC plotly\.js (?P<version>\S+) traces (?P<traces>[a-z0-9,]+) ")
 
 
@@ -65,6 +71,17 @@ def entry(traces: tuple[str, ...]) -> str:
             f"Plotly.register([{modules}]);\nmodule.exports = Plotly;\n")
 
 
+def local_only(body: str) -> str:
+    """``body`` with the defaults in ``LOCAL_ONLY`` replaced (each found exactly once: a new
+    plotly.js that moved them stops the build rather than shipping a CDN address)."""
+    for cdn, local in LOCAL_ONLY:
+        if body.count(cdn) != 1:
+            raise SystemExit(f"plotly.js bundle: expected {cdn} once, found it {body.count(cdn)} times; "
+                             "update LOCAL_ONLY in tools/plotly_build.py for this plotly.js version")
+        body = body.replace(cdn, local)
+    return body
+
+
 def build(out: Path = OUT, traces: tuple[str, ...] = TRACES) -> str:
     """Install the pinned packages, bundle, write ``out``; returns the plotly.js version."""
     with tempfile.TemporaryDirectory(prefix="ioc-plotly-") as tmp:
@@ -82,7 +99,7 @@ def build(out: Path = OUT, traces: tuple[str, ...] = TRACES) -> str:
                         "--define:define.amd=false", "--target=es2016", "--loader:.css=empty",
                         "--legal-comments=eof", "--log-level=warning", "--outfile=bundle.js"],
                        cwd=work, check=True)
-        body = (work / "bundle.js").read_text(encoding="utf-8")
+        body = local_only((work / "bundle.js").read_text(encoding="utf-8"))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(banner(version, traces) + body, encoding="utf-8")
     return version

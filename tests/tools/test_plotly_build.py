@@ -8,6 +8,7 @@ import inspect
 from pathlib import Path
 
 import plotly.graph_objects as go
+import pytest
 from plotly.basedatatypes import BaseTraceType
 from plotly.offline import get_plotlyjs_version
 
@@ -68,3 +69,13 @@ def test_the_bundle_registers_the_traces_its_banner_names() -> None:
     for absent in ("scattergl", "choroplethmap", "mesh3d"):
         assert f'name:"{absent}"' not in text, absent
     assert len(text) < 2_000_000
+
+
+def test_the_build_names_no_other_host_and_stops_when_plotly_moves_a_default() -> None:
+    text = plotly_build.OUT.read_text(encoding="utf-8")
+    assert "cdn.plot.ly" not in text and 'dflt:"/assets/geo/"' in text
+    sample = ('a={dflt:"https://cdn.plot.ly/un/",'
+              'd:["By default, the topojson files are fetched from cdn.plot.ly."]}')
+    assert "cdn" not in plotly_build.local_only(sample)
+    with pytest.raises(SystemExit, match="LOCAL_ONLY"):
+        plotly_build.local_only(sample.replace("/un/", "/world/"))
