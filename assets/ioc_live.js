@@ -227,7 +227,6 @@
       var snap = await r.json();
       IOC.failures = 0;
       IOC.lastOk = Date.now();
-      IOC.previous = IOC.snapshot;  // what a layout drawn one version ago was drawn from
       IOC.snapshot = snap;
       IOC.version = snap.version;
       bind(snap, cfg);
@@ -267,10 +266,12 @@
   }
   IOC.fingerprint = fingerprint;
 
-  function partPrints(snap, parts) {
+  /* Each part's fingerprint; read(path) gives the value at a path (default: from snap). */
+  function partPrints(snap, parts, read) {
+    var at = read || function (path) { return walk(snap, path); };
     var out = {};
     Object.keys(parts).forEach(function (name) {
-      out[name] = fingerprint(parts[name].map(function (path) { return walk(snap, path); }));
+      out[name] = fingerprint(parts[name].map(at));
     });
     return out;
   }
@@ -323,11 +324,11 @@
     (IOC.specs = IOC.specs || {})[spec.page] = spec;  // what the page declared, for a test to read
     var now = partPrints(snap, spec.parts);
     if (!held) {
-      // the layout was drawn from snapshot spec.version: what it shows is known when the
-      // browser holds that snapshot (this one, or the one before)
+      // the layout was drawn from snapshot spec.version, whose values at the parts' paths it
+      // carries (spec.drawn): what it shows is known whatever version the browser holds now
       if (snap.version === spec.version) { none[0] = now; return none; }
-      if (IOC.previous && IOC.previous.version === spec.version) held = partPrints(IOC.previous, spec.parts);
-      else held = {};
+      var drawn = spec.drawn || {};
+      held = partPrints(null, spec.parts, function (path) { return drawn[path]; });
     }
     var moved = Object.keys(now).filter(function (name) { return held[name] !== now[name]; });
     var mine = {};

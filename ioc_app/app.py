@@ -9,7 +9,7 @@ from typing import Any
 
 import dash
 import flask_bootstrap
-from flask import jsonify, send_from_directory
+from flask import jsonify, send_file, send_from_directory
 
 from ingest.offload import Offload
 from ingest.pipeline import Pipeline, build_ingest
@@ -48,6 +48,12 @@ ROOT = Path(__file__).resolve().parent.parent
 AUDIT_EXTENSION = "ioc_audit"  # the audit spool's intake (``ioc_app.audit.SpoolIntake``)
 BOOTSTRAP_DIR = Path(flask_bootstrap.__file__).parent / "static" / "bootstrap5" / "css"
 BOOTSTRAP_URL = "/vendor/bootstrap/bootstrap.min.css"
+#: where Dash's graph component fetches plotly.js from (once, at a page's first chart): the app
+#: answers it with IOC's own build holding only the trace types the pages draw
+#: (``tools/plotly_build.py``) — a quarter of the full bundle's size and of the time a browser
+#: spends evaluating it, which was the largest part of a page's load
+PLOTLY_JS_URL = "/_dash-component-suites/plotly/package_data/plotly.min.js"
+PLOTLY_JS = ROOT / "assets" / "vendor" / "plotly" / "plotly.min.js"
 log = logging.getLogger("ioc.app")
 
 INDEX = """<!DOCTYPE html>
@@ -116,7 +122,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         update_title=None,  # type: ignore[arg-type]
         suppress_callback_exceptions=True,
         serve_locally=True,
-        assets_path_ignore=["^auth$"],  # the sign-in pages' own files, served by /auth/static
+        # the sign-in pages' own files (served by /auth/static) and plotly.js (PLOTLY_JS_URL) are
+        # not put into every page
+        assets_path_ignore=["^auth$", "^vendor$"],
     )
     _share_page_callbacks()
     app.index_string = INDEX
@@ -153,6 +161,13 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     @server.get("/vendor/bootstrap/<path:name>")
     def bootstrap_css(name: str) -> Any:
         return send_from_directory(BOOTSTRAP_DIR, name, max_age=86_400)
+
+    @server.get(PLOTLY_JS_URL)  # a fixed path wins over Dash's component-suites rule
+    def plotly_js() -> Any:
+        # the address carries no version: the browser asks again each time (304 when unchanged)
+        response = send_file(PLOTLY_JS, mimetype="text/javascript", conditional=True, etag=True)
+        response.cache_control.no_cache = True
+        return response
 
     app.layout = dash.html.Div(dash.page_container, id="ioc-root")
     log.info("event=app.created store=%s database=%s demo=%s", "embedded" if settings.embedded

@@ -44,6 +44,7 @@ ROUTES: dict[str, str] = {
     "/static/<path:filename>": "dash",
     "/assets/<path:filename>": "dash",
     "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>": "dash",
+    "/_dash-component-suites/plotly/package_data/plotly.min.js": "dash",  # IOC's plotly.js build
     "/_dash-layout": "dash",
     "/_dash-dependencies": "dash",
     "/_reload-hash": "dash",

@@ -124,6 +124,24 @@ def test_the_index_page_has_no_inline_script_without_its_hash(app: Any, client: 
         assert f"'sha256-{digest}'" in hashes, attrs
 
 
+def test_dash_charts_get_the_plotly_js_build_of_the_pages_traces(app: Any, client: Any) -> None:
+    """The address Dash's graph component loads plotly.js from answers IOC's own build (the
+    traces the pages draw), revalidated each time, and only to a signed-in person or screen."""
+    from ioc_app.app import PLOTLY_JS, PLOTLY_JS_URL
+
+    r = client.get(PLOTLY_JS_URL)
+    assert r.status_code == 200 and r.mimetype == "text/javascript"
+    assert r.get_data() == PLOTLY_JS.read_bytes()
+    assert r.get_data(as_text=True).startswith("/*! IOC plotly.js ")
+    assert r.headers["Cache-Control"] == "no-cache" and r.headers["ETag"]
+    again = client.get(PLOTLY_JS_URL, headers={"If-None-Match": r.headers["ETag"]})
+    assert again.status_code == 304 and again.get_data() == b""
+    assert app.server.test_client().get(PLOTLY_JS_URL).status_code == 401
+    # the other files of Dash's packages are still Dash's
+    other = client.get("/_dash-component-suites/dash/dcc/async-graph.js")
+    assert other.status_code == 200 and b"IOC plotly.js" not in other.get_data()
+
+
 def test_frame_ancestors_and_hsts_follow_the_settings() -> None:
     settings = load_settings({"IOC_PUBLIC_URL": "https://ioc.example.edu.cn",
                               "IOC_FRAME_ANCESTORS": "self https://portal.example.edu.cn"}, dotenv=None)

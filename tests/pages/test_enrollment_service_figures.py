@@ -169,3 +169,23 @@ def plotly_json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [plotly_json(v) for v in value]
     return value
+
+
+def test_the_layout_carries_what_its_parts_were_drawn_from(pages: Any) -> None:
+    """The browser compares the first snapshot it gets with the values the layout was drawn
+    from (``drawn``): a layout one version behind redraws only the parts that moved."""
+    from layouts.parts import spec_id, walk
+
+    enrollment, service, _ = pages
+    for live in (enrollment.LIVE, service.LIVE):
+        spec = next(s.data for s in live.stores(SNAP, View()) if s.id == spec_id(live.page))
+        paths = {path for p in live.parts for path in p.paths}
+        assert spec["version"] == 7 and set(spec["drawn"]) == paths
+        assert all(spec["drawn"][path] == walk(SNAP, path) for path in paths)
+        assert any(spec["drawn"].values())  # the test's snapshot has figures for these paths
+        before = next(s.data for s in live.stores(None, View()) if s.id == spec_id(live.page))
+        assert before["version"] is None and set(before["drawn"]) == paths
+        assert all(v is None for v in before["drawn"].values())
+    stores = enrollment.LIVE.stores(SNAP, View())
+    drawn = next(s.data for s in stores if s.id == spec_id("enrollment"))["drawn"]
+    assert drawn["enrollment.by_province"][0]["name"] == "湖北"  # once, though four parts draw from it

@@ -255,3 +255,42 @@ def test_replay_shows_the_stored_minute(in_process, browser) -> None:
     page.wait_for_function(f"() => document.querySelector(\"{IN_TODAY}\").textContent === '8'",
                            timeout=15_000)
     page.context.close()
+
+
+def test_a_layout_behind_the_first_snapshot_redraws_only_what_moved(in_process, browser) -> None:
+    """The core ticks while a page opens: its layout was drawn from one version, its first poll
+    gets the next. The browser compares that snapshot with the values the layout was drawn from
+    and asks the server for the parts that moved only — not for every part a second time."""
+    url, core, store, session = in_process
+    now = datetime.now(UTC)
+    store_gate_events(store, "opened", 3, now - timedelta(minutes=2))
+    core.tick(now)
+    page = signed_page(browser, url, session)
+    asked: list[dict] = []
+    page.on("request", lambda r: asked.append(r.post_data_json) if "/_dash-update-component" in r.url
+            else None)
+    polls = {"n": 0}
+
+    def tick_first(route) -> None:  # one more entry, published before the first answer
+        polls["n"] += 1
+        if polls["n"] == 1:
+            store_gate_events(store, "meanwhile", 1, datetime.now(UTC) - timedelta(seconds=5))
+            core.tick()
+        route.continue_()
+
+    page.route("**/api/v1/snapshot*", tick_first)
+    page.goto(url + "/gates", wait_until="networkidle")
+    wait_live(page)
+    page.wait_for_function(f"() => document.querySelector(\"{IN_TODAY}\").textContent === '4'",
+                           timeout=15_000)
+    page.wait_for_timeout(1500)
+    spec = page.evaluate("() => window.IOC.specs.gates")
+    assert spec["version"] != page.evaluate("() => window.IOC.version")  # drawn one version behind
+    refreshed = [a for a in asked if a["output"].startswith("..gates-")]
+    assert len(refreshed) == 1, [a["output"][:60] for a in asked]
+    moved = refreshed[0]["inputs"][0]["value"]["parts"]
+    assert "ranking" in moved and "person" in moved  # an entry moved these
+    assert "deny" not in moved  # a pass moves no denial
+    page.wait_for_function("() => document.querySelector('#gates-ranking-gates').textContent.includes('4')",
+                           timeout=5_000)
+    page.context.close()
