@@ -1,8 +1,9 @@
-"""Declarations of the event contracts.
+"""The event contracts: the value objects every stream is declared with, and the reason codes
+a rejected event can carry.
 
-Each stream is declared once, in the module of its domain (``ingest/gate.py`` …), with the
-value objects below. Validation, table DDL and the contract docs are derived from these
-declarations, so a field cannot exist in one place and be missing in another.
+Each stream is declared once, in its domain's module of this package (``ingest/gate.py`` …),
+with the value objects below. Validation, table DDL and the contract docs are derived from
+these declarations, so a field cannot exist in one place and be missing in another.
 """
 
 from __future__ import annotations
@@ -14,25 +15,6 @@ from typing import Literal
 import polars as pl
 
 Kind = Literal["str", "code", "key", "int", "float", "enum", "ip", "ts"]
-
-#: Reason codes a rejected event can carry. ``docs/events.md`` explains each.
-REASONS: dict[str, str] = {
-    "not_an_object": "the event is not a JSON object (or CSV row)",
-    "unknown_field": "a field that the stream does not define",
-    "missing": "a required field is absent or null",
-    "bad_type": "the value has the wrong type",
-    "bad_format": "the value does not have the required format",
-    "too_long": "the string is longer than allowed",
-    "out_of_range": "the number is outside the allowed range",
-    "bad_enum": "the value is not one of the allowed values",
-    "inconsistent": "the value contradicts another field of the same event",
-    "in_future": "ts is more than 5 minutes in the future",
-    "too_old": "ts is older than the stream's retention",
-    "pii_not_allowed": ("the value holds personal data: an ID-card or mobile number (any string "
-                        "field), a bank-card number or e-mail address (any but event_id), a "
-                        "Han-character name (keys)"),
-    "source_mismatch": "the event's source differs from the source of its ingest token",
-}
 
 
 @dataclass(frozen=True)
@@ -176,3 +158,23 @@ def pl_type(f: Field) -> pl.DataType:
     if f.kind == "ts":
         return pl.Datetime("ms", "UTC")
     return pl.String()
+
+
+#: Reason codes a rejected event can carry. ``docs/events.md`` explains each.
+REASONS: dict[str, str] = {
+    "not_an_object": "the event is not a JSON object (or CSV row)",
+    "unknown_field": "a field that the stream does not define",
+    "missing": "a required field is absent or null",
+    "bad_type": "the value has the wrong type",
+    "bad_format": "the value does not have the required format",
+    "too_long": "the string is longer than allowed",
+    "out_of_range": "the number is outside the allowed range",
+    "bad_enum": "the value is not one of the allowed values",
+    "inconsistent": "the value contradicts another field of the same event",
+    "in_future": "ts is more than 5 minutes in the future",
+    "too_old": "ts is older than the stream's retention",
+    "pii_not_allowed": ("the value holds personal data: an ID-card or mobile number (any string "
+                        "field), a bank-card number or e-mail address (any but event_id), a "
+                        "Han-character name (keys)"),
+    "source_mismatch": "the event's source differs from the source of its ingest token",
+}

@@ -1,8 +1,16 @@
-"""Enrollment streams (招生): admissions, the enrollment plan and September check-in."""
+"""The enrollment domain (招生) on the ingest side: admissions, the enrollment plan and
+September check-in.
+
+The contracts, their tables, and how file import reads the admissions office's
+spreadsheets. Admissions come in seasons, so the domain has no rollups. Its catalogue
+references and staleness are declared in ``metrics/enrollment.py``, its labels in
+``layouts/i18n/enrollment.py``, its demo traffic in ``ingest/sim/enrollment.py``.
+"""
 
 from __future__ import annotations
 
 from ingest.contracts import SOURCE, Field, Stream, event_stream
+from ingest.tables import IngestDomain, Table
 
 #: GB/T 2260 codes of the 34 provincial-level divisions.
 PROVINCES = (
@@ -91,3 +99,49 @@ ENROLLMENT_CHECKIN = event_stream(
 )
 
 STREAMS = (ENROLLMENT_ADMISSION, ENROLLMENT_PLAN, ENROLLMENT_CHECKIN)
+
+TABLES = (
+    Table("enrollment.admission", ("year", "province", "candidate_key", "ts")),
+    Table("enrollment.plan"),
+    Table("enrollment.checkin", ("year", "student_key", "ts")),
+)
+
+# the admissions office's spreadsheets (file import; provinces are read by name too)
+HEADER_ALIASES = {
+    "年份": "year", "招生年份": "year", "年度": "year",
+    "省份": "province", "省份代码": "province", "生源地": "province", "省市": "province",
+    "批次": "batch", "录取批次": "batch",
+    "类别": "category", "招生类别": "category", "计划类别": "category",
+    "科类": "track", "选考科类": "track", "首选科目": "track",
+    "专业": "major", "专业代码": "major", "招生专业": "major",
+    "学院": "college", "学院代码": "college", "院系": "college",
+    "计划数": "planned", "计划人数": "planned", "招生计划": "planned",
+    "考生": "candidate_key", "考生标识": "candidate_key",
+    "状态": "status", "录取状态": "status",
+    "成绩": "score", "投档成绩": "score", "高考成绩": "score",
+    "位次": "province_rank", "省排名": "province_rank",
+    "学生": "student_key", "学生标识": "student_key", "校区": "campus", "环节": "step",
+    "报到环节": "step",
+}
+VALUE_ALIASES = {
+    "batch": {"提前批": "early", "本科批": "regular", "本科一批": "regular", "一批": "regular",
+              "本科二批": "second", "二批": "second", "特殊类型批": "special",
+              "专科批": "junior_college", "高职专科批": "junior_college"},
+    "category": {"普通类": "general", "艺术类": "art", "艺术": "art", "体育类": "sport",
+                 "体育": "sport", "国家专项": "national_special", "高校专项": "university_special",
+                 "地方专项": "local_special", "中外合作": "sino_foreign", "预科": "preparatory",
+                 "民族班": "minority"},
+    "track": {"物理类": "physics", "物理": "physics", "历史类": "history", "历史": "history",
+              "理科": "science", "文科": "liberal_arts", "综合改革": "comprehensive",
+              "综合": "comprehensive"},
+    "status": {"投档": "filed", "录取": "admitted", "退档": "returned", "放弃": "withdrawn"},
+    "step": {"到校": "arrived", "缴费": "paid", "入住": "dorm", "注册": "registered"},
+}
+
+DOMAIN = IngestDomain(
+    "enrollment", 40, STREAMS, TABLES,
+    header_aliases=HEADER_ALIASES,
+    value_aliases=VALUE_ALIASES,
+    person_keys={"enrollment.admission": "candidate_key", "enrollment.checkin": "student_key"},
+    simulator="ingest.sim.enrollment",
+)

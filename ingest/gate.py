@@ -1,10 +1,17 @@
-"""Gate streams (门禁): one event per pass attempt at a campus gate lane."""
+"""The gate domain (门禁) on the ingest side: one event per pass attempt at a campus gate lane.
+
+The ``gate.pass`` contract, its tables and rollups, and how file import reads the gate
+controllers' spreadsheets. What the query API and anomaly rules may ask of it is declared in
+``metrics/gate.py``, its labels in ``layouts/i18n/gate.py``, its demo traffic in
+``ingest/sim/gate.py``.
+"""
 
 from __future__ import annotations
 
 import polars as pl
 
 from ingest.contracts import Check, Field, event_stream
+from ingest.tables import Col, IngestDomain, Rollup, Table, count
 
 DENY_REASONS = ("unauthorized", "expired", "temperature", "blacklist", "unrecognized", "other")
 FEVER_C = 37.3
@@ -50,3 +57,33 @@ GATE_PASS = event_stream(
 )
 
 STREAMS = (GATE_PASS,)
+
+FEVER = Col("fever", "SimpleAggregateFunction(sum, UInt64)", f"countIf(temperature_c >= {FEVER_C})")
+DENY = Col("deny", "LowCardinality(String)", "ifNull(toString(deny_reason), '')")
+
+TABLES = (
+    Table("gate.pass", ("toDate(ts)", "gate_id", "ts"), (
+        Rollup("1m", ("gate_id", "direction", "result"), (count("attempts"), FEVER)),
+        Rollup("1h", ("campus", "gate_id", "direction", "result", "person_type", "method", DENY),
+               (count("attempts"), FEVER)),
+    )),
+)
+
+# the gate controllers' spreadsheet exports (file import)
+HEADER_ALIASES = {
+    "门": "gate_id", "门禁": "gate_id", "通道": "lane", "方向": "direction",
+    "人员类别": "person_type", "通行方式": "method", "结果": "result", "拒绝原因": "deny_reason",
+    "体温": "temperature_c",
+}
+VALUE_ALIASES = {
+    "direction": {"进": "in", "入": "in", "出": "out"},
+    "result": {"通过": "pass", "拒绝": "deny"},
+}
+
+DOMAIN = IngestDomain(
+    "gate", 10, STREAMS, TABLES,
+    header_aliases=HEADER_ALIASES,
+    value_aliases=VALUE_ALIASES,
+    person_keys={"gate.pass": "person_key"},
+    simulator="ingest.sim.gate",
+)

@@ -2,56 +2,58 @@
 
 The admissions office keeps its plan and admission lists in spreadsheets with Chinese
 headers (年份, 省份, 批次, 科类, 专业代码, 计划数 …) and Chinese values (北京, 本科批, 普通类,
-物理类, 录取 …). File import maps both through the tables below (documented in
-``docs/import.md``); English field names and codes pass through unchanged. A header that is
-neither a field nor an alias stays as it is, so validation reports it as ``unknown_field``.
+物理类, 录取 …). File import maps both through the tables below: the common headers and the
+provinces by name here, each domain's headers, values and person keys declared with the
+domain (``ingest/<name>.py``); all documented in ``docs/import.md``. English field names and
+codes pass through unchanged. A header that is neither a field nor an alias stays as it is,
+so validation reports it as ``unknown_field``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeVar
 
 import polars as pl
 
 from ingest import pii
 from ingest.contracts import Stream
+from ingest.registry import DOMAINS, Live
 
-HEADER_ALIASES: dict[str, str] = {
-    # common
+T = TypeVar("T")
+
+#: headers every stream shares; each domain adds its own (``IngestDomain.header_aliases``)
+COMMON_HEADERS: dict[str, str] = {
     "事件编号": "event_id", "事件ID": "event_id", "时间": "ts", "发生时间": "ts", "来源": "source",
     "来源系统": "source",
-    # enrollment
-    "年份": "year", "招生年份": "year", "年度": "year",
-    "省份": "province", "省份代码": "province", "生源地": "province", "省市": "province",
-    "批次": "batch", "录取批次": "batch",
-    "类别": "category", "招生类别": "category", "计划类别": "category",
-    "科类": "track", "选考科类": "track", "首选科目": "track",
-    "专业": "major", "专业代码": "major", "招生专业": "major",
-    "学院": "college", "学院代码": "college", "院系": "college",
-    "计划数": "planned", "计划人数": "planned", "招生计划": "planned",
-    "考生": "candidate_key", "考生标识": "candidate_key",
-    "状态": "status", "录取状态": "status",
-    "成绩": "score", "投档成绩": "score", "高考成绩": "score",
-    "位次": "province_rank", "省排名": "province_rank",
-    "学生": "student_key", "学生标识": "student_key", "校区": "campus", "环节": "step",
-    "报到环节": "step",
-    # gates
-    "门": "gate_id", "门禁": "gate_id", "通道": "lane", "方向": "direction",
-    "人员类别": "person_type", "通行方式": "method", "结果": "result", "拒绝原因": "deny_reason",
-    "体温": "temperature_c",
-    # service hall
-    "办件编号": "case_id", "事项": "service_id", "事项编码": "service_id", "部门": "department",
-    "申请人类型": "applicant_type", "渠道": "channel", "动作": "action", "环节序号": "node",
-    "终端": "terminal_id", "文档": "document", "页数": "pages",
-    "队列": "queue", "等待秒数": "wait_s", "通话秒数": "talk_s", "结果类型": "outcome",
 }
+
+
+def _merged(kind: str, parts: list[tuple[str, Mapping[str, T]]]) -> dict[str, T]:
+    """One table from several; a key two of them map differently is refused (file import
+    could not tell which is meant)."""
+    out: dict[str, T] = {}
+    owner: dict[str, str] = {}
+    for who, table in parts:
+        for key, value in table.items():
+            if key in out and out[key] != value:
+                raise ValueError(f"{kind} {key!r} means {out[key]!r} for {owner[key]} and {value!r} for "
+                                 f"{who}: give one of them another spelling")
+            out[key], owner[key] = value, who
+    return out
+
+
+#: every header file import understands → its field (the common ones and every domain's)
+HEADER_ALIASES: Live[str, str] = DOMAINS.live(lambda ds: _merged(
+    "header", [("every stream", COMMON_HEADERS), *((f"domain {d.name}", d.header_aliases) for d in ds)]))
 
 #: columns of personal identifiers (exam numbers, ID numbers): file import replaces their
 #: values by keyed pseudonyms before anything is buffered, and maps them to the stream's
 #: pseudonymous person key (the first of these a file has wins)
 IDENTIFIER_HEADERS: tuple[str, ...] = ("考生号", "准考证号", "身份证号", "身份证号码", "身份证",
                                        "证件号码", "证件号")
-#: the pseudonymous person key of each stream that has one
-PERSON_KEYS: dict[str, str] = {"enrollment.admission": "candidate_key",
-                               "enrollment.checkin": "student_key", "gate.pass": "person_key"}
+#: the pseudonymous person key of each stream that has one (``IngestDomain.person_keys``)
+PERSON_KEYS: Live[str, str] = DOMAINS.live(lambda ds: {s: k for d in ds for s, k in d.person_keys.items()})
 
 PROVINCE_NAMES: dict[str, str] = {
     "北京": "11", "天津": "12", "河北": "13", "山西": "14", "内蒙古": "15", "辽宁": "21",
@@ -63,23 +65,12 @@ PROVINCE_NAMES: dict[str, str] = {
 }
 _PROVINCE_SUFFIXES = ("省", "市", "自治区", "壮族自治区", "回族自治区", "维吾尔自治区", "特别行政区")
 
-VALUE_ALIASES: dict[str, dict[str, str]] = {
-    "batch": {"提前批": "early", "本科批": "regular", "本科一批": "regular", "一批": "regular",
-              "本科二批": "second", "二批": "second", "特殊类型批": "special",
-              "专科批": "junior_college", "高职专科批": "junior_college"},
-    "category": {"普通类": "general", "艺术类": "art", "艺术": "art", "体育类": "sport",
-                 "体育": "sport", "国家专项": "national_special", "高校专项": "university_special",
-                 "地方专项": "local_special", "中外合作": "sino_foreign", "预科": "preparatory",
-                 "民族班": "minority"},
-    "track": {"物理类": "physics", "物理": "physics", "历史类": "history", "历史": "history",
-              "理科": "science", "文科": "liberal_arts", "综合改革": "comprehensive",
-              "综合": "comprehensive"},
-    "status": {"投档": "filed", "录取": "admitted", "退档": "returned", "放弃": "withdrawn"},
-    "step": {"到校": "arrived", "缴费": "paid", "入住": "dorm", "注册": "registered"},
-    "direction": {"进": "in", "入": "in", "出": "out"},
-    "result": {"通过": "pass", "拒绝": "deny"},
-}
-
+#: field → cell value → code, as the domains declare them (``IngestDomain.value_aliases``); a value
+#: alias applies to the field in every stream that has it
+VALUE_ALIASES: Live[str, Mapping[str, str]] = DOMAINS.live(lambda ds: {
+    name: _merged(f"{name} value", [(f"domain {d.name}", d.value_aliases[name]) for d in ds
+                                    if name in d.value_aliases])
+    for name in dict.fromkeys(n for d in ds for n in d.value_aliases)})
 
 #: every spelling of a province (北京, 北京市, 广西壮族自治区 …) → its code
 PROVINCE_ALIASES: dict[str, str] = {

@@ -1,8 +1,16 @@
-"""Service-hall streams (网上办事大厅): cases, self-service print jobs, hotline calls."""
+"""The service-hall domain (网上办事大厅) on the ingest side: cases, self-service print jobs,
+hotline calls.
+
+The contracts, their tables and rollups, and how file import reads the service hall's
+spreadsheets. What the query API and anomaly rules may ask of them is declared in
+``metrics/service.py``, their labels in ``layouts/i18n/service.py``, their demo traffic in
+``ingest/sim/service.py``.
+"""
 
 from __future__ import annotations
 
 from ingest.contracts import Field, event_stream
+from ingest.tables import IngestDomain, Rollup, Table, count, maximum, total
 
 SERVICE_WORKFLOW = event_stream(
     name="service.workflow",
@@ -61,3 +69,33 @@ SERVICE_CALL = event_stream(
 )
 
 STREAMS = (SERVICE_WORKFLOW, SERVICE_PRINT, SERVICE_CALL)
+
+PRINT = (count("jobs"), total("pages", "pages"))
+CALL = (count("calls"), total("wait_s_sum", "wait_s"), total("talk_s_sum", "talk_s"),
+        maximum("wait_s_max", "wait_s"))
+
+TABLES = (
+    Table("service.workflow", ("case_id", "ts"), (
+        Rollup("1m", ("service_id", "action"), (count("events"),)),
+        Rollup("1h", ("service_id", "department", "applicant_type", "channel", "action"),
+               (count("events"),)),
+    )),
+    Table("service.print", ("terminal_id", "ts"),
+          tuple(Rollup(g, ("terminal_id", "document", "result"), PRINT) for g in ("1m", "1h"))),
+    Table("service.call", ("queue", "ts"),
+          tuple(Rollup(g, ("queue", "outcome"), CALL) for g in ("1m", "1h"))),
+)
+
+# the service hall's spreadsheet exports (file import)
+HEADER_ALIASES = {
+    "办件编号": "case_id", "事项": "service_id", "事项编码": "service_id", "部门": "department",
+    "申请人类型": "applicant_type", "渠道": "channel", "动作": "action", "环节序号": "node",
+    "终端": "terminal_id", "文档": "document", "页数": "pages",
+    "队列": "queue", "等待秒数": "wait_s", "通话秒数": "talk_s", "结果类型": "outcome",
+}
+
+DOMAIN = IngestDomain(
+    "service", 30, STREAMS, TABLES,
+    header_aliases=HEADER_ALIASES,
+    simulator="ingest.sim.service",
+)

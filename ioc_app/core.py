@@ -29,10 +29,12 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from ioc_app import domains as registry
 from ioc_app.storage import Store
 from metrics import alerts as alert_rules
-from metrics import enrollment, gate, history, network, service
+from metrics import history
 from metrics.freshness import freshness
+from metrics.small_cells import MIN_CELL
 
 log = logging.getLogger("ioc.core")
 
@@ -60,15 +62,19 @@ class Domain:
     slow: Section
 
 
-def domains(min_cell: int = enrollment.MIN_CELL) -> tuple[Domain, ...]:
-    """The snapshot's domains; ``min_cell`` (``IOC_MIN_CELL``) is the smallest group of
-    admitted candidates whose score statistics the shared snapshot shows."""
-    return (
-        Domain("gate", gate.live, gate.slow),
-        Domain("network", network.live, network.slow),
-        Domain("service", service.live, service.slow),
-        Domain("enrollment", partial(enrollment.live, min_cell=min_cell), enrollment.slow),
-    )
+def domains(min_cell: int = MIN_CELL) -> tuple[Domain, ...]:
+    """The snapshot's sections: one per registered domain (``ioc_app/domains.py``, whose
+    halves must agree), in the domains' order, computed by its metrics half (``live``,
+    ``slow``). The settings a domain's ``live`` takes (``figure_options``) are passed to it:
+    ``min_cell`` (``IOC_MIN_CELL``) is the smallest group of admitted candidates whose score
+    statistics the shared snapshot shows."""
+    options = {"min_cell": min_cell}
+    out = []
+    for d in registry.registered():
+        m = d.metrics
+        live = partial(m.live, **{k: options[k] for k in m.figure_options}) if m.figure_options else m.live
+        out.append(Domain(d.name, live, m.slow))
+    return tuple(out)
 
 
 DOMAINS: tuple[Domain, ...] = domains()

@@ -307,7 +307,7 @@ def exact_enrollment(year: int | None = None) -> dict[str, Any] | None:
 
     from ioc_app import audit
     from ioc_app.storage import Store, StoreError
-    from metrics import enrollment
+    from metrics import enrollment, small_cells
 
     if not may("exact_cells"):
         raise PermissionError("exact figures need the admissions role's exact_cells permission")
@@ -322,7 +322,7 @@ def exact_enrollment(year: int | None = None) -> dict[str, Any] | None:
                      detail={"year": y})
         return None
     small = sum(1 for name in enrollment.BREAKDOWNS for r in figures[name]
-                if enrollment.hidden(r, rt.settings.min_cell))
+                if small_cells.hidden(r, rt.settings.min_cell))
     audit.record("enrollment.exact_view", object=f"enrollment/{y}",
                  detail={"year": y, "small_groups": small, "min_cell": rt.settings.min_cell})
     return figures

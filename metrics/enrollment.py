@@ -10,14 +10,11 @@ reached). The plan is the latest import of each plan row (``FINAL`` on the upser
 Every figure of a year is therefore a read of that year's partition, however many years
 are kept.
 
-Small cells (metrics.md, ``IOC_MIN_CELL``): the score statistics of a group with fewer than
-``min_cell`` admitted candidates would be one or two candidates' own scores, personal data.
-:func:`live` and :func:`suppress_breakdown` (the export's rows) leave them null (counts
-stay); within each breakdown,
-whose rows together hold every admitted candidate, one more group is hidden while the hidden
-ones hold fewer than ``min_cell`` candidates between them, so the hidden scores cannot be
-worked out by subtracting the shown groups from another breakdown's total. Only the
-admissions role's own views and exports ask for ``min_cell=1`` (exact figures).
+Small cells (metrics.md, ``IOC_MIN_CELL``; the rule is ``metrics/small_cells.py``): the
+score statistics of a group with fewer than ``min_cell`` admitted candidates would be one or
+two candidates' own scores, personal data. :func:`live` and :func:`suppress_breakdown` (the
+export's rows) leave them null (counts stay). Only the admissions role's own views and
+exports ask for ``min_cell=1`` (exact figures).
 """
 
 from __future__ import annotations
@@ -30,6 +27,8 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from ioc_app.storage import SqlStore
+from metrics.domain import MetricsDomain, Referenced
+from metrics.small_cells import MIN_CELL, SCORES, hidden_groups, suppress_rows
 
 CHECKIN_STEPS = ("arrived", "paid", "dorm", "registered")
 #: Breakdowns of the section: snapshot key → dimension.
@@ -41,47 +40,8 @@ SEASON_END = (9, 30)
 CHECKIN_MONTH = 9
 #: Later than any real time: the state tables' "not reached" (migration 8).
 NOT_REACHED = "toDateTime64('2299-01-01 00:00:00', 3, 'UTC')"
-#: the smallest group whose score statistics are shown (``IOC_MIN_CELL``'s default)
-MIN_CELL = 3
-#: the score statistics of a group, hidden in a small cell (counts are not)
-SCORES = ("min_score", "avg_score", "max_score")
-
-
 def _ratio(num: float, den: float) -> float | None:
     return num / den if den else None
-
-
-def hidden(row: Mapping[str, Any], min_cell: int) -> bool:
-    """Is a group of ``row["admitted"]`` candidates too small to show its scores?"""
-    return 0 < int(row.get("admitted") or 0) < min_cell
-
-
-def hidden_groups(admitted: list[int], min_cell: int) -> set[int]:
-    """Indexes of the groups (of one breakdown: every admitted candidate in exactly one)
-    whose score statistics are not shown: those of fewer than ``min_cell`` admitted and,
-    while these hold fewer than ``min_cell`` candidates between them, the next smallest
-    (first in order on a tie) — so the shown groups subtracted from a total never give a
-    small group's scores. Groups nobody was admitted to have no scores to hide."""
-    if min_cell <= 1:
-        return set()
-    small = {i for i, n in enumerate(admitted) if 0 < n < min_cell}
-    held = sum(admitted[i] for i in small)
-    if small and held < min_cell:
-        for i in sorted((i for i, n in enumerate(admitted) if n >= min_cell), key=lambda i: (admitted[i], i)):
-            if held >= min_cell:
-                break
-            small.add(i)
-            held += admitted[i]
-    return small
-
-
-def suppress_rows(rows: list[dict[str, Any]], min_cell: int) -> list[dict[str, Any]]:
-    """Copies of ``rows`` (one breakdown) with the score statistics of the groups of
-    :func:`hidden_groups` null; counts stay, the order too."""
-    out = [dict(r) for r in rows]
-    for i in hidden_groups([int(r.get("admitted") or 0) for r in out], min_cell):
-        out[i] |= dict.fromkeys(SCORES)
-    return out
 
 
 def suppress(section: Mapping[str, Any], min_cell: int) -> dict[str, Any]:
@@ -446,3 +406,19 @@ def _reached_by(frame: pl.DataFrame, what: str, year: int, dates: pl.Series) -> 
     got = pl.DataFrame({"date": dates}).join_asof(daily, left_on="date", right_on="day",
                                                   strategy="backward")
     return got["total"].fill_null(0).cast(pl.Int64)
+
+
+# admissions come in seasons: no query measures, no anomaly measures, never stale
+DOMAIN = MetricsDomain(
+    "enrollment", 40, live, slow,
+    stale_after_s={"enrollment.admission": None, "enrollment.checkin": None},
+    references=(
+        Referenced("enrollment.admission", "college", "college", "enrollment_admission", "ts", "count()"),
+        Referenced("enrollment.admission", "major", "major", "enrollment_admission", "ts", "count()"),
+        Referenced("enrollment.plan", "major", "major", "enrollment_plan", "imported_at", "count()"),
+        Referenced("enrollment.checkin", "college", "college", "enrollment_checkin", "ts", "count()"),
+        Referenced("enrollment.checkin", "major", "major", "enrollment_checkin", "ts", "count()"),
+        Referenced("enrollment.checkin", "campus", "campus", "enrollment_checkin", "ts", "count()"),
+    ),
+    figure_options=("min_cell",),
+)

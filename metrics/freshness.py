@@ -11,22 +11,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ioc_app.storage import SqlStore
+from metrics.registry import DOMAINS, Live
 
-#: How long each stream may stay silent before it is stale. Samples arrive every 10–60 s;
-#: gates and the service hall are quiet at night, so they get longer windows; admission and
-#: check-in events come in seasons, so silence is normal and never stale.
-STALE_AFTER_S: dict[str, int | None] = {
-    "gate.pass": 15 * 60,
-    "network.link": 5 * 60,
-    "network.online": 10 * 60,
-    "network.security": 24 * 3600,
-    "service.workflow": 6 * 3600,
-    "service.print": 24 * 3600,
-    "service.call": 24 * 3600,
-    "enrollment.admission": None,
-    "enrollment.checkin": None,
-}
-EVENT_STREAMS = tuple(STALE_AFTER_S)  # a test keeps this in step with the stream registry
+#: How long each event stream may stay silent before it is stale, as its domain declares it
+#: (``metrics/<name>.py``, ``MetricsDomain.stale_after_s``): samples arrive every 10–60 s;
+#: gates and the service hall are quiet at night, so they get longer windows; streams that
+#: come in seasons are never stale.
+STALE_AFTER_S: Live[str, int | None] = DOMAINS.live(
+    lambda ds: {name: limit for d in ds for name, limit in d.stale_after_s.items()})
+EVENT_STREAMS = STALE_AFTER_S  # the event streams, in the domains' order
 
 
 def freshness(store: SqlStore, now: datetime | None = None) -> dict[str, dict[str, Any]]:

@@ -16,7 +16,7 @@ counted exactly: the hour rollup only ever answers for hours wholly inside a win
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -25,13 +25,50 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from ioc_app.storage import SqlStore
+from metrics.buckets import (
+    ceil_hour,
+    day_start,
+    epoch,
+    floor_hour,
+    floor_local,
+    floor_minute,
+    iso,
+    local_midnight,
+    steps,
+    unique,
+)
+from metrics.domain import (
+    Dimension,
+    Measure,
+    MetricsDomain,
+    Queryable,
+    Referenced,
+    Source,
+    Watched,
+    count_of,
+    ratio_of,
+)
 
 FEVER_C = 37.3  # the rollups' threshold (events.md: >= 37.3 counts as fever)
+# the gate.pass contract's enumerations, in contract order (ioc_app/domains.py checks them)
+DIRECTIONS = ("in", "out")
+RESULTS = ("pass", "deny")
+PERSON_TYPES = ("student", "staff", "resident", "visitor", "contractor", "other")
+METHODS = ("face", "card", "qr", "manual")
+DENY_REASONS = ("unauthorized", "expired", "temperature", "blacklist", "unrecognized", "other")
+
+# The SQL of the gate figures over a rollup of gate_pass, written once: the cockpit, the query
+# API and the anomaly rules all count a denial (an entry, an exit) with these.
+ATTEMPTS = "sum(attempts)"
+ENTRIES = "sumIf(attempts, result = 'pass' AND direction = 'in')"
+EXITS = "sumIf(attempts, result = 'pass' AND direction = 'out')"
+DENIED = "sumIf(attempts, result = 'deny')"
+FEVERS = "sum(fever)"
+
 LAST_MINUTES = 60
 SLOT = timedelta(minutes=10)
 DAILY_DAYS = 30
 MINUTE_ROLLUP_DAYS = 62  # gate_pass_1m keeps 63 days: read it only well inside that
-PERSON_TYPES = ("student", "staff", "resident", "visitor", "contractor", "other")  # contract order
 #: comparison periods: the same local time of day this many days back (364 = 52 weeks, so the
 #: same weekday last year: campus traffic follows the week, not the calendar date)
 COMPARE_DAYS = {"today": 0, "yesterday": 1, "last_week": 7, "last_year": 364}
@@ -67,27 +104,20 @@ class Window:
     end: datetime
 
 
-def local_midnight(zone: ZoneInfo, now: datetime) -> datetime:
-    """Start of the local day containing ``now``, as an aware UTC datetime."""
-    local = now.astimezone(zone)
-    start = datetime(local.year, local.month, local.day, tzinfo=zone)
-    return start.astimezone(UTC)
-
-
 def today_totals(store: SqlStore, zone: ZoneInfo, now: datetime | None = None) -> pl.DataFrame:
     """One row: ``in``/``out`` passes, ``denied``, ``attempts``, ``fever``, ``net_inflow``,
     ``deny_rate`` (null when there was no attempt) for the local day so far."""
     now = now or datetime.now(UTC)
     counts = store.query(
-        """
+        f"""
         SELECT
-            sumIf(attempts, result = 'pass' AND direction = 'in') AS n_in,
-            sumIf(attempts, result = 'pass' AND direction = 'out') AS n_out,
-            sumIf(attempts, result = 'deny') AS n_denied,
-            sum(attempts) AS n_attempts,
-            sum(fever) AS n_fever
+            {ENTRIES} AS n_in,
+            {EXITS} AS n_out,
+            {DENIED} AS n_denied,
+            {ATTEMPTS} AS n_attempts,
+            {FEVERS} AS n_fever
         FROM gate_pass_1m
-        WHERE minute >= {start:DateTime('UTC')} AND minute < {end:DateTime('UTC')}
+        WHERE minute >= {{start:DateTime('UTC')}} AND minute < {{end:DateTime('UTC')}}
         """,
         {"start": local_midnight(zone, now), "end": _minute_end(now)},
     )
@@ -143,21 +173,21 @@ def slow(store: SqlStore, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
     midnight = local_midnight(zone, now)
     end = _minute_end(now)
     local_today = now.astimezone(zone).date()
-    yesterday = _day_start(local_today - timedelta(days=1), zone)
+    yesterday = day_start(local_today - timedelta(days=1), zone)
     slots = _slots(store, zone, yesterday, end)
 
     periods = {k: _same_time(local_today - timedelta(days=d), zone, now) for k, d in COMPARE_DAYS.items()}
     compared = _by_label(window_counts(store, [Window(k, *se) for k, se in periods.items()],
                                        ("direction", "result"), now))
     days = [local_today - timedelta(days=d) for d in range(DAILY_DAYS - 1, -1, -1)]
-    daily = _by_label(window_counts(store, [Window(d.isoformat(), _day_start(d, zone),
-                                                   min(_day_start(d + timedelta(days=1), zone), end))
+    daily = _by_label(window_counts(store, [Window(d.isoformat(), day_start(d, zone),
+                                                   min(day_start(d + timedelta(days=1), zone), end))
                                             for d in days], ("direction", "result"), now))
     return {
-        "by_hour_today": _by_hour(slots.filter(pl.col("slot") >= _epoch(midnight)), zone, midnight, end),
+        "by_hour_today": _by_hour(slots.filter(pl.col("slot") >= epoch(midnight)), zone, midnight, end),
         "today_curve": _curve(slots, zone, midnight, end),
         "yesterday_curve": _curve(slots, zone, yesterday, midnight),
-        "compare": {k: {"start": _iso(s, zone), "end": _iso(e, zone),
+        "compare": {k: {"start": iso(s, zone), "end": iso(e, zone),
                         **_pick(compared.get(k), ("in", "out", "denied", "attempts"))}
                     for k, (s, e) in periods.items()},
         "daily_30d": [{"date": d.isoformat(), **_pick(daily.get(d.isoformat()), ("in", "out", "denied"))}
@@ -215,7 +245,7 @@ def _split(w: Window) -> tuple[list[tuple[datetime, datetime]], list[tuple[datet
     """(the whole UTC hours, the edges) of a window."""
     if w.start >= w.end:
         return [], []
-    first, last = _ceil_hour(w.start), _floor_hour(w.end)
+    first, last = ceil_hour(w.start), floor_hour(w.end)
     if first >= last:
         return [], [(w.start, w.end)]
     return [(first, last)], [(s, e) for s, e in ((w.start, first), (last, w.end)) if s < e]
@@ -266,7 +296,7 @@ def _pick(totals: dict[str, int] | None, keys: Iterable[str]) -> dict[str, int]:
 
 
 def _last_minutes(store: SqlStore, zone: ZoneInfo, now: datetime) -> list[dict[str, Any]]:
-    current = _floor_minute(now)
+    current = floor_minute(now)
     first = current - LAST_MINUTES * MINUTE
     rows = store.rows(
         """
@@ -280,9 +310,9 @@ def _last_minutes(store: SqlStore, zone: ZoneInfo, now: datetime) -> list[dict[s
     )
     got = {(int(m), d): int(n) for m, d, n in rows}
     out = []
-    for t in _steps(first, current + MINUTE, MINUTE):
-        e = _epoch(t)
-        out.append({"minute": _iso(t, zone), "in": got.get((e, "in"), 0), "out": got.get((e, "out"), 0)})
+    for t in steps(first, current + MINUTE, MINUTE):
+        e = epoch(t)
+        out.append({"minute": iso(t, zone), "in": got.get((e, "in"), 0), "out": got.get((e, "out"), 0)})
     return out
 
 
@@ -307,15 +337,15 @@ def _slots(store: SqlStore, zone: ZoneInfo, start: datetime, end: datetime) -> p
 def _by_hour(today: pl.DataFrame, zone: ZoneInfo, midnight: datetime, end: datetime) -> list[dict[str, Any]]:
     cells = {(r["gate_id"], r["hour"]): r for r in today.group_by("gate_id", "hour").agg(**_measures())
              .to_dicts()}
-    hours = _unique(_floor_local(t, zone, HOUR) for t in _steps(midnight, end, HOUR))
-    return [{"gate_id": g, "hour": _iso(h, zone), **_pick(cells.get((g, _epoch(h))), ("in", "out", "denied"))}
+    hours = unique(floor_local(t, zone, HOUR) for t in steps(midnight, end, HOUR))
+    return [{"gate_id": g, "hour": iso(h, zone), **_pick(cells.get((g, epoch(h))), ("in", "out", "denied"))}
             for g in sorted({g for g, _ in cells}) for h in hours]
 
 
 def _curve(slots: pl.DataFrame, zone: ZoneInfo, start: datetime, end: datetime) -> list[dict[str, Any]]:
     got = {r["slot"]: r for r in slots.group_by("slot").agg(**_measures(("in", "out"))).to_dicts()}
-    return [{"slot": _iso(s, zone), **_pick(got.get(_epoch(s)), ("in", "out"))}
-            for s in _unique(_floor_local(t, zone, SLOT) for t in _steps(start, end, SLOT))]
+    return [{"slot": iso(s, zone), **_pick(got.get(epoch(s)), ("in", "out"))}
+            for s in unique(floor_local(t, zone, SLOT) for t in steps(start, end, SLOT))]
 
 
 def _rank(person_type: str) -> int:
@@ -324,43 +354,7 @@ def _rank(person_type: str) -> int:
 
 def _minute_end(now: datetime) -> datetime:
     """End of "so far": the current minute counts whole."""
-    return _floor_minute(now) + MINUTE
-
-
-def _floor_minute(t: datetime) -> datetime:
-    return t.astimezone(UTC).replace(second=0, microsecond=0)
-
-
-def _floor_hour(t: datetime) -> datetime:
-    return t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def _ceil_hour(t: datetime) -> datetime:
-    floor = _floor_hour(t)
-    return floor if floor == t else floor + HOUR
-
-
-def _floor_local(t: datetime, zone: ZoneInfo, step: timedelta) -> datetime:
-    """Start of the local ``step`` (whole minutes dividing an hour, or an hour) holding ``t``."""
-    local = t.astimezone(zone)
-    size = int(step.total_seconds() // 60)
-    minute = local.minute - local.minute % size if size < 60 else 0
-    return local.replace(minute=minute, second=0, microsecond=0).astimezone(UTC)
-
-
-def _steps(start: datetime, end: datetime, step: timedelta) -> Iterator[datetime]:
-    t = start
-    while t < end:
-        yield t
-        t += step
-
-
-def _unique(times: Iterable[datetime]) -> list[datetime]:
-    return sorted(set(times))
-
-
-def _day_start(day: date, zone: ZoneInfo) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+    return floor_minute(now) + MINUTE
 
 
 def _same_time(day: date, zone: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
@@ -371,9 +365,56 @@ def _same_time(day: date, zone: ZoneInfo, now: datetime) -> tuple[datetime, date
     return start.replace(tzinfo=zone).astimezone(UTC), (start + elapsed).replace(tzinfo=zone).astimezone(UTC)
 
 
-def _epoch(t: datetime) -> int:
-    return int(t.timestamp())
+# --------------------------------------------------------------------------- the declaration
 
+QUERY = Queryable(
+    "gate",
+    dimensions=(
+        Dimension("campus", "campus code"),
+        Dimension("gate_id", "gate code"),
+        Dimension("direction", "direction of the attempt", DIRECTIONS),
+        Dimension("result", "outcome of the attempt", RESULTS),
+        Dimension("person_type", "who passed", PERSON_TYPES),
+        Dimension("method", "how they identified", METHODS),
+        Dimension("deny_reason", "why an attempt was denied (null for passes)", DENY_REASONS,
+                  column="deny", select="nullIf({c}, '')"),
+    ),
+    sources=(
+        Source(
+            "gate.pass", "gate_pass",
+            minute=("gate_id", "direction", "result"),
+            hour=("campus", "gate_id", "direction", "result", "person_type", "method", "deny_reason"),
+            parts=(("attempts", ATTEMPTS), ("in", ENTRIES), ("out", EXITS), ("denied", DENIED),
+                   ("fever", FEVERS)),
+        ),
+    ),
+    measures=(
+        count_of("attempts", "gate.pass", "attempts", "pass attempts, passed or denied"),
+        count_of("in", "gate.pass", "in", "attempts with result=pass and direction=in"),
+        count_of("out", "gate.pass", "out", "attempts with result=pass and direction=out"),
+        Measure("net_inflow", "gate.pass", "toInt64(sum(p_in)) - toInt64(sum(p_out))", "count",
+                "in − out (negative when more left than came)"),
+        count_of("denied", "gate.pass", "denied", "attempts with result=deny"),
+        ratio_of("deny_rate", "gate.pass", "denied", "attempts", "denied / attempts; null without attempts"),
+        count_of("fever", "gate.pass", "fever", f"attempts with temperature_c ≥ {FEVER_C}"),
+    ),
+)
 
-def _iso(t: datetime, zone: ZoneInfo) -> str:
-    return t.astimezone(zone).isoformat(timespec="seconds")
+WATCHED = {
+    "attempts": Watched("gate_pass_1m", ATTEMPTS, None, ("gate_id",), "pass attempts (passes and denials)"),
+    "entries": Watched("gate_pass_1m", ENTRIES, None, ("gate_id",), "passes inwards"),
+    "denied": Watched("gate_pass_1m", DENIED, None, ("gate_id",), "denied attempts"),
+    "deny_rate": Watched("gate_pass_1m", DENIED, ATTEMPTS, ("gate_id",), "denied / attempts"),
+    "fever": Watched("gate_pass_1m", FEVERS, None, ("gate_id",), "fever readings"),
+}
+
+REFERENCES = (
+    Referenced("gate.pass", "campus", "campus", "gate_pass_1h", "hour", "sum(attempts)"),
+    Referenced("gate.pass", "gate_id", "gate", "gate_pass_1h", "hour", "sum(attempts)"),
+)
+
+DOMAIN = MetricsDomain(
+    "gate", 10, live, slow,
+    stale_after_s={"gate.pass": 15 * 60},
+    query=QUERY, watched=WATCHED, references=REFERENCES,
+)

@@ -24,6 +24,17 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from ioc_app.storage import SqlStore
+from metrics.domain import (
+    Dimension,
+    Measure,
+    MetricsDomain,
+    Queryable,
+    Referenced,
+    Source,
+    Watched,
+    count_of,
+    ratio_of,
+)
 
 LINK_STALE = timedelta(minutes=5)
 LINK_LOOKBACK = timedelta(hours=1)  # a link silent for longer shows no sample at all
@@ -34,6 +45,8 @@ SECURITY_DAYS = 30  # "open" counts incidents first seen on one of the last 30 l
 ACCESS = ("wired", "wireless", "vpn")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 STATUSES = ("open", "handled", "false_positive")
+CATEGORIES = ("weak_password", "compromised_host", "intrusion", "ddos", "malware", "phishing",
+              "vulnerability", "other")
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -317,3 +330,74 @@ def _day_start(day: date, zone: ZoneInfo) -> datetime:
 
 def _iso(t: datetime, zone: ZoneInfo) -> str:
     return t.astimezone(zone).isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------- the declaration
+
+QUERY = Queryable(
+    "network",
+    dimensions=(
+        Dimension("link_id", "egress link code"),
+        Dimension("campus", "campus code"),
+        Dimension("access", "access type", ACCESS),
+        Dimension("severity", "security finding severity", SEVERITIES),
+        Dimension("category", "security finding category", CATEGORIES),
+        Dimension("status", "security finding status", STATUSES),
+    ),
+    sources=(
+        Source(
+            "network.link", "network_link",
+            minute=("link_id",), hour=("link_id",), series=("link_id",),
+            parts=(("samples", "sum(samples)"), ("in_sum", "sum(in_bps_sum)"),
+                   ("out_sum", "sum(out_bps_sum)"), ("in_max", "max(in_bps_max)"),
+                   ("out_max", "max(out_bps_max)")),
+        ),
+        Source(
+            "network.online", "network_online",
+            minute=("campus", "access"), hour=("campus", "access"), series=("campus", "access"),
+            parts=(("samples", "sum(samples)"), ("users_sum", "sum(users_sum)"),
+                   ("ipv6_sum", "sum(ipv6_users_sum)")),
+        ),
+        Source(
+            "network.security", "network_security",
+            minute=("severity", "category", "status"), hour=("severity", "category", "status"),
+            parts=(("findings", "sum(findings)"), ("incidents", "uniqExactMerge(incidents)")),
+        ),
+    ),
+    measures=(
+        Measure("in_bps_avg", "network.link", "sum(p_in_sum / p_samples)", "mean",
+                "inbound bits/s: each link's mean sample, summed over links"),
+        Measure("out_bps_avg", "network.link", "sum(p_out_sum / p_samples)", "mean",
+                "outbound bits/s: each link's mean sample, summed over links"),
+        Measure("in_bps_max", "network.link", "max(p_in_max)", "max",
+                "highest inbound sample of any one link"),
+        Measure("out_bps_max", "network.link", "max(p_out_max)", "max",
+                "highest outbound sample of any one link"),
+        Measure("users_avg", "network.online", "sum(p_users_sum / p_samples)", "mean",
+                "users online: each campus × access type's mean sample, summed"),
+        ratio_of("ipv6_share", "network.online", "ipv6_sum", "users_sum",
+                 "ipv6_users / users over the samples; null without users"),
+        count_of("findings", "network.security", "findings", "security finding events (updates included)"),
+        count_of("incidents", "network.security", "incidents",
+                 "distinct incident keys with an event in the bucket"),
+    ),
+)
+
+WATCHED = {
+    "in_bps": Watched("network_link_1m", "sum(in_bps_sum)", "sum(samples)", ("link_id",),
+                      "mean inbound bits per second of the samples"),
+    "out_bps": Watched("network_link_1m", "sum(out_bps_sum)", "sum(samples)", ("link_id",),
+                       "mean outbound bits per second of the samples"),
+}
+
+REFERENCES = (
+    Referenced("network.link", "link_id", "link", "network_link_1h", "hour", "sum(samples)"),
+    Referenced("network.online", "campus", "campus", "network_online_1h", "hour", "sum(samples)"),
+)
+
+DOMAIN = MetricsDomain(
+    "network", 20, live, slow,
+    # samples arrive every 10–60 s; security findings are rare
+    stale_after_s={"network.link": 5 * 60, "network.online": 10 * 60, "network.security": 24 * 3600},
+    query=QUERY, watched=WATCHED, references=REFERENCES,
+)

@@ -9,55 +9,27 @@ and only the ops team reads them):
   ``ioc_reference``: events the walls count but cannot name, usually a new gate or service
   the catalogue has not caught up with.
 
-The second reads the hour rollups (and, for the enrollment streams, which have none, the raw
-rows) over the last ``days`` days only, so its cost does not grow with history.
+The second reads the hour rollups (and, for streams that have none, the raw rows) over the
+last ``days`` days only, so its cost does not grow with history.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
 from ioc_app.storage import SqlStore
+from metrics.domain import Referenced
+from metrics.registry import DOMAINS, LiveList
 
 DEADLETTER_TABLE = "ioc_deadletter"
 REFERENCE_TABLE = "ioc_reference"
 
 
-@dataclass(frozen=True)
-class Referenced:
-    """A field of a stream that holds a catalogue code, and the narrowest table that has it.
-
-    ``table`` holds the column ``field``, a time column ``time`` (the hour bucket of a rollup,
-    ``ts`` of a raw table, ``imported_at`` of a plan) and ``rows`` counts the events behind a
-    row (a rollup's count measure, 1 for raw rows). A test keeps this list in step with the
-    stream registry's ``reference=`` declarations.
-    """
-
-    stream: str
-    field: str
-    kind: str
-    table: str
-    time: str
-    rows: str
-
-
-REFERENCED: tuple[Referenced, ...] = (
-    Referenced("gate.pass", "campus", "campus", "gate_pass_1h", "hour", "sum(attempts)"),
-    Referenced("gate.pass", "gate_id", "gate", "gate_pass_1h", "hour", "sum(attempts)"),
-    Referenced("network.link", "link_id", "link", "network_link_1h", "hour", "sum(samples)"),
-    Referenced("network.online", "campus", "campus", "network_online_1h", "hour", "sum(samples)"),
-    Referenced("service.workflow", "service_id", "service", "service_workflow_1h", "hour", "sum(events)"),
-    Referenced("service.print", "terminal_id", "terminal", "service_print_1h", "hour", "sum(jobs)"),
-    Referenced("enrollment.admission", "college", "college", "enrollment_admission", "ts", "count()"),
-    Referenced("enrollment.admission", "major", "major", "enrollment_admission", "ts", "count()"),
-    Referenced("enrollment.plan", "major", "major", "enrollment_plan", "imported_at", "count()"),
-    Referenced("enrollment.checkin", "college", "college", "enrollment_checkin", "ts", "count()"),
-    Referenced("enrollment.checkin", "major", "major", "enrollment_checkin", "ts", "count()"),
-    Referenced("enrollment.checkin", "campus", "campus", "enrollment_checkin", "ts", "count()"),
-)
+#: Every field holding a catalogue code, with the narrowest table that has it, as the
+#: registered domains declare them (``metrics/<name>.py``, ``MetricsDomain.references``).
+REFERENCED: LiveList[Referenced] = DOMAINS.live_list(lambda ds: tuple(r for d in ds for r in d.references))
 
 DEAD_LETTER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "stream": pl.String, "reason": pl.String, "count": pl.UInt64, "newest": pl.Datetime("ms", "UTC")}

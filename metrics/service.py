@@ -21,6 +21,17 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from ioc_app.storage import SqlStore
+from metrics.domain import (
+    Dimension,
+    Measure,
+    MetricsDomain,
+    Queryable,
+    Referenced,
+    Source,
+    Watched,
+    count_of,
+    ratio_of,
+)
 from metrics.gate import local_midnight
 
 ACTIONS = ("submitted", "completed", "rejected")
@@ -298,3 +309,89 @@ def today_actions(store: SqlStore, zone: ZoneInfo, now: datetime | None = None) 
     cases = _today_counts(store, *_today(zone, now)).filter(pl.col("part") == "case")
     got = dict(cases.group_by("kind").agg(pl.col("n").sum()).iter_rows())
     return {a: int(got.get(a, 0)) for a in ACTIONS}
+
+
+# --------------------------------------------------------------------------- the declaration
+
+# the service contracts' enumerations, in contract order (ioc_app/domains.py checks them)
+CASE_ACTIONS = ("submitted", "approved", "rejected", "returned", "completed", "withdrawn")
+APPLICANT_TYPES = ("student", "staff", "alumni", "external")
+CHANNELS = ("web", "mobile", "wechat", "kiosk")
+DOCUMENTS = ("enrollment_certificate", "transcript_zh", "transcript_en", "other")
+PRINT_RESULTS = ("ok", "failed")
+OUTCOMES = ("answered", "abandoned", "callback")
+
+QUERY = Queryable(
+    "service",
+    dimensions=(
+        Dimension("service_id", "online service code"),
+        Dimension("department", "department code"),
+        Dimension("applicant_type", "who applied", APPLICANT_TYPES),
+        Dimension("channel", "where they applied", CHANNELS),
+        Dimension("action", "case event action", CASE_ACTIONS),
+        Dimension("terminal_id", "print terminal code"),
+        Dimension("document", "printed document", DOCUMENTS),
+        Dimension("print_result", "print job result", PRINT_RESULTS,
+                  column="result"),
+        Dimension("queue", "hotline queue"),
+        Dimension("outcome", "call outcome", OUTCOMES),
+    ),
+    sources=(
+        Source(
+            "service.workflow", "service_workflow",
+            minute=("service_id", "action"),
+            hour=("service_id", "department", "applicant_type", "channel", "action"),
+            parts=(("events", "sum(events)"),
+                   *((a, f"sumIf(events, action = '{a}')") for a in CASE_ACTIONS)),
+        ),
+        Source(
+            "service.print", "service_print",
+            minute=("terminal_id", "document", "print_result"),
+            hour=("terminal_id", "document", "print_result"),
+            parts=(("jobs", "sum(jobs)"), ("pages", "sum(pages)"),
+                   ("failed", "sumIf(jobs, result = 'failed')")),
+        ),
+        Source(
+            "service.call", "service_call",
+            minute=("queue", "outcome"), hour=("queue", "outcome"),
+            parts=(("calls", "sum(calls)"), ("answered", "sumIf(calls, outcome = 'answered')"),
+                   ("abandoned", "sumIf(calls, outcome = 'abandoned')"), ("wait", "sum(wait_s_sum)"),
+                   ("talk", "sum(talk_s_sum)"), ("wait_max", "max(wait_s_max)")),
+        ),
+    ),
+    measures=(
+        count_of("case_events", "service.workflow", "events", "case events of any action"),
+        *(count_of(a, "service.workflow", a, f"case events with action={a}") for a in CASE_ACTIONS),
+        count_of("print_jobs", "service.print", "jobs", "print jobs"),
+        count_of("print_pages", "service.print", "pages", "pages printed (failed jobs included)"),
+        count_of("print_failed", "service.print", "failed", "print jobs with result=failed"),
+        count_of("calls", "service.call", "calls", "hotline calls"),
+        count_of("calls_answered", "service.call", "answered", "calls with outcome=answered"),
+        count_of("calls_abandoned", "service.call", "abandoned", "calls with outcome=abandoned"),
+        ratio_of("answer_rate", "service.call", "answered", "calls", "answered / calls; null without calls"),
+        ratio_of("wait_s_avg", "service.call", "wait", "calls", "mean wait in seconds; null without calls",
+                 "mean"),
+        Measure("wait_s_max", "service.call", "max(p_wait_max)", "max", "longest wait in seconds"),
+        ratio_of("talk_s_avg", "service.call", "talk", "calls",
+                 "mean talk time in seconds; null without calls", "mean"),
+    ),
+)
+
+WATCHED = {
+    "submitted": Watched("service_workflow_1m", "sumIf(events, action = 'submitted')", None,
+                         ("service_id",), "cases submitted"),
+    "calls": Watched("service_call_1m", "sum(calls)", None, ("queue",), "hotline calls"),
+    "prints": Watched("service_print_1m", "sum(jobs)", None, ("terminal_id",), "print jobs"),
+}
+
+REFERENCES = (
+    Referenced("service.workflow", "service_id", "service", "service_workflow_1h", "hour", "sum(events)"),
+    Referenced("service.print", "terminal_id", "terminal", "service_print_1h", "hour", "sum(jobs)"),
+)
+
+DOMAIN = MetricsDomain(
+    "service", 30, live, slow,
+    # the service hall is quiet at night
+    stale_after_s={"service.workflow": 6 * 3600, "service.print": 24 * 3600, "service.call": 24 * 3600},
+    query=QUERY, watched=WATCHED, references=REFERENCES,
+)

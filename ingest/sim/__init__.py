@@ -10,20 +10,31 @@ re-sending a window yields the same event ids, which the ingest path drops as du
 
 from __future__ import annotations
 
+import importlib
 from collections import defaultdict
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from ingest.registry import registered
 from ingest.sim.world import HOUR_MS, Emission, World
 
 __all__ = ["HOUR_MS", "Emission", "Simulator", "World"]
 
 
-def _domains() -> list[tuple[Callable[[World, int], list[Emission]], int]]:
-    from ingest.sim import enrollment, gate, network, service
+Generator = tuple[str, Callable[[World, int], list[Emission]], int]
 
-    return [(m.hour_events, m.MAX_DELAY_H) for m in (gate, network, service, enrollment)]
+
+def _domains() -> list[Generator]:
+    """(domain, ``hour_events``, ``MAX_DELAY_H``) of every registered domain that declares a
+    simulator (``IngestDomain.simulator``, a module of this package or any other; imported
+    by name because a domain registered later may name any module)."""
+    out: list[Generator] = []
+    for d in registered():
+        if d.simulator:
+            module = importlib.import_module(d.simulator)
+            out.append((d.name, module.hour_events, module.MAX_DELAY_H))
+    return out
 
 
 class Simulator:
@@ -32,18 +43,18 @@ class Simulator:
     def __init__(self, world: World, cache_hours: int = 256,
                  only: tuple[str, ...] | None = None) -> None:
         self.world = world
-        self.domains = [d for d in _domains() if only is None or d[0].__module__.split(".")[-1] in only]
+        self.domains = [d for d in _domains() if only is None or d[0] in only]
         self._hour = lru_cache(maxsize=cache_hours)(self._generate)
 
     def _generate(self, domain: int, hour: int) -> list[Emission]:
-        fn, _ = self.domains[domain]
+        _, fn, _ = self.domains[domain]
         return fn(self.world, hour)
 
     def sent_between(self, start_ms: int, end_ms: int) -> dict[str, list[dict[str, Any]]]:
         """Events sent in ``[start_ms, end_ms)``, by stream, in sending order."""
         out: list[Emission] = []
         first, last = start_ms // HOUR_MS, (end_ms - 1) // HOUR_MS
-        for d, (_, delay) in enumerate(self.domains):
+        for d, (_, _, delay) in enumerate(self.domains):
             for h in range(first - delay, last + 1):
                 out.extend(e for e in self._hour(d, h) if start_ms <= e[0] < end_ms)
         out.sort(key=lambda e: e[0])

@@ -152,4 +152,8 @@ TEXTS: dict[str, Text] = {
     "exact.small_mark": {"zh": "少于{n}人", "en": "fewer than {n}"},
     "exact.unavailable": {"zh": "数据存储暂不可用，请稍后刷新。",
                           "en": "The store is unavailable; reload in a moment."},
+    # the domain's figures in /explore and its streams on /health (ioc_app/domains.py requires them)
+    "health.stream.enrollment.admission": ADMISSIONS,
+    "health.stream.enrollment.plan": {"zh": "招生计划", "en": "Admission plan"},
+    "health.stream.enrollment.checkin": {"zh": "迎新报到", "en": "Check-in"},
 }

@@ -6,6 +6,7 @@ from layouts.i18n.labels import (
     DENY_REASON,
     DIRECTION,
     GATE_MEASURES,
+    GATE_PASSES,
     OTHER,
     STAFF,
     TODAY,
@@ -44,4 +45,11 @@ TEXTS: dict[str, Text] = {
     "gates.person_visitor": {"zh": "访客", "en": "Visitors"},
     "gates.person_contractor": {"zh": "施工人员", "en": "Contractors"},
     "gates.person_other": OTHER,
+    # the domain's figures in /explore and its streams on /health (ioc_app/domains.py requires them)
+    "explore.domain.gate": GATE_PASSES,
+    "explore.m.gate.attempts": {"zh": "通行尝试", "en": "Pass attempts"},
+    "explore.m.gate.in": {"zh": "入校", "en": "Entries"},
+    "explore.m.gate.out": {"zh": "出校", "en": "Exits"},
+    **derive("explore.m.gate.{}", GATE_MEASURES),
+    "health.stream.gate.pass": GATE_PASSES,
 }

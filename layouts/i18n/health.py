@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from layouts.i18n.labels import ADMISSIONS, GATE_PASSES, SECONDS, STATE, USERS_ONLINE, Text
+from layouts.i18n.labels import SECONDS, STATE, Text
 
 TEXTS: dict[str, Text] = {
     "health.title": {"zh": "数据管道与质量", "en": "Data pipeline & quality"},
@@ -57,16 +57,6 @@ TEXTS: dict[str, Text] = {
     "health.unit.ms": {"zh": "毫秒", "en": "ms"},
     "health.unit.s": SECONDS,
     "health.unit.events": {"zh": "条", "en": "events"},
-    "health.stream.gate.pass": GATE_PASSES,
-    "health.stream.network.link": {"zh": "出口链路", "en": "Egress links"},
-    "health.stream.network.online": USERS_ONLINE,
-    "health.stream.network.security": {"zh": "安全事件", "en": "Security incidents"},
-    "health.stream.service.workflow": {"zh": "办事流程", "en": "Service cases"},
-    "health.stream.service.print": {"zh": "自助打印", "en": "Self-service print"},
-    "health.stream.service.call": {"zh": "服务热线", "en": "Hotline calls"},
-    "health.stream.enrollment.admission": ADMISSIONS,
-    "health.stream.enrollment.plan": {"zh": "招生计划", "en": "Admission plan"},
-    "health.stream.enrollment.checkin": {"zh": "迎新报到", "en": "Check-in"},
     "health.reason.missing": {"zh": "缺少字段", "en": "Missing field"},
     "health.reason.bad_type": {"zh": "类型错误", "en": "Wrong type"},
     "health.reason.bad_format": {"zh": "格式错误", "en": "Bad format"},

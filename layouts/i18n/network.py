@@ -43,4 +43,17 @@ TEXTS: dict[str, Text] = {
     **derive("net.access_{}", ACCESS),
     **derive("net.status_{}", INCIDENT_STATUS),
     **derive("net.cat_{}", INCIDENT_CATEGORY),
+    # the domain's figures in /explore and its streams on /health (ioc_app/domains.py requires them)
+    "explore.domain.network": {"zh": "校园网络", "en": "Campus network"},
+    "explore.m.network.in_bps_avg": {"zh": "入向速率均值（bit/s）", "en": "Inbound, mean (bit/s)"},
+    "explore.m.network.out_bps_avg": {"zh": "出向速率均值（bit/s）", "en": "Outbound, mean (bit/s)"},
+    "explore.m.network.in_bps_max": {"zh": "入向速率峰值（bit/s）", "en": "Inbound, peak (bit/s)"},
+    "explore.m.network.out_bps_max": {"zh": "出向速率峰值（bit/s）", "en": "Outbound, peak (bit/s)"},
+    "explore.m.network.users_avg": {"zh": "在线用户均值", "en": "Users online, mean"},
+    "explore.m.network.ipv6_share": IPV6_SHARE,
+    "explore.m.network.findings": {"zh": "安全事件记录", "en": "Security finding events"},
+    "explore.m.network.incidents": {"zh": "安全事件数", "en": "Security incidents"},
+    "health.stream.network.link": {"zh": "出口链路", "en": "Egress links"},
+    "health.stream.network.online": USERS_ONLINE,
+    "health.stream.network.security": {"zh": "安全事件", "en": "Security incidents"},
 }

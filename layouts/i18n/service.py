@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from layouts.i18n.labels import ANSWER_RATE, ANSWERED, PRINT_MEASURES, Text, derive
+from layouts.i18n.labels import ANSWER_RATE, ANSWERED, CASE_ACTION, PRINT_MEASURES, Text, derive
 
 TEXTS: dict[str, Text] = {
     "service.section": {"zh": "网上办事大厅 · 今日", "en": "Online service hall · today"},
@@ -34,4 +34,20 @@ TEXTS: dict[str, Text] = {
     "svc.answer_rate": ANSWER_RATE,
     "svc.avg_wait": {"zh": "平均等待", "en": "Average wait"},
     "svc.wait_s": {"zh": "平均等待（秒）", "en": "Average wait (s)"},
+    # the domain's figures in /explore and its streams on /health (ioc_app/domains.py requires them)
+    "explore.domain.service": {"zh": "网上办事大厅", "en": "Online service hall"},
+    "explore.m.service.case_events": {"zh": "办件事件", "en": "Case events"},
+    **derive("explore.m.service.{}", CASE_ACTION),
+    **derive("explore.m.service.{}", PRINT_MEASURES),
+    "explore.m.service.print_failed": {"zh": "打印失败", "en": "Failed print jobs"},
+    "explore.m.service.calls": {"zh": "热线来电", "en": "Hotline calls"},
+    "explore.m.service.calls_answered": {"zh": "接通来电", "en": "Calls answered"},
+    "explore.m.service.calls_abandoned": {"zh": "放弃来电", "en": "Calls abandoned"},
+    "explore.m.service.answer_rate": ANSWER_RATE,
+    "explore.m.service.wait_s_avg": {"zh": "平均等待（秒）", "en": "Mean wait (s)"},
+    "explore.m.service.wait_s_max": {"zh": "最长等待（秒）", "en": "Longest wait (s)"},
+    "explore.m.service.talk_s_avg": {"zh": "平均通话（秒）", "en": "Mean talk time (s)"},
+    "health.stream.service.workflow": {"zh": "办事流程", "en": "Service cases"},
+    "health.stream.service.print": {"zh": "自助打印", "en": "Self-service print"},
+    "health.stream.service.call": {"zh": "服务热线", "en": "Hotline calls"},
 }

@@ -14,10 +14,14 @@ from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from metrics.domain import Watched
+from metrics.registry import DOMAINS as REGISTERED
+from metrics.registry import Live, LiveList
+
 #: Highest first; the order alerts are listed in.
 SEVERITIES = ("critical", "warning", "info")
-#: ``pipeline`` is for the data flow itself (stale streams), the others are the cockpits.
-DOMAINS = ("gate", "network", "service", "enrollment", "pipeline")
+#: The registered domains (their cockpits) and ``pipeline``, the data flow itself (stale streams).
+DOMAINS: LiveList[str] = REGISTERED.live_list(lambda ds: (*(d.name for d in ds), "pipeline"))
 OPERATORS = (">=", ">", "<=", "<")
 KINDS = ("threshold", "stale", "anomaly")
 STATISTICS = ("median_mad", "mean_std")
@@ -34,44 +38,13 @@ class AlertRulesError(ValueError):
     """A rules file the product cannot use; the message names the file, the rule and the fix."""
 
 
-@dataclass(frozen=True)
-class Measure:
-    """A figure anomaly rules may watch: ``numerator`` (over ``denominator`` for a rate) of a
-    minute rollup, optionally split by one of ``dims``. SQL fragments are fixed here, never
-    taken from the rules file."""
+Measure = Watched
+"""A figure anomaly rules may watch, declared by its domain (``metrics/<name>.py``,
+``metrics.domain.Watched``)."""
 
-    table: str
-    numerator: str
-    denominator: str | None
-    dims: tuple[str, ...]
-    doc: str
-
-    @property
-    def is_rate(self) -> bool:
-        return self.denominator is not None
-
-
-MEASURES: dict[str, Measure] = {
-    "gate.attempts": Measure("gate_pass_1m", "sum(attempts)", None, ("gate_id",),
-                             "pass attempts (passes and denials)"),
-    "gate.entries": Measure("gate_pass_1m", "sumIf(attempts, result = 'pass' AND direction = 'in')",
-                            None, ("gate_id",), "passes inwards"),
-    "gate.denied": Measure("gate_pass_1m", "sumIf(attempts, result = 'deny')", None, ("gate_id",),
-                           "denied attempts"),
-    "gate.deny_rate": Measure("gate_pass_1m", "sumIf(attempts, result = 'deny')", "sum(attempts)",
-                              ("gate_id",), "denied / attempts"),
-    "gate.fever": Measure("gate_pass_1m", "sum(fever)", None, ("gate_id",), "fever readings"),
-    "network.in_bps": Measure("network_link_1m", "sum(in_bps_sum)", "sum(samples)", ("link_id",),
-                              "mean inbound bits per second of the samples"),
-    "network.out_bps": Measure("network_link_1m", "sum(out_bps_sum)", "sum(samples)", ("link_id",),
-                               "mean outbound bits per second of the samples"),
-    "service.submitted": Measure("service_workflow_1m", "sumIf(events, action = 'submitted')", None,
-                                 ("service_id",), "cases submitted"),
-    "service.calls": Measure("service_call_1m", "sum(calls)", None, ("queue",), "hotline calls"),
-    "service.prints": Measure("service_print_1m", "sum(jobs)", None, ("terminal_id",), "print jobs"),
-}
-
-
+#: Every measure anomaly rules may watch, as ``<domain>.<name>``, from the registered domains.
+MEASURES: Live[str, Watched] = REGISTERED.live(
+    lambda ds: {f"{d.name}.{name}": m for d in ds for name, m in d.watched.items()})
 
 
 @dataclass(frozen=True, kw_only=True)

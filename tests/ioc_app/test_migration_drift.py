@@ -85,9 +85,8 @@ def next_migration() -> str:
 
 
 def add(what: str) -> str:
-    return (f"add a new migration ioc_app/migrations/{next_migration()}.py that {what}, and list it "
-            f"in ioc_app/migrations/__init__.py (never edit a shipped migration; README, "
-            f"'Changing the schema')")
+    return (f"add a new migration ioc_app/migrations/{next_migration()}.py that {what} (never edit "
+            f"a shipped migration; README, 'Changing the schema')")
 
 
 def drift(streams: tuple[Stream, ...], schema: Schema) -> list[str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ingest.registry import STREAMS
+from ioc_app import domains
 from layouts.i18n import CATALOGUE, LANGS, merge, t
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,3 +62,9 @@ def test_two_areas_may_not_declare_one_key() -> None:
         "gates.today": first, "app.short": first}
     with pytest.raises(ValueError, match=r"layouts/i18n/gate\.py and layouts/i18n/explore\.py"):
         merge([("gate", {"gates.today": first}), ("explore", {"gates.today": {"zh": "今天", "en": "Today"}})])
+
+
+@pytest.mark.parametrize("domain", domains.registered(), ids=lambda d: d.name)
+def test_every_registered_domain_is_labelled(domain: domains.Domain) -> None:
+    """Its streams on /health and its name, measures, dimensions and values in /explore."""
+    assert domains.unlabelled(domain) == [], f"add these labels to layouts/i18n/{domain.name}.py (TEXTS)"

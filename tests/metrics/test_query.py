@@ -413,7 +413,7 @@ def test_extra_parameters_are_named_as_allowed() -> None:
 
 
 def test_too_many_rows_is_refused(data: Data, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(q, "MAX_ROWS", 100)
+    monkeypatch.setattr(q.sql, "MAX_ROWS", 100)  # where run() reads it
     spec = parse_spec("gate", {**window("hour"), "group_by": ["gate_id"]}, SHANGHAI, NOW)
     with pytest.raises(QueryError) as err:
         run(data.store, spec, SHANGHAI)

@@ -1,0 +1,192 @@
+"""What a domain declares on the metrics side: what the query API and anomaly rules may ask
+of it, which fields hold catalogue codes, how long its streams may stay silent, and the
+functions that compute its snapshot section.
+
+Each domain module of this package (``metrics/gate.py`` …) holds its live and slow figures
+and ends with ``DOMAIN = MetricsDomain(...)``; the registry (``metrics/registry.py``) finds
+it there. The shared machinery (the query API, the alert rules, data quality, freshness, the
+snapshot core) iterates over the registered domains and names none of them. The contracts
+and tables of the same domain are declared in ``ingest/<name>.py``: metrics may not import
+ingest, so ``ioc_app/domains.py`` joins the two halves by name and checks that every table,
+rollup, column, enumeration and stream named here is one the ingest half declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Grain = Literal["minute", "hour", "day"]
+Kind = Literal["count", "mean", "max", "ratio"]
+Figures = Callable[..., dict[str, Any]]
+"""``live(store, zone, now, **options)`` or ``slow(store, zone, now)``: a snapshot section."""
+
+
+# --------------------------------------------------------------------------- query API
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A rollup column analysts may group or filter by.
+
+    ``values`` is the closed set of an enumeration (a filter value outside it is refused
+    naming the set); empty for codes, which are stored as sent (reference data may lag).
+    ``select`` is the SQL that shows the column (``{c}`` = the column).
+    """
+
+    name: str
+    doc: str
+    values: tuple[str, ...] = ()
+    column: str = ""
+    select: str = "toString({c})"
+
+    @property
+    def col(self) -> str:
+        return self.column or self.name
+
+
+@dataclass(frozen=True)
+class Source:
+    """One stream's rollups as seen by the measures over them.
+
+    ``parts`` are aggregates over the rollup columns, computed per bucket, group and
+    ``series`` (the dimensions that identify one sampled series, e.g. a link); measures
+    combine the parts across series. For counted events ``series`` is empty and a measure
+    is a plain sum; for samples (link rates, users online) a mean is taken per series and
+    then summed over series, so "users_avg" for a campus is the users online there on
+    average, not the average size of one access-type sample.
+    """
+
+    stream: str
+    table: str
+    minute: tuple[str, ...]
+    hour: tuple[str, ...]
+    parts: tuple[tuple[str, str], ...]
+    series: tuple[str, ...] = ()
+
+    def dims(self, grain: Grain) -> tuple[str, ...]:
+        return self.minute if grain == "minute" else self.hour
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A figure a request may ask for: ``sql`` aggregates the source's parts (``p_*``)."""
+
+    name: str
+    source: str
+    sql: str
+    kind: Kind
+    doc: str
+
+
+def count_of(name: str, source: str, part: str, doc: str) -> Measure:
+    """A count measure: the sum of one part."""
+    return Measure(name, source, f"sum(p_{part})", "count", doc)
+
+
+def ratio_of(name: str, source: str, num: str, den: str, doc: str, kind: Kind = "ratio") -> Measure:
+    """One part over another, null where the denominator is 0."""
+    return Measure(name, source, f"if(sum(p_{den}) = 0, NULL, sum(p_{num}) / sum(p_{den}))", kind, doc)
+
+
+@dataclass(frozen=True)
+class Queryable:
+    """What ``GET /api/v1/query/<domain>`` and ``/explore`` may ask of a domain."""
+
+    name: str
+    dimensions: tuple[Dimension, ...]
+    sources: tuple[Source, ...]
+    measures: tuple[Measure, ...]
+
+    def dimension(self, name: str) -> Dimension:
+        return next(d for d in self.dimensions if d.name == name)
+
+    def source(self, stream: str) -> Source:
+        return next(s for s in self.sources if s.stream == stream)
+
+    def measure(self, name: str) -> Measure:
+        return next(m for m in self.measures if m.name == name)
+
+    @property
+    def measure_names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.measures)
+
+    @property
+    def dimension_names(self) -> tuple[str, ...]:
+        return tuple(d.name for d in self.dimensions)
+
+
+# --------------------------------------------------------------------------- alerts, quality
+
+
+@dataclass(frozen=True)
+class Watched:
+    """A figure anomaly rules may watch (``measure = "<domain>.<name>"``): ``numerator``
+    (over ``denominator`` for a rate) of a minute rollup, optionally split by one of
+    ``dims``. SQL fragments are fixed here, never taken from the rules file."""
+
+    table: str
+    numerator: str
+    denominator: str | None
+    dims: tuple[str, ...]
+    doc: str
+
+    @property
+    def is_rate(self) -> bool:
+        return self.denominator is not None
+
+
+@dataclass(frozen=True)
+class Referenced:
+    """A field of a stream that holds a catalogue code, and the narrowest table that has it.
+
+    ``table`` holds the column ``field``, a time column ``time`` (the hour bucket of a rollup,
+    ``ts`` of a raw table, ``imported_at`` of a plan) and ``rows`` counts the events behind a
+    row (a rollup's count measure, 1 for raw rows). ``ioc_app/domains.py`` keeps these in step
+    with the contracts' ``reference=`` declarations.
+    """
+
+    stream: str
+    field: str
+    kind: str
+    table: str
+    time: str
+    rows: str
+
+
+# --------------------------------------------------------------------------- the record
+
+
+@dataclass(frozen=True)
+class MetricsDomain:
+    """One domain as metrics sees it (see the module docstring).
+
+    ``order`` places it among the others (the query API's list, the snapshot's sections; it
+    equals the ingest half's); ``live`` and ``slow`` compute its snapshot section
+    (``live`` also takes the settings named in ``figure_options``, e.g. ``min_cell``);
+    ``stale_after_s`` gives every event stream the silence after which it is stale (None: it
+    comes in seasons and is never stale); ``query`` is what ``/api/v1/query/<name>`` may ask,
+    ``watched`` the figures anomaly rules may watch, ``references`` the fields holding
+    catalogue codes.
+    """
+
+    name: str
+    order: int
+    live: Figures
+    slow: Figures
+    stale_after_s: Mapping[str, int | None]
+    query: Queryable | None = None
+    watched: Mapping[str, Watched] = field(default_factory=dict)
+    references: tuple[Referenced, ...] = ()
+    figure_options: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.query is not None and self.query.name != self.name:
+            raise ValueError(f"the metrics declaration of domain {self.name!r} names its query "
+                             f"whitelist {self.query.name!r}; give both the domain's name")
+        for stream in (*self.stale_after_s, *(r.stream for r in self.references)):
+            if stream.split(".", 1)[0] != self.name:
+                raise ValueError(f"the metrics declaration of domain {self.name!r} names stream "
+                                 f"{stream}, which belongs to another domain")
+
