@@ -247,7 +247,8 @@ class MetricsDomain:
         if self.query is not None and self.query.name != self.name:
             raise ValueError(f"the metrics declaration of domain {self.name!r} names its query "
                              f"whitelist {self.query.name!r}; give both the domain's name")
-        for stream in (*self.stale_after_s, *(r.stream for r in (*self.references, *self.rollups))):
+        named = (*self.stale_after_s, *(r.stream for r in self.references), *(r.stream for r in self.rollups))
+        for stream in named:
             if stream.split(".", 1)[0] != self.name:
                 raise ValueError(f"the metrics declaration of domain {self.name!r} names stream "
                                  f"{stream}, which belongs to another domain")
