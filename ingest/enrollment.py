@@ -1,7 +1,7 @@
 """The enrollment domain (招生) on the ingest side: admissions, the enrollment plan and
 September check-in.
 
-The contracts, their tables, and how file import reads the admissions office's
+The contracts, their raw tables, and how file import reads the admissions office's
 spreadsheets. Admissions come in seasons, so the domain has no rollups. Its catalogue
 references and staleness are declared in ``metrics/enrollment.py``, its labels in
 ``layouts/i18n/enrollment.py``, its demo traffic in ``ingest/sim/enrollment.py``.

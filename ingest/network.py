@@ -1,9 +1,9 @@
 """The network domain (网络) on the ingest side: egress link samples, online users, security
 findings.
 
-The contracts and their tables and rollups. What the query API and anomaly rules may ask of
-them is declared in ``metrics/network.py``, their labels in ``layouts/i18n/network.py``,
-their demo traffic in ``ingest/sim/network.py``.
+The contracts and their raw tables. Their rollups, and what the query API and anomaly rules
+may ask of them, are declared in ``metrics/network.py``, their labels in
+``layouts/i18n/network.py``, their demo traffic in ``ingest/sim/network.py``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from ingest.contracts import Check, Field, event_stream
-from ingest.tables import IngestDomain, Rollup, Table, count, distinct, maximum, total
+from ingest.tables import IngestDomain, Table
 
 NETWORK_LINK = event_stream(
     name="network.link",
@@ -81,19 +81,10 @@ NETWORK_SECURITY = event_stream(
 
 STREAMS = (NETWORK_LINK, NETWORK_ONLINE, NETWORK_SECURITY)
 
-LINK = (count("samples"), total("in_bps_sum", "in_bps"), total("out_bps_sum", "out_bps"),
-        maximum("in_bps_max", "in_bps"), maximum("out_bps_max", "out_bps"))
-ONLINE = (count("samples"), total("users_sum", "users"), total("ipv6_users_sum", "ipv6_users"),
-          maximum("users_max", "users"))
-SECURITY = (count("findings"), distinct("incidents", "incident_key"))
-
 TABLES = (
-    Table("network.link", ("link_id", "ts"),
-          tuple(Rollup(g, ("link_id",), LINK) for g in ("1m", "1h"))),
-    Table("network.online", ("campus", "access", "ts"),
-          tuple(Rollup(g, ("campus", "access"), ONLINE) for g in ("1m", "1h"))),
-    Table("network.security", ("incident_key", "ts"),
-          tuple(Rollup(g, ("severity", "category", "status"), SECURITY) for g in ("1m", "1h"))),
+    Table("network.link", ("link_id", "ts")),
+    Table("network.online", ("campus", "access", "ts")),
+    Table("network.security", ("incident_key", "ts")),
 )
 
 DOMAIN = IngestDomain(

@@ -1,8 +1,8 @@
 """The service-hall domain (网上办事大厅) on the ingest side: cases, self-service print jobs,
 hotline calls.
 
-The contracts, their tables and rollups, and how file import reads the service hall's
-spreadsheets. What the query API and anomaly rules may ask of them is declared in
+The contracts, their raw tables, and how file import reads the service hall's spreadsheets.
+Their rollups, and what the query API and anomaly rules may ask of them, are declared in
 ``metrics/service.py``, their labels in ``layouts/i18n/service.py``, their demo traffic in
 ``ingest/sim/service.py``.
 """
@@ -10,7 +10,7 @@ spreadsheets. What the query API and anomaly rules may ask of them is declared i
 from __future__ import annotations
 
 from ingest.contracts import Field, event_stream
-from ingest.tables import IngestDomain, Rollup, Table, count, maximum, total
+from ingest.tables import IngestDomain, Table
 
 SERVICE_WORKFLOW = event_stream(
     name="service.workflow",
@@ -70,20 +70,10 @@ SERVICE_CALL = event_stream(
 
 STREAMS = (SERVICE_WORKFLOW, SERVICE_PRINT, SERVICE_CALL)
 
-PRINT = (count("jobs"), total("pages", "pages"))
-CALL = (count("calls"), total("wait_s_sum", "wait_s"), total("talk_s_sum", "talk_s"),
-        maximum("wait_s_max", "wait_s"))
-
 TABLES = (
-    Table("service.workflow", ("case_id", "ts"), (
-        Rollup("1m", ("service_id", "action"), (count("events"),)),
-        Rollup("1h", ("service_id", "department", "applicant_type", "channel", "action"),
-               (count("events"),)),
-    )),
-    Table("service.print", ("terminal_id", "ts"),
-          tuple(Rollup(g, ("terminal_id", "document", "result"), PRINT) for g in ("1m", "1h"))),
-    Table("service.call", ("queue", "ts"),
-          tuple(Rollup(g, ("queue", "outcome"), CALL) for g in ("1m", "1h"))),
+    Table("service.workflow", ("case_id", "ts")),
+    Table("service.print", ("terminal_id", "ts")),
+    Table("service.call", ("queue", "ts")),
 )
 
 # the service hall's spreadsheet exports (file import)

@@ -1,77 +1,33 @@
-"""What a domain declares on the ingest side: its streams, their current tables and rollups,
+"""What a domain declares on the ingest side: its streams, their raw tables as they are now,
 and how file import reads its spreadsheets.
 
 Each domain module of this package (``ingest/gate.py`` …) ends with ``DOMAIN =
-IngestDomain(...)``; the registry (``ingest/registry.py``) finds it there. The query
-measures, anomaly measures, catalogue references and staleness of the same domain are
-declared in ``metrics/<name>.py``, its labels in ``layouts/i18n/<name>.py``;
-``ioc_app/domains.py`` joins the halves by name and checks they agree.
+IngestDomain(...)``; the registry (``ingest/registry.py``) finds it there. The rollups (and
+the SQL that fills them), query measures, anomaly measures, catalogue references and
+staleness of the same domain are declared in ``metrics/<name>.py`` (all SQL lives in
+metrics), its labels in ``layouts/i18n/<name>.py``; ``ioc_app/domains.py`` joins the halves
+by name and checks they agree.
 
-Shipped migrations keep their own DDL, frozen when they shipped; the tables declared here are
-the tables as they are *now*, and ``tests/ioc_app/test_domain_tables.py`` requires the
-migrations to build exactly them.
+Shipped migrations keep their own DDL, frozen when they shipped; the raw tables declared here
+(with the metrics half's rollups) are the tables as they are *now*, and
+``tests/ioc_app/test_domain_tables.py`` requires the migrations to build exactly them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
 
 from ingest.contracts import Stream
 
 
 @dataclass(frozen=True)
-class Col:
-    """A rollup column: its name, ClickHouse type and the expression that fills it per bucket."""
-
-    name: str
-    type: str
-    expr: str
-
-
-@dataclass(frozen=True)
-class Rollup:
-    """An aggregating rollup of a stream's raw table (``<table>_1m`` or ``<table>_1h``): a
-    dimension named by a string keeps its raw column's type."""
-
-    grain: Literal["1m", "1h"]
-    dims: tuple[str | Col, ...]
-    measures: tuple[Col, ...]
-
-    def dim_names(self) -> tuple[str, ...]:
-        """The rollup's dimension columns by name (what queries may group by)."""
-        return tuple(d.name if isinstance(d, Col) else d for d in self.dims)
-
-
-@dataclass(frozen=True)
 class Table:
-    """A stream's current tables: the raw table (columns from the contract, ordered by
-    ``order_by``; a plan's by its key) and its rollups."""
+    """A stream's current raw table: its columns come from the contract, its rows are ordered
+    by ``order_by`` (a plan's by its key)."""
 
     stream: str
     order_by: tuple[str, ...] = ()
-    rollups: tuple[Rollup, ...] = ()
-
-
-def count(name: str = "n") -> Col:
-    """Rows per bucket."""
-    return Col(name, "SimpleAggregateFunction(sum, UInt64)", "count()")
-
-
-def total(name: str, expr: str, kind: str = "UInt64") -> Col:
-    """A sum per bucket."""
-    return Col(name, f"SimpleAggregateFunction(sum, {kind})", f"sum({expr})")
-
-
-def maximum(name: str, expr: str, kind: str = "UInt64") -> Col:
-    """A maximum per bucket."""
-    return Col(name, f"SimpleAggregateFunction(max, {kind})", f"max({expr})")
-
-
-def distinct(name: str, expr: str, kind: str = "String") -> Col:
-    """Distinct values per bucket (merged with ``uniqExactMerge``)."""
-    return Col(name, f"AggregateFunction(uniqExact, {kind})", f"uniqExactState({expr})")
 
 
 @dataclass(frozen=True)
@@ -116,13 +72,3 @@ class IngestDomain:
     def event_streams(self) -> tuple[str, ...]:
         """Its streams of events (not plans), by name."""
         return tuple(s.name for s in self.streams if s.kind == "event")
-
-    def rollup(self, table: str) -> tuple[Stream, Rollup] | None:
-        """The stream and rollup of a rollup table name (``gate_pass_1m``), if declared here."""
-        by_name = {s.name: s for s in self.streams}
-        for t in self.tables:
-            stream = by_name[t.stream]
-            for r in t.rollups:
-                if f"{stream.table}_{r.grain}" == table:
-                    return stream, r
-        return None

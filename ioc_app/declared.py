@@ -1,4 +1,5 @@
-"""The DDL of the tables a domain declares *now* (``ingest/<name>.py``, ``IngestDomain.tables``).
+"""The DDL of the tables a domain declares *now*: its raw tables (``ingest/<name>.py``,
+``IngestDomain.tables``) and its rollups (``metrics/<name>.py``, ``MetricsDomain.rollups``).
 
 Shipped migrations keep their own DDL, frozen when they shipped (``ioc_app/migrations``);
 the domains declare their current tables. This module says those declarations in the same
@@ -10,10 +11,14 @@ never reads a declaration (its DDL would follow every later change of it).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from ingest.contracts import Stream, ch_type
-from ingest.tables import Col, IngestDomain, Table
+from ingest.tables import Table
 from ioc_app import schema
+from ioc_app.domains import Domain
 from ioc_app.schema import Dialect
+from metrics.domain import Col, Rollup
 
 TS = "DateTime64(3, 'UTC')"
 #: the column the product adds to a stream's table beside the contract's fields
@@ -30,34 +35,38 @@ def _col(c: str | Col) -> str | schema.Col:
     return c if isinstance(c, str) else schema.Col(c.name, c.type, c.expr)
 
 
-def table_names(domain: IngestDomain) -> tuple[str, ...]:
-    """Every table the domain declares: raw tables and rollups."""
+def _tables(domain: Domain) -> Iterator[tuple[Stream, Table, tuple[Rollup, ...]]]:
+    """Each raw table the ingest half declares, its stream and the metrics half's rollups of it."""
     by_name = {s.name: s for s in domain.streams}
-    return tuple(name for t in domain.tables
-                 for name in (by_name[t.stream].table,
-                              *(f"{by_name[t.stream].table}_{r.grain}" for r in t.rollups)))
+    for table in domain.ingest.tables:
+        yield (by_name[table.stream], table,
+               tuple(r for r in domain.metrics.rollups if r.stream == table.stream))
 
 
-def table_statements(stream: Stream, table: Table, d: Dialect) -> list[str]:
+def table_names(domain: Domain) -> tuple[str, ...]:
+    """Every table the domain declares: raw tables and rollups."""
+    return tuple(name for stream, _, rollups in _tables(domain)
+                 for name in (stream.table, *(f"{stream.table}_{r.grain}" for r in rollups)))
+
+
+def table_statements(stream: Stream, table: Table, rollups: tuple[Rollup, ...], d: Dialect) -> list[str]:
     """CREATE statements of one stream's raw table and its rollups (with their views)."""
     src = source(stream)
     out = (d.plan_table(src, stream.key) if stream.kind == "plan"
            else d.raw_table(src, table.order_by))
-    for r in table.rollups:
+    for r in rollups:
         out += d.rollup(src, schema.Rollup(r.grain, tuple(_col(c) for c in r.dims),
                                            tuple(schema.Col(c.name, c.type, c.expr) for c in r.measures)))
     return out
 
 
-def statements(domain: IngestDomain, d: Dialect, *, freshness: bool = False) -> list[str]:
+def statements(domain: Domain, d: Dialect, *, freshness: bool = False) -> list[str]:
     """CREATE statements of every table the domain declares; with ``freshness``, also the
     view that keeps ``ioc_freshness`` current for each of its event streams (that table
     must exist: the core migrations create it)."""
-    by_name = {s.name: s for s in domain.streams}
     out: list[str] = []
-    for table in domain.tables:
-        stream = by_name[table.stream]
-        out += table_statements(stream, table, d)
+    for stream, table, rollups in _tables(domain):
+        out += table_statements(stream, table, rollups, d)
         if freshness and stream.kind == "event":
             out += d.freshness(stream.name, stream.table)
     return out

@@ -1,18 +1,19 @@
 """The domains, joined: each domain's ingest half, metrics half and labels, checked to agree.
 
 A domain is declared once per layer (ARCHITECTURE.md: one module per domain in ``ingest/``
-and ``metrics/``): ``ingest/<name>.py`` declares its contracts, tables and rollups and how
-file import reads it; ``metrics/<name>.py`` its figures, what the query API and anomaly rules
-may ask, its catalogue references and its staleness; ``layouts/i18n/<name>.py`` its labels.
-Metrics may not import ingest, so what the metrics half names of the ingest half (a stream, a
-rollup, a column, an enumeration) is written there again; this module, which may import
-both, joins the halves by name and refuses them — naming the file to change — where they
-disagree. The snapshot core asks :func:`registered` for the domains, so a product whose
-halves disagree does not start.
+and ``metrics/``): ``ingest/<name>.py`` declares its contracts, raw tables and how file
+import reads it; ``metrics/<name>.py`` its rollups (all SQL lives in metrics), its figures,
+what the query API and anomaly rules may ask, its catalogue references and its staleness;
+``layouts/i18n/<name>.py`` its labels. Metrics may not import ingest, so what the metrics
+half names of the ingest half (a stream, a raw column, an enumeration) is written there
+again; this module, which may import both, joins the halves by name and refuses them —
+naming the file to change — where they disagree. The snapshot core asks :func:`registered`
+for the domains, so a product whose halves disagree does not start.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ import layouts.i18n
 import metrics.registry
 from ingest.contracts import Stream
 from ingest.tables import IngestDomain
-from metrics.domain import MetricsDomain, Queryable
+from metrics.domain import MetricsDomain, Queryable, Rollup
 
 
 class DomainMismatch(ValueError):
@@ -46,6 +47,13 @@ class Domain:
     @property
     def query(self) -> Queryable | None:
         return self.metrics.query
+
+
+def rollups(i: IngestDomain, m: MetricsDomain) -> dict[str, Rollup]:
+    """The metrics half's rollups by table name (``<raw table>_<grain>``), for the streams the
+    ingest half declares."""
+    streams = {s.name: s for s in i.streams}
+    return {f"{streams[r.stream].table}_{r.grain}": r for r in m.rollups if r.stream in streams}
 
 
 def problems(ingest_half: tuple[IngestDomain, ...], metrics_half: tuple[MetricsDomain, ...],
@@ -81,34 +89,70 @@ def _disagreements(i: IngestDomain, m: MetricsDomain) -> list[str]:
         out.append(f"{where} stale_after_s must name exactly its event streams "
                    f"({', '.join(i.event_streams)}), not {', '.join(m.stale_after_s) or 'none'}")
     streams = {s.name: s for s in i.streams}
+    declared = rollups(i, m)
+    out += _rollups(i, m, streams, where)
     if m.query is not None:
-        out += _query(i, m.query, streams, where)
+        out += _query(i, m.query, streams, declared, where)
     for measure, w in m.watched.items():
-        found = i.rollup(w.table)
-        if found is None or found[1].grain != "1m":
+        found = declared.get(w.table)
+        if found is None or found.grain != "1m":
             out.append(f"{where} watched {measure!r} reads {w.table}, which is no minute rollup "
-                       f"ingest/{i.name}.py declares")
-        elif not set(w.dims) <= set(found[1].dim_names()):
+                       f"its rollups= declare")
+        elif not set(w.dims) <= set(found.dim_names()):
             out.append(f"{where} watched {measure!r} splits by {', '.join(w.dims)}, but {w.table} "
-                       f"keeps only {', '.join(found[1].dim_names())}")
+                       f"keeps only {', '.join(found.dim_names())}")
     coded = {(s.name, f.name, f.reference) for s in i.streams for f in s.all_fields if f.reference}
-    declared = {(r.stream, r.field, r.kind) for r in m.references}
-    for stream, name, kind in sorted(coded - declared):
+    named = {(r.stream, r.field, r.kind) for r in m.references}
+    for stream, name, kind in sorted(coded - named):
         out.append(f"{where} references lack {stream}.{name} (reference={kind!r} in its contract): "
                    f"add a Referenced for it")
-    for stream, name, kind in sorted(declared - coded):
+    for stream, name, kind in sorted(named - coded):
         out.append(f"{where} references name {stream}.{name} as {kind!r}, but its contract in "
                    f"ingest/{i.name}.py has no such field with reference={kind!r}")
     for r in m.references:
         s = streams.get(r.stream)
-        found = i.rollup(r.table)
-        if s is not None and r.table != s.table and (found is None or r.field not in found[1].dim_names()):
+        kept = declared.get(r.table)
+        if s is not None and r.table != s.table and (kept is None or r.field not in kept.dim_names()):
             out.append(f"{where} reads {r.stream}.{r.field} from {r.table}, which is neither its raw "
                        f"table ({s.table}) nor a rollup of it that keeps {r.field}")
     return out
 
 
-def _query(i: IngestDomain, q: Queryable, streams: dict[str, Stream], where: str) -> list[str]:
+#: words of an expression that are not columns (functions are told by their parenthesis)
+_SQL_WORDS = frozenset({"and", "or", "not", "null", "in", "is", "true", "false", "like", "between",
+                        "case", "when", "then", "else", "end"})
+
+
+def _columns_read(expr: str) -> set[str]:
+    """The columns a rollup expression reads: its names that are neither functions, quoted
+    text nor SQL words (``countIf(temperature_c >= 37.3)`` → ``temperature_c``)."""
+    unquoted = re.sub(r"'(?:[^'\\]|\\.)*'", "''", expr)
+    return {m.group(1) for m in re.finditer(r"\b([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()", unquoted)
+            if m.group(1).lower() not in _SQL_WORDS}
+
+
+def _rollups(i: IngestDomain, m: MetricsDomain, streams: dict[str, Stream], where: str) -> list[str]:
+    """The metrics half's rollups against the raw tables and columns the ingest half declares."""
+    out: list[str] = []
+    raw = {t.stream for t in i.tables}
+    for r in m.rollups:
+        s = streams.get(r.stream)
+        if s is None or r.stream not in raw:
+            out.append(f"{where} declares a {r.grain} rollup of {r.stream}, which has no raw table "
+                       f"in ingest/{i.name}.py (TABLES); declare it there or drop the rollup")
+            continue
+        fields = {f.name for f in s.all_fields}
+        wanted = {d for d in r.dims if isinstance(d, str)}
+        wanted |= {c for col in (*(d for d in r.dims if not isinstance(d, str)), *r.measures)
+                   for c in _columns_read(col.expr)}
+        for name in sorted(wanted - fields):
+            out.append(f"{where} rollup {s.table}_{r.grain} reads column {name}, which {s.name} in "
+                       f"ingest/{i.name}.py has not; name a field of its contract")
+    return out
+
+
+def _query(i: IngestDomain, q: Queryable, streams: dict[str, Stream], declared: dict[str, Rollup],
+           where: str) -> list[str]:
     """The query whitelist against the streams, rollups and enumerations it reads."""
     out: list[str] = []
     used: set[str] = set()
@@ -119,12 +163,12 @@ def _query(i: IngestDomain, q: Queryable, streams: dict[str, Stream], where: str
                        f"ingest/{i.name}.py with that table")
             continue
         for grain, dims in (("1m", source.minute), ("1h", source.hour)):
-            found = i.rollup(f"{s.table}_{grain}")
+            found = declared.get(f"{s.table}_{grain}")
             if found is None:
                 out.append(f"{where} query source {source.stream} needs the rollup {s.table}_{grain}, "
-                           f"which ingest/{i.name}.py does not declare")
+                           f"which its rollups= do not declare")
                 continue
-            kept = found[1].dim_names()
+            kept = found.dim_names()
             for name in dims:
                 used.add(name)
                 if name not in q.dimension_names:

@@ -1,14 +1,16 @@
-"""What a domain declares on the metrics side: what the query API and anomaly rules may ask
-of it, which fields hold catalogue codes, how long its streams may stay silent, and the
-functions that compute its snapshot section.
+"""What a domain declares on the metrics side: the rollups its figures read (with the SQL that
+fills each column), what the query API and anomaly rules may ask of it, which fields hold
+catalogue codes, how long its streams may stay silent, and the functions that compute its
+snapshot section.
 
 Each domain module of this package (``metrics/gate.py`` …) holds its live and slow figures
 and ends with ``DOMAIN = MetricsDomain(...)``; the registry (``metrics/registry.py``) finds
 it there. The shared machinery (the query API, the alert rules, data quality, freshness, the
 snapshot core) iterates over the registered domains and names none of them. The contracts
-and tables of the same domain are declared in ``ingest/<name>.py``: metrics may not import
-ingest, so ``ioc_app/domains.py`` joins the two halves by name and checks that every table,
-rollup, column, enumeration and stream named here is one the ingest half declares.
+and raw tables of the same domain are declared in ``ingest/<name>.py``: metrics may not
+import ingest, so ``ioc_app/domains.py`` joins the two halves by name and checks that every
+stream, raw column and enumeration named here is one the ingest half declares, and that the
+query sources and watched figures read rollups declared here.
 """
 
 from __future__ import annotations
@@ -21,6 +23,63 @@ Grain = Literal["minute", "hour", "day"]
 Kind = Literal["count", "mean", "max", "ratio"]
 Figures = Callable[..., dict[str, Any]]
 """``live(store, zone, now, **options)`` or ``slow(store, zone, now)``: a snapshot section."""
+
+
+# --------------------------------------------------------------------------- rollups
+
+
+@dataclass(frozen=True)
+class Col:
+    """A rollup column: its name, ClickHouse type and the expression that fills it per bucket."""
+
+    name: str
+    type: str
+    expr: str
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """An aggregating rollup of a stream's raw table (``<table>_1m`` or ``<table>_1h``), as the
+    domain's figures read it: a dimension named by a string is a raw column and keeps its
+    type; the measures say how each bucket is aggregated.
+
+    ``ioc_app/declared.py`` turns it into its table and view (the shipped migrations must
+    build the same, ``tests/ioc_app/test_domain_tables.py``).
+    """
+
+    stream: str
+    grain: Literal["1m", "1h"]
+    dims: tuple[str | Col, ...]
+    measures: tuple[Col, ...]
+
+    def dim_names(self) -> tuple[str, ...]:
+        """The rollup's dimension columns by name (what queries may group by)."""
+        return tuple(d.name if isinstance(d, Col) else d for d in self.dims)
+
+
+def count(name: str = "n") -> Col:
+    """Rows per bucket."""
+    return Col(name, "SimpleAggregateFunction(sum, UInt64)", "count()")
+
+
+def total(name: str, expr: str, kind: str = "UInt64") -> Col:
+    """A sum per bucket."""
+    return Col(name, f"SimpleAggregateFunction(sum, {kind})", f"sum({expr})")
+
+
+def maximum(name: str, expr: str, kind: str = "UInt64") -> Col:
+    """A maximum per bucket."""
+    return Col(name, f"SimpleAggregateFunction(max, {kind})", f"max({expr})")
+
+
+def distinct(name: str, expr: str, kind: str = "String") -> Col:
+    """Distinct values per bucket (merged with ``uniqExactMerge``)."""
+    return Col(name, f"AggregateFunction(uniqExact, {kind})", f"uniqExactState({expr})")
+
+
+def both_grains(stream: str, dims: tuple[str | Col, ...], measures: tuple[Col, ...]) -> tuple[Rollup, ...]:
+    """The minute and the hour rollup of a stream, when both keep the same columns."""
+    return tuple(Rollup(stream, grain, dims, measures) for grain in ("1m", "1h"))
 
 
 # --------------------------------------------------------------------------- query API
@@ -166,7 +225,9 @@ class MetricsDomain:
     equals the ingest half's); ``live`` and ``slow`` compute its snapshot section
     (``live`` also takes the settings named in ``figure_options``, e.g. ``min_cell``);
     ``stale_after_s`` gives every event stream the silence after which it is stale (None: it
-    comes in seasons and is never stale); ``query`` is what ``/api/v1/query/<name>`` may ask,
+    comes in seasons and is never stale); ``rollups`` are the rollups of its streams (each
+    stream and grain once), the tables its figures, query and watched measures read;
+    ``query`` is what ``/api/v1/query/<name>`` may ask,
     ``watched`` the figures anomaly rules may watch, ``references`` the fields holding
     catalogue codes.
     """
@@ -176,6 +237,7 @@ class MetricsDomain:
     live: Figures
     slow: Figures
     stale_after_s: Mapping[str, int | None]
+    rollups: tuple[Rollup, ...] = ()
     query: Queryable | None = None
     watched: Mapping[str, Watched] = field(default_factory=dict)
     references: tuple[Referenced, ...] = ()
@@ -185,8 +247,13 @@ class MetricsDomain:
         if self.query is not None and self.query.name != self.name:
             raise ValueError(f"the metrics declaration of domain {self.name!r} names its query "
                              f"whitelist {self.query.name!r}; give both the domain's name")
-        for stream in (*self.stale_after_s, *(r.stream for r in self.references)):
+        named = (*self.stale_after_s, *(r.stream for r in self.references), *(r.stream for r in self.rollups))
+        for stream in named:
             if stream.split(".", 1)[0] != self.name:
                 raise ValueError(f"the metrics declaration of domain {self.name!r} names stream "
                                  f"{stream}, which belongs to another domain")
+        seen = [(r.stream, r.grain) for r in self.rollups]
+        for stream, grain in sorted({k for k in seen if seen.count(k) > 1}):
+            raise ValueError(f"the metrics declaration of domain {self.name!r} declares the {grain} "
+                             f"rollup of {stream} twice; keep one")
 

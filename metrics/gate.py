@@ -38,18 +38,21 @@ from metrics.buckets import (
     unique,
 )
 from metrics.domain import (
+    Col,
     Dimension,
     Measure,
     MetricsDomain,
     Queryable,
     Referenced,
+    Rollup,
     Source,
     Watched,
+    count,
     count_of,
     ratio_of,
 )
 
-FEVER_C = 37.3  # the rollups' threshold (events.md: >= 37.3 counts as fever)
+FEVER_C = 37.3  # a reading at or above counts as fever (events.md), in the rollups and raw edges
 # the gate.pass contract's enumerations, in contract order (ioc_app/domains.py checks them)
 DIRECTIONS = ("in", "out")
 RESULTS = ("pass", "deny")
@@ -413,8 +416,18 @@ REFERENCES = (
     Referenced("gate.pass", "gate_id", "gate", "gate_pass_1h", "hour", "sum(attempts)"),
 )
 
+# the rollups of gate_pass the figures above read (ioc_app/declared.py makes their DDL)
+FEVER = Col("fever", "SimpleAggregateFunction(sum, UInt64)", f"countIf(temperature_c >= {FEVER_C})")
+DENY = Col("deny", "LowCardinality(String)", "ifNull(toString(deny_reason), '')")
+ROLLUPS = (
+    Rollup("gate.pass", "1m", ("gate_id", "direction", "result"), (count("attempts"), FEVER)),
+    Rollup("gate.pass", "1h", ("campus", "gate_id", "direction", "result", "person_type", "method", DENY),
+           (count("attempts"), FEVER)),
+)
+
 DOMAIN = MetricsDomain(
     "gate", 10, live, slow,
     stale_after_s={"gate.pass": 15 * 60},
+    rollups=ROLLUPS,
     query=QUERY, watched=WATCHED, references=REFERENCES,
 )

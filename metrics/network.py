@@ -32,8 +32,13 @@ from metrics.domain import (
     Referenced,
     Source,
     Watched,
+    both_grains,
+    count,
     count_of,
+    distinct,
+    maximum,
     ratio_of,
+    total,
 )
 
 LINK_STALE = timedelta(minutes=5)
@@ -395,9 +400,21 @@ REFERENCES = (
     Referenced("network.online", "campus", "campus", "network_online_1h", "hour", "sum(samples)"),
 )
 
+# the rollups of the network streams the figures above read (ioc_app/declared.py makes their DDL)
+ROLLUPS = (
+    *both_grains("network.link", ("link_id",), (
+        count("samples"), total("in_bps_sum", "in_bps"), total("out_bps_sum", "out_bps"),
+        maximum("in_bps_max", "in_bps"), maximum("out_bps_max", "out_bps"))),
+    *both_grains("network.online", ("campus", "access"), (
+        count("samples"), total("users_sum", "users"), total("ipv6_users_sum", "ipv6_users"),
+        maximum("users_max", "users"))),
+    *both_grains("network.security", ("severity", "category", "status"),
+                 (count("findings"), distinct("incidents", "incident_key"))),
+)
+
 DOMAIN = MetricsDomain(
     "network", 20, live, slow,
     # samples arrive every 10–60 s; security findings are rare
     stale_after_s={"network.link": 5 * 60, "network.online": 10 * 60, "network.security": 24 * 3600},
-    query=QUERY, watched=WATCHED, references=REFERENCES,
+    rollups=ROLLUPS, query=QUERY, watched=WATCHED, references=REFERENCES,
 )

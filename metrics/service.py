@@ -27,10 +27,15 @@ from metrics.domain import (
     MetricsDomain,
     Queryable,
     Referenced,
+    Rollup,
     Source,
     Watched,
+    both_grains,
+    count,
     count_of,
+    maximum,
     ratio_of,
+    total,
 )
 from metrics.gate import local_midnight
 
@@ -389,9 +394,21 @@ REFERENCES = (
     Referenced("service.print", "terminal_id", "terminal", "service_print_1h", "hour", "sum(jobs)"),
 )
 
+# the rollups of the service streams the figures above read (ioc_app/declared.py makes their DDL)
+ROLLUPS = (
+    Rollup("service.workflow", "1m", ("service_id", "action"), (count("events"),)),
+    Rollup("service.workflow", "1h", ("service_id", "department", "applicant_type", "channel", "action"),
+           (count("events"),)),
+    *both_grains("service.print", ("terminal_id", "document", "result"),
+                 (count("jobs"), total("pages", "pages"))),
+    *both_grains("service.call", ("queue", "outcome"), (
+        count("calls"), total("wait_s_sum", "wait_s"), total("talk_s_sum", "talk_s"),
+        maximum("wait_s_max", "wait_s"))),
+)
+
 DOMAIN = MetricsDomain(
     "service", 30, live, slow,
     # the service hall is quiet at night
     stale_after_s={"service.workflow": 6 * 3600, "service.print": 24 * 3600, "service.call": 24 * 3600},
-    query=QUERY, watched=WATCHED, references=REFERENCES,
+    rollups=ROLLUPS, query=QUERY, watched=WATCHED, references=REFERENCES,
 )

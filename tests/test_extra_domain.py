@@ -1,8 +1,8 @@
 """A domain added from test code alone reaches every layer, with no shared module edited.
 
 ``parking`` (car-park barrier passes) is declared here the way a domain's own modules declare
-it — the ingest half as ``ingest/<name>.py`` does (contract, tables, spreadsheet headers,
-this module as its simulator), the metrics half as ``metrics/<name>.py`` does (query
+it — the ingest half as ``ingest/<name>.py`` does (contract, raw table, spreadsheet headers,
+this module as its simulator), the metrics half as ``metrics/<name>.py`` does (rollups, query
 whitelist, an anomaly measure, a catalogue reference, staleness, this module's figures), its
 labels as ``layouts/i18n/<name>.py`` does — and each half is registered with its layer. Its
 migration is the one its declaration describes (``ioc_app.declared``), run on the real engine
@@ -33,7 +33,7 @@ from ingest.contracts import Field, event_stream
 from ingest.registry import BY_NAME, STREAMS, get_stream
 from ingest.sim import Simulator, World
 from ingest.site import load_site
-from ingest.tables import IngestDomain, Rollup, Table, count
+from ingest.tables import IngestDomain, Table
 from ingest.validate import validate
 from ioc_app import declared, domains, read
 from ioc_app.app import create_app
@@ -43,7 +43,19 @@ from ioc_app.settings import DEFAULT_SITE, Settings
 from ioc_app.storage import Store
 from layouts.i18n import CATALOGUE, t
 from metrics import alerts, query
-from metrics.domain import Dimension, MetricsDomain, Queryable, Referenced, Source, Watched, count_of
+from metrics.domain import (
+    Col,
+    Dimension,
+    MetricsDomain,
+    Queryable,
+    Referenced,
+    Rollup,
+    Source,
+    Watched,
+    both_grains,
+    count,
+    count_of,
+)
 from metrics.freshness import STALE_AFTER_S, freshness
 from metrics.quality import REFERENCED, unknown_references
 
@@ -82,8 +94,7 @@ def hour_events(world: World, hour: int) -> list[tuple[int, str, dict[str, Any]]
 # the ingest half (``ingest/<name>.py``)
 PARKING_INGEST = IngestDomain(
     "parking", 90, (PARKING_ENTRY,),
-    tables=(Table("parking.entry", ("lot_id", "ts"),
-                  tuple(Rollup(g, ("lot_id", "direction"), (count("cars"),)) for g in ("1m", "1h"))),),
+    tables=(Table("parking.entry", ("lot_id", "ts")),),
     header_aliases={"车场": "lot_id", "进出": "direction"},
     value_aliases={"direction": {"进": "in", "出": "out"}},
     simulator=__name__,
@@ -94,6 +105,7 @@ ENTRIES = "sumIf(cars, direction = 'in')"
 PARKING_METRICS = MetricsDomain(
     "parking", 90, live, slow,
     stale_after_s={"parking.entry": 3600},
+    rollups=both_grains("parking.entry", ("lot_id", "direction"), (count("cars"),)),
     query=Queryable(
         "parking",
         dimensions=(Dimension("lot_id", "car park code"),
@@ -135,7 +147,8 @@ def parking(engine_path: Path) -> Iterator[Store]:
     try:
         migration = types.SimpleNamespace(
             VERSION=max(m.VERSION for m in MIGRATIONS) + 1, NAME="parking",
-            statements=lambda d: declared.statements(PARKING_INGEST, d, freshness=True))
+            statements=lambda d: declared.statements(domains.Domain(PARKING_INGEST, PARKING_METRICS), d,
+                                                     freshness=True))
         migrate(store, (*MIGRATIONS, migration))
         result = validate(get_stream("parking.entry"), _events(60), source="t", now=NOW)
         assert result.errors == []
@@ -282,6 +295,42 @@ def test_its_halves_are_joined_and_checked(parking: Store) -> None:
     finally:
         layouts.i18n.register(LABELS, PARKING_LABELS)
     assert [d.name for d in domains.registered()][-1] == "parking"
+
+
+def test_its_rollups_come_with_its_metrics_half(parking: Store) -> None:
+    """The rollups (and their SQL) are the metrics half's: one that reads a column the contract
+    lacks, or a stream without a raw table, is refused naming metrics/parking.py, and a query
+    source or watched measure over a rollup it does not declare is refused too."""
+    joined = domains.get("parking")
+    assert declared.table_names(joined) == ("parking_entry", "parking_entry_1m", "parking_entry_1h")
+    assert domains.problems((PARKING_INGEST,), (PARKING_METRICS,)) == []
+    minute, hour = PARKING_METRICS.rollups
+    wrong = replace(PARKING_METRICS, rollups=(
+        minute, replace(hour, dims=("lot_id", "direction", "gate_id")),
+        Rollup("parking.exit", "1m", ("lot_id",), (count("cars"),))))
+    found = domains.problems((PARKING_INGEST,), (wrong,), labelled=False)
+    assert found == [
+        "domain parking: metrics/parking.py rollup parking_entry_1h reads column gate_id, which "
+        "parking.entry in ingest/parking.py has not; name a field of its contract",
+        "domain parking: metrics/parking.py declares a 1m rollup of parking.exit, which has no raw "
+        "table in ingest/parking.py (TABLES); declare it there or drop the rollup",
+    ], found
+    fever = replace(minute, measures=(*minute.measures, Col("hot", "SimpleAggregateFunction(sum, UInt64)",
+                                                            "countIf(temperature_c >= 37.3)")))
+    assert domains.problems((PARKING_INGEST,), (replace(PARKING_METRICS, rollups=(fever, hour)),),
+                            labelled=False) == [
+        "domain parking: metrics/parking.py rollup parking_entry_1m reads column temperature_c, which "
+        "parking.entry in ingest/parking.py has not; name a field of its contract"]
+    only_hour = domains.problems((PARKING_INGEST,), (replace(PARKING_METRICS, rollups=(hour,)),),
+                                 labelled=False)
+    assert only_hour == [
+        "domain parking: metrics/parking.py query source parking.entry needs the rollup "
+        "parking_entry_1m, which its rollups= do not declare",
+        "domain parking: metrics/parking.py watched 'entries' reads parking_entry_1m, which is no "
+        "minute rollup its rollups= declare",
+    ], only_hour
+    with pytest.raises(ValueError, match=r"declares the 1m rollup of parking\.entry twice"):
+        replace(PARKING_METRICS, rollups=(minute, minute, hour))
 
 
 def test_unregistered_it_is_gone_everywhere(parking: Store) -> None:

@@ -1,7 +1,8 @@
 """The shipped migrations and the domains' declarations of their current tables agree.
 
-A domain declares its tables as they are now (``ingest/<name>.py``, ``TABLES``); shipped
-migrations keep their own, frozen DDL. Both are built here on the real engine — the
+A domain declares its tables as they are now (its raw tables in ``ingest/<name>.py``,
+``TABLES``; its rollups in ``metrics/<name>.py``, ``ROLLUPS``); shipped migrations keep their
+own, frozen DDL. Both are built here on the real engine — the
 migrations into one database, the declarations (``ioc_app.declared``) into another — and
 every declared table must come out the same: columns, types, engine, order key, TTL, and the
 view that fills a rollup. A declaration edited without a new migration, or a migration that
@@ -19,12 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from ingest.registry import DOMAINS as domains
-from ingest.tables import Col, Rollup
-from ioc_app import declared
+from ioc_app import declared, domains
 from ioc_app.migrate import migrate
 from ioc_app.schema import Dialect
 from ioc_app.storage import Store
+from metrics.domain import Col, Rollup
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,11 +98,10 @@ def test_a_declaration_changed_without_a_migration_is_named(
     with the table and both definitions."""
     migrated, _ = built
     gate = domains.get("gate")
-    table = gate.tables[0]
-    hour = table.rollups[1]
+    minute, hour = gate.metrics.rollups
     wider = replace(hour, measures=(*hour.measures, Col("lanes", "SimpleAggregateFunction(max, UInt8)",
                                                         "max(lane)")))
-    changed = replace(gate, tables=(replace(table, rollups=(table.rollups[0], wider)),))
+    changed = replace(gate, metrics=replace(gate.metrics, rollups=(minute, wider)))
     store = Store(f"chdb://{engine_path}", database="t_" + uuid.uuid4().hex[:12])
     try:
         store.command(f"CREATE DATABASE IF NOT EXISTS {store.database}")
@@ -120,12 +119,11 @@ def test_declared_rollups_name_only_their_streams_columns() -> None:
     """A rollup dimension named by a string is a column of the stream (it keeps its type)."""
     for d in domains.registered():
         by_name = {s.name: s for s in d.streams}
-        for t in d.tables:
-            fields = {f.name for f in by_name[t.stream].all_fields}
-            for r in t.rollups:
-                assert isinstance(r, Rollup)
-                strings = {c for c in r.dims if isinstance(c, str)}
-                assert strings <= fields, (d.name, t.stream, strings - fields)
+        for r in d.metrics.rollups:
+            assert isinstance(r, Rollup)
+            fields = {f.name for f in by_name[r.stream].all_fields}
+            strings = {c for c in r.dims if isinstance(c, str)}
+            assert strings <= fields, (d.name, r.stream, strings - fields)
 
 
 def test_migrations_do_not_read_the_declarations() -> None:

@@ -218,10 +218,10 @@ def test_frozen_rollup_rules_match_the_contracts() -> None:
     """Values the views compute with, frozen in their migration: a contract that changes one
     needs a new migration that replaces the view."""
     from ingest.enrollment import CHECKIN_STEPS
-    from ingest.gate import FEVER_C
+    from metrics.gate import FEVER_C
 
     assert m0002_gate.FEVER_C == FEVER_C, (
-        f"the contract's fever threshold is {FEVER_C}, the gate rollups count from "
+        f"the fever threshold is {FEVER_C}, the shipped gate rollups count from "
         f"{m0002_gate.FEVER_C} — " + add("replaces the views gate_pass_1m_mv and gate_pass_1h_mv"))
     assert m0004_enrollment.CHECKIN_STEPS == CHECKIN_STEPS, (
         f"the contract's check-in steps are {CHECKIN_STEPS}, the state table was built for "

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 
-from ingest import gate as gate_contract
 from ingest.gate import GATE_PASS
 from ingest.validate import validate
 from ioc_app.storage import Store
@@ -26,6 +25,7 @@ ZONE = ZoneInfo("Asia/Shanghai")
 #: whole-hour, half-hour and quarter-hour offsets, none with a clock change
 ZONES = ("Asia/Shanghai", "Asia/Kolkata", "Asia/Kathmandu")
 PERSON_TYPES = GATE_PASS.field("person_type").values
+FEVER_C = 37.3  # docs/events.md: temperature_c >= 37.3 counts as fever
 BASE = {"campus": "main", "gate_id": "g1", "lane": 1, "direction": "in", "person_type": "student",
         "method": "face", "result": "pass"}
 
@@ -83,7 +83,11 @@ def test_local_midnight() -> None:
 
 
 def test_fever_threshold_is_the_contracts() -> None:
-    assert gate.FEVER_C == gate_contract.FEVER_C
+    """The threshold is written once, in metrics/gate.py: the documented one, and the one both
+    rollups count fever from."""
+    assert gate.FEVER_C == FEVER_C
+    assert [r.grain for r in gate.ROLLUPS if gate.FEVER in r.measures] == ["1m", "1h"]
+    assert gate.FEVER.expr == f"countIf(temperature_c >= {FEVER_C})"
     assert gate.PERSON_TYPES == PERSON_TYPES
 
 
@@ -139,7 +143,7 @@ def expected_gate(events: pl.DataFrame, zone: ZoneInfo, now: datetime) -> dict[s
         c = counts(ev.filter(pl.col("ts") >= start, pl.col("ts") < start + timedelta(minutes=1)))
         last_60m.append({"minute": start.astimezone(zone).isoformat(), "in": c["in"], "out": c["out"]})
 
-    fever = today.filter(pl.col("temperature_c") >= gate_contract.FEVER_C).height
+    fever = today.filter(pl.col("temperature_c") >= FEVER_C).height
     live = {
         "today": {**total, "deny_rate": total["denied"] / total["attempts"] if total["attempts"] else None,
                   "net_inflow": total["in"] - total["out"], "fever": fever,
