@@ -104,21 +104,36 @@ class _Child:
         self.port = 0
 
     def _spawn(self, cmd: list[str], env: dict[str, str], cwd: Path) -> None:
+        # A second try: the provider is the tests' own scaffolding, and on a machine busy with the
+        # other test worker its start has once printed nothing after its first line. What the
+        # first try printed, and how it ended, stays in the error if the second fails too.
+        failures = []
+        for _ in range(2):
+            failure = self._try_spawn(cmd, env, cwd)
+            if failure is None:
+                return
+            failures.append(failure)
+        raise RuntimeError(f"{self.name} did not become ready ({' '.join(cmd)}):\n" + "\n".join(failures))
+
+    def _try_spawn(self, cmd: list[str], env: dict[str, str], cwd: Path) -> str | None:
+        """Start the child and wait for its ``READY`` line; None when it came, else what happened."""
         self._log = open(self.log_path, "wb")  # closed in stop()
         self.proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + self.ready_timeout
-        while time.monotonic() < deadline:
+        started = time.monotonic()
+        while time.monotonic() < started + self.ready_timeout:
             for line in self.log_path.read_text(errors="replace").splitlines():
                 if line.startswith("READY "):
                     self.port = int(line.split()[1])
-                    return
+                    return None
             if self.proc.poll() is not None:
                 break
             time.sleep(0.05)
+        code = self.proc.poll()
+        ended = "still running" if code is None else f"exited with {code}"
         log = self.log()
         self.stop()
-        raise RuntimeError(f"{self.name} did not become ready ({' '.join(cmd)}):\n{log[-4000:]}")
+        return f"after {time.monotonic() - started:.1f} s, {ended}; it printed:\n{log[-4000:]}"
 
     def log(self) -> str:
         """What the server printed so far (requests, warnings, tracebacks): for failure messages."""
