@@ -23,31 +23,26 @@ def parse_site(name: str, raw: str) -> str:
     return str(path)
 
 
-def parse_alerts(name: str, raw: str) -> str:
-    """The file must exist and be TOML here; its rules are checked by ``metrics.alerts.load_rules``
-    (this module is a leaf and cannot import it), which start-up runs on this path."""
+def _toml_file(name: str, raw: str, what: str, valid: str, shipped: str) -> str:
+    """A file that must exist and parse as TOML here; what it holds is checked at start-up by the
+    module that reads it (this module is a leaf and cannot import it)."""
     path = Path(raw.strip()).expanduser()
     if not path.is_file():
-        raise SettingsError(f"{name}={raw!r}: no such file; point it at an alert rules file (.toml), "
-                            f"or leave it empty for the shipped rules")
+        raise SettingsError(f"{name}={raw!r}: no such file; point it at {what} (.toml), "
+                            f"or leave it empty for the shipped {shipped}")
     try:
         tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-        raise SettingsError(f"{name}={raw!r}: not a valid TOML rules file ({exc}); fix it, or leave "
-                            f"the variable empty for the shipped rules") from None
+        raise SettingsError(f"{name}={raw!r}: not a valid TOML {valid} ({exc}); fix it, or leave "
+                            f"the variable empty for the shipped {shipped}") from None
     return str(path)
+
+
+def parse_alerts(name: str, raw: str) -> str:
+    """The alert rules file; its rules are checked by ``metrics.alerts.load_rules``."""
+    return _toml_file(name, raw, "an alert rules file", "rules file", "rules")
 
 
 def parse_wall(name: str, raw: str) -> str:
-    """The file must exist and be TOML here; its playlist is checked by ``ioc_app.wall.load_wall``
-    (this module is a leaf and cannot import it), which start-up runs on this path."""
-    path = Path(raw.strip()).expanduser()
-    if not path.is_file():
-        raise SettingsError(f"{name}={raw!r}: no such file; point it at a wall playlist (.toml), "
-                            f"or leave it empty for the shipped playlist")
-    try:
-        tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-        raise SettingsError(f"{name}={raw!r}: not a valid TOML playlist ({exc}); fix it, or leave "
-                            f"the variable empty for the shipped playlist") from None
-    return str(path)
+    """The wall playlist; it is checked by ``ioc_app.wall.load_wall``."""
+    return _toml_file(name, raw, "a wall playlist", "playlist", "playlist")
