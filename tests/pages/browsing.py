@@ -45,6 +45,15 @@ def paired_screen(browser: Any, server: Server, name: str, pages: tuple[str, ...
     return context
 
 
+def failure_of(request: Any) -> str | None:
+    """What a failed request says, or None when it did not really fail: Chromium reports the
+    empty body of a 304 (snapshot unchanged) to fetch() as aborted."""
+    response = request.response()
+    if response and response.status == 304:
+        return None
+    return f"{request.url} {request.failure}"
+
+
 class Watched:
     """A page with every request, failure and console error it caused (in ``context`` when
     given: a paired screen, say; else a new signed-in one of ``browser``)."""
@@ -59,19 +68,32 @@ class Watched:
         self.failed: list[str] = []
         self.errors: list[str] = []
         self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.on("requestfailed", lambda r: self.failed.append(f"{r.url} {r.failure}"))
+        self.page.on("requestfailed", self._failed)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.goto(url, wait_until="networkidle")
         self.ready()
 
+    def _failed(self, request: Any) -> None:
+        if (failure := failure_of(request)) is not None:
+            self.failed.append(failure)
+
     def ready(self) -> None:
         """Wait until the page shows live figures (its freshness badge says so)."""
         self.page.wait_for_function("() => document.querySelector('#ioc-badge')?.dataset.state === 'live'")
 
+    def goto(self, url: str) -> None:
+        """Open ``url`` in the watched page. The requests the old page still had in flight are
+        cancelled by the browser (``net::ERR_ABORTED``); that is leaving a page, not a failure,
+        so only those are forgiven, and only for this navigation."""
+        before = len(self.failed)
+        self.page.goto(url, wait_until="networkidle")
+        self.failed[before:] = [f for f in self.failed[before:] if not f.endswith("net::ERR_ABORTED")]
+        self.ready()
+
     def clean(self, origin: str) -> None:
         """No error, no failed request, and every request went to the app at ``origin``."""
-        assert self.errors == [] and self.failed == []
+        assert self.errors == [] and self.failed == [], (self.errors, self.failed)
         assert self.requests and all(r.startswith(origin) for r in self.requests), [
             r for r in self.requests if not r.startswith(origin)]
 

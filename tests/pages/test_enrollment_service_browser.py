@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, Page
 from ingest.enrollment import BATCHES, CATEGORIES, PROVINCES
 from layouts.china_map import NO_DATA, colour
 from tests.conftest import Server, product_env, run_cli
+from tests.pages import browsing
 from tests.pages.browsing import seed, serving
 
 pytestmark = pytest.mark.browser
@@ -130,10 +131,8 @@ class Screen:
         self.page.wait_for_timeout(700)  # transitions (bars glide, numbers flip) settle
 
     def _failed(self, request: Any) -> None:
-        # Chromium reports the empty body of a 304 (snapshot unchanged) to fetch() as aborted
-        response = request.response()
-        if not (response and response.status == 304):
-            self.failed.append(f"{request.url} {request.failure}")
+        if (failure := browsing.failure_of(request)) is not None:
+            self.failed.append(failure)
 
     def check(self, shot: Path) -> None:
         """The screen is clean: console, network, scrollbars, text geometry."""

@@ -313,7 +313,7 @@ def test_in_english_on_a_dark_1920_screen(server: Server, browser: Any, shots: P
                                                "main-south · Entries", "main-south · Exits"}
     w.fits(shots / "en-1920x1080-dark.png")
     # the light default at the big size too
-    w.page.goto(server.url + QUESTION + "&lang=en", wait_until="networkidle")
+    w.goto(server.url + QUESTION + "&lang=en")
     w.settled()
     assert "ioc-theme-light" in (page.locator(".ioc-screen").get_attribute("class") or "")
     w.fits(shots / "en-1920x1080-light.png")
