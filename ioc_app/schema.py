@@ -63,6 +63,11 @@ class Rollup:
     grain: str  # "1m" | "1h"
     dims: tuple[str | Col, ...]
     measures: tuple[Col, ...]
+    #: empty: ``<table>_<grain>``; else a narrow rollup ``<table>_<name>_<grain>``
+    name: str = ""
+
+    def table(self, source: str) -> str:
+        return f"{source}_{self.name}_{self.grain}" if self.name else f"{source}_{self.grain}"
 
     @property
     def bucket(self) -> Col:
@@ -216,7 +221,7 @@ class Dialect:
     def rollup(self, source: Source, rollup: Rollup) -> list[str]:
         """An AggregatingMergeTree rollup and the materialized view that fills it; a dimension
         named by a string keeps its raw column's type."""
-        name = f"{source.table}_{rollup.grain}"
+        name = rollup.table(source.table)
         dims = [d if isinstance(d, Col) else Col(d, source.type_of(d), d) for d in rollup.dims]
         bucket = rollup.bucket
         keys = [bucket, *dims]
@@ -229,9 +234,33 @@ class Dialect:
             order_by="(" + ", ".join(c.name for c in keys) + ")",
             ttl=f"{bucket.name} + INTERVAL {ttl_days} DAY",
         )
-        select = ",\n    ".join(f"{c.expr} AS `{c.name}`" for c in (*keys, *rollup.measures))
-        ddl.append(self.materialized_view(
-            name, source.table,
-            f"SELECT\n    {select}\nFROM {{source}}\nGROUP BY " + ", ".join(f"`{c.name}`" for c in keys),
-        ))
+        ddl.append(self.materialized_view(name, source.table, self._rollup_select(source, rollup)))
         return ddl
+
+    @staticmethod
+    def _rollup_select(source: Source, rollup: Rollup, where: str = "") -> str:
+        """The SELECT that aggregates raw rows of ``{source}`` into rows of ``rollup``."""
+        dims = [d if isinstance(d, Col) else Col(d, source.type_of(d), d) for d in rollup.dims]
+        keys = [rollup.bucket, *dims]
+        select = ",\n    ".join(f"{c.expr} AS `{c.name}`" for c in (*keys, *rollup.measures))
+        return (f"SELECT\n    {select}\nFROM {{source}}\n" + (f"WHERE {where}\n" if where else "")
+                + "GROUP BY " + ", ".join(f"`{c.name}`" for c in keys))
+
+    def rollup_backfill(self, source: Source, rollup: Rollup) -> list[str]:
+        """Fill a rollup added after its stream from the raw rows stored so far, exactly once:
+        empty it, then aggregate the raw table into it (a minute rollup only over the days its
+        TTL keeps). Its view must exist already and nothing may be written meanwhile (migrations
+        run before the processes start, README "Running it"): each raw row is then either
+        stored before the fill, which counts it, or after it, which the view counts. Run again
+        after an interruption, it starts over from the raw table, so nothing is counted twice.
+        The fill is not deduplicated: a block of it that happens to equal an earlier one (say
+        of an interrupted fill) must not be dropped; on a cluster it is inserted before the
+        statement returns."""
+        name = rollup.table(source.table)
+        where = f"ts >= now() - INTERVAL {ROLLUP_1M_TTL_DAYS} DAY" if rollup.grain == "1m" else ""
+        select = self._rollup_select(source, rollup, where).replace("{source}", f"{self.db}.{source.table}")
+        settings = "insert_deduplicate = 0" + (", insert_distributed_sync = 1" if self.cluster else "")
+        return [
+            f"TRUNCATE TABLE IF EXISTS {self.db}.{self._local(name)}{self.on_cluster}",
+            f"INSERT INTO {self.db}.{name}\nSETTINGS {settings}\n{select}",
+        ]
