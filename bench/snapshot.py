@@ -45,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -60,6 +61,8 @@ from bench.access import (  # noqa: E402
     wait_healthy,
     wait_snapshot,
 )
+from bench.before import load as load_before  # noqa: E402
+from bench.before import revision  # noqa: E402
 from ingest.site import load_site, store_reference  # noqa: E402
 from ioc_app.core import SnapshotCore  # noqa: E402
 from ioc_app.migrate import migrate  # noqa: E402
@@ -270,8 +273,24 @@ def _remember(keep: Path | None, now: datetime, have: int, mix: str) -> None:
         (keep / "bench.json").write_text(json.dumps({"now": now.isoformat(), "have": have, "mix": mix}))
 
 
+def alternating(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, tuple[float, float]]:
+    """Median and p95 in ms of each run, the runs taking turns (so a burst of load from
+    elsewhere falls on all of them alike)."""
+    samples: dict[str, list[float]] = {k: [] for k in runs}
+    for _ in range(repeat):
+        for k, fn in runs.items():
+            t = time.perf_counter()
+            fn()
+            samples[k].append((time.perf_counter() - t) * 1000)
+    out = {}
+    for k, v in samples.items():
+        v.sort()
+        out[k] = statistics.median(v), v[min(len(v) - 1, int(0.95 * len(v)))]
+    return out
+
+
 def compute_part(sizes: list[int], repeat: int, mix: str = "site", profile: bool = False,
-                 keep: Path | None = None) -> None:
+                 keep: Path | None = None, before: str = "") -> None:
     tmp, now, have = _kept(keep, mix)
     try:
         store = Store(f"chdb://{tmp / 'engine'}")
@@ -283,6 +302,9 @@ def compute_part(sizes: list[int], repeat: int, mix: str = "site", profile: bool
                   + f" in {time.perf_counter() - t:.1f} s", flush=True)
         store_reference(store, load_site(DEFAULT_SITE))
         core = SnapshotCore(store, ZONE, rules=load_rules(DEFAULT_ALERTS), keep_history=False)
+        old_core = (SnapshotCore(store, ZONE, rules=load_rules(DEFAULT_ALERTS), keep_history=False,
+                                 domains=load_before(before, tuple(d.name for d in core.domains)))
+                    if before else None)
         start = now.astimezone(ZONE).replace(hour=0, minute=0, second=0, microsecond=0)
         print(f"mix of streams: {mix}" + (f"; kept store {tmp} ({have:,} events, now={now.isoformat()})"
                                           if keep else ""))
@@ -302,9 +324,16 @@ def compute_part(sizes: list[int], repeat: int, mix: str = "site", profile: bool
             filled = time.perf_counter() - t
             core.warm()
             slow_ms, _ = timed(lambda: core.slow_tick(now), 3)
-            live = timed(lambda: core.compute(now), repeat)
-            per = {d.name: timed(lambda d=d: d.live(store, ZONE, now), repeat)[0] for d in core.domains}
-            per["freshness"] = timed(lambda: freshness(store, now), repeat)[0]
+            runs: dict[str, Callable[[], object]] = {"snapshot": lambda: core.compute(now)}
+            runs |= {d.name: (lambda d=d: d.live(store, ZONE, now)) for d in core.domains}
+            runs["freshness"] = lambda: freshness(store, now)
+            if old_core is not None:
+                old_core._slow = core._slow
+                runs["snapshot before"] = lambda: old_core.compute(now)
+                runs |= {f"{d.name} before": (lambda d=d: d.live(store, ZONE, now)) for d in old_core.domains}
+            took = alternating(runs, repeat)
+            live = took["snapshot"]
+            per = {d.name: took[d.name][0] for d in core.domains} | {"freshness": took["freshness"][0]}
             same = timed(lambda: (gate.live(store, ZONE, now), service.live(store, ZONE, now),
                                   freshness(store, now)), repeat)
             raw = timed(lambda: [store.rows(q, {"start": start, "now": now}) for q in RAW],
@@ -312,6 +341,15 @@ def compute_part(sizes: list[int], repeat: int, mix: str = "site", profile: bool
             print(f"{total:>14,} {filled:>7.1f} {live[0]:>15.1f} {live[1]:>7.1f} {slow_ms:>8.1f} "
                   f"{same[0]:>24.1f} {raw[0]:>13.1f} {raw[0] / same[0]:>10.1f}x   "
                   + " ".join(f"{k}={v:.0f}" for k, v in per.items()), flush=True)
+            print("    p50/p95 ms " + " ".join(f"{k}={v[0]:.0f}/{v[1]:.0f}" for k, v in took.items()
+                                               if not k.endswith(" before")), flush=True)
+            if old_core is not None:
+                print(f"    before ({before} {revision(before)}, same store, alternating with the above): "
+                      + " ".join(f"{k.removesuffix(' before')}={v[0]:.0f}/{v[1]:.0f}" for k, v in took.items()
+                                 if k.endswith(" before")), flush=True)
+                print("    after/before p95: " + " ".join(
+                    f"{k}={took[k][1] / took[f'{k} before'][1]:.2f}" for k in took if f"{k} before" in took),
+                    flush=True)
             if profile:
                 statements(store, core, now)
         store.close()
@@ -489,6 +527,10 @@ def main() -> None:
     ap.add_argument("--mix", choices=tuple(MIXES), default="site",
                     help="site: one university's mix of streams; heavy: 4-10x the cases and candidates")
     ap.add_argument("--profile", action="store_true", help="list the costliest statements at each size")
+    ap.add_argument("--before", default="main", metavar="REF",
+                    help="also time the snapshot and each domain as the metrics of git revision REF "
+                         "compute them, on the same store, alternating with the current ones "
+                         "(default main; '' for none)")
     ap.add_argument("--keep", type=Path, metavar="DIR",
                     help="keep the generated store in DIR and reuse it on the next run (topped up to "
                          "--sizes, migrated to the current schema); its events keep the time they were "
@@ -502,7 +544,7 @@ def main() -> None:
     args = ap.parse_args()
     if not args.http_only:
         compute_part([int(s) for s in args.sizes.split(",")], args.repeat, args.mix, args.profile,
-                     args.keep)
+                     args.keep, args.before)
     if args.http or args.http_only:
         http_part(args.screens, args.seconds, args.clients, args.closed_seconds)
 
