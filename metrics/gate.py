@@ -137,7 +137,7 @@ def today_totals(store: SqlStore, zone: ZoneInfo, now: datetime | None = None) -
 
 
 def live(store: SqlStore, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
-    """The ``gate`` section of the live snapshot (2 queries, on rollups only).
+    """The ``gate`` section of the live snapshot (1 query, on rollups only).
 
     - ``today``: ``{in, out, denied, attempts, deny_rate, net_inflow, fever, by_gate,
       by_person_type, deny_reasons}`` for [local midnight, now): ``in``/``out`` count passes,
@@ -152,8 +152,8 @@ def live(store: SqlStore, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
       current one and the current one, oldest first, zeros included; ``minute`` is the local
       RFC 3339 start of the minute.
     """
-    gates, people = _board(store, zone, now)
-    return {"today": _today(gates, people), "last_60m": _last_minutes(store, zone, now)}
+    gates, people, minutes = _board(store, zone, now)
+    return {"today": _today(gates, people), "last_60m": _last_minutes(minutes, zone, now)}
 
 
 def slow(store: SqlStore, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
@@ -253,16 +253,21 @@ def _split(w: Window) -> tuple[list[tuple[datetime, datetime]], list[tuple[datet
     return [(first, last)], [(s, e) for s, e in ((w.start, first), (last, w.end)) if s < e]
 
 
-def _board(store: SqlStore, zone: ZoneInfo, now: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Today's attempts (one query) as two frames: by gate (``gate_id, direction, result,
-    attempts, fever``) from the minutes of ``gate_pass_1m``, and by person (``person_type,
-    direction, result, deny_reason, attempts``) from ``gate_pass_people_1h`` for the whole UTC
-    hours and ``gate_pass_people_1m`` for the edges. The board needs no joint breakdown of
-    gate and person type, so neither the wide hour rollup nor raw events are read: at most
-    44 rows a minute (11 gates) and a hundred an hour or a minute of the people rollups."""
+def _board(store: SqlStore, zone: ZoneInfo, now: datetime
+           ) -> tuple[pl.DataFrame, pl.DataFrame, dict[tuple[int, str], int]]:
+    """Today's attempts and the passes of the last minutes, in one query: by gate
+    (``gate_id, direction, result, attempts, fever``) from the minutes of ``gate_pass_1m``; by
+    person (``person_type, direction, result, deny_reason, attempts``) from
+    ``gate_pass_people_1h`` for the whole UTC hours and ``gate_pass_people_1m`` for the edges;
+    and the passes per (minute epoch, direction) of the 61 minutes of ``last_60m``. The board
+    needs no joint breakdown of gate and person type, so neither the wide hour rollup nor raw
+    events are read: at most 44 rows a minute (11 gates) and a hundred an hour or a minute of
+    the people rollups."""
     start, end = local_midnight(zone, now), _minute_end(now)
     hours, edges = _split(Window("today", start, end))
-    params: dict[str, Any] = {"start": start, "end": end}
+    current = floor_minute(now)
+    params: dict[str, Any] = {"start": start, "end": end, "current": current,
+                              "first": current - LAST_MINUTES * MINUTE}
     people = []  # midnight < the end of the current minute: at least one range
     for table, col, ranges in (("gate_pass_people_1h", "hour", hours),
                                ("gate_pass_people_1m", "minute", edges)):
@@ -283,6 +288,13 @@ def _board(store: SqlStore, zone: ZoneInfo, now: datetime) -> tuple[pl.DataFrame
                sum(attempts), toUInt64(0)
         FROM (""" + "\nUNION ALL\n".join(people) + """)
         GROUP BY person_type, direction, result, deny
+        UNION ALL
+        SELECT 'minute', toString(toUnixTimestamp(minute)), toString(direction), 'pass', '',
+               sum(attempts), toUInt64(0)
+        FROM gate_pass_1m
+        WHERE minute >= {first:DateTime('UTC')} AND minute <= {current:DateTime('UTC')}
+          AND result = 'pass'
+        GROUP BY minute, direction
         """,
         params,
     ).cast({"attempts": pl.UInt64, "fever": pl.UInt64})
@@ -290,7 +302,9 @@ def _board(store: SqlStore, zone: ZoneInfo, now: datetime) -> tuple[pl.DataFrame
         pl.col("key").alias("gate_id"), "direction", "result", "attempts", "fever")
     persons = frame.filter(pl.col("part") == "person").select(
         pl.col("key").alias("person_type"), "direction", "result", "deny_reason", "attempts")
-    return gates, persons
+    minutes = {(int(m), d): int(n) for m, d, n in
+               frame.filter(pl.col("part") == "minute").select("key", "direction", "attempts").iter_rows()}
+    return gates, persons, minutes
 
 
 def _today(gates: pl.DataFrame, people: pl.DataFrame) -> dict[str, Any]:
@@ -339,20 +353,10 @@ def _pick(totals: dict[str, int] | None, keys: Iterable[str]) -> dict[str, int]:
     return {k: (totals or {}).get(k, 0) for k in keys}
 
 
-def _last_minutes(store: SqlStore, zone: ZoneInfo, now: datetime) -> list[dict[str, Any]]:
+def _last_minutes(got: dict[tuple[int, str], int], zone: ZoneInfo, now: datetime) -> list[dict[str, Any]]:
+    """``last_60m`` from the passes per (minute epoch, direction) of :func:`_board`."""
     current = floor_minute(now)
     first = current - LAST_MINUTES * MINUTE
-    rows = store.rows(
-        """
-        SELECT toUnixTimestamp(minute), toString(direction), sum(attempts)
-        FROM gate_pass_1m
-        WHERE minute >= {first:DateTime('UTC')} AND minute <= {current:DateTime('UTC')}
-          AND result = 'pass'
-        GROUP BY minute, direction
-        """,
-        {"first": first, "current": current},
-    )
-    got = {(int(m), d): int(n) for m, d, n in rows}
     out = []
     for t in steps(first, current + MINUTE, MINUTE):
         e = epoch(t)

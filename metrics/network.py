@@ -57,16 +57,16 @@ MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 
 #: one row per incident with a finding in [since, now] and none before ``since``:
-#: its first_seen and its latest status, severity and category. The incidents come from
+#: its first_seen and its latest status, severity and category (one argMax of the three: the
+#: version tuple is compared once per finding). The incidents come from
 #: ``network_incident_first`` (migration 10): an incident first seen in [since, now] has no
 #: finding before ``since``, so only the window's findings need reading — not the whole
 #: retention to learn which incidents are older than the window.
 _INCIDENTS = """
     SELECT incident_key,
            min(ts) AS first_seen,
-           argMax(status, (ts, received_at, event_id)) AS latest_status,
-           argMax(severity, (ts, received_at, event_id)) AS latest_severity,
-           argMax(category, (ts, received_at, event_id)) AS latest_category
+           argMax((status, severity, category), (ts, received_at, event_id)) AS latest,
+           latest.1 AS latest_status, latest.2 AS latest_severity, latest.3 AS latest_category
     FROM network_security
     WHERE incident_key IN (
             SELECT incident_key FROM network_incident_first
