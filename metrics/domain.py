@@ -262,6 +262,7 @@ class MetricsDomain:
                                  f"{stream}, which belongs to another domain")
         seen = [(r.stream, r.grain, r.name) for r in self.rollups]
         for stream, grain, name in sorted({k for k in seen if seen.count(k) > 1}):
+            called = f" named {name!r}" if name else ""
             raise ValueError(f"the metrics declaration of domain {self.name!r} declares the {grain} "
-                             f"rollup {name or '(general)'} of {stream} twice; keep one")
+                             f"rollup of {stream}{called} twice; keep one")
 
