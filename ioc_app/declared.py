@@ -57,7 +57,7 @@ def table_statements(stream: Stream, table: Table, rollups: tuple[Rollup, ...], 
     for r in rollups:
         out += d.rollup(src, schema.Rollup(r.grain, tuple(_col(c) for c in r.dims),
                                            tuple(schema.Col(c.name, c.type, c.expr) for c in r.measures),
-                                           r.name))
+                                           r.name, r.folds))
     return out
 
 

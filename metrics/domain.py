@@ -54,6 +54,8 @@ class Rollup:
     #: empty for the stream's general rollup (``<table>_<grain>``, what the query API reads);
     #: a name for a narrow one that answers a figure directly (``<table>_<name>_<grain>``)
     name: str = ""
+    #: a narrow rollup folded from the general rollup of its grain (see ``ioc_app.schema.Rollup``)
+    folds: bool = False
 
     def table(self, raw_table: str) -> str:
         """The rollup's table, beside the stream's raw table ``raw_table``."""

@@ -47,7 +47,6 @@ from metrics.domain import (
     Rollup,
     Source,
     Watched,
-    both_grains,
     count,
     count_of,
     ratio_of,
@@ -258,24 +257,28 @@ def _board(store: SqlStore, zone: ZoneInfo, now: datetime
     """Today's attempts and the passes of the last minutes, in one query: by gate
     (``gate_id, direction, result, attempts, fever``) from the minutes of ``gate_pass_1m``; by
     person (``person_type, direction, result, deny_reason, attempts``) from
-    ``gate_pass_people_1h`` for the whole UTC hours and ``gate_pass_people_1m`` for the edges;
-    and the passes per (minute epoch, direction) of the 61 minutes of ``last_60m``. The board
-    needs no joint breakdown of gate and person type, so neither the wide hour rollup nor raw
-    events are read: at most 44 rows a minute (11 gates) and a hundred an hour or a minute of
-    the people rollups."""
+    ``gate_pass_people_1h`` for the whole UTC hours and the raw passes of the edges (the
+    current hour so far; in a zone whose midnight is not on a UTC hour, also the first
+    partial hour); and the passes per (minute epoch, direction) of the 61 minutes of
+    ``last_60m``. The board needs no joint breakdown of gate and person type, so the wide hour
+    rollup is not read: at most 44 rows a minute (11 gates) and a hundred an hour."""
     start, end = local_midnight(zone, now), _minute_end(now)
     hours, edges = _split(Window("today", start, end))
     current = floor_minute(now)
     params: dict[str, Any] = {"start": start, "end": end, "current": current,
                               "first": current - LAST_MINUTES * MINUTE}
+    sources = (  # (the rows, their time column and its type, the ranges read there)
+        ("SELECT person_type, direction, result, deny, attempts FROM gate_pass_people_1h",
+         "hour", "DateTime('UTC')", hours),
+        ("SELECT person_type, direction, result, ifNull(toString(deny_reason), '') AS deny, "
+         "toUInt64(1) AS attempts FROM gate_pass", "ts", "DateTime64(3, 'UTC')", edges),
+    )
     people = []  # midnight < the end of the current minute: at least one range
-    for table, col, ranges in (("gate_pass_people_1h", "hour", hours),
-                               ("gate_pass_people_1m", "minute", edges)):
+    for rows, col, typ, ranges in sources:
         for s, e in ranges:
             i = len(params)
             params.update({f"s{i}": s, f"e{i}": e})
-            people.append(f"SELECT person_type, direction, result, deny, attempts FROM {table} "
-                          f"WHERE {col} >= {{s{i}:DateTime('UTC')}} AND {col} < {{e{i}:DateTime('UTC')}}")
+            people.append(f"{rows} WHERE {col} >= {{s{i}:{typ}}} AND {col} < {{e{i}:{typ}}}")
     frame = store.query(
         """
         SELECT 'gate' AS part, toString(gate_id) AS key, toString(direction) AS direction,
@@ -462,14 +465,16 @@ REFERENCES = (
 )
 
 # the rollups of gate_pass the figures above read (ioc_app/declared.py makes their DDL): the
-# general minute and hour rollups, and the narrow "people" pair of the live board (_board)
+# general minute and hour rollups, and the narrow "people" one of the live board (_board),
+# folded from the hour rollup
 FEVER = Col("fever", "SimpleAggregateFunction(sum, UInt64)", f"countIf(temperature_c >= {FEVER_C})")
 DENY = Col("deny", "LowCardinality(String)", "ifNull(toString(deny_reason), '')")
 ROLLUPS = (
     Rollup("gate.pass", "1m", ("gate_id", "direction", "result"), (count("attempts"), FEVER)),
     Rollup("gate.pass", "1h", ("campus", "gate_id", "direction", "result", "person_type", "method", DENY),
            (count("attempts"), FEVER)),
-    *both_grains("gate.pass", ("person_type", "direction", "result", DENY), (count("attempts"),), "people"),
+    Rollup("gate.pass", "1h", ("person_type", "direction", "result", DENY), (count("attempts"),), "people",
+           folds=True),
 )
 
 DOMAIN = MetricsDomain(

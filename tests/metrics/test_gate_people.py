@@ -1,8 +1,8 @@
-"""The live board's narrow rollups (``gate_pass_people_1m`` / ``_1h``, migration 13) hold
-exactly what the raw passes say, whether the passes came through the ingest path after the
-migration (a block inserted twice with its deduplication token counts once) or were stored
-before it (the migration fills the rollups from them once, also when it runs again after an
-interruption).
+"""The live board's narrow rollup (``gate_pass_people_1h``, migration 13, folded from the hour
+rollup's blocks) holds exactly what the raw passes say, whether the passes came through the
+ingest path after the migration (a block inserted twice with its deduplication token counts
+once, in the hour rollup and in the rollup folded from it) or were stored before it (the
+migration fills it from them once, also when it runs again after an interruption).
 """
 
 from __future__ import annotations
@@ -29,14 +29,14 @@ from metrics import gate
 from tests.ingest.strategies import random_events
 
 ZONE = ZoneInfo("Asia/Shanghai")
-#: buckets compared: the minute rollup keeps 63 days (older minutes are the TTL's to drop)
-KEPT = timedelta(days=62)
-RAW = {"1m": "toStartOfMinute(ts)", "1h": "toStartOfHour(ts)"}
+#: buckets compared (all the passes below are younger)
+KEPT = timedelta(days=90)
+RAW = {"1h": "toStartOfHour(ts)"}
 
 
 def events(n: int, seed: int, now: datetime) -> list[dict[str, Any]]:
-    """Valid passes: a third in the last hours, the rest over the last 80 days (so some lie
-    beyond the minute rollup's TTL); every fifth a denial, some with a fever reading."""
+    """Valid passes: a third in the last hours, the rest over the last 80 days; every fifth a
+    denial."""
     rng = random.Random(seed)
     out = random_events(GATE_PASS, n, seed, now)
     for i, e in enumerate(out):
@@ -57,7 +57,7 @@ def rollup_vs_raw(store: Store, now: datetime) -> dict[str, tuple[list[tuple], l
     out = {}
     since = now - KEPT
     for grain, bucket in RAW.items():
-        col = "minute" if grain == "1m" else "hour"
+        col = "hour"
         got = store.rows(
             f"SELECT {col}, toString(person_type), toString(direction), toString(result), deny, "
             f"sum(attempts) FROM gate_pass_people_{grain} WHERE {col} >= {{since:DateTime('UTC')}} "
@@ -128,7 +128,7 @@ def test_the_migration_fills_the_rollups_from_stored_passes_once(fresh: Store, t
     for sql in m0013_gate_people.statements(dialect_for(fresh)):
         fresh.command(sql)
     assert_exact(fresh, now, 3000)
-    # interrupted halfway through the fill of the hour rollup, then run again
+    # interrupted halfway through the fill, then run again
     statements = m0013_gate_people.statements(dialect_for(fresh))
     for sql in statements[: statements.index(next(s for s in statements if s.startswith("INSERT")))]:
         fresh.command(sql)
@@ -142,7 +142,7 @@ def test_the_migration_fills_the_rollups_from_stored_passes_once(fresh: Store, t
 
 
 def test_the_board_reads_the_same_counts_as_the_joint_breakdown(fresh: Store, tmp_path: Path) -> None:
-    """``live``'s board (gate rollup by minute, people rollups) against the joint breakdown
+    """``live``'s board (gate rollup by minute, people rollup, raw edges) against the joint breakdown
     of the general rollups and raw edges (``window_counts``), in several zones."""
     now = datetime.now(UTC)
     migrate(fresh)

@@ -958,33 +958,6 @@ MODIFY TTL toDateTime(received_at) + INTERVAL 30 DAY;
 
 -- 0013_gate_people
 
-CREATE TABLE IF NOT EXISTS ioc.gate_pass_people_1m
-(
-    `minute` DateTime('UTC'),
-    `person_type` Enum8('student' = 1, 'staff' = 2, 'resident' = 3, 'visitor' = 4, 'contractor' = 5, 'other' = 6),
-    `direction` Enum8('in' = 1, 'out' = 2),
-    `result` Enum8('pass' = 1, 'deny' = 2),
-    `deny` LowCardinality(String),
-    `attempts` SimpleAggregateFunction(sum, UInt64)
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(minute)
-ORDER BY (minute, person_type, direction, result, deny)
-TTL minute + INTERVAL 63 DAY
-SETTINGS non_replicated_deduplication_window = 10000;
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.gate_pass_people_1m_mv
-TO ioc.gate_pass_people_1m
-AS SELECT
-    toStartOfMinute(ts) AS `minute`,
-    person_type AS `person_type`,
-    direction AS `direction`,
-    result AS `result`,
-    ifNull(toString(deny_reason), '') AS `deny`,
-    count() AS `attempts`
-FROM ioc.gate_pass
-GROUP BY `minute`, `person_type`, `direction`, `result`, `deny`;
-
 CREATE TABLE IF NOT EXISTS ioc.gate_pass_people_1h
 (
     `hour` DateTime('UTC'),
@@ -1003,40 +976,25 @@ SETTINGS non_replicated_deduplication_window = 10000;
 CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.gate_pass_people_1h_mv
 TO ioc.gate_pass_people_1h
 AS SELECT
-    toStartOfHour(ts) AS `hour`,
-    person_type AS `person_type`,
-    direction AS `direction`,
-    result AS `result`,
-    ifNull(toString(deny_reason), '') AS `deny`,
-    count() AS `attempts`
-FROM ioc.gate_pass
+    `hour` AS `hour`,
+    `person_type` AS `person_type`,
+    `direction` AS `direction`,
+    `result` AS `result`,
+    `deny` AS `deny`,
+    sum(`attempts`) AS `attempts`
+FROM ioc.gate_pass_1h
 GROUP BY `hour`, `person_type`, `direction`, `result`, `deny`;
-
-TRUNCATE TABLE IF EXISTS ioc.gate_pass_people_1m;
-
-INSERT INTO ioc.gate_pass_people_1m
-SETTINGS insert_deduplicate = 0
-SELECT
-    toStartOfMinute(ts) AS `minute`,
-    person_type AS `person_type`,
-    direction AS `direction`,
-    result AS `result`,
-    ifNull(toString(deny_reason), '') AS `deny`,
-    count() AS `attempts`
-FROM ioc.gate_pass
-WHERE ts >= now() - INTERVAL 63 DAY
-GROUP BY `minute`, `person_type`, `direction`, `result`, `deny`;
 
 TRUNCATE TABLE IF EXISTS ioc.gate_pass_people_1h;
 
 INSERT INTO ioc.gate_pass_people_1h
 SETTINGS insert_deduplicate = 0
 SELECT
-    toStartOfHour(ts) AS `hour`,
-    person_type AS `person_type`,
-    direction AS `direction`,
-    result AS `result`,
-    ifNull(toString(deny_reason), '') AS `deny`,
-    count() AS `attempts`
-FROM ioc.gate_pass
+    `hour` AS `hour`,
+    `person_type` AS `person_type`,
+    `direction` AS `direction`,
+    `result` AS `result`,
+    `deny` AS `deny`,
+    sum(`attempts`) AS `attempts`
+FROM ioc.gate_pass_1h
 GROUP BY `hour`, `person_type`, `direction`, `result`, `deny`;
