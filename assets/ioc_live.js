@@ -25,9 +25,14 @@
   IOC.cfg = null;
   var PUSH_WAIT_S = 15;       // how long the server holds a request (well below proxies' timeouts)
   var PUSH_GRACE_MS = 5000;   // a held request not answered by wait + this is a broken channel
+  // push starts once the page has loaded: after this many answered polls (its first seconds),
+  // so a loading page never holds one of the few connections a browser opens to a host
+  var PUSH_AFTER_POLLS = 3;
+  IOC.answered = 0;
   // on, running: a request is held / the loop runs; retryAt: no push before (ms); reason: why
-  // the last fallback; received: versions that came by push
-  IOC.push = {on: false, running: false, retryAt: 0, backoff: 0, reason: "", received: 0,
+  // the last fallback; received: versions that came by push, lastSet: the last one handed to
+  // the page's callbacks
+  IOC.push = {on: false, running: false, retryAt: 0, backoff: 0, reason: "", received: 0, lastSet: null,
               allowed: new URLSearchParams(window.location.search).get("push") !== "0"};
 
   function walk(obj, path) {
@@ -202,6 +207,7 @@
 
   /* A new snapshot in hand: bind it and badge it (from a poll or a push). */
   function apply(snap, cfg) {
+    IOC.answered += 1;
     IOC.failures = 0;
     IOC.lastOk = Date.now();
     IOC.snapshot = snap;
@@ -263,7 +269,10 @@
             apply(snap, cfg);
             p.received += 1;
             var dc = window.dash_clientside;
-            if (dc && dc.set_props && cfg.version_id) dc.set_props(cfg.version_id, {data: snap.version});
+            if (dc && dc.set_props && cfg.version_id) {
+              dc.set_props(cfg.version_id, {data: snap.version});
+              p.lastSet = snap.version;
+            }
           } else if (IOC.version !== null && snap.version < IOC.version) {
             await sleep(1000);  // this server is behind the one that answered before
           }
@@ -321,6 +330,7 @@
       clearTimeout(timer);
       if (r.status === 304) {
         await r.text();  // a 304 has no body, but left unread it is cancelled (a failed request)
+        IOC.answered += 1;
         IOC.failures = 0;
         IOC.lastOk = Date.now();
         ages(IOC.snapshot, cfg);
@@ -350,7 +360,8 @@
       IOC.inflight = false;
       heartbeat(cfg);  // after the answer: the first beat already names the version on screen
       // the server answers: hold the next request open on it (when push is on and not pausing)
-      if (IOC.failures === 0 && IOC.version !== null && pushWanted(cfg)) pushLoop();
+      if (IOC.failures === 0 && IOC.version !== null && IOC.answered >= PUSH_AFTER_POLLS &&
+          pushWanted(cfg)) pushLoop();
     }
   }
 
