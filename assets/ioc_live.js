@@ -25,10 +25,28 @@
   IOC.cfg = null;
   var PUSH_WAIT_S = 15;       // how long the server holds a request (well below proxies' timeouts)
   var PUSH_GRACE_MS = 5000;   // a held request not answered by wait + this is a broken channel
-  // push starts once the page has loaded: after this many answered polls (its first seconds),
-  // so a loading page never holds one of the few connections a browser opens to a host
+  // push starts once the page has loaded — PUSH_AFTER_POLLS polls answered and no other request
+  // (script, chart, callback) for QUIET_MS, or at the latest after PUSH_LATEST_POLLS polls on a
+  // page whose callbacks never rest — so a loading page never holds one of the few connections
+  // a browser opens to a host, and a page that has loaded is seen to be idle on the network
   var PUSH_AFTER_POLLS = 3;
+  var PUSH_LATEST_POLLS = 10;
+  var QUIET_MS = 1500;
   IOC.answered = 0;
+  var lastLoad = 0;  // performance.now() when the last request other than the live layer's ended
+  try {
+    new PerformanceObserver(function (list) {
+      list.getEntries().forEach(function (e) {
+        if (!/\/api\/v1\/(snapshot|heartbeat)/.test(e.name)) lastLoad = Math.max(lastLoad, e.responseEnd);
+      });
+    }).observe({type: "resource", buffered: true});
+  } catch (e) { /* no resource timing: the polls alone decide */ }
+
+  function loaded() {
+    return IOC.answered >= PUSH_AFTER_POLLS && document.readyState === "complete" &&
+      (performance.now() - lastLoad >= QUIET_MS || IOC.answered >= PUSH_LATEST_POLLS) &&
+      !document.querySelector("._dash-loading-callback, [data-dash-is-loading]");
+  }
   // on, running: a request is held / the loop runs; retryAt: no push before (ms); reason: why
   // the last fallback; received: versions that came by push, lastSet: the last one handed to
   // the page's callbacks
@@ -360,8 +378,10 @@
       IOC.inflight = false;
       heartbeat(cfg);  // after the answer: the first beat already names the version on screen
       // the server answers: hold the next request open on it (when push is on and not pausing)
-      if (IOC.failures === 0 && IOC.version !== null && IOC.answered >= PUSH_AFTER_POLLS &&
-          pushWanted(cfg)) pushLoop();
+      // (a moment later: until this callback has returned, Dash counts it as loading)
+      window.setTimeout(function () {
+        if (IOC.failures === 0 && IOC.version !== null && loaded() && pushWanted(IOC.cfg)) pushLoop();
+      }, 100);
     }
   }
 
