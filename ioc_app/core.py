@@ -85,11 +85,16 @@ VOLATILE = ("version", "generated_at", "compute_ms")
 
 def content_digest(snapshot: dict[str, Any]) -> bytes:
     """What the screens would show, without what changes on every tick (the time, the lag of
-    each stream): a tick whose figures equal the last ones publishes no new version, so a
-    screen repaints only when something it shows changed."""
+    each stream, the age of each link's sample — computed when read, ``ioc_app.feed``): a tick
+    whose figures equal the last ones publishes no new version, so a screen repaints only when
+    something it shows changed."""
     stable = {k: v for k, v in snapshot.items() if k not in VOLATILE}
     stable["freshness"] = {name: {k: v for k, v in f.items() if k != "lag_s"}
                            for name, f in snapshot.get("freshness", {}).items()}
+    network = snapshot.get("network")
+    if isinstance(network, dict) and isinstance(network.get("links"), list):
+        stable["network"] = {**network, "links": [{k: v for k, v in link.items() if k != "age_s"}
+                                                  for link in network["links"]]}
     return hashlib.blake2b(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
 
 

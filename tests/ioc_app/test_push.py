@@ -233,3 +233,17 @@ def test_a_web_workers_feed_wakes_its_held_requests_through_redis(client, tmp_pa
         feed.close()
         publisher.close()
         server.stop()
+
+
+def test_figures_that_only_age_publish_no_new_version() -> None:
+    """Two ticks whose snapshots differ only in the lag of a stream and the age of a link's
+    sample have the same content: the core keeps the version (the ages are computed when read)."""
+    from ioc_app.core import content_digest
+
+    def snap(lag: float, age: float, in_bps: int) -> dict[str, Any]:
+        return {"version": 1, "generated_at": "2026-09-01T08:00:00+00:00",
+                "freshness": {"gate.pass": {"lag_s": lag, "stale": False}},
+                "network": {"links": [{"link_id": "a", "in_bps": in_bps, "age_s": age}]}}
+
+    assert content_digest(snap(1.0, 2.0, 100)) == content_digest(snap(61.0, 62.0, 100))
+    assert content_digest(snap(1.0, 2.0, 100)) != content_digest(snap(1.0, 2.0, 101))
