@@ -247,3 +247,55 @@ def test_figures_that_only_age_publish_no_new_version() -> None:
 
     assert content_digest(snap(1.0, 2.0, 100)) == content_digest(snap(61.0, 62.0, 100))
     assert content_digest(snap(1.0, 2.0, 100)) != content_digest(snap(1.0, 2.0, 101))
+
+
+def test_a_graceful_stop_answers_the_held_requests_at_once(tmp_path: Path) -> None:
+    """The real server (gunicorn): on SIGTERM a held request is answered ``closing`` instead of
+    keeping the stop waiting for the end of its wait."""
+    import http.client
+    import os
+    import re
+    import signal
+    import urllib.request
+
+    from tests.conftest import Server, free_port, product_env
+
+    server = Server(product_env(tmp_path), free_port())
+    try:
+        server.wait_ready()
+        cookie = {"Cookie": f"ioc_screen={server.screen('push-wall')}"}
+        etag = None
+
+        def current() -> bool:
+            nonlocal etag
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            conn.request("GET", "/api/v1/snapshot", headers=cookie)
+            r = conn.getresponse()
+            r.read()
+            etag = r.headers.get("ETag")
+            return r.status == 200
+
+        wait_for(current)
+        got: dict[str, Any] = {}
+
+        def hold() -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+            conn.request("GET", "/api/v1/snapshot?wait=30", headers={**cookie, "If-None-Match": etag})
+            r = conn.getresponse()
+            r.read()
+            got.update(status=r.status, push=r.headers.get("IOC-Push"))
+
+        holder = threading.Thread(target=hold, daemon=True)
+        holder.start()
+
+        def parked() -> bool:
+            with urllib.request.urlopen(server.url + "/metrics", timeout=10) as r:
+                found = re.search(r"^ioc_push_held (\S+)$", r.read().decode(), re.M)
+            return found is not None and float(found.group(1)) == 1
+
+        wait_for(parked)
+        os.killpg(server.proc.pid, signal.SIGTERM)
+        holder.join(TIMEOUT)
+        assert got == {"status": 304, "push": "closing"}  # not "held": its 30 s were not waited out
+    finally:
+        server.stop()
