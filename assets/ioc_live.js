@@ -25,15 +25,18 @@
   IOC.cfg = null;
   var PUSH_WAIT_S = 15;       // how long the server holds a request (well below proxies' timeouts)
   var PUSH_GRACE_MS = 5000;   // a held request not answered by wait + this is a broken channel
-  // push starts once the page has loaded — PUSH_AFTER_POLLS polls answered and no other request
-  // (script, chart, callback) for QUIET_MS, or at the latest after PUSH_LATEST_POLLS polls on a
-  // page whose callbacks never rest — so a loading page never holds one of the few connections
-  // a browser opens to a host, and a page that has loaded is seen to be idle on the network
+  // push starts once the page has loaded: PUSH_AFTER_POLLS polls answered, no other request
+  // (script, chart, callback) for QUIET_MS, and the network seen idle — nothing in flight — for
+  // IDLE_MS at least once since the page opened (or at the latest after PUSH_LATEST_POLLS polls
+  // on a page that is never quiet). A loading page never holds one of the few connections a
+  // browser opens to a host, and a page that has loaded has been seen idle on the network.
   var PUSH_AFTER_POLLS = 3;
-  var PUSH_LATEST_POLLS = 10;
+  var PUSH_LATEST_POLLS = 30;
   var QUIET_MS = 1500;
+  var IDLE_MS = 800;
   IOC.answered = 0;
   var lastLoad = 0;  // performance.now() when the last request other than the live layer's ended
+  var wasIdle = false;
   try {
     new PerformanceObserver(function (list) {
       list.getEntries().forEach(function (e) {
@@ -42,10 +45,30 @@
     }).observe({type: "resource", buffered: true});
   } catch (e) { /* no resource timing: the polls alone decide */ }
 
+  /* Was there a stretch of IDLE_MS with no request in flight, from the document's own
+   * answer until now (this moment included: the poll has returned)? */
+  function idleSeen() {
+    if (wasIdle) return true;
+    var spans = performance.getEntriesByType("resource").map(function (e) {
+      return [e.startTime, e.responseEnd || performance.now()];
+    });
+    var nav = performance.getEntriesByType("navigation")[0];
+    spans.push([0, nav ? nav.responseEnd : 0]);
+    spans.sort(function (a, b) { return a[0] - b[0]; });
+    var end = 0;
+    for (var i = 0; i < spans.length; i++) {
+      if (spans[i][0] - end >= IDLE_MS) { wasIdle = true; return true; }
+      end = Math.max(end, spans[i][1]);
+    }
+    wasIdle = performance.now() - end >= IDLE_MS;
+    return wasIdle;
+  }
+
   function loaded() {
-    return IOC.answered >= PUSH_AFTER_POLLS && document.readyState === "complete" &&
-      (performance.now() - lastLoad >= QUIET_MS || IOC.answered >= PUSH_LATEST_POLLS) &&
-      !document.querySelector("._dash-loading-callback, [data-dash-is-loading]");
+    if (IOC.answered < PUSH_AFTER_POLLS || document.readyState !== "complete" ||
+        document.querySelector("._dash-loading-callback, [data-dash-is-loading]")) return false;
+    if (IOC.answered >= PUSH_LATEST_POLLS) return true;
+    return performance.now() - lastLoad >= QUIET_MS && idleSeen();
   }
   // on, running: a request is held / the loop runs; retryAt: no push before (ms); reason: why
   // the last fallback; received: versions that came by push, lastSet: the last one handed to
