@@ -13,7 +13,10 @@ performance.now()`` when the text becomes it (the DOM is written; the next frame
 The browser's clock is aligned to this script's per screen and per trial: of 5 round trips
 (``time.time()`` before and after reading the page's clock) the shortest gives the offset, to
 within half of it (printed: the largest such uncertainty of the run). The time of a trial on a
-screen is then (shown − offset) − the moment just before the post was sent.
+screen is then (shown − offset) − the moment just before the post was sent. The part that is
+the screen's own — from the core publishing that version (its ``generated_at`` +
+``compute_ms``, the server's clock, which is this machine's) to the screen showing it — is
+printed too: it is what push changes, the rest is ingest and the core.
 
 Both ways a screen learns of a new version are measured in the same run, ``--trials`` (30)
 each, on the same screens and server: push (the page as shipped: a request held until the
@@ -56,6 +59,8 @@ ARM = """([selector, expect]) => {
   const seen = () => {
     if (b.at === null && el.textContent.replace(/[^0-9]/g, '') === expect) {
       b.at = performance.timeOrigin + performance.now();
+      const snap = (window.IOC || {}).snapshot || {};
+      b.published = Date.parse(snap.generated_at) + (snap.compute_ms || 0);
     }
   };
   if (window.__benchObserver) window.__benchObserver.disconnect();
@@ -140,7 +145,7 @@ def settle(pages: list, timeout: float = 60) -> int:
 
 
 def run_mode(pages: list, port: int, token: str, mode: str, trials: int, tag: str) -> dict[str, list[float]]:
-    every, pairs, acks, spread = [], [], [], 0.0
+    every, pairs, acks, delivery, spread = [], [], [], [], 0.0
     for i in range(trials):
         time.sleep(random.uniform(0.3, 1.3))  # trials fall at random points of the tick
         expected = settle(pages) + 1
@@ -154,12 +159,13 @@ def run_mode(pages: list, port: int, token: str, mode: str, trials: int, tag: st
         for p, (off, err) in zip(pages, offsets, strict=True):
             p.wait_for_function("() => window.__bench && window.__bench.at !== null", timeout=30_000,
                                 polling=50)
-            at = p.evaluate("() => window.__bench.at") / 1000
-            got.append(at - off - sent)
+            at, published = p.evaluate("() => [window.__bench.at, window.__bench.published]")
+            got.append(at / 1000 - off - sent)
+            delivery.append(at / 1000 - off - published / 1000)
             spread = max(spread, err)
         pairs.extend(got)
         every.append(max(got))
-    return {"every": every, "pairs": pairs, "acks": acks, "clock": [spread]}
+    return {"every": every, "pairs": pairs, "acks": acks, "delivery": delivery, "clock": [spread]}
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -220,6 +226,7 @@ def main() -> None:
             print(line(f"{mode:>4} every screen shows it", r["every"]), flush=True)
             print(line(f"{mode:>4} per screen           ", r["pairs"]), flush=True)
             print(line(f"{mode:>4} ingest 200           ", r["acks"]), flush=True)
+            print(line(f"{mode:>4} published → on screen", r["delivery"]), flush=True)
             print(f"{mode:>4} clock alignment within ±{r['clock'][0] * 1000:.1f} ms", flush=True)
         if "push" in results and "poll" in results:
             ratio = pct(results["poll"]["every"], .95) / max(pct(results["push"]["every"], .95), 1e-9)
