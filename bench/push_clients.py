@@ -4,7 +4,8 @@ Starts the real server (gunicorn, embedded engine, no demo; ``--redis`` adds a l
 redis-server as the ingest buffer and fan-out) and pairs ``--screens`` (200) wall screens
 through ``/wall/pair`` (each its own ``ioc_screen`` cookie: the product is deny by default).
 A feeder posts ``--rate`` (2) gate passes a second through the ingest API in every phase, so
-the core publishes new versions at the same pace throughout. Then, ``--seconds`` (20) each, in
+the core publishes new versions at the same pace throughout (``--rate 0``: a quiet campus, where
+push costs next to nothing and polling still 1 request a second per screen). Then, ``--seconds`` (20) each, in
 one run:
 
 1. no screen (the baseline: the feeder, the writer and the core alone);
@@ -112,6 +113,8 @@ class Clients:
 
 
 def feeder(port: int, token: str, rate: float, stop: threading.Event, tag: str) -> None:
+    if rate <= 0:  # a quiet campus: no new version but at minute boundaries
+        return
     n = 0
     while not stop.wait(1.0 / rate):
         post(port, token, f"push-{tag}-{n}")
