@@ -23,13 +23,15 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property, partial
-from typing import Any, Protocol
+from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
 
 from ioc_app import domains as registry
+from ioc_app.feed import SNAPSHOT_CHANNEL, SNAPSHOT_KEY, LocalFeed, Published
+from ioc_app.feed import RedisFeed as RedisFeed  # where web workers read it; kept importable here
 from ioc_app.storage import Store
 from metrics import alerts as alert_rules
 from metrics import history
@@ -38,8 +40,6 @@ from metrics.small_cells import MIN_CELL
 
 log = logging.getLogger("ioc.core")
 
-SNAPSHOT_KEY = "ioc:snapshot"
-SNAPSHOT_CHANNEL = "ioc:snapshot"
 VERSION_KEY = "ioc:snapshot:version"
 LEADER_KEY = "ioc:core:leader"
 SLOW_EVERY_S = 30.0
@@ -80,110 +80,22 @@ def domains(min_cell: int = MIN_CELL) -> tuple[Domain, ...]:
 DOMAINS: tuple[Domain, ...] = domains()
 
 
-@dataclass(frozen=True)
-class Published:
-    """A snapshot as served: the JSON bytes every reader gets, and its version."""
-
-    version: int
-    body: bytes
-    parsed: dict[str, Any] | None = field(default=None, compare=False, repr=False)
-
-    @cached_property
-    def data(self) -> dict[str, Any]:
-        return self.parsed if self.parsed is not None else orjson.loads(self.body)
-
-    @property
-    def etag(self) -> str:
-        return f'"{self.version}"'
-
-    @classmethod
-    def of(cls, snapshot: dict[str, Any]) -> Published:
-        return cls(int(snapshot["version"]), orjson.dumps(snapshot), snapshot)
-
-
 VOLATILE = ("version", "generated_at", "compute_ms")
 
 
 def content_digest(snapshot: dict[str, Any]) -> bytes:
     """What the screens would show, without what changes on every tick (the time, the lag of
-    each stream): a tick whose figures equal the last ones publishes no new version, so a
-    screen repaints only when something it shows changed."""
+    each stream, the age of each link's sample — computed when read, ``ioc_app.feed``): a tick
+    whose figures equal the last ones publishes no new version, so a screen repaints only when
+    something it shows changed."""
     stable = {k: v for k, v in snapshot.items() if k not in VOLATILE}
     stable["freshness"] = {name: {k: v for k, v in f.items() if k != "lag_s"}
                            for name, f in snapshot.get("freshness", {}).items()}
+    network = snapshot.get("network")
+    if isinstance(network, dict) and isinstance(network.get("links"), list):
+        stable["network"] = {**network, "links": [{k: v for k, v in link.items() if k != "age_s"}
+                                                  for link in network["links"]]}
     return hashlib.blake2b(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
-
-
-class Feed(Protocol):
-    """Where a process reads the current snapshot from."""
-
-    def current(self) -> Published | None: ...
-
-
-class LocalFeed:
-    """The snapshot held in this process (the core runs here)."""
-
-    def __init__(self) -> None:
-        self._current: Published | None = None
-
-    def put(self, published: Published) -> None:
-        self._current = published
-
-    def current(self) -> Published | None:
-        return self._current
-
-
-class RedisFeed:
-    """The snapshot as published to Redis, for web workers that do not run the core.
-
-    A listener thread keeps the last pub/sub message; when none came for a few ticks (a
-    restart of Redis, a missed message) the key is read instead, at most once per second.
-    """
-
-    def __init__(self, client: Any, tick_s: float = 1.0) -> None:
-        self.client = client
-        self.tick_s = tick_s
-        self._current: Published | None = None
-        self._received = 0.0
-        self._polled = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._listen, name="ioc-feed", daemon=True)
-        self._thread.start()
-
-    def _take(self, body: bytes | None) -> None:
-        if not body:
-            return
-        published = Published(int(orjson.loads(body)["version"]), body)
-        if self._current is None or published.version >= self._current.version:
-            self._current = published
-        self._received = time.monotonic()
-
-    def _listen(self) -> None:
-        while not self._stop.is_set():
-            try:
-                pubsub = self.client.pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(SNAPSHOT_CHANNEL)
-                self._take(self.client.get(SNAPSHOT_KEY))
-                while not self._stop.is_set():
-                    message = pubsub.get_message(timeout=1.0)
-                    if message and message.get("type") == "message":
-                        self._take(message["data"])
-            except Exception as exc:  # Redis away: keep the last snapshot, retry soon
-                log.warning("event=feed.redis_error error=%r", str(exc)[:200])
-                self._stop.wait(1.0)
-
-    def current(self) -> Published | None:
-        now = time.monotonic()
-        if now - self._received > 3 * self.tick_s and now - self._polled > 1.0:
-            self._polled = now
-            try:
-                self._take(self.client.get(SNAPSHOT_KEY))
-            except Exception as exc:
-                log.warning("event=feed.redis_error error=%r", str(exc)[:200])
-        return self._current
-
-    def close(self) -> None:
-        self._stop.set()
 
 
 class RedisLeader:
