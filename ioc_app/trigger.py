@@ -5,8 +5,9 @@ committed rows, and when time alone changes a figure — otherwise it rests.
   processes) makes the core recompute at once the live figures of the domains the table
   feeds (``Domain.tables``), the freshness and the alerts, reusing the other domains' last
   sections. Commits that arrive while a recompute runs are taken together by the next one,
-  and recomputes start at most every ``MIN_INTERVAL_S`` (10 per second) and never keep the
-  core busy more than half the time: a burst costs a bounded number of recomputes.
+  and recomputes start at most every ``MIN_INTERVAL_S`` (10 per second) and keep the core
+  busy at most a quarter of the time (``BUSY_FACTOR``): a burst costs a bounded number of
+  recomputes, and a steady load leaves the cores to the ingest path.
 - Time: at every minute boundary every domain is recomputed (their windows end with the
   current minute — today, the last 60 minutes — and a new day starts at a minute boundary)
   together with the anomaly baselines, whose window is the last whole minutes, and the first
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("ioc.core")
 
 MIN_INTERVAL_S = 0.1
+#: a recompute starts no sooner than this many times the last one's duration after it began:
+#: under a steady load the core is busy at most a quarter of the time
+BUSY_FACTOR = 4.0
 FINE_STEP_S = 5.0
 SLOW_EVERY_S = 30.0
 RETRY_S = 1.0
@@ -106,7 +110,7 @@ class CommitTrigger:
                     if self._stopping:
                         return
                     now = time.time()
-                    ready = started + max(self.min_interval_s, 2 * busy)
+                    ready = started + max(self.min_interval_s, BUSY_FACTOR * busy)
                     wake = min(self.next_due(), ready if self._pending else math.inf)
                     wake = max(wake, ready)
                     if now >= wake:
