@@ -31,7 +31,8 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
@@ -43,9 +44,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("ioc.core")
 
 MIN_INTERVAL_S = 0.1
-#: a recompute starts no sooner than this many times the last one's duration after it began:
-#: under a steady load the core is busy at most a quarter of the time
+#: a recompute for commits starts no sooner than this many times the last one's duration
+#: after it began (and at most ``MAX_WAIT_S`` later): under a steady load the core is busy
+#: about a quarter of the time
 BUSY_FACTOR = 4.0
+MAX_WAIT_S = 1.0
 FINE_STEP_S = 5.0
 SLOW_EVERY_S = 30.0
 RETRY_S = 1.0
@@ -69,6 +72,11 @@ class CommitTrigger:
         self._led = False
         self._last_step = 0.0
         self._anomaly = any(isinstance(r, AnomalyRule) for r in core.rules)
+        #: in the thread, slow figures and baselines are computed beside the live ones, so a
+        #: commit never waits for them (``step`` called directly computes them in line)
+        self._slow_pool: ThreadPoolExecutor | None = None
+        self._slow_running = False
+        self._slow_done = False  # computed in the background, not yet published
         self._reset()
 
     def _reset(self) -> None:
@@ -101,8 +109,11 @@ class CommitTrigger:
             self._cond.notify()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+        if self._slow_pool is not None:
+            self._slow_pool.shutdown(wait=False)
 
     def _run(self) -> None:
+        self._slow_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ioc-core-slow")
         started, busy = 0.0, 0.0
         while True:
             with self._cond:
@@ -110,7 +121,7 @@ class CommitTrigger:
                     if self._stopping:
                         return
                     now = time.time()
-                    ready = started + max(self.min_interval_s, BUSY_FACTOR * busy)
+                    ready = started + max(self.min_interval_s, min(BUSY_FACTOR * busy, MAX_WAIT_S))
                     wake = min(self.next_due(), ready if self._pending else math.inf)
                     wake = max(wake, ready)
                     if now >= wake:
@@ -125,7 +136,8 @@ class CommitTrigger:
                 with self._cond:
                     self._pending |= tables
                     self._cond.wait(RETRY_S)
-            busy = time.time() - started
+            # only recomputes for commits pace the next ones (a minute's full recompute does not)
+            busy = time.time() - started if tables else 0.0
 
     # -- what is due ------------------------------------------------------------------
     def _stale_due(self) -> float:
@@ -148,6 +160,8 @@ class CommitTrigger:
             if d.ages_within_s and step < until:
                 due.append(step)
         due += [self._slow_at[d][0] + SLOW_EVERY_S for d in self._dirty if d in self._slow_at]
+        if self._slow_done:
+            due.append(0.0)
         change = self.core.book.next_change()
         if change is not None:
             due.append(change.timestamp())
@@ -187,14 +201,21 @@ class CommitTrigger:
         alerts = change is not None and change <= now
         day = now.astimezone(core.zone).date()
         slow = {d.name for d in core.domains if self._slow_due(d.name, t, day, full)}
-        if full and self._anomaly:
-            core.baseline_tick(now)
-        if slow:
-            core.slow_tick(now, slow)
-            for name in slow:
-                self._slow_at[name] = (t, day)
-            self._dirty -= slow
-        if not (full or names or fresh or slow or alerts):
+        baselines = full and self._anomaly
+        if self._slow_running:  # the last ones are still being computed: they are due again
+            slow, baselines = set(), False
+        for name in slow:
+            self._slow_at[name] = (t, day)
+        self._dirty -= slow
+        merged, self._slow_done = self._slow_done, False
+        if slow or baselines:
+            if self._slow_pool is None:
+                self._slow(now, slow, baselines)
+                merged = True
+            else:
+                self._slow_running = True
+                self._slow_pool.submit(self._slow, now, slow, baselines)
+        if not (full or names or fresh or merged or alerts):
             return None
         failures = core.stats.failures
         published = core.refresh(now, None if full else names, fresh or full)
@@ -207,6 +228,20 @@ class CommitTrigger:
         for name in (d.name for d in core.domains) if full else names:
             self._fine_at[name] = t
         return published
+
+    def _slow(self, now: datetime, names: Collection[str], baselines: bool) -> None:
+        """The slow figures of ``names`` and, with ``baselines``, the anomaly baselines; in
+        the background the next step publishes them."""
+        try:
+            if baselines:
+                self.core.baseline_tick(now)
+            if names:
+                self.core.slow_tick(now, names)
+        finally:
+            if self._slow_pool is not None:
+                with self._cond:
+                    self._slow_running, self._slow_done = False, True
+                    self._cond.notify()
 
     def _slow_due(self, name: str, t: float, day: date, full: bool) -> bool:
         """Slow figures: first thing, on a new local day, at a minute boundary once
