@@ -35,6 +35,7 @@ import orjson
 from ioc_app import domains as registry
 from ioc_app.leader import RedisLeader, SoleLeader
 from ioc_app.storage import Store
+from ioc_app.trigger import CommitTrigger
 from metrics import alerts as alert_rules
 from metrics import history
 from metrics.freshness import freshness
@@ -241,8 +242,6 @@ class SnapshotCore:
         self._fresh: dict[str, dict[str, Any]] | None = None  # the last freshness
         #: committed table → the domain it feeds
         self.fed = {table: d.name for d in domains for table in d.tables}
-        from ioc_app.trigger import CommitTrigger
-
         if trigger not in ("commit", "tick"):
             raise ValueError(f"trigger must be 'commit' or 'tick', not {trigger!r}")
         self.trigger = CommitTrigger(self) if trigger == "commit" else None

@@ -17,8 +17,9 @@ LEADER_KEY = "ioc:core:leader"
 
 
 class RedisLeader:
-    """One leader among scheduler processes: a Redis key with expiry, renewed every tick by
-    its holder; a crashed leader's key expires and another process takes over."""
+    """One leader among scheduler processes: a Redis key with expiry, renewed by its holder
+    while it runs (every tick, or every ``ioc_app.trigger.LEAD_CHECK_S`` with the commit
+    trigger); a crashed leader's key expires and another process takes over."""
 
     RENEW = """
     if redis.call('GET', KEYS[1]) == ARGV[1] then
