@@ -1,13 +1,15 @@
 """The batch writer: drains the durable buffer into ClickHouse and never drops a batch.
 
 Adaptive flushing: an idle writer inserts what arrives at once, so a lone event is queryable
-within tens of milliseconds; under load, what accumulates while one insert runs goes into the
-next one, so the batch grows with the backlog (up to ``BATCH_ROWS``) and 100 k events/s still
-arrive as a few large inserts (large parts are cheap for ClickHouse; many small ones are
-not). With nothing to write the writer blocks on the buffer (``Buffer.wait``: a condition
-in process, a blocking ``XREADGROUP`` in Redis) instead of polling. ``batch_age_s`` > 0 brings
-back the previous policy — wait for a batch to age that long, poll every 20 ms — which the
-benches measure beside the adaptive one (``IOC_CORE_TRIGGER=tick``).
+within tens of milliseconds; under load — a table written less than ``LINGER_S`` ago — the
+next batch waits until its oldest rows are ``LINGER_S`` old, so what accumulates meanwhile
+goes into it: the batch grows with the backlog (up to ``BATCH_ROWS``), a busy table gets at
+most a few inserts a second, and 100 k events/s still arrive as large inserts (large parts
+are cheap for ClickHouse; many small ones are not). With nothing to write the writer blocks
+on the buffer (``Buffer.wait``: a condition in process, a blocking ``XREADGROUP`` in Redis)
+instead of polling. ``batch_age_s`` > 0 brings back the previous policy — wait for a batch to
+age that long, poll every 20 ms — which the benches measure beside the adaptive one
+(``IOC_CORE_TRIGGER=tick``).
 
 Each insert carries a deduplication token derived from its position in the buffer, so an
 insert repeated after a crash is dropped by ClickHouse and by every rollup. When the store
@@ -37,6 +39,8 @@ BATCH_ROWS = 100_000
 BATCH_AGE_S = 0.5
 #: how long the previous policy sleeps when nothing is due
 POLL_S = 0.02
+#: under load, how old a table's next batch may grow before it is inserted (see above)
+LINGER_S = 0.2
 #: how long an idle adaptive writer blocks before it looks at every log again (claims of
 #: dead consumers in Redis, the end of a restart's replay)
 IDLE_WAIT_S = 2.0
@@ -87,6 +91,8 @@ class Writer(Generic[R]):
         self.listeners: list[Callable[[str], None]] = []
         self.inserted_rows = 0
         self.inserts = 0
+        self._last_insert: dict[str, float] = {}  # table → monotonic time of its last insert
+        self._linger_due: float | None = None  # when a lingering batch is due (time.time())
         self.failures = 0
         self.replay = Replay()
         self._stop = threading.Event()
@@ -123,11 +129,17 @@ class Writer(Generic[R]):
     def flush_once(self, force: bool = False) -> int:
         """Write every batch that is due; returns rows written (raises on store failure)."""
         written = 0
+        self._linger_due = None
         for name in self.buffer.names():
             stream_log = self.buffer.log(name)
             while True:
-                batch = stream_log.next_batch(self.batch_rows, self.batch_age_s, force=force)
+                age = self.batch_age_s
+                if not age and time.monotonic() - self._last_insert.get(name, -LINGER_S) < LINGER_S:
+                    age = LINGER_S  # written a moment ago: under load, let the batch grow
+                batch = stream_log.next_batch(self.batch_rows, age, force=force)
                 if not batch:
+                    if age and not self.batch_age_s:
+                        self._lingers(stream_log.pending_records())
                     break
                 frame = pl.concat([r.frame for r in batch], how="vertical")
                 token = stream_log.begin(batch)
@@ -139,10 +151,17 @@ class Writer(Generic[R]):
                 written += frame.height
                 self.inserted_rows += frame.height
                 self.inserts += 1
+                self._last_insert[name] = time.monotonic()
                 log.debug("event=writer.inserted table=%s rows=%d ms=%.0f", name, frame.height,
                           (time.perf_counter() - started) * 1000)
                 self._committed(name)
         return written
+
+    def _lingers(self, pending: list[R]) -> None:
+        """A batch was held back to grow: note when its oldest rows are due."""
+        if pending:
+            due = min(r.appended_at for r in pending) + LINGER_S
+            self._linger_due = due if self._linger_due is None else min(self._linger_due, due)
 
     def add_listener(self, listener: Callable[[str], None]) -> None:
         """Tell ``listener(table)`` of every confirmed insert from now on."""
@@ -198,6 +217,8 @@ class Writer(Generic[R]):
         append between the look and the wait is never slept through."""
         if self.batch_age_s > 0:
             self._stop.wait(POLL_S)
+        elif self._linger_due is not None:  # a batch is growing: insert it when due
+            self._stop.wait(min(max(self._linger_due - time.time(), 0.005), LINGER_S))
         else:
             self.buffer.wait(IDLE_WAIT_S)
 

@@ -427,9 +427,9 @@ class SnapshotCore:
 
     # -- scheduling -------------------------------------------------------------------
     def schedule(self, scheduler: Any) -> None:
-        """Start the core's work: with the commit trigger its own thread (``scheduler`` is
-        not used); with the tick trigger, jobs of an APScheduler scheduler (before or after
-        it starts).
+        """Start the core's work: with the commit trigger its own thread (which stops when
+        ``scheduler`` shuts down, if one is given); with the tick trigger, jobs of an
+        APScheduler scheduler (before or after it starts).
 
         ``max_instances=1`` with ``coalesce``: a run that is still busy when the next is due
         makes APScheduler skip that one (counted in ``stats.skipped``), so ticks never queue.
@@ -437,7 +437,11 @@ class SnapshotCore:
         from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 
         if self.trigger is not None:
-            self.trigger.start()
+            trigger = self.trigger.start()
+            if scheduler is not None:  # the trigger stops with the scheduler, like the jobs would
+                from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
+
+                scheduler.add_listener(lambda _event: trigger.stop(), EVENT_SCHEDULER_SHUTDOWN)
             return
 
         def skipped(event: Any) -> None:

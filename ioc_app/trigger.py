@@ -208,7 +208,7 @@ class CommitTrigger:
             self._slow_at[name] = (t, day)
         self._dirty -= slow
         merged, self._slow_done = self._slow_done, False
-        if slow or baselines:
+        if (slow or baselines) and not self._stopping:
             if self._slow_pool is None:
                 self._slow(now, slow, baselines)
                 merged = True
