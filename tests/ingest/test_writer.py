@@ -133,3 +133,22 @@ def test_a_stopping_writer_is_not_held_by_its_wait(migrated: Store, tmp_path: Pa
         assert not writer.running
     finally:
         wal.close()
+
+
+def test_a_table_written_a_moment_ago_lets_its_next_batch_grow(migrated: Store, tmp_path: Path,
+                                                               monkeypatch) -> None:
+    import ingest.writer
+
+    monkeypatch.setattr(ingest.writer, "LINGER_S", 600.0)  # "a moment" as long as the test
+    wal = WriteAheadLog(tmp_path / "wal")
+    try:
+        pipeline, writer = Pipeline(migrated, wal), Writer(migrated, wal)
+        pipeline.submit(GATE_PASS, random_events(GATE_PASS, 5, 1, NOW), source="t", now=NOW)
+        assert writer.flush_once() == 5  # the table was idle: written at once
+        pipeline.submit(GATE_PASS, random_events(GATE_PASS, 7, 2, NOW), source="t", now=NOW)
+        pipeline.submit(GATE_PASS, random_events(GATE_PASS, 9, 3, NOW), source="t", now=NOW)
+        assert writer.flush_once() == 0  # written a moment ago: the next batch grows
+        assert writer._linger_due is not None
+        assert writer.flush_once(force=True) == 16 and writer.inserts == 2  # one insert for both
+    finally:
+        wal.close()
