@@ -1,7 +1,14 @@
-/* IOC live layer: one poll of the snapshot per second per screen, cheap when nothing changed.
+/* IOC live layer: new snapshot versions pushed to the screen, cheap when nothing changed.
  *
- * The server serialises the snapshot once per tick; a screen asks with If-None-Match and gets
- * a 304 until the version changes. Bound values ([data-ioc-path]) are written straight into
+ * The server serialises the snapshot once per version. A screen holds one request open on it
+ * (GET /api/v1/snapshot?wait=, If-None-Match: the version it shows): the server answers the
+ * moment a new version is published, or 304 when the wait ends, and the screen asks again at
+ * once — so a change reaches the screen without waiting for a poll. When push is refused
+ * (IOC-Push: busy or off), breaks (a server restart, a proxy's error) or is switched off for
+ * the page (?push=0), the screen polls once a second with If-None-Match, and tries push again
+ * after a pause (longer each time it fails). A hidden tab polls instead of holding a
+ * connection, so several tabs of one browser never use up its connections to the server.
+ * Bound values ([data-ioc-path]) are written straight into
  * the DOM (no Dash re-render, no figure rebuilt), with a short flip when a number changes.
  * A page's charts and boards are its live parts (layouts/parts.py): the browser decides which
  * of them moved and asks the server to render only those. When the server
@@ -16,6 +23,58 @@
   IOC.failures = 0;
   IOC.lastOk = 0;
   IOC.cfg = null;
+  var PUSH_WAIT_S = 15;       // how long the server holds a request (well below proxies' timeouts)
+  var PUSH_GRACE_MS = 5000;   // a held request not answered by wait + this is a broken channel
+  // push starts once the page has loaded: PUSH_AFTER_POLLS polls answered, no other request
+  // (script, chart, callback) for QUIET_MS, and the network seen idle — nothing in flight — for
+  // IDLE_MS at least once since the page opened (or at the latest after PUSH_LATEST_POLLS polls
+  // on a page that is never quiet). A loading page never holds one of the few connections a
+  // browser opens to a host, and a page that has loaded has been seen idle on the network.
+  var PUSH_AFTER_POLLS = 3;
+  var PUSH_LATEST_POLLS = 30;
+  var QUIET_MS = 1500;
+  var IDLE_MS = 800;
+  IOC.answered = 0;
+  var lastLoad = 0;  // performance.now() when the last request other than the live layer's ended
+  var wasIdle = false;
+  try {
+    new PerformanceObserver(function (list) {
+      list.getEntries().forEach(function (e) {
+        if (!/\/api\/v1\/(snapshot|heartbeat)/.test(e.name)) lastLoad = Math.max(lastLoad, e.responseEnd);
+      });
+    }).observe({type: "resource", buffered: true});
+  } catch (e) { /* no resource timing: the polls alone decide */ }
+
+  /* Was there a stretch of IDLE_MS with no request in flight, from the document's own
+   * answer until now (this moment included: the poll has returned)? */
+  function idleSeen() {
+    if (wasIdle) return true;
+    var spans = performance.getEntriesByType("resource").map(function (e) {
+      return [e.startTime, e.responseEnd || performance.now()];
+    });
+    var nav = performance.getEntriesByType("navigation")[0];
+    spans.push([0, nav ? nav.responseEnd : 0]);
+    spans.sort(function (a, b) { return a[0] - b[0]; });
+    var end = 0;
+    for (var i = 0; i < spans.length; i++) {
+      if (spans[i][0] - end >= IDLE_MS) { wasIdle = true; return true; }
+      end = Math.max(end, spans[i][1]);
+    }
+    wasIdle = performance.now() - end >= IDLE_MS;
+    return wasIdle;
+  }
+
+  function loaded() {
+    if (IOC.answered < PUSH_AFTER_POLLS || document.readyState !== "complete" ||
+        document.querySelector("._dash-loading-callback, [data-dash-is-loading]")) return false;
+    if (IOC.answered >= PUSH_LATEST_POLLS) return true;
+    return performance.now() - lastLoad >= QUIET_MS && idleSeen();
+  }
+  // on, running: a request is held / the loop runs; retryAt: no push before (ms); reason: why
+  // the last fallback; received: versions that came by push, lastSet: the last one handed to
+  // the page's callbacks
+  IOC.push = {on: false, running: false, retryAt: 0, backoff: 0, reason: "", received: 0, lastSet: null,
+              allowed: new URLSearchParams(window.location.search).get("push") !== "0"};
 
   function walk(obj, path) {
     var node = obj;
@@ -187,6 +246,103 @@
     }
   }
 
+  /* A new snapshot in hand: bind it and badge it (from a poll or a push). */
+  function apply(snap, cfg) {
+    IOC.answered += 1;
+    IOC.failures = 0;
+    IOC.lastOk = Date.now();
+    IOC.snapshot = snap;
+    IOC.version = snap.version;
+    bind(snap, cfg);
+    badge(cfg);
+  }
+
+  function pushWanted(cfg) {
+    return !!cfg && !cfg.at && IOC.push.allowed && document.visibilityState !== "hidden" &&
+      Date.now() >= IOC.push.retryAt;
+  }
+
+  /* Push refused or broken: poll for a while. A stopping server is tried again soon, a full
+   * or switched-off one after half a minute, an error after 5 s, doubling up to a minute. */
+  function fallback(reason) {
+    var p = IOC.push;
+    var pause = reason === "closing" ? 2000 : (reason === "busy" || reason === "off") ? 30000 :
+      Math.min(60000, Math.max(5000, p.backoff * 2));
+    p.backoff = reason === "closing" ? 0 : pause;
+    p.retryAt = Date.now() + pause * (0.8 + 0.4 * Math.random());  // screens do not return in step
+    p.on = false;
+    p.reason = reason;
+  }
+
+  function draining() {  // the wall is swapping pages (assets/ioc_wall.js): nothing may land now
+    return !!(window.IOC_WALL && window.IOC_WALL.draining);
+  }
+
+  function sleep(ms) {
+    return new Promise(function (resolve) { window.setTimeout(resolve, ms); });
+  }
+
+  /* One held request after the other while push works; a new version is bound at once and
+   * handed to the page's callbacks (its version store). */
+  async function pushLoop() {
+    var p = IOC.push;
+    if (p.running) return;
+    p.running = true;
+    try {
+      while (pushWanted(IOC.cfg)) {
+        if (draining()) { await sleep(200); continue; }
+        var cfg = IOC.cfg;
+        var headers = {};
+        if (IOC.version !== null) headers["If-None-Match"] = '"' + IOC.version + '"';
+        var ctrl = new AbortController();
+        var timer = window.setTimeout(function () { ctrl.abort(); }, PUSH_WAIT_S * 1000 + PUSH_GRACE_MS);
+        var r;
+        try {
+          r = await fetch("/api/v1/snapshot?wait=" + PUSH_WAIT_S, {headers: headers, cache: "no-store",
+                                                                 signal: ctrl.signal});
+        } finally {
+          window.clearTimeout(timer);
+        }
+        var how = r.headers.get("IOC-Push") || "";
+        if (r.status === 200 && how) {
+          var snap = await r.json();
+          if (!draining() && (IOC.version === null || snap.version > IOC.version)) {
+            apply(snap, cfg);
+            p.received += 1;
+            var dc = window.dash_clientside;
+            if (dc && dc.set_props && cfg.version_id) {
+              dc.set_props(cfg.version_id, {data: snap.version});
+              p.lastSet = snap.version;
+            }
+          } else if (IOC.version !== null && snap.version < IOC.version) {
+            await sleep(1000);  // this server is behind the one that answered before
+          }
+          if (how === "busy" || how === "off" || how === "closing") { fallback(how); break; }
+          p.on = true;
+          p.backoff = 0;
+          continue;
+        }
+        await r.text();  // read: an unread answer is cancelled (a failed request in the console)
+        if (r.status === 304 && (how === "held" || how === "new")) {
+          IOC.failures = 0;
+          IOC.lastOk = Date.now();
+          p.on = true;
+          p.backoff = 0;
+          continue;
+        }
+        // refused (busy, off, closing), an error, or a proxy that answers for the server
+        fallback(how || "http " + r.status);
+        break;
+      }
+    } catch (e) {
+      fallback("error");
+    } finally {
+      p.running = false;
+      p.on = false;
+    }
+  }
+  IOC.pushLoop = pushLoop;
+
   async function poll(n, cfg) {
     var nu = window.dash_clientside.no_update;
     if (!cfg) return nu;
@@ -195,6 +351,14 @@
     if (clock) setText(clock, clockText(new Date(), cfg.zone, cfg.lang, false));
     softReload(cfg);
     if (cfg.at && IOC.snapshot) { ages(IOC.snapshot, cfg); return nu; }
+    if (IOC.push.running && IOC.version !== null) {
+      // push delivers the versions: the tick only keeps the clock, the ages and the heartbeat
+      if (IOC.push.on) IOC.lastOk = Date.now();  // a held request is the server saying "nothing new"
+      ages(IOC.snapshot, cfg);
+      badge(cfg);
+      heartbeat(cfg);
+      return nu;
+    }
     if (IOC.inflight) return nu;  // one request at a time, however slow the network
     IOC.inflight = true;
     var url = "/api/v1/snapshot" + (cfg.at ? "?at=" + encodeURIComponent(cfg.at) : "");
@@ -207,6 +371,7 @@
       clearTimeout(timer);
       if (r.status === 304) {
         await r.text();  // a 304 has no body, but left unread it is cancelled (a failed request)
+        IOC.answered += 1;
         IOC.failures = 0;
         IOC.lastOk = Date.now();
         ages(IOC.snapshot, cfg);
@@ -225,12 +390,7 @@
       }
       if (!r.ok) throw new Error("HTTP " + r.status);
       var snap = await r.json();
-      IOC.failures = 0;
-      IOC.lastOk = Date.now();
-      IOC.snapshot = snap;
-      IOC.version = snap.version;
-      bind(snap, cfg);
-      badge(cfg);
+      apply(snap, cfg);
       return snap.version;
     } catch (e) {
       IOC.failures += 1;
@@ -240,6 +400,11 @@
     } finally {
       IOC.inflight = false;
       heartbeat(cfg);  // after the answer: the first beat already names the version on screen
+      // the server answers: hold the next request open on it (when push is on and not pausing)
+      // (a moment later: until this callback has returned, Dash counts it as loading)
+      window.setTimeout(function () {
+        if (IOC.failures === 0 && IOC.version !== null && loaded() && pushWanted(IOC.cfg)) pushLoop();
+      }, 100);
     }
   }
 

@@ -8,15 +8,16 @@
  * A page is only taken down when nothing of it is in flight: a chart update that lands after
  * its chart is gone is an error in the console, and on a live wall a new snapshot arrives
  * every second. So the swap drains first: the shown page stops polling (its tick is
- * disabled), and once no request is pending for a moment (or after a few seconds at most)
- * the next page is asked for. If it never arrives (server away), the page polls again and
+ * disabled) and a version pushed meanwhile is not bound (the live layer checks ``draining``:
+ * its held request stays open and is asked again after the swap), and once no request is
+ * pending for a moment (or after a few seconds at most) the next page is asked for. If it never arrives (server away), the page polls again and
  * the wall tries later. While the live layer is offline the rotation holds on the current
  * page, which is the one saying "reconnecting": rotating through pages that cannot refresh
  * would only hide it.
  *
  * A newly mounted page starts with "—" in its bound numbers; they are written straight from
- * the last snapshot the live layer holds, and its version is forgotten so the next poll
- * answers in full and the page's charts get their first update too.
+ * the last snapshot the live layer holds, and its version is forgotten so the next tick
+ * polls once in full (even while push is on) and the page's charts get their first update too.
  */
 (function () {
   "use strict";

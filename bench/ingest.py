@@ -20,6 +20,7 @@ engine warming up) and the final flush (the writer's last batch waits out its 0.
 weigh less than in a few-second run.
 
     .venv/bin/python bench/ingest.py [--events 1200000] [--clients 16] [--mode embedded|redis|both]
+                                     [--views-before 13]
 """
 
 from __future__ import annotations
@@ -51,11 +52,12 @@ from datetime import datetime, UTC
 from ingest.gate import GATE_PASS
 from ingest.validate import validate
 from ioc_app.migrate import migrate
+from ioc_app.migrations import MIGRATIONS
 from ioc_app.storage import Store
 from bench.validate import make_events
 n = int(sys.argv[2])
 store = Store(sys.argv[1])
-migrate(store)
+migrate(store, tuple(m for m in MIGRATIONS if m.VERSION <= int(sys.argv[3])))
 now = datetime.now(UTC)
 frame = validate(GATE_PASS, make_events(n, int(now.timestamp() * 1000)), source="b", now=now).frame
 t = time.perf_counter()
@@ -237,10 +239,12 @@ def run(events_n: int, clients: int, per_request: int, mode: str, trigger: str =
     return e2e
 
 
-def baseline(events_n: int) -> float:
+def baseline(events_n: int, upto: int = 9999) -> float:
+    """Raw Arrow insert rate into a fresh store migrated up to migration ``upto``."""
     tmp = Path(tempfile.mkdtemp(prefix="ioc-bench-base-"))
     env = env_for(tmp, 8050)  # the port is not used
-    rate = float(subprocess.run([sys.executable, "-c", BASELINE, f"chdb://{tmp / 'ch'}", str(events_n)],
+    rate = float(subprocess.run([sys.executable, "-c", BASELINE, f"chdb://{tmp / 'ch'}", str(events_n),
+                                 str(upto)],
                                 env=env, cwd=ROOT, capture_output=True, text=True,
                                 check=True).stdout.strip())
     shutil.rmtree(tmp, ignore_errors=True)
@@ -256,6 +260,9 @@ def main() -> None:
     p.add_argument("--trigger", choices=("commit", "tick", "both"), default="both",
                    help="commit: adaptive flushing (the default); tick: the previous batching "
                         "by age; both: one after the other, in this run")
+    p.add_argument("--views-before", type=int, default=13, metavar="VERSION",
+                   help="also time the raw insert into a store without the migrations from VERSION on "
+                        "(13: the gate board's people rollups), against the full schema; 0 for none")
     args = p.parse_args()
     modes = ("embedded", "redis") if args.mode == "both" else (args.mode,)
     triggers = ("tick", "commit") if args.trigger == "both" else (args.trigger,)
@@ -268,6 +275,13 @@ def main() -> None:
     for m in modes:
         if len(triggers) == 2:
             print(f"{m}: adaptive / by-age = {rates[(m, 'commit')] / rates[(m, 'tick')]:.2f}")
+    if args.views_before:
+        # the same insert without the views of migration ``views_before`` and later: what
+        # those views cost an insert, measured alternately in this run
+        pairs = [(baseline(args.events, args.views_before - 1), baseline(args.events)) for _ in range(2)]
+        without, with_ = max(p[0] for p in pairs), max(p[1] for p in pairs)
+        print(f"raw Arrow insert without the views of migrations >= {args.views_before}: {without:>12,.0f} "
+              f"rows/s, with them {with_:>12,.0f} rows/s (best of 2 each) = {with_ / without:.2f}x")
 
 
 if __name__ == "__main__":

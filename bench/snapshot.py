@@ -28,14 +28,15 @@ product's access file (what ``python -m ioc_app screen add`` does) and sends its
 The load generator shares the machine's 2 cores with the server: the figures are conservative.
 
     .venv/bin/python bench/snapshot.py [--sizes 1,10,100] [--mix site|heavy] [--repeat 30]
-                                       [--http] [--http-only] [--screens 200] [--seconds 20]
-                                       [--clients 16] [--closed-seconds 10]
+                                       [--profile] [--keep DIR] [--http] [--http-only]
+                                       [--screens 200] [--seconds 20] [--clients 16] [--closed-seconds 10]
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import shutil
 import statistics
@@ -44,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -59,6 +61,8 @@ from bench.access import (  # noqa: E402
     wait_healthy,
     wait_snapshot,
 )
+from bench.before import load as load_before  # noqa: E402
+from bench.before import revision  # noqa: E402
 from ingest.site import load_site, store_reference  # noqa: E402
 from ioc_app.core import SnapshotCore  # noqa: E402
 from ioc_app.migrate import migrate  # noqa: E402
@@ -93,7 +97,7 @@ MIXES = {
 }
 SHARES = MIXES["site"][0]
 TS = ("if(rand(1) % 1000 < {today}, {now} - toIntervalMillisecond(rand(2) % {since_midnight}), "
-      "{now} - toIntervalMillisecond(rand(2) % ({days} * 86400000)))")
+      "{now} - toIntervalMillisecond(rand64(2) % ({days} * 86400000)))")
 GENERATE = {
     "gate_pass": """
         SELECT concat('g', toString({base} + number)) AS event_id, {ts} AS ts, 'bench' AS source,
@@ -247,31 +251,111 @@ def statements(store: Store, core: SnapshotCore, now: datetime, top: int = 8) ->
         print(f"    {ms:7.1f} ms  {' '.join(sql.split())[:150]}")
 
 
-def compute_part(sizes: list[int], repeat: int, mix: str = "site", profile: bool = False) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="ioc-bench-snapshot-"))
+def _kept(keep: Path | None, mix: str) -> tuple[Path, datetime, int]:
+    """The store directory, the ``now`` its events were generated around and how many it
+    holds: a kept store (``--keep``) is reused as it was left, with its own ``now`` (its
+    "today" stays the day it was filled), a fresh one starts empty at the current time."""
+    if keep is None:
+        return Path(tempfile.mkdtemp(prefix="ioc-bench-snapshot-")), datetime.now(UTC), 0
+    keep.mkdir(parents=True, exist_ok=True)
+    state = keep / "bench.json"
+    if state.exists():
+        got = json.loads(state.read_text())
+        if got["mix"] != mix:
+            raise SystemExit(f"{keep} holds the {got['mix']!r} mix; pass --mix {got['mix']} "
+                             "or another --keep")
+        return keep, datetime.fromisoformat(got["now"]), int(got["have"])
+    return keep, datetime.now(UTC), 0
+
+
+def _remember(keep: Path | None, now: datetime, have: int, mix: str) -> None:
+    if keep is not None:
+        (keep / "bench.json").write_text(json.dumps({"now": now.isoformat(), "have": have, "mix": mix,
+                                                     "settled": True}))
+
+
+def _settled(keep: Path | None) -> bool:
+    state = keep / "bench.json" if keep else None
+    return bool(state and state.exists() and json.loads(state.read_text()).get("settled"))
+
+
+def settle(store: Store) -> None:
+    """Merge every table's parts as the background merges of a store running for days would
+    have (each partition into one part): a store filled in minutes by large inserts holds
+    hundreds of parts, and how many are left when the timing starts would otherwise decide
+    the figures. Today's partitions of a live store keep a few more parts than this."""
+    t = time.perf_counter()
+    tables = [name for name, in store.rows(
+        "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine LIKE '%MergeTree'")]
+    for name in tables:
+        store.command(f"OPTIMIZE TABLE {name} FINAL", settings={"max_threads": 2})
+    print(f"settled: merged the parts of {len(tables)} tables in {time.perf_counter() - t:.1f} s", flush=True)
+
+
+def alternating(runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, tuple[float, float]]:
+    """Median and p95 in ms of each run, the runs taking turns (so a burst of load from
+    elsewhere falls on all of them alike)."""
+    samples: dict[str, list[float]] = {k: [] for k in runs}
+    for _ in range(repeat):
+        for k, fn in runs.items():
+            t = time.perf_counter()
+            fn()
+            samples[k].append((time.perf_counter() - t) * 1000)
+    out = {}
+    for k, v in samples.items():
+        v.sort()
+        out[k] = statistics.median(v), v[min(len(v) - 1, int(0.95 * len(v)))]
+    return out
+
+
+def compute_part(sizes: list[int], repeat: int, mix: str = "site", profile: bool = False,
+                 keep: Path | None = None, before: str = "") -> None:
+    tmp, now, have = _kept(keep, mix)
     try:
         store = Store(f"chdb://{tmp / 'engine'}")
-        migrate(store)
+        t = time.perf_counter()
+        applied = migrate(store)
+        if have and applied:
+            print(f"migrated the kept store of {have:,} events: "
+                  + ", ".join(f"{a.version:04d}_{a.name}" for a in applied)
+                  + f" in {time.perf_counter() - t:.1f} s", flush=True)
         store_reference(store, load_site(DEFAULT_SITE))
         core = SnapshotCore(store, ZONE, rules=load_rules(DEFAULT_ALERTS), keep_history=False)
-        now = datetime.now(UTC)
+        old_core = (SnapshotCore(store, ZONE, rules=load_rules(DEFAULT_ALERTS), keep_history=False,
+                                 domains=load_before(before, tuple(d.name for d in core.domains)))
+                    if before else None)
         start = now.astimezone(ZONE).replace(hour=0, minute=0, second=0, microsecond=0)
-        have = 0
-        print(f"mix of streams: {mix}")
+        print(f"mix of streams: {mix}" + (f"; kept store {tmp} ({have:,} events, now={now.isoformat()})"
+                                          if keep else ""))
         print(f"{'stored events':>14} {'fill s':>7} {'snapshot ms p50':>15} {'p95':>7} {'slow ms':>8} "
               f"{'same figures: rollups ms':>24} {'raw tables ms':>13} {'raw/rollups':>11}   per domain ms")
         for millions in sizes:
             total = millions * 1_000_000
             t = time.perf_counter()
-            fill(store, total, have, now, mix)
-            store.command("OPTIMIZE TABLE gate_pass_1m")  # a background merge would, given time
+            if total > have:
+                fill(store, total, have, now, mix)
+                have = total
+                settle(store)
+                _remember(keep, now, have, mix)
+            elif applied or not _settled(keep):
+                settle(store)
+                _remember(keep, now, have, mix)
+            elif total < have:
+                print(f"{total:>14,} skipped: the kept store already holds {have:,} events", flush=True)
+                continue
             filled = time.perf_counter() - t
-            have = total
             core.warm()
             slow_ms, _ = timed(lambda: core.slow_tick(now), 3)
-            live = timed(lambda: core.compute(now), repeat)
-            per = {d.name: timed(lambda d=d: d.live(store, ZONE, now), repeat)[0] for d in core.domains}
-            per["freshness"] = timed(lambda: freshness(store, now), repeat)[0]
+            runs: dict[str, Callable[[], object]] = {"snapshot": lambda: core.compute(now)}
+            runs |= {d.name: (lambda d=d: d.live(store, ZONE, now)) for d in core.domains}
+            runs["freshness"] = lambda: freshness(store, now)
+            if old_core is not None:
+                old_core._slow = core._slow
+                runs["snapshot before"] = lambda: old_core.compute(now)
+                runs |= {f"{d.name} before": (lambda d=d: d.live(store, ZONE, now)) for d in old_core.domains}
+            took = alternating(runs, repeat)
+            live = took["snapshot"]
+            per = {d.name: took[d.name][0] for d in core.domains} | {"freshness": took["freshness"][0]}
             same = timed(lambda: (gate.live(store, ZONE, now), service.live(store, ZONE, now),
                                   freshness(store, now)), repeat)
             raw = timed(lambda: [store.rows(q, {"start": start, "now": now}) for q in RAW],
@@ -279,11 +363,21 @@ def compute_part(sizes: list[int], repeat: int, mix: str = "site", profile: bool
             print(f"{total:>14,} {filled:>7.1f} {live[0]:>15.1f} {live[1]:>7.1f} {slow_ms:>8.1f} "
                   f"{same[0]:>24.1f} {raw[0]:>13.1f} {raw[0] / same[0]:>10.1f}x   "
                   + " ".join(f"{k}={v:.0f}" for k, v in per.items()), flush=True)
+            print("    p50/p95 ms " + " ".join(f"{k}={v[0]:.0f}/{v[1]:.0f}" for k, v in took.items()
+                                               if not k.endswith(" before")), flush=True)
+            if old_core is not None:
+                print(f"    before ({before} {revision(before)}, same store, alternating with the above): "
+                      + " ".join(f"{k.removesuffix(' before')}={v[0]:.0f}/{v[1]:.0f}" for k, v in took.items()
+                                 if k.endswith(" before")), flush=True)
+                print("    after/before p95: " + " ".join(
+                    f"{k}={took[k][1] / took[f'{k} before'][1]:.2f}" for k in took if f"{k} before" in took),
+                    flush=True)
             if profile:
                 statements(store, core, now)
         store.close()
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 # -- HTTP -------------------------------------------------------------------------------
@@ -455,6 +549,14 @@ def main() -> None:
     ap.add_argument("--mix", choices=tuple(MIXES), default="site",
                     help="site: one university's mix of streams; heavy: 4-10x the cases and candidates")
     ap.add_argument("--profile", action="store_true", help="list the costliest statements at each size")
+    ap.add_argument("--before", default="main", metavar="REF",
+                    help="also time the snapshot and each domain as the metrics of git revision REF "
+                         "compute them, on the same store, alternating with the current ones "
+                         "(default main; '' for none)")
+    ap.add_argument("--keep", type=Path, metavar="DIR",
+                    help="keep the generated store in DIR and reuse it on the next run (topped up to "
+                         "--sizes, migrated to the current schema); its events keep the time they were "
+                         "generated around")
     ap.add_argument("--http", action="store_true", help="also measure the HTTP API")
     ap.add_argument("--http-only", action="store_true")
     ap.add_argument("--screens", type=int, default=200, help="paired screens of the open loop (req/s)")
@@ -463,7 +565,8 @@ def main() -> None:
     ap.add_argument("--closed-seconds", type=float, default=10, help="duration of each closed-loop run")
     args = ap.parse_args()
     if not args.http_only:
-        compute_part([int(s) for s in args.sizes.split(",")], args.repeat, args.mix, args.profile)
+        compute_part([int(s) for s in args.sizes.split(",")], args.repeat, args.mix, args.profile,
+                     args.keep, args.before)
     if args.http or args.http_only:
         http_part(args.screens, args.seconds, args.clients, args.closed_seconds)
 

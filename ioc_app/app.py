@@ -19,7 +19,8 @@ from ioc_app import __version__, roles
 from ioc_app.access import EXTENSION, Access
 from ioc_app.audit import attach_server as attach_audit
 from ioc_app.auth import TokenBook
-from ioc_app.core import RedisFeed, SnapshotCore, domains
+from ioc_app.core import SnapshotCore, domains
+from ioc_app.feed import RedisFeed
 from ioc_app.gate import install as install_gate
 from ioc_app.migrate import migrate
 from ioc_app.plain import PlainPages
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     redis_client = redis_for(settings)
     core = core_for(settings, store, redis_client) if runs_core else None
     feed = core.feed if core else RedisFeed(redis_client, settings.tick_s)
+    feed.push.limit = settings.push_held  # screens parked until the next version (push)
     pipeline, writer = ingest_for(settings, store, consumer=f"{socket.gethostname()}-web")
     if core is not None:
         writer.add_listener(core.committed)  # the core recomputes what a commit feeds

@@ -26,13 +26,15 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property, partial
-from typing import Any, Protocol
+from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
 
 from ioc_app import domains as registry
+from ioc_app.feed import SNAPSHOT_CHANNEL, SNAPSHOT_KEY, LocalFeed, Published, aged
+from ioc_app.feed import RedisFeed as RedisFeed  # where web workers read it; kept importable here
 from ioc_app.leader import RedisLeader, SoleLeader
 from ioc_app.storage import Store
 from ioc_app.trigger import CommitTrigger
@@ -43,8 +45,6 @@ from metrics.small_cells import MIN_CELL
 
 log = logging.getLogger("ioc.core")
 
-SNAPSHOT_KEY = "ioc:snapshot"
-SNAPSHOT_CHANNEL = "ioc:snapshot"
 VERSION_KEY = "ioc:snapshot:version"
 SLOW_EVERY_S = 30.0
 NEXT_VERSION = """
@@ -88,110 +88,24 @@ def domains(min_cell: int = MIN_CELL) -> tuple[Domain, ...]:
 DOMAINS: tuple[Domain, ...] = domains()
 
 
-@dataclass(frozen=True)
-class Published:
-    """A snapshot as served: the JSON bytes every reader gets, and its version."""
-
-    version: int
-    body: bytes
-    parsed: dict[str, Any] | None = field(default=None, compare=False, repr=False)
-
-    @cached_property
-    def data(self) -> dict[str, Any]:
-        return self.parsed if self.parsed is not None else orjson.loads(self.body)
-
-    @property
-    def etag(self) -> str:
-        return f'"{self.version}"'
-
-    @classmethod
-    def of(cls, snapshot: dict[str, Any]) -> Published:
-        return cls(int(snapshot["version"]), orjson.dumps(snapshot), snapshot)
-
-
 VOLATILE = ("version", "generated_at", "compute_ms")
 
 
 def content_digest(snapshot: dict[str, Any]) -> bytes:
     """What the screens would show, without what changes on every tick (the time, the lag of
-    each stream): a tick whose figures equal the last ones publishes no new version, so a
-    screen repaints only when something it shows changed."""
+    each stream, the age of each link's sample — computed when read, ``ioc_app.feed``): a tick
+    whose figures equal the last ones publishes no new version, so a screen repaints only when
+    something it shows changed."""
     stable = {k: v for k, v in snapshot.items() if k not in VOLATILE}
     stable["freshness"] = {name: {k: v for k, v in f.items() if k != "lag_s"}
                            for name, f in snapshot.get("freshness", {}).items()}
+    network = snapshot.get("network")
+    if isinstance(network, dict) and isinstance(network.get("links"), list):
+        stable["network"] = {**network, "links": [{k: v for k, v in link.items() if k != "age_s"}
+                                                  for link in network["links"]]}
     return hashlib.blake2b(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
 
 
-class Feed(Protocol):
-    """Where a process reads the current snapshot from."""
-
-    def current(self) -> Published | None: ...
-
-
-class LocalFeed:
-    """The snapshot held in this process (the core runs here)."""
-
-    def __init__(self) -> None:
-        self._current: Published | None = None
-
-    def put(self, published: Published) -> None:
-        self._current = published
-
-    def current(self) -> Published | None:
-        return self._current
-
-
-class RedisFeed:
-    """The snapshot as published to Redis, for web workers that do not run the core.
-
-    A listener thread keeps the last pub/sub message; when none came for a few ticks (a
-    restart of Redis, a missed message) the key is read instead, at most once per second.
-    """
-
-    def __init__(self, client: Any, tick_s: float = 1.0) -> None:
-        self.client = client
-        self.tick_s = tick_s
-        self._current: Published | None = None
-        self._received = 0.0
-        self._polled = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._listen, name="ioc-feed", daemon=True)
-        self._thread.start()
-
-    def _take(self, body: bytes | None) -> None:
-        if not body:
-            return
-        published = Published(int(orjson.loads(body)["version"]), body)
-        if self._current is None or published.version >= self._current.version:
-            self._current = published
-        self._received = time.monotonic()
-
-    def _listen(self) -> None:
-        while not self._stop.is_set():
-            try:
-                pubsub = self.client.pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(SNAPSHOT_CHANNEL)
-                self._take(self.client.get(SNAPSHOT_KEY))
-                while not self._stop.is_set():
-                    message = pubsub.get_message(timeout=1.0)
-                    if message and message.get("type") == "message":
-                        self._take(message["data"])
-            except Exception as exc:  # Redis away: keep the last snapshot, retry soon
-                log.warning("event=feed.redis_error error=%r", str(exc)[:200])
-                self._stop.wait(1.0)
-
-    def current(self) -> Published | None:
-        now = time.monotonic()
-        if now - self._received > 3 * self.tick_s and now - self._polled > 1.0:
-            self._polled = now
-            try:
-                self._take(self.client.get(SNAPSHOT_KEY))
-            except Exception as exc:
-                log.warning("event=feed.redis_error error=%r", str(exc)[:200])
-        return self._current
-
-    def close(self) -> None:
-        self._stop.set()
 
 
 @dataclass
@@ -240,6 +154,7 @@ class SnapshotCore:
         self._pool = ThreadPoolExecutor(max_workers=len(domains) + 1, thread_name_prefix="ioc-core")
         self._live: dict[str, dict[str, Any]] = {}  # each domain's last live section
         self._fresh: dict[str, dict[str, Any]] | None = None  # the last freshness
+        self._computed_at: dict[str, datetime] = {}  # when each of them was computed
         #: committed table → the domain it feeds
         self.fed = {table: d.name for d in domains for table in d.tables}
         if trigger not in ("commit", "tick"):
@@ -363,17 +278,24 @@ class SnapshotCore:
                  for d in wanted}
         for name, part in parts.items():
             self._live[name] = part.result()
+            self._computed_at[name] = now
             self.stats.computed[name] += 1
         if job is not None:
             self._fresh = job.result()
+            self._computed_at["freshness"] = now
             self.stats.computed["freshness"] += 1
         assert self._fresh is not None
-        sections = {d.name: {**self._live[d.name], **self._slow.get(d.name, {})} for d in self.domains}
+        # a section kept from an earlier computation has its figures that only age (lag_s,
+        # age_s) advanced to ``now``: the snapshot says how old the data is as of generated_at
+        kept = {"freshness": self._fresh, **self._live}
+        kept = {k: aged({k: v}, max((now - self._computed_at[k]).total_seconds(), 0.0))[k]
+                for k, v in kept.items()}
+        sections = {d.name: {**kept[d.name], **self._slow.get(d.name, {})} for d in self.domains}
         snapshot: dict[str, Any] = {
             "version": 0,
             "generated_at": now.astimezone(self.zone).isoformat(timespec="milliseconds"),
             "stale": False,
-            "freshness": self._fresh,
+            "freshness": kept["freshness"],
             **sections,
         }
         snapshot["alerts"] = self.book.evaluate(snapshot, now, self._baselines)

@@ -46,7 +46,7 @@ def _tables(domain: Domain) -> Iterator[tuple[Stream, Table, tuple[Rollup, ...]]
 def table_names(domain: Domain) -> tuple[str, ...]:
     """Every table the domain declares: raw tables and rollups."""
     return tuple(name for stream, _, rollups in _tables(domain)
-                 for name in (stream.table, *(f"{stream.table}_{r.grain}" for r in rollups)))
+                 for name in (stream.table, *(r.table(stream.table) for r in rollups)))
 
 
 def table_statements(stream: Stream, table: Table, rollups: tuple[Rollup, ...], d: Dialect) -> list[str]:
@@ -56,7 +56,8 @@ def table_statements(stream: Stream, table: Table, rollups: tuple[Rollup, ...], 
            else d.raw_table(src, table.order_by))
     for r in rollups:
         out += d.rollup(src, schema.Rollup(r.grain, tuple(_col(c) for c in r.dims),
-                                           tuple(schema.Col(c.name, c.type, c.expr) for c in r.measures)))
+                                           tuple(schema.Col(c.name, c.type, c.expr) for c in r.measures),
+                                           r.name, r.folds))
     return out
 
 

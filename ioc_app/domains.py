@@ -60,7 +60,7 @@ def rollups(i: IngestDomain, m: MetricsDomain) -> dict[str, Rollup]:
     """The metrics half's rollups by table name (``<raw table>_<grain>``), for the streams the
     ingest half declares."""
     streams = {s.name: s for s in i.streams}
-    return {f"{streams[r.stream].table}_{r.grain}": r for r in m.rollups if r.stream in streams}
+    return {r.table(streams[r.stream].table): r for r in m.rollups if r.stream in streams}
 
 
 def problems(ingest_half: tuple[IngestDomain, ...], metrics_half: tuple[MetricsDomain, ...],
@@ -153,7 +153,7 @@ def _rollups(i: IngestDomain, m: MetricsDomain, streams: dict[str, Stream], wher
         wanted |= {c for col in (*(d for d in r.dims if not isinstance(d, str)), *r.measures)
                    for c in _columns_read(col.expr)}
         for name in sorted(wanted - fields):
-            out.append(f"{where} rollup {s.table}_{r.grain} reads column {name}, which {s.name} in "
+            out.append(f"{where} rollup {r.table(s.table)} reads column {name}, which {s.name} in "
                        f"ingest/{i.name}.py has not; name a field of its contract")
     return out
 

@@ -25,10 +25,11 @@ _UTC = ZoneInfo("UTC")
 def snapshot() -> dict[str, Any] | None:
     """The live snapshot for the request being served (None before the first one exists).
 
-    Reading never computes: the core publishes, every page request reads what it published.
+    Reading never computes: the core publishes, every page request reads what it published
+    (with the figures that only age, ``lag_s`` and ``age_s``, as of now).
     """
     current = current_app.extensions[EXTENSION].feed.current()
-    return current.data if current is not None else None
+    return current.served()[1] if current is not None else None
 
 
 def viewer(nav: tuple[tuple[str, str], ...] | None = None) -> dict[str, Any]:

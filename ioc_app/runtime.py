@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from ingest.site import Site
     from ingest.writer import Writer
     from ioc_app.auth import TokenBook
-    from ioc_app.core import LocalFeed, RedisFeed, SnapshotCore
+    from ioc_app.core import SnapshotCore
+    from ioc_app.feed import LocalFeed, RedisFeed
     from ioc_app.screens import Screens
     from ioc_app.settings import Settings
     from ioc_app.storage import Store

@@ -63,6 +63,15 @@ class Rollup:
     grain: str  # "1m" | "1h"
     dims: tuple[str | Col, ...]
     measures: tuple[Col, ...]
+    #: empty: ``<table>_<grain>``; else a narrow rollup ``<table>_<name>_<grain>``
+    name: str = ""
+    #: a narrow rollup folded from the stream's general rollup of the same grain (its view
+    #: reads the blocks that rollup's view writes, a fraction of the raw rows) instead of
+    #: from the raw table; its dimensions must be columns of that rollup
+    folds: bool = False
+
+    def table(self, source: str) -> str:
+        return f"{source}_{self.name}_{self.grain}" if self.name else f"{source}_{self.grain}"
 
     @property
     def bucket(self) -> Col:
@@ -73,6 +82,14 @@ class Rollup:
 
 def count(name: str = "n") -> Col:
     return Col(name, "SimpleAggregateFunction(sum, UInt64)", "count()")
+
+
+def _fold(measure: Col) -> str:
+    """The function that folds partial values of a ``SimpleAggregateFunction`` column."""
+    if not measure.type.startswith("SimpleAggregateFunction("):
+        raise ValueError(f"measure {measure.name} of type {measure.type} cannot be folded again by a "
+                         "narrow rollup; give it a SimpleAggregateFunction type")
+    return measure.type[len("SimpleAggregateFunction("):].split(",", 1)[0].strip()
 
 
 def total(name: str, expr: str, kind: str = "UInt64") -> Col:
@@ -216,7 +233,7 @@ class Dialect:
     def rollup(self, source: Source, rollup: Rollup) -> list[str]:
         """An AggregatingMergeTree rollup and the materialized view that fills it; a dimension
         named by a string keeps its raw column's type."""
-        name = f"{source.table}_{rollup.grain}"
+        name = rollup.table(source.table)
         dims = [d if isinstance(d, Col) else Col(d, source.type_of(d), d) for d in rollup.dims]
         bucket = rollup.bucket
         keys = [bucket, *dims]
@@ -229,9 +246,44 @@ class Dialect:
             order_by="(" + ", ".join(c.name for c in keys) + ")",
             ttl=f"{bucket.name} + INTERVAL {ttl_days} DAY",
         )
-        select = ",\n    ".join(f"{c.expr} AS `{c.name}`" for c in (*keys, *rollup.measures))
-        ddl.append(self.materialized_view(
-            name, source.table,
-            f"SELECT\n    {select}\nFROM {{source}}\nGROUP BY " + ", ".join(f"`{c.name}`" for c in keys),
-        ))
+        read = f"{source.table}_{rollup.grain}" if rollup.folds else source.table
+        ddl.append(self.materialized_view(name, read, self._rollup_select(source, rollup)))
         return ddl
+
+    @staticmethod
+    def _rollup_select(source: Source, rollup: Rollup, where: str = "") -> str:
+        """The SELECT that aggregates rows of ``{source}`` into rows of ``rollup``: raw rows,
+        or the general rollup's rows for a rollup that ``folds`` it (its columns by name, each
+        measure folded again by its own function)."""
+        dims = [d if isinstance(d, Col) else Col(d, source.type_of(d), d) for d in rollup.dims]
+        keys = [rollup.bucket, *dims]
+        if rollup.folds:
+            keys = [Col(c.name, c.type, f"`{c.name}`") for c in keys]
+            measures = [Col(c.name, c.type, f"{_fold(c)}(`{c.name}`)") for c in rollup.measures]
+        else:
+            measures = list(rollup.measures)
+        select = ",\n    ".join(f"{c.expr} AS `{c.name}`" for c in (*keys, *measures))
+        return (f"SELECT\n    {select}\nFROM {{source}}\n" + (f"WHERE {where}\n" if where else "")
+                + "GROUP BY " + ", ".join(f"`{c.name}`" for c in keys))
+
+    def rollup_backfill(self, source: Source, rollup: Rollup) -> list[str]:
+        """Fill a rollup added after its stream from the rows stored so far, exactly once:
+        empty it, then aggregate the raw table (or the general rollup it ``folds``) into it
+        (a minute rollup only over the days its TTL keeps). Its view must exist already and
+        nothing may be written meanwhile (migrations run before the processes start, README
+        "A ClickHouse server, Redis and the scaled mode"): each row is then either stored
+        before the fill, which counts it, or after it, which the view counts. Run again after
+        an interruption, it starts over, so nothing is counted twice. The fill is not
+        deduplicated: a block of it that happens to equal an earlier one (say of an
+        interrupted fill) must not be dropped; on a cluster it is inserted before the
+        statement returns."""
+        name = rollup.table(source.table)
+        read = f"{source.table}_{rollup.grain}" if rollup.folds else source.table
+        time = rollup.bucket.name if rollup.folds else "ts"
+        where = f"{time} >= now() - INTERVAL {ROLLUP_1M_TTL_DAYS} DAY" if rollup.grain == "1m" else ""
+        select = self._rollup_select(source, rollup, where).replace("{source}", f"{self.db}.{read}")
+        settings = "insert_deduplicate = 0" + (", insert_distributed_sync = 1" if self.cluster else "")
+        return [
+            f"TRUNCATE TABLE IF EXISTS {self.db}.{self._local(name)}{self.on_cluster}",
+            f"INSERT INTO {self.db}.{name}\nSETTINGS {settings}\n{select}",
+        ]

@@ -2,7 +2,12 @@
 
 Embedded mode runs one worker process with threads: that worker owns the engine, the
 scheduler and the web server. With a ClickHouse server, several workers may run (the
-``Procfile``'s ``web`` process does the same through ``ioc_app.wsgi``).
+``Procfile``'s ``web`` process does the same through ``ioc_app.wsgi``, configured by
+``ioc_app.gunicorn_conf``).
+
+Threads: ``WEB_THREADS`` serve every route, and ``IOC_PUSH_HELD`` more are there for the
+screens' requests parked until the next snapshot version (push, ``ioc_app.feed``): a parked
+request never takes a thread that ingest or a page needs.
 """
 
 from __future__ import annotations
@@ -15,6 +20,33 @@ from gunicorn.app.base import BaseApplication
 from ioc_app.settings import Settings
 
 log = logging.getLogger("ioc.server")
+#: threads per worker for everything but the parked push requests
+WEB_THREADS = 16
+
+
+def threads_for(settings: Settings) -> int:
+    """A worker's threads: the ones every route shares plus one per push request it may park."""
+    return WEB_THREADS + settings.push_held
+
+
+def release_screens_on_stop(worker: Any) -> None:
+    """``post_worker_init``: on SIGTERM (a restart, a deploy), the screens parked on this
+    worker are answered at once (``IOC-Push: closing``) instead of holding the graceful stop
+    for up to their wait; they poll until a server answers again, then push again."""
+    import signal
+    import threading
+
+    from ioc_app.runtime import EXTENSION as RUNTIME
+
+    graceful = worker.handle_exit  # gunicorn's own handler: stop accepting, finish requests
+
+    def handle_exit(sig: int, frame: Any) -> None:
+        graceful(sig, frame)
+        runtime = getattr(getattr(worker, "wsgi", None), "extensions", {}).get(RUNTIME)
+        if runtime is not None:  # not in the signal handler: the board's lock may be taken
+            threading.Thread(target=runtime.feed.push.close, name="ioc-push-close", daemon=True).start()
+
+    signal.signal(signal.SIGTERM, handle_exit)
 
 
 class _Gunicorn(BaseApplication):
@@ -60,13 +92,16 @@ def serve(settings: Settings, workers: int | None = None) -> int:
         "bind": f"{settings.host}:{settings.port}",
         "workers": count,
         "worker_class": "gthread",
-        "threads": 16,  # concurrent requests coalesce into one validation and one fsync
+        # concurrent requests coalesce into one validation and one fsync; plus the push threads
+        "threads": threads_for(settings),
         "timeout": 120,
         "graceful_timeout": 30,
         "accesslog": None,
         "preload_app": False,
         "worker_exit": _drain_on_exit,
+        "post_worker_init": release_screens_on_stop,
     }
-    log.info("event=server.start bind=%s workers=%d", options["bind"], count)
+    log.info("event=server.start bind=%s workers=%d threads=%d push_held=%d", options["bind"], count,
+             options["threads"], settings.push_held)
     _Gunicorn(settings, options).run()
     return 0

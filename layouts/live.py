@@ -91,6 +91,7 @@ def frame(page: str, title_key: str, body: Any, *, lang: str, theme: str, fit: s
     cfg = {
         "page": page, "lang": lang, "zone": zone, "at": at, "screen": screen or "",
         "heartbeat_s": HEARTBEAT_S, "reload_at": reload_at,
+        "version_id": ids.VERSION,  # a pushed version is handed to the page's callbacks through it
         "text": {k: t(f"live.{k}", lang) for k in ("as_of", "reconnecting", "store_down", "replay")},
     }
     query = f"?lang={lang}&theme={theme}" + (f"&fit={fit}" if fit != "contain" else "")

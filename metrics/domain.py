@@ -51,6 +51,15 @@ class Rollup:
     grain: Literal["1m", "1h"]
     dims: tuple[str | Col, ...]
     measures: tuple[Col, ...]
+    #: empty for the stream's general rollup (``<table>_<grain>``, what the query API reads);
+    #: a name for a narrow one that answers a figure directly (``<table>_<name>_<grain>``)
+    name: str = ""
+    #: a narrow rollup folded from the general rollup of its grain (see ``ioc_app.schema.Rollup``)
+    folds: bool = False
+
+    def table(self, raw_table: str) -> str:
+        """The rollup's table, beside the stream's raw table ``raw_table``."""
+        return f"{raw_table}_{self.name}_{self.grain}" if self.name else f"{raw_table}_{self.grain}"
 
     def dim_names(self) -> tuple[str, ...]:
         """The rollup's dimension columns by name (what queries may group by)."""
@@ -77,9 +86,10 @@ def distinct(name: str, expr: str, kind: str = "String") -> Col:
     return Col(name, f"AggregateFunction(uniqExact, {kind})", f"uniqExactState({expr})")
 
 
-def both_grains(stream: str, dims: tuple[str | Col, ...], measures: tuple[Col, ...]) -> tuple[Rollup, ...]:
+def both_grains(stream: str, dims: tuple[str | Col, ...], measures: tuple[Col, ...],
+                name: str = "") -> tuple[Rollup, ...]:
     """The minute and the hour rollup of a stream, when both keep the same columns."""
-    return tuple(Rollup(stream, grain, dims, measures) for grain in ("1m", "1h"))
+    return tuple(Rollup(stream, grain, dims, measures, name) for grain in ("1m", "1h"))
 
 
 # --------------------------------------------------------------------------- query API
@@ -258,8 +268,9 @@ class MetricsDomain:
             if stream.split(".", 1)[0] != self.name:
                 raise ValueError(f"the metrics declaration of domain {self.name!r} names stream "
                                  f"{stream}, which belongs to another domain")
-        seen = [(r.stream, r.grain) for r in self.rollups]
-        for stream, grain in sorted({k for k in seen if seen.count(k) > 1}):
+        seen = [(r.stream, r.grain, r.name) for r in self.rollups]
+        for stream, grain, name in sorted({k for k in seen if seen.count(k) > 1}):
+            called = f" named {name!r}" if name else ""
             raise ValueError(f"the metrics declaration of domain {self.name!r} declares the {grain} "
-                             f"rollup of {stream} twice; keep one")
+                             f"rollup of {stream}{called} twice; keep one")
 

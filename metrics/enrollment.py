@@ -165,7 +165,7 @@ def _totals(cells: pl.DataFrame, year: int) -> dict[str, Any]:
 def live(store: SqlStore, zone: ZoneInfo, now: datetime, year: int | None = None, *,
          min_cell: int = MIN_CELL) -> dict[str, Any]:
     """The ``enrollment`` section of the snapshot for ``year`` (default: the calendar year of
-    ``now`` in the site's zone), in three queries; the score statistics of groups under
+    ``now`` in the site's zone), in two queries; the score statistics of groups under
     ``min_cell`` admitted candidates null (:func:`suppress_rows`)::
 
         year, plan, admitted, completion   plan = sum of the latest ``planned`` of every plan
@@ -188,10 +188,18 @@ def live(store: SqlStore, zone: ZoneInfo, now: datetime, year: int | None = None
     """
     y = year if year is not None else admission_year(zone, now)
     cells = _cells(store, y)
-    names = _names(store)
-    steps = store.query(
-        f"SELECT toString(step) AS step, count() AS n FROM ({_students(store)}) GROUP BY step", {"y": y})
-    counts = dict(steps.iter_rows())
+    # the catalogue's names and the check-in steps in one statement
+    frame = store.query(
+        f"""
+        SELECT 'name' AS part, toString(kind) AS kind, code, name_zh, name_en, parent, toUInt64(0) AS n
+        FROM ioc_reference FINAL WHERE kind IN ('province', 'college', 'major')
+        UNION ALL
+        SELECT 'step', '', toString(step), '', '', '', count()
+        FROM ({_students(store)}) GROUP BY step
+        """, {"y": y})
+    names = {(k, c): (zh, en, parent) for _, k, c, zh, en, parent, _ in
+             frame.filter(pl.col("part") == "name").iter_rows()}
+    counts = {code: n for _, _, code, _, _, _, n in frame.filter(pl.col("part") == "step").iter_rows()}
     return {
         **_totals(cells, y),
         **{name: suppress_rows(_breakdown(cells, dim, names), min_cell) for name, dim in BREAKDOWNS.items()},

@@ -75,7 +75,6 @@ MINUTE_ROLLUP_DAYS = 62  # gate_pass_1m keeps 63 days: read it only well inside 
 #: comparison periods: the same local time of day this many days back (364 = 52 weeks, so the
 #: same weekday last year: campus traffic follows the week, not the calendar date)
 COMPARE_DAYS = {"today": 0, "yesterday": 1, "last_week": 7, "last_year": 364}
-TODAY_DIMS = ("gate_id", "person_type", "direction", "result", "deny_reason")
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -137,7 +136,7 @@ def today_totals(store: SqlStore, zone: ZoneInfo, now: datetime | None = None) -
 
 
 def live(store: SqlStore, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
-    """The ``gate`` section of the live snapshot (2 queries).
+    """The ``gate`` section of the live snapshot (1 query, on rollups only).
 
     - ``today``: ``{in, out, denied, attempts, deny_rate, net_inflow, fever, by_gate,
       by_person_type, deny_reasons}`` for [local midnight, now): ``in``/``out`` count passes,
@@ -152,9 +151,8 @@ def live(store: SqlStore, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
       current one and the current one, oldest first, zeros included; ``minute`` is the local
       RFC 3339 start of the minute.
     """
-    today = window_counts(store, [Window("today", local_midnight(zone, now), _minute_end(now))],
-                          TODAY_DIMS, now)
-    return {"today": _today(today), "last_60m": _last_minutes(store, zone, now)}
+    gates, people, minutes = _board(store, zone, now)
+    return {"today": _today(gates, people), "last_60m": _last_minutes(minutes, zone, now)}
 
 
 def slow(store: SqlStore, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
@@ -254,20 +252,80 @@ def _split(w: Window) -> tuple[list[tuple[datetime, datetime]], list[tuple[datet
     return [(first, last)], [(s, e) for s, e in ((w.start, first), (last, w.end)) if s < e]
 
 
-def _today(counts: pl.DataFrame) -> dict[str, Any]:
-    totals = _totals(counts)
+def _board(store: SqlStore, zone: ZoneInfo, now: datetime
+           ) -> tuple[pl.DataFrame, pl.DataFrame, dict[tuple[int, str], int]]:
+    """Today's attempts and the passes of the last minutes, in one query: by gate
+    (``gate_id, direction, result, attempts, fever``) from the minutes of ``gate_pass_1m``; by
+    person (``person_type, direction, result, deny_reason, attempts``) from
+    ``gate_pass_people_1h`` for the whole UTC hours and the raw passes of the edges (the
+    current hour so far; in a zone whose midnight is not on a UTC hour, also the first
+    partial hour); and the passes per (minute epoch, direction) of the 61 minutes of
+    ``last_60m``. The board needs no joint breakdown of gate and person type, so the wide hour
+    rollup is not read: at most 44 rows a minute (11 gates) and a hundred an hour."""
+    start, end = local_midnight(zone, now), _minute_end(now)
+    hours, edges = _split(Window("today", start, end))
+    current = floor_minute(now)
+    params: dict[str, Any] = {"start": start, "end": end, "current": current,
+                              "first": current - LAST_MINUTES * MINUTE}
+    sources = (  # (the rows, their time column and its type, the ranges read there)
+        ("SELECT person_type, direction, result, deny, attempts FROM gate_pass_people_1h",
+         "hour", "DateTime('UTC')", hours),
+        ("SELECT person_type, direction, result, ifNull(toString(deny_reason), '') AS deny, "
+         "toUInt64(1) AS attempts FROM gate_pass", "ts", "DateTime64(3, 'UTC')", edges),
+    )
+    people = []  # midnight < the end of the current minute: at least one range
+    for rows, col, typ, ranges in sources:
+        for s, e in ranges:
+            i = len(params)
+            params.update({f"s{i}": s, f"e{i}": e})
+            people.append(f"{rows} WHERE {col} >= {{s{i}:{typ}}} AND {col} < {{e{i}:{typ}}}")
+    frame = store.query(
+        """
+        SELECT 'gate' AS part, toString(gate_id) AS key, toString(direction) AS direction,
+               toString(result) AS result, '' AS deny_reason, sum(attempts) AS attempts, sum(fever) AS fever
+        FROM gate_pass_1m
+        WHERE minute >= {start:DateTime('UTC')} AND minute < {end:DateTime('UTC')}
+        GROUP BY gate_id, direction, result
+        UNION ALL
+        SELECT 'person', toString(person_type), toString(direction), toString(result), toString(deny),
+               sum(attempts), toUInt64(0)
+        FROM (""" + "\nUNION ALL\n".join(people) + """)
+        GROUP BY person_type, direction, result, deny
+        UNION ALL
+        SELECT 'minute', toString(toUnixTimestamp(minute)), toString(direction), 'pass', '',
+               sum(attempts), toUInt64(0)
+        FROM gate_pass_1m
+        WHERE minute >= {first:DateTime('UTC')} AND minute <= {current:DateTime('UTC')}
+          AND result = 'pass'
+        GROUP BY minute, direction
+        """,
+        params,
+    ).cast({"attempts": pl.UInt64, "fever": pl.UInt64})
+    gates = frame.filter(pl.col("part") == "gate").select(
+        pl.col("key").alias("gate_id"), "direction", "result", "attempts", "fever")
+    persons = frame.filter(pl.col("part") == "person").select(
+        pl.col("key").alias("person_type"), "direction", "result", "deny_reason", "attempts")
+    minutes = {(int(m), d): int(n) for m, d, n in
+               frame.filter(pl.col("part") == "minute").select("key", "direction", "attempts").iter_rows()}
+    return gates, persons, minutes
+
+
+def _today(gates: pl.DataFrame, people: pl.DataFrame) -> dict[str, Any]:
+    """The board from :func:`_board`'s frames: totals and ``by_gate`` from the first,
+    ``by_person_type`` and ``deny_reasons`` from the second; each holds every attempt once."""
+    totals = _totals(gates)
     n_in, n_out, denied, attempts = (totals[k] for k in ("in", "out", "denied", "attempts"))
-    by_gate = counts.group_by("gate_id").agg(**_measures()).sort("gate_id")
-    by_type = counts.group_by("person_type").agg(**_measures(("in", "out"))).to_dicts()
+    by_gate = gates.group_by("gate_id").agg(**_measures()).sort("gate_id")
+    by_type = people.group_by("person_type").agg(**_measures(("in", "out"))).to_dicts()
     by_type.sort(key=lambda r: (_rank(r["person_type"]), r["person_type"]))
-    reasons = (counts.filter(pl.col("result") == "deny").group_by("deny_reason")
+    reasons = (people.filter(pl.col("result") == "deny").group_by("deny_reason")
                .agg(pl.col("attempts").sum().alias("count"))
                .sort(["count", "deny_reason"], descending=[True, False]))
     return {
         "in": n_in, "out": n_out, "denied": denied, "attempts": attempts,
         "deny_rate": denied / attempts if attempts else None,
         "net_inflow": n_in - n_out,
-        "fever": int(counts["fever"].sum()),
+        "fever": int(gates["fever"].sum()),
         "by_gate": by_gate.to_dicts(),
         "by_person_type": by_type,
         "deny_reasons": reasons.to_dicts(),
@@ -298,20 +356,10 @@ def _pick(totals: dict[str, int] | None, keys: Iterable[str]) -> dict[str, int]:
     return {k: (totals or {}).get(k, 0) for k in keys}
 
 
-def _last_minutes(store: SqlStore, zone: ZoneInfo, now: datetime) -> list[dict[str, Any]]:
+def _last_minutes(got: dict[tuple[int, str], int], zone: ZoneInfo, now: datetime) -> list[dict[str, Any]]:
+    """``last_60m`` from the passes per (minute epoch, direction) of :func:`_board`."""
     current = floor_minute(now)
     first = current - LAST_MINUTES * MINUTE
-    rows = store.rows(
-        """
-        SELECT toUnixTimestamp(minute), toString(direction), sum(attempts)
-        FROM gate_pass_1m
-        WHERE minute >= {first:DateTime('UTC')} AND minute <= {current:DateTime('UTC')}
-          AND result = 'pass'
-        GROUP BY minute, direction
-        """,
-        {"first": first, "current": current},
-    )
-    got = {(int(m), d): int(n) for m, d, n in rows}
     out = []
     for t in steps(first, current + MINUTE, MINUTE):
         e = epoch(t)
@@ -416,13 +464,17 @@ REFERENCES = (
     Referenced("gate.pass", "gate_id", "gate", "gate_pass_1h", "hour", "sum(attempts)"),
 )
 
-# the rollups of gate_pass the figures above read (ioc_app/declared.py makes their DDL)
+# the rollups of gate_pass the figures above read (ioc_app/declared.py makes their DDL): the
+# general minute and hour rollups, and the narrow "people" one of the live board (_board),
+# folded from the hour rollup
 FEVER = Col("fever", "SimpleAggregateFunction(sum, UInt64)", f"countIf(temperature_c >= {FEVER_C})")
 DENY = Col("deny", "LowCardinality(String)", "ifNull(toString(deny_reason), '')")
 ROLLUPS = (
     Rollup("gate.pass", "1m", ("gate_id", "direction", "result"), (count("attempts"), FEVER)),
     Rollup("gate.pass", "1h", ("campus", "gate_id", "direction", "result", "person_type", "method", DENY),
            (count("attempts"), FEVER)),
+    Rollup("gate.pass", "1h", ("person_type", "direction", "result", DENY), (count("attempts"),), "people",
+           folds=True),
 )
 
 DOMAIN = MetricsDomain(

@@ -57,16 +57,16 @@ MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 
 #: one row per incident with a finding in [since, now] and none before ``since``:
-#: its first_seen and its latest status, severity and category. The incidents come from
+#: its first_seen and its latest status, severity and category (one argMax of the three: the
+#: version tuple is compared once per finding). The incidents come from
 #: ``network_incident_first`` (migration 10): an incident first seen in [since, now] has no
 #: finding before ``since``, so only the window's findings need reading — not the whole
 #: retention to learn which incidents are older than the window.
 _INCIDENTS = """
     SELECT incident_key,
            min(ts) AS first_seen,
-           argMax(status, (ts, received_at, event_id)) AS latest_status,
-           argMax(severity, (ts, received_at, event_id)) AS latest_severity,
-           argMax(category, (ts, received_at, event_id)) AS latest_category
+           argMax((status, severity, category), (ts, received_at, event_id)) AS latest,
+           latest.1 AS latest_status, latest.2 AS latest_severity, latest.3 AS latest_category
     FROM network_security
     WHERE incident_key IN (
             SELECT incident_key FROM network_incident_first
@@ -138,25 +138,27 @@ def links_now(store: SqlStore, now: datetime | None = None) -> pl.DataFrame:
     capacity; capacity = the sample's, else the catalogue's; stale when the latest sample is
     older than 5 minutes or missing; ``age_s`` = seconds since that sample, or null)."""
     now = now or datetime.now(UTC)
+    # the links with a sample and the catalogue's links, one row each, folded by link_id (a
+    # full outer join without the join: at most one row of each side per link, the aggregates
+    # skip the other side's nulls)
     frame = store.query(
         """
-        WITH latest AS (
-            SELECT link_id, max(ts) AS last_ts,
+        SELECT link_id, max(last_ts) AS last_ts, any(in_bps) AS in_bps, any(out_bps) AS out_bps,
+               coalesce(any(sent_capacity), nullIf(any(ref_capacity), 0)) AS capacity_bps
+        FROM (
+            SELECT toString(link_id) AS link_id, max(ts) AS last_ts,
                    argMax(in_bps, ts) AS in_bps, argMax(out_bps, ts) AS out_bps,
-                   argMax(capacity_bps, ts) AS sent_capacity
+                   argMax(capacity_bps, ts) AS sent_capacity,
+                   CAST(NULL AS Nullable(UInt64)) AS ref_capacity
             FROM network_link
             WHERE ts >= {since:DateTime64(3, 'UTC')} AND ts <= {now:DateTime64(3, 'UTC')}
             GROUP BY link_id
-        ),
-        catalogue AS (
-            SELECT code AS link_id, toUInt64(value) AS ref_capacity
+            UNION ALL
+            SELECT code, NULL, NULL, NULL, NULL, toUInt64(value)
             FROM ioc_reference FINAL WHERE kind = 'link'
         )
-        SELECT link_id, last_ts, in_bps, out_bps,
-               coalesce(sent_capacity, nullIf(ref_capacity, 0)) AS capacity_bps
-        FROM latest FULL OUTER JOIN catalogue USING (link_id)
+        GROUP BY link_id
         ORDER BY link_id
-        SETTINGS join_use_nulls = 1
         """,
         {"since": now - LINK_LOOKBACK, "now": now},
     )

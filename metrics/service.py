@@ -132,15 +132,15 @@ def _today_counts(store: SqlStore, start: datetime, end: datetime) -> pl.DataFra
     """Rows ``part, key, kind, n, extra, name, name_en`` of ``[start, end)`` from the minute
     rollups: cases per (service, action) with the service's names, print jobs per result
     (extra = pages), calls per outcome (extra = seconds waited)."""
-    return store.query(
+    # the catalogue's service names come as rows of their own and are joined here: a join in
+    # the statement cost more than the counts
+    frame = store.query(
         """
-        SELECT 'case' AS part, toString(c.service_id) AS key, toString(c.action) AS kind,
-               sum(c.events) AS n, toUInt64(0) AS extra,
-               any(s.name_zh) AS name, any(s.name_en) AS name_en
-        FROM service_workflow_1m AS c
-        LEFT JOIN (SELECT code, name_zh, name_en FROM ioc_reference FINAL WHERE kind = 'service') AS s
-            ON s.code = toString(c.service_id)
-        WHERE c.minute >= {start:DateTime('UTC')} AND c.minute < {end:DateTime('UTC')}
+        SELECT 'case' AS part, toString(service_id) AS key, toString(action) AS kind,
+               sum(events) AS n, toUInt64(0) AS extra,
+               CAST(NULL AS Nullable(String)) AS name, CAST(NULL AS Nullable(String)) AS name_en
+        FROM service_workflow_1m
+        WHERE minute >= {start:DateTime('UTC')} AND minute < {end:DateTime('UTC')}
         GROUP BY key, kind
         UNION ALL
         SELECT 'print', '', toString(result), sum(jobs), sum(pages), NULL, NULL
@@ -152,10 +152,17 @@ def _today_counts(store: SqlStore, start: datetime, end: datetime) -> pl.DataFra
         FROM service_call_1m
         WHERE minute >= {start:DateTime('UTC')} AND minute < {end:DateTime('UTC')}
         GROUP BY outcome
-        SETTINGS join_use_nulls = 1
+        UNION ALL
+        SELECT 'name', code, '', 0, 0, any(name_zh), any(name_en)
+        FROM ioc_reference FINAL WHERE kind = 'service'
+        GROUP BY code
         """,
         {"start": start, "end": end},
     )
+    names = frame.filter(pl.col("part") == "name").select("key", "name", "name_en")
+    counts = frame.filter(pl.col("part") != "name")
+    cases = counts.filter(pl.col("part") == "case").drop("name", "name_en").join(names, on="key", how="left")
+    return pl.concat([cases, counts.filter(pl.col("part") != "case")], how="vertical_relaxed")
 
 
 def _case_figures(store: SqlStore, start: datetime, end: datetime, now: datetime) -> dict[str, Any]:

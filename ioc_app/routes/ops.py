@@ -48,6 +48,14 @@ class RuntimeCollector:
         yield from self._core()
 
     def _snapshot(self) -> Any:
+        push = self.rt.feed.push
+        yield GaugeMetricFamily("ioc_push_held", "Screens' requests parked until the next version",
+                                value=push.held)
+        answers = CounterMetricFamily("ioc_push_answers", "Push requests by how they were answered "
+                                      "(new, held, now, busy, off, closing)", labels=["how"])
+        for how, n in sorted(dict(push.answers).items()):
+            answers.add_metric([how], n)
+        yield answers
         current = self.rt.feed.current()
         if current is None:
             return
@@ -116,6 +124,8 @@ def observe_requests(server: Flask, registry: CollectorRegistry) -> None:
         started = g.get("ioc_started")
         if started is not None:
             route = request.url_rule.rule if request.url_rule else "unmatched"
+            if g.get("ioc_push"):  # held until the next version on purpose: not a slow answer
+                route += "?wait"
             latency.labels(request.method, route, str(response.status_code)).observe(
                 time.perf_counter() - started)
         return response
@@ -145,7 +155,7 @@ def readyz() -> Response:
             "age_s": round(snapshot_age_s(current.data), 3),
             "stale": bool(current.data.get("stale")),
         },
-        "streams": current.data.get("freshness", {}) if current else {},
+        "streams": current.served()[1].get("freshness", {}) if current else {},
     }
     ready = store_ok or current is not None
     response = jsonify(status="ready" if ready else "unavailable", parts=parts)

@@ -6,6 +6,13 @@ history; ``?year=`` recomputes only the enrollment section for another admission
 (once per year and snapshot version, however many ask). Both keep the small-cell rule
 (``IOC_MIN_CELL``): a stored snapshot from before it, or from a smaller setting, is served
 with the small groups' score statistics null.
+
+Push: ``?wait=<seconds>`` with ``If-None-Match`` of the current version parks the request on
+the feed (``ioc_app.feed.PushBoard``) until the next version — answered ``200`` with it — or
+until the wait ends (``304``). ``IOC-Push`` says how it was answered (``new``, ``held``, or at
+once: ``now``, ``busy`` past the cap, ``off``, ``closing``), so a screen knows whether to keep
+pushing or to poll for a while. The live body is served with the figures that only age
+(``lag_s``, ``age_s``) computed at serving time; the ETag stays the version.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from ioc_app.runtime import runtime as current_runtime
 from ioc_app.storage import StoreError
@@ -25,8 +32,10 @@ from metrics import enrollment, history
 from metrics.times import TimeError, parse_time
 
 snapshot_api = Blueprint("ioc_snapshot", __name__)
-ALLOWED = ("at", "year")
-_year_cache: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+ALLOWED = ("at", "year", "wait")
+#: the longest a request may be held (below the usual 60 s read timeout of reverse proxies)
+MAX_WAIT_S = 30.0
+_year_cache: OrderedDict[tuple[int, int], dict[str, Any]] = OrderedDict()
 _year_lock = threading.Lock()
 
 
@@ -52,6 +61,15 @@ def snapshot() -> Response:
     if unknown:
         return _error(400, "unknown_parameter",
                       f"unknown parameter(s) {', '.join(unknown)}; allowed: {', '.join(ALLOWED)}")
+    wait = None
+    if "wait" in request.args:
+        wait = _wait_s(request.args["wait"])
+        if wait is None:
+            return _error(400, "bad_wait", f"wait={request.args['wait'][:32]!r}: the seconds to hold the "
+                          f"request until the next version, a number above 0 and at most {MAX_WAIT_S:g}")
+        if "at" in request.args or "year" in request.args:
+            return _error(400, "bad_wait", "wait holds the live snapshot only: leave it out with at= "
+                                           "or year=")
     if "at" in request.args:
         return _at(runtime, request.args["at"])
     current = runtime.feed.current()
@@ -60,11 +78,53 @@ def snapshot() -> Response:
                        headers={"Retry-After": "1"})
     if "year" in request.args:
         return _for_year(runtime, current, request.args["year"])
+    held = _held_version(current)
+    if wait is not None:
+        return _push(runtime, current, held, wait)
+    if held == current.version:
+        return _not_modified(current)
+    return _json(current.served()[0], current.etag)
+
+
+def _wait_s(raw: str) -> float | None:
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if 0 < value <= MAX_WAIT_S else None
+
+
+def _held_version(current: Any) -> int | None:
+    """The version the client says it holds (``If-None-Match``), or None."""
     if request.if_none_match.contains(str(current.version)):
-        response = Response(status=304)
-        response.headers["ETag"] = current.etag
-        return response
-    return _json(current.body, current.etag)
+        return int(current.version)
+    for tag in request.if_none_match.as_set():
+        if tag.isdigit():
+            return int(tag)
+    return None
+
+
+def _not_modified(current: Any, push: str | None = None) -> Response:
+    response = Response(status=304)
+    response.headers["ETag"] = current.etag
+    response.headers["Cache-Control"] = "no-cache"
+    if push:
+        response.headers["IOC-Push"] = push
+    return response
+
+
+def _push(runtime: Any, current: Any, held: int | None, wait: float) -> Response:
+    """Answer when the client lacks the current version, else park until the next one."""
+    g.ioc_push = True  # held for seconds on purpose: its latency is observed apart
+    how, found = ("now", current) if held is None else runtime.feed.push.wait(held, wait)
+    if found is None:
+        latest = runtime.feed.current() or current
+        if held == latest.version:
+            return _not_modified(latest, how)
+        found = latest  # answered without waiting (off, busy, closing) to a client that is behind
+    response = _json(found.served()[0], found.etag)
+    response.headers["IOC-Push"] = how
+    return response
 
 
 def _at(runtime: Any, raw: str) -> Response:
@@ -88,13 +148,14 @@ def _for_year(runtime: Any, current: Any, raw: str) -> Response:
     year = int(raw)
     key = (year, current.version)
     with _year_lock:
-        body = _year_cache.get(key)
-        if body is None:
+        section = _year_cache.get(key)
+        if section is None:
             now = datetime.fromisoformat(current.data["generated_at"]).astimezone(UTC)
             section = enrollment.live(runtime.store, runtime.settings.zone, now, year,
                                       min_cell=runtime.settings.min_cell)
-            body = orjson.dumps({**current.data, "enrollment": section})
-            _year_cache[key] = body
+            _year_cache[key] = section
             while len(_year_cache) > 8:
                 _year_cache.popitem(last=False)
+    # the other sections as served now (their figures that age, computed when read)
+    body = orjson.dumps({**current.served()[1], "enrollment": section})
     return _json(body, f'"{current.version}-{year}"')

@@ -58,6 +58,7 @@ from ioc_app.settings.values import (
     parse_minutes,
     parse_port,
     parse_processes,
+    parse_push_held,
     parse_silent,
     parse_text,
     parse_tick,
@@ -112,6 +113,7 @@ class Settings:
     min_cell: int = 3
     frame_ancestors: str = "'none'"
     deadletter_days: int = 30
+    push_held: int = 256
 
     @property
     def embedded(self) -> bool:
@@ -196,6 +198,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_MIN_CELL": ("min_cell", parse_min_cell),
     "IOC_FRAME_ANCESTORS": ("frame_ancestors", parse_frame_ancestors),
     "IOC_DEADLETTER_DAYS": ("deadletter_days", parse_deadletter_days),
+    "IOC_PUSH_HELD": ("push_held", parse_push_held),
 }
 
 

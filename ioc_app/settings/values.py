@@ -75,6 +75,10 @@ def parse_processes(name: str, raw: str) -> int:
     return int(number(name, raw, int, 0, 64, "a number of processes"))
 
 
+def parse_push_held(name: str, raw: str) -> int:
+    return int(number(name, raw, int, 0, 4096, "a number of requests (0 = screens poll)"))
+
+
 def parse_history_days(name: str, raw: str) -> int:
     return int(number(name, raw, int, 1, 3650, "a number of days"))
 

@@ -1087,3 +1087,50 @@ ENGINE = Distributed(campus_cluster, ioc, ioc_audit_local, cityHash64(id));
 
 ALTER TABLE ioc.ioc_deadletter_local ON CLUSTER campus_cluster
 MODIFY TTL toDateTime(received_at) + INTERVAL 30 DAY;
+
+-- 0013_gate_people
+
+CREATE TABLE IF NOT EXISTS ioc.gate_pass_people_1h_local ON CLUSTER campus_cluster
+(
+    `hour` DateTime('UTC'),
+    `person_type` Enum8('student' = 1, 'staff' = 2, 'resident' = 3, 'visitor' = 4, 'contractor' = 5, 'other' = 6),
+    `direction` Enum8('in' = 1, 'out' = 2),
+    `result` Enum8('pass' = 1, 'deny' = 2),
+    `deny` LowCardinality(String),
+    `attempts` SimpleAggregateFunction(sum, UInt64)
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, person_type, direction, result, deny)
+TTL hour + INTERVAL 400 DAY
+SETTINGS replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.gate_pass_people_1h ON CLUSTER campus_cluster
+AS ioc.gate_pass_people_1h_local
+ENGINE = Distributed(campus_cluster, ioc, gate_pass_people_1h_local, rand());
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.gate_pass_people_1h_local_mv ON CLUSTER campus_cluster
+TO ioc.gate_pass_people_1h_local
+AS SELECT
+    `hour` AS `hour`,
+    `person_type` AS `person_type`,
+    `direction` AS `direction`,
+    `result` AS `result`,
+    `deny` AS `deny`,
+    sum(`attempts`) AS `attempts`
+FROM ioc.gate_pass_1h_local
+GROUP BY `hour`, `person_type`, `direction`, `result`, `deny`;
+
+TRUNCATE TABLE IF EXISTS ioc.gate_pass_people_1h_local ON CLUSTER campus_cluster;
+
+INSERT INTO ioc.gate_pass_people_1h
+SETTINGS insert_deduplicate = 0, insert_distributed_sync = 1
+SELECT
+    `hour` AS `hour`,
+    `person_type` AS `person_type`,
+    `direction` AS `direction`,
+    `result` AS `result`,
+    `deny` AS `deny`,
+    sum(`attempts`) AS `attempts`
+FROM ioc.gate_pass_1h
+GROUP BY `hour`, `person_type`, `direction`, `result`, `deny`;

@@ -955,3 +955,46 @@ SETTINGS non_replicated_deduplication_window = 10000;
 
 ALTER TABLE ioc.ioc_deadletter
 MODIFY TTL toDateTime(received_at) + INTERVAL 30 DAY;
+
+-- 0013_gate_people
+
+CREATE TABLE IF NOT EXISTS ioc.gate_pass_people_1h
+(
+    `hour` DateTime('UTC'),
+    `person_type` Enum8('student' = 1, 'staff' = 2, 'resident' = 3, 'visitor' = 4, 'contractor' = 5, 'other' = 6),
+    `direction` Enum8('in' = 1, 'out' = 2),
+    `result` Enum8('pass' = 1, 'deny' = 2),
+    `deny` LowCardinality(String),
+    `attempts` SimpleAggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, person_type, direction, result, deny)
+TTL hour + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.gate_pass_people_1h_mv
+TO ioc.gate_pass_people_1h
+AS SELECT
+    `hour` AS `hour`,
+    `person_type` AS `person_type`,
+    `direction` AS `direction`,
+    `result` AS `result`,
+    `deny` AS `deny`,
+    sum(`attempts`) AS `attempts`
+FROM ioc.gate_pass_1h
+GROUP BY `hour`, `person_type`, `direction`, `result`, `deny`;
+
+TRUNCATE TABLE IF EXISTS ioc.gate_pass_people_1h;
+
+INSERT INTO ioc.gate_pass_people_1h
+SETTINGS insert_deduplicate = 0
+SELECT
+    `hour` AS `hour`,
+    `person_type` AS `person_type`,
+    `direction` AS `direction`,
+    `result` AS `result`,
+    `deny` AS `deny`,
+    sum(`attempts`) AS `attempts`
+FROM ioc.gate_pass_1h
+GROUP BY `hour`, `person_type`, `direction`, `result`, `deny`;
