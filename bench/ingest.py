@@ -133,10 +133,11 @@ def start_redis(tmp: Path) -> tuple[subprocess.Popen, str]:
     return proc, f"redis://127.0.0.1:{port}/0"
 
 
-def run(events_n: int, clients: int, per_request: int, mode: str) -> float:
+def run(events_n: int, clients: int, per_request: int, mode: str, trigger: str = "commit") -> float:
     tmp = Path(tempfile.mkdtemp(prefix="ioc-bench-"))
     port = free_port()
     env = env_for(tmp, port)
+    env["IOC_CORE_TRIGGER"] = trigger  # tick: the writer's previous batching by age
     redis_proc = None
     if mode == "redis":
         redis_proc, env["IOC_REDIS_URL"] = start_redis(tmp)
@@ -223,8 +224,8 @@ def run(events_n: int, clients: int, per_request: int, mode: str) -> float:
             redis_proc.terminate()
             redis_proc.wait(30)
     e2e = events_n / (queryable_all - started)
-    print(f"bench=ingest mode={mode} events={events_n} clients={clients} per_request={per_request} "
-          f"cpus={os.cpu_count()}")
+    print(f"bench=ingest mode={mode} trigger={trigger} events={events_n} clients={clients} "
+          f"per_request={per_request} cpus={os.cpu_count()}")
     print(f"end-to-end (request → queryable)  {e2e:>12,.0f} events/s  ({queryable_all - started:.2f} s)")
     print(f"acknowledged (request → 200)      {events_n / (acked_all - started):>12,.0f} events/s")
     print(f"ack → queryable latency           p50 {percentile(latencies, 0.5) * 1000:.0f} ms   "
@@ -256,16 +257,24 @@ def main() -> None:
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--per-request", type=int, default=1_000)
     p.add_argument("--mode", choices=("embedded", "redis", "both"), default="both")
+    p.add_argument("--trigger", choices=("commit", "tick", "both"), default="both",
+                   help="commit: adaptive flushing (the default); tick: the previous batching "
+                        "by age; both: one after the other, in this run")
     p.add_argument("--views-before", type=int, default=13, metavar="VERSION",
                    help="also time the raw insert into a store without the migrations from VERSION on "
                         "(13: the gate board's people rollups), against the full schema; 0 for none")
     args = p.parse_args()
     modes = ("embedded", "redis") if args.mode == "both" else (args.mode,)
-    rates = {m: run(args.events, args.clients, args.per_request, m) for m in modes}
+    triggers = ("tick", "commit") if args.trigger == "both" else (args.trigger,)
+    rates = {(m, tr): run(args.events, args.clients, args.per_request, m, tr)
+             for m in modes for tr in triggers}
     base = baseline(args.events)
     print(f"baseline raw Arrow insert (rollups on, same rows) {base:>12,.0f} rows/s")
-    for m, r in rates.items():
-        print(f"ratio {m} end-to-end / raw insert = {r / base:.2f}")
+    for (m, tr), r in rates.items():
+        print(f"{m} {tr}: {r:,.0f} events/s end-to-end; / raw insert = {r / base:.2f}")
+    for m in modes:
+        if len(triggers) == 2:
+            print(f"{m}: adaptive / by-age = {rates[(m, 'commit')] / rates[(m, 'tick')]:.2f}")
     if args.views_before:
         # the same insert without the views of migration ``views_before`` and later: what
         # those views cost an insert, measured alternately in this run

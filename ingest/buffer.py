@@ -102,6 +102,17 @@ class Buffer(Protocol[R]):
         restart's replay of the write-ahead log or of the pending stream entries)."""
         ...
 
+    def wait(self, timeout: float) -> bool:
+        """Block until a batch may have been appended since the last ``wait`` returned (or
+        ``timeout`` seconds, or ``wake``); True when one may have been. An append made while
+        the writer was looking at the logs makes the next ``wait`` return at once, so the
+        writer never sleeps through it."""
+        ...
+
+    def wake(self) -> None:
+        """End a ``wait`` now (the writer is stopping)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -334,10 +334,12 @@ BUFFER_NAMES = [s.table for s in STREAMS] + [DEADLETTER_TABLE, AUDIT_TABLE]
 def build_ingest(store: SqlStore, *, wal_dir: str | os.PathLike[str] | None = None, redis_url: str = "",
                  redis_relaxed: bool = False, consumer: str | None = None,
                  claim_idle_ms: int | None = None, redis_tls: RedisTLS | None = None,
-                 site_key: bytes | None = None) -> tuple[Pipeline[Any], Writer[Any]]:
+                 site_key: bytes | None = None, batch_age_s: float = 0.0
+                 ) -> tuple[Pipeline[Any], Writer[Any]]:
     """The ingest path and its (not started) writer: over Redis when a URL is given, else
     over the write-ahead log in ``wal_dir`` (owned by this process). ``site_key`` keys the
-    dead letters' redaction hashes. (Which buffer, and so which record type, is known only
+    dead letters' redaction hashes; ``batch_age_s`` > 0 is the writer's previous batching
+    policy (``ingest.writer``). (Which buffer, and so which record type, is known only
     at run time: hence ``Any`` for it.)"""
     from ingest.writer import Writer
 
@@ -349,13 +351,18 @@ def build_ingest(store: SqlStore, *, wal_dir: str | os.PathLike[str] | None = No
         client = connect(redis_url, redis_tls)
         check_durability(client, relaxed=redis_relaxed)
         buffer = rb.RedisBuffer(client, BUFFER_NAMES, consumer, claim_idle_ms or rb.CLAIM_IDLE_MS)
+        from ingest.commits import RedisCommits
+
         over_redis = Pipeline(store, buffer, RedisSeenSet(client), site_key=site_key)
-        return over_redis, Writer(store, buffer, on_store_state=over_redis.set_store_down)
+        writer = Writer(store, buffer, on_store_state=over_redis.set_store_down,
+                        batch_age_s=batch_age_s)
+        writer.add_listener(RedisCommits(client))  # the core may run in another process
+        return over_redis, writer
     if wal_dir is None:
         raise ValueError("the ingest path needs IOC_REDIS_URL or a write-ahead log directory")
     wal = WriteAheadLog(wal_dir)
     pipeline = Pipeline(store, wal, MemorySeenSet(), site_key=site_key)
-    return pipeline, Writer(store, wal, on_store_state=pipeline.set_store_down)
+    return pipeline, Writer(store, wal, on_store_state=pipeline.set_store_down, batch_age_s=batch_age_s)
 
 
 #: what a job carries: a batch of events here, a request's body in ``ingest.offload``

@@ -349,6 +349,7 @@ class RedisBuffer:
         self.client = client
         self.consumer = consumer or f"{socket.gethostname()}-{threading.get_native_id()}"
         self._logs = {n: RedisStreamLog(client, n, self.consumer, claim_idle_ms) for n in names}
+        self._by_key = {lg.key: lg for lg in self._logs.values()}
         self._depth_cache = (0.0, 0)
 
     def log(self, name: str) -> RedisStreamLog:
@@ -372,6 +373,27 @@ class RedisBuffer:
 
     def replayed(self) -> bool:
         return all(lg.replayed() for lg in self._logs.values())
+
+    @guard
+    def wait(self, timeout: float) -> bool:
+        """Block on every table's stream at once (one ``XREADGROUP … BLOCK``) until a batch
+        arrives for this consumer or ``timeout`` passes; what it delivers is queued in its
+        log, where the writer's next look finds it (see ``Buffer.wait``). Entries delivered
+        here are pending for this consumer like any read, so a crash now loses nothing."""
+        for lg in self._logs.values():
+            with lg._lock:
+                lg._ensure_group()
+        reply = self.client.xreadgroup(GROUP, self.consumer, dict.fromkeys(self._by_key, ">"),
+                                       count=READ_COUNT, block=max(1, int(timeout * 1000)))
+        got = 0
+        for key, entries in cast("list[tuple[bytes, list[_Entry]]]", reply or []):
+            lg = self._by_key[_text(key)]
+            with lg._lock:
+                got += lg._enqueue(entries)
+        return got > 0
+
+    def wake(self) -> None:
+        """A blocking read cannot be cut short; it ends within its timeout."""
 
     def close(self) -> None:
         self.client.close()

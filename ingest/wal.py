@@ -91,8 +91,10 @@ def fsync_dir(path: Path) -> None:
 class StreamLog:
     """The write-ahead log of one stream."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, appended: threading.Event | None = None) -> None:
         self.dir = directory
+        #: set once an appended batch is on disk (and so may be inserted): wakes the writer
+        self.appended = appended or threading.Event()
         _owner_only_dir(self.dir)
         self._cond = threading.Condition()
         self._pending: deque[Record[int]] = deque()
@@ -206,6 +208,7 @@ class StreamLog:
             self._pending_rows += rec.rows
             self._wait_synced(rec.end)
             self._cond.notify_all()
+        self.appended.set()
         return rec
 
     def _wait_synced(self, end: int) -> None:
@@ -318,6 +321,7 @@ class WriteAheadLog:
                           f"process may drain it (use Redis to run several)") from None
         self._logs: dict[str, StreamLog] = {}
         self._lock = threading.Lock()
+        self._appended = threading.Event()
         for sub in sorted(self.dir.glob("*")) if self.dir.exists() else []:
             if sub.is_dir():
                 self.log(sub.name)
@@ -325,7 +329,7 @@ class WriteAheadLog:
     def log(self, name: str) -> StreamLog:
         with self._lock:
             if name not in self._logs:
-                self._logs[name] = StreamLog(self.dir / name)
+                self._logs[name] = StreamLog(self.dir / name, self._appended)
             return self._logs[name]
 
     def names(self) -> list[str]:
@@ -338,6 +342,15 @@ class WriteAheadLog:
 
     def replayed(self) -> bool:
         return all(lg.replayed() for lg in list(self._logs.values()))
+
+    def wait(self, timeout: float) -> bool:
+        """Block until a batch of any stream is on disk (see ``Buffer.wait``)."""
+        woken = self._appended.wait(timeout)
+        self._appended.clear()
+        return woken
+
+    def wake(self) -> None:
+        self._appended.set()
 
     def close(self) -> None:
         for lg in list(self._logs.values()):

@@ -1,9 +1,21 @@
 """The batch writer: drains the durable buffer into ClickHouse and never drops a batch.
 
-Batches are flushed by size or age (large parts are cheap for ClickHouse; many small
-inserts are not). Each insert carries a deduplication token derived from its position in
-the buffer, so an insert repeated after a crash is dropped by ClickHouse and by every rollup.
-When the store fails, the same batch is retried with backoff until it lands.
+Adaptive flushing: an idle writer inserts what arrives at once, so a lone event is queryable
+within tens of milliseconds; under load — a table written less than ``LINGER_S`` ago — the
+next batch waits until its oldest rows are ``LINGER_S`` old, so what accumulates meanwhile
+goes into it: the batch grows with the backlog (up to ``BATCH_ROWS``), a busy table gets at
+most a few inserts a second, and 100 k events/s still arrive as large inserts (large parts
+are cheap for ClickHouse; many small ones are not). With nothing to write the writer blocks
+on the buffer (``Buffer.wait``: a condition in process, a blocking ``XREADGROUP`` in Redis)
+instead of polling. ``batch_age_s`` > 0 brings back the previous policy — wait for a batch to
+age that long, poll every 20 ms — which the benches measure beside the adaptive one
+(``IOC_CORE_TRIGGER=tick``).
+
+Each insert carries a deduplication token derived from its position in the buffer, so an
+insert repeated after a crash is dropped by ClickHouse and by every rollup. When the store
+fails, the same batch is retried with backoff until it lands. After each confirmed insert
+the writer tells its listeners which table it committed (the aggregation core recomputes
+what that table feeds).
 """
 
 from __future__ import annotations
@@ -23,7 +35,15 @@ from ioc_app.storage import SqlStore, Store, StoreError
 log = logging.getLogger("ioc.writer")
 
 BATCH_ROWS = 100_000
+#: the previous policy's batch age (``batch_age_s``); the adaptive writer uses 0
 BATCH_AGE_S = 0.5
+#: how long the previous policy sleeps when nothing is due
+POLL_S = 0.02
+#: under load, how old a table's next batch may grow before it is inserted (see above)
+LINGER_S = 0.2
+#: how long an idle adaptive writer blocks before it looks at every log again (claims of
+#: dead consumers in Redis, the end of a restart's replay)
+IDLE_WAIT_S = 2.0
 BACKOFF_MAX_S = 15.0
 #: a repeated insert is dropped by the raw table *and* each rollup on its own: if a kill
 #: left the raw rows in but a rollup's part out, the repeat still fills the rollup
@@ -58,14 +78,21 @@ class Writer(Generic[R]):
     """One thread writing every stream's log, oldest-first."""
 
     def __init__(self, store: SqlStore, buffer: Buffer[R], *, batch_rows: int = BATCH_ROWS,
-                 batch_age_s: float = BATCH_AGE_S,
+                 batch_age_s: float = 0.0,
                  on_store_state: Callable[[bool], None] | None = None) -> None:
         self.store = store
         self.buffer = buffer
         self.batch_rows = batch_rows
+        #: 0: adaptive (insert at once when idle, block on the buffer); > 0: wait for a batch
+        #: to age this long and poll (the previous policy)
         self.batch_age_s = batch_age_s
         self.on_store_state = on_store_state  # callable(down: bool) or None
+        #: told the table of every confirmed insert (after the buffer released the batch)
+        self.listeners: list[Callable[[str], None]] = []
         self.inserted_rows = 0
+        self.inserts = 0
+        self._last_insert: dict[str, float] = {}  # table → monotonic time of its last insert
+        self._linger_due: float | None = None  # when a lingering batch is due (time.time())
         self.failures = 0
         self.replay = Replay()
         self._stop = threading.Event()
@@ -87,6 +114,7 @@ class Writer(Generic[R]):
             while self.buffer.depth and time.monotonic() < deadline and not self.failures:
                 time.sleep(0.05)
         self._stop.set()
+        self.buffer.wake()
         if self._thread:
             self._thread.join(timeout)
 
@@ -101,11 +129,17 @@ class Writer(Generic[R]):
     def flush_once(self, force: bool = False) -> int:
         """Write every batch that is due; returns rows written (raises on store failure)."""
         written = 0
+        self._linger_due = None
         for name in self.buffer.names():
             stream_log = self.buffer.log(name)
             while True:
-                batch = stream_log.next_batch(self.batch_rows, self.batch_age_s, force=force)
+                age = self.batch_age_s
+                if not age and time.monotonic() - self._last_insert.get(name, -LINGER_S) < LINGER_S:
+                    age = LINGER_S  # written a moment ago: under load, let the batch grow
+                batch = stream_log.next_batch(self.batch_rows, age, force=force)
                 if not batch:
+                    if age and not self.batch_age_s:
+                        self._lingers(stream_log.pending_records())
                     break
                 frame = pl.concat([r.frame for r in batch], how="vertical")
                 token = stream_log.begin(batch)
@@ -116,9 +150,29 @@ class Writer(Generic[R]):
                 stream_log.confirm(batch)
                 written += frame.height
                 self.inserted_rows += frame.height
+                self.inserts += 1
+                self._last_insert[name] = time.monotonic()
                 log.debug("event=writer.inserted table=%s rows=%d ms=%.0f", name, frame.height,
                           (time.perf_counter() - started) * 1000)
+                self._committed(name)
         return written
+
+    def _lingers(self, pending: list[R]) -> None:
+        """A batch was held back to grow: note when its oldest rows are due."""
+        if pending:
+            due = min(r.appended_at for r in pending) + LINGER_S
+            self._linger_due = due if self._linger_due is None else min(self._linger_due, due)
+
+    def add_listener(self, listener: Callable[[str], None]) -> None:
+        """Tell ``listener(table)`` of every confirmed insert from now on."""
+        self.listeners.append(listener)
+
+    def _committed(self, table: str) -> None:
+        for listener in self.listeners:
+            try:
+                listener(table)
+            except Exception:  # a listener's failure must not stop the writing
+                log.exception("event=writer.listener_failed table=%s", table)
 
     def _run(self) -> None:
         with Store.origin("writer"):
@@ -137,7 +191,7 @@ class Writer(Generic[R]):
                     self._state(False)
                 backoff = 0.5
                 if not written:
-                    self._stop.wait(0.02)
+                    self._idle()
             except StoreError as exc:
                 self.failures += 1
                 if self.failures == 1:
@@ -156,6 +210,17 @@ class Writer(Generic[R]):
                 log.exception("event=writer.unexpected_error")
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    def _idle(self) -> None:
+        """Nothing was due: poll soon (the previous policy) or block until something is
+        appended. The buffer's wake-up is armed before the logs are looked at again, so an
+        append between the look and the wait is never slept through."""
+        if self.batch_age_s > 0:
+            self._stop.wait(POLL_S)
+        elif self._linger_due is not None:  # a batch is growing: insert it when due
+            self._stop.wait(min(max(self._linger_due - time.time(), 0.005), LINGER_S))
+        else:
+            self.buffer.wait(IDLE_WAIT_S)
 
     def _state(self, down: bool) -> None:
         if callable(self.on_store_state):

@@ -14,7 +14,7 @@ from flask import jsonify, send_file, send_from_directory
 from ingest.offload import Offload
 from ingest.pipeline import Pipeline, build_ingest
 from ingest.site import Site, load_site, store_reference
-from ingest.writer import Writer
+from ingest.writer import BATCH_AGE_S, Writer
 from ioc_app import __version__, roles
 from ioc_app.access import EXTENSION, Access
 from ioc_app.audit import attach_server as attach_audit
@@ -100,6 +100,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     feed = core.feed if core else RedisFeed(redis_client, settings.tick_s)
     feed.push.limit = settings.push_held  # screens parked until the next version (push)
     pipeline, writer = ingest_for(settings, store, consumer=f"{socket.gethostname()}-web")
+    if core is not None:
+        writer.add_listener(core.committed)  # the core recomputes what a commit feeds
     runtime = Runtime(settings, site, store, feed, core, TokenBook(settings.tokens_file), pipeline,
                       writer, Screens(redis_client if not runs_core else None, settings.screen_silent_s),
                       offload_for(settings, pipeline))
@@ -203,7 +205,8 @@ def ingest_for(settings: Settings, store: Store, consumer: str | None = None,
     return build_ingest(store, wal_dir=settings.wal_dir, redis_url=settings.redis_url,
                         redis_relaxed=settings.redis_durability == "relaxed", consumer=consumer,
                         claim_idle_ms=claim_idle_ms, redis_tls=settings.redis_tls,
-                        site_key=site_key(settings))
+                        site_key=site_key(settings),
+                        batch_age_s=BATCH_AGE_S if settings.core_trigger == "tick" else 0.0)
 
 
 def offload_for(settings: Settings, pipeline: Pipeline) -> Offload | None:
@@ -257,7 +260,7 @@ def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCor
     except StoreError as exc:  # the store may be away at start: the next start applies it
         log.warning("event=history.retention_unchanged error=%r", str(exc)[:200])
     return SnapshotCore(store, settings.zone, tick_s=settings.tick_s, redis=redis_client,
-                        rules=rules, domains=domains(settings.min_cell))
+                        rules=rules, domains=domains(settings.min_cell), trigger=settings.core_trigger)
 
 
 def _start_scheduler(settings: Settings, site: Site, pipeline: Pipeline,

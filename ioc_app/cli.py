@@ -237,6 +237,7 @@ def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
 
     from apscheduler.schedulers.background import BackgroundScheduler
 
+    from ingest.commits import CommitListener
     from ioc_app.app import core_for
     from ioc_app.migrate import migrate
     from ioc_app.runtime import redis_for
@@ -248,6 +249,8 @@ def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
     store = _store(settings)
     migrate(store)
     core = core_for(settings, store, redis_for(settings))
+    # commits of the ingest processes, announced through Redis (``ingest.commits``)
+    listener = CommitListener(redis_for(settings), core.committed).start()
     scheduler = BackgroundScheduler(timezone=settings.zone)
     core.schedule(scheduler)
     stop = threading.Event()
@@ -258,6 +261,7 @@ def cmd_scheduler(settings: Settings, _args: argparse.Namespace) -> int:
     log.info("event=scheduler.started node=%s leader=%s", core.leader.me, core.leader.held)
     stop.wait()
     scheduler.shutdown(wait=True)
+    listener.close()
     core.close()
     log.info("event=scheduler.stopped ticks=%d", core.stats.ticks)
     return 0

@@ -1,12 +1,15 @@
-"""The aggregation core: one snapshot of every live figure, computed once per tick by one
-leader and read by every screen.
+"""The aggregation core: one snapshot of every live figure, computed by one leader and read
+by every screen.
 
 Screens are many and ClickHouse work must not grow with them, so reading never computes:
-the core's scheduler job computes the snapshot every tick (``IOC_TICK_S``), serialises it
-once and publishes the bytes — into the process (embedded mode) and, when Redis is
-configured, to a Redis key plus a pub/sub message that every web worker listens to. Slow
-figures (30-day trends, last year's comparison) and the anomaly baselines of the alert
-rules refresh on slower jobs and are merged into each tick's snapshot.
+the core computes the snapshot, serialises it once and publishes the bytes — into the
+process (embedded mode) and, when Redis is configured, to a Redis key plus a pub/sub message
+that every web worker listens to. What makes it compute is ``IOC_CORE_TRIGGER``: ``commit``
+(the default, ``ioc_app.trigger``) recomputes the domains a committed table feeds as soon as
+the writer confirms the insert, and otherwise only what time itself changes; ``tick`` (the
+previous behaviour) recomputes everything every ``IOC_TICK_S``. Slow figures (30-day
+trends, last year's comparison) and the anomaly baselines of the alert rules refresh less
+often and are merged into the snapshot.
 
 When the store fails, the last snapshot keeps being served, republished once with
 ``stale: true`` so screens can say so. A tick that overruns is skipped, never queued.
@@ -18,8 +21,8 @@ import hashlib
 import logging
 import threading
 import time
-import uuid
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,9 +33,11 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from ioc_app import domains as registry
-from ioc_app.feed import SNAPSHOT_CHANNEL, SNAPSHOT_KEY, LocalFeed, Published
+from ioc_app.feed import SNAPSHOT_CHANNEL, SNAPSHOT_KEY, LocalFeed, Published, aged
 from ioc_app.feed import RedisFeed as RedisFeed  # where web workers read it; kept importable here
+from ioc_app.leader import RedisLeader, SoleLeader
 from ioc_app.storage import Store
+from ioc_app.trigger import CommitTrigger
 from metrics import alerts as alert_rules
 from metrics import history
 from metrics.freshness import freshness
@@ -41,7 +46,6 @@ from metrics.small_cells import MIN_CELL
 log = logging.getLogger("ioc.core")
 
 VERSION_KEY = "ioc:snapshot:version"
-LEADER_KEY = "ioc:core:leader"
 SLOW_EVERY_S = 30.0
 NEXT_VERSION = """
 local v = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') + 1, tonumber(ARGV[1]))
@@ -55,11 +59,15 @@ Section = Callable[[Store, ZoneInfo, datetime], dict[str, Any]]
 
 @dataclass(frozen=True)
 class Domain:
-    """One domain's part of the snapshot: its live figures (every tick) and slow ones."""
+    """One domain's part of the snapshot: its live figures and slow ones, the raw tables
+    whose commits change them (``ioc_app/domains.py``), and how long after a commit its live
+    figures keep changing with time alone at second resolution (``ages_within_s``)."""
 
     name: str
     live: Section
     slow: Section
+    tables: frozenset[str] = frozenset()
+    ages_within_s: float = 0.0
 
 
 def domains(min_cell: int = MIN_CELL) -> tuple[Domain, ...]:
@@ -73,7 +81,7 @@ def domains(min_cell: int = MIN_CELL) -> tuple[Domain, ...]:
     for d in registry.registered():
         m = d.metrics
         live = partial(m.live, **{k: options[k] for k in m.figure_options}) if m.figure_options else m.live
-        out.append(Domain(d.name, live, m.slow))
+        out.append(Domain(d.name, live, m.slow, d.tables, m.ages_within_s))
     return tuple(out)
 
 
@@ -98,57 +106,6 @@ def content_digest(snapshot: dict[str, Any]) -> bytes:
     return hashlib.blake2b(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
 
 
-class RedisLeader:
-    """One leader among scheduler processes: a Redis key with expiry, renewed every tick by
-    its holder; a crashed leader's key expires and another process takes over."""
-
-    RENEW = """
-    if redis.call('GET', KEYS[1]) == ARGV[1] then
-        return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-    end
-    if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-    return 0
-    """
-
-    def __init__(self, client: Any, ttl_s: float, me: str | None = None) -> None:
-        self.client = client
-        self.ttl_ms = int(ttl_s * 1000)
-        self.me = me or uuid.uuid4().hex
-        self.held = False
-        self._renew = client.register_script(self.RENEW)
-
-    def hold(self) -> bool:
-        """Take or renew the lock; False when another process leads (or Redis is away)."""
-        try:
-            held = bool(self._renew(keys=[LEADER_KEY], args=[self.me, self.ttl_ms]))
-        except Exception as exc:
-            log.warning("event=core.leader_unknown error=%r", str(exc)[:200])
-            held = False
-        if held != self.held:
-            log.info("event=core.leadership held=%s node=%s", held, self.me)
-        self.held = held
-        return held
-
-    def release(self) -> None:
-        try:
-            if self.client.get(LEADER_KEY) == self.me.encode():
-                self.client.delete(LEADER_KEY)
-        except Exception:  # expiry releases it anyway
-            pass
-        self.held = False
-
-
-class SoleLeader:
-    """Embedded mode: this process owns the store, so it always leads."""
-
-    held = True
-    me = "embedded"
-
-    def hold(self) -> bool:
-        return True
-
-    def release(self) -> None:
-        pass
 
 
 @dataclass
@@ -161,6 +118,9 @@ class CoreStats:
     last_compute_s: float = 0.0
     last_tick_at: float = 0.0  # time.time() of the last completed tick
     compute_seconds: list[float] = field(default_factory=list)  # drained by the metrics collector
+    #: live computations per domain (and of ``freshness``), slow ones per domain
+    computed: Counter[str] = field(default_factory=Counter)
+    slow_computed: Counter[str] = field(default_factory=Counter)
 
 
 class SnapshotCore:
@@ -169,7 +129,7 @@ class SnapshotCore:
     def __init__(self, store: Store, zone: ZoneInfo, *, tick_s: float = 1.0,
                  feed: LocalFeed | None = None, redis: Any = None,
                  rules: tuple[Any, ...] = (), domains: tuple[Domain, ...] = DOMAINS,
-                 keep_history: bool = True) -> None:
+                 keep_history: bool = True, trigger: str = "commit") -> None:
         self.store = store
         self.zone = zone
         self.tick_s = tick_s
@@ -192,6 +152,19 @@ class SnapshotCore:
         self._digest = b""
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=len(domains) + 1, thread_name_prefix="ioc-core")
+        self._live: dict[str, dict[str, Any]] = {}  # each domain's last live section
+        self._fresh: dict[str, dict[str, Any]] | None = None  # the last freshness
+        self._computed_at: dict[str, datetime] = {}  # when each of them was computed
+        #: committed table → the domain it feeds
+        self.fed = {table: d.name for d in domains for table in d.tables}
+        if trigger not in ("commit", "tick"):
+            raise ValueError(f"trigger must be 'commit' or 'tick', not {trigger!r}")
+        self.trigger = CommitTrigger(self) if trigger == "commit" else None
+
+    @property
+    def freshness_section(self) -> dict[str, dict[str, Any]] | None:
+        """The freshness of the last computation (None before the first)."""
+        return self._fresh
 
     @staticmethod
     def _as_core(fn: Callable[..., Any], *args: Any) -> Any:
@@ -212,15 +185,19 @@ class SnapshotCore:
         return self._version
 
     # -- jobs -------------------------------------------------------------------------
-    def slow_tick(self, now: datetime | None = None) -> None:
-        """Recompute the slow figures of every domain (kept until the next success)."""
+    def slow_tick(self, now: datetime | None = None, names: Collection[str] | None = None) -> None:
+        """Recompute the slow figures of the domains ``names`` (every domain when None; kept
+        until the next success)."""
         if not self.leader.held and not self.leader.hold():
             return
         with Store.origin("core-slow"):
-            self._slow_tick(now or datetime.now(UTC))
+            self._slow_tick(now or datetime.now(UTC), names)
 
-    def _slow_tick(self, now: datetime) -> None:
+    def _slow_tick(self, now: datetime, names: Collection[str] | None) -> None:
         for d in self.domains:
+            if names is not None and d.name not in names:
+                continue
+            self.stats.slow_computed[d.name] += 1
             started = time.perf_counter()
             try:
                 self._slow[d.name] = d.slow(self.store, self.zone, now)
@@ -241,14 +218,27 @@ class SnapshotCore:
             log.warning("event=core.baselines_failed error=%r", str(exc)[:300])
 
     def tick(self, now: datetime | None = None) -> Published | None:
-        """Compute and publish one snapshot (if this process leads); returns it."""
+        """Compute every figure and publish the snapshot (if this process leads); returns it."""
+        return self.refresh(now)
+
+    def committed(self, tables: str | Iterable[str]) -> None:
+        """The writer confirmed inserts into ``tables`` (one name, or several): with the
+        commit trigger, recompute what they feed soon (the other trigger ignores it)."""
+        if self.trigger is not None:
+            self.trigger.committed((tables,) if isinstance(tables, str) else tables)
+
+    def refresh(self, now: datetime | None = None, names: Collection[str] | None = None,
+                fresh: bool = True) -> Published | None:
+        """Recompute the live figures of the domains ``names`` (every one when None) and,
+        with ``fresh``, the freshness; reuse the other domains' last sections, evaluate the
+        alerts and publish when anything shown changed (if this process leads)."""
         if not self.leader.hold():
             return None
         with self._lock, Store.origin("core"):
             now = now or datetime.now(UTC)
             started = time.perf_counter()
             try:
-                snapshot = self.compute(now)
+                snapshot = self._compute(now, names, fresh)
             except Exception as exc:  # the store (or a figure) failed: keep serving the last
                 self.stats.failures += 1
                 log.warning("event=core.compute_failed error=%r", str(exc)[:300])
@@ -275,16 +265,37 @@ class SnapshotCore:
 
     def compute(self, now: datetime) -> dict[str, Any]:
         """The whole snapshot as of ``now``, without its version (raises when the store fails)."""
+        return self._compute(now, None, True)
+
+    def _compute(self, now: datetime, names: Collection[str] | None, fresh: bool) -> dict[str, Any]:
+        """The snapshot with the live figures of ``names`` (all when None; and of any domain
+        not computed yet) and, with ``fresh``, the freshness computed anew as of ``now``."""
         # the domains' queries run side by side: the engine works outside the GIL
-        fresh = self._pool.submit(self._as_core, freshness, self.store, now)
+        wanted = [d for d in self.domains if names is None or d.name in names or d.name not in self._live]
+        job = (self._pool.submit(self._as_core, freshness, self.store, now)
+               if fresh or self._fresh is None else None)
         parts = {d.name: self._pool.submit(self._as_core, d.live, self.store, self.zone, now)
-                 for d in self.domains}
-        sections = {name: {**part.result(), **self._slow.get(name, {})} for name, part in parts.items()}
+                 for d in wanted}
+        for name, part in parts.items():
+            self._live[name] = part.result()
+            self._computed_at[name] = now
+            self.stats.computed[name] += 1
+        if job is not None:
+            self._fresh = job.result()
+            self._computed_at["freshness"] = now
+            self.stats.computed["freshness"] += 1
+        assert self._fresh is not None
+        # a section kept from an earlier computation has its figures that only age (lag_s,
+        # age_s) advanced to ``now``: the snapshot says how old the data is as of generated_at
+        kept = {"freshness": self._fresh, **self._live}
+        kept = {k: aged({k: v}, max((now - self._computed_at[k]).total_seconds(), 0.0))[k]
+                for k, v in kept.items()}
+        sections = {d.name: {**kept[d.name], **self._slow.get(d.name, {})} for d in self.domains}
         snapshot: dict[str, Any] = {
             "version": 0,
             "generated_at": now.astimezone(self.zone).isoformat(timespec="milliseconds"),
             "stale": False,
-            "freshness": fresh.result(),
+            "freshness": kept["freshness"],
             **sections,
         }
         snapshot["alerts"] = self.book.evaluate(snapshot, now, self._baselines)
@@ -338,12 +349,22 @@ class SnapshotCore:
 
     # -- scheduling -------------------------------------------------------------------
     def schedule(self, scheduler: Any) -> None:
-        """Add the core's jobs to an APScheduler scheduler (before or after it starts).
+        """Start the core's work: with the commit trigger its own thread (which stops when
+        ``scheduler`` shuts down, if one is given); with the tick trigger, jobs of an
+        APScheduler scheduler (before or after it starts).
 
         ``max_instances=1`` with ``coalesce``: a run that is still busy when the next is due
         makes APScheduler skip that one (counted in ``stats.skipped``), so ticks never queue.
         """
         from apscheduler.events import EVENT_JOB_MAX_INSTANCES
+
+        if self.trigger is not None:
+            trigger = self.trigger.start()
+            if scheduler is not None:  # the trigger stops with the scheduler, like the jobs would
+                from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
+
+                scheduler.add_listener(lambda _event: trigger.stop(), EVENT_SCHEDULER_SHUTDOWN)
+            return
 
         def skipped(event: Any) -> None:
             self.stats.skipped += 1
@@ -360,10 +381,15 @@ class SnapshotCore:
 
     def warm(self) -> Published | None:
         """Everything once, synchronously: the first page served already has figures."""
+        if self.trigger is not None:
+            self.trigger.step(datetime.now(UTC))
+            return self.feed.current()
         self.baseline_tick()
         self.slow_tick()
         return self.tick()
 
     def close(self) -> None:
+        if self.trigger is not None:
+            self.trigger.stop()
         self.leader.release()
         self._pool.shutdown(wait=False)

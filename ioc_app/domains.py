@@ -48,6 +48,13 @@ class Domain:
     def query(self) -> Queryable | None:
         return self.metrics.query
 
+    @property
+    def tables(self) -> frozenset[str]:
+        """The raw tables the writer commits whose rows feed this domain's figures: its
+        streams' (every rollup and state table it reads is filled from them by the store).
+        A commit into one of them is what makes the core recompute the domain."""
+        return frozenset(s.table for s in self.ingest.streams)
+
 
 def rollups(i: IngestDomain, m: MetricsDomain) -> dict[str, Rollup]:
     """The metrics half's rollups by table name (``<raw table>_<grain>``), for the streams the

@@ -239,7 +239,12 @@ class MetricsDomain:
     stream and grain once), the tables its figures, query and watched measures read;
     ``query`` is what ``/api/v1/query/<name>`` may ask,
     ``watched`` the figures anomaly rules may watch, ``references`` the fields holding
-    catalogue codes.
+    catalogue codes; ``ages_within_s`` says how long after a commit of its streams its live
+    figures keep changing with time alone at second resolution (windows over sample times: a
+    link goes stale 5 minutes after its last sample, users online count the last 10 minutes'
+    samples) — the core recomputes them every few seconds for that long; 0 = they change
+    with time only at minute boundaries (windows that end with the current minute: today,
+    the last 60 minutes), when the core recomputes every domain anyway.
     """
 
     name: str
@@ -252,6 +257,7 @@ class MetricsDomain:
     watched: Mapping[str, Watched] = field(default_factory=dict)
     references: tuple[Referenced, ...] = ()
     figure_options: tuple[str, ...] = ()
+    ages_within_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.query is not None and self.query.name != self.name:

@@ -419,4 +419,7 @@ DOMAIN = MetricsDomain(
     # samples arrive every 10–60 s; security findings are rare
     stale_after_s={"network.link": 5 * 60, "network.online": 10 * 60, "network.security": 24 * 3600},
     rollups=ROLLUPS, query=QUERY, watched=WATCHED, references=REFERENCES,
+    # a link is stale 5 minutes after its last sample, users online count the samples of the
+    # last 10 minutes: both move with the clock for that long after the last commit
+    ages_within_s=float(ONLINE_WINDOW.total_seconds() + 60),
 )

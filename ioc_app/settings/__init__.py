@@ -62,6 +62,7 @@ from ioc_app.settings.values import (
     parse_silent,
     parse_text,
     parse_tick,
+    parse_trigger,
     parse_tz,
 )
 from ioc_app.settings.web import parse_base_url, parse_frame_ancestors, parse_proxies, parse_public_url
@@ -92,6 +93,7 @@ class Settings:
     tokens_file: str = "./var/tokens.toml"
     secret_key: str = ""
     tick_s: float = 1.0
+    core_trigger: str = "commit"
     alerts: str = DEFAULT_ALERTS
     history_days: int = 400
     wall: str = DEFAULT_WALL
@@ -176,6 +178,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_TOKENS_FILE": ("tokens_file", parse_text),
     "IOC_SECRET_KEY": ("secret_key", parse_text),
     "IOC_TICK_S": ("tick_s", parse_tick),
+    "IOC_CORE_TRIGGER": ("core_trigger", parse_trigger),
     "IOC_ALERTS": ("alerts", parse_alerts),
     "IOC_HISTORY_DAYS": ("history_days", parse_history_days),
     "IOC_WALL": ("wall", parse_wall),

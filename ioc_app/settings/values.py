@@ -58,6 +58,15 @@ def parse_tick(name: str, raw: str) -> float:
     return number(name, raw, float, 0.1, 60, "a number of seconds")
 
 
+def parse_trigger(name: str, raw: str) -> str:
+    """``commit``: the core computes when rows are committed and when time changes a figure;
+    ``tick``: the previous path (every ``IOC_TICK_S``, with the writer batching by age)."""
+    value = raw.strip().lower()
+    if value not in ("commit", "tick"):
+        raise SettingsError(f"{name}={raw!r}: use commit (the default) or tick")
+    return value
+
+
 def parse_silent(name: str, raw: str) -> float:
     return number(name, raw, float, 3, 86400, "a number of seconds")
 

@@ -11,7 +11,7 @@ import string
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -133,6 +133,22 @@ class AlertBook:
                     seen = self._anomaly(rule, baselines)
                 self._advance(rule, seen, now)
             return self._active()
+
+    def next_change(self) -> datetime | None:
+        """When the first running timer ends — the ``for_s`` wait of a condition that holds,
+        the ``clear_for_s`` wait of an active alert's clear condition: the earliest time at
+        which evaluating the same figures again changes the active alerts. None when no timer
+        runs (then only new figures can change them)."""
+        with self._lock:
+            rules = {r.id: r for r in self.rules}
+            due = []
+            for (rid, _key), state in self._states.items():
+                rule = rules[rid]
+                if not state.active and state.pending_since is not None:
+                    due.append(state.pending_since + timedelta(seconds=rule.for_s))
+                elif state.active and state.clear_since is not None:
+                    due.append(state.clear_since + timedelta(seconds=rule.clear_for_s))
+            return min(due, default=None)
 
     # -- observations -----------------------------------------------------------------------
 

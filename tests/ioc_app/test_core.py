@@ -126,7 +126,7 @@ def test_an_overrunning_tick_is_skipped_not_queued(migrated: Store) -> None:
         time.sleep(0.7)
         return {}
 
-    core = SnapshotCore(migrated, ZONE, tick_s=0.2, keep_history=False,
+    core = SnapshotCore(migrated, ZONE, tick_s=0.2, keep_history=False, trigger="tick",
                         domains=(Domain("slow", slow, lambda *_: {}),))
     scheduler = BackgroundScheduler()
     core.schedule(scheduler)
