@@ -166,9 +166,19 @@ def _today_counts(store: SqlStore, start: datetime, end: datetime) -> pl.DataFra
 
 
 def _case_figures(store: SqlStore, start: datetime, end: datetime, now: datetime) -> dict[str, Any]:
-    """``backlog`` and ``handling_minutes`` from one pass over the case states."""
+    """``backlog`` and ``handling_minutes`` from one pass over the case states.
+
+    On one node the aggregates read the ``FINAL`` table directly, with ``done`` and ``minutes``
+    as aliases of the statement: a subquery between them cost about an eighth more (each of
+    its columns carried through for every case) for the same answer."""
+    done = ("completed >= {start:DateTime64(3, 'UTC')} AND completed < {end:DateTime64(3, 'UTC')} "
+            "AND first_submitted <= completed AS done")
+    minutes = ("(toUnixTimestamp64Milli(completed) - toUnixTimestamp64Milli(first_submitted)) / 60000 "
+               "AS minutes")
+    source = f"({_cases(store)})" if store.cluster else "service_case_state FINAL"
     row = store.query(
         f"""
+        WITH {done}, {minutes}
         SELECT
             countIf(modulo(latest, 8) IN ({_OPEN_RANKS})
                     AND first_submitted BETWEEN {{since:DateTime64(3, 'UTC')}}
@@ -176,14 +186,7 @@ def _case_figures(store: SqlStore, start: datetime, end: datetime, now: datetime
             countIf(done) AS cases,
             avgIf(minutes, done) AS avg_minutes,
             quantileExactInclusiveIf({P90})(minutes, done) AS p90_minutes
-        FROM (
-            SELECT latest, first_submitted,
-                   completed >= {{start:DateTime64(3, 'UTC')}} AND completed < {{end:DateTime64(3, 'UTC')}}
-                       AND first_submitted <= completed AS done,
-                   (toUnixTimestamp64Milli(completed) - toUnixTimestamp64Milli(first_submitted))
-                       / 60000 AS minutes
-            FROM ({_cases(store)})
-        )
+        FROM {source}
         """,
         {"since": now - timedelta(days=BACKLOG_DAYS), "start": start, "end": end},
     ).row(0, named=True)
