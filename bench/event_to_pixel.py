@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.access import screen_codes, wait_healthy  # noqa: E402
+from bench.ingest import start_redis  # noqa: E402
 from bench.wall_soak import ARGS, CHROMIUM, free_port, paired_page  # noqa: E402
 
 SELECTOR = "[data-ioc-path='gate.today.in']"
@@ -78,12 +79,8 @@ def start(tmp: Path, redis: bool) -> tuple[list[subprocess.Popen], str, dict[str
     env.update(IOC_CLICKHOUSE_URL=f"chdb://{tmp / 'engine'}", IOC_TOKENS_FILE=str(tmp / "tokens.toml"),
                IOC_DEMO="0", IOC_PORT=str(port), PYTHONPATH=str(ROOT))
     if redis:
-        rport = free_port()
-        procs.append(subprocess.Popen(
-            ["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--dir", str(tmp), "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always", "--maxmemory-policy", "noeviction"],
-            stdout=subprocess.DEVNULL))
-        env["IOC_REDIS_URL"] = f"redis://127.0.0.1:{rport}/0"
+        redis_proc, env["IOC_REDIS_URL"] = start_redis(tmp)
+        procs.append(redis_proc)
     token = subprocess.run([sys.executable, "-m", "ioc_app", "token", "create", "bench-pixel", "--streams",
                             "gate.pass"], env=env, cwd=ROOT, capture_output=True, text=True,
                            check=True).stdout.strip()

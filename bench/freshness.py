@@ -23,7 +23,6 @@ import argparse
 import http.client
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,15 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.access import add_person, session_header, sign_in, wait_healthy, wait_snapshot  # noqa: E402
+from bench.ingest import free_port, start_redis  # noqa: E402
 from ingest.writer import BATCH_AGE_S  # noqa: E402
 
 VIEWER = "bench-viewer"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def measure(redis: bool, trigger: str, trials: int, tick: str) -> list[float]:
@@ -59,12 +53,8 @@ def measure(redis: bool, trigger: str, trials: int, tick: str) -> list[float]:
                PYTHONPATH=str(ROOT))
     try:
         if redis:
-            rport = free_port()
-            procs.append(subprocess.Popen(
-                ["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--dir", str(tmp), "--save", "",
-                 "--appendonly", "yes", "--appendfsync", "always", "--maxmemory-policy", "noeviction"],
-                stdout=subprocess.DEVNULL))
-            env["IOC_REDIS_URL"] = f"redis://127.0.0.1:{rport}/0"
+            redis_proc, env["IOC_REDIS_URL"] = start_redis(tmp)
+            procs.append(redis_proc)
         token = subprocess.run([sys.executable, "-m", "ioc_app", "token", "create", "bench", "--streams",
                                 "gate.pass"], env=env, cwd=ROOT, capture_output=True, text=True,
                                check=True).stdout.strip()

@@ -99,6 +99,17 @@ def pairing_code(env: dict[str, str], name: str, pages: tuple[str, ...] = ("/",)
     return Access(load_settings(env, dotenv=None)).screens.offer(name, pages)
 
 
+def app_on(store: Store, tmp_path: Path) -> Any:
+    """The product's Dash app on ``store`` (a migrated test database), with its own files under
+    ``tmp_path`` and no background jobs: the test drives the core itself."""
+    from ioc_app.app import create_app
+    from ioc_app.settings import Settings
+
+    settings = Settings(clickhouse_url=f"chdb://{tmp_path / 'store'}", demo=False,
+                        tokens_file=str(tmp_path / "tokens.toml"), roles_file=str(tmp_path / "roles.toml"))
+    return create_app(settings, store=store, background=False)
+
+
 def signed_in(app: object, client: object, roles: tuple[str, ...] = TESTER_ROLES, name: str = TESTER) -> str:
     """Give a Flask test client a session of ``name`` holding ``roles`` (no sign-in round trip:
     the session is made in the app's own session store)."""

@@ -22,11 +22,9 @@ import pytest
 import redis
 
 from ioc_app import read
-from ioc_app.app import create_app
 from ioc_app.feed import Published, PushBoard, RedisFeed
-from ioc_app.settings import Settings
 from ioc_app.storage import Store
-from tests.conftest import RedisServer, signed_in
+from tests.conftest import RedisServer, app_on, signed_in
 from tests.ioc_app.test_core import add_gate_events
 
 TIMEOUT = 60.0
@@ -41,9 +39,7 @@ def wait_for(condition: Callable[[], Any], timeout: float = TIMEOUT) -> None:
 
 @pytest.fixture()
 def client(migrated: Store, tmp_path: Path):
-    settings = Settings(clickhouse_url=f"chdb://{tmp_path / 'store'}", demo=False,
-                        tokens_file=str(tmp_path / "tokens.toml"), roles_file=str(tmp_path / "roles.toml"))
-    app = create_app(settings, store=migrated, background=False)
+    app = app_on(migrated, tmp_path)
     c = app.server.test_client()
     signed_in(app, c)
     c.app = app

@@ -9,18 +9,14 @@ import orjson
 import pytest
 
 from ioc_app import read
-from ioc_app.app import create_app
-from ioc_app.settings import Settings
 from ioc_app.storage import Store
-from tests.conftest import signed_in
+from tests.conftest import app_on, signed_in
 from tests.ioc_app.test_core import add_gate_events
 
 
 @pytest.fixture()
 def client(migrated: Store, tmp_path: Path):
-    settings = Settings(clickhouse_url=f"chdb://{tmp_path / 'store'}", demo=False,
-                        tokens_file=str(tmp_path / "tokens.toml"), roles_file=str(tmp_path / "roles.toml"))
-    app = create_app(settings, store=migrated, background=False)
+    app = app_on(migrated, tmp_path)
     c = app.server.test_client()
     signed_in(app, c)
     c.runtime = app.server.extensions[read.EXTENSION]

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tests.conftest import ROOT, Server, free_port, pairing_code
+from tests.conftest import ROOT, Server, app_on, free_port, pairing_code, signed_in
 
 
 def seed(env: dict[str, str], *command: str) -> str:
@@ -30,6 +31,28 @@ def serving(env: dict[str, str]) -> Iterator[Server]:
         yield srv
     finally:
         srv.stop()
+
+
+@contextmanager
+def in_process(store: Any, tmp_path: Any) -> Iterator[tuple[str, Any, str]]:
+    """``(url, runtime, session)``: the app served from this process on ``store`` (a loopback
+    port), so a test can drive its core; ``session`` is the tests' person's session cookie.
+    Held push requests are answered before the server stops, so it stops at once."""
+    from werkzeug.serving import make_server
+
+    from ioc_app import read
+
+    app = app_on(store, tmp_path)
+    runtime = app.server.extensions[read.EXTENSION]
+    session = signed_in(app, app.server.test_client())
+    httpd = make_server("127.0.0.1", free_port(), app.server, threaded=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}", runtime, session
+    finally:
+        runtime.feed.push.close()
+        httpd.shutdown()
+        runtime.pipeline.buffer.close()
 
 
 def paired_screen(browser: Any, server: Server, name: str, pages: tuple[str, ...], width: int,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import statistics
-import threading
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,8 @@ import pytest
 from ingest.registry import BY_NAME
 from ioc_app import auth
 from layouts.parts import Trace
-from tests.conftest import Server, free_port, product_env, signed_in
+from tests.conftest import Server, free_port, product_env
+from tests.pages import browsing
 
 pytestmark = pytest.mark.browser
 
@@ -178,23 +178,8 @@ def in_process(migrated, tmp_path: Path):
     """The app served from this process on the real engine, so a test can drive the core's
     clock (``core.tick(now)``); yields ``(url, core, store, session)`` (the tests' person's
     session cookie on it)."""
-    from werkzeug.serving import make_server
-
-    from ioc_app import read
-    from ioc_app.app import create_app
-    from ioc_app.settings import Settings
-
-    settings = Settings(clickhouse_url=f"chdb://{tmp_path / 'unused'}", demo=False,
-                        tokens_file=str(tmp_path / "tokens.toml"), roles_file=str(tmp_path / "roles.toml"))
-    app = create_app(settings, store=migrated, background=False)
-    runtime = app.server.extensions[read.EXTENSION]
-    session = signed_in(app, app.server.test_client())
-    port = free_port()
-    httpd = make_server("127.0.0.1", port, app.server, threaded=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{port}", runtime.core, migrated, session
-    httpd.shutdown()
-    runtime.pipeline.buffer.close()
+    with browsing.in_process(migrated, tmp_path) as (url, runtime, session):
+        yield url, runtime.core, migrated, session
 
 
 def signed_page(browser, url: str, session: str):

@@ -8,13 +8,12 @@ wait is for a condition, with a generous timeout; nothing asserts how long anyth
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, signed_in
+from tests.pages import browsing
 
 pytestmark = pytest.mark.browser
 
@@ -25,24 +24,8 @@ WAIT_MS = 60_000
 @pytest.fixture()
 def served(migrated, tmp_path: Path):
     """``(url, runtime, session)``: the app on a loopback port, its core driven by the test."""
-    from werkzeug.serving import make_server
-
-    from ioc_app import read
-    from ioc_app.app import create_app
-    from ioc_app.settings import Settings
-
-    settings = Settings(clickhouse_url=f"chdb://{tmp_path / 'unused'}", demo=False,
-                        tokens_file=str(tmp_path / "tokens.toml"), roles_file=str(tmp_path / "roles.toml"))
-    app = create_app(settings, store=migrated, background=False)
-    runtime = app.server.extensions[read.EXTENSION]
-    session = signed_in(app, app.server.test_client())
-    port = free_port()
-    httpd = make_server("127.0.0.1", port, app.server, threaded=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{port}", runtime, session
-    runtime.feed.push.close()  # the held requests answer now: the server stops at once
-    httpd.shutdown()
-    runtime.pipeline.buffer.close()
+    with browsing.in_process(migrated, tmp_path) as served:
+        yield served
 
 
 def open_screen(browser, url: str, session: str):
