@@ -40,7 +40,7 @@ BATCH_AGE_S = 0.5
 #: how long the previous policy sleeps when nothing is due
 POLL_S = 0.02
 #: under load, how old a table's next batch may grow before it is inserted (see above)
-LINGER_S = 0.2
+LINGER_S = 0.4
 #: how long an idle adaptive writer blocks before it looks at every log again (claims of
 #: dead consumers in Redis, the end of a restart's replay)
 IDLE_WAIT_S = 2.0

@@ -6,7 +6,7 @@ committed rows, and when time alone changes a figure — otherwise it rests.
   feeds (``Domain.tables``), the freshness and the alerts, reusing the other domains' last
   sections. Commits that arrive while a recompute runs are taken together by the next one,
   and recomputes start at most every ``MIN_INTERVAL_S`` (10 per second) and keep the core
-  busy at most a quarter of the time (``BUSY_FACTOR``): a burst costs a bounded number of
+  busy at most an eighth of the time (``BUSY_FACTOR``): a burst costs a bounded number of
   recomputes, and a steady load leaves the cores to the ingest path.
 - Time: at every minute boundary every domain is recomputed (their windows end with the
   current minute — today, the last 60 minutes — and a new day starts at a minute boundary)
@@ -46,8 +46,8 @@ log = logging.getLogger("ioc.core")
 MIN_INTERVAL_S = 0.1
 #: a recompute for commits starts no sooner than this many times the last one's duration
 #: after it began (and at most ``MAX_WAIT_S`` later): under a steady load the core is busy
-#: about a quarter of the time
-BUSY_FACTOR = 4.0
+#: about an eighth of the time
+BUSY_FACTOR = 8.0
 MAX_WAIT_S = 1.0
 FINE_STEP_S = 5.0
 SLOW_EVERY_S = 30.0
