@@ -91,6 +91,18 @@ def start(tmp: Path, redis: bool) -> tuple[list[subprocess.Popen], str, dict[str
     return procs, url, env, token
 
 
+def stop(procs: list[subprocess.Popen], tmp: Path, wait_s: float = 40) -> None:
+    """Stop what ``start`` started, newest first (the server before its redis-server), and
+    remove its files."""
+    for proc in reversed(procs):
+        proc.terminate()
+        try:
+            proc.wait(wait_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def post(port: int, token: str, event_id: str) -> tuple[float, float]:
     """One gate pass; (the time just before it was sent, the time its 200 came)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -230,13 +242,7 @@ def main() -> None:
             print(f"p95 every screen: poll / push = {ratio:.2f}", flush=True)
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     finally:
-        for proc in reversed(procs):
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop(procs, tmp)
 
 
 if __name__ == "__main__":

@@ -33,8 +33,6 @@ import http.client
 import os
 import re
 import resource
-import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -48,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.access import pair_screens, screen_header, wait_snapshot  # noqa: E402
 from bench.event_to_pixel import post, start  # noqa: E402
+from bench.event_to_pixel import stop as stop_server  # noqa: E402
 from bench.wall_soak import cpu_seconds, server_pids  # noqa: E402
 
 WAIT_S = 15
@@ -200,13 +199,7 @@ def main() -> None:
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     finally:
         stop.set()
-        for proc in reversed(procs):
-            proc.terminate()
-            try:
-                proc.wait(40)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop_server(procs, tmp)
 
 
 if __name__ == "__main__":
