@@ -28,11 +28,14 @@ passed a gate.
 
 The whitelist is declared by each domain (``metrics/<name>.py``, ``QUERY``); this package
 reads it from the registry. ``spec`` validates a request, ``sql`` runs it, ``whitelist``
-describes what may be asked; the names callers use are importable from here.
+describes what may be asked, ``shift`` asks it a year earlier; the names callers use are
+importable from here. A domain of latest states (``enrollment``: grains ``day`` and
+``season``) answers its questions itself (``Queryable.answers``, ``metrics/enrollment_query.py``).
 """
 
 from __future__ import annotations
 
+from metrics.query.shift import last_year, realign
 from metrics.query.spec import (
     DEFAULT_GRAIN,
     DEFAULT_SPAN,
@@ -57,12 +60,13 @@ from metrics.query.spec import (
     parse_spec,
     parse_time,
 )
-from metrics.query.sql import _source_sql, buckets, run
+from metrics.query.sql import _source_sql, buckets, run, small_cells_apply
 from metrics.query.whitelist import describe, grain_limits, whitelist_markdown
 
 __all__ = [
     "DEFAULT_GRAIN", "DEFAULT_SPAN", "DOMAINS", "GRAINS", "MAX_ROWS", "MAX_SPAN", "MAX_VALUE_LEN",
     "MINUTE_KEPT", "PARAMETERS", "Dimension", "Domain", "Grain", "Kind", "Measure", "QueryError",
     "QuerySpec", "Source", "_source_sql", "buckets", "ceil_bucket", "describe", "floor_bucket",
-    "grain_limits", "next_bucket", "parse_spec", "parse_time", "run", "whitelist_markdown",
+    "grain_limits", "last_year", "next_bucket", "parse_spec", "parse_time", "realign", "run",
+    "small_cells_apply", "whitelist_markdown",
 ]
