@@ -111,7 +111,7 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(samples), samples[min(len(samples) - 1, int(0.95 * len(samples)))]
 
 
-def measure(app: Any, asked: list[Question], repeat: int, cached_repeat: int
+def measure(app: Any, store: Store, asked: list[Question], repeat: int, cached_repeat: int
             ) -> dict[str, tuple[float, float, float, float, int]]:
     """Per question: cold p50/p95, cached p50/p95 (ms) and the rows answered. The questions
     take turns, so a burst of load from elsewhere falls on all of them alike."""
@@ -125,7 +125,6 @@ def measure(app: Any, asked: list[Question], repeat: int, cached_repeat: int
         query_service.json_body(result)
         return result.frame.height
 
-    store = state.store()
     baseline = f"{BASELINE} · {BASELINE_SQL}"
     cold[baseline], warm[baseline], rows[baseline] = [], [], 1
     with app.server.test_request_context():
@@ -191,7 +190,7 @@ def main() -> None:
                 continue
             filled = time.perf_counter() - t
             before = load()
-            took = measure(app, asked, args.repeat, args.cached_repeat)
+            took = measure(app, store, asked, args.repeat, args.cached_repeat)
             base = took.pop(f"{BASELINE} · {BASELINE_SQL}")
             worst = max(v[1] for v in took.values())
             first = first or took
