@@ -269,8 +269,8 @@ def answer(store: SqlStore, spec: QuerySpec, zone: ZoneInfo, min_cell: int) -> p
     frames: dict[str, pl.DataFrame] = {}
     ended: pl.DataFrame | None = None
     if adm:
-        frames["adm"], ended = _admissions(store, spec, dict(params), want_range=bool(scores & {"score_min",
-                                                                                                  "score_max"}))
+        ranged = bool(scores & {"score_min", "score_max"})
+        frames["adm"], ended = _admissions(store, spec, dict(params), want_range=ranged)
     if chk:
         frames["chk"] = _checkins(store, spec, dict(params))
     if plan:
@@ -323,9 +323,8 @@ def answer(store: SqlStore, spec: QuerySpec, zone: ZoneInfo, min_cell: int) -> p
     out = out.sort(["b", *keys], nulls_last=False)
     if scores:
         out = _suppressed(out, min_cell)
-    return out.select(pl.col("b").alias(spec.grain), *(pl.col(k).alias(g) for k, g in zip(keys, spec.group_by,
-                                                                                           strict=True)),
-                      *(pl.col(m) for m in spec.measures))
+    named = (pl.col(k).alias(g) for k, g in zip(keys, spec.group_by, strict=True))
+    return out.select(pl.col("b").alias(spec.grain), *named, *(pl.col(m) for m in spec.measures))
 
 
 def _suppressed(out: pl.DataFrame, min_cell: int) -> pl.DataFrame:
