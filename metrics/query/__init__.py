@@ -27,13 +27,16 @@ time series with gaps would mislead a chart into drawing straight lines over hou
 passed a gate.
 
 The whitelist is declared by each domain (``metrics/<name>.py``, ``QUERY``); this package
-reads it from the registry. ``spec`` validates a request, ``sql`` runs it, ``whitelist``
-describes what may be asked; the names callers use are importable from here.
+reads it from the registry. ``spec`` validates a request, ``sql`` runs it, ``compare`` adds a
+comparison period (``compare=previous|last_year``), ``whitelist`` describes what may be
+asked; the names callers use are importable from here.
 """
 
 from __future__ import annotations
 
+from metrics.query.compare import comparison_range, run_compared
 from metrics.query.spec import (
+    COMPARE_KINDS,
     DEFAULT_GRAIN,
     DEFAULT_SPAN,
     DOMAINS,
@@ -61,8 +64,35 @@ from metrics.query.sql import _source_sql, buckets, run
 from metrics.query.whitelist import describe, grain_limits, whitelist_markdown
 
 __all__ = [
-    "DEFAULT_GRAIN", "DEFAULT_SPAN", "DOMAINS", "GRAINS", "MAX_ROWS", "MAX_SPAN", "MAX_VALUE_LEN",
-    "MINUTE_KEPT", "PARAMETERS", "Dimension", "Domain", "Grain", "Kind", "Measure", "QueryError",
-    "QuerySpec", "Source", "_source_sql", "buckets", "ceil_bucket", "describe", "floor_bucket",
-    "grain_limits", "next_bucket", "parse_spec", "parse_time", "run", "whitelist_markdown",
+    "COMPARE_KINDS",
+    "DEFAULT_GRAIN",
+    "DEFAULT_SPAN",
+    "DOMAINS",
+    "GRAINS",
+    "MAX_ROWS",
+    "MAX_SPAN",
+    "MAX_VALUE_LEN",
+    "MINUTE_KEPT",
+    "PARAMETERS",
+    "Dimension",
+    "Domain",
+    "Grain",
+    "Kind",
+    "Measure",
+    "QueryError",
+    "QuerySpec",
+    "Source",
+    "_source_sql",
+    "buckets",
+    "ceil_bucket",
+    "comparison_range",
+    "describe",
+    "floor_bucket",
+    "grain_limits",
+    "next_bucket",
+    "parse_spec",
+    "parse_time",
+    "run",
+    "run_compared",
+    "whitelist_markdown",
 ]
