@@ -100,7 +100,7 @@ def about(spec: QuerySpec, zone: ZoneInfo, rows: int, made: datetime, api: str,
         (t("explore.compare", lang),
          f"{t(f'explore.compare.{spec.compare}', lang)} ({spec.compare})" if spec.compare
          else t("explore.compare.none", lang)),
-        (t("explore.file.period", lang),
+        (t("explore.range", lang),
          f"{spec.start.astimezone(zone).isoformat()} – {spec.end.astimezone(zone).isoformat()} ({zone.key})"),
     ]
     if spec.compare:
@@ -119,7 +119,7 @@ def about(spec: QuerySpec, zone: ZoneInfo, rows: int, made: datetime, api: str,
                       f"{measure_label(domain, m, lang)} ({m}): {meaning}"))
     if spec.compare:
         lines.append(("", t("explore.file.diff_rule", lang)))
-    lines += [(t("explore.file.api", lang), api), (t("explore.file.source", lang), t("app.title", lang))]
+    lines += [(t("explore.api", lang), api), (t("explore.file.source", lang), t("app.title", lang))]
     return lines
 
 

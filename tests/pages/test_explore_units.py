@@ -84,13 +84,22 @@ def test_a_question_survives_its_url(explore: Any, whitelist: dict[str, Any], fi
     assert (parsed["lang"], parsed["theme"], parsed["at"]) == ("en", "dark", "2026-09-01T09:00:00+08:00")
 
 
-def test_names_the_whitelist_does_not_know_are_dropped(explore: Any, whitelist: dict[str, Any]) -> None:
+def test_names_the_whitelist_does_not_know_are_kept_to_be_refused(explore: Any,
+                                                                  whitelist: dict[str, Any]) -> None:
+    """A bookmark naming what the whitelist does not know is refused with a message, never
+    silently answered as another question: the API refuses unknown measures, dimensions,
+    values, grains and compare kinds; the page itself an unknown domain, range or parameter."""
     q = question.question_from_query({"domain": "nope", "grain": "week", "measures": "in,entries",
                                      "group_by": "lane,method", "result": ["maybe", "deny"],
-                                     "gate_id": ["", "g1"], "range": "fortnight"}, whitelist)
-    assert (q.domain, q.grain, q.preset) == ("gate", "hour", "24h")
-    assert q.measures == ("in",) and q.group_by == ("method",)
-    assert q.filters == (("gate_id", ("g1",)), ("result", ("deny",)))
+                                     "gate_id": ["", "g1"], "range": "fortnight", "compare": "yesterday",
+                                     "colour": "red"}, whitelist)
+    assert (q.domain, q.grain, q.preset, q.compare) == ("gate", "week", "24h", "yesterday")
+    assert q.measures == ("in", "entries") and q.group_by == ("lane", "method")
+    assert q.filters == (("gate_id", ("g1",)), ("result", ("deny", "maybe")))
+    assert q.problems == (("explore.bad_domain", "nope"), ("explore.bad_param", "colour"),
+                          ("explore.bad_range", "fortnight"))
+    args = question.api_args(q, NOW, ZONE)
+    assert args["compare"] == ["yesterday"] and args["measures"] == ["in,entries"]
     # a combination the API refuses is kept: the page shows the API's reason
     minute = question.question_from_query({"grain": "minute", "group_by": "method"}, whitelist)
     assert minute.grain == "minute" and minute.group_by == ("method",)
