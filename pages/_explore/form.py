@@ -36,7 +36,8 @@ def _options_of(dim: dict[str, Any], chosen: Sequence[str], lang: str) -> list[d
     """A filter's choices: an enumeration's values, or the codes the site catalogue names
     (with their names), plus any value the URL already holds."""
     if dim["values"]:
-        return [{"label": value_label(dim, v, lang), "value": v} for v in dim["values"]]
+        enumerated = [{"label": value_label(dim, v, lang), "value": v} for v in dim["values"]]
+        return _with_unknown(enumerated, chosen)
     site = read.site()
     named = getattr(site, CATALOGUE_CODES[dim["name"]])
     options = [{"label": f"{n.name_zh if lang == 'zh' else n.name_en} · {n.code}", "value": n.code}
@@ -82,17 +83,27 @@ def _dropdown(id_: Any, options: list[dict[str, str]], value: list[str], placeho
                         maxHeight=340, className="ex-dropdown")
 
 
-def measure_options(whitelist: Mapping[str, Any], domain: str, lang: str) -> list[dict[str, str]]:
+def _with_unknown(options: list[dict[str, str]], chosen: Sequence[str]) -> list[dict[str, str]]:
+    """``options`` plus a choice for each name of the link they lack, shown as given: a
+    dropdown drops a value it has no option for, which would silently ask another question
+    instead of showing the API's refusal (the analyst removes it with one tap)."""
+    known = {o["value"] for o in options}
+    return options + [{"label": f"{v} ?", "value": v} for v in chosen if v not in known]
+
+
+def measure_options(whitelist: Mapping[str, Any], domain: str, lang: str,
+                    chosen: Sequence[str] = ()) -> list[dict[str, str]]:
     """The domain's measures in the whitelist's order (which groups them by stream)."""
-    return [{"label": measure_label(domain, m["name"], lang), "value": m["name"]}
-            for m in whitelist["domains"][domain]["measures"]]
+    return _with_unknown([{"label": measure_label(domain, m["name"], lang), "value": m["name"]}
+                          for m in whitelist["domains"][domain]["measures"]], chosen)
 
 
-def group_options(whitelist: Mapping[str, Any], domain: str, lang: str) -> list[dict[str, str]]:
+def group_options(whitelist: Mapping[str, Any], domain: str, lang: str,
+                  chosen: Sequence[str] = ()) -> list[dict[str, str]]:
     """Every dimension of the domain: one the grain or the measures do not keep is refused by
     the API, with a message naming what does, rather than silently missing here."""
-    return [{"label": dim_label(d["name"], lang), "value": d["name"]}
-            for d in whitelist["domains"][domain]["dimensions"]]
+    return _with_unknown([{"label": dim_label(d["name"], lang), "value": d["name"]}
+                          for d in whitelist["domains"][domain]["dimensions"]], chosen)
 
 
 def grain_hint(whitelist: Mapping[str, Any], grain: str, lang: str) -> str:
@@ -153,10 +164,10 @@ def controls(q: Question, whitelist: Mapping[str, Any], lang: str, start_text: s
             ]), lang, "ex-wide"),
             _field("explore.compare", _radio(ID["compare"], compares, q.compare or "none"), lang, "ex-wide"),
             _field("explore.measures", _dropdown(
-                ID["measures"], measure_options(whitelist, q.domain, lang), list(q.measures),
+                ID["measures"], measure_options(whitelist, q.domain, lang, q.measures), list(q.measures),
                 t("explore.measures_all", lang), lang), lang),
             _field("explore.group_by", _dropdown(
-                ID["group-by"], group_options(whitelist, q.domain, lang), list(q.group_by),
+                ID["group-by"], group_options(whitelist, q.domain, lang, q.group_by), list(q.group_by),
                 t("explore.group_none", lang), lang), lang),
         ], className="ex-fields"),
         html.Details([
