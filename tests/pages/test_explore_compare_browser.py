@@ -54,7 +54,8 @@ store_reference(store, load_site(DEFAULT_SITE))
 base = {"campus": "main", "lane": 1, "person_type": "student", "method": "face", "direction": "in",
         "result": "pass"}
 events = []
-for tag, t0, plan in (("now", int(sys.argv[2]), eval(sys.argv[4])), ("ly", int(sys.argv[3]), eval(sys.argv[5]))):
+periods = (("now", int(sys.argv[2]), eval(sys.argv[4])), ("ly", int(sys.argv[3]), eval(sys.argv[5])))
+for tag, t0, plan in periods:
     for gate, counts in plan.items():
         for h, n in enumerate(counts):
             for i in range(n):
@@ -99,7 +100,8 @@ def test_compare_shows_both_periods_and_downloads_them(server: Server, browser: 
     assert "对比期 " + hour_text(LY) in page.inner_text("#explore-summary")
     # the chart: each line and, dashed in the same colour, its comparison
     traces = page.evaluate("() => document.querySelector('#explore-chart .js-plotly-plot').data.map("
-                           "t => ({name: t.name, y: t.y, dash: t.line.dash || 'solid', color: t.line.color}))")
+                           "t => ({name: t.name, y: t.y, dash: t.line.dash || 'solid',"
+                           " color: t.line.color}))")
     by_name = {t["name"]: t for t in traces}
     assert set(by_name) == {"main-north", "main-north · 去年同期", "main-south", "main-south · 去年同期"}
     for gate in IN:
@@ -140,7 +142,8 @@ def test_the_date_picker_speaks_the_page_language(server: Server, browser: Any, 
     w = Watched(browser, server.url + question(group_by=""), 1180, 820)
     page = w.page
     month = T0.month
-    zh_months = ["一月", "二月", "三月", "四月", "五月", "六月", "七月", "八月", "九月", "十月", "十一月", "十二月"]
+    zh_months = ["一月", "二月", "三月", "四月", "五月", "六月", "七月", "八月", "九月", "十月", "十一月",
+                 "十二月"]
     en_months = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
                  "October", "November", "December"]
     text = open_calendar(w)
