@@ -39,6 +39,8 @@ def picker(id_: str, holder_id: str, dates: tuple[str | None, str | None], lang:
         dcc.DatePickerRange(
             id=id_, start_date=dates[0], end_date=dates[1], display_format="YYYY-MM-DD",
             updatemode="bothdates", first_day_of_week=1 if lang == "zh" else 0, minimum_nights=0,
+            day_size=44,  # a finger's width on a tablet
+            month_format="YYYY年MMMM" if lang == "zh" else "MMMM YYYY",  # 2026年十二月, December 2026
             start_date_placeholder_text=t("explore.dates_start", lang),
             end_date_placeholder_text=t("explore.dates_end", lang), className="ex-dates"),
         id=holder_id, className="ex-dates-box", title=t("explore.dates", lang),
