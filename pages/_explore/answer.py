@@ -174,7 +174,7 @@ def result(q: Question, lang: str, theme: str, at: str | None, page: int = 0) ->
         "end_text": time_text(args.get("to", [None])[0], zone)}
     link_args = dict(args)
     if "error" in answer:
-        kind = "unavailable" if answer["error"] == "unavailable" else "refused"
+        kind = {"unavailable": "unavailable", "bad_link": "link"}.get(answer["error"], "refused")
         out["error"] = error_box(answer["message"], kind, lang)
         log.info("event=explore.refused domain=%s code=%s", q.domain, answer["error"])
     else:
@@ -210,7 +210,7 @@ def _problems(q: Question, whitelist: Mapping[str, Any], lang: str) -> dict[str,
     domains = ", ".join(whitelist["domains"])
     messages = [t(key, lang).format(name=name, dims=domains if key == "explore.bad_domain" else dims)
                 for key, name in q.problems]
-    return {"error": "bad_parameter", "message": "; ".join(messages)}
+    return {"error": "bad_link", "message": "; ".join(messages)}
 
 
 def picker_dates(start: str | None, end: str | None, zone: ZoneInfo) -> tuple[str | None, str | None]:
@@ -242,6 +242,9 @@ def error_box(message: str, kind: str, lang: str) -> html.Div:
                          html.Div(t("error.reference", lang).format(id=message), className="ex-msg")],
                         className="ex-error", role="alert", **{"data-kind": kind})
     if kind == "too_many":
+        return html.Div([html.Strong(t("explore.error", lang)), html.Div(message, className="ex-msg")],
+                        className="ex-error", role="alert", **{"data-kind": kind})
+    if kind == "link":  # the page's own words about its link: they say what to change
         return html.Div([html.Strong(t("explore.error", lang)), html.Div(message, className="ex-msg")],
                         className="ex-error", role="alert", **{"data-kind": kind})
     return html.Div([html.Strong(t("explore.error", lang)), html.Div(message, className="ex-msg", lang="en"),
