@@ -20,7 +20,7 @@ import orjson
 import polars as pl
 from flask import Blueprint, Flask, Response, current_app, request
 
-from ioc_app import audit
+from ioc_app import audit, query_file
 from ioc_app.downloads import attachment, csv_bytes, guard_columns
 from ioc_app.query_file import XLSX_TYPE, xlsx_bytes
 from ioc_app.query_service import EXTENSION, QueryState, answer, init_query_service, json_body, local
@@ -68,6 +68,11 @@ def query(domain: str) -> Response:
     if formats[0] == "csv":
         response = _csv(result.frame, result.spec, state.zone)
     elif formats[0] == "xlsx":
+        if result.frame.height > query_file.XLSX_MAX_ROWS:
+            return _error(400, "too_many_rows", (
+                f"the answer has {result.frame.height:,} rows and an Excel download holds at most "
+                f"{query_file.XLSX_MAX_ROWS:,}; narrow the range, filter, use a coarser grain, or "
+                f"use format=csv"))
         response = _xlsx(result.frame, result.spec, state.zone, langs[0])
     else:
         response = Response(json_body(result), mimetype="application/json")

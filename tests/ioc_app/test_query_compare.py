@@ -224,3 +224,16 @@ def test_calendar_rules() -> None:
     hour = datetime(2028, 2, 29, 9, tzinfo=ZONE)
     assert calendar_align("last_year", hour, week.start, first, "hour", ZONE) == datetime(2027, 2, 28, 9,
                                                                                           tzinfo=ZONE)
+
+
+def test_an_excel_file_too_long_is_refused_saying_to_use_csv(client: Any,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A styled cell costs CPU of the web process: beyond the limit the CSV is the way."""
+    from ioc_app import query_file
+
+    monkeypatch.setattr(query_file, "XLSX_MAX_ROWS", 5)
+    r = client.get("/api/v1/query/gate", query_string={**PAST, "format": "xlsx"})  # 9 rows
+    assert r.status_code == 400 and orjson.loads(r.data)["error"] == "too_many_rows"
+    message = orjson.loads(r.data)["message"]
+    assert "holds at most 5" in message and "format=csv" in message
+    assert client.get("/api/v1/query/gate", query_string={**PAST, "format": "csv"}).status_code == 200
