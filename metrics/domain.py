@@ -170,12 +170,16 @@ class Comparer:
     - ``align(kind, bucket, start, cmp_start, grain, zone)``: the comparison bucket a bucket of
       the answer lines up with, both as the answer's ``<grain>`` column holds them (None: none);
     - ``earliest(store, tables, grain)``: the first moment the store holds data for the
-      domain's asked measures (None: no data); a comparison period before it is refused.
+      domain's asked measures (None: no data); a comparison period before it is refused;
+    - ``continuous``: whether a whole day without any of the domain's events is missing data
+      (gates, the network, the service hall: every day has some) or just a quiet day (a
+      season's events come in months), which a comparison period may then cover.
     """
 
     period: Callable[..., tuple[Any, Any]] | None = None
     align: Callable[..., Any] | None = None
     earliest: Callable[..., Any] | None = None
+    continuous: bool = True
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,11 @@ quiet now shows its drop. Counts of a group the other period did not see are 0, 
 empty bucket; means, maxima and ratios null.
 
 A comparison period the store cannot answer is refused rather than read as zeros: minutes
-older than the minute rollups keep, or a period that starts before the first data the store
-holds for the asked measures (a store started last week has no last year) — the message says
-what to change.
+older than the minute rollups keep, a period that starts before the first data the store
+holds for the asked measures (a store started last week has no last year), or one that
+covers a whole local day on which none of the domain's streams holds anything (every campus
+day has gate passes and network samples; a silent day is data that never arrived, unless the
+domain says its data come in seasons) — the message says what to change.
 """
 
 from __future__ import annotations
@@ -137,6 +139,24 @@ def earliest_stored(store: SqlStore, tables: Sequence[str], grain: str) -> datet
     return datetime.fromtimestamp(min(firsts), UTC) if firsts else None
 
 
+def silent_days(store: SqlStore, tables: Sequence[str], start: datetime, end: datetime,
+                zone: ZoneInfo) -> list[date]:
+    """The local days lying wholly inside ``[start, end)`` on which none of the hourly rollup
+    ``tables`` holds a row."""
+    first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+    whole = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    whole = [d for d in whole
+             if _midnight(d, zone) >= start and _midnight(d + timedelta(days=1), zone) <= end]
+    if not whole or not tables:
+        return []
+    union = " UNION ALL ".join(
+        f"SELECT DISTINCT toString(toDate(hour, {{tz:String}})) AS d FROM {_ident(t)} "
+        f"WHERE hour >= {{start:DateTime('UTC')}} AND hour < {{end:DateTime('UTC')}}" for t in tables)
+    frame = store.query(union, {"tz": zone.key, "start": start, "end": end})
+    seen = {date.fromisoformat(d) for d in frame.get_column("d").to_list()} if frame.height else set()
+    return [d for d in whole if d not in seen]
+
+
 def _tables(domain: Domain, spec: QuerySpec) -> list[str]:
     rollup = "1m" if spec.grain == "minute" else "1h"
     streams = {domain.measure(m).source for m in spec.measures}
@@ -162,6 +182,17 @@ def _check_covered(store: SqlStore, domain: Domain, spec: QuerySpec, other: Quer
             f"missing time as zeros; choose a later range"
             + (", use compare=previous" if spec.compare == "last_year" else "")
             + ", or leave compare out"))
+    if domain.compare is not None and not domain.compare.continuous:
+        return
+    missing = silent_days(store, [f"{s.table}_1h" for s in domain.sources], other.start, other.end, zone)
+    if missing:
+        named = ", ".join(d.isoformat() for d in missing[:3]) + (" …" if len(missing) > 3 else "")
+        other_kind = "previous" if spec.compare == "last_year" else "last_year"
+        raise QueryError("bad_parameter", (
+            f"compare={spec.compare} asks for {other.start.astimezone(zone).isoformat()} to "
+            f"{other.end.astimezone(zone).isoformat()}, but the store holds no {domain.name} data on "
+            f"{named} ({len(missing)} day{'' if len(missing) == 1 else 's'}), a gap the comparison "
+            f"would read as zeros; choose another range, compare={other_kind}, or leave compare out"))
 
 
 def run_compared(store: SqlStore, spec: QuerySpec, zone: ZoneInfo,

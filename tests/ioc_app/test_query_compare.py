@@ -109,11 +109,15 @@ def test_compare_adds_the_aligned_period(client: Any, kind: str, counts: dict[st
     q = {k: v for k, v in PAST.items() if k != "group_by"}
     r = client.get("/api/v1/query/gate", query_string={**q, "grain": "day", "compare": kind})
     days = orjson.loads(r.data)
-    shown = {date.fromisoformat(row["day"]) for row in days["rows"]}
-    first = date.fromisoformat(days["compare"]["from"][:10])
+    plain = orjson.loads(client.get("/api/v1/query/gate", query_string={**q, "grain": "day"}).data)
+    shown = {date.fromisoformat(row["day"]) for row in plain["rows"]}
+    first = min(shown) - timedelta(days=len(shown))
     width = len(shown)
     compared = {first + timedelta(days=i) for i in range(width)} if kind == "previous" else {
         _year_earlier(d) for d in shown}
+    if on_days(compared) == 0:  # the day before held nothing (the three hours before were today)
+        assert r.status_code == 400 and "holds no gate data on" in orjson.loads(r.data)["message"]
+        return
     assert sum(row["in"] for row in days["rows"]) == on_days(shown)
     assert sum(row["in_cmp"] for row in days["rows"]) == on_days(compared)
     assert all(row["in_diff"] == row["in"] - row["in_cmp"] for row in days["rows"])
@@ -196,6 +200,9 @@ BAD = [  # (extra parameters, what the message must say)
      ["holds gate.pass data from", "choose a later range", "compare=previous"]),
     ({"compare": "previous", "from": LAST_YEAR.isoformat(), "to": LY_END},
      ["holds gate.pass data from", "leave compare out"]),
+    # … or covers whole days on which nothing at all was stored (ten days before the last ten)
+    ({"compare": "previous", "grain": "day", "from": (T0 - timedelta(days=10)).isoformat()},
+     ["holds no gate data on", "days)", "compare=last_year"]),
     ({"format": "xlsx", "lang": "fr"}, ["lang='fr'", "zh, en"]),
 ]
 
