@@ -27,8 +27,9 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from ioc_app.storage import SqlStore
-from metrics.domain import Dimension, Measure, MetricsDomain, Queryable, Referenced, Source
+from metrics.domain import Comparer, Dimension, Measure, MetricsDomain, Queryable, Referenced, Source
 from metrics.enrollment_query import answer as query_answer
+from metrics.enrollment_query import compare_align, compare_period, first_season
 from metrics.enrollment_state import CHECKIN_STEPS, NOT_REACHED
 from metrics.enrollment_state import candidates as _candidates
 from metrics.enrollment_state import students as _students
@@ -443,6 +444,8 @@ QUERY = Queryable(
     ),
     grains=("day", "season"),
     answers=query_answer,
+    # the same day of the previous season; seasons, not a continuous stream: a quiet day is no gap
+    compare=Comparer(period=compare_period, align=compare_align, earliest=first_season, continuous=False),
 )
 
 # admissions come in seasons: no anomaly measures, never stale

@@ -27,7 +27,7 @@ each bucket's breakdown (``metrics/small_cells.py``: with the next smallest grou
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,6 +35,7 @@ import polars as pl
 
 from ioc_app.storage import SqlStore
 from metrics.enrollment_state import CHECKIN_STEPS, candidates
+from metrics.query.compare import calendar_align, calendar_period
 from metrics.query.spec import MAX_ROWS, QueryError, QuerySpec
 from metrics.query.sql import buckets
 from metrics.small_cells import hidden_groups
@@ -340,3 +341,49 @@ def _suppressed(out: pl.DataFrame, min_cell: int) -> pl.DataFrame:
             start = i
     mask = pl.Series("hide", hide, dtype=pl.Boolean)
     return out.with_columns(pl.when(mask).then(None).otherwise(pl.col(c)).alias(c) for c in SCORES)
+
+
+# --- comparing periods (``compare=``; the calendar's rule of metrics/query/compare.py for days)
+
+
+def _seasons(start: datetime, end: datetime, zone: ZoneInfo) -> int:
+    return end.astimezone(zone).year - start.astimezone(zone).year
+
+
+def _january(year: int, zone: ZoneInfo) -> datetime:
+    return datetime(year, 1, 1, tzinfo=zone).astimezone(UTC)
+
+
+def compare_period(kind: str, start: datetime, end: datetime, grain: str,
+                   zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The comparison range: for days the calendar's (``last_year``: the same month-day of the
+    previous admission year, i.e. the same day of the season, which starts on July 1 every
+    year); for seasons the season before (``last_year``) or as many seasons just before."""
+    if grain != "season":
+        return calendar_period(kind, start, end, grain, zone)
+    back = 1 if kind == "last_year" else _seasons(start, end, zone)
+    first, last = start.astimezone(zone).year - back, end.astimezone(zone).year - back
+    return _january(first, zone), _january(last, zone)
+
+
+def compare_align(kind: str, bucket: Any, start: datetime, cmp_start: datetime, grain: str,
+                  zone: ZoneInfo) -> Any:
+    """The comparison bucket of ``bucket``: a season's year minus the seasons between the two
+    ranges; a day by the calendar."""
+    if grain != "season":
+        return calendar_align(kind, bucket, start, cmp_start, grain, zone)
+    return None if bucket is None else int(bucket) - _seasons(cmp_start, start, zone)
+
+
+def first_season(store: SqlStore, _tables: Sequence[str], _grain: str) -> datetime | None:
+    """The start of the first admission year the store holds any candidate, plan row or
+    student of (as early as that New Year is anywhere), or None: a comparison before it would
+    read a season nobody sent as zeros."""
+    frame = store.query(
+        "SELECT min(first) AS y, count() AS n FROM ("
+        " SELECT minOrNull(year) AS first FROM enrollment_admission UNION ALL"
+        " SELECT minOrNull(year) FROM enrollment_plan UNION ALL"
+        " SELECT minOrNull(year) FROM enrollment_checkin) WHERE first IS NOT NULL")
+    if not frame.height or not frame["n"][0]:
+        return None
+    return datetime(int(frame["y"][0]), 1, 1, tzinfo=UTC) - timedelta(hours=14)

@@ -232,6 +232,27 @@ _EXPLORE: dict[str, Text] = {
     **derive("explore.v.province.{}", PROVINCES),
     **derive("explore.v.track.{}", TRACKS),
 }
+_AS_OF = ("，截至该时段末", ", as of the end of the bucket")
+_STATUS = {"filed": "投档", "admitted": "录取", "returned": "退档", "withdrawn": "放弃"}
+_STEP = {"arrived": "到校", "paid": "缴费", "dorm": "入住", "registered": "注册"}
+_SCORE = {"min": ("最低分", "lowest"), "avg": ("平均分", "average"), "max": ("最高分", "highest")}
+# the definitions on the About sheet of an /explore download (explore.def.*; English: the whitelist's)
+_EXPLORE |= {
+    "explore.def.enrollment.planned": {"zh": "本年度招生计划：各计划行最近一次导入的计划数之和",
+                                       "en": "the year's plan: sum of the latest import of each plan row"},
+    **{f"explore.def.enrollment.{s}": {"zh": f"最新状态为{zh}的考生数{_AS_OF[0]}",
+                                       "en": f"candidates whose latest status is {s}{_AS_OF[1]}"}
+       for s, zh in _STATUS.items()},
+    "explore.def.enrollment.completion": {"zh": "录取数 ÷ 计划数；无计划时为空",
+                                          "en": "admitted / planned; null without plan"},
+    **{f"explore.def.enrollment.score_{k}": {
+        "zh": f"已录取考生的{zh}{_AS_OF[0]}；不足最小单元人数时不显示",
+        "en": f"{en} score of the admitted{_AS_OF[1]}; null in a small cell"}
+       for k, (zh, en) in _SCORE.items()},
+    **{f"explore.def.enrollment.{s}": {"zh": f"报到最远环节为{zh}的新生数{_AS_OF[0]}",
+                                       "en": f"students whose furthest check-in step is {s}{_AS_OF[1]}"}
+       for s, zh in _STEP.items()},
+}
 _SAID = {(v["zh"], v["en"]): v for v in TEXTS.values()}
 TEXTS |= {k: _SAID.get((v["zh"], v["en"]), v) for k, v in _EXPLORE.items()}
 TEXTS |= {f"explore.v.{dim}.{code}": TEXTS[f"enroll.{prefix}_{code}"]

@@ -27,16 +27,19 @@ time series with gaps would mislead a chart into drawing straight lines over hou
 passed a gate.
 
 The whitelist is declared by each domain (``metrics/<name>.py``, ``QUERY``); this package
-reads it from the registry. ``spec`` validates a request, ``sql`` runs it, ``whitelist``
-describes what may be asked, ``shift`` asks it a year earlier; the names callers use are
-importable from here. A domain of latest states (``enrollment``: grains ``day`` and
-``season``) answers its questions itself (``Queryable.answers``, ``metrics/enrollment_query.py``).
+reads it from the registry. ``spec`` validates a request, ``sql`` runs it, ``compare`` adds a
+comparison period (``compare=previous|last_year``), ``whitelist`` describes what may be
+asked; the names callers use are importable from here. A domain of latest states
+(``enrollment``: grains ``day`` and ``season``) answers its questions itself
+(``Queryable.answers``, ``metrics/enrollment_query.py``) and lines up its comparisons by
+season (``Queryable.compare``).
 """
 
 from __future__ import annotations
 
-from metrics.query.shift import last_year, realign
+from metrics.query.compare import comparison_range, run_compared
 from metrics.query.spec import (
+    COMPARE_KINDS,
     DEFAULT_GRAIN,
     DEFAULT_SPAN,
     DOMAINS,
@@ -67,6 +70,8 @@ __all__ = [
     "DEFAULT_GRAIN", "DEFAULT_SPAN", "DOMAINS", "GRAINS", "MAX_ROWS", "MAX_SPAN", "MAX_VALUE_LEN",
     "MINUTE_KEPT", "PARAMETERS", "Dimension", "Domain", "Grain", "Kind", "Measure", "QueryError",
     "QuerySpec", "Source", "_source_sql", "buckets", "ceil_bucket", "describe", "floor_bucket",
-    "grain_limits", "last_year", "next_bucket", "parse_spec", "parse_time", "realign", "run",
-    "small_cells_apply", "whitelist_markdown",
+    "grain_limits", "next_bucket", "parse_spec", "parse_time", "run", "small_cells_apply",
+    "whitelist_markdown",
 ]
+# comparing periods (``compare.py``)
+__all__ += ["COMPARE_KINDS", "comparison_range", "run_compared"]

@@ -19,7 +19,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from metrics import enrollment
-from metrics.query import DOMAINS, QueryError, last_year, parse_spec, realign, run
+from metrics.query import DOMAINS, QueryError, comparison_range, parse_spec, run, run_compared
 from metrics.small_cells import hidden_groups
 from tests.metrics.conftest import SEASON_NOW, ZONE, Week
 from tests.metrics.test_enrollment import TIE_ORDER, approx
@@ -230,30 +230,41 @@ def test_the_last_day_is_the_live_figure(season: Week) -> None:
 
 
 def test_year_over_year_at_the_same_day_of_the_season(season: Week) -> None:
-    """Each day of the 2025 season beside the same day of 2024's, as the cockpit's
-    "vs last year" line has it and as the truth says."""
-    spec, now = ask(season, {"grain": "day", "from": "2025-07-01", "to": "2025-10-01",
-                             "measures": "admitted,registered,score_max"})
-    before = last_year(spec, ZONE)
-    assert before.start.astimezone(ZONE).date() == date(2024, 7, 1)
-    assert before.end.astimezone(ZONE).date() == date(2024, 10, 1)
-    earlier = realign(run(season.store, before, ZONE, 1), spec)
-    assert earlier["day"].to_list() == now["day"].to_list()
+    """``compare=last_year``: each day of the 2025 season beside the same day of 2024's, as
+    the cockpit's "vs last year" line has it and as the truth says; a season beside the one
+    before; ``previous`` seasons; nothing before the first season the store holds."""
+    args = {"grain": ["day"], "from": ["2025-07-01"], "to": ["2025-10-01"], "compare": ["last_year"],
+            "measures": ["admitted,registered,score_max"]}
+    spec = parse_spec("enrollment", args, ZONE, SEASON_NOW)
+    assert comparison_range(spec, ZONE) == (datetime(2024, 7, 1, tzinfo=ZONE),
+                                            datetime(2024, 10, 1, tzinfo=ZONE))
+    got = run_compared(season.store, spec, ZONE, SEASON_NOW, min_cell=1)
     slow = enrollment.slow(season.store, ZONE, SEASON_NOW)["admitted_by_day"]
-    assert earlier["admitted"].to_list() == [d["last_year"] for d in slow]
-    assert now["admitted"].to_list() == [d["admitted"] for d in slow]
+    assert got["admitted_cmp"].to_list() == [d["last_year"] for d in slow]
+    assert got["admitted"].to_list() == [d["admitted"] for d in slow]
+    assert got["admitted_diff"].to_list() == [d["admitted"] - d["last_year"] for d in slow]
     truth = expected(season, "day", [date(2024, 7, 1) + timedelta(days=k) for k in range(92)], (), {},
                      spec.measures)
-    assert_frame_equal(earlier, truth.with_columns(pl.col("day").dt.offset_by("1y")), check_exact=False,
-                       rel_tol=1e-9)
-    assert earlier["admitted"][-1] > 1000 and earlier["registered"][-1] > 1000
-    # a season beside the season before
-    seasons, got = ask(season, {"grain": "season", "from": "2025-01-01", "to": "2025-12-31",
-                                "measures": "admitted"})
-    prior = realign(run(season.store, last_year(seasons, ZONE), ZONE, 1), seasons)
-    assert prior.to_dicts() == [{"season": 2025, "admitted": enrollment.live(
-        season.store, ZONE, SEASON_NOW, year=2024, min_cell=1)["admitted"]}]
-    assert got["admitted"][0] != prior["admitted"][0]
+    assert_frame_equal(got.select(pl.col("day").dt.offset_by("-1y"), *(pl.col(f"{m}_cmp").alias(m)
+                                                                        for m in spec.measures)),
+                       truth, check_exact=False, rel_tol=1e-9)
+    assert got["admitted_cmp"][-1] > 1000 and got["registered_cmp"][-1] > 1000
+    # a season beside the season before, and two seasons beside the two before them
+    live = {y: enrollment.live(season.store, ZONE, SEASON_NOW, year=y, min_cell=1)["admitted"]
+            for y in (2023, 2024, 2025)}
+    seasons = {"grain": ["season"], "from": ["2025-01-01"], "to": ["2025-12-31"], "measures": ["admitted"]}
+    got = run_compared(season.store, parse_spec("enrollment", {**seasons, "compare": ["last_year"]}, ZONE,
+                                                SEASON_NOW), ZONE, SEASON_NOW)
+    assert got.to_dicts() == [{"season": 2025, "admitted": live[2025], "admitted_cmp": live[2024],
+                               "admitted_diff": live[2025] - live[2024]}]
+    both = {**seasons, "from": ["2024-01-01"], "compare": ["previous"]}
+    with pytest.raises(QueryError) as err:  # 2022 and 2023: before the first season stored
+        run_compared(season.store, parse_spec("enrollment", both, ZONE, SEASON_NOW), ZONE, SEASON_NOW)
+    assert err.value.code == "bad_parameter" and "compare=previous" in err.value.message
+    first = {**seasons, "from": ["2024-01-01"], "to": ["2024-12-31"], "compare": ["last_year"]}
+    with pytest.raises(QueryError):
+        run_compared(season.store, parse_spec("enrollment", first, ZONE, SEASON_NOW), ZONE, SEASON_NOW)
+    assert live[2023] == 0
 
 
 def test_small_cells_hide_scores_unless_exact(season: Week) -> None:
