@@ -92,9 +92,10 @@ def _catalogue(store: SqlStore) -> tuple[list[str], list[str]]:
 
 
 def _admission_spans() -> str:
-    """Each candidate's states as spans ``[day_from, day_to)`` (``day_to`` = FAR while it lasts)."""
+    """Each candidate's states as spans ``[day_from, day_to)`` (``day_to`` = FAR while it lasts):
+    the state at the end of each day with an event, until the next such day."""
     cols = ", ".join(f"toString({c})" for c in ADMISSION_COLUMNS)
-    named = ", ".join(f"sp.3.{i + 1} AS {c}" for i, c in enumerate(ADMISSION_COLUMNS))
+    named = ", ".join(f"s.{i + 1} AS {c}" for i, c in enumerate(ADMISSION_COLUMNS))
     return f"""
         WITH folded AS (
             SELECT year, candidate_key, toDate(ts, {{tz:String}}) AS day,
@@ -103,17 +104,16 @@ def _admission_spans() -> str:
             WHERE year IN {{years:Array(UInt16)}} AND ts < {{end:DateTime64(3, 'UTC')}}
             GROUP BY year, candidate_key, day
         )
-        SELECT year, sp.1 AS day_from, sp.2 AS day_to, {named}, sp.3.{len(ADMISSION_COLUMNS) + 1} AS score
-        FROM (SELECT year, arraySort(x -> x.1, groupArray((day, s))) AS h
-              FROM folded GROUP BY year, candidate_key)
-        ARRAY JOIN arrayMap(i -> (h[i].1, if(i < length(h), h[i + 1].1, {FAR}), h[i].2),
-                            arrayEnumerate(h)) AS sp"""
+        SELECT year, day AS day_from, leadInFrame(day, 1, {FAR}) OVER (
+                   PARTITION BY year, candidate_key ORDER BY day ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING
+               ) AS day_to, {named}, s.{len(ADMISSION_COLUMNS) + 1} AS score
+        FROM folded"""
 
 
 def _checkin_spans() -> str:
     """Each student's furthest step so far and latest dimensions, as spans like above."""
     cols = ", ".join(f"toString({c})" for c in CHECKIN_COLUMNS)
-    named = ", ".join(f"sp.4.{i + 1} AS {c}" for i, c in enumerate(CHECKIN_COLUMNS))
+    named = ", ".join(f"d.{i + 1} AS {c}" for i, c in enumerate(CHECKIN_COLUMNS))
     return f"""
         WITH folded AS (
             SELECT year, student_key, toDate(ts, {{tz:String}}) AS day, max({STEP}) AS top,
@@ -122,12 +122,13 @@ def _checkin_spans() -> str:
             WHERE year IN {{years:Array(UInt16)}} AND ts < {{end:DateTime64(3, 'UTC')}}
             GROUP BY year, student_key, day
         )
-        SELECT year, sp.1 AS day_from, sp.2 AS day_to, sp.3 AS n, {named}
-        FROM (SELECT year, arraySort(x -> x.1, groupArray((day, top, d))) AS h
-              FROM folded GROUP BY year, student_key)
-        ARRAY JOIN arrayMap(i -> (h[i].1, if(i < length(h), h[i + 1].1, {FAR}),
-                                  arrayMax(arrayMap(x -> x.2, arraySlice(h, 1, i))), h[i].3),
-                            arrayEnumerate(h)) AS sp"""
+        SELECT year, day AS day_from, leadInFrame(day, 1, {FAR}) OVER (
+                   PARTITION BY year, student_key ORDER BY day ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING
+               ) AS day_to, max(top) OVER (
+                   PARTITION BY year, student_key ORDER BY day
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+               ) AS n, {named}
+        FROM folded"""
 
 
 def _admissions(store: SqlStore, spec: QuerySpec, params: dict[str, Any], want_range: bool
