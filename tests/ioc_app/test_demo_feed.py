@@ -54,6 +54,7 @@ def test_feed_goes_through_the_ingest_path_and_resumes_without_repeating(pipelin
 def test_the_running_app_keeps_feeding(migrated: Store, tmp_path: Path) -> None:
     """The product started with demo data keeps sending: the feed's job runs after the start."""
     settings = Settings(clickhouse_url=f"chdb://{tmp_path / 'store'}", demo=True,
+                        demo_history_days=0, demo_history_seasons=0,
                         tokens_file=str(tmp_path / "tokens.toml"))
     app = create_app(settings, store=migrated, background=True)
     runtime = app.server.extensions[read.EXTENSION]
