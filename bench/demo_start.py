@@ -79,8 +79,9 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ioc-bench-demo-"))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
-    env.update({"IOC_CLICKHOUSE_URL": f"chdb://{tmp / 'clickhouse'}", "IOC_TOKENS_FILE": str(tmp / "tokens.toml"),
-                "IOC_PORT": str(port), "IOC_DEMO": "1", "IOC_DEMO_HISTORY_DAYS": str(args.days),
+    env.update({"IOC_CLICKHOUSE_URL": f"chdb://{tmp / 'clickhouse'}",
+                "IOC_TOKENS_FILE": str(tmp / "tokens.toml"), "IOC_PORT": str(port), "IOC_DEMO": "1",
+                "IOC_DEMO_HISTORY_DAYS": str(args.days),
                 "IOC_DEMO_HISTORY_SEASONS": str(args.seasons)})
     log = open(tmp / "server.log", "w")
     load_start = os.getloadavg()
@@ -123,7 +124,8 @@ def main() -> None:
         filled = time.perf_counter() - started
         load_end = os.getloadavg()
         after = sample(port, cookie, args.samples)
-        print(f"  fill: {state.get('phase')}, {state.get('events', 0):,} events in {state.get('elapsed_s')} s "
+        print(f"  fill: {state.get('phase')}, {state.get('events', 0):,} events in "
+              f"{state.get('elapsed_s')} s "
               f"= {state.get('rate', 0):,} events/s; done {filled:.0f} s after start "
               f"(load {fill_load[0]:.2f} while sampling, {load_end[0]:.2f} at the end)")
         for path in during:

@@ -176,7 +176,8 @@ def test_the_demo_server_answers_while_its_past_is_filled(tmp_path: Path) -> Non
             after = _readyz(server)
             if status == 200 and before["phase"] == after["phase"] == "filling":
                 seen.append(after)
-            if len(seen) >= 2 and seen[-1]["events"] > seen[0]["events"] or after["phase"] in ("done", "failed"):
+            moved = len(seen) >= 2 and seen[-1]["events"] > seen[0]["events"]
+            if moved or after["phase"] in ("done", "failed"):
                 break
             time.sleep(0.5)
         assert len(seen) >= 2, f"no pages answered while the fill ran: {after}\n{server.output()}"
