@@ -380,10 +380,11 @@ def start_demo(settings: Settings, site: Site, store: Store, pipeline: Pipeline[
     world = World(site, settings.zone)
     marker = Marker(marker_path(settings.wal_dir), store.identity())
     feed = DemoFeed(pipeline, world, marker)
-    # the first run at once, when the scheduler starts: today so far (a few seconds of work by
-    # evening) goes in while the server already answers
-    scheduler.add_job(feed.tick, "interval", seconds=5, id="demo-feed", max_instances=1, coalesce=True,
-                      next_run_time=datetime.now(settings.zone))
+    # today so far (a few seconds of work by evening) goes in as soon as the scheduler starts,
+    # while the server already answers; the 5-second ticks pass while it runs (the feed's lock)
+    scheduler.add_job(feed.tick, id="demo-today")
+    # (no ``next_run_time=None`` here: APScheduler reads that as "add the job paused")
+    scheduler.add_job(feed.tick, "interval", seconds=5, id="demo-feed", max_instances=1, coalesce=True)
     parts = plan(settings.zone, datetime.now(UTC), settings.demo_history_days,
                  settings.demo_history_seasons)
     fill = HistoryFill(pipeline, (settings.site, settings.tz, world.seed, world.scale), parts, marker,
