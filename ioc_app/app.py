@@ -175,6 +175,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         return response
 
     app.layout = dash.html.Div(dash.page_container, id="ioc-root")
+    if runtime.history is not None:
+        runtime.history.start()  # the demo's past, now that the pages are ready to serve
     log.info("event=app.created store=%s database=%s demo=%s", "embedded" if settings.embedded
              else "server", store.database, settings.demo)
     return app
@@ -275,7 +277,7 @@ def _start_scheduler(settings: Settings, site: Site, pipeline: Pipeline,
     if settings.demo and settings.embedded:
         from ioc_app.demo_history import start_demo
 
-        # today's traffic so far before the first page is served; the past in the background
+        # today's traffic from the first tick on, the past in the background once the app is built
         runtime.history = start_demo(settings, site, runtime.store, pipeline, core, scheduler,
                                      runtime.in_flight)
     if core is not None:

@@ -29,7 +29,7 @@ CHUNK_MS = 3_600_000  # catch up an hour at a time
 class DemoFeed:
     """Sends every simulated event whose sending time has come, through ``Pipeline.submit``.
 
-    On start it sends today's events so far, so the screens are complete at once. The
+    Its first tick sends today's events so far, so the screens are complete within seconds. The
     simulators are deterministic, so what a restart sends again is dropped by the ingest path
     as duplicates. With a ``marker``, each tick records the span sent (from the local
     midnight of the start), so the history fill never sends it a second time.

@@ -265,6 +265,10 @@ class HistoryFill:
         try:
             self._fill()
         except Exception as exc:  # the demo keeps serving; the log and /health say what happened
+            if self._stop.is_set():  # the generator was killed mid-message by the stop
+                self.progress.end("stopped")
+                log.info("event=demo.history phase=stopped parts_done=%d", self.progress.parts_done)
+                return
             self.progress.end("failed", str(exc)[:300])
             log.exception("event=demo.history phase=failed")
 
@@ -273,16 +277,19 @@ class HistoryFill:
         self.progress.begin(todo)
         log.info("event=demo.history phase=start parts=%d filled_before=%d", len(todo),
                  len(self.parts) - len(todo))
-        if todo:
-            self._generate(todo)
+        if not todo:
+            self.progress.end("done")
+            return
+        self._generate(todo)
         if self._stop.is_set():
             self.progress.end("stopped")
+            log.info("event=demo.history phase=stopped parts_done=%d", self.progress.parts_done)
             return
         self.progress.end("finishing")
         deadline = time.monotonic() + DRAIN_S
         while self.pipeline.buffer.depth > 0 and time.monotonic() < deadline and not self._stop.is_set():
             time.sleep(0.1)
-        if self.on_done is not None and todo:
+        if self.on_done is not None:
             self.on_done()
         self.progress.end("done")
         s = self.progress.state()
@@ -308,6 +315,8 @@ class HistoryFill:
         try:
             while not self._stop.is_set():
                 message = read_message(child.stdout)
+                if message is None and self._stop.is_set():
+                    break  # stopped with the server: the next start goes on from the marker
                 if message is None:
                     raise RuntimeError(f"the history generator stopped early (exit {child.wait()})")
                 head, payload = message
@@ -367,10 +376,10 @@ def recompute(core: Any) -> Callable[[], None]:
 
 
 def start_demo(settings: Settings, site: Site, store: Store, pipeline: Pipeline[Any],
-               core: SnapshotCore | None, scheduler: Any, in_flight: InFlight) -> HistoryFill:
+               core: SnapshotCore | None, scheduler: Any, in_flight: InFlight) -> HistoryFill | None:
     """Demo mode in the process that owns the store: the live feed on ``scheduler`` (its first
-    run sends today so far, at once), and the history fill started in the background; the
-    fill stops when the scheduler shuts down."""
+    run sends today so far) and the history fill, which the caller starts once the app is
+    built (start-up comes first); the fill stops when the scheduler shuts down."""
     from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 
     from ingest.sim import World
@@ -380,15 +389,16 @@ def start_demo(settings: Settings, site: Site, store: Store, pipeline: Pipeline[
     world = World(site, settings.zone)
     marker = Marker(marker_path(settings.wal_dir), store.identity())
     feed = DemoFeed(pipeline, world, marker)
-    # today so far (a few seconds of work by evening) goes in as soon as the scheduler starts,
-    # while the server already answers; the 5-second ticks pass while it runs (the feed's lock)
-    scheduler.add_job(feed.tick, id="demo-today")
-    # (no ``next_run_time=None`` here: APScheduler reads that as "add the job paused")
+    # the first tick, 5 s after the scheduler starts, sends today so far (a few seconds of work
+    # by evening) while the server already answers; the next ticks pass while it runs (the
+    # feed's lock). No ``next_run_time=None``: APScheduler reads that as "add the job paused"
     scheduler.add_job(feed.tick, "interval", seconds=5, id="demo-feed", max_instances=1, coalesce=True)
     parts = plan(settings.zone, datetime.now(UTC), settings.demo_history_days,
                  settings.demo_history_seasons)
+    if not parts:  # IOC_DEMO_HISTORY_DAYS=0: no past, and no row on /health
+        return None
     fill = HistoryFill(pipeline, (settings.site, settings.tz, world.seed, world.scale), parts, marker,
                        busy=lambda: in_flight.count,
                        on_done=recompute(core) if core is not None else None)
     scheduler.add_listener(lambda _event: fill.stop(), EVENT_SCHEDULER_SHUTDOWN)
-    return fill.start()
+    return fill
