@@ -390,9 +390,10 @@ def start_demo(settings: Settings, site: Site, store: Store, pipeline: Pipeline[
     marker = Marker(marker_path(settings.wal_dir), store.identity())
     feed = DemoFeed(pipeline, world, marker)
     # the first tick, 5 s after the scheduler starts, sends today so far (a few seconds of work
-    # by evening) while the server already answers; the next ticks pass while it runs (the
-    # feed's lock). No ``next_run_time=None``: APScheduler reads that as "add the job paused"
-    scheduler.add_job(feed.tick, "interval", seconds=5, id="demo-feed", max_instances=1, coalesce=True)
+    # by evening) while the server already answers; the next ticks return at once while it
+    # runs (the feed's lock; a second instance is allowed so the scheduler does not warn of a
+    # skipped run). No ``next_run_time=None``: APScheduler reads that as "add the job paused"
+    scheduler.add_job(feed.tick, "interval", seconds=5, id="demo-feed", max_instances=2, coalesce=True)
     parts = plan(settings.zone, datetime.now(UTC), settings.demo_history_days,
                  settings.demo_history_seasons)
     if not parts:  # IOC_DEMO_HISTORY_DAYS=0: no past, and no row on /health
