@@ -308,6 +308,9 @@ def test_enrollment_scores_are_exact_only_for_the_admissions_role(client: Any,
     signed_in(client.application, client, roles=("analyst", "admissions"), name="office")
     exact = client.get("/api/v1/query/enrollment", query_string=question)
     assert exact.headers["X-IOC-Cache"] == "miss"  # another entry than the rule's answer
+    # the season before is not stored: a comparison with it is refused, not read as zeros
+    before = client.get("/api/v1/query/enrollment", query_string={**question, "compare": "last_year"})
+    assert before.status_code == 400 and "compare=last_year" in orjson.loads(before.data)["message"]
     assert scores(orjson.loads(exact.data)) == {"11": (1, 601.5, 601.5), "42": (4, 603.0, 606.0)}
     # /explore asks through read.query: a viewer sees the rule's answer, the office the exact one
     args = {k: [v] for k, v in question.items()}
