@@ -229,7 +229,7 @@ def _finish(
     now: datetime | None,
 ) -> ValidationResult:
     now = (now or datetime.now(UTC)).astimezone(UTC)  # any aware time; compared in UTC
-    plan = plan_for(stream, raw.schema)
+    plan = plan_for(stream, raw.schema, exact_pii=False)
     sources = (pl.lit(source or "unknown", pl.String) if source is None or isinstance(source, str)
                else pl.Series(list(source), dtype=pl.String))
     inputs = raw.with_columns(
@@ -245,6 +245,12 @@ def _finish(
     # common case (every event valid) takes no further step
     both = plan.apply(inputs.lazy()).collect(optimizations=_OPTIMIZATIONS)
     faulty = both[FAULTY]
+    if plan.pii_reasons and faulty.any() and both.select(
+            pl.any_horizontal(pl.col(plan.pii_reasons) == "pii_not_allowed").any()).item():
+        # a value looked like personal data: decide with the exact checks (see ``plan_for``)
+        plan = plan_for(stream, raw.schema, exact_pii=True)
+        both = plan.apply(inputs.lazy()).collect(optimizations=_OPTIMIZATIONS)
+        faulty = both[FAULTY]
     if not errors and not faulty.any():
         return ValidationResult(both.select(plan.output), list(range(both.height)), [], [])
     names = plan.names
