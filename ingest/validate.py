@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
 from typing import Any, cast
 
 import polars as pl
@@ -77,24 +78,41 @@ class Prepared:
     rows: list[dict[str, Any]]
 
 
+def _allowed(stream: Stream) -> frozenset[str]:
+    """The field names of a stream (kept: asked for every batch)."""
+    names = _ALLOWED.get(stream.name)
+    if names is None or names[0] is not stream:
+        names = _ALLOWED[stream.name] = (stream, frozenset(f.name for f in stream.all_fields))
+    return names[1]
+
+
+_ALLOWED: dict[str, tuple[Stream, frozenset[str]]] = {}
+
+
 def prepare(stream: Stream, events: Sequence[Any]) -> Prepared:
     """Raw columns of parsed JSON events (any Python values; non-objects are rejected)."""
-    allowed = {f.name for f in stream.all_fields}
+    allowed = _allowed(stream)
     errors: list[dict[str, Any]] = []
-    rows: list[dict[str, Any]] = []
-    for i, ev in enumerate(events):
-        if isinstance(ev, dict):
-            rows.append(ev)
-            if not allowed.issuperset(ev):
-                extra = ev.keys() - allowed
-                errors.extend(
-                    rejection(stream, i, str(k), "unknown_field", ev.get(k))
-                    for k in sorted(map(str, extra))
-                )
-        else:
-            rows.append({})
-            errors.append(rejection(stream, i, "", "not_an_object", ev))
-    columns = [_column(f, [r.get(f.name) for r in rows]) for f in stream.all_fields]
+    rows: list[dict[str, Any]]
+    if set(map(type, events)) <= {dict} and set().union(*events) <= allowed:
+        # the usual batch (objects with known fields only), checked without a Python loop
+        rows = events if isinstance(events, list) else list(events)
+    else:
+        rows = []
+        for i, ev in enumerate(events):
+            if isinstance(ev, dict):
+                rows.append(ev)
+                if not allowed.issuperset(ev):
+                    extra = ev.keys() - allowed
+                    errors.extend(
+                        rejection(stream, i, str(k), "unknown_field", ev.get(k))
+                        for k in sorted(map(str, extra))
+                    )
+            else:
+                rows.append({})
+                errors.append(rejection(stream, i, "", "not_an_object", ev))
+    # (a C loop over the rows per field: ``dict.get`` mapped, not a comprehension)
+    columns = [_column(f, list(map(dict.get, rows, repeat(f.name)))) for f in stream.all_fields]
     return Prepared(pl.DataFrame([s for pair in columns for s in pair if s is not None]),
                     errors, rows)
 
