@@ -250,24 +250,24 @@ def _finish(
     plan = plan_for(stream, raw.schema, exact_pii=False)
     sources = (pl.lit(source or "unknown", pl.String) if source is None or isinstance(source, str)
                else pl.Series(list(source), dtype=pl.String))
-    inputs = raw.with_columns(
+    inputs = raw.lazy().with_columns(
         pl.lit(now).cast(TS).alias(NOW),
         pl.lit(now + FUTURE_TOLERANCE).cast(TS).alias(FUTURE),
         pl.lit(now - timedelta(days=stream.retention_days)).cast(TS).alias(OLDEST),
-        sources.alias(SRC),
+        pl.lit(sources).alias(SRC) if isinstance(sources, pl.Series) else sources.alias(SRC),
         pl.lit(source is not None).alias(BOUND),
         *(pl.col(f.name).cast(pl.String).str.strip_chars().is_in(valid_ips(raw, f.name))
           .alias(IP_OK + f.name) for f in stream.all_fields if f.kind == "ip"),
     )
     # one plan, one collect: the fixed cost of a collect dominates small batches, so the
     # common case (every event valid) takes no further step
-    both = plan.apply(inputs.lazy()).collect(optimizations=_OPTIMIZATIONS)
+    both = plan.apply(inputs).collect(optimizations=_OPTIMIZATIONS)
     faulty = both[FAULTY]
     if plan.pii_reasons and faulty.any() and both.select(
             pl.any_horizontal(pl.col(plan.pii_reasons) == "pii_not_allowed").any()).item():
         # a value looked like personal data: decide with the exact checks (see ``plan_for``)
         plan = plan_for(stream, raw.schema, exact_pii=True)
-        both = plan.apply(inputs.lazy()).collect(optimizations=_OPTIMIZATIONS)
+        both = plan.apply(inputs).collect(optimizations=_OPTIMIZATIONS)
         faulty = both[FAULTY]
     if not errors and not faulty.any():
         return ValidationResult(both.select(plan.output), list(range(both.height)), [], [])
