@@ -11,8 +11,11 @@ gate events from concurrent clients in 1,000-event JSON requests, and reports:
 - as the baseline, measured in the same run on the same rows: the raw clickhouse-connect
   Arrow insert rate into a fresh store with the rollups attached (20k-row inserts).
 
-Also per request, as its client saw it: the round trip to the 200; and the cores each
-process kept busy over the run (server with its helpers, redis-server, this script's clients).
+Also per request, as its client saw it: the round trip to the 200; the cores each process
+kept busy over the run (server with its helpers, redis-server, this script's clients), and the
+CPU seconds each spent per million events — on a shared machine the rate moves with the other
+load, what an event costs much less. ``--before REF`` runs the server of an earlier revision
+(``git archive``) alternately with this one and prints both ratios.
 
 The client threads share the machine's 2 cores with the server: the figure is conservative.
 The default 1,200,000 events make a run of about ten seconds, so the start (helpers and
