@@ -377,3 +377,25 @@ def test_lowest_and_highest_keep_their_decimals(explore: Any, whitelist: dict[st
     assert all(tr["type"] == "bar" for tr in fig["data"]) and fig["data"][0]["x"] == ["2025", "2026"]
     axis = fig["layout"]["xaxis"]
     assert axis["tickformat"] == "%Y" and axis["tickvals"] == ["2025", "2026"]
+
+
+def test_the_excel_file_keeps_the_decimals_of_a_score() -> None:
+    """The download holds the full value, and shows it: 612.5, not 613 (a whole peak keeps
+    the thousands format; the CSV writes values as stored)."""
+    import io
+
+    import polars as pl
+    from openpyxl import load_workbook
+
+    from ioc_app.query_file import xlsx_bytes
+
+    spec = parse_spec("enrollment", {"grain": ["season"], "measures": ["score_min,score_max,admitted"],
+                                     "from": ["2025-01-01"]}, ZONE, NOW.astimezone(UTC))
+    frame = pl.DataFrame({"season": ["2025", "2026"], "score_min": [598.0, 612.5],
+                          "score_max": [688.25, None], "admitted": [120, 130]})
+    data = xlsx_bytes(frame, spec, ZONE, NOW, "/api/v1/query/enrollment", "zh")
+    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
+    values = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    assert values == [["2025", 598, 688.25, 120], ["2026", 612.5, None, 130]]
+    formats = [[c.number_format for c in row[1:]] for row in sheet.iter_rows(min_row=2)]
+    assert formats[0] == ["#,##0", "#,##0.0#####", "#,##0"] and formats[1][0] == "#,##0.0#####"
