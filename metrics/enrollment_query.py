@@ -36,8 +36,8 @@ import polars as pl
 from ioc_app.storage import SqlStore
 from metrics.enrollment_state import CHECKIN_STEPS, candidates
 from metrics.query.compare import calendar_align, calendar_period
-from metrics.query.spec import MAX_ROWS, QueryError, QuerySpec
-from metrics.query.sql import buckets
+from metrics.query.spec import QuerySpec
+from metrics.query.sql import buckets, every_group
 from metrics.small_cells import hidden_groups
 
 #: admission statuses, in the tie-break order of an equal ``ts`` (migration 8)
@@ -299,12 +299,7 @@ def answer(store: SqlStore, spec: QuerySpec, zone: ZoneInfo, min_cell: int) -> p
         parts.append(frame.select(keys).cast(pl.String) if keys else frame.select())
     groups = pl.concat(parts).unique() if keys and parts else None
     if groups is not None:
-        if grid.height * groups.height > MAX_ROWS:
-            raise QueryError("too_many_rows", (
-                f"the answer would have {grid.height * groups.height:,} rows ({grid.height} buckets × "
-                f"{groups.height} groups), more than {MAX_ROWS:,}; narrow the range, filter, or group "
-                f"by fewer dimensions"))
-        grid = grid.join(groups, how="cross")
+        grid = every_group(grid, groups)
     by = ["y", *keys]
     out = grid
     cast_keys = [pl.col(k).cast(pl.String) for k in keys]

@@ -77,9 +77,10 @@ TEXTS: dict[str, Text] = {
               "grain, measures, group_by, range, from, to, compare and the domain's dimensions ({dims})",
     },
     "explore.bad_range": {
-        "zh": "时间范围 range={name} 无法识别：请用 1h、24h、today、7d、30d 或 custom（配合 from、to）",
-        "en": "range={name} is not a range this page knows: use 1h, 24h, today, 7d, 30d or custom (with from "
-              "and to)",
+        "zh": "时间范围 range={name} 无法识别：请用 1h、24h、today、7d、30d、season 或 custom"
+              "（配合 from、to）",
+        "en": "range={name} is not a range this page knows: use 1h, 24h, today, 7d, 30d, season or custom "
+              "(with from and to)",
     },
     "explore.bad_domain": {
         "zh": "没有名为 {name} 的数据域：请改用 {dims} 之一",
@@ -177,6 +178,7 @@ TEXTS: dict[str, Text] = {
     "explore.preset.today": TODAY,
     "explore.preset.7d": {"zh": "近7天", "en": "Last 7 days"},
     "explore.preset.30d": {"zh": "近30天", "en": "Last 30 days"},
+    "explore.preset.season": {"zh": "本招生季", "en": "This season"},
     "explore.preset.custom": {"zh": "自定义", "en": "Custom"},
     "explore.d.campus": {"zh": "校区", "en": "Campus"},
     "explore.d.gate_id": {"zh": "校门", "en": "Gate"},

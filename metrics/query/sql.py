@@ -126,13 +126,7 @@ def run(store: SqlStore, spec: QuerySpec, zone: ZoneInfo, min_cell: int = MIN_CE
     if merged is None:  # parse_spec never makes a spec without measures
         raise QueryError("bad_parameter", "name at least one measure")
     if spec.group_by:
-        groups = merged.select(spec.group_by).unique()
-        if grid.height * groups.height > MAX_ROWS:
-            raise QueryError("too_many_rows", (
-                f"the answer would have {grid.height * groups.height:,} rows ({grid.height} buckets × "
-                f"{groups.height} groups), more than {MAX_ROWS:,}; narrow the range, filter, or group "
-                f"by fewer dimensions"))
-        grid = grid.join(groups, how="cross")
+        grid = every_group(grid, merged.select(spec.group_by).unique())
     out = grid.join(merged, on=keys, how="left", nulls_equal=True).with_columns(
         pl.col(m.name).fill_null(0) for m in measures if m.kind == "count")
     out = out.sort(keys, nulls_last=False)
@@ -142,6 +136,17 @@ def run(store: SqlStore, spec: QuerySpec, zone: ZoneInfo, min_cell: int = MIN_CE
         bucket = (pl.from_epoch("b", time_unit="s").dt.replace_time_zone("UTC")
                   .dt.convert_time_zone(zone.key).alias(spec.grain))
     return out.select(bucket, *spec.group_by, *spec.measures)
+
+
+def every_group(grid: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
+    """Every bucket for every group, so a quiet group reads as zeros rather than missing rows,
+    refused before it is built when that would pass the answer's row limit."""
+    if grid.height * groups.height > MAX_ROWS:
+        raise QueryError("too_many_rows", (
+            f"the answer would have {grid.height * groups.height:,} rows ({grid.height} buckets × "
+            f"{groups.height} groups), more than {MAX_ROWS:,}; narrow the range, filter, or group "
+            f"by fewer dimensions"))
+    return grid.join(groups, how="cross")
 
 
 def _typed(frame: pl.DataFrame, spec: QuerySpec, measures: Sequence[Measure]) -> pl.DataFrame:
