@@ -170,31 +170,43 @@ def _admissions(store: SqlStore, spec: QuerySpec, params: dict[str, Any], want_r
         return store.query(sql, params), None
     spans = _admission_spans(_admission_columns(spec))
     deltas = ", ".join(f"sum(ev.2 * (status = '{s}')) AS {s}" for s in STATUSES)
-    # the days each ended span of an admitted candidate covers within the range (weight 0:
-    # they change no count), for the lowest and highest score as of each day
-    covered = ("if(status = 'admitted' AND day_to != " + FAR + " AND day_to > {first:Date} AND "
-               "day_from < {stop:Date}, arrayMap(k -> (addDays(greatest(day_from, {first:Date}), k), "
-               "toInt8(0)), range(toUInt32(greatest(0, dateDiff('day', greatest(day_from, {first:Date}), "
-               "least(day_to, {stop:Date})))))), [])") if want_range else "[]"
-    closed = (", minOrNullIf(score, ev.2 = 0) AS closed_min, maxOrNullIf(score, ev.2 = 0) AS closed_max"
-              if want_range else "")
+    # with the range of scores, each ended span of an admitted candidate also yields a row
+    # (weight 0: it changes no count) for the days it covers within the range, [day, until);
+    # grouped first, then spread over those days: far fewer rows than a row per span and day
+    until, events, closed = "", "[(day_from, toInt8(1)), (day_to, toInt8(-1))]", ""
+    if want_range:
+        ended = ("if(status = 'admitted' AND day_to != " + FAR + " AND day_to > {first:Date} AND "
+                 "day_from < {stop:Date}, [(greatest(day_from, {first:Date}), toInt8(0), "
+                 "least(day_to, {stop:Date}))], [])")
+        until = ", ev.3 AS until"
+        events = f"arrayConcat([(day_from, toInt8(1), {FAR}), (day_to, toInt8(-1), {FAR})], {ended})"
+        closed = ", minOrNullIf(score, ev.2 = 0) AS closed_min, maxOrNullIf(score, ev.2 = 0) AS closed_max"
     sql = f"""
         WITH spans AS ({spans})
-        SELECT ev.1 AS day, year AS y{''.join(', ' + s for s in select)}, {deltas},
+        SELECT ev.1 AS day0{until}, year AS y{''.join(', ' + s for s in select)}, {deltas},
                sum(if(status = 'admitted', ev.2 * score, 0)) AS score_sum,
                minOrNullIf(score, status = 'admitted' AND ev.2 = 1 AND day_to = {FAR}) AS open_min,
                maxOrNullIf(score, status = 'admitted' AND ev.2 = 1 AND day_to = {FAR}) AS open_max{closed}
-        FROM spans ARRAY JOIN arrayConcat([(day_from, toInt8(1)), (day_to, toInt8(-1))], {covered}) AS ev
+        FROM spans ARRAY JOIN {events} AS ev
         {_where(["ev.1 != " + FAR, *where])}
-        GROUP BY day, y{group}"""
-    changes = store.query(sql, params)
+        GROUP BY day0{", until" if want_range else ""}, y{group}"""
     if not want_range:
-        return changes, None
+        return store.query(sql, params).rename({"day0": "day"}), None
+    sums = ", ".join(f"sum({c}) AS {c}" for c in (*STATUSES, "score_sum"))
+    spread = f"""
+        SELECT covered AS day, y{group}, {sums}, min(open_min) AS open_min, max(open_max) AS open_max,
+               min(closed_min) AS closed_min, max(closed_max) AS closed_max
+        FROM ({sql})
+        ARRAY JOIN if(until = {FAR}, [day0], arrayMap(k -> addDays(day0, k),
+                                                      range(toUInt32(dateDiff('day', day0, until)))))
+                   AS covered
+        GROUP BY covered, y{group}"""
+    rows = store.query(spread, params)
     # one statement for both (the spans are computed once); the days only an ended span
     # covers add nothing to the running sums, and the others have no closed extremes
-    ended = changes.filter(pl.col("closed_min").is_not_null()).select(
+    ended_rows = rows.filter(pl.col("closed_min").is_not_null()).select(
         "day", "y", *(f"d_{g}" for g in spec.group_by), "closed_min", "closed_max")
-    return changes.drop("closed_min", "closed_max"), ended
+    return rows.drop("closed_min", "closed_max"), ended_rows
 
 
 def _checkins(store: SqlStore, spec: QuerySpec, params: dict[str, Any]) -> pl.DataFrame:
