@@ -10,7 +10,7 @@
  */
 (function () {
   "use strict";
-  var SCAN_MS = 400;
+  var SCAN_MS = 150;  // a chart drawn is hooked this soon after
 
   function hrefOf(pt) {
     var links = pt && pt.data && pt.data.ioc_href;

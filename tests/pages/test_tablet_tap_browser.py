@@ -52,7 +52,8 @@ def gate(prefix, count, gate_id, campus, **kv):
 events = {
     "gate.pass": (gate("n-in", 321, "main-north", "main", direction="in")
                   + gate("n-out", 123, "main-north", "main", direction="out", person_type="staff")
-                  + gate("n-deny", 17, "main-north", "main", direction="in", result="deny", deny_reason="expired")
+                  + gate("n-deny", 17, "main-north", "main", direction="in", result="deny",
+                         deny_reason="expired")
                   + gate("e-in", 45, "east-main", "east", direction="in", person_type="visitor")
                   + gate("e-deny", 6, "east-main", "east", direction="in", result="deny",
                          deny_reason="unauthorized")),
@@ -85,8 +86,9 @@ TARGETS_JS = """() => {
   }
   return small;
 }"""
-LAYOUT_JS = """() => ({canvas: !!document.querySelector('.ioc-canvas'), flow: !!document.querySelector('.ioc-flow'),
-  light: !!document.querySelector('.ioc-theme-light'), marked: document.documentElement.classList.contains('ioc-tablet'),
+LAYOUT_JS = """() => ({canvas: !!document.querySelector('.ioc-canvas'),
+  flow: !!document.querySelector('.ioc-flow'), light: !!document.querySelector('.ioc-theme-light'),
+  marked: document.documentElement.classList.contains('ioc-tablet'),
   sw: document.scrollingElement.scrollWidth, iw: innerWidth,
   viewport: document.querySelector('meta[name=viewport]')?.content ?? null})"""
 #: where to tap on a chart element: the centre of trace ``t``'s point ``i`` (a bar, a slice), or
@@ -98,9 +100,15 @@ POINT_JS = """([id, t, i, x, y]) => {
     return [box.left + L._size.l + L.xaxis.d2p(x), box.top + L._size.t + L.yaxis.d2p(y)];
   }
   const nodes = gd.querySelectorAll('.barlayer .trace, .pielayer .trace');
-  const el = nodes[t].querySelectorAll('.point path, .slice path')[i];
-  const r = el.getBoundingClientRect();
-  return [r.left + r.width / 2, r.top + r.height / 2];
+  const slice = nodes[t].querySelectorAll('.slice')[i];
+  if (slice) {  // a donut's slice: where its percentage is written (its box's centre may be the hole)
+    const r = slice.querySelector('.slicetext').getBoundingClientRect();
+    return [r.left + r.width / 2, r.top + r.height / 2];
+  }
+  // a bar: near its base, away from any line drawn over its top
+  const r = nodes[t].querySelectorAll('.point path')[i].getBoundingClientRect();
+  return r.width > r.height ? [r.left + r.width * 0.2, r.top + r.height / 2]
+                            : [r.left + r.width / 2, r.bottom - r.height * 0.2];
 }"""
 
 
@@ -125,14 +133,13 @@ def tablet(browser: Any, server: Server) -> Iterator[Any]:
 
 
 class Tab:
-    """One page of the tablet, watched for errors, opened at ``path``."""
+    """One page of the tablet, watched for errors."""
 
-    def __init__(self, context: Any, url: str) -> None:
+    def __init__(self, context: Any) -> None:
         self.page: Page = context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.open(url)
 
     def open(self, url: str) -> None:
         self.page.goto(url, wait_until="load")
@@ -179,8 +186,10 @@ def answered(page: Page, question: dict[str, str], figure: str) -> None:
     assert shows(cells, figure), (figure, cells, page.url)
 
 
-def tap_link(tab: Tab, selector: str, question: dict[str, str], url: str) -> str:
-    """Tap the link at ``selector`` (its figure read first) and check the breakdown; back to ``url``."""
+def tap_link(tab: Tab, url: str, selector: str, question: dict[str, str]) -> str:
+    """On the page at ``url``, tap the link at ``selector`` (its figure read first) and check
+    the breakdown; returns the figure."""
+    tab.open(url)
     link = tab.page.locator(selector).first
     tab.page.wait_for_function("(sel) => /\\d/.test(document.querySelector(sel)?.textContent || '')",
                                arg=selector)
@@ -189,30 +198,33 @@ def tap_link(tab: Tab, selector: str, question: dict[str, str], url: str) -> str
     assert link.get_attribute("href", timeout=5_000).startswith("/explore?")
     link.tap()
     answered(tab.page, question, figure)
-    tab.open(url)
     return figure
 
 
-def tap_chart(tab: Tab, graph: str, where: tuple[Any, ...], figure: str, question: dict[str, str],
-              url: str) -> None:
-    """Tap a chart element (``where``: trace and point index, or the data x and y) that shows
-    ``figure`` and check the breakdown; back to ``url``."""
+def tap_chart(tab: Tab, url: str, graph: str, where: tuple[Any, ...], figure: str,
+              question: dict[str, str]) -> None:
+    """On the page at ``url`` (open), tap a chart element (``where``: trace and point index, or
+    the data x and y) that shows ``figure`` and check the breakdown."""
+    tab.page.wait_for_function("(id) => document.querySelector('#' + id + ' .js-plotly-plot')?.iocDrill",
+                               arg=graph)
+    tab.page.locator(f"#{graph}").scroll_into_view_if_needed()
     x, y = tab.page.evaluate(POINT_JS, [graph, *where])
+    assert 0 <= x < WIDTH and 0 <= y < HEIGHT, (x, y)
     tab.page.touchscreen.tap(x, y)
     answered(tab.page, question, figure)
-    tab.open(url)
 
 
 def trace(tab: Tab, graph: str, index: int = 0) -> dict[str, Any]:
     return tab.page.evaluate(
         "([id, i]) => { const t = document.querySelector('#' + id + ' .js-plotly-plot').data[i];"
-        " return {x: t.x, y: t.y, z: t.z, labels: t.labels, values: t.values, meta: t.meta, href: t.ioc_href}; }",
+        " return {x: t.x, y: t.y, z: t.z, labels: t.labels, values: t.values, meta: t.meta,"
+        " href: t.ioc_href}; }",
         [graph, index])
 
 
 def test_every_page_opens_as_a_tablet_page_by_itself(server: Server, tablet: Any, shots: Path) -> None:
     """No parameter: the touch screen gets the flowing light page, never the scaled canvas."""
-    tab = Tab(tablet, f"{server.url}/")
+    tab = Tab(tablet)
     for path in PAGES:
         tab.open(f"{server.url}{path}")
         got = tab.layout()
@@ -235,60 +247,64 @@ def test_every_page_opens_as_a_tablet_page_by_itself(server: Server, tablet: Any
 
 
 def test_gates_tap_through(server: Server, tablet: Any) -> None:
+    """A number, a ranking row, a heat-map cell and a slice of the gate cockpit."""
     url = f"{server.url}/gates"
-    tab = Tab(tablet, url)
+    tab = Tab(tablet)
     today = {"domain": "gate", "grain": "day", "range": "today"}
-    assert tap_link(tab, "a.ioc-kpi:has([data-ioc-path='gate.today.in'])", {**today, "measures": "in"},
-                    url) == "366"
-    assert tap_link(tab, "a.ioc-rank-row[data-key='main-north']",
-                    {**today, "measures": "passes", "gate_id": "main-north"}, url) == "444"
-    deny = trace(tab, "gates-graph-deny")
-    assert deny["x"] == [17, 6] and len(deny["href"]) == 2
-    tap_chart(tab, "gates-graph-deny", (0, 0, None, None), "17",
-              {**today, "measures": "denied", "deny_reason": "expired"}, url)
+    assert tap_link(tab, url, "a.ioc-kpi:has([data-ioc-path='gate.today.in'])",
+                    {**today, "measures": "in"}) == "366"
+    assert tap_link(tab, url, "a.ioc-rank-row[data-key='main-north']",
+                    {**today, "measures": "passes", "gate_id": "main-north"}) == "444"
+    tab.open(url)
     heat = trace(tab, "gates-graph-heat")
     row = next(r for r, cells in enumerate(heat["z"]) if sum(v or 0 for v in cells) == 444)  # main-north
     col = next(i for i, v in enumerate(heat["z"][row]) if v)
-    tap_chart(tab, "gates-graph-heat", (0, 0, heat["x"][col], heat["y"][row]), str(heat["z"][row][col]),
+    tap_chart(tab, url, "gates-graph-heat", (0, 0, heat["x"][col], heat["y"][row]), str(heat["z"][row][col]),
               {"domain": "gate", "grain": "hour", "range": "custom", "measures": "passes",
-               "gate_id": "main-north"}, url)
-    person = trace(tab, "gates-graph-person")
-    tap_chart(tab, "gates-graph-person", (0, 0, None, None), str(person["values"][0]),
-              {**today, "measures": "passes", "person_type": "student"}, url)
+               "gate_id": "main-north"})
+    tab.open(url)
+    deny, person = trace(tab, "gates-graph-deny"), trace(tab, "gates-graph-person")
+    assert deny["x"] == [17, 6] and len(deny["href"]) == 2  # the bars lead on too
+    assert person["labels"][0] in ("学生", "Students")
+    tap_chart(tab, url, "gates-graph-person", (0, 0, None, None), str(person["values"][0]),
+              {**today, "measures": "passes", "person_type": "student"})
     assert tab.errors == []
     tab.page.close()
 
 
 def test_network_tap_through(server: Server, tablet: Any) -> None:
+    """A number, a linked cell of the severity table and a bar of the network cockpit."""
     url = f"{server.url}/network"
-    tab = Tab(tablet, url)
+    tab = Tab(tablet)
     today = {"domain": "network", "grain": "day", "range": "today", "measures": "incidents"}
-    assert tap_link(tab, "a.ioc-kpi:has([data-ioc-path='network.security.today.high'])",
-                    {**today, "severity": "high"}, url) == "1"
-    assert tap_link(tab, "a.gn-cmp-link:has([data-ioc-path='network.security.today.critical'])",
-                    {**today, "severity": "critical"}, url) == "1"
-    cats = trace(tab, "network-graph-categories")
-    assert cats["x"] == [2, 1]
-    tap_chart(tab, "network-graph-categories", (0, 0, None, None), "2", {**today, "category": "intrusion"}, url)
+    assert tap_link(tab, url, "a.ioc-kpi:has([data-ioc-path='network.security.today.high'])",
+                    {**today, "severity": "high"}) == "1"
+    assert tap_link(tab, url, "a.gn-cmp-link:has([data-ioc-path='network.security.today.critical'])",
+                    {**today, "severity": "critical"}) == "1"
+    tab.open(url)
+    assert trace(tab, "network-graph-categories")["x"] == [2, 1]
+    tap_chart(tab, url, "network-graph-categories", (0, 0, None, None), "2",
+              {**today, "category": "intrusion"})
     assert tab.errors == []
     tab.page.close()
 
 
 def test_service_tap_through(server: Server, tablet: Any) -> None:
+    """A number, a ranking row and an hour's bar of the service hall."""
     url = f"{server.url}/service"
-    tab = Tab(tablet, url)
+    tab = Tab(tablet)
     today = {"domain": "service", "grain": "day", "range": "today"}
-    tap_link(tab, "a.ioc-kpi:has([data-ioc-path='service.today.submitted'])", {**today, "measures": "submitted"},
-             url)
+    tap_link(tab, url, "a.ioc-kpi:has([data-ioc-path='service.today.submitted'])",
+             {**today, "measures": "submitted"})
+    tab.open(url)
     first = tab.page.locator("#service-ranking-top a.ioc-rank-row").first.get_attribute("data-key")
-    tap_link(tab, f"#service-ranking-top a.ioc-rank-row[data-key='{first}']",
-             {**today, "measures": "submitted", "service_id": first}, url)
-    tap_link(tab, "a.pes-figure:has([data-ioc-path='service.print.today.jobs'])", {**today, "measures": "print_jobs"},
-             url)
+    tap_link(tab, url, f"#service-ranking-top a.ioc-rank-row[data-key='{first}']",
+             {**today, "measures": "submitted", "service_id": first})
+    tab.open(url)
     hourly = trace(tab, "service-graph-hourly")
     i = max(range(len(hourly["y"])), key=lambda k: hourly["y"][k] or 0)
-    tap_chart(tab, "service-graph-hourly", (0, i, None, None), str(hourly["y"][i]),
-              {"domain": "service", "grain": "hour", "range": "custom", "measures": "submitted"}, url)
+    tap_chart(tab, url, "service-graph-hourly", (0, i, None, None), str(hourly["y"][i]),
+              {"domain": "service", "grain": "hour", "range": "custom", "measures": "submitted"})
     assert tab.errors == []
     tab.page.close()
 
@@ -297,13 +313,13 @@ def test_overview_tap_through(server: Server, tablet: Any) -> None:
     """The overview's figures of three domains lead to their breakdowns (its link chart shows
     utilisation, a state the analysis does not hold: no link)."""
     url = f"{server.url}/"
-    tab = Tab(tablet, url)
-    assert tap_link(tab, "a.ioc-kpi:has([data-ioc-path='gate.today.denied'])",
-                    {"domain": "gate", "grain": "day", "range": "today", "measures": "denied"}, url) == "23"
-    tap_link(tab, "a.ioc-kpi:has([data-ioc-path='service.today.completed'])",
-             {"domain": "service", "grain": "day", "range": "today", "measures": "completed"}, url)
-    assert tap_link(tab, "a.ioc-kpi:has([data-ioc-path='network.security.today.high'])",
-                    {"domain": "network", "measures": "incidents", "severity": "high"}, url) == "1"
+    tab = Tab(tablet)
+    assert tap_link(tab, url, "a.ioc-kpi:has([data-ioc-path='gate.today.denied'])",
+                    {"domain": "gate", "grain": "day", "range": "today", "measures": "denied"}) == "23"
+    tap_link(tab, url, "a.ioc-kpi:has([data-ioc-path='service.today.completed'])",
+             {"domain": "service", "grain": "day", "range": "today", "measures": "completed"})
+    assert tap_link(tab, url, "a.ioc-kpi:has([data-ioc-path='network.security.today.high'])",
+                    {"domain": "network", "measures": "incidents", "severity": "high"}) == "1"
     assert tab.errors == []
     tab.page.close()
 
@@ -322,23 +338,28 @@ def enrollment_answers(server: Server) -> bool:
 
 
 def test_enrollment_tap_through(server: Server, tablet: Any) -> None:
+    """A number, a province of the ranking and a batch's bar of the admissions cockpit."""
     url = f"{server.url}/enrollment"
-    tab = Tab(tablet, url)
+    tab = Tab(tablet)
+    tab.open(url)
     year = tab.page.locator(".pes-year").first.inner_text().strip()
     season = {"domain": "enrollment", "grain": "season", "year": year}
-    # the links are there for everyone who may open /explore, whatever the API answers today
     assert tab.page.locator("a.ioc-kpi:has([data-ioc-path='enrollment.admitted'])").count() == 1
     assert enrollment_answers(server), "the query API has no enrollment domain"
-    tap_link(tab, "a.ioc-kpi:has([data-ioc-path='enrollment.admitted'])", {**season, "measures": "admitted"}, url)
+    tap_link(tab, url, "a.ioc-kpi:has([data-ioc-path='enrollment.admitted'])",
+             {**season, "measures": "admitted"})
+    tab.open(url)
     first = tab.page.locator("#enrollment-ranking-provinces a.ioc-rank-row").first.get_attribute("data-key")
-    tap_link(tab, f"#enrollment-ranking-provinces a.ioc-rank-row[data-key='{first}']",
-             {**season, "measures": "admitted", "province": first}, url)
+    tap_link(tab, url, f"#enrollment-ranking-provinces a.ioc-rank-row[data-key='{first}']",
+             {**season, "measures": "admitted", "province": first})
+    tab.open(url)
     batch = trace(tab, "enrollment-graph-batch", 1)
     code = parse_qs(urlparse(batch["href"][0]).query)["batch"][0]
     shown = tab.page.evaluate(
-        "() => document.querySelector('#enrollment-graph-batch .js-plotly-plot')._fullLayout.yaxis2.ticktext[0]")
-    tap_chart(tab, "enrollment-graph-batch", (1, 0, None, None), shown.split("/")[0],
-              {**season, "measures": "completion,admitted,planned", "batch": code}, url)
+        "() => document.querySelector('#enrollment-graph-batch .js-plotly-plot')"
+        "._fullLayout.yaxis2.ticktext[0]")
+    tap_chart(tab, url, "enrollment-graph-batch", (1, 0, None, None), shown.split("/")[0],
+              {**season, "measures": "completion,admitted,planned", "batch": code})
     assert tab.errors == []
     tab.page.close()
 
