@@ -29,8 +29,6 @@ from dash import html
 EXPLORE = "/explore"
 #: the step of each grain, for a bucket's ``to`` from its ``from``
 STEPS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
-#: the range an enrollment season is asked over (its figures are as of the end of the range)
-SEASON_RANGE = "today"
 #: the class of every tap-through link (a test finds them by it; the wall must have none)
 LINK_CLASS = "ioc-drill"
 
@@ -65,14 +63,21 @@ def explore_href(domain: str, measures: str | Sequence[str], grain: str = "day",
 
 
 def season_href(measures: str | Sequence[str], year: Any, *, lang: str | None = None,
-                filters: Mapping[str, str | Sequence[str]] | None = None) -> str | None:
-    """An enrollment figure's breakdown: the ``enrollment`` domain at grain ``season`` for the
-    admission year shown (``year=``), as of now — the season so far, which is what the cockpit
-    shows. None without a year (before the first season)."""
+                filters: Mapping[str, str | Sequence[str]] | None = None,
+                as_of: str | None = None) -> str | None:
+    """An enrollment figure's breakdown: the ``enrollment`` domain at grain ``season`` (one
+    bucket per admission year, January 1 to December 31) for the admission year shown
+    (``year=``), from its January 1 — up to now for the season under way, which is what the
+    cockpit shows, or to the next January 1 for a past one (its final figures). ``as_of`` is
+    the snapshot's time (RFC 3339), which says whether the season is past. None without a year
+    (before the first season)."""
     if not year:
         return None
-    return explore_href("enrollment", measures, "season", preset=SEASON_RANGE, lang=lang,
-                        filters={"year": str(year), **(filters or {})})
+    y = int(year)
+    past = bool(as_of) and str(as_of)[:4].isdigit() and int(str(as_of)[:4]) > y
+    return explore_href("enrollment", measures, "season", start=f"{y}-01-01",
+                        end=f"{y + 1}-01-01" if past else None, lang=lang,
+                        filters={"year": str(y), **(filters or {})})
 
 
 def bucket(local: str, grain: str) -> tuple[str, str]:

@@ -72,7 +72,8 @@ def link(snap: dict[str, Any] | None, measures: str | tuple[str, ...], lang: str
     filtered; None where the viewer follows no links (a paired wall screen) or before a season."""
     if not read.may_drill():
         return None
-    return season_href(measures, section(snap).get("year"), lang=lang, filters=filters)
+    return season_href(measures, section(snap).get("year"), lang=lang, filters=filters,
+                       as_of=(snap or {}).get("generated_at"))
 
 
 def codes_links(snap: dict[str, Any] | None, key: str, dim: str, lang: str) -> list[str | None]:

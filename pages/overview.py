@@ -97,7 +97,8 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
         return link("service", measure, lang, at)
 
     def season(measure: str) -> str | None:
-        return season_href(measure, year, lang=lang) if read.may_drill() else None
+        return (season_href(measure, year, lang=lang, as_of=(snap or {}).get("generated_at"))
+                if read.may_drill() else None)
 
     body = [
         tile(t("gate.section", lang), html.Div([html.Div([

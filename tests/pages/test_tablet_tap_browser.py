@@ -343,7 +343,9 @@ def test_enrollment_tap_through(server: Server, tablet: Any) -> None:
     tab = Tab(tablet)
     tab.open(url)
     year = tab.page.locator(".pes-year").first.inner_text().strip()
-    season = {"domain": "enrollment", "grain": "season", "year": year}
+    # the season under way: from its January 1 up to now
+    season = {"domain": "enrollment", "grain": "season", "year": year, "range": "custom",
+              "from": f"{year}-01-01"}
     assert tab.page.locator("a.ioc-kpi:has([data-ioc-path='enrollment.admitted'])").count() == 1
     assert enrollment_answers(server), "the query API has no enrollment domain"
     tap_link(tab, url, "a.ioc-kpi:has([data-ioc-path='enrollment.admitted'])",
