@@ -99,6 +99,12 @@ POINT_JS = """([id, t, i, x, y]) => {
     const L = gd._fullLayout, box = gd.getBoundingClientRect();
     return [box.left + L._size.l + L.xaxis.d2p(x), box.top + L._size.t + L.yaxis.d2p(y)];
   }
+  if (t === 'province') {  // the middle of a province's outline
+    const tr = gd.data[i], xs = tr.x.filter(v => v !== null), ys = tr.y.filter(v => v !== null);
+    const L = gd._fullLayout, box = gd.getBoundingClientRect();
+    const mx = (Math.min(...xs) + Math.max(...xs)) / 2, my = (Math.min(...ys) + Math.max(...ys)) / 2;
+    return [box.left + L._size.l + L.xaxis.d2p(mx), box.top + L._size.t + L.yaxis.d2p(my)];
+  }
   const nodes = gd.querySelectorAll('.barlayer .trace, .pielayer .trace');
   const slice = nodes[t].querySelectorAll('.slice')[i];
   if (slice) {  // a donut's slice: where its percentage is written (its box's centre may be the hole)
@@ -109,6 +115,18 @@ POINT_JS = """([id, t, i, x, y]) => {
   const r = nodes[t].querySelectorAll('.point path')[i].getBoundingClientRect();
   return r.width > r.height ? [r.left + r.width * 0.2, r.top + r.height / 2]
                             : [r.left + r.width / 2, r.bottom - r.height * 0.2];
+}"""
+
+#: a compact, wide province that leads somewhere (the middle of its outline lies inside it, and
+#: no other outline): its trace, code, and the admitted its tap text shows
+PROVINCE_JS = """() => {
+  const gd = document.querySelector('#enrollment-graph-map .js-plotly-plot');
+  for (const code of ['65', '54', '63', '51', '53', '43', '36']) {
+    const i = gd.data.findIndex(t => t.meta === code && t.ioc_href);
+    const admitted = i < 0 ? null : /(\\d[\\d,]*) \\//.exec(gd.data[i].text.replace(/<[^>]+>/g, ' '));
+    if (admitted) return [i, code, admitted[1]];
+  }
+  return null;
 }"""
 
 
@@ -354,6 +372,10 @@ def test_enrollment_tap_through(server: Server, tablet: Any) -> None:
     first = tab.page.locator("#enrollment-ranking-provinces a.ioc-rank-row").first.get_attribute("data-key")
     tap_link(tab, url, f"#enrollment-ranking-provinces a.ioc-rank-row[data-key='{first}']",
              {**season, "measures": "admitted", "province": first})
+    tab.open(url)
+    i, code, admitted = tab.page.evaluate(PROVINCE_JS)
+    tap_chart(tab, url, "enrollment-graph-map", ("province", i, None, None), admitted,
+              {**season, "measures": "completion,admitted,planned", "province": code})
     tab.open(url)
     batch = trace(tab, "enrollment-graph-batch", 1)
     code = parse_qs(urlparse(batch["href"][0]).query)["batch"][0]
