@@ -137,9 +137,19 @@ def scores_note(snap: dict[str, Any] | None, lang: str, min_cell: int) -> str:
                     if r.get("admitted") and r.get("avg_score") is None)
 
 
+SCORES = ("score_min", "score_avg", "score_max")
+
+
 def scores_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    """Lowest, average and highest score by province; a province's span and marker lead to its
+    scores in /explore (the same small-cell rule hides the same ones there)."""
     names = (t("enroll.score_min", lang), t("enroll.score_avg", lang), t("enroll.score_max", lang))
-    return ranges(*score_data(snap, lang), names=names, theme=theme)
+    fig = ranges(*score_data(snap, lang), names=names, theme=theme)
+    hrefs = [link(snap, SCORES, lang, province=str(r.get("province")))
+             for r in section(snap).get("by_province") or [] if r.get("admitted")]
+    for trace in fig["data"]:
+        trace.update(points(hrefs))
+    return fig
 
 
 def season_data(snap: dict[str, Any] | None) -> tuple[list[str], list[Any], list[Any]]:
