@@ -7,7 +7,9 @@ link can be opened in a new tab or sent to a colleague. Tiles carry the link as 
 ``<a href>``; a chart's trace carries its points' links in ``ioc_href`` (a list like its
 values, a list of rows for a heat map, one string for a trace whose points all lead to one
 place such as a map province) — a key of IOC's own, so it never clashes with a trace's
-``customdata`` hover texts — which ``assets/ioc_drill.js`` follows on a click or tap.
+``customdata`` hover texts — which ``assets/ioc_drill.js`` follows on a click or tap. A time
+series the browser redraws by itself carries one link with the bucket left open
+(:func:`per_bucket`); the browser fills in the tapped point's.
 
 The URL's parameters are ``/explore``'s (docs/api.md): ``domain``, ``grain``, ``measures``,
 ``group_by``, ``range`` (``today``, ``1h``, …) or ``range=custom`` with ``from``/``to``, and
@@ -100,6 +102,10 @@ def link(child: Any, href: str | None, cls: str = "") -> Any:
 
 #: the trace key holding the points' links
 TRACE_KEY = "ioc_href"
+#: the trace key of a time series whose points each lead to their own bucket
+BUCKET_KEY = "ioc_bucket"
+#: what ``assets/ioc_drill.js`` puts a point's bucket in place of
+FROM, TO = "IOC_FROM", "IOC_TO"
 
 
 def points(hrefs: Sequence[Any] | str | None) -> dict[str, Any]:
@@ -110,3 +116,15 @@ def points(hrefs: Sequence[Any] | str | None) -> dict[str, Any]:
         return {TRACE_KEY: hrefs}
     cells = [c for h in hrefs or () for c in (h if isinstance(h, list | tuple) else [h])]
     return {TRACE_KEY: list(hrefs or ())} if any(cells) else {}
+
+
+def per_bucket(domain: str, measures: str | Sequence[str], grain: str, *, lang: str | None = None,
+               filters: Mapping[str, str | Sequence[str]] | None = None,
+               at: str | None = None) -> dict[str, Any]:
+    """The trace keys that make each point of a time series (``x``: the bucket's start as the
+    axis carries it, ``YYYY-MM-DD HH:MM`` or a date) lead to its own bucket in /explore. The
+    link is made here, with :data:`FROM` and :data:`TO` where the bucket goes; the browser puts
+    the tapped point's bucket there — so a chart the browser redraws every minute by itself
+    (``layouts.parts``, its ``x`` moving on) needs no new links from the server."""
+    href = explore_href(domain, measures, grain, start=FROM, end=TO, lang=lang, filters=filters, at=at)
+    return {BUCKET_KEY: {"href": href, "grain": grain}}

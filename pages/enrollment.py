@@ -30,7 +30,7 @@ from ioc_app import read
 from layouts import ids
 from layouts.charts import copy_values, funnel, lines, progress, ranges
 from layouts.china_map import china_map, china_map_patch, hidden_reason, legend_stops
-from layouts.drill import points, season_href
+from layouts.drill import per_bucket, points, season_href
 from layouts.i18n import CATALOGUE, t
 from layouts.live import bound, frame, graph, kpi, options, tile
 from layouts.parts import Part, View, live_parts, under
@@ -160,9 +160,15 @@ def season_data(snap: dict[str, Any] | None) -> tuple[list[str], list[Any], list
 
 
 def season_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    """Admitted so far, day by day, this season and last; a day of this season leads to the
+    admitted as of that day."""
     x, now, last = season_data(snap)
     fig = lines(x, {t("enroll.this_year", lang): now, t("enroll.last_year", lang): last}, theme=theme,
                 area=True)
+    year = section(snap).get("year")
+    if year and read.may_drill():
+        fig["data"][0].update(per_bucket("enrollment", "admitted", "day", lang=lang,
+                                         filters={"year": str(year)}))
     fig["data"][1]["line"] = {**fig["data"][1]["line"], "dash": "dot", "width": 2}
     layout = fig["layout"]
     layout["xaxis"] = {**layout["xaxis"], "type": "date", "tickformat": "%m-%d", "nticks": 5,

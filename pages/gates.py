@@ -17,7 +17,7 @@ from dash import Patch, html
 from ioc_app import read
 from layouts import ids
 from layouts.charts import PALETTE, bar_h, donut, lines
-from layouts.drill import bucket, explore_href, points
+from layouts.drill import bucket, explore_href, per_bucket, points
 from layouts.heatmap import grid_values, heatmap
 from layouts.i18n import t
 from layouts.live import bound, frame, graph, kpi, options, tile
@@ -78,9 +78,14 @@ def last_hour_series(snap: dict[str, Any] | None) -> tuple[list[str], list[int],
     return x, ins, outs
 
 
-def last_hour_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+def last_hour_figure(snap: dict[str, Any] | None, theme: str, lang: str,
+                     at: str | None = None) -> dict[str, Any]:
+    """Entries and exits per minute over the last hour; each point leads to its minute."""
     x, ins, outs = last_hour_series(snap)
     fig = lines(x, {t("gates.in", lang): ins, t("gates.out", lang): outs}, theme=theme, area=True)
+    if read.may_drill():
+        for trace, measure in zip(fig["data"], ("in", "out"), strict=True):
+            trace.update(per_bucket("gate", measure, "minute", lang=lang, at=at))
     fig["layout"]["xaxis"] = {**fig["layout"]["xaxis"], "type": "date", "tickformat": "%H:%M", "nticks": 7}
     fig["layout"]["yaxis"] = {**fig["layout"]["yaxis"], **COUNT_AXIS}
     fig["layout"]["legend"] = {**fig["layout"]["legend"], "x": 1, "xanchor": "right"}
@@ -255,7 +260,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
         ], className="gn-band"), stream=STREAM, cls="ioc-span-9 gn-band-tile", lang=lang),
         tile(t("gates.compare", lang), compare_table(snap, lang), stream=STREAM, cls="ioc-span-3",
              lang=lang),
-        tile(t("gates.last_hour", lang), graph(PAGE, "last_hour", last_hour_figure(snap, theme, lang)),
+        tile(t("gates.last_hour", lang), graph(PAGE, "last_hour", last_hour_figure(snap, theme, lang, at)),
              stream=STREAM, cls="ioc-span-5", lang=lang),
         tile(t("gates.curve", lang), graph(PAGE, "curve", curve_figure(snap, theme, lang)),
              stream=STREAM, cls="ioc-span-4", lang=lang),

@@ -17,7 +17,7 @@ from dash import Patch, html
 from ioc_app import read
 from layouts import ids
 from layouts.charts import PALETTE, bar_h, bars, lines
-from layouts.drill import explore_href, points
+from layouts.drill import explore_href, per_bucket, points
 from layouts.drill import link as linked
 from layouts.i18n import t
 from layouts.live import bound, frame, graph, kpi, options, tile
@@ -174,9 +174,12 @@ def ipv6_series(snap: dict[str, Any] | None) -> tuple[list[str], list[float | No
     return IPV6.series(snap)
 
 
-def ipv6_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+def ipv6_figure(snap: dict[str, Any] | None, theme: str, lang: str, at: str | None = None) -> dict[str, Any]:
+    """The IPv6 share per hour over 7 days; each point leads to its hour."""
     x, y = ipv6_series(snap)
     fig = lines(x, {t("network.ipv6_share", lang): y}, theme=theme, area=True)
+    if read.may_drill():
+        fig["data"][0].update(per_bucket("network", "ipv6_share", "hour", lang=lang, at=at))
     fig["data"][0]["line"].update(shape="linear", width=2, color=PALETTE[4])
     fig["data"][0]["fillcolor"] = "rgba(139, 124, 246, 0.22)"
     fig["data"][0]["hovertemplate"] = "%{x}: %{y:.1%}<extra></extra>"
@@ -295,7 +298,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
              stream=LINKS, amber_s=120, red_s=300, cls="ioc-span-3", lang=lang),
         tile(t("net.by_campus", lang), graph(PAGE, "campus", campus_figure(snap, theme, lang)),
              stream=ONLINE, cls="ioc-span-3", lang=lang),
-        tile(t("net.ipv6_7d", lang), graph(PAGE, "ipv6", ipv6_figure(snap, theme, lang)),
+        tile(t("net.ipv6_7d", lang), graph(PAGE, "ipv6", ipv6_figure(snap, theme, lang, at)),
              stream=ONLINE, cls="ioc-span-3", lang=lang),
         tile(t("net.categories", lang), graph(PAGE, "categories", category_figure(snap, theme, lang, at)),
              cls="ioc-span-3", **sec),

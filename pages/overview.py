@@ -15,7 +15,7 @@ from dash import Patch, html
 from ioc_app import read
 from layouts import ids
 from layouts.charts import bar_h, lines
-from layouts.drill import explore_href, season_href
+from layouts.drill import explore_href, per_bucket, season_href
 from layouts.i18n import t
 from layouts.live import frame, graph, kpi, options, tile
 from layouts.parts import Part, Trace, View, chart, live_parts, path, under
@@ -60,9 +60,14 @@ def last_hour(snap: dict[str, Any] | None) -> tuple[list[str], list[int], list[i
     return x, ins, outs
 
 
-def last_hour_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+def last_hour_figure(snap: dict[str, Any] | None, theme: str, lang: str,
+                     at: str | None = None) -> dict[str, Any]:
+    """Entries and exits per minute over the last hour; each point leads to its minute."""
     x, ins, outs = last_hour(snap)
     fig = lines(x, {t("gates.in", lang): ins, t("gates.out", lang): outs}, theme=theme, area=True)
+    if read.may_drill():
+        for trace, measure in zip(fig["data"], ("in", "out"), strict=True):
+            trace.update(per_bucket("gate", measure, "minute", lang=lang, at=at))
     layout = fig["layout"]
     layout["xaxis"] = {**layout["xaxis"], "type": "date", "tickformat": "%H:%M", "nticks": 5}
     layout["yaxis"] = {**layout["yaxis"], "rangemode": "tozero", "tickformat": "~s",
@@ -111,7 +116,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
             kpi(t("gate.deny_rate", lang), "gate.today.deny_rate", "ratio", href=gate("deny_rate")),
             kpi(t("gate.fever", lang), "gate.today.fever", unit=t("unit.attempts", lang), href=gate("fever")),
         ], className="ioc-kpi-grid"),
-            html.Div(graph(PAGE, "last-hour", last_hour_figure(snap, theme, lang)),
+            html.Div(graph(PAGE, "last-hour", last_hour_figure(snap, theme, lang, at)),
                      className="ioc-chart-box", title=t("gates.last_hour", lang)),
         ], className="ioc-stack"), stream="gate.pass", cls="ioc-span-4", lang=lang),
         tile(t("network.section", lang), html.Div([
