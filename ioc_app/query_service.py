@@ -13,9 +13,9 @@ process otherwise; an entry that is not IOC's own or not readable Arrow is a mis
 is built from the normalised, typed :class:`~metrics.query.QuerySpec` (rounded range, sorted
 filters), never from the raw query string, so ``?grain=hour&gate_id=a`` and
 ``?gate_id=a&grain=hour`` — or a default range asked twice within the same bucket — share
-one entry, and JSON and CSV share it too. A range that reaches into the last few minutes is
-still filling up and is kept 5 s; a closed past range 10 minutes (late backlogs are rare and
-a re-run is cheap).
+one entry, and JSON, CSV and XLSX share it too; ``compare`` is part of the key. A range
+that reaches into the last few minutes is still filling up and is kept 5 s; a closed past
+range 10 minutes (late backlogs are rare and a re-run is cheap).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from ioc_app.runtime import redis_for
 from ioc_app.runtime import runtime as current_runtime
 from ioc_app.settings import Settings
 from ioc_app.storage import Store
-from metrics.query import QuerySpec, parse_spec, run
+from metrics.query import QuerySpec, comparison_range, parse_spec, run_compared
 
 log = logging.getLogger("ioc.query")
 
@@ -150,7 +150,7 @@ def answer(domain: str, args: dict[str, list[str]], extra: tuple[str, ...] = (),
     frame = _decoded(state, payload) if payload is not None else None
     status = "hit" if frame is not None else "miss"
     if frame is None:
-        frame = run(store, spec, state.zone)
+        frame = run_compared(store, spec, state.zone, now)  # the plain answer without compare
         buffer = io.BytesIO()
         frame.write_ipc(buffer)
         _remember(state, key, buffer.getvalue(), cache_timeout(spec, now))
@@ -172,7 +172,16 @@ def _head(result: Answer, zone: ZoneInfo) -> dict[str, Any]:
         "measures": list(spec.measures),
         "group_by": list(spec.group_by),
         "filters": {name: list(values) for name, values in spec.filters},
+        **_compare_head(spec, zone),
     }
+
+
+def _compare_head(spec: QuerySpec, zone: ZoneInfo) -> dict[str, Any]:
+    """``compare: {kind, from, to}``: the comparison period the ``*_cmp`` columns cover."""
+    if spec.compare is None:
+        return {}
+    first, last = comparison_range(spec, zone)
+    return {"compare": {"kind": spec.compare, "from": local(first, zone), "to": local(last, zone)}}
 
 
 def json_body(result: Answer) -> bytes:

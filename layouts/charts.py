@@ -254,7 +254,9 @@ def timeseries(x: list[Any], series: list[dict[str, Any]], *, theme: str = "dark
     buckets) and carry markers while there are few enough points to tell them apart. A zoom
     is kept while ``revision`` (the question) stays the same, and reset when it changes.
     Dates are written as numbers (``12-01 08:00``), the same in every language; a short
-    series labels every bucket, never a time between two of them.
+    series labels every bucket, never a time between two of them. A series marked
+    ``"compare": True`` is the comparison period of the series before it: drawn dashed in
+    that series' colour (a dashed line over a day's bars), so the pair reads as one figure.
     """
     days = grain == "day"
     c = THEME.get(theme, THEME["dark"])
@@ -262,14 +264,21 @@ def timeseries(x: list[Any], series: list[dict[str, Any]], *, theme: str = "dark
     mixed = any(ratio) and not all(ratio)
     markers = len(x) <= 48
     data: list[dict[str, Any]] = []
-    for i, s in enumerate(series):
-        color = PALETTE[i % len(PALETTE)]
+    shade = -1
+    for s in series:
+        compared = bool(s.get("compare"))
+        shade += 0 if compared and shade >= 0 else 1
+        color = PALETTE[shade % len(PALETTE)]
         fmt = ".2%" if s["kind"] == "ratio" else ",.6~f"
         trace: dict[str, Any] = {
             "name": s["name"], "x": x, "y": s["y"],
             "hovertemplate": "%{x} · " + s["name"] + ": %{y:" + fmt + "}<extra></extra>",
         }
-        if days:
+        if compared:
+            trace.update(type="scatter", mode="lines+markers" if markers else "lines", connectgaps=False,
+                         line={"color": color, "width": 2, "dash": "dash"},
+                         marker={"size": 5, "color": color, "symbol": "circle-open"})
+        elif days:
             trace.update(type="bar", marker={"color": color, "line": {"width": 0}})
         else:
             trace.update(type="scatter", mode="lines+markers" if markers else "lines", connectgaps=False,

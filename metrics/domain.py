@@ -160,6 +160,29 @@ def ratio_of(name: str, source: str, num: str, den: str, doc: str, kind: Kind = 
 
 
 @dataclass(frozen=True)
+class Comparer:
+    """How a domain lines up a comparison period (``compare=previous|last_year``) when the
+    calendar's rule of ``metrics/query/compare.py`` does not fit it — enrollment compares the
+    same day of the previous admission season. A callable left None takes the calendar's rule.
+
+    - ``period(kind, start, end, grain, zone)``: the comparison range (aware UTC, ``end``
+      exclusive) of the asked range;
+    - ``align(kind, bucket, start, cmp_start, grain, zone)``: the comparison bucket a bucket of
+      the answer lines up with, both as the answer's ``<grain>`` column holds them (None: none);
+    - ``earliest(store, tables, grain)``: the first moment the store holds data for the
+      domain's asked measures (None: no data); a comparison period before it is refused;
+    - ``continuous``: whether a whole day without any of the domain's events is missing data
+      (gates, the network, the service hall: every day has some) or just a quiet day (a
+      season's events come in months), which a comparison period may then cover.
+    """
+
+    period: Callable[..., tuple[Any, Any]] | None = None
+    align: Callable[..., Any] | None = None
+    earliest: Callable[..., Any] | None = None
+    continuous: bool = True
+
+
+@dataclass(frozen=True)
 class Queryable:
     """What ``GET /api/v1/query/<domain>`` and ``/explore`` may ask of a domain."""
 
@@ -167,6 +190,8 @@ class Queryable:
     dimensions: tuple[Dimension, ...]
     sources: tuple[Source, ...]
     measures: tuple[Measure, ...]
+    #: the domain's own way of lining up comparison periods (None: the calendar's)
+    compare: Comparer | None = None
 
     def dimension(self, name: str) -> Dimension:
         return next(d for d in self.dimensions if d.name == name)

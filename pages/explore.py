@@ -12,8 +12,11 @@ Going over HTTP to our own server would add a request per callback and nothing e
 
 Why the question lives in the URL: a drill-down is shared by sending its link. The query
 string holds the API's own parameters (``domain``, ``grain``, ``measures``, ``group_by`` and
-one parameter per filtered dimension, repeated for several values), ``range`` (a preset:
-1h, 24h, today, 7d, 30d, or ``custom`` with ``from``/``to``) and ``lang``/``theme``/``at``.
+one parameter per filtered dimension, repeated for several values, and ``compare=previous``
+or ``last_year``), ``range`` (a preset: 1h, 24h, today, 7d, 30d, or ``custom`` with
+``from``/``to``, which the date picker sets) and ``lang``/``theme``/``at``. A link the page
+cannot read — an unknown domain, measure, dimension, value, grain, compare kind or parameter
+— shows a message saying what to change, never a broken page or a silently different answer.
 Every change pushes a history entry, so Back returns to the previous question. A preset is
 resolved on each visit, relative to now or to ``?at=`` (a bookmarked "last 7 days" is the
 last 7 days); the API link carries the answer's explicit bucket bounds, so it fetches the
@@ -46,6 +49,7 @@ from dash import ALL, ClientsideFunction, Input, Output, State, callback, client
 from ioc_app import read
 from layouts.live import frame, options
 from pages._explore.answer import result
+from pages._explore.dates import picked_range
 from pages._explore.form import (
     FILTER,
     FILTER_TEXT,
@@ -61,6 +65,7 @@ from pages._explore.form import (
     shown,
 )
 from pages._explore.question import (
+    COMPARE,
     Question,
     default_measures,
     page_search,
@@ -82,7 +87,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     q = question_from_query(query, whitelist)
     out = result(q, lang, theme, at)
     body = html.Div([
-        controls(q, whitelist, lang, out["start_text"], out["end_text"]),
+        controls(q, whitelist, lang, out["start_text"], out["end_text"], out["dates"]),
         results(out, lang),
         dcc.Location(id=ID["url"], refresh=False),
         dcc.Store(id=ID["page"], data=out["page"]),
@@ -124,6 +129,10 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     Output(ID["api-url"], "value"),
     Output(ID["json"], "href"),
     Output(ID["csv"], "href"),
+    Output(ID["xlsx"], "href"),
+    Output(ID["dates"], "start_date"),
+    Output(ID["dates"], "end_date"),
+    Output(ID["preset"], "value"),
     Input(ID["domain"], "value"),
     Input(ID["grain"], "value"),
     Input(ID["measures"], "value"),
@@ -135,38 +144,48 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     Input({"type": FILTER_TEXT, "dim": ALL}, "value"),
     Input(ID["prev"], "n_clicks"),
     Input(ID["next"], "n_clicks"),
+    Input(ID["compare"], "value"),
+    Input(ID["dates"], "start_date"),
+    Input(ID["dates"], "end_date"),
     State(ID["page"], "data"),
     State(ID["opts"], "data"),
     prevent_initial_call=True,
 )
 def update(domain: str, grain: str, measures: list[str] | None, group_by: list[str] | None, preset: str,
            start: str | None, end: str | None, picked: list[list[str] | None], typed: list[str | None],
-           _prev: int, _next: int, page: int | None, cfg: dict[str, Any]) -> tuple[Any, ...]:
+           _prev: int, _next: int, compare: str | None, first_day: str | None, last_day: str | None,
+           page: int | None, cfg: dict[str, Any]) -> tuple[Any, ...]:
     """Any control changed: the question is rebuilt from the form, asked, and every part of
     the page follows; the URL gets a new history entry. A new domain starts from its own
     default measures and no grouping or filter; a page flip asks the same question again
-    (from the cache) and redraws only the table."""
+    (from the cache) and redraws only the table; days picked on the calendar make the range
+    custom, from the first day's midnight to the midnight after the last."""
     nu = dash.no_update
     lang, theme, at = cfg["lang"], cfg["theme"], cfg.get("at")
     whitelist = read.query_whitelist()
     zone = read.settings().zone
     trigger = ctx.triggered_id
     new_domain = trigger == ID["domain"]
+    days = picked_range(first_day, last_day) if trigger == ID["dates"] else None
+    if days is not None:
+        preset, (start, end) = "custom", days
     if new_domain:
         q = Question(domain, grain, default_measures(whitelist["domains"][domain]), (), (), preset,
                      time_param(start, zone) if preset == "custom" else None,
-                     time_param(end, zone) if preset == "custom" else None)
+                     time_param(end, zone) if preset == "custom" else None,
+                     compare if compare in COMPARE else None)
     else:
         filters: dict[str, list[str]] = {}
         for item, values in zip(ctx.inputs_list[7], picked, strict=True):
             filters[item["id"]["dim"]] = list(values or [])
         for item, text in zip(ctx.inputs_list[8], typed, strict=True):
             filters[item["id"]["dim"]] = [v.strip() for v in (text or "").split(",") if v.strip()]
-        q = question_from_form(domain, grain, measures, group_by, preset, start, end, filters, zone)
+        q = question_from_form(domain, grain, measures, group_by, preset, start, end, filters, zone, compare)
     flip = trigger in (ID["prev"], ID["next"])
     wanted = ((page or 0) + (1 if trigger == ID["next"] else -1)) if flip else 0
     out = result(q, lang, theme, at, wanted)
     custom = q.preset == "custom"
+    typed_times = custom and days is None  # what was typed stays as typed
     return (
         page_search(q, lang, theme, at) if not flip else nu,
         measure_options(whitelist, domain, lang) if new_domain else nu,
@@ -176,8 +195,8 @@ def update(domain: str, grain: str, measures: list[str] | None, group_by: list[s
         filter_fields(q, whitelist, lang) if new_domain else nu,
         filter_count(q),
         grain_hint(whitelist, q.grain, lang),
-        nu if custom else out["start_text"],
-        nu if custom else out["end_text"],
+        nu if typed_times else out["start_text"],
+        nu if typed_times else out["end_text"],
         not custom,
         not custom,
         out["summary"],
@@ -194,6 +213,10 @@ def update(domain: str, grain: str, measures: list[str] | None, group_by: list[s
         out["api"],
         out["json"],
         out["csv"],
+        out["xlsx"],
+        out["dates"][0],
+        out["dates"][1],
+        q.preset if days is not None else nu,
     )
 
 

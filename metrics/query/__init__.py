@@ -27,13 +27,16 @@ time series with gaps would mislead a chart into drawing straight lines over hou
 passed a gate.
 
 The whitelist is declared by each domain (``metrics/<name>.py``, ``QUERY``); this package
-reads it from the registry. ``spec`` validates a request, ``sql`` runs it, ``whitelist``
-describes what may be asked; the names callers use are importable from here.
+reads it from the registry. ``spec`` validates a request, ``sql`` runs it, ``compare`` adds a
+comparison period (``compare=previous|last_year``), ``whitelist`` describes what may be
+asked; the names callers use are importable from here.
 """
 
 from __future__ import annotations
 
+from metrics.query.compare import comparison_range, run_compared
 from metrics.query.spec import (
+    COMPARE_KINDS,
     DEFAULT_GRAIN,
     DEFAULT_SPAN,
     DOMAINS,
@@ -66,3 +69,5 @@ __all__ = [
     "QuerySpec", "Source", "_source_sql", "buckets", "ceil_bucket", "describe", "floor_bucket",
     "grain_limits", "next_bucket", "parse_spec", "parse_time", "run", "whitelist_markdown",
 ]
+# comparing periods (``compare.py``)
+__all__ += ["COMPARE_KINDS", "comparison_range", "run_compared"]

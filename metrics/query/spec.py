@@ -19,6 +19,7 @@ from metrics.registry import Live
 __all__ = ["DEFAULT_GRAIN", "DEFAULT_SPAN", "DOMAINS", "GRAINS", "MAX_ROWS", "MAX_SPAN", "MAX_VALUE_LEN",
            "MINUTE_KEPT", "PARAMETERS", "Dimension", "Domain", "Grain", "Kind", "Measure", "QueryError",
            "QuerySpec", "Source", "ceil_bucket", "floor_bucket", "next_bucket", "parse_spec", "parse_time"]
+__all__ += ["COMPARE_KINDS"]
 
 GRAINS: tuple[Grain, ...] = ("minute", "hour", "day")
 DEFAULT_GRAIN: Grain = "hour"
@@ -34,7 +35,10 @@ MINUTE_KEPT = timedelta(days=63)
 #: the most rows one answer may have after filling empty buckets
 MAX_ROWS = 200_000
 #: the parameters every domain takes besides its dimensions
-PARAMETERS = ("from", "to", "grain", "measures", "group_by")
+PARAMETERS = ("from", "to", "grain", "measures", "group_by", "compare")
+#: what ``compare=`` may ask for: the range of the same length just before, or the same
+#: calendar dates a year earlier (``metrics/query/compare.py``)
+COMPARE_KINDS = ("previous", "last_year")
 MAX_VALUE_LEN = 64
 
 
@@ -72,13 +76,15 @@ class QuerySpec:
     start: datetime
     end: datetime
     grain: Grain
+    #: ``previous`` or ``last_year``: the answer adds the comparison period's figures
+    compare: str | None = None
 
     def cache_key(self, zone: ZoneInfo) -> str:
         """A canonical text of the spec (and the zone that shapes its buckets)."""
         filters = ";".join(f"{k}={','.join(v)}" for k, v in self.filters)
         return (f"query/v1|{self.domain}|{self.grain}|{zone.key}|{self.start.isoformat()}|"
                 f"{self.end.isoformat()}|m={','.join(self.measures)}|g={','.join(self.group_by)}|"
-                f"f={filters}")
+                f"f={filters}|c={self.compare or ''}")
 
 
 def _allowed(names: Iterable[str]) -> str:
@@ -238,8 +244,13 @@ def parse_spec(domain_name: str, args: Mapping[str, Sequence[str]], zone: ZoneIn
                     f"{_allowed(source.dims(grain))} per {grain}); drop {missing[0]}, or ask for "
                     f"measures it applies to: {_allowed(applies)}"))
 
+    compare = _single(args, "compare")
+    if compare is not None and compare not in COMPARE_KINDS:
+        raise QueryError("bad_parameter", (
+            f"compare={compare[:40]!r}: use one of: {_allowed(COMPARE_KINDS)}, or leave compare out"))
     start, end = _range(args, grain, zone, now)
-    return QuerySpec(domain.name, measures, group_by, tuple(sorted(filters.items())), start, end, grain)
+    return QuerySpec(domain.name, measures, group_by, tuple(sorted(filters.items())), start, end, grain,
+                     compare)
 
 
 def _range(args: Mapping[str, Sequence[str]], grain: Grain, zone: ZoneInfo,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ from ioc_app import read
 from layouts.charts import timeseries
 from layouts.i18n import CATALOGUE, t
 from layouts.table import table
-from pages._explore.question import Question, api_args, api_url, range_end, time_text
+from pages._explore.question import Question, api_args, api_url, parse_moment, range_end, time_text
 
 log = logging.getLogger("ioc.pages.explore")
 PAGE_ROWS = 50  # table rows per page: a tablet screen and a bit
@@ -46,6 +47,17 @@ def value_label(dim: dict[str, Any], value: Any, lang: str) -> str:
 def bucket_text(value: str, grain: str) -> str:
     """A bucket as the table shows it, in the site's local time: ``2026-09-01 08:00``."""
     return value if grain == "day" else value[:16].replace("T", " ")
+
+
+def diff_text(value: Any, kind: str, lang: str) -> str:
+    """A change as the table shows it: signed; a ratio's change in percentage points."""
+    if value is None:
+        return "—"
+    if kind == "ratio":
+        return f"{value * 100:+.2f}{t('explore.pp', lang)}"
+    if kind == "mean":
+        return f"{value:+,.2f}"
+    return f"{int(value):+,}"
 
 
 def number_text(value: Any, kind: str) -> str:
@@ -75,6 +87,7 @@ def figure(answer: Mapping[str, Any], whitelist: Mapping[str, Any], lang: str, t
     grain, domain = answer["grain"], answer["domain"]
     measures, group_by, rows = answer["measures"], answer["group_by"], answer["rows"] or []
     dims, kinds = _dims(whitelist, domain), _kinds(whitelist, domain)
+    compare = (answer.get("compare") or {}).get("kind")
     xs = list(dict.fromkeys(r[grain] for r in rows))
     groups = list(dict.fromkeys(tuple(r[g] for g in group_by) for r in rows))
     left_out = 0
@@ -98,6 +111,13 @@ def figure(answer: Mapping[str, Any], whitelist: Mapping[str, Any], lang: str, t
             label = measure_label(domain, m, lang)
             name = (f"{prefix} · {label}" if len(measures) > 1 else prefix) if group_by else label
             series.append({"name": name, "y": values[m], "kind": kinds[m]})
+            if compare:
+                past = [None] * len(xs)
+                for r in rows:
+                    if tuple(r[g] for g in group_by) == group:
+                        past[position[r[grain]]] = r[f"{m}_cmp"]
+                series.append({"name": f"{name} · {t(f'explore.compare.{compare}', lang)}", "y": past,
+                               "kind": kinds[m], "compare": True})
     x = xs if grain == "day" else [v[:19].replace("T", " ") for v in xs]
     return timeseries(x, series, theme=theme, grain=grain, revision=revision), left_out
 
@@ -112,13 +132,22 @@ def table_part(answer: Mapping[str, Any], whitelist: Mapping[str, Any], lang: st
     pages = max(1, -(-len(rows) // PAGE_ROWS))
     page = min(max(page, 0), pages - 1)
     shown = rows[page * PAGE_ROWS:(page + 1) * PAGE_ROWS]
-    head = ([t(f"explore.col.{grain}", lang)] + [dim_label(g, lang) for g in group_by]
-            + [measure_label(domain, m, lang) for m in measures])
-    body = [[bucket_text(r[grain], grain)] + [value_label(dims[g], r[g], lang) for g in group_by]
-            + [number_text(r[m], kinds[m]) for m in measures] for r in shown]
+    compare = (answer.get("compare") or {}).get("kind")
+    head = [t(f"explore.col.{grain}", lang)] + [dim_label(g, lang) for g in group_by]
+    for m in measures:
+        label = measure_label(domain, m, lang)
+        head += [label] if not compare else [label, t(f"explore.cmp_col.{compare}", lang).format(m=label),
+                                             t("explore.diff_col", lang).format(m=label)]
+    body = []
+    for r in shown:
+        cells = [bucket_text(r[grain], grain)] + [value_label(dims[g], r[g], lang) for g in group_by]
+        for m in measures:
+            cells.append(number_text(r[m], kinds[m]))
+            if compare:
+                cells += [number_text(r[f"{m}_cmp"], kinds[m]), diff_text(r[f"{m}_diff"], kinds[m], lang)]
+        body.append(cells)
     first = 1 + len(group_by)
-    box = table(head, body, numeric=range(first, first + len(measures)), empty=t("explore.no_rows", lang),
-                cls="ex-table")
+    box = table(head, body, numeric=range(first, len(head)), empty=t("explore.no_rows", lang), cls="ex-table")
     line = (t("explore.page_of", lang).format(a=f"{page * PAGE_ROWS + 1:,}",
                                              b=f"{page * PAGE_ROWS + len(shown):,}", n=f"{len(rows):,}")
             if rows else "")
@@ -138,14 +167,14 @@ def result(q: Question, lang: str, theme: str, at: str | None, page: int = 0) ->
     whitelist = read.query_whitelist()
     zone = read.settings().zone
     args = api_args(q, range_end(at, zone), zone)
-    answer = read.query(q.domain, args, MAX_ROWS)
+    answer = _problems(q, whitelist, lang) or read.query(q.domain, args, MAX_ROWS)
     out: dict[str, Any] = {
         "error": None, "figure": None, "note": "", "table": None, "pager": "", "page": 0, "has_prev": False,
         "has_next": False, "summary": "", "start_text": time_text(args.get("from", [None])[0], zone),
         "end_text": time_text(args.get("to", [None])[0], zone)}
     link_args = dict(args)
     if "error" in answer:
-        kind = "unavailable" if answer["error"] == "unavailable" else "refused"
+        kind = {"unavailable": "unavailable", "bad_link": "link"}.get(answer["error"], "refused")
         out["error"] = error_box(answer["message"], kind, lang)
         log.info("event=explore.refused domain=%s code=%s", q.domain, answer["error"])
     else:
@@ -167,14 +196,40 @@ def result(q: Question, lang: str, theme: str, at: str | None, page: int = 0) ->
     out["api"] = _absolute(api_url(q.domain, link_args))
     out["json"] = api_url(q.domain, link_args)
     out["csv"] = api_url(q.domain, link_args, "csv")
+    out["xlsx"] = api_url(q.domain, {**link_args, "lang": [lang]}, "xlsx")
+    out["dates"] = picker_dates(link_args.get("from", [None])[0], link_args.get("to", [None])[0], zone)
     return out
 
 
+def _problems(q: Question, whitelist: Mapping[str, Any], lang: str) -> dict[str, Any] | None:
+    """The page's own refusal of a link it cannot read (an unknown domain or parameter), in
+    the shape of the API's: the question is not asked."""
+    if not q.problems:
+        return None
+    dims = ", ".join(d["name"] for d in whitelist["domains"][q.domain]["dimensions"])
+    domains = ", ".join(whitelist["domains"])
+    messages = [t(key, lang).format(name=name, dims=domains if key == "explore.bad_domain" else dims)
+                for key, name in q.problems]
+    return {"error": "bad_link", "message": "; ".join(messages)}
+
+
+def picker_dates(start: str | None, end: str | None, zone: ZoneInfo) -> tuple[str | None, str | None]:
+    """The days the date picker shows for a range: its first day and its last day included
+    (a ``to`` at midnight ends the day before)."""
+    first, last = parse_moment(start, zone), parse_moment(end, zone)
+    return (first.astimezone(zone).date().isoformat() if first else None,
+            (last.astimezone(zone) - timedelta(microseconds=1)).date().isoformat() if last else None)
+
+
 def summary(answer: Mapping[str, Any], lang: str, zone: ZoneInfo) -> str:
-    """One line saying what the answer covers: domain, grain, buckets, zone and rows."""
+    """One line saying what the answer covers: domain, grain, buckets, zone, the comparison
+    period and rows."""
+    compare = answer.get("compare")
     return " · ".join([
         t(f"explore.domain.{answer['domain']}", lang), t(f"explore.grain.{answer['grain']}", lang),
         f"{time_text(answer['from'], zone)} – {time_text(answer['to'], zone)} ({answer['zone']})",
+        *([t("explore.compare_span", lang).format(a=time_text(compare["from"], zone),
+                                                   b=time_text(compare["to"], zone))] if compare else []),
         t("explore.row_count", lang).format(n=f"{answer['row_count']:,}"),
     ])
 
@@ -187,6 +242,9 @@ def error_box(message: str, kind: str, lang: str) -> html.Div:
                          html.Div(t("error.reference", lang).format(id=message), className="ex-msg")],
                         className="ex-error", role="alert", **{"data-kind": kind})
     if kind == "too_many":
+        return html.Div([html.Strong(t("explore.error", lang)), html.Div(message, className="ex-msg")],
+                        className="ex-error", role="alert", **{"data-kind": kind})
+    if kind == "link":  # the page's own words about its link: they say what to change
         return html.Div([html.Strong(t("explore.error", lang)), html.Div(message, className="ex-msg")],
                         className="ex-error", role="alert", **{"data-kind": kind})
     return html.Div([html.Strong(t("explore.error", lang)), html.Div(message, className="ex-msg", lang="en"),

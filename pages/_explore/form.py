@@ -15,7 +15,8 @@ from dash import dcc, html
 from ioc_app import read
 from layouts.i18n import t
 from pages._explore.answer import dim_label, measure_label, value_label
-from pages._explore.question import PRESETS, Question
+from pages._explore.dates import picker
+from pages._explore.question import COMPARE, PRESETS, Question
 
 PAGE = "explore"
 #: code dimensions whose values the site catalogue names (the rest are typed in)
@@ -25,7 +26,8 @@ CATALOGUE_CODES = {"campus": "campuses", "gate_id": "gates", "link_id": "links",
 ID = {name: f"{PAGE}-{name}" for name in (
     "url", "domain", "grain", "grain-hint", "preset", "from", "to", "measures", "group-by", "filters",
     "filter-count", "summary", "error", "chart-box", "chart", "chart-note", "table", "pager", "prev",
-    "next", "page", "opts", "rows", "api-url", "copy", "json", "csv", "result")}
+    "next", "page", "opts", "rows", "api-url", "copy", "json", "csv", "result", "compare", "dates",
+    "date-words", "xlsx")}
 FILTER = f"{PAGE}-filter"  # pattern ids: {"type": FILTER, "dim": name} (a dropdown)
 FILTER_TEXT = f"{PAGE}-filter-text"  # {"type": FILTER_TEXT, "dim": name} (codes typed in)
 
@@ -34,7 +36,8 @@ def _options_of(dim: dict[str, Any], chosen: Sequence[str], lang: str) -> list[d
     """A filter's choices: an enumeration's values, or the codes the site catalogue names
     (with their names), plus any value the URL already holds."""
     if dim["values"]:
-        return [{"label": value_label(dim, v, lang), "value": v} for v in dim["values"]]
+        enumerated = [{"label": value_label(dim, v, lang), "value": v} for v in dim["values"]]
+        return _with_unknown(enumerated, chosen)
     site = read.site()
     named = getattr(site, CATALOGUE_CODES[dim["name"]])
     options = [{"label": f"{n.name_zh if lang == 'zh' else n.name_en} · {n.code}", "value": n.code}
@@ -80,22 +83,35 @@ def _dropdown(id_: Any, options: list[dict[str, str]], value: list[str], placeho
                         maxHeight=340, className="ex-dropdown")
 
 
-def measure_options(whitelist: Mapping[str, Any], domain: str, lang: str) -> list[dict[str, str]]:
+def _with_unknown(options: list[dict[str, str]], chosen: Sequence[str]) -> list[dict[str, str]]:
+    """``options`` plus a choice for each name of the link they lack, shown as given: a
+    dropdown drops a value it has no option for, which would silently ask another question
+    instead of showing the API's refusal (the analyst removes it with one tap)."""
+    known = {o["value"] for o in options}
+    return options + [{"label": f"{v} ?", "value": v} for v in chosen if v not in known]
+
+
+def measure_options(whitelist: Mapping[str, Any], domain: str, lang: str,
+                    chosen: Sequence[str] = ()) -> list[dict[str, str]]:
     """The domain's measures in the whitelist's order (which groups them by stream)."""
-    return [{"label": measure_label(domain, m["name"], lang), "value": m["name"]}
-            for m in whitelist["domains"][domain]["measures"]]
+    return _with_unknown([{"label": measure_label(domain, m["name"], lang), "value": m["name"]}
+                          for m in whitelist["domains"][domain]["measures"]], chosen)
 
 
-def group_options(whitelist: Mapping[str, Any], domain: str, lang: str) -> list[dict[str, str]]:
+def group_options(whitelist: Mapping[str, Any], domain: str, lang: str,
+                  chosen: Sequence[str] = ()) -> list[dict[str, str]]:
     """Every dimension of the domain: one the grain or the measures do not keep is refused by
     the API, with a message naming what does, rather than silently missing here."""
-    return [{"label": dim_label(d["name"], lang), "value": d["name"]}
-            for d in whitelist["domains"][domain]["dimensions"]]
+    return _with_unknown([{"label": dim_label(d["name"], lang), "value": d["name"]}
+                          for d in whitelist["domains"][domain]["dimensions"]], chosen)
 
 
 def grain_hint(whitelist: Mapping[str, Any], grain: str, lang: str) -> str:
-    """The grain's limits in words, before a question runs into them."""
-    limits = whitelist["grains"][grain]
+    """The grain's limits in words, before a question runs into them (nothing for a grain the
+    whitelist does not know: the API's refusal says which it takes)."""
+    limits = whitelist["grains"].get(grain)
+    if limits is None:
+        return ""
 
     def span(seconds: int) -> str:
         if seconds % 86_400 == 0:
@@ -113,11 +129,14 @@ def _field(label_key: str, control: Any, lang: str, cls: str = "") -> html.Div:
                     className=f"ex-field {cls}".strip())
 
 
-def controls(q: Question, whitelist: Mapping[str, Any], lang: str, start_text: str, end_text: str) -> Any:
+def controls(q: Question, whitelist: Mapping[str, Any], lang: str, start_text: str, end_text: str,
+             dates: tuple[str | None, str | None] = (None, None)) -> Any:
     """The form. Few, fixed choices are buttons (one tap, all visible); long lists are
-    searchable dropdowns; times are typed (a date, or a date and time in the site's zone) and
-    editable only for a custom range, showing a preset's bounds otherwise."""
+    searchable dropdowns; days are picked on a calendar in the page's language (which makes
+    the range custom), and times can be typed (a date, or a date and time in the site's zone),
+    editable for a custom range, showing a preset's bounds otherwise."""
     custom = q.preset == "custom"
+    compares = [{"label": t(f"explore.compare.{c}", lang), "value": c} for c in ("none", *COMPARE)]
     domains = [{"label": t(f"explore.domain.{d}", lang), "value": d} for d in whitelist["domains"]]
     grains = [{"label": t(f"explore.grain.{g}", lang), "value": g} for g in whitelist["grains"]]
     presets = [{"label": t(f"explore.preset.{p}", lang), "value": p} for p in PRESETS]
@@ -131,6 +150,7 @@ def controls(q: Question, whitelist: Mapping[str, Any], lang: str, start_text: s
             ]), lang, "ex-wide"),
             _field("explore.range", html.Div([
                 _radio(ID["preset"], presets, q.preset),
+                picker(ID["dates"], ID["date-words"], dates, lang),
                 html.Div([
                     html.Label([html.Span(t("explore.from", lang), className="ex-sub"),
                                 dcc.Input(id=ID["from"], value=start_text, type="text", debounce=True,
@@ -142,11 +162,12 @@ def controls(q: Question, whitelist: Mapping[str, Any], lang: str, start_text: s
                                           className="ex-input")], className="ex-time"),
                 ], className="ex-times"),
             ]), lang, "ex-wide"),
+            _field("explore.compare", _radio(ID["compare"], compares, q.compare or "none"), lang, "ex-wide"),
             _field("explore.measures", _dropdown(
-                ID["measures"], measure_options(whitelist, q.domain, lang), list(q.measures),
+                ID["measures"], measure_options(whitelist, q.domain, lang, q.measures), list(q.measures),
                 t("explore.measures_all", lang), lang), lang),
             _field("explore.group_by", _dropdown(
-                ID["group-by"], group_options(whitelist, q.domain, lang), list(q.group_by),
+                ID["group-by"], group_options(whitelist, q.domain, lang, q.group_by), list(q.group_by),
                 t("explore.group_none", lang), lang), lang),
         ], className="ex-fields"),
         html.Details([
@@ -201,6 +222,8 @@ def results(out: dict[str, Any], lang: str) -> Any:
                 html.A(t("explore.json", lang), id=ID["json"], href=out["json"], target="_blank",
                        className="ex-button ex-link"),
                 html.A(t("explore.csv", lang), id=ID["csv"], href=out["csv"], download="",
+                       className="ex-button ex-link ex-primary"),
+                html.A(t("explore.xlsx", lang), id=ID["xlsx"], href=out["xlsx"], download="",
                        className="ex-button ex-link ex-primary"),
             ], className="ex-api"),
         ]),

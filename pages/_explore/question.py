@@ -18,6 +18,10 @@ from zoneinfo import ZoneInfo
 from ioc_app import read
 
 PRESETS = ("1h", "24h", "today", "7d", "30d", "custom")
+COMPARE = ("previous", "last_year")
+#: the page's own parameters besides the question's dimensions (anything else is refused)
+PAGE_PARAMS = frozenset({"domain", "grain", "measures", "group_by", "range", "from", "to", "compare",
+                         "lang", "theme", "fit", "at", "screen"})
 DEFAULT_PRESET = "24h"
 DEFAULT_GRAIN = "hour"
 PRESET_SPAN = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7),
@@ -42,6 +46,11 @@ class Question(NamedTuple):
     preset: str = DEFAULT_PRESET
     start: str | None = None
     end: str | None = None
+    #: ``previous`` or ``last_year`` (as given: a kind the API does not know is its to refuse)
+    compare: str | None = None
+    #: what the link asked that the page cannot (an unknown domain or parameter), as
+    #: ``(catalogue key, name)``: shown as the refusal instead of an answer
+    problems: tuple[tuple[str, str], ...] = ()
 
 
 def _values(query: Mapping[str, Any], name: str) -> list[str]:
@@ -66,34 +75,35 @@ def default_measures(domain: dict[str, Any]) -> tuple[str, ...]:
 
 
 def question_from_query(query: Mapping[str, Any], whitelist: Mapping[str, Any]) -> Question:
-    """The question a URL asks. Names the whitelist does not know are dropped (a bookmark
-    outlives a renamed measure); combinations it refuses are kept, for the API to explain."""
+    """The question a URL asks. Names the whitelist does not know — a measure, a dimension to
+    group by, a filter value, a compare kind, a grain — are kept for the API to refuse with
+    its message (a bookmark that outlived a renamed measure says so instead of silently
+    answering something else); an unknown domain or parameter is the page's own refusal."""
     domains = whitelist["domains"]
-    domain_name = next((d for d in _values(query, "domain") if d in domains), next(iter(domains)))
+    asked = _values(query, "domain")
+    domain_name = next((d for d in asked if d in domains), next(iter(domains)))
+    problems = [("explore.bad_domain", d) for d in asked[:1] if d not in domains]
     domain = domains[domain_name]
-    grain = next((g for g in _values(query, "grain") if g in whitelist["grains"]), DEFAULT_GRAIN)
-    known_measures = [m["name"] for m in domain["measures"]]
-    if "measures" in query:
-        measures = tuple(m for m in _names(query, "measures") if m in known_measures)
-    else:
-        measures = default_measures(domain)
+    grain = next(iter(_values(query, "grain")), DEFAULT_GRAIN)
+    measures = tuple(_names(query, "measures")) if "measures" in query else default_measures(domain)
     dims = {d["name"]: d for d in domain["dimensions"]}
-    group_by = tuple(g for g in _names(query, "group_by") if g in dims)
+    group_by = tuple(_names(query, "group_by"))
+    problems += [("explore.bad_param", k) for k in sorted(query) if k not in PAGE_PARAMS and k not in dims]
     filters = []
-    for name, dim in dims.items():
+    for name in dims:
         values = [v.strip() for v in _values(query, name) if v.strip()]
-        if dim["values"]:
-            values = [v for v in values if v in dim["values"]]
         if values:
             filters.append((name, tuple(sorted(set(values)))))
     preset = next((p for p in _values(query, "range") if p in PRESETS), None)
+    problems += [("explore.bad_range", p) for p in _values(query, "range")[:1] if p not in PRESETS]
     start, end = (_values(query, "from") or [None])[0], (_values(query, "to") or [None])[0]
     if preset is None:
         preset = "custom" if start or end else DEFAULT_PRESET
     if preset != "custom":
         start = end = None
+    compare = next(iter(_values(query, "compare")), None) or None
     return Question(domain_name, grain, measures, group_by, tuple(sorted(filters)), preset, start or None,
-                    end or None)
+                    end or None, compare, tuple(problems))
 
 
 def _iso(moment: datetime, zone: ZoneInfo) -> str:
@@ -158,6 +168,8 @@ def api_args(q: Question, end: datetime, zone: ZoneInfo) -> dict[str, list[str]]
         args["group_by"] = [",".join(q.group_by)]
     for name, values in q.filters:
         args[name] = list(values)
+    if q.compare:
+        args["compare"] = [q.compare]
     return args
 
 
@@ -185,6 +197,8 @@ def page_search(q: Question, lang: str, theme: str, at: str | None) -> str:
     pairs.append(("range", q.preset))
     if q.preset == "custom":
         pairs += [(k, v) for k, v in (("from", q.start), ("to", q.end)) if v]
+    if q.compare:
+        pairs.append(("compare", q.compare))
     pairs += [("lang", lang), ("theme", theme)]
     if at:
         pairs.append(("at", at))
@@ -200,10 +214,12 @@ def range_end(at: str | None, zone: ZoneInfo) -> datetime:
 
 def question_from_form(domain: str, grain: str, measures: Sequence[str] | None,
                        group_by: Sequence[str] | None, preset: str, start: str | None, end: str | None,
-                       filters: Mapping[str, Sequence[str]], zone: ZoneInfo) -> Question:
+                       filters: Mapping[str, Sequence[str]], zone: ZoneInfo,
+                       compare: str | None = None) -> Question:
     """The question the controls hold (times as the API takes them, in the site's zone)."""
     chosen = tuple((name, tuple(sorted(set(values)))) for name, values in sorted(filters.items()) if values)
     custom = preset == "custom"
     return Question(domain, grain, tuple(measures or ()), tuple(group_by or ()), chosen, preset,
-                    time_param(start, zone) if custom else None, time_param(end, zone) if custom else None)
+                    time_param(start, zone) if custom else None, time_param(end, zone) if custom else None,
+                    compare if compare in COMPARE else None)
 

@@ -239,8 +239,8 @@ def test_analyst_query_download(app: Any, fmt: str, action: str) -> None:
               environ_base={"REMOTE_ADDR": "10.1.3.2"})
     assert r.status_code == 200, r.data
     row = one(app, action, actor="ana", actor_kind="person", address="10.1.3.2", object="gate", result="ok",
-              detail_keys={"format", "grain", "from", "to", "measures", "group_by", "filters", "rows",
-                           "sha256"})
+              detail_keys={"format", "grain", "compare", "from", "to", "measures", "group_by", "filters",
+                           "rows", "sha256"})
     assert row["detail"]["sha256"] == hashlib.sha256(r.data).hexdigest()
     assert row["detail"]["filters"] == {"campus": ["main"]} and row["detail"]["format"] == fmt
 

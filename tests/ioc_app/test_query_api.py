@@ -188,7 +188,7 @@ ERRORS = [  # (query, status, code, what the message must say)
     ("gate?grain=minute&group_by=method", 400, "bad_parameter", ["grain=hour or grain=day"]),
     ("gate?from=2026-09-01T08:00:99", 400, "bad_parameter", ["not an RFC 3339 time"]),
     ("gate?grain=minute&from=2020-01-01T00:00:00Z", 400, "bad_parameter", ["at most 2 days"]),
-    ("gate?format=xlsx", 400, "bad_parameter", ["use one of: json, csv"]),
+    ("gate?format=pdf", 400, "bad_parameter", ["use one of: json, csv, xlsx"]),
     ("gate?format=csv&format=json", 400, "bad_parameter", ["format is given 2 times"]),
     ("gate?group_by=gate_id%3B%20DROP%20TABLE%20gate_pass", 400, "bad_parameter", ["cannot group by"]),
     ("enrollment", 404, "unknown_domain", ["gate, network, service"]),

@@ -46,3 +46,22 @@ def test_a_flowing_frame_flows_in_the_dark_theme_too() -> None:
     assert wall.children.className == "ioc-canvas" and "ioc-screen-flow" not in wall.className
     assert desk.children.className == "ioc-flow" and "ioc-screen-flow" in desk.className
     assert "ioc-theme-dark" in desk.className
+
+
+def test_a_comparison_is_dashed_in_its_series_colour() -> None:
+    """Each series' comparison period reads as its pair: the same colour, dashed, also over
+    a day's bars (a line, so the bars stay the answer)."""
+    x = ["2026-09-01", "2026-09-02"]
+    series = [{"name": "in", "y": [1, 2], "kind": "count"},
+              {"name": "in · last year", "y": [3, None], "kind": "count", "compare": True},
+              {"name": "out", "y": [4, 5], "kind": "count"},
+              {"name": "out · last year", "y": [6, 7], "kind": "count", "compare": True}]
+    for grain in ("hour", "day"):
+        data = timeseries(x, series, theme="light", grain=grain)["data"]
+        base_in, cmp_in, base_out, cmp_out = data
+        assert cmp_in["line"]["color"] == base_in["marker"]["color"] != base_out["marker"]["color"]
+        assert cmp_out["line"]["color"] == base_out["marker"]["color"]
+        assert cmp_in["line"]["dash"] == cmp_out["line"]["dash"] == "dash"
+        assert cmp_in["type"] == "scatter" and cmp_in["y"] == [3, None] and cmp_in["connectgaps"] is False
+        assert base_in["type"] == ("bar" if grain == "day" else "scatter")
+        assert "dash" not in base_in.get("line", {})

@@ -84,13 +84,22 @@ def test_a_question_survives_its_url(explore: Any, whitelist: dict[str, Any], fi
     assert (parsed["lang"], parsed["theme"], parsed["at"]) == ("en", "dark", "2026-09-01T09:00:00+08:00")
 
 
-def test_names_the_whitelist_does_not_know_are_dropped(explore: Any, whitelist: dict[str, Any]) -> None:
+def test_names_the_whitelist_does_not_know_are_kept_to_be_refused(explore: Any,
+                                                                  whitelist: dict[str, Any]) -> None:
+    """A bookmark naming what the whitelist does not know is refused with a message, never
+    silently answered as another question: the API refuses unknown measures, dimensions,
+    values, grains and compare kinds; the page itself an unknown domain, range or parameter."""
     q = question.question_from_query({"domain": "nope", "grain": "week", "measures": "in,entries",
                                      "group_by": "lane,method", "result": ["maybe", "deny"],
-                                     "gate_id": ["", "g1"], "range": "fortnight"}, whitelist)
-    assert (q.domain, q.grain, q.preset) == ("gate", "hour", "24h")
-    assert q.measures == ("in",) and q.group_by == ("method",)
-    assert q.filters == (("gate_id", ("g1",)), ("result", ("deny",)))
+                                     "gate_id": ["", "g1"], "range": "fortnight", "compare": "yesterday",
+                                     "colour": "red"}, whitelist)
+    assert (q.domain, q.grain, q.preset, q.compare) == ("gate", "week", "24h", "yesterday")
+    assert q.measures == ("in", "entries") and q.group_by == ("lane", "method")
+    assert q.filters == (("gate_id", ("g1",)), ("result", ("deny", "maybe")))
+    assert q.problems == (("explore.bad_domain", "nope"), ("explore.bad_param", "colour"),
+                          ("explore.bad_range", "fortnight"))
+    args = question.api_args(q, NOW, ZONE)
+    assert args["compare"] == ["yesterday"] and args["measures"] == ["in,entries"]
     # a combination the API refuses is kept: the page shows the API's reason
     minute = question.question_from_query({"grain": "minute", "group_by": "method"}, whitelist)
     assert minute.grain == "minute" and minute.group_by == ("method",)
@@ -232,11 +241,13 @@ def test_every_name_of_the_whitelist_has_a_label_in_each_language(whitelist: dic
     keys = []
     for domain, entry in whitelist["domains"].items():
         keys.append(f"explore.domain.{domain}")
-        keys += [f"explore.m.{domain}.{m['name']}" for m in entry["measures"]]
+        keys += [f"explore.{kind}.{domain}.{m['name']}" for m in entry["measures"] for kind in ("m", "def")]
         for dim in entry["dimensions"]:
             keys.append(f"explore.d.{dim['name']}")
             keys += [f"explore.v.{dim['name']}.{v}" for v in dim["values"]]
     keys += [f"explore.{part}.{g}" for g in whitelist["grains"] for part in ("grain", "col")]
+    keys += [f"explore.{part}.{c}" for c in question.COMPARE for part in ("compare", "cmp_col")]
+    keys += [f"explore.month.{i}" for i in range(1, 13)] + [f"explore.weekday.{i}" for i in range(7)]
     missing = [k for k in keys if k not in CATALOGUE or set(CATALOGUE[k]) != set(LANGS)]
     assert missing == []
 
@@ -244,3 +255,35 @@ def test_every_name_of_the_whitelist_has_a_label_in_each_language(whitelist: dic
 def test_the_grain_hint_says_the_limits(explore: Any, whitelist: dict[str, Any]) -> None:
     assert form.grain_hint(whitelist, "minute", "en") == "at most 2 days per question · kept for 63 days"
     assert form.grain_hint(whitelist, "hour", "zh") == "单次最长 92 天"
+
+
+def test_picked_days_are_a_custom_range_to_the_midnight_after() -> None:
+    from pages._explore import dates
+
+    assert dates.picked_range("2026-12-01", "2026-12-03") == ("2026-12-01", "2026-12-04")
+    assert dates.picked_range("2026-12-03T00:00:00", "2026-12-01") == ("2026-12-01", "2026-12-04")
+    assert dates.picked_range("2026-12-01", None) is None
+    assert ans.picker_dates("2026-12-01", "2026-12-04", ZONE) == ("2026-12-01", "2026-12-03")
+    assert ans.picker_dates("2026-12-01T08:00:00+08:00", "2026-12-01T17:00:00+08:00", ZONE) == (
+        "2026-12-01", "2026-12-01")
+    words = dates.words("zh")
+    assert words["months"][11] == "十二月" and words["days"][:2] == ["日", "一"]
+    assert dates.words("en")["months"][11] == "December"
+
+
+def test_a_compared_answer_has_its_columns_and_dashed_series(whitelist: dict[str, Any]) -> None:
+    rows = [{"hour": f"2026-09-01T0{h}:00:00+08:00", "in": 5 + h, "in_cmp": 3, "in_diff": 2 + h,
+             "deny_rate": 0.5, "deny_rate_cmp": None, "deny_rate_diff": None} for h in range(2)]
+    a = {"domain": "gate", "grain": "hour", "measures": ["in", "deny_rate"], "group_by": [], "rows": rows,
+         "compare": {"kind": "last_year", "from": "2025-09-01T00:00:00+08:00",
+                     "to": "2025-09-01T02:00:00+08:00"}}
+    box, _, _ = ans.table_part(a, whitelist, "zh", 0)
+    head = [th.children for th in box.children.children[1].children.children]
+    assert head == ["时间（小时）", "入校", "入校（去年同期）", "入校（差值）", "拒绝率",
+                    "拒绝率（去年同期）", "拒绝率（差值）"]
+    cells = [td.children for td in box.children.children[2].children[0].children]
+    assert cells[1:4] == ["5", "3", "+2"] and cells[5:] == ["—", "—"]
+    assert ans.diff_text(0.0123, "ratio", "en") == "+1.23 pp" and ans.diff_text(-3, "count", "zh") == "-3"
+    fig, _ = ans.figure(a, whitelist, "en", "light")
+    names = [(t["name"], t["line"].get("dash")) for t in fig["data"]]
+    assert names[:2] == [("Entries", None), ("Entries · Same period last year", "dash")]
