@@ -449,7 +449,7 @@ QUERY = Queryable(
         ratio_of("deny_rate", "gate.pass", "denied", "attempts", "denied / attempts; null without attempts"),
         count_of("fever", "gate.pass", "fever", f"attempts with temperature_c ≥ {FEVER_C}"),
         Measure("passes", "gate.pass", "toInt64(sum(p_in)) + toInt64(sum(p_out))", "count",
-                "in + out: passes either way (a gate's traffic, as its ranking and heat map count it)"),
+                "in + out: passes either way"),
     ),
 )
 
