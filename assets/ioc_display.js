@@ -19,10 +19,12 @@
   var mode = touch || window.innerWidth < NARROW ? "tablet" : "desk";
   document.cookie = "ioc_display=" + mode + "; path=/; max-age=31536000; samesite=lax" +
     (window.location.protocol === "https:" ? "; secure" : "");
-  var q = new URLSearchParams(window.location.search);
-  var forced = q.has("theme") || q.has("fit");
-  if (mode === "tablet" && !forced && !/^\/wall/.test(window.location.pathname)) {
-    document.documentElement.classList.add("ioc-tablet");
-  }
+  // the page will be light: asked for (?theme=light, as the header's links carry it), a tablet
+  // left to choose, or the analysis page (light unless asked otherwise); never a wall's rotation
+  var q = new URLSearchParams(window.location.search), path = window.location.pathname;
+  var light = q.get("theme") === "light" ||
+    (mode === "tablet" && !q.has("theme") && !q.has("fit")) ||
+    (/^\/explore/.test(path) && q.get("theme") !== "dark");
+  if (light && !/^\/wall/.test(path)) document.documentElement.classList.add("ioc-tablet");
   window.IOC_DISPLAY = mode;
 })();
