@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     if background:
         if runs_core:
             writer.start()  # with Redis and a server store, the ingest processes write
-        runtime.scheduler = _start_scheduler(settings, site, pipeline, core)
+        runtime.scheduler = _start_scheduler(settings, site, pipeline, core, runtime)
         if runtime.offload is not None:
             runtime.offload.warm()
     if core is not None:
@@ -154,6 +154,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     server.register_blueprint(audit_api)
     runtime.registry = registry_for(runtime)
     observe_requests(server, runtime.registry)
+    runtime.in_flight.install(server)  # the demo's history fill yields to requests in flight
     server.register_blueprint(ops)
     init_query_api(server, settings, redis_client=redis_client)
     limit_downloads(limiter, export_api, query_api)
@@ -174,6 +175,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         return response
 
     app.layout = dash.html.Div(dash.page_container, id="ioc-root")
+    if runtime.history is not None:
+        runtime.history.start()  # the demo's past, now that the pages are ready to serve
     log.info("event=app.created store=%s database=%s demo=%s", "embedded" if settings.embedded
              else "server", store.database, settings.demo)
     return app
@@ -264,7 +267,7 @@ def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCor
 
 
 def _start_scheduler(settings: Settings, site: Site, pipeline: Pipeline,
-                     core: SnapshotCore | None) -> Any:
+                     core: SnapshotCore | None, runtime: Runtime) -> Any:
     """One scheduler per process that owns work: the core's jobs and the demo feed."""
     if core is None and not (settings.demo and settings.embedded):
         return None
@@ -272,14 +275,11 @@ def _start_scheduler(settings: Settings, site: Site, pipeline: Pipeline,
 
     scheduler = BackgroundScheduler(timezone=settings.zone)
     if settings.demo and settings.embedded:
-        from ingest.sim import World
-        from ioc_app.demo_feed import DemoFeed
+        from ioc_app.demo_history import start_demo
 
-        feed = DemoFeed(pipeline, World(site, settings.zone))
-        feed.tick()  # today's traffic so far, before the first page is served
-        # (no ``next_run_time=None`` here: APScheduler reads that as "add the job paused")
-        scheduler.add_job(feed.tick, "interval", seconds=5, id="demo-feed", max_instances=1,
-                          coalesce=True)
+        # today's traffic from the first tick on, the past in the background once the app is built
+        runtime.history = start_demo(settings, site, runtime.store, pipeline, core, scheduler,
+                                     runtime.in_flight)
     if core is not None:
         core.schedule(scheduler)
     scheduler.start()

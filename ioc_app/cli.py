@@ -50,6 +50,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from ioc_app.server import serve
 
     secret_key(settings)  # a weak key stops here in one line, not in a worker's traceback
+    if args.migrate and not settings.embedded:  # the embedded server migrates as it opens the store
+        cmd_migrate(settings, args)
 
     if settings.demo:
         from ioc_app.access_cli import LINK_NOTE, demo_link
@@ -306,6 +308,8 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start the web server (and, embedded, everything else)")
     run.add_argument("--workers", type=int, default=None,
                      help="web workers (server store only; embedded mode always uses one)")
+    run.add_argument("--migrate", action="store_true",
+                     help="create or upgrade the schema first (what ./dev run does)")
     run.set_defaults(func=cmd_run)
     sub.add_parser("migrate", help="create or upgrade the schema").set_defaults(func=cmd_migrate)
     sub.add_parser("version", help="print the version").set_defaults(func=cmd_version)

@@ -201,6 +201,13 @@ def pipeline_state() -> dict[str, Any]:
     }
 
 
+def demo_history() -> dict[str, Any] | None:
+    """Demo mode's background fill of the past (``HistoryFill.progress``): ``{phase, pct,
+    events, total, eta_s, …}``, or None when this server fills none."""
+    history = current_app.extensions[EXTENSION].history
+    return None if history is None else dict(history.progress.state())
+
+
 def dead_letters_by_reason() -> list[dict[str, Any]] | None:
     """Open dead letters ``[{stream, reason, count, newest}]`` (None while the store is away)."""
     from metrics import quality

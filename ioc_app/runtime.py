@@ -9,7 +9,8 @@ may import it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flask import current_app
@@ -46,6 +47,39 @@ class Runtime:
     offload: Offload | None = None  # Redis mode: ingest requests handled by helper processes
     scheduler: Any = None
     registry: Any = None
+    #: the demo's history fill (``ioc_app.demo_history.HistoryFill``), None without the demo
+    history: Any = None
+    #: web requests being answered now
+    in_flight: InFlight = field(default_factory=lambda: InFlight())
+
+
+class InFlight:
+    """Web requests being answered now — not the screens' pushes parked until the next
+    version, which wait on purpose. The demo's history fill yields to the others."""
+
+    def __init__(self) -> None:
+        self._n = 0
+        self._lock = threading.Lock()
+
+    @property
+    def count(self) -> int:
+        return self._n
+
+    def install(self, server: Any) -> None:
+        from flask import g, request
+
+        @server.before_request
+        def _started() -> None:
+            if request.args.get("wait") is None:
+                g.ioc_in_flight = True
+                with self._lock:
+                    self._n += 1
+
+        @server.teardown_request
+        def _ended(_exc: BaseException | None) -> None:
+            if g.pop("ioc_in_flight", False):
+                with self._lock:
+                    self._n -= 1
 
 
 def runtime() -> Runtime:

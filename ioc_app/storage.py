@@ -288,6 +288,12 @@ class Store:
                      {"v": newest})
         return frame.height
 
+    def identity(self) -> str:
+        """The database's UUID: a file kept beside the store (the demo's history marker) tells
+        by it whether the store it describes is still this one, or was wiped and made anew."""
+        rows = self.rows("SELECT toString(uuid) FROM system.databases WHERE name = currentDatabase()")
+        return str(rows[0][0]) if rows else ""
+
     def ping(self) -> bool:
         try:
             # the database itself must be there, not merely the server

@@ -31,7 +31,8 @@ REFRESH_MS = 5000
 ROWS = 6  # a wall tile shows this many rows of a list and says how many more there are
 SLOW = f"{PAGE}-slow"
 OUT = {name: f"{PAGE}-{name}" for name in
-       ("streams", "buffer", "lag", "failures", "age", "dead", "unknown", "alerts", "screens")}
+       ("streams", "buffer", "lag", "failures", "age", "history", "dead", "unknown", "alerts",
+        "screens")}
 
 
 def _label(key: str, code: str, lang: str) -> str:
@@ -178,6 +179,23 @@ def fact(label: str, value: Any, unit: str = "", value_id: str | None = None) ->
                               className="ioc-kpi-body")], className="ioc-kpi hw-fact")
 
 
+def history_row(state: dict[str, Any] | None, lang: str) -> list[Any]:
+    """Demo mode's background fill of the past: phase, percent, events, time left; nothing
+    when this server fills none."""
+    if state is None:
+        return []
+    phase = state["phase"] if f"health.history.{state['phase']}" in CATALOGUE else "waiting"
+    text = t(f"health.history.{phase}", lang).format(
+        pct=f"{state['pct']:.0f}", events=count(state["events"]), total=count(state["total"]),
+        eta=duration(state.get("eta_s"), lang), elapsed=duration(state.get("elapsed_s"), lang),
+        error=state.get("error", ""))
+    kind = "stale" if phase == "failed" else "ok" if phase == "done" else "run"
+    return [html.Span(t("health.history.label", lang), className="ioc-kpi-label"),
+            html.Span(text, className=f"hw-history-text hw-history-{kind}"),
+            html.Div(html.Div(className="hw-history-done", style={"width": f"{state['pct']:.1f}%"}),
+                     className="hw-history-bar")]
+
+
 def content(snap: dict[str, Any] | None, lang: str, zone: ZoneInfo) -> dict[str, Any]:
     """Everything the page shows outside the bound numbers, keyed as ``OUT``."""
     now = datetime.now(zone)
@@ -191,6 +209,7 @@ def content(snap: dict[str, Any] | None, lang: str, zone: ZoneInfo) -> dict[str,
         "failures": [count(failures)] + ([" ", pill(t("health.store_down", lang), "stale")]
                                          if state["store_down"] else []),
         "age": snapshot_age(snap, now, lang),
+        "history": history_row(read.demo_history(), lang),
         "dead": dead_table(read.dead_letters_by_reason(), lang, zone, now),
         "unknown": unknown_table(read.unknown_references(), lang, zone, now),
         "alerts": alert_items(snap, lang),
@@ -214,6 +233,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
             fact(t("health.snapshot_version", lang), bound("version", "plain", cls="hw-version")),
             fact(t("health.snapshot_age", lang), c["age"], value_id=OUT["age"]),
             fact(t("health.compute_ms", lang), bound("compute_ms", "decimal"), t("health.unit.ms", lang)),
+            html.Div(c["history"], id=OUT["history"], className="hw-history"),
         ], className="hw-facts"), cls="hw-pipeline", lang=lang),
         tile(t("alerts.section", lang), html.Ul(c["alerts"], id=OUT["alerts"], className="ioc-alerts"),
              cls="hw-alerts", lang=lang),

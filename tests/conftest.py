@@ -59,6 +59,9 @@ def product_env(tmp: Path, **extra: str) -> dict[str, str]:
         "IOC_TOKENS_FILE": str(tmp / "tokens.toml"),
         "IOC_ROLES_FILE": str(tmp / "roles.toml"),
         "IOC_DEMO": "0",
+        # with IOC_DEMO=1, no weeks of past filled in the background unless a test asks
+        "IOC_DEMO_HISTORY_DAYS": "0",
+        "IOC_DEMO_HISTORY_SEASONS": "0",
         "PYTHONPATH": str(ROOT),
     })
     env.update(extra)

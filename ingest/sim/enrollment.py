@@ -19,6 +19,10 @@ from ingest.sim.world import HOUR_MS, Emission, World
 MAX_DELAY_H = 0
 HOME = "42"  # the demo university recruits most in its home province
 TOTAL_PLAN = 7_000
+#: the plan of ``PLAN_YEAR`` is ``TOTAL_PLAN``; it grows by ``PLAN_GROWTH`` a year (earlier
+#: seasons are smaller), so year-over-year comparisons differ as a real university's do
+PLAN_YEAR = 2026
+PLAN_GROWTH = 0.03
 OLD_SYSTEM = {"54", "63", "65"}  # provinces still on 理科/文科 tracks
 SCALE_900 = {"46"}  # Hainan reports scores out of 900
 
@@ -54,6 +58,7 @@ def season(world: World, year: int) -> dict[int, list[Emission]]:
     weights = {p: (12.0 if p == HOME else 0.3 if p in ("71", "81", "82") else rng.uniform(0.6, 2.0))
                for p in PROVINCES}
     total_w = sum(weights.values())
+    planned_total = TOTAL_PLAN * world.scale * (1 + PLAN_GROWTH) ** (year - PLAN_YEAR)
     out: list[Emission] = []
     plan_sent = _at(world, year, 7, 1, 0)
     order = [p for p in PROVINCES if p != HOME]
@@ -61,7 +66,7 @@ def season(world: World, year: int) -> dict[int, list[Emission]]:
     order.insert(0, HOME)
     cid = 0
     for i, province in enumerate(order):
-        quota = max(2, round(TOTAL_PLAN * world.scale * weights[province] / total_w))
+        quota = max(2, round(planned_total * weights[province] / total_w))
         chosen = majors if province == HOME else rng.sample(majors, min(len(majors), rng.randint(8, 20)))
         base = rng.uniform(520, 630) * (1.2 if province in SCALE_900 else 1.0)
         regular_day = 14 + (i * 25) // len(order)  # regular batch windows from mid-July to August

@@ -156,6 +156,8 @@ def readyz() -> Response:
             "stale": bool(current.data.get("stale")),
         },
         "streams": current.served()[1].get("freshness", {}) if current else {},
+        # demo mode: the background fill of the past (phase, pct, events, total, eta_s…)
+        "demo_history": rt.history.progress.state() if rt.history is not None else None,
     }
     ready = store_ok or current is not None
     response = jsonify(status="ready" if ready else "unavailable", parts=parts)

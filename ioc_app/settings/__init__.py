@@ -51,6 +51,8 @@ from ioc_app.settings.values import (
     parse_bool,
     parse_cluster,
     parse_deadletter_days,
+    parse_demo_history_days,
+    parse_demo_history_seasons,
     parse_durability,
     parse_history_days,
     parse_hours,
@@ -90,6 +92,8 @@ class Settings:
     tz: str = "Asia/Shanghai"
     site: str = DEFAULT_SITE
     demo: bool = True
+    demo_history_days: int = 35
+    demo_history_seasons: int = 2
     tokens_file: str = "./var/tokens.toml"
     secret_key: str = ""
     tick_s: float = 1.0
@@ -175,6 +179,8 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_TZ": ("tz", parse_tz),
     "IOC_SITE": ("site", parse_site),
     "IOC_DEMO": ("demo", parse_bool),
+    "IOC_DEMO_HISTORY_DAYS": ("demo_history_days", parse_demo_history_days),
+    "IOC_DEMO_HISTORY_SEASONS": ("demo_history_seasons", parse_demo_history_seasons),
     "IOC_TOKENS_FILE": ("tokens_file", parse_text),
     "IOC_SECRET_KEY": ("secret_key", parse_text),
     "IOC_TICK_S": ("tick_s", parse_tick),

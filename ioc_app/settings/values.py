@@ -83,6 +83,14 @@ def parse_history_days(name: str, raw: str) -> int:
     return int(number(name, raw, int, 1, 3650, "a number of days"))
 
 
+def parse_demo_history_days(name: str, raw: str) -> int:
+    return int(number(name, raw, int, 0, 60, "a number of days (0 = no past)"))
+
+
+def parse_demo_history_seasons(name: str, raw: str) -> int:
+    return int(number(name, raw, int, 0, 5, "a number of admission seasons"))
+
+
 def parse_deadletter_days(name: str, raw: str) -> int:
     return int(number(name, raw, int, 1, 400, "a number of days"))
 
