@@ -11,8 +11,11 @@ gate events from concurrent clients in 1,000-event JSON requests, and reports:
 - as the baseline, measured in the same run on the same rows: the raw clickhouse-connect
   Arrow insert rate into a fresh store with the rollups attached (20k-row inserts).
 
-Also per request, as its client saw it: the round trip to the 200; and the cores each
-process kept busy over the run (server with its helpers, redis-server, this script's clients).
+Also per request, as its client saw it: the round trip to the 200; the cores each process
+kept busy over the run (server with its helpers, redis-server, this script's clients), and the
+CPU seconds each spent per million events — on a shared machine the rate moves with the other
+load, what an event costs much less. ``--before REF`` runs the server of an earlier revision
+(``git archive``) alternately with this one and prints both ratios.
 
 The client threads share the machine's 2 cores with the server: the figure is conservative.
 The default 1,200,000 events make a run of about ten seconds, so the start (helpers and
@@ -20,18 +23,20 @@ engine warming up) and the final flush (the writer's last batch waits out its 0.
 weigh less than in a few-second run.
 
     .venv/bin/python bench/ingest.py [--events 1200000] [--clients 16] [--mode embedded|redis|both]
-                                     [--views-before 13]
+                                     [--views-before 13] [--before main --rounds 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import io
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -67,11 +72,11 @@ print(n / (time.perf_counter() - t))
 """
 
 
-def env_for(tmp: Path, port: int) -> dict[str, str]:
+def env_for(tmp: Path, port: int, root: Path = ROOT) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
     env.update({"IOC_CLICKHOUSE_URL": f"chdb://{tmp / 'clickhouse'}", "IOC_DEMO": "0",
                 "IOC_TOKENS_FILE": str(tmp / "tokens.toml"), "IOC_PORT": str(port),
-                "PYTHONPATH": str(ROOT)})
+                "PYTHONPATH": str(root)})
     env.update({k[6:]: v for k, v in os.environ.items() if k.startswith("BENCH_IOC_")})
     return env
 
@@ -133,22 +138,34 @@ def start_redis(tmp: Path) -> tuple[subprocess.Popen, str]:
     return proc, f"redis://127.0.0.1:{port}/0"
 
 
-def run(events_n: int, clients: int, per_request: int, mode: str, trigger: str = "commit") -> float:
+def checkout(ref: str) -> Path:
+    """The product as of git revision ``ref``, in a temporary directory (``git archive``): the
+    server of ``--before`` runs from there, with the same interpreter and packages."""
+    where = Path(tempfile.mkdtemp(prefix="ioc-bench-before-"))
+    archive = subprocess.run(["git", "archive", ref], cwd=ROOT, check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(where, filter="data")
+    return where
+
+
+def run(events_n: int, clients: int, per_request: int, mode: str, trigger: str = "commit",
+        root: Path = ROOT) -> tuple[float, float]:
+    """One run; returns (end-to-end events/s, the server's CPU seconds per million events)."""
     tmp = Path(tempfile.mkdtemp(prefix="ioc-bench-"))
     port = free_port()
-    env = env_for(tmp, port)
+    env = env_for(tmp, port, root)
     env["IOC_CORE_TRIGGER"] = trigger  # tick: the writer's previous batching by age
     redis_proc = None
     if mode == "redis":
         redis_proc, env["IOC_REDIS_URL"] = start_redis(tmp)
     py = sys.executable
     token = subprocess.run([py, "-m", "ioc_app", "token", "create", "bench", "--streams", "*"],
-                           env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+                           env=env, cwd=root, capture_output=True, text=True, check=True).stdout.strip()
     now_ms = int(datetime.now(UTC).timestamp() * 1000)
     events = make_events(events_n, now_ms)
     bodies = [orjson.dumps(events[i:i + per_request]) for i in range(0, events_n, per_request)]
     log = open(tmp / "server.log", "w")
-    server = subprocess.Popen([py, "-m", "ioc_app", "run"], env=env, cwd=ROOT, stdout=log,
+    server = subprocess.Popen([py, "-m", "ioc_app", "run"], env=env, cwd=root, stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)
     try:
         for _ in range(600):
@@ -225,7 +242,8 @@ def run(events_n: int, clients: int, per_request: int, mode: str, trigger: str =
             redis_proc.wait(30)
     e2e = events_n / (queryable_all - started)
     print(f"bench=ingest mode={mode} trigger={trigger} events={events_n} clients={clients} "
-          f"per_request={per_request} cpus={os.cpu_count()}")
+          f"per_request={per_request} cpus={os.cpu_count()}"
+          + ("" if root == ROOT else f" revision=before ({root})"))
     print(f"end-to-end (request → queryable)  {e2e:>12,.0f} events/s  ({queryable_all - started:.2f} s)")
     print(f"acknowledged (request → 200)      {events_n / (acked_all - started):>12,.0f} events/s")
     print(f"ack → queryable latency           p50 {percentile(latencies, 0.5) * 1000:.0f} ms   "
@@ -235,8 +253,12 @@ def run(events_n: int, clients: int, per_request: int, mode: str, trigger: str =
     wall = queryable_all - started
     print("cpu over the run (cores busy)     " + "   ".join(
         f"{k} {v / wall:.2f}" for k, v in cpu.items()) + f"   of {os.cpu_count()}")
+    # what an event costs, whatever the machine's other load did to the wall clock
+    print("cpu per 1 M events (CPU-s)         " + "   ".join(
+        f"{k} {v * 1_000_000 / events_n:.2f}" for k, v in cpu.items()))
+    print(f"machine load average (1 min)      {os.getloadavg()[0]:.2f}")
     shutil.rmtree(tmp, ignore_errors=True)
-    return e2e
+    return e2e, cpu["server"] * 1_000_000 / events_n
 
 
 def baseline(events_n: int, upto: int = 9999) -> float:
@@ -263,18 +285,44 @@ def main() -> None:
     p.add_argument("--views-before", type=int, default=13, metavar="VERSION",
                    help="also time the raw insert into a store without the migrations from VERSION on "
                         "(13: the gate board's people rollups), against the full schema; 0 for none")
+    p.add_argument("--before", default="", metavar="REF",
+                   help="also run the server of git revision REF (e.g. main), alternating with this "
+                        "one, and compare the server's CPU per event (less sensitive to the machine's "
+                        "other load than events/s)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="with --before: how many alternating pairs of runs per mode (best of each)")
     args = p.parse_args()
     modes = ("embedded", "redis") if args.mode == "both" else (args.mode,)
     triggers = ("tick", "commit") if args.trigger == "both" else (args.trigger,)
-    rates = {(m, tr): run(args.events, args.clients, args.per_request, m, tr)
-             for m in modes for tr in triggers}
+    old_root = checkout(args.before) if args.before else None
+    results: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    results_before: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for _ in range(args.rounds if old_root else 1):
+        for m in modes:
+            for tr in triggers:
+                if old_root is not None:
+                    results_before.setdefault((m, tr), []).append(
+                        run(args.events, args.clients, args.per_request, m, tr, old_root))
+                results.setdefault((m, tr), []).append(
+                    run(args.events, args.clients, args.per_request, m, tr))
+    rates = {k: max(r for r, _ in v) for k, v in results.items()}
     base = baseline(args.events)
     print(f"baseline raw Arrow insert (rollups on, same rows) {base:>12,.0f} rows/s")
     for (m, tr), r in rates.items():
-        print(f"{m} {tr}: {r:,.0f} events/s end-to-end; / raw insert = {r / base:.2f}")
+        cpu = min(c for _, c in results[(m, tr)])
+        print(f"{m} {tr}: {r:,.0f} events/s end-to-end; / raw insert = {r / base:.2f}; "
+              f"server {cpu:.2f} CPU-s per 1 M events")
+        if (m, tr) in results_before:
+            old_rate = max(r for r, _ in results_before[(m, tr)])
+            old_cpu = min(c for _, c in results_before[(m, tr)])
+            print(f"{m} {tr} before ({args.before}): {old_rate:,.0f} events/s, server {old_cpu:.2f} CPU-s "
+                  f"per 1 M events; now / before: events/s {r / old_rate:.2f}, CPU per event "
+                  f"{cpu / old_cpu:.2f} (best of {len(results[(m, tr)])} each, alternating)")
     for m in modes:
         if len(triggers) == 2:
             print(f"{m}: adaptive / by-age = {rates[(m, 'commit')] / rates[(m, 'tick')]:.2f}")
+    if old_root is not None:
+        shutil.rmtree(old_root, ignore_errors=True)
     if args.views_before:
         # the same insert without the views of migration ``views_before`` and later: what
         # those views cost an insert, measured alternately in this run

@@ -36,25 +36,35 @@ SRC = "__src"  # the source system to assume where an event names none
 BOUND = "__bound"  # the batch came with a token's source: an event's own source must match
 FAULTY = "__faulty"
 OUT = "__out__"
+TYPED = "__typed__"  # prefix of a field's typed value, before its rules
+PRESENT = "__present__"  # prefix of a field's "a value was given" flag
 
 
-def _typed(f: Field, raw: pl.Schema) -> tuple[pl.Expr, pl.Expr, list[tuple[str, pl.Expr]]]:
-    """Return (typed value, present, [(reason, broken)…]) for one field, in rule order."""
+def _typed(f: Field, raw: pl.Schema, exact_pii: bool = True
+           ) -> tuple[pl.Expr, pl.Expr, list[tuple[str, pl.Expr]]]:
+    """Return (typed value, present, [(reason, broken)…]) for one field, in rule order.
+
+    The rules read the typed value and the presence as the columns ``TYPED``/``PRESENT`` +
+    field name, which the plan computes once before them: written inline, every rule would
+    repeat the typing expression, and planning those trees (on every batch) cost more than
+    evaluating them. ``exact_pii`` off: personal data is only *suspected* by the field's
+    regular expression, without the Python step (see ``_Plan.exact``)."""
     col = pl.col(f.name)
     dtype = raw[f.name]
     if dtype == pl.Null:
         col, dtype = col.cast(pl.String), pl.String()
     if dtype == pl.String:
         col = col.str.strip_chars()
-        present = col.is_not_null() & (col != "")
+        present_expr = col.is_not_null() & (col != "")
     else:
-        present = col.is_not_null()
+        present_expr = col.is_not_null()
     # (the mask is null for rows of a combined batch whose part needed none)
     bad_type = pl.col(f.name + BAD).fill_null(False) if f.name + BAD in raw else pl.lit(False)
-    present = present | bad_type
+    present_expr = present_expr | bad_type
+    typed, present = pl.col(TYPED + f.name), pl.col(PRESENT + f.name)
     rules: list[tuple[str, pl.Expr]] = []
     if f.kind == "ts":
-        return _typed_ts(col, dtype), present, [("bad_type", bad_type)]
+        return _typed_ts(col, dtype), present_expr, [("bad_type", bad_type)]
     if f.kind == "int" and dtype.is_float():
         col = pl.when(col == col.floor()).then(col)
     if f.is_number:
@@ -62,10 +72,10 @@ def _typed(f: Field, raw: pl.Schema) -> tuple[pl.Expr, pl.Expr, list[tuple[str, 
         if dtype == pl.String and f.kind == "int":
             # "3.0" from a spreadsheet is the integer 3; "3.5" is not an integer
             as_float = col.cast(pl.Float64, strict=False)
-            typed = pl.when(as_float == as_float.floor()).then(as_float).cast(pl.Int64, strict=False)
-            typed = pl.coalesce(col.cast(pl.Int64, strict=False), typed)
+            typed_expr = pl.when(as_float == as_float.floor()).then(as_float).cast(pl.Int64, strict=False)
+            typed_expr = pl.coalesce(col.cast(pl.Int64, strict=False), typed_expr)
         else:
-            typed = col.cast(target, strict=False)
+            typed_expr = col.cast(target, strict=False)
         rules.append(("bad_type", bad_type | (present & typed.is_null())))
         rng = ~typed.is_finite() if f.kind == "float" else pl.lit(False)
         if f.min is not None:
@@ -73,8 +83,7 @@ def _typed(f: Field, raw: pl.Schema) -> tuple[pl.Expr, pl.Expr, list[tuple[str, 
         if f.max is not None:
             rng = rng | (typed > f.max)
         rules.append(("out_of_range", rng))
-        return typed, present, rules
-    typed = col
+        return typed_expr, present_expr, rules
     rules.append(("bad_type", bad_type))
     if f.max_len is not None:
         rules.append(("too_long", typed.str.len_chars() > f.max_len))
@@ -84,10 +93,12 @@ def _typed(f: Field, raw: pl.Schema) -> tuple[pl.Expr, pl.Expr, list[tuple[str, 
         rules.append(("bad_format", ~typed.str.contains(EVENT_ID_RE)))
     cls = pii.field_class(f.name, f.kind)
     if cls is not None:  # personal data (see ingest.pii: which rules apply to which fields)
-        rules.append(("pii_not_allowed", typed.map_batches(pii.detector(cls), return_dtype=pl.Boolean)))
+        rules.append(("pii_not_allowed", typed.map_batches(pii.detector(cls), return_dtype=pl.Boolean)
+                      if exact_pii else typed.cast(pl.String).str.contains(pii.suspect_pattern(cls))
+                      .fill_null(False)))
     if f.name == "source":  # the token names the sender; an event may not claim another
         rules.append(("source_mismatch", pl.col(BOUND) & (typed != pl.col(SRC))))
-    return typed, present, rules
+    return col, present_expr, rules
 
 
 def _typed_ts(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -114,41 +125,57 @@ class _Plan:
     """
 
     names: list[str]
+    values: list[pl.Expr]
     select: list[pl.Expr]
     clear: list[pl.Expr]
     checks: list[pl.Expr]
     faulty: pl.Expr
     ready: list[pl.Expr]
     output: list[pl.Expr]
+    #: whether personal data is checked exactly (else only suspected, see ``plan_for``)
+    exact: bool
+    #: the reason columns of the fields checked for personal data
+    pii_reasons: list[str]
 
     def apply(self, lf: pl.LazyFrame) -> pl.LazyFrame:
-        lf = lf.select(*self.select).with_columns(self.clear)
+        lf = lf.with_columns(self.values).select(*self.select).with_columns(self.clear)
         for chk in self.checks:
             lf = lf.with_columns(chk)
         return lf.with_columns(self.faulty).with_columns(self.ready)
 
 
-_PLANS: dict[tuple[int, tuple[tuple[str, pl.DataType], ...]], tuple[Stream, _Plan]] = {}
+_PLANS: dict[tuple[int, bool, tuple[tuple[str, pl.DataType], ...]], tuple[Stream, _Plan]] = {}
 _PLANS_MAX = 256
 
 
-def plan_for(stream: Stream, schema: pl.Schema) -> _Plan:
-    key = (id(stream), tuple(schema.items()))
+def plan_for(stream: Stream, schema: pl.Schema, exact_pii: bool = True) -> _Plan:
+    """The stream's plan over ``schema``, built once per (stream, schema, ``exact_pii``).
+
+    ``exact_pii`` off: a value the field's personal-data expression merely *suspects* counts
+    as personal data, without the Python step that clears most suspects (check digits, Luhn;
+    ``ingest.pii``). Calling Python from inside a plan is its costliest part for a batch of
+    clean events, and the suspects are a superset: when no event of a batch ends up rejected
+    for personal data by this plan, the exact plan gives the same outcome, and otherwise the
+    caller runs the exact one (``ingest.validate``)."""
+    key = (id(stream), exact_pii, tuple(schema.items()))
     cached = _PLANS.get(key)
     if cached is not None and cached[0] is stream:  # an id is reused once its object is gone
         return cached[1]
     if len(_PLANS) >= _PLANS_MAX:  # odd schemas from odd clients: start over
         _PLANS.clear()
-    plan = _build_plan(stream, schema)
+    plan = _build_plan(stream, schema, exact_pii)
     _PLANS[key] = (stream, plan)
     return plan
 
 
-def _build_plan(stream: Stream, schema: pl.Schema) -> _Plan:
+def _build_plan(stream: Stream, schema: pl.Schema, exact_pii: bool = True) -> _Plan:
+    values: list[pl.Expr] = []
     typed_cols: list[pl.Expr] = [pl.col(IDX)]
     reason_cols: list[pl.Expr] = []
     for f in stream.all_fields:
-        typed, present, rules = _typed(f, schema)
+        typed_expr, present_expr, rules = _typed(f, schema, exact_pii)
+        values += [typed_expr.alias(TYPED + f.name), present_expr.alias(PRESENT + f.name)]
+        typed, present = pl.col(TYPED + f.name), pl.col(PRESENT + f.name)
         reason: Then | ChainedThen = pl.when(
             ~present & pl.lit(f.required) & pl.lit(not _derivable(stream, f))).then(pl.lit("missing"))
         for code, broken in rules:
@@ -174,7 +201,10 @@ def _build_plan(stream: Stream, schema: pl.Schema) -> _Plan:
     faulty = pl.any_horizontal(pl.col(REASON + n).is_not_null() for n in names).alias(FAULTY)
     ready, output = _insert_ready(stream)
     keep = [pl.col(c) for c in (NOW, SRC)]
-    return _Plan(names, typed_cols + reason_cols + keep, clear, checks, faulty, ready, output)
+    suspects = [REASON + f.name for f in stream.all_fields
+                if f.is_text and pii.field_class(f.name, f.kind) is not None]
+    return _Plan(names, values, typed_cols + reason_cols + keep, clear, checks, faulty, ready, output,
+                 exact_pii, suspects)
 
 
 def _derivable(stream: Stream, f: Field) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
 from typing import Any, cast
 
 import polars as pl
@@ -38,7 +39,9 @@ from ingest.field_rules import (
 from ingest.rejection import rejection, source_message
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
-_OPTIMIZATIONS = pl.QueryOptFlags()
+#: the plan selects every column it computes and filters nothing: the optimiser's passes find
+#: nothing to gain and cost a few percent of a small batch's validation
+_OPTIMIZATIONS = pl.QueryOptFlags.none()
 
 
 
@@ -77,24 +80,41 @@ class Prepared:
     rows: list[dict[str, Any]]
 
 
+def _allowed(stream: Stream) -> frozenset[str]:
+    """The field names of a stream (kept: asked for every batch)."""
+    names = _ALLOWED.get(stream.name)
+    if names is None or names[0] is not stream:
+        names = _ALLOWED[stream.name] = (stream, frozenset(f.name for f in stream.all_fields))
+    return names[1]
+
+
+_ALLOWED: dict[str, tuple[Stream, frozenset[str]]] = {}
+
+
 def prepare(stream: Stream, events: Sequence[Any]) -> Prepared:
     """Raw columns of parsed JSON events (any Python values; non-objects are rejected)."""
-    allowed = {f.name for f in stream.all_fields}
+    allowed = _allowed(stream)
     errors: list[dict[str, Any]] = []
-    rows: list[dict[str, Any]] = []
-    for i, ev in enumerate(events):
-        if isinstance(ev, dict):
-            rows.append(ev)
-            if not allowed.issuperset(ev):
-                extra = ev.keys() - allowed
-                errors.extend(
-                    rejection(stream, i, str(k), "unknown_field", ev.get(k))
-                    for k in sorted(map(str, extra))
-                )
-        else:
-            rows.append({})
-            errors.append(rejection(stream, i, "", "not_an_object", ev))
-    columns = [_column(f, [r.get(f.name) for r in rows]) for f in stream.all_fields]
+    rows: list[dict[str, Any]]
+    if set(map(type, events)) <= {dict} and set().union(*events) <= allowed:
+        # the usual batch (objects with known fields only), checked without a Python loop
+        rows = events if isinstance(events, list) else list(events)
+    else:
+        rows = []
+        for i, ev in enumerate(events):
+            if isinstance(ev, dict):
+                rows.append(ev)
+                if not allowed.issuperset(ev):
+                    extra = ev.keys() - allowed
+                    errors.extend(
+                        rejection(stream, i, str(k), "unknown_field", ev.get(k))
+                        for k in sorted(map(str, extra))
+                    )
+            else:
+                rows.append({})
+                errors.append(rejection(stream, i, "", "not_an_object", ev))
+    # (a C loop over the rows per field: ``dict.get`` mapped, not a comprehension)
+    columns = [_column(f, list(map(dict.get, rows, repeat(f.name)))) for f in stream.all_fields]
     return Prepared(pl.DataFrame([s for pair in columns for s in pair if s is not None]),
                     errors, rows)
 
@@ -229,22 +249,28 @@ def _finish(
     now: datetime | None,
 ) -> ValidationResult:
     now = (now or datetime.now(UTC)).astimezone(UTC)  # any aware time; compared in UTC
-    plan = plan_for(stream, raw.schema)
+    plan = plan_for(stream, raw.schema, exact_pii=False)
     sources = (pl.lit(source or "unknown", pl.String) if source is None or isinstance(source, str)
                else pl.Series(list(source), dtype=pl.String))
-    inputs = raw.with_columns(
+    inputs = raw.lazy().with_columns(
         pl.lit(now).cast(TS).alias(NOW),
         pl.lit(now + FUTURE_TOLERANCE).cast(TS).alias(FUTURE),
         pl.lit(now - timedelta(days=stream.retention_days)).cast(TS).alias(OLDEST),
-        sources.alias(SRC),
+        pl.lit(sources).alias(SRC) if isinstance(sources, pl.Series) else sources.alias(SRC),
         pl.lit(source is not None).alias(BOUND),
         *(pl.col(f.name).cast(pl.String).str.strip_chars().is_in(valid_ips(raw, f.name))
           .alias(IP_OK + f.name) for f in stream.all_fields if f.kind == "ip"),
     )
     # one plan, one collect: the fixed cost of a collect dominates small batches, so the
     # common case (every event valid) takes no further step
-    both = plan.apply(inputs.lazy()).collect(optimizations=_OPTIMIZATIONS)
+    both = plan.apply(inputs).collect(optimizations=_OPTIMIZATIONS)
     faulty = both[FAULTY]
+    if plan.pii_reasons and faulty.any() and both.select(
+            pl.any_horizontal(pl.col(plan.pii_reasons) == "pii_not_allowed").any()).item():
+        # a value looked like personal data: decide with the exact checks (see ``plan_for``)
+        plan = plan_for(stream, raw.schema, exact_pii=True)
+        both = plan.apply(inputs).collect(optimizations=_OPTIMIZATIONS)
+        faulty = both[FAULTY]
     if not errors and not faulty.any():
         return ValidationResult(both.select(plan.output), list(range(both.height)), [], [])
     names = plan.names

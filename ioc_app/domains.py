@@ -170,6 +170,11 @@ def _query(i: IngestDomain, q: Queryable, streams: dict[str, Stream], declared: 
                        f"ingest/{i.name}.py with that table")
             continue
         for grain, dims in (("1m", source.minute), ("1h", source.hour)):
+            if q.answers is not None:  # latest states, answered from the raw tables: no rollups
+                used.update(dims)
+                out += [f"{where} query source {source.stream} names dimension {name!r}, which the "
+                        f"whitelist does not declare" for name in dims if name not in q.dimension_names]
+                continue
             found = declared.get(f"{s.table}_{grain}")
             if found is None:
                 out.append(f"{where} query source {source.stream} needs the rollup {s.table}_{grain}, "

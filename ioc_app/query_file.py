@@ -27,7 +27,9 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: the most rows an Excel download holds: a styled cell costs about 14 µs of CPU, so 50,000
 #: rows of eight columns take some 6 s of a web process's time (the CSV has no such limit)
 XLSX_MAX_ROWS = 50_000
-NUMBER_FORMATS = {"count": "#,##0", "max": "#,##0", "mean": "#,##0.00", "ratio": "0.00%"}
+NUMBER_FORMATS = {"count": "#,##0", "min": "#,##0", "max": "#,##0", "mean": "#,##0.00", "ratio": "0.00%"}
+#: a lowest or highest value that is not whole (a score of 612.5) shows its decimals, not 613
+FRACTION_FORMAT = "#,##0.0#####"
 
 
 def _label(key: str, lang: str, fallback: str) -> str:
@@ -163,7 +165,8 @@ def xlsx_bytes(frame: pl.DataFrame, spec: QuerySpec, zone: ZoneInfo, made: datet
             out.data_type = "s"  # a string, even when it starts with "="
             out.quotePrefix = looks_like_formula(value)
         elif fmt:
-            out.number_format = fmt
+            whole = fmt != "#,##0" or isinstance(value, int) or float(value).is_integer()
+            out.number_format = fmt if whole else FRACTION_FORMAT
         return out
 
     for values in frame.iter_rows():

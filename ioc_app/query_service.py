@@ -34,12 +34,14 @@ import orjson
 import polars as pl
 from flask import Flask, current_app
 
+from ioc_app.access import principal
 from ioc_app.cache import BytesCache, MemoryBytesCache, RedisBytesCache
 from ioc_app.runtime import redis_for
 from ioc_app.runtime import runtime as current_runtime
 from ioc_app.settings import Settings
 from ioc_app.storage import Store
-from metrics.query import QuerySpec, comparison_range, parse_spec, run_compared
+from metrics.query import QuerySpec, comparison_range, parse_spec, run_compared, small_cells_apply
+from metrics.small_cells import MIN_CELL
 
 log = logging.getLogger("ioc.query")
 
@@ -57,6 +59,8 @@ class QueryState:
     cache: BytesCache
     zone: ZoneInfo
     store: Callable[[], Store]
+    #: ``IOC_MIN_CELL``: the smallest group whose score statistics an answer shows
+    min_cell: int = MIN_CELL
 
     @property
     def backend(self) -> str:
@@ -81,7 +85,8 @@ def init_query_service(server: Flask, settings: Settings,
         cache: BytesCache = RedisBytesCache(redis_client, KEY_PREFIX)
     else:
         cache = MemoryBytesCache(threshold=500)
-    server.extensions[EXTENSION] = QueryState(cache, settings.zone, store_getter or _runtime_store)
+    server.extensions[EXTENSION] = QueryState(cache, settings.zone, store_getter or _runtime_store,
+                                              settings.min_cell)
     log.info("event=query_service.ready cache=%s", cache.backend)
 
 
@@ -90,10 +95,23 @@ def cache_timeout(spec: QuerySpec, now: datetime) -> int:
     return LIVE_TIMEOUT_S if spec.end > now - LIVE_WINDOW else PAST_TIMEOUT_S
 
 
-def cache_key(store: Store, spec: QuerySpec, zone: ZoneInfo) -> str:
-    """The spec's canonical text, scoped to the store (several sites may share one Redis)."""
+def cache_key(store: Store, spec: QuerySpec, zone: ZoneInfo, min_cell: int | None = None) -> str:
+    """The spec's canonical text, scoped to the store (several sites may share one Redis) and,
+    where the small-cell rule shapes the answer, to the rule applied (the admissions role's
+    exact answer is another entry)."""
     text = f"{store.url}|{store.database}|{spec.cache_key(zone)}"
+    if min_cell is not None:
+        text += f"|min_cell={min_cell}"
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def min_cell_for_asker(state: QueryState, spec: QuerySpec) -> int | None:
+    """The small-cell rule for whoever asks, where it applies (the scores of ``enrollment``;
+    None elsewhere): exact (1) for a person holding ``exact_cells`` (the admissions role),
+    ``IOC_MIN_CELL`` for everybody else — as the live pages show them."""
+    if not small_cells_apply(spec):
+        return None
+    return 1 if principal().may("exact_cells") else state.min_cell
 
 
 def _cached(state: QueryState, key: str) -> bytes | None:
@@ -145,12 +163,15 @@ def answer(domain: str, args: dict[str, list[str]], extra: tuple[str, ...] = (),
     now = datetime.now(UTC)
     spec = parse_spec(domain, args, state.zone, now, extra=extra)
     store = state.store()
-    key = cache_key(store, spec, state.zone)
+    min_cell = min_cell_for_asker(state, spec)
+    key = cache_key(store, spec, state.zone, min_cell)
     payload = _cached(state, key)
     frame = _decoded(state, payload) if payload is not None else None
     status = "hit" if frame is not None else "miss"
     if frame is None:
-        frame = run_compared(store, spec, state.zone, now)  # the plain answer without compare
+        # the plain answer without compare; the small-cell rule where it applies
+        frame = run_compared(store, spec, state.zone, now,
+                             min_cell=state.min_cell if min_cell is None else min_cell)
         buffer = io.BytesIO()
         frame.write_ipc(buffer)
         _remember(state, key, buffer.getvalue(), cache_timeout(spec, now))
@@ -207,7 +228,10 @@ def _zone() -> ZoneInfo:
 
 
 def _with_text_bucket(frame: pl.DataFrame, grain: str) -> pl.DataFrame:
-    """Buckets as text: local RFC 3339 for minutes and hours, ``YYYY-MM-DD`` for days."""
+    """Buckets as text: local RFC 3339 for minutes and hours, ``YYYY-MM-DD`` for days, the
+    admission year (``2025``) for seasons."""
+    if grain == "season":
+        return frame.with_columns(pl.col(grain).cast(pl.String))
     fmt = "%Y-%m-%d" if grain == "day" else "%Y-%m-%dT%H:%M:%S%:z"
     return frame.with_columns(pl.col(grain).dt.to_string(fmt))
 

@@ -246,7 +246,8 @@ def timeseries(x: list[Any], series: list[dict[str, Any]], *, theme: str = "dark
     """An analyst's series over time: one line per entry of ``series`` (``{"name", "y",
     "kind"}``, names already translated, kinds as the query whitelist has them) over ``x``
     (local ``YYYY-MM-DD HH:MM:SS`` buckets of a ``minute`` or ``hour``), or for ``day`` one
-    group of bars per date (``YYYY-MM-DD``): a day is a total, not a point.
+    group of bars per date (``YYYY-MM-DD``): a day is a total, not a point; for ``season`` one
+    per admission year (``2025``).
 
     Ratios get a right-hand percent axis when counts share the chart (an 8 % deny rate
     drawn on an axis of 12,000 passes is a flat line). A null is drawn as a gap, never as a
@@ -258,7 +259,7 @@ def timeseries(x: list[Any], series: list[dict[str, Any]], *, theme: str = "dark
     ``"compare": True`` is the comparison period of the series before it: drawn dashed in
     that series' colour (a dashed line over a day's bars), so the pair reads as one figure.
     """
-    days = grain == "day"
+    days = grain in ("day", "season")  # a day's or a season's figure is a bar, not a point
     c = THEME.get(theme, THEME["dark"])
     ratio = [s["kind"] == "ratio" for s in series]
     mixed = any(ratio) and not all(ratio)
@@ -269,7 +270,9 @@ def timeseries(x: list[Any], series: list[dict[str, Any]], *, theme: str = "dark
         compared = bool(s.get("compare"))
         shade += 0 if compared and shade >= 0 else 1
         color = PALETTE[shade % len(PALETTE)]
-        fmt = ".2%" if s["kind"] == "ratio" else ",.6~f"
+        # a mean to two places as the table writes it; a lowest or highest score keeps its
+        # decimals (612.5), a count has none to show
+        fmt = {"ratio": ".2%", "mean": ",.2f"}.get(s["kind"], ",.6~f")
         trace: dict[str, Any] = {
             "name": s["name"], "x": x, "y": s["y"],
             "hovertemplate": "%{x} · " + s["name"] + ": %{y:" + fmt + "}<extra></extra>",
@@ -291,8 +294,10 @@ def timeseries(x: list[Any], series: list[dict[str, Any]], *, theme: str = "dark
     layout.pop("transition", None)  # a new question is a new chart, not an animation of the last
     layout["uirevision"] = revision
     layout["legend"] = {**layout["legend"], "y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left"}
-    if days:
-        ticks: dict[str, Any] = {"tickformat": "%Y-%m-%d", "hoverformat": "%Y-%m-%d"}
+    if grain == "season":  # an admission year, written ``2025``
+        ticks: dict[str, Any] = {"tickformat": "%Y", "hoverformat": "%Y"}
+    elif days:
+        ticks = {"tickformat": "%Y-%m-%d", "hoverformat": "%Y-%m-%d"}
     elif len(x) <= 12:
         ticks = {"tickmode": "array", "tickvals": x, "hoverformat": "%Y-%m-%d %H:%M",
                  "tickformat": "%H:%M" if grain == "minute" else "%m-%d %H:%M"}

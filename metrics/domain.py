@@ -19,8 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Grain = Literal["minute", "hour", "day"]
-Kind = Literal["count", "mean", "max", "ratio"]
+Grain = Literal["minute", "hour", "day", "season"]
+Kind = Literal["count", "mean", "min", "max", "ratio"]
 Figures = Callable[..., dict[str, Any]]
 """``live(store, zone, now, **options)`` or ``slow(store, zone, now)``: a snapshot section."""
 
@@ -184,14 +184,29 @@ class Comparer:
 
 @dataclass(frozen=True)
 class Queryable:
-    """What ``GET /api/v1/query/<domain>`` and ``/explore`` may ask of a domain."""
+    """What ``GET /api/v1/query/<domain>`` and ``/explore`` may ask of a domain.
+
+    ``grains`` are the grains it answers (a request for another is refused naming them).
+    Counted and sampled streams are answered from their rollups by the shared SQL. A domain
+    whose figures are latest states (a candidate's status, a student's furthest step) has no
+    rollups to sum: it gives ``answers``, ``answers(store, spec, zone, min_cell)`` → the
+    answer frame, and its sources name its raw tables and, in ``hour``, the dimensions each
+    stream's measures may be split by (the same at every grain it answers).
+    """
 
     name: str
     dimensions: tuple[Dimension, ...]
     sources: tuple[Source, ...]
     measures: tuple[Measure, ...]
+    grains: tuple[Grain, ...] = ("minute", "hour", "day")
+    answers: Callable[..., Any] | None = None
     #: the domain's own way of lining up comparison periods (None: the calendar's)
     compare: Comparer | None = None
+
+    @property
+    def default_grain(self) -> Grain:
+        """``hour`` where the domain answers it, else its first grain."""
+        return "hour" if "hour" in self.grains else self.grains[0]
 
     def dimension(self, name: str) -> Dimension:
         return next(d for d in self.dimensions if d.name == name)

@@ -27,10 +27,14 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from ioc_app.storage import SqlStore
-from metrics.domain import MetricsDomain, Referenced
+from metrics.domain import Comparer, Dimension, Measure, MetricsDomain, Queryable, Referenced, Source
+from metrics.enrollment_query import answer as query_answer
+from metrics.enrollment_query import compare_align, compare_period, first_season
+from metrics.enrollment_state import CHECKIN_STEPS, NOT_REACHED
+from metrics.enrollment_state import candidates as _candidates
+from metrics.enrollment_state import students as _students
 from metrics.small_cells import MIN_CELL, SCORES, hidden_groups, suppress_rows
 
-CHECKIN_STEPS = ("arrived", "paid", "dorm", "registered")
 #: Breakdowns of the section: snapshot key → dimension.
 BREAKDOWNS = {"by_province": "province", "by_batch": "batch", "by_category": "category",
               "by_track": "track", "by_major": "major"}
@@ -38,8 +42,6 @@ BREAKDOWNS = {"by_province": "province", "by_batch": "batch", "by_category": "ca
 SEASON_START = (7, 1)
 SEASON_END = (9, 30)
 CHECKIN_MONTH = 9
-#: Later than any real time: the state tables' "not reached" (migration 8).
-NOT_REACHED = "toDateTime64('2299-01-01 00:00:00', 3, 'UTC')"
 def _ratio(num: float, den: float) -> float | None:
     return num / den if den else None
 
@@ -59,31 +61,6 @@ def admission_year(zone: ZoneInfo, now: datetime) -> int:
     """The current admission year: the calendar year of ``now`` in the site's zone (a season
     runs July–September, so no admission year straddles New Year)."""
     return now.astimezone(zone).year
-
-
-def _candidates(store: SqlStore, columns: tuple[str, ...], years: str) -> str:
-    """A subquery with one row per candidate of the ``years`` condition: ``year`` and the
-    ``columns`` of their latest event.
-
-    ``FINAL`` keeps each candidate's highest version, which is exact where all their rows live
-    in one table; on a cluster they may be spread over shards, and ``GROUP BY`` folds them.
-    """
-    if store.cluster:
-        picked = ", ".join(f"argMax({c}, version) AS {c}" for c in columns)
-        return (f"SELECT year, {picked} FROM enrollment_admission_latest WHERE {years} "
-                f"GROUP BY year, candidate_key")
-    return f"SELECT year, {', '.join(columns)} FROM enrollment_admission_latest FINAL WHERE {years}"
-
-
-def _students(store: SqlStore) -> str:
-    """A subquery with one row per student of year ``{y}``: furthest ``step`` and ``reached_*``
-    (when each step was first reached), folded like :func:`_candidates`."""
-    if store.cluster:
-        reached = ", ".join(f"min(reached_{s}) AS reached_{s}" for s in CHECKIN_STEPS)
-        return (f"SELECT year, max(step) AS step, {reached} FROM enrollment_checkin_state "
-                f"WHERE year = {{y:UInt16}} GROUP BY year, student_key")
-    reached = ", ".join(f"reached_{s}" for s in CHECKIN_STEPS)
-    return f"SELECT year, step, {reached} FROM enrollment_checkin_state FINAL WHERE year = {{y:UInt16}}"
 
 
 _ADMITTED_COLUMNS = ("status", "province", "batch", "category", "track", "college", "major", "score")
@@ -416,7 +393,62 @@ def _reached_by(frame: pl.DataFrame, what: str, year: int, dates: pl.Series) -> 
     return got["total"].fill_null(0).cast(pl.Int64)
 
 
-# admissions come in seasons: no query measures, no anomaly measures, never stale
+# --- the analyst query (``/api/v1/query/enrollment``; the answers: metrics/enrollment_query.py)
+
+#: the enumerations of the contracts (``ingest/enrollment.py``; ``ioc_app/domains.py`` keeps them equal)
+PROVINCES = (
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
+    "65", "71", "81", "82",
+)
+BATCHES = ("early", "regular", "second", "special", "junior_college")
+CATEGORIES = ("general", "art", "sport", "national_special", "university_special", "local_special",
+              "sino_foreign", "preparatory", "minority")
+TRACKS = ("physics", "history", "science", "liberal_arts", "comprehensive")
+_ADMISSION_DIMS = ("year", "province", "batch", "category", "track", "college", "major")
+_ADM, _PLAN, _CHK = "enrollment.admission", "enrollment.plan", "enrollment.checkin"
+_AS_OF = "as of the end of the bucket"
+
+
+def _state(name: str, source: str, doc: str, kind: Any = "count") -> Measure:
+    return Measure(name, source, name, kind, doc)
+
+
+QUERY = Queryable(
+    "enrollment",
+    dimensions=(
+        Dimension("year", "admission year (a day counts the candidates of the year it falls in)"),
+        Dimension("province", "GB/T 2260 code of the candidate's province", PROVINCES),
+        Dimension("batch", "admission batch", BATCHES),
+        Dimension("category", "admission category", CATEGORIES),
+        Dimension("track", "subject track", TRACKS),
+        Dimension("college", "college code: the major's in the site catalogue, else the one the event names"),
+        Dimension("major", "major code"),
+        Dimension("campus", "campus code where the student checked in (check-in measures only)"),
+    ),
+    sources=(
+        Source(_ADM, "enrollment_admission", minute=(), hour=_ADMISSION_DIMS, parts=()),
+        Source(_PLAN, "enrollment_plan", minute=(), hour=_ADMISSION_DIMS, parts=()),
+        Source(_CHK, "enrollment_checkin", minute=(), hour=("year", "college", "major", "campus"), parts=()),
+    ),
+    measures=(
+        _state("planned", _PLAN, "the year's plan: sum of the latest import of each plan row"),
+        *(_state(s, _ADM, f"candidates whose latest status is {s}, {_AS_OF}")
+          for s in ("filed", "admitted", "returned", "withdrawn")),
+        _state("completion", _ADM, "admitted / planned; null without plan", "ratio"),
+        _state("score_min", _ADM, f"lowest score of the admitted, {_AS_OF}; null in a small cell", "min"),
+        _state("score_avg", _ADM, f"average score of the admitted, {_AS_OF}; null in a small cell", "mean"),
+        _state("score_max", _ADM, f"highest score of the admitted, {_AS_OF}; null in a small cell", "max"),
+        *(_state(s, _CHK, f"students whose furthest check-in step is {s}, {_AS_OF}")
+          for s in CHECKIN_STEPS),
+    ),
+    grains=("day", "season"),
+    answers=query_answer,
+    # the same day of the previous season; seasons, not a continuous stream: a quiet day is no gap
+    compare=Comparer(period=compare_period, align=compare_align, earliest=first_season, continuous=False),
+)
+
+# admissions come in seasons: no anomaly measures, never stale
 DOMAIN = MetricsDomain(
     "enrollment", 40, live, slow,
     stale_after_s={"enrollment.admission": None, "enrollment.checkin": None},
@@ -429,4 +461,5 @@ DOMAIN = MetricsDomain(
         Referenced("enrollment.checkin", "campus", "campus", "enrollment_checkin", "ts", "count()"),
     ),
     figure_options=("min_cell",),
+    query=QUERY,
 )

@@ -59,19 +59,17 @@ from pages._explore.form import (
     filter_count,
     filter_fields,
     grain_hint,
+    grain_options,
     group_options,
     measure_options,
     results,
     shown,
 )
 from pages._explore.question import (
-    COMPARE,
-    Question,
-    default_measures,
+    for_domain,
     page_search,
     question_from_form,
     question_from_query,
-    time_param,
 )
 
 dash.register_page(__name__, path="/explore", name="explore", order=60, title="IOC")
@@ -133,6 +131,8 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     Output(ID["dates"], "start_date"),
     Output(ID["dates"], "end_date"),
     Output(ID["preset"], "value"),
+    Output(ID["grain"], "options"),
+    Output(ID["grain"], "value"),
     Input(ID["domain"], "value"),
     Input(ID["grain"], "value"),
     Input(ID["measures"], "value"),
@@ -157,9 +157,11 @@ def update(domain: str, grain: str, measures: list[str] | None, group_by: list[s
            page: int | None, cfg: dict[str, Any]) -> tuple[Any, ...]:
     """Any control changed: the question is rebuilt from the form, asked, and every part of
     the page follows; the URL gets a new history entry. A new domain starts from its own
-    default measures and no grouping or filter; a page flip asks the same question again
-    (from the cache) and redraws only the table; days picked on the calendar make the range
-    custom, from the first day's midnight to the midnight after the last."""
+    default measures and no grouping or filter, offers only its own grains, and takes its
+    default grain and that grain's range when it does not answer the one chosen; a page flip
+    asks the same question again (from the cache) and redraws only the table; days picked on
+    the calendar make the range custom, from the first day's midnight to the midnight after
+    the last."""
     nu = dash.no_update
     lang, theme, at = cfg["lang"], cfg["theme"], cfg.get("at")
     whitelist = read.query_whitelist()
@@ -170,10 +172,8 @@ def update(domain: str, grain: str, measures: list[str] | None, group_by: list[s
     if days is not None:
         preset, (start, end) = "custom", days
     if new_domain:
-        q = Question(domain, grain, default_measures(whitelist["domains"][domain]), (), (), preset,
-                     time_param(start, zone) if preset == "custom" else None,
-                     time_param(end, zone) if preset == "custom" else None,
-                     compare if compare in COMPARE else None)
+        q = for_domain(question_from_form(domain, grain, (), (), preset, start, end, {}, zone, compare),
+                       domain, whitelist)
     else:
         filters: dict[str, list[str]] = {}
         for item, values in zip(ctx.inputs_list[7], picked, strict=True):
@@ -186,6 +186,7 @@ def update(domain: str, grain: str, measures: list[str] | None, group_by: list[s
     out = result(q, lang, theme, at, wanted)
     custom = q.preset == "custom"
     typed_times = custom and days is None  # what was typed stays as typed
+    regrained = new_domain and q.grain != grain  # the domain does not take the grain: its own
     return (
         page_search(q, lang, theme, at) if not flip else nu,
         measure_options(whitelist, domain, lang) if new_domain else nu,
@@ -216,7 +217,9 @@ def update(domain: str, grain: str, measures: list[str] | None, group_by: list[s
         out["xlsx"],
         out["dates"][0],
         out["dates"][1],
-        q.preset if days is not None else nu,
+        q.preset if days is not None or regrained else nu,
+        grain_options(whitelist, domain, lang) if new_domain else nu,
+        q.grain if regrained else nu,
     )
 
 

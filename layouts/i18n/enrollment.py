@@ -4,7 +4,56 @@ admissions office's exact view.
 
 from __future__ import annotations
 
-from layouts.i18n.labels import ADMISSION_YEAR, ADMISSIONS, PLAN_COMPLETION, Text
+from layouts.i18n.labels import ADMISSION_YEAR, ADMISSIONS, PLAN_COMPLETION, Text, derive
+
+#: GB/T 2260 provincial-level divisions (the site catalogue names them too; /explore needs a
+#: label for every value of a dimension before any catalogue is loaded)
+PROVINCES: dict[str, Text] = {
+    "11": {"zh": "北京", "en": "Beijing"},
+    "12": {"zh": "天津", "en": "Tianjin"},
+    "13": {"zh": "河北", "en": "Hebei"},
+    "14": {"zh": "山西", "en": "Shanxi"},
+    "15": {"zh": "内蒙古", "en": "Inner Mongolia"},
+    "21": {"zh": "辽宁", "en": "Liaoning"},
+    "22": {"zh": "吉林", "en": "Jilin"},
+    "23": {"zh": "黑龙江", "en": "Heilongjiang"},
+    "31": {"zh": "上海", "en": "Shanghai"},
+    "32": {"zh": "江苏", "en": "Jiangsu"},
+    "33": {"zh": "浙江", "en": "Zhejiang"},
+    "34": {"zh": "安徽", "en": "Anhui"},
+    "35": {"zh": "福建", "en": "Fujian"},
+    "36": {"zh": "江西", "en": "Jiangxi"},
+    "37": {"zh": "山东", "en": "Shandong"},
+    "41": {"zh": "河南", "en": "Henan"},
+    "42": {"zh": "湖北", "en": "Hubei"},
+    "43": {"zh": "湖南", "en": "Hunan"},
+    "44": {"zh": "广东", "en": "Guangdong"},
+    "45": {"zh": "广西", "en": "Guangxi"},
+    "46": {"zh": "海南", "en": "Hainan"},
+    "50": {"zh": "重庆", "en": "Chongqing"},
+    "51": {"zh": "四川", "en": "Sichuan"},
+    "52": {"zh": "贵州", "en": "Guizhou"},
+    "53": {"zh": "云南", "en": "Yunnan"},
+    "54": {"zh": "西藏", "en": "Tibet"},
+    "61": {"zh": "陕西", "en": "Shaanxi"},
+    "62": {"zh": "甘肃", "en": "Gansu"},
+    "63": {"zh": "青海", "en": "Qinghai"},
+    "64": {"zh": "宁夏", "en": "Ningxia"},
+    "65": {"zh": "新疆", "en": "Xinjiang"},
+    "71": {"zh": "台湾", "en": "Taiwan"},
+    "81": {"zh": "香港", "en": "Hong Kong"},
+    "82": {"zh": "澳门", "en": "Macao"},
+}
+BATCH_CODES = ("early", "regular", "second", "special", "junior_college")
+CATEGORY_CODES = ("general", "art", "sport", "national_special", "university_special", "local_special",
+                  "sino_foreign", "preparatory", "minority")
+TRACKS: dict[str, Text] = {
+    "physics": {"zh": "物理类", "en": "Physics"},
+    "history": {"zh": "历史类", "en": "History"},
+    "science": {"zh": "理科", "en": "Science"},
+    "liberal_arts": {"zh": "文科", "en": "Liberal arts"},
+    "comprehensive": {"zh": "综合改革", "en": "Comprehensive"},
+}
 
 TEXTS: dict[str, Text] = {
     "enrollment.section": ADMISSIONS,
@@ -157,3 +206,55 @@ TEXTS: dict[str, Text] = {
     "health.stream.enrollment.plan": {"zh": "招生计划", "en": "Admission plan"},
     "health.stream.enrollment.checkin": {"zh": "迎新报到", "en": "Check-in"},
 }
+# the domain in /explore (ioc_app/domains.py requires a label for each measure, dimension and
+# value); words the cockpit and the export already say are shared, not written again
+_EXPLORE: dict[str, Text] = {
+    "explore.domain.enrollment": ADMISSIONS,
+    "explore.m.enrollment.planned": {"zh": "计划数", "en": "Planned"},
+    "explore.m.enrollment.filed": {"zh": "投档", "en": "Filed"},
+    "explore.m.enrollment.admitted": {"zh": "录取", "en": "Admitted"},
+    "explore.m.enrollment.returned": {"zh": "退档", "en": "Returned"},
+    "explore.m.enrollment.withdrawn": {"zh": "放弃", "en": "Withdrawn"},
+    "explore.m.enrollment.completion": PLAN_COMPLETION,
+    "explore.m.enrollment.score_min": {"zh": "最低分", "en": "Lowest score"},
+    "explore.m.enrollment.score_avg": {"zh": "平均分", "en": "Average score"},
+    "explore.m.enrollment.score_max": {"zh": "最高分", "en": "Highest score"},
+    "explore.m.enrollment.arrived": {"zh": "到校（未缴费）", "en": "Arrived (not paid)"},
+    "explore.m.enrollment.paid": {"zh": "已缴费（未入住）", "en": "Paid (not moved in)"},
+    "explore.m.enrollment.dorm": {"zh": "已入住（未注册）", "en": "Moved in (not registered)"},
+    "explore.m.enrollment.registered": {"zh": "已注册", "en": "Registered"},
+    "explore.d.year": ADMISSION_YEAR,
+    "explore.d.province": {"zh": "省份", "en": "Province"},
+    "explore.d.batch": {"zh": "批次", "en": "Batch"},
+    "explore.d.track": {"zh": "科类", "en": "Track"},
+    "explore.d.college": {"zh": "学院", "en": "College"},
+    "explore.d.major": {"zh": "专业", "en": "Major"},
+    **derive("explore.v.province.{}", PROVINCES),
+    **derive("explore.v.track.{}", TRACKS),
+}
+_AS_OF = ("，截至该时段末", ", as of the end of the bucket")
+_STATUS = {"filed": "投档", "admitted": "录取", "returned": "退档", "withdrawn": "放弃"}
+_STEP = {"arrived": "到校", "paid": "缴费", "dorm": "入住", "registered": "注册"}
+_SCORE = {"min": ("最低分", "lowest"), "avg": ("平均分", "average"), "max": ("最高分", "highest")}
+# the definitions on the About sheet of an /explore download (explore.def.*; English: the whitelist's)
+_EXPLORE |= {
+    "explore.def.enrollment.planned": {"zh": "本年度招生计划：各计划行最近一次导入的计划数之和",
+                                       "en": "the year's plan: sum of the latest import of each plan row"},
+    **{f"explore.def.enrollment.{s}": {"zh": f"最新状态为{zh}的考生数{_AS_OF[0]}",
+                                       "en": f"candidates whose latest status is {s}{_AS_OF[1]}"}
+       for s, zh in _STATUS.items()},
+    "explore.def.enrollment.completion": {"zh": "录取数 ÷ 计划数；无计划时为空",
+                                          "en": "admitted / planned; null without plan"},
+    **{f"explore.def.enrollment.score_{k}": {
+        "zh": f"已录取考生的{zh}{_AS_OF[0]}；不足最小单元人数时不显示",
+        "en": f"{en} score of the admitted{_AS_OF[1]}; null in a small cell"}
+       for k, (zh, en) in _SCORE.items()},
+    **{f"explore.def.enrollment.{s}": {"zh": f"报到最远环节为{zh}的新生数{_AS_OF[0]}",
+                                       "en": f"students whose furthest check-in step is {s}{_AS_OF[1]}"}
+       for s, zh in _STEP.items()},
+}
+_SAID = {(v["zh"], v["en"]): v for v in TEXTS.values()}
+TEXTS |= {k: _SAID.get((v["zh"], v["en"]), v) for k, v in _EXPLORE.items()}
+TEXTS |= {f"explore.v.{dim}.{code}": TEXTS[f"enroll.{prefix}_{code}"]
+          for dim, prefix, codes in (("batch", "batch", BATCH_CODES), ("category", "cat", CATEGORY_CODES))
+          for code in codes}

@@ -77,9 +77,10 @@ TEXTS: dict[str, Text] = {
               "grain, measures, group_by, range, from, to, compare and the domain's dimensions ({dims})",
     },
     "explore.bad_range": {
-        "zh": "时间范围 range={name} 无法识别：请用 1h、24h、today、7d、30d 或 custom（配合 from、to）",
-        "en": "range={name} is not a range this page knows: use 1h, 24h, today, 7d, 30d or custom (with from "
-              "and to)",
+        "zh": "时间范围 range={name} 无法识别：请用 1h、24h、today、7d、30d、season 或 custom"
+              "（配合 from、to）",
+        "en": "range={name} is not a range this page knows: use 1h, 24h, today, 7d, 30d, season or custom "
+              "(with from and to)",
     },
     "explore.bad_domain": {
         "zh": "没有名为 {name} 的数据域：请改用 {dims} 之一",
@@ -167,14 +168,17 @@ TEXTS: dict[str, Text] = {
     "explore.grain.minute": {"zh": "分钟", "en": "Minute"},
     "explore.grain.hour": {"zh": "小时", "en": "Hour"},
     "explore.grain.day": {"zh": "天", "en": "Day"},
+    "explore.grain.season": {"zh": "招生季", "en": "Season"},
     "explore.col.minute": {"zh": "时间（分钟）", "en": "Minute"},
     "explore.col.hour": {"zh": "时间（小时）", "en": "Hour"},
     "explore.col.day": {"zh": "日期", "en": "Date"},
+    "explore.col.season": {"zh": "招生年度", "en": "Season"},
     "explore.preset.1h": {"zh": "近1小时", "en": "Last hour"},
     "explore.preset.24h": {"zh": "近24小时", "en": "Last 24 hours"},
     "explore.preset.today": TODAY,
     "explore.preset.7d": {"zh": "近7天", "en": "Last 7 days"},
     "explore.preset.30d": {"zh": "近30天", "en": "Last 30 days"},
+    "explore.preset.season": {"zh": "本招生季", "en": "This season"},
     "explore.preset.custom": {"zh": "自定义", "en": "Custom"},
     "explore.d.campus": {"zh": "校区", "en": "Campus"},
     "explore.d.gate_id": {"zh": "校门", "en": "Gate"},
@@ -186,7 +190,7 @@ TEXTS: dict[str, Text] = {
     "explore.d.link_id": {"zh": "出口链路", "en": "Egress link"},
     "explore.d.access": {"zh": "接入方式", "en": "Access"},
     "explore.d.severity": {"zh": "事件等级", "en": "Severity"},
-    "explore.d.category": {"zh": "事件类别", "en": "Category"},
+    "explore.d.category": {"zh": "类别", "en": "Category"},  # security findings and admissions
     "explore.d.status": {"zh": "处置状态", "en": "Status"},
     "explore.d.service_id": {"zh": "办事事项", "en": "Service"},
     "explore.d.department": {"zh": "部门", "en": "Department"},

@@ -29,7 +29,10 @@ passed a gate.
 The whitelist is declared by each domain (``metrics/<name>.py``, ``QUERY``); this package
 reads it from the registry. ``spec`` validates a request, ``sql`` runs it, ``compare`` adds a
 comparison period (``compare=previous|last_year``), ``whitelist`` describes what may be
-asked; the names callers use are importable from here.
+asked; the names callers use are importable from here. A domain of latest states
+(``enrollment``: grains ``day`` and ``season``) answers its questions itself
+(``Queryable.answers``, ``metrics/enrollment_query.py``) and lines up its comparisons by
+season (``Queryable.compare``).
 """
 
 from __future__ import annotations
@@ -60,14 +63,15 @@ from metrics.query.spec import (
     parse_spec,
     parse_time,
 )
-from metrics.query.sql import _source_sql, buckets, run
+from metrics.query.sql import _source_sql, buckets, run, small_cells_apply
 from metrics.query.whitelist import describe, grain_limits, whitelist_markdown
 
 __all__ = [
     "DEFAULT_GRAIN", "DEFAULT_SPAN", "DOMAINS", "GRAINS", "MAX_ROWS", "MAX_SPAN", "MAX_VALUE_LEN",
     "MINUTE_KEPT", "PARAMETERS", "Dimension", "Domain", "Grain", "Kind", "Measure", "QueryError",
     "QuerySpec", "Source", "_source_sql", "buckets", "ceil_bucket", "describe", "floor_bucket",
-    "grain_limits", "next_bucket", "parse_spec", "parse_time", "run", "whitelist_markdown",
+    "grain_limits", "next_bucket", "parse_spec", "parse_time", "run", "small_cells_apply",
+    "whitelist_markdown",
 ]
 # comparing periods (``compare.py``)
 __all__ += ["COMPARE_KINDS", "comparison_range", "run_compared"]

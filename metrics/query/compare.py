@@ -44,6 +44,7 @@ from metrics.query.spec import (
     floor_bucket,
 )
 from metrics.query.sql import _ident, run
+from metrics.small_cells import MIN_CELL
 
 __all__ = ["comparison_range", "comparison_spec", "earliest_stored", "run_compared"]
 
@@ -196,17 +197,17 @@ def _check_covered(store: SqlStore, domain: Domain, spec: QuerySpec, other: Quer
 
 
 def run_compared(store: SqlStore, spec: QuerySpec, zone: ZoneInfo,
-                 now: datetime | None = None) -> pl.DataFrame:
+                 now: datetime | None = None, min_cell: int = MIN_CELL) -> pl.DataFrame:
     """The answer to ``spec`` with its comparison: columns ``<grain>, *group_by`` and, per
     measure, ``m, m_cmp, m_diff``; one row per bucket of the asked range and group seen in
-    either period."""
+    either period. ``min_cell`` is :func:`run`'s small-cell rule, for both periods."""
     if spec.compare is None:
-        return run(store, spec, zone)
+        return run(store, spec, zone, min_cell)
     domain = DOMAINS[spec.domain]
     other = comparison_spec(spec, zone, now)
     _check_covered(store, domain, spec, other, zone)
     base = replace(spec, compare=None)
-    main, past = run(store, base, zone), run(store, other, zone)
+    main, past = run(store, base, zone, min_cell), run(store, other, zone, min_cell)
     grain, groups = spec.grain, list(spec.group_by)
     kinds = {m: domain.measure(m).kind for m in spec.measures}
     counts = [m for m in spec.measures if kinds[m] == "count"]

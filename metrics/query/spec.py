@@ -16,19 +16,25 @@ from metrics.domain import Queryable as Domain
 from metrics.registry import DOMAINS as REGISTERED
 from metrics.registry import Live
 
-__all__ = ["DEFAULT_GRAIN", "DEFAULT_SPAN", "DOMAINS", "GRAINS", "MAX_ROWS", "MAX_SPAN", "MAX_VALUE_LEN",
+__all__ = ["DEFAULT_GRAIN", "DEFAULT_SPAN", "DOMAINS", "GRAINS", "MAX_ROWS", "MAX_SEASONS", "MAX_SPAN",
+           "MAX_VALUE_LEN",
            "MINUTE_KEPT", "PARAMETERS", "Dimension", "Domain", "Grain", "Kind", "Measure", "QueryError",
            "QuerySpec", "Source", "ceil_bucket", "floor_bucket", "next_bucket", "parse_spec", "parse_time"]
 __all__ += ["COMPARE_KINDS"]
 
-GRAINS: tuple[Grain, ...] = ("minute", "hour", "day")
+GRAINS: tuple[Grain, ...] = ("minute", "hour", "day", "season")
 DEFAULT_GRAIN: Grain = "hour"
-#: how far back ``from`` reaches when only ``to`` (or nothing) is given
+#: how far back ``from`` reaches when only ``to`` (or nothing) is given (``season``: the
+#: current admission year and the two before it)
 DEFAULT_SPAN: dict[Grain, timedelta] = {
-    "minute": timedelta(hours=1), "hour": timedelta(hours=24), "day": timedelta(days=30)}
-#: the longest range a request may ask for at each grain (rows grow with the range)
+    "minute": timedelta(hours=1), "hour": timedelta(hours=24), "day": timedelta(days=30),
+    "season": timedelta(days=730)}
+#: the longest range a request may ask for at each grain (rows grow with the range);
+#: ``season`` counts whole admission years (20)
 MAX_SPAN: dict[Grain, timedelta] = {
-    "minute": timedelta(days=2), "hour": timedelta(days=92), "day": timedelta(days=800)}
+    "minute": timedelta(days=2), "hour": timedelta(days=92), "day": timedelta(days=800),
+    "season": timedelta(days=7305)}
+MAX_SEASONS = 20
 #: how long the minute rollups are kept (``ROLLUP_1M_TTL_DAYS`` in the schema; a test keeps
 #: them equal): older minutes would read as zeros, so asking for them is refused instead
 MINUTE_KEPT = timedelta(days=63)
@@ -109,13 +115,15 @@ def _names(raw: str | None, param: str) -> tuple[str, ...] | None:
 
 def floor_bucket(t: datetime, grain: Grain, zone: ZoneInfo) -> datetime:
     """Start of the bucket holding ``t`` (aware UTC): minutes and hours are UTC buckets,
-    days start at local midnight."""
+    days start at local midnight, seasons (admission years) at local midnight of January 1."""
     t = t.astimezone(UTC)
     if grain == "minute":
         return t.replace(second=0, microsecond=0)
     if grain == "hour":
         return t.replace(minute=0, second=0, microsecond=0)
     local = t.astimezone(zone)
+    if grain == "season":
+        return _midnight(date(local.year, 1, 1), zone)
     return _midnight(local.date(), zone)
 
 
@@ -129,6 +137,8 @@ def next_bucket(start: datetime, grain: Grain, zone: ZoneInfo) -> datetime:
         return start + timedelta(minutes=1)
     if grain == "hour":
         return start + timedelta(hours=1)
+    if grain == "season":
+        return _midnight(date(start.astimezone(zone).year + 1, 1, 1), zone)
     return _midnight(start.astimezone(zone).date() + timedelta(days=1), zone)
 
 
@@ -193,10 +203,14 @@ def parse_spec(domain_name: str, args: Mapping[str, Sequence[str]], zone: ZoneIn
         _single(args, name)  # every parameter but a filter is given at most once
 
     grain_raw = _single(args, "grain")
-    grain: Grain = DEFAULT_GRAIN
+    grain: Grain = domain.default_grain
     if grain_raw is not None:
         if grain_raw not in GRAINS:
-            raise QueryError("bad_parameter", f"grain={grain_raw!r}: use one of: {_allowed(GRAINS)}")
+            raise QueryError("bad_parameter", f"grain={grain_raw!r}: use one of: {_allowed(domain.grains)}")
+        if grain_raw not in domain.grains:
+            raise QueryError("bad_parameter", (
+                f"grain={grain_raw} is not a grain of {domain.name}; it takes grain "
+                f"{_allowed(domain.grains)}"))
         grain = grain_raw
 
     requested = _names(_single(args, "measures"), "measures")
@@ -273,13 +287,16 @@ def _range(args: Mapping[str, Sequence[str]], grain: Grain, zone: ZoneInfo,
     if grain == "day":
         span_days = (end.astimezone(zone).date() - start.astimezone(zone).date()).days
         too_long = span_days > MAX_SPAN["day"].days
+    elif grain == "season":
+        too_long = end.astimezone(zone).year - start.astimezone(zone).year > MAX_SEASONS
     else:
         too_long = end - start > MAX_SPAN[grain]
     if too_long:
-        wider = {"minute": " or use grain=hour", "hour": " or use grain=day", "day": ""}[grain]
+        wider = {"minute": " or use grain=hour", "hour": " or use grain=day", "day": "",
+                 "season": ""}[grain]
         raise QueryError("bad_parameter", (
             f"the range from {start.isoformat()} to {end.isoformat()} is too long for grain={grain}: "
-            f"at most {_span_text(MAX_SPAN[grain])}; narrow it{wider}"))
+            f"at most {_span_text(MAX_SPAN[grain], grain)}; narrow it{wider}"))
     if grain == "minute" and start < floor_bucket(now - MINUTE_KEPT, "minute", zone):
         raise QueryError("bad_parameter", (
             f"minute buckets are kept {MINUTE_KEPT.days} days and from={start.isoformat()} is older; "
@@ -287,7 +304,9 @@ def _range(args: Mapping[str, Sequence[str]], grain: Grain, zone: ZoneInfo,
     return start, end
 
 
-def _span_text(span: timedelta) -> str:
+def _span_text(span: timedelta, grain: str = "") -> str:
+    if grain == "season":
+        return f"{MAX_SEASONS if span == MAX_SPAN['season'] else round(span.days / 365.25) + 1} seasons"
     if span.days > 1 and not span.seconds:
         return f"{span.days} days"
     hours = span.total_seconds() / 3600

@@ -22,6 +22,7 @@ from metrics.query.spec import (
     Source,
     next_bucket,
 )
+from metrics.small_cells import MIN_CELL
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -75,26 +76,39 @@ def _source_sql(domain: Domain, source: Source, measures: Sequence[Measure], spe
     return sql, params
 
 
+def small_cells_apply(spec: QuerySpec) -> bool:
+    """Does the small-cell rule (``min_cell`` of :func:`run`) shape the answer to ``spec``?
+    Only for a domain of latest states (the scores of ``enrollment``)."""
+    return DOMAINS[spec.domain].answers is not None
+
+
 def buckets(spec: QuerySpec, zone: ZoneInfo) -> pl.Series:
     """Every bucket of the range, as the ``b`` key the SQL returns (epoch seconds, or the
     local date for days)."""
     out: list[object] = []
     t = spec.start
     while t < spec.end:
-        out.append(t.astimezone(zone).date() if spec.grain == "day" else int(t.timestamp()))
+        local = t.astimezone(zone)
+        out.append(local.date() if spec.grain == "day" else local.year if spec.grain == "season"
+                   else int(t.timestamp()))
         t = next_bucket(t, spec.grain, zone)
     return pl.Series("b", out, dtype=pl.Date if spec.grain == "day" else pl.Int64)
 
 
-def run(store: SqlStore, spec: QuerySpec, zone: ZoneInfo) -> pl.DataFrame:
+def run(store: SqlStore, spec: QuerySpec, zone: ZoneInfo, min_cell: int = MIN_CELL) -> pl.DataFrame:
     """The answer to ``spec``: columns ``<grain>, *group_by, *measures``, one row per bucket
     and group (empty buckets filled), ordered by bucket then groups.
 
-    ``<grain>`` is a local aware datetime for minute/hour, a date for day; group columns are
-    strings (``deny_reason`` null for passes); counts Int64, maxima Int64 or null, means and
-    ratios Float64 or null.
+    ``<grain>`` is a local aware datetime for minute/hour, a date for day, the admission
+    year (Int64) for season; group columns are strings (``deny_reason`` null for passes);
+    counts Int64, maxima Int64 or null, means and ratios Float64 or null. A domain of
+    latest states answers itself (``Queryable.answers``); ``min_cell`` is its small-cell
+    rule (``IOC_MIN_CELL``; 1 = exact, for the admissions role), unused by the others.
     """
     domain = DOMAINS[spec.domain]
+    if domain.answers is not None:
+        answer: pl.DataFrame = domain.answers(store, spec, zone, min_cell)
+        return answer
     measures = [domain.measure(m) for m in spec.measures]
     keys = ["b", *spec.group_by]
     grid = buckets(spec, zone).to_frame()
@@ -110,13 +124,7 @@ def run(store: SqlStore, spec: QuerySpec, zone: ZoneInfo) -> pl.DataFrame:
     if merged is None:  # parse_spec never makes a spec without measures
         raise QueryError("bad_parameter", "name at least one measure")
     if spec.group_by:
-        groups = merged.select(spec.group_by).unique()
-        if grid.height * groups.height > MAX_ROWS:
-            raise QueryError("too_many_rows", (
-                f"the answer would have {grid.height * groups.height:,} rows ({grid.height} buckets × "
-                f"{groups.height} groups), more than {MAX_ROWS:,}; narrow the range, filter, or group "
-                f"by fewer dimensions"))
-        grid = grid.join(groups, how="cross")
+        grid = every_group(grid, merged.select(spec.group_by).unique())
     out = grid.join(merged, on=keys, how="left", nulls_equal=True).with_columns(
         pl.col(m.name).fill_null(0) for m in measures if m.kind == "count")
     out = out.sort(keys, nulls_last=False)
@@ -128,9 +136,21 @@ def run(store: SqlStore, spec: QuerySpec, zone: ZoneInfo) -> pl.DataFrame:
     return out.select(bucket, *spec.group_by, *spec.measures)
 
 
+def every_group(grid: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
+    """Every bucket for every group, so a quiet group reads as zeros rather than missing rows,
+    refused before it is built when that would pass the answer's row limit."""
+    if grid.height * groups.height > MAX_ROWS:
+        raise QueryError("too_many_rows", (
+            f"the answer would have {grid.height * groups.height:,} rows ({grid.height} buckets × "
+            f"{groups.height} groups), more than {MAX_ROWS:,}; narrow the range, filter, or group "
+            f"by fewer dimensions"))
+    return grid.join(groups, how="cross")
+
+
 def _typed(frame: pl.DataFrame, spec: QuerySpec, measures: Sequence[Measure]) -> pl.DataFrame:
     """Fixed dtypes whatever the engine sent (an empty answer has none to infer from)."""
-    dtypes: dict[Kind, pl.DataType] = {"count": pl.Int64(), "max": pl.Int64(), "mean": pl.Float64(),
+    dtypes: dict[Kind, pl.DataType] = {"count": pl.Int64(), "min": pl.Int64(), "max": pl.Int64(),
+                                       "mean": pl.Float64(),
                                        "ratio": pl.Float64()}
     return frame.select(
         pl.col("b").cast(pl.Date if spec.grain == "day" else pl.Int64),

@@ -9,29 +9,39 @@ from metrics.query.spec import DEFAULT_SPAN, DOMAINS, GRAINS, MAX_SPAN, MINUTE_K
 def whitelist_markdown() -> str:
     """The whitelist as the Markdown tables of ``docs/api.md`` (a test keeps them equal)."""
     lines: list[str] = [
-        "| grain | rollup | default range | longest range |",
+        "| grain | reads | default range | longest range |",
         "|---|---|---|---|",
     ]
+    reads = {"minute": f"`*_1m` rollups (kept {MINUTE_KEPT.days} days)", "hour": "`*_1h` rollups",
+             "day": "`*_1h` rollups; latest states as of the end of each day",
+             "season": "latest states, one bucket per admission year"}
     for g in GRAINS:
-        rollup = f"`*_1m` (kept {MINUTE_KEPT.days} days)" if g == "minute" else "`*_1h`"
-        lines.append(f"| `{g}` | {rollup} | last {_span_text(DEFAULT_SPAN[g])} | "
-                     f"{_span_text(MAX_SPAN[g])} |")
+        default = ("this season and the 2 before" if g == "season"
+                   else f"last {_span_text(DEFAULT_SPAN[g])}")
+        lines.append(f"| `{g}` | {reads[g]} | {default} | {_span_text(MAX_SPAN[g], g)} |")
     for domain in DOMAINS.values():
-        lines += ["", f"#### `{domain.name}`", "", "| measure | kind | stream | meaning |",
-                  "|---|---|---|---|"]
+        lines += ["", f"#### `{domain.name}`", "", f"Grains: {', '.join(f'`{g}`' for g in domain.grains)}.",
+                  "", "| measure | kind | stream | meaning |", "|---|---|---|---|"]
         lines += [f"| `{m.name}` | {m.kind} | `{m.source}` | {m.doc} |" for m in domain.measures]
-        lines += ["", "| dimension | values | per minute | per hour / day | meaning |",
-                  "|---|---|---|---|---|"]
+        if "minute" in domain.grains:
+            lines += ["", "| dimension | values | per minute | per hour / day | meaning |",
+                      "|---|---|---|---|---|"]
+        else:
+            lines += ["", "| dimension | values | splits | meaning |", "|---|---|---|---|"]
         for d in domain.dimensions:
             values = ", ".join(f"`{v}`" for v in d.values) if d.values else "codes as sent"
             minute = ", ".join(f"`{s.stream}`" for s in domain.sources if d.name in s.minute) or "—"
             hour = ", ".join(f"`{s.stream}`" for s in domain.sources if d.name in s.hour) or "—"
-            lines.append(f"| `{d.name}` | {values} | {minute} | {hour} | {d.doc} |")
+            if "minute" in domain.grains:
+                lines.append(f"| `{d.name}` | {values} | {minute} | {hour} | {d.doc} |")
+            else:
+                lines.append(f"| `{d.name}` | {values} | {hour} | {d.doc} |")
     return "\n".join(lines) + "\n"
 
 
 def describe() -> dict[str, object]:
-    """The whitelist as plain data (measures, dimensions per grain), e.g. for an explore page.
+    """The whitelist as plain data (grains, measures, dimensions per grain), e.g. for an
+    explore page: a domain answers only its ``grains`` (enrollment: ``day`` and ``season``).
 
     ``streams`` says, per rollup width, which streams keep a dimension: a dimension splits or
     filters exactly the measures of those streams, so a form can offer only the combinations
@@ -39,6 +49,8 @@ def describe() -> dict[str, object]:
     """
     return {
         d.name: {
+            "grains": list(d.grains),
+            "default_grain": d.default_grain,
             "measures": [{"name": m.name, "kind": m.kind, "stream": m.source, "doc": m.doc}
                          for m in d.measures],
             "dimensions": [{"name": x.name, "values": list(x.values), "doc": x.doc,

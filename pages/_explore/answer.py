@@ -57,19 +57,29 @@ def diff_text(value: Any, kind: str, lang: str) -> str:
         return f"{value * 100:+.2f}{t('explore.pp', lang)}"
     if kind == "mean":
         return f"{value:+,.2f}"
-    return f"{int(value):+,}"
+    return _carried(value, "+")
+
+
+def _carried(value: Any, sign: str = "") -> str:
+    """A count, lowest or highest with separators and the decimals it carries: a score of
+    612.5 is 612.5 (never 612), a count or a peak in bits per second stays whole. Up to six
+    places, as the chart's hover writes them, so a float's last-bit noise stays hidden."""
+    if float(value).is_integer():
+        return f"{int(value):{sign},}"
+    return f"{value:{sign},.6f}".rstrip("0").rstrip(".")
 
 
 def number_text(value: Any, kind: str) -> str:
-    """A figure as the table shows it: counts whole with separators, means to two places,
-    ratios as percent to two places, no sample as "—" (never a zero)."""
+    """A figure as the table shows it: counts, lowest and highest with separators and the
+    decimals they carry (a minimum score of 612.5, not 612), means to two places, ratios as
+    percent to two places, no sample as "—" (never a zero)."""
     if value is None:
         return "—"
     if kind == "ratio":
         return f"{value * 100:.2f}%"
     if kind == "mean":
         return f"{value:,.2f}"
-    return f"{int(value):,}"
+    return _carried(value)
 
 
 def _dims(whitelist: Mapping[str, Any], domain: str) -> dict[str, dict[str, Any]]:

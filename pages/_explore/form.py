@@ -13,7 +13,7 @@ from typing import Any
 from dash import dcc, html
 
 from ioc_app import read
-from layouts.i18n import t
+from layouts.i18n import CATALOGUE, t
 from pages._explore.answer import dim_label, measure_label, value_label
 from pages._explore.dates import picker
 from pages._explore.question import COMPARE, PRESETS, Question
@@ -106,6 +106,19 @@ def group_options(whitelist: Mapping[str, Any], domain: str, lang: str,
                           for d in whitelist["domains"][domain]["dimensions"]], chosen)
 
 
+def grain_options(whitelist: Mapping[str, Any], domain: str, lang: str,
+                  chosen: str | None = None) -> list[dict[str, str]]:
+    """The grains the domain answers (enrollment: days and seasons; the streams: minutes, hours
+    and days). A link's grain the domain refuses is kept as a choice marked "?", so the radio
+    shows what was asked beside the API's refusal instead of silently choosing another."""
+    grains = whitelist["domains"][domain]["grains"]
+    options = [{"label": t(f"explore.grain.{g}", lang), "value": g} for g in grains]
+    if chosen and chosen not in grains:
+        key = f"explore.grain.{chosen}"
+        options.append({"label": f"{t(key, lang) if key in CATALOGUE else chosen} ?", "value": chosen})
+    return options
+
+
 def grain_hint(whitelist: Mapping[str, Any], grain: str, lang: str) -> str:
     """The grain's limits in words, before a question runs into them (nothing for a grain the
     whitelist does not know: the API's refusal says which it takes)."""
@@ -138,14 +151,13 @@ def controls(q: Question, whitelist: Mapping[str, Any], lang: str, start_text: s
     custom = q.preset == "custom"
     compares = [{"label": t(f"explore.compare.{c}", lang), "value": c} for c in ("none", *COMPARE)]
     domains = [{"label": t(f"explore.domain.{d}", lang), "value": d} for d in whitelist["domains"]]
-    grains = [{"label": t(f"explore.grain.{g}", lang), "value": g} for g in whitelist["grains"]]
     presets = [{"label": t(f"explore.preset.{p}", lang), "value": p} for p in PRESETS]
     return html.Section([
         html.H2(t("explore.query", lang), className="ex-panel-title"),
         html.Div([
             _field("explore.domain", _radio(ID["domain"], domains, q.domain), lang, "ex-wide"),
             _field("explore.grain", html.Div([
-                _radio(ID["grain"], grains, q.grain),
+                _radio(ID["grain"], grain_options(whitelist, q.domain, lang, q.grain), q.grain),
                 html.Div(grain_hint(whitelist, q.grain, lang), id=ID["grain-hint"], className="ex-hint"),
             ]), lang, "ex-wide"),
             _field("explore.range", html.Div([

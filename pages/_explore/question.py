@@ -17,13 +17,16 @@ from zoneinfo import ZoneInfo
 
 from ioc_app import read
 
-PRESETS = ("1h", "24h", "today", "7d", "30d", "custom")
+PRESETS = ("1h", "24h", "today", "7d", "30d", "season", "custom")
 COMPARE = ("previous", "last_year")
 #: the page's own parameters besides the question's dimensions (anything else is refused)
 PAGE_PARAMS = frozenset({"domain", "grain", "measures", "group_by", "range", "from", "to", "compare",
                          "lang", "theme", "fit", "at", "screen"})
 DEFAULT_PRESET = "24h"
 DEFAULT_GRAIN = "hour"
+#: the range a grain starts with (a link without ``range``, a domain switch that changes the
+#: grain): as many buckets as read at a glance, as the API's own default spans
+GRAIN_PRESET = {"minute": "1h", "hour": "24h", "day": "30d", "season": "season"}
 PRESET_SPAN = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7),
                "30d": timedelta(days=30)}
 API_PATH = "/api/v1/query/"
@@ -84,7 +87,7 @@ def question_from_query(query: Mapping[str, Any], whitelist: Mapping[str, Any]) 
     domain_name = next((d for d in asked if d in domains), next(iter(domains)))
     problems = [("explore.bad_domain", d) for d in asked[:1] if d not in domains]
     domain = domains[domain_name]
-    grain = next(iter(_values(query, "grain")), DEFAULT_GRAIN)
+    grain = next(iter(_values(query, "grain")), domain["default_grain"])
     measures = tuple(_names(query, "measures")) if "measures" in query else default_measures(domain)
     dims = {d["name"]: d for d in domain["dimensions"]}
     group_by = tuple(_names(query, "group_by"))
@@ -98,7 +101,7 @@ def question_from_query(query: Mapping[str, Any], whitelist: Mapping[str, Any]) 
     problems += [("explore.bad_range", p) for p in _values(query, "range")[:1] if p not in PRESETS]
     start, end = (_values(query, "from") or [None])[0], (_values(query, "to") or [None])[0]
     if preset is None:
-        preset = "custom" if start or end else DEFAULT_PRESET
+        preset = "custom" if start or end else GRAIN_PRESET.get(grain, DEFAULT_PRESET)
     if preset != "custom":
         start = end = None
     compare = next(iter(_values(query, "compare")), None) or None
@@ -146,10 +149,11 @@ def range_params(q: Question, end: datetime, zone: ZoneInfo) -> tuple[str | None
     """``(from, to)`` for the API: a preset resolved against ``end`` (now, or ``?at=``)."""
     if q.preset == "custom":
         return time_param(q.start, zone), time_param(q.end, zone)
-    if q.preset == "today":
+    if q.preset in ("today", "season"):
         local = end.astimezone(zone)
-        midnight = datetime(local.year, local.month, local.day, tzinfo=zone)
-        return _iso(midnight, zone), _iso(end, zone)
+        first = (datetime(local.year, 1, 1, tzinfo=zone) if q.preset == "season"  # the admission year
+                 else datetime(local.year, local.month, local.day, tzinfo=zone))
+        return _iso(first, zone), _iso(end, zone)
     return _iso(end - PRESET_SPAN[q.preset], zone), _iso(end, zone)
 
 
@@ -210,6 +214,21 @@ def range_end(at: str | None, zone: ZoneInfo) -> datetime:
     """What presets count back from: ``?at=`` when it is a time, else now."""
     return parse_moment(at, zone) or datetime.now(zone)
 
+
+
+def for_domain(q: Question, domain: str, whitelist: Mapping[str, Any]) -> Question:
+    """The question after the analyst picks ``domain`` in the form: its default measures, no
+    grouping or filter; the grain and range kept when the domain answers that grain, else the
+    domain's default grain over that grain's default range (enrollment: days over the last 30
+    days; a domain without seasons leaves ``season`` for hours over the last 24 hours), so a
+    switch never lands on a refusal the analyst did not ask for. A link naming a grain the
+    domain refuses is not read through here: it keeps its grain and shows the refusal."""
+    entry = whitelist["domains"][domain]
+    q = Question(domain, q.grain, default_measures(entry), (), (), q.preset, q.start, q.end, q.compare)
+    if q.grain in entry["grains"]:
+        return q
+    grain = entry["default_grain"]
+    return q._replace(grain=grain, preset=GRAIN_PRESET.get(grain, DEFAULT_PRESET), start=None, end=None)
 
 
 def question_from_form(domain: str, grain: str, measures: Sequence[str] | None,

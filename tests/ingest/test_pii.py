@@ -103,6 +103,40 @@ def test_validation_refuses_each_shape_in_its_fields() -> None:
     assert ok.accepted == 1  # a pseudonymous key and Chinese text in a code pass
 
 
+def test_suspects_that_are_not_personal_data_pass_among_those_that_are(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Validation first only suspects personal data (one regular expression per field) and
+    decides with the exact checks when a suspect would reject an event: a batch mixing
+    look-alikes (a wrong check digit, a failed Luhn check), real personal data and other
+    errors comes out exactly as from the exact checks alone."""
+    from ingest import field_rules
+    from ingest import validate as validation
+
+    stream = get_stream("gate.pass")
+    base = random_events(stream, 1, 3, NOW)[0]
+    bad_check = ID_NUMBER[:-1] + ("0" if ID_NUMBER[-1] != "0" else "1")
+    not_a_card = _luhn("622202", 16)[:-1] + str((int(_luhn("622202", 16)[-1]) + 1) % 10)
+    assert not pii.contains_pii(bad_check, "id") and not pii.contains_pii(not_a_card, "code")
+    changes: list[dict[str, Any]] = [
+        {"event_id": bad_check}, {"gate_id": not_a_card}, {"campus": not_a_card, "person_key": "张三"},
+        {"gate_id": not_a_card, "direction": "sideways"}, {"person_key": ID_NUMBER}, {},
+    ]
+    events = [{**base, "event_id": f"e{i}", **c} for i, c in enumerate(changes)]
+    suspected = validate(stream, events, source="t", now=NOW)
+    monkeypatch.setattr(validation, "plan_for",
+                        lambda s, schema, exact_pii=True: field_rules.plan_for(s, schema, exact_pii=True))
+    exact = validate(stream, events, source="t", now=NOW)
+    assert suspected.frame.equals(exact.frame)
+    assert suspected.index == exact.index and suspected.rejected == exact.rejected
+    assert suspected.errors == exact.errors
+    assert suspected.index == [0, 1, 5]
+    assert [(e["index"], e["field"], e["reason"]) for e in suspected.errors] == [
+        (2, "person_key", "pii_not_allowed"), (3, "direction", "bad_enum"),
+        (4, "person_key", "pii_not_allowed")]
+    # a batch whose only suspects are look-alikes is accepted whole
+    assert validate(stream, events[:2], source="t", now=NOW).accepted == 2
+
+
 def test_messages_never_repeat_personal_data() -> None:
     stream = get_stream("gate.pass")
     base = random_events(stream, 1, 2, NOW)[0]

@@ -29,18 +29,11 @@ from ioc_app.storage import Store
 from metrics import enrollment, gate
 from metrics.gate import local_midnight
 from tests.conftest import Server, free_port, product_env
+from tests.ioc_app.test_demo_feed import counts
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SCALE = 0.02  # a small campus: two weeks of gate passes are some tens of thousands of events
 DAYS = 7  # yesterday and the same day last week
-TABLES = ("gate_pass", "network_link", "network_online", "network_security", "service_workflow",
-          "service_print", "service_call", "enrollment_admission", "enrollment_checkin")
-
-
-def counts(store: Store) -> dict[str, int]:
-    out = {t: store.rows(f"SELECT count() FROM {t}")[0][0] for t in TABLES}
-    out["enrollment_plan"] = store.rows("SELECT count() FROM enrollment_plan FINAL")[0][0]
-    return out
 
 
 class Filled:

@@ -19,11 +19,15 @@ import orjson
 import polars as pl
 import pytest
 import redis
+from flask import g
 
+from ingest.enrollment import ENROLLMENT_ADMISSION
 from ingest.gate import GATE_PASS
 from ingest.validate import validate
 from ioc_app import read
+from ioc_app.access import principal
 from ioc_app.app import create_app
+from ioc_app.permissions import Principal
 from ioc_app.query_service import EXTENSION, KEY_PREFIX, LIVE_TIMEOUT_S, PAST_TIMEOUT_S, cache_timeout
 from ioc_app.settings import Settings
 from ioc_app.storage import Store, StoreError
@@ -191,7 +195,13 @@ ERRORS = [  # (query, status, code, what the message must say)
     ("gate?format=pdf", 400, "bad_parameter", ["use one of: json, csv, xlsx"]),
     ("gate?format=csv&format=json", 400, "bad_parameter", ["format is given 2 times"]),
     ("gate?group_by=gate_id%3B%20DROP%20TABLE%20gate_pass", 400, "bad_parameter", ["cannot group by"]),
-    ("enrollment", 404, "unknown_domain", ["gate, network, service"]),
+    ("admissions", 404, "unknown_domain", ["gate", "network", "service", "enrollment"]),
+    ("gate?grain=season", 400, "bad_parameter", ["grain=season is not a grain of gate", "minute, hour, day"]),
+    ("enrollment?grain=hour", 400, "bad_parameter", ["takes grain day, season"]),
+    ("enrollment?measures=admitted&group_by=campus", 400, "bad_parameter",
+     ["campus does not apply to measure admitted"]),
+    ("enrollment?province=99", 400, "bad_parameter", ["use one of: 11, 12"]),
+    ("enrollment?grain=season&from=1990-01-01", 400, "bad_parameter", ["at most 20 seasons"]),
 ]
 
 
@@ -261,3 +271,53 @@ def test_redis_cache_shared_and_expiring(counting: CountingStore, tmp_path: Path
         r.close()
     finally:
         c.runtime.pipeline.buffer.close()
+
+
+# --- enrollment: latest states and the small-cell rule ------------------------------------------
+
+def admissions(year: int, at: datetime) -> list[dict[str, Any]]:
+    """Four candidates admitted in Hubei (42) and one alone in Beijing (11), whose score would
+    be that one person's."""
+    base = {"year": year, "batch": "regular", "category": "general", "track": "physics", "college": "cs",
+            "major": "080901", "status": "admitted"}
+    out = [{**base, "event_id": f"e-{i}", "ts": int(at.timestamp() * 1000), "candidate_key": f"c{i}",
+            "province": "42", "score": 600.0 + 2 * i} for i in range(4)]
+    out.append({**base, "event_id": "e-alone", "ts": int(at.timestamp() * 1000), "candidate_key": "alone",
+                "province": "11", "score": 601.5})
+    return out
+
+
+def test_enrollment_scores_are_exact_only_for_the_admissions_role(client: Any,
+                                                                   counting: CountingStore) -> None:
+    year = NOW.astimezone(ZONE).year
+    result = validate(ENROLLMENT_ADMISSION, admissions(year, NOW - timedelta(hours=2)), source="t")
+    assert result.errors == []
+    counting.insert(ENROLLMENT_ADMISSION.table, result.frame)
+    question = {"grain": "season", "group_by": "province", "measures": "admitted,score_avg,score_max"}
+
+    def scores(body: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+        return {r["province"]: (r["admitted"], r["score_avg"], r["score_max"]) for r in body["rows"]
+                if r["season"] == str(year)}
+
+    signed_in(client.application, client, roles=("analyst",), name="analyst-only")
+    hidden = client.get("/api/v1/query/enrollment", query_string=question)
+    assert hidden.status_code == 200, hidden.data
+    # the lone candidate's score is hidden, and Hubei's with it (else the year's total would tell it)
+    assert scores(orjson.loads(hidden.data)) == {"11": (1, None, None), "42": (4, None, None)}
+    assert b"601.5" not in hidden.data
+    signed_in(client.application, client, roles=("analyst", "admissions"), name="office")
+    exact = client.get("/api/v1/query/enrollment", query_string=question)
+    assert exact.headers["X-IOC-Cache"] == "miss"  # another entry than the rule's answer
+    # the season before is not stored: a comparison with it is refused, not read as zeros
+    before = client.get("/api/v1/query/enrollment", query_string={**question, "compare": "last_year"})
+    assert before.status_code == 400 and "compare=last_year" in orjson.loads(before.data)["message"]
+    assert scores(orjson.loads(exact.data)) == {"11": (1, 601.5, 601.5), "42": (4, 603.0, 606.0)}
+    # /explore asks through read.query: a viewer sees the rule's answer, the office the exact one
+    args = {k: [v] for k, v in question.items()}
+    for roles, want in ((("viewer",), (1, None, None)), (("viewer", "admissions"), (1, 601.5, 601.5))):
+        with client.application.test_request_context():
+            g.principal = Principal.person("someone", roles, "local")
+            assert principal().roles == roles
+            body = read.query("enrollment", args, max_rows=1000)
+        assert scores(body)["11"] == want, roles
+        assert body["cache"] == "hit"  # the API's answers above, per rule

@@ -58,9 +58,9 @@ def test_the_page_gets_the_apis_answer_from_the_same_cache_entry(app: Any) -> No
 def test_a_refusal_is_data_with_the_apis_message(app: Any) -> None:
     with app.test_request_context():
         refused = read.query("gate", {**ARGS, "grain": ["minute"], "group_by": ["method"]}, max_rows=1000)
-        unknown = read.query("enrollment", {}, max_rows=1000)
+        unknown = read.query("admissions", {}, max_rows=1000)
     assert refused["error"] == "bad_parameter" and "grain=hour" in refused["message"]
-    assert unknown["error"] == "unknown_domain" and "gate, network, service" in unknown["message"]
+    assert unknown["error"] == "unknown_domain" and "enrollment" in unknown["message"]
 
 
 def test_an_answer_longer_than_the_page_keeps_only_its_size(app: Any) -> None:

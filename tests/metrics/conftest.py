@@ -64,6 +64,11 @@ class Week:
         ).with_columns(pl.col("ts").dt.convert_time_zone(self.zone.key).alias("local"))
 
 
+#: The end of the 2025 season (local midnight, October 1); the season store holds both seasons.
+SEASON_NOW = datetime(2025, 10, 1, tzinfo=ZONE).astimezone(UTC)
+SEASON_FROM = datetime(2024, 6, 30, tzinfo=ZONE).astimezone(UTC)
+
+
 def week_end(zone: ZoneInfo, today: datetime | None = None) -> datetime:
     """Yesterday at 10:30:20 local time, as aware UTC."""
     local = (today or datetime.now(UTC)).astimezone(zone) - timedelta(days=1)
@@ -107,5 +112,21 @@ def week(engine_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     now = week_end(ZONE)
     truth = store_week(store, site, tmp / "wal", tmp / "truth", now, ("gate", "network", "service"))
     yield Week(store, site, ZONE, now, truth)
+    store.command(f"DROP DATABASE IF EXISTS {name} SYNC")
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def season(engine_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
+    """Two admission seasons with check-in, simulated and stored through the ingest path."""
+    site = load_site(DEFAULT_SITE)
+    name = "t_season_" + uuid.uuid4().hex[:8]
+    store = Store(f"chdb://{engine_path}", database=name)
+    migrate(store)
+    store_reference(store, site)
+    tmp = tmp_path_factory.mktemp("season")
+    days = (SEASON_NOW - SEASON_FROM).days
+    truth = store_week(store, site, tmp / "wal", tmp / "truth", SEASON_NOW, ("enrollment",), days=days)
+    yield Week(store, site, ZONE, SEASON_NOW, truth)
     store.command(f"DROP DATABASE IF EXISTS {name} SYNC")
     store.close()

@@ -5,10 +5,7 @@ re-imported plans, check-in steps."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -32,11 +29,8 @@ from ioc_app.settings import DEFAULT_SITE
 from ioc_app.storage import Store
 from metrics import enrollment
 from metrics.enrollment import year_totals
-from tests.metrics.conftest import ZONE, Week, store_week
+from tests.metrics.conftest import SEASON_NOW, ZONE, Week
 
-#: The end of the 2025 season (local midnight, October 1); the store holds both seasons.
-SEASON_NOW = datetime(2025, 10, 1, tzinfo=ZONE).astimezone(UTC)
-SEASON_FROM = datetime(2024, 6, 30, tzinfo=ZONE).astimezone(UTC)
 #: The documented tie-break at an equal ts: the status further along wins.
 TIE_ORDER = ("filed", "admitted", "returned", "withdrawn")
 DIMS = {"by_province": ("province", PROVINCES), "by_batch": ("batch", BATCHES),
@@ -53,22 +47,6 @@ def approx(tree: Any) -> Any:
     if isinstance(tree, float):
         return pytest.approx(tree, rel=1e-9, abs=1e-9)
     return tree
-
-
-@pytest.fixture(scope="session")
-def season(engine_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Week]:
-    """Two admission seasons with check-in, simulated and stored through the ingest path."""
-    site = load_site(DEFAULT_SITE)
-    name = "t_season_" + uuid.uuid4().hex[:8]
-    store = Store(f"chdb://{engine_path}", database=name)
-    migrate(store)
-    store_reference(store, site)
-    tmp = tmp_path_factory.mktemp("season")
-    days = (SEASON_NOW - SEASON_FROM).days
-    truth = store_week(store, site, tmp / "wal", tmp / "truth", SEASON_NOW, ("enrollment",), days=days)
-    yield Week(store, site, ZONE, SEASON_NOW, truth)
-    store.command(f"DROP DATABASE IF EXISTS {name} SYNC")
-    store.close()
 
 
 # --- the independent computation -----------------------------------------------------------

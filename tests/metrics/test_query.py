@@ -402,8 +402,9 @@ def test_bad_parameters_are_refused_naming_what_is_allowed(domain: str, args: di
 
 def test_unknown_domain_names_the_domains() -> None:
     with pytest.raises(QueryError) as err:
-        parse_spec("enrollment", {}, SHANGHAI, NOW_FIXED)
-    assert err.value.code == "unknown_domain" and "gate, network, service" in err.value.message
+        parse_spec("admissions", {}, SHANGHAI, NOW_FIXED)
+    assert err.value.code == "unknown_domain"
+    assert all(d in err.value.message for d in DOMAINS) and "enrollment" in err.value.message
 
 
 def test_extra_parameters_are_named_as_allowed() -> None:
@@ -455,7 +456,9 @@ def test_injection_in_names_is_refused(data: Data, args: dict) -> None:
 
 def test_sql_is_built_only_from_whitelisted_identifiers() -> None:
     for domain in DOMAINS.values():
-        for grain in q.GRAINS:
+        if domain.answers is not None:  # latest states: tests/metrics/test_enrollment_query.py
+            continue
+        for grain in domain.grains:
             for source in domain.sources:
                 measures = [m for m in domain.measures if m.source == source.stream]
                 dims = source.dims(grain)
@@ -477,6 +480,10 @@ def test_whitelist_matches_the_schema(data: Data) -> None:
             {"db": data.store.database}):
         columns.setdefault(table, set()).add(name)
     for domain in DOMAINS.values():
+        if domain.answers is not None:  # no rollups: its sources are raw tables
+            for source in domain.sources:
+                assert source.table in columns, source.table
+            continue
         for source in domain.sources:
             for rollup, dims in (("1m", source.minute), ("1h", source.hour)):
                 table = f"{source.table}_{rollup}"
@@ -496,7 +503,8 @@ def test_enumerations_match_the_event_contracts() -> None:
             streams = [BY_NAME[s.stream] for s in domain.sources if dim.name in s.hour]
             field = dim.name if dim.name != "print_result" else "result"
             for stream in streams:
-                assert stream.field(field).values == dim.values, (domain.name, dim.name)
+                if any(f.name == field for f in stream.all_fields):  # a plan row names no college
+                    assert stream.field(field).values == dim.values, (domain.name, dim.name)
 
 
 def test_docs_list_the_whitelist() -> None:

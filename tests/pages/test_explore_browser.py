@@ -305,6 +305,14 @@ def test_a_refused_combination_says_what_to_change(server: Server, browser: Any,
     page.fill("#explore-from", "昨天")
     w.after(lambda: page.press("#explore-from", "Enter"), "() => !!document.querySelector('.ex-error')")
     assert "is not an RFC 3339 time" in error.inner_text()
+    # admissions answer days and seasons, not hours: the form offers those and switches to
+    # days over the last 30 days, an answer rather than a refusal
+    w.after(lambda: page.locator("#explore-domain label").filter(has_text="招生录取").click(),
+            "() => document.querySelector('#explore-api-url').value.includes('/enrollment?')")
+    assert page.locator(".ex-error").count() == 0 and page.locator("#explore-rows").is_visible()
+    assert page.locator("#explore-grain label").all_inner_texts() == ["天", "招生季"]
+    assert page.locator("#explore-grain .selected").inner_text() == "天"
+    assert "grain=day" in page.url and "range=30d" in page.url
     w.clean(server.url + "/")
     page.close()
 

@@ -287,3 +287,115 @@ def test_a_compared_answer_has_its_columns_and_dashed_series(whitelist: dict[str
     fig, _ = ans.figure(a, whitelist, "en", "light")
     names = [(t["name"], t["line"].get("dash")) for t in fig["data"]]
     assert names[:2] == [("Entries", None), ("Entries · Same period last year", "dash")]
+
+
+def test_the_grain_control_offers_the_domains_own_grains(explore: Any, whitelist: dict[str, Any]) -> None:
+    """Enrollment answers days and seasons, the streams minutes, hours and days: the form
+    offers exactly those; a link's grain the domain refuses stays on screen, marked."""
+    assert whitelist["domains"]["enrollment"]["grains"] == ["day", "season"]
+    assert whitelist["domains"]["enrollment"]["default_grain"] == "day"
+    assert whitelist["domains"]["gate"]["default_grain"] == "hour"
+    values = {d: [o["value"] for o in form.grain_options(whitelist, d, "zh")] for d in whitelist["domains"]}
+    assert values["enrollment"] == ["day", "season"] and values["gate"] == ["minute", "hour", "day"]
+    assert all("season" not in v for d, v in values.items() if d != "enrollment")
+    assert [o["label"] for o in form.grain_options(whitelist, "enrollment", "en")] == ["Day", "Season"]
+    # a shared link asking gates per season, or for a grain nobody knows: kept, for the refusal
+    marked = form.grain_options(whitelist, "gate", "zh", "season")[-1]
+    assert marked == {"label": "招生季 ?", "value": "season"}
+    assert form.grain_options(whitelist, "gate", "en", "week")[-1] == {"label": "week ?", "value": "week"}
+    assert len(form.grain_options(whitelist, "gate", "en", "hour")) == 3
+    season = question.question_from_query({"domain": "gate", "grain": "season", "range": "7d"}, whitelist)
+    assert season.grain == "season"  # not rewritten: the API says which grains gates take
+    with pytest.raises(QueryError, match="minute, hour, day"):
+        parse_spec("gate", question.api_args(season, NOW, ZONE), ZONE, NOW.astimezone(UTC))
+
+
+def test_a_link_without_grain_or_range_takes_the_domains_defaults(explore: Any,
+                                                                  whitelist: dict[str, Any]) -> None:
+    q = question.question_from_query({"domain": "enrollment"}, whitelist)
+    assert (q.grain, q.preset) == ("day", "30d")
+    seasons = question.question_from_query({"domain": "enrollment", "grain": "season"}, whitelist)
+    assert seasons.preset == "season"
+    minutes = question.question_from_query({"domain": "network", "grain": "minute"}, whitelist)
+    assert minutes.preset == "1h"
+    spec = parse_spec("enrollment", question.api_args(q, NOW, ZONE), ZONE, NOW.astimezone(UTC))
+    assert spec.grain == "day" and spec.start == datetime(2026, 8, 2, tzinfo=ZONE).astimezone(UTC)
+
+
+def test_the_season_preset_is_the_admission_year_so_far(explore: Any) -> None:
+    q = question.Question("enrollment", "season", preset="season")
+    assert question.range_params(q, NOW, ZONE) == ("2026-01-01T00:00:00+08:00", "2026-09-01T09:30:15+08:00")
+    spec = parse_spec("enrollment", question.api_args(q, NOW, ZONE), ZONE, NOW.astimezone(UTC))
+    assert (spec.start, spec.end) == (datetime(2026, 1, 1, tzinfo=ZONE), datetime(2027, 1, 1, tzinfo=ZONE))
+    at = question.range_end("2025-08-15", ZONE)  # a replayed moment: its own season
+    assert question.range_params(q, at, ZONE)[0] == "2025-01-01T00:00:00+08:00"
+
+
+def test_switching_domain_takes_its_default_grain_only_when_it_must(explore: Any,
+                                                                    whitelist: dict[str, Any]) -> None:
+    gate = question.Question("gate", "hour", ("in",), ("gate_id",), (("direction", ("in",)),), "7d",
+                             compare="last_year")
+    enrollment = question.for_domain(gate, "enrollment", whitelist)
+    assert (enrollment.grain, enrollment.preset, enrollment.compare) == ("day", "30d", "last_year")
+    assert enrollment.measures == question.default_measures(whitelist["domains"]["enrollment"])
+    assert enrollment.group_by == () and enrollment.filters == ()
+    # what the switch asks, the API answers (the real parser, no refusal)
+    spec = parse_spec("enrollment", question.api_args(enrollment, NOW, ZONE), ZONE, NOW.astimezone(UTC))
+    assert spec.grain == "day" and spec.measures == enrollment.measures
+    seasons = enrollment._replace(grain="season", preset="season")
+    back = question.for_domain(seasons, "service", whitelist)
+    assert (back.grain, back.preset, back.start, back.end) == ("hour", "24h", None, None)
+    parse_spec("service", question.api_args(back, NOW, ZONE), ZONE, NOW.astimezone(UTC))
+    # a grain the new domain takes is kept, and so is the range the analyst set
+    days = question.Question("gate", "day", preset="custom", start="2026-08-01", end="2026-08-15")
+    kept = question.for_domain(days, "enrollment", whitelist)
+    assert (kept.grain, kept.preset, kept.start, kept.end) == ("day", "custom", "2026-08-01", "2026-08-15")
+    assert question.for_domain(seasons, "enrollment", whitelist).grain == "season"
+
+
+def test_lowest_and_highest_keep_their_decimals(explore: Any, whitelist: dict[str, Any]) -> None:
+    """A minimum score of 612.5 is written 612.5 in the table and the chart's hover; counts
+    stay whole, means two places, ratios percent."""
+    assert ans.number_text(612.5, "min") == "612.5" and ans.number_text(688.25, "max") == "688.25"
+    assert ans.number_text(612.0, "min") == "612" and ans.number_text(7.5e9, "max") == "7,500,000,000"
+    assert ans.number_text(612.1 + 1e-12, "min") == "612.1"  # a float's last bits are not a decimal
+    assert ans.number_text(1234, "count") == "1,234" and ans.number_text(640.4567, "mean") == "640.46"
+    assert ans.diff_text(1.5, "min", "en") == "+1.5" and ans.diff_text(-2.0, "max", "en") == "-2"
+    rows = [{"season": "2025", "score_min": 598.5, "score_avg": 640.4567, "score_max": 688.0,
+             "admitted": 120},
+            {"season": "2026", "score_min": 612.5, "score_avg": 651.25, "score_max": 690.5, "admitted": 130}]
+    a = {"domain": "enrollment", "grain": "season", "group_by": [], "rows": rows, "row_count": 2,
+         "measures": ["score_min", "score_avg", "score_max", "admitted"]}
+    box, _, _ = ans.table_part(a, whitelist, "zh", 0)
+    cells = [[td.children for td in tr.children] for tr in box.children.children[2].children]
+    assert cells == [["2025", "598.5", "640.46", "688", "120"], ["2026", "612.5", "651.25", "690.5", "130"]]
+    fig, _ = ans.figure(a, whitelist, "en", "light")
+    hover = {tr["name"]: tr["hovertemplate"] for tr in fig["data"]}
+    assert all(":,.6~f}" in hover[n] for n in ("Lowest score", "Highest score", "Admitted"))
+    assert ":,.2f}" in hover["Average score"]
+    # a season is an admission year: bars labelled 2025, 2026 (not "01-01 00:00")
+    assert all(tr["type"] == "bar" for tr in fig["data"]) and fig["data"][0]["x"] == ["2025", "2026"]
+    axis = fig["layout"]["xaxis"]
+    assert axis["tickformat"] == "%Y" and axis["tickvals"] == ["2025", "2026"]
+
+
+def test_the_excel_file_keeps_the_decimals_of_a_score() -> None:
+    """The download holds the full value, and shows it: 612.5, not 613 (a whole peak keeps
+    the thousands format; the CSV writes values as stored)."""
+    import io
+
+    import polars as pl
+    from openpyxl import load_workbook
+
+    from ioc_app.query_file import xlsx_bytes
+
+    spec = parse_spec("enrollment", {"grain": ["season"], "measures": ["score_min,score_max,admitted"],
+                                     "from": ["2025-01-01"]}, ZONE, NOW.astimezone(UTC))
+    frame = pl.DataFrame({"season": ["2025", "2026"], "score_min": [598.0, 612.5],
+                          "score_max": [688.25, None], "admitted": [120, 130]})
+    data = xlsx_bytes(frame, spec, ZONE, NOW, "/api/v1/query/enrollment", "zh")
+    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
+    values = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    assert values == [["2025", 598, 688.25, 120], ["2026", 612.5, None, 130]]
+    formats = [[c.number_format for c in row[1:]] for row in sheet.iter_rows(min_row=2)]
+    assert formats[0] == ["#,##0", "#,##0.0#####", "#,##0"] and formats[1][0] == "#,##0.0#####"
