@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlparse
 from layouts.drill import LINK_CLASS, TRACE_KEY, bucket, explore_href, link, points, season_href
 from layouts.live import kpi, options
 from layouts.ranking import RankRow, ranking_rows
+from metrics import query
 from pages._explore.question import question_from_query
 
 
@@ -21,14 +22,8 @@ def params(href: str) -> dict[str, list[str]]:
     return parse_qs(url.query)
 
 
-WHITELIST = {
-    "grains": ["minute", "hour", "day"],
-    "domains": {"gate": {
-        "measures": [{"name": n, "kind": "count", "stream": "gate.pass", "doc": ""}
-                     for n in ("attempts", "in", "out", "passes")],
-        "dimensions": [{"name": "gate_id", "values": [], "doc": ""},
-                       {"name": "deny_reason", "values": ["expired", "other"], "doc": ""}]}},
-}
+#: the whitelist as /explore reads it (``read.whitelist``)
+WHITELIST = {"domains": query.describe(), "grains": query.grain_limits()}
 
 
 def test_a_figure_of_today_asks_today_at_day_grain() -> None:
