@@ -60,6 +60,35 @@ def may_open(path: str) -> bool:
     return principal().may_open(path)
 
 
+#: the cookie ``assets/ioc_display.js`` sets before a page is asked for: ``tablet`` (a touch
+#: screen or a narrow window) or ``desk``
+DISPLAY_COOKIE = "ioc_display"
+
+
+def display() -> str:
+    """Where the page is shown (``layouts.live.DISPLAYS``): ``wall`` for a paired screen,
+    whatever its browser says; ``tablet`` when the browser found a touch screen or a narrow
+    window; else ``desk``. It only picks a layout: nothing is allowed or refused by it."""
+    from flask import has_request_context, request
+
+    from ioc_app.access import principal
+
+    if principal().kind == "screen":
+        return "wall"
+    if has_request_context() and request.cookies.get(DISPLAY_COOKIE) == "tablet":
+        return "tablet"
+    return "desk"
+
+
+def may_drill() -> bool:
+    """Do the cockpit's figures link to their breakdown for whoever is asking? For a person who
+    may open ``/explore`` — never for a paired wall screen, where nobody taps."""
+    from ioc_app.access import principal
+
+    who = principal()
+    return who.kind == "person" and who.may_open("/explore")
+
+
 def screen_pages() -> tuple[str, ...]:
     """A paired screen's playlist (empty for people: they choose pages with ``?pages=``)."""
     from ioc_app.access import principal

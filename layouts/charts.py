@@ -221,7 +221,7 @@ def combo(x: list[Any], bar_series: dict[str, list[Any]], line_series: dict[str,
     return {"data": data, "layout": layout}
 
 
-VALUE_KEYS = ("x", "y", "text", "customdata", "base", "texttemplate")
+VALUE_KEYS = ("x", "y", "text", "customdata", "base", "texttemplate", "ioc_href")
 
 
 def copy_values(target: Any, figure: dict[str, Any], *,

@@ -23,6 +23,7 @@ from typing import Any
 from dash import Patch
 
 from layouts.charts import base_layout
+from layouts.drill import points
 from layouts.i18n import t
 
 GEOJSON = Path(__file__).resolve().parent.parent / "assets" / "geo" / "china_provinces.json"
@@ -178,8 +179,10 @@ def styles(rows: list[dict[str, Any]] | None, *, theme: str = "dark", lang: str 
 
 
 def china_map(rows: list[dict[str, Any]] | None, *, theme: str = "dark", lang: str = "zh",
-              value: str = "completion", min_cell: int = 3) -> dict[str, Any]:
-    """The figure: one filled trace per province (``meta`` = its code), in code order."""
+              value: str = "completion", min_cell: int = 3,
+              hrefs: dict[str, str | None] | None = None) -> dict[str, Any]:
+    """The figure: one filled trace per province (``meta`` = its code), in code order; a
+    province in ``hrefs`` (code → its breakdown, ``layouts.drill``) leads there when tapped."""
     data = []
     for p, (fill, text) in zip(provinces(), styles(rows, theme=theme, lang=lang, value=value,
                                                                 min_cell=min_cell), strict=True):
@@ -187,7 +190,7 @@ def china_map(rows: list[dict[str, Any]] | None, *, theme: str = "dark", lang: s
             "type": "scatter", "mode": "lines", "x": list(p.xs), "y": list(p.ys), "fill": "toself",
             "fillcolor": fill, "line": {"color": BORDER.get(theme, BORDER["dark"]), "width": 0.8},
             "hoveron": "fills", "hoverinfo": "text", "text": text, "name": p.name, "meta": p.code,
-            "showlegend": False,
+            "showlegend": False, **points((hrefs or {}).get(p.code)),
         })
     axis = {"visible": False, "fixedrange": True, "showgrid": False, "zeroline": False}
     layout = base_layout(
@@ -202,10 +205,14 @@ def china_map(rows: list[dict[str, Any]] | None, *, theme: str = "dark", lang: s
 
 
 def china_map_patch(rows: list[dict[str, Any]] | None, *, theme: str = "dark", lang: str = "zh",
-                    value: str = "completion", patch: Patch | None = None, min_cell: int = 3) -> Patch:
-    """Only the colours and tap texts travel when the figures change; the shapes stay put."""
+                    value: str = "completion", patch: Patch | None = None, min_cell: int = 3,
+                    hrefs: dict[str, str | None] | None = None) -> Patch:
+    """Only the colours, tap texts and links travel when the figures change; the shapes stay put."""
     patch = patch if patch is not None else Patch()
-    for i, (fill, text) in enumerate(styles(rows, theme=theme, lang=lang, value=value, min_cell=min_cell)):
+    for i, (p, (fill, text)) in enumerate(zip(provinces(), styles(rows, theme=theme, lang=lang, value=value,
+                                                                  min_cell=min_cell), strict=True)):
         patch["data"][i]["fillcolor"] = fill
         patch["data"][i]["text"] = text
+        if hrefs and hrefs.get(p.code):
+            patch["data"][i]["ioc_href"] = hrefs[p.code]
     return patch

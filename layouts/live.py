@@ -1,8 +1,12 @@
 """The live frame of every cockpit page and the widgets bound to snapshot paths.
 
 A page is a 1920×1080 canvas (scaled to the screen by ``assets/ioc_live.js``, ``?fit=``) in
-the dark wall theme, or a flowing page in the light tablet theme. Numbers are *bound*: a
-span names its snapshot path and format, and the browser writes it when a new snapshot
+the dark wall theme, or a flowing page in the light tablet theme. Which one, when the URL does
+not say (``?theme=``, ``?fit=``), follows the display the page is on (:func:`options`): a
+paired wall screen and a desk get the canvas, a tablet — a touch screen or a narrow window, as
+``assets/ioc_display.js`` detects it before the page is asked for — the flowing light page.
+
+Numbers are *bound*: a span names its snapshot path and format, and the browser writes it when a new snapshot
 arrives — no callback round trip, no re-render. Charts listen to the snapshot version
 (``ids.VERSION``) and are patched by their page's callbacks.
 """
@@ -14,10 +18,13 @@ from typing import Any
 from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
 
 from layouts import ids
+from layouts.drill import LINK_CLASS
 from layouts.i18n import normalise_lang, t
 
 FITS = ("contain", "width", "height")
 THEMES = ("dark", "light")
+#: where a page is shown: a paired wall screen, a desk, or a tablet (touch or narrow window)
+DISPLAYS = ("wall", "desk", "tablet")
 POLL_MS = 1000
 HEARTBEAT_S = 30
 #: the pages every header links to, in one place so no page forgets one (the wall canvas hides
@@ -28,10 +35,15 @@ NAV: tuple[tuple[str, str], ...] = (
     ("nav.explore", "/explore"))
 
 
-def options(lang: str | None, theme: str | None, fit: str | None) -> tuple[str, str, str]:
-    """Normalised ``(lang, theme, fit)`` from the page's query string."""
-    return (normalise_lang(lang), theme if theme in THEMES else "dark",
-            fit if fit in FITS else "contain")
+def options(lang: str | None, theme: str | None, fit: str | None,
+            display: str = "desk") -> tuple[str, str, str]:
+    """Normalised ``(lang, theme, fit)`` from the page's query string and the ``display`` the
+    page is shown on. The URL wins: ``?theme=`` picks the theme, ``?fit=`` the scaled canvas
+    (dark). Without either, a tablet gets the light theme — the flowing page, readable at arm's
+    length — and a wall screen or a desk the dark canvas."""
+    if theme not in THEMES:
+        theme = "light" if display == "tablet" and fit not in FITS else "dark"
+    return normalise_lang(lang), theme, fit if fit in FITS else "contain"
 
 
 def bound(path: str, fmt: str = "count", initial: str = "—", cls: str = "") -> html.Span:
@@ -59,14 +71,18 @@ def tile(title: str, children: Any, *, stream: str | None = None, amber_s: int =
                         className=f"ioc-tile {cls}".strip(), **attrs)
 
 
-def kpi(label: str, path: str, fmt: str = "count", unit: str = "") -> html.Div:
-    """A label over a big bound number and its unit."""
-    return html.Div([
+def kpi(label: str, path: str, fmt: str = "count", unit: str = "", href: str | None = None) -> Any:
+    """A label over a big bound number and its unit; with ``href`` (``layouts.drill``) the
+    whole card is a link to the number's breakdown."""
+    children = [
         html.Div(label, className="ioc-kpi-label"),
         html.Div([bound(path, fmt, cls="ioc-kpi-value"),
                   html.Span(unit, className="ioc-kpi-unit") if unit else None],
                  className="ioc-kpi-body"),
-    ], className="ioc-kpi")
+    ]
+    if href:
+        return html.A(children, href=href, className=f"ioc-kpi {LINK_CLASS}")
+    return html.Div(children, className="ioc-kpi")
 
 
 def graph(page: str, name: str, figure: dict[str, Any], cls: str = "") -> dcc.Graph:

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from dash import html
 
 from layouts import ids
+from layouts.drill import LINK_CLASS
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class RankRow:
     label: str
     value: float | int | None
     parts: tuple[float, ...] = ()
+    #: the row's breakdown (``layouts.drill``): the row is then a link to it
+    href: str | None = None
 
 
 def format_number(value: float | int | None, fmt: str = "count", lang: str = "zh") -> str:
@@ -62,7 +66,7 @@ def rank_order(rows: Iterable[RankRow]) -> list[RankRow]:
 
 def ranking_rows(rows: Iterable[RankRow], *, lang: str = "zh", fmt: str = "count",
                  limit: int | None = None, max_value: float | None = None,
-                 empty: str = "—") -> list[html.Div]:
+                 empty: str = "—") -> list[Any]:
     """The rows of a board, ranked; bars are relative to ``max_value`` (default: the top value)."""
     ranked = rank_order(rows)[:limit] if limit else rank_order(rows)
     if not ranked:
@@ -76,13 +80,15 @@ def ranking_rows(rows: Iterable[RankRow], *, lang: str = "zh", fmt: str = "count
                            style={"width": f"{_share(p, top):.2f}%"})
                     for j, p in enumerate(parts)]
         text = format_number(row.value, fmt, lang)
-        out.append(html.Div([
+        cls = f"ioc-rank-row ioc-rank-{i}" if i <= 3 else "ioc-rank-row"
+        element, extra = (html.A, {"href": row.href}) if row.href else (html.Div, {})
+        out.append(element([
             html.Span(str(i), className="ioc-rank-no"),
             html.Span(row.label, className="ioc-rank-name", title=row.label),
             html.Span(text, key=f"{row.key}:{text}", className="ioc-num ioc-rank-value ioc-flip"),
             html.Div(segments, className="ioc-rank-bar"),
-        ], key=row.key, className=f"ioc-rank-row ioc-rank-{i}" if i <= 3 else "ioc-rank-row",
-            **{"data-key": row.key, "data-value": str(row.value)}))
+        ], key=row.key, className=f"{cls} {LINK_CLASS}" if row.href else cls,
+            **extra, **{"data-key": row.key, "data-value": str(row.value)}))
     return out
 
 

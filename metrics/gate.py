@@ -449,6 +449,8 @@ QUERY = Queryable(
         count_of("denied", "gate.pass", "denied", "attempts with result=deny"),
         ratio_of("deny_rate", "gate.pass", "denied", "attempts", "denied / attempts; null without attempts"),
         count_of("fever", "gate.pass", "fever", f"attempts with temperature_c ≥ {FEVER_C}"),
+        Measure("passes", "gate.pass", "toInt64(sum(p_in)) + toInt64(sum(p_out))", "count",
+                "in + out: passes either way"),
     ),
 )
 

@@ -30,6 +30,7 @@ from ioc_app import read
 from layouts import ids
 from layouts.charts import copy_values, funnel, lines, progress, ranges
 from layouts.china_map import china_map, china_map_patch, hidden_reason, legend_stops
+from layouts.drill import per_bucket, points, season_href
 from layouts.i18n import CATALOGUE, t
 from layouts.live import bound, frame, graph, kpi, options, tile
 from layouts.parts import Part, View, live_parts, under
@@ -56,9 +57,28 @@ EXACT_PATH = "/enrollment/exact"
 SCORES_NOTE = f"{PAGE}-scores-note"
 
 
+#: what a province, batch or category leads to: its plan, admitted and completion
+FILL = ("completion", "admitted", "planned")
+
+
 def section(snap: dict[str, Any] | None) -> dict[str, Any]:
     """The snapshot's enrollment section ({} before the first snapshot)."""
     return (snap or {}).get("enrollment") or {}
+
+
+def link(snap: dict[str, Any] | None, measures: str | tuple[str, ...], lang: str,
+         **filters: str) -> str | None:
+    """An enrollment figure's breakdown in /explore: the season on screen (``layouts.drill``),
+    filtered; None where the viewer follows no links (a paired wall screen) or before a season."""
+    if not read.may_drill():
+        return None
+    return season_href(measures, section(snap).get("year"), lang=lang, filters=filters,
+                       as_of=(snap or {}).get("generated_at"))
+
+
+def codes_links(snap: dict[str, Any] | None, key: str, dim: str, lang: str) -> list[str | None]:
+    """Each row of a breakdown (``by_batch``, ``by_category``) → its breakdown in /explore."""
+    return [link(snap, FILL, lang, **{dim: str(r.get(dim))}) for r in section(snap).get(key) or []]
 
 
 def code_label(prefix: str, code: str, lang: str) -> str:
@@ -95,7 +115,9 @@ PROGRESS_AXES = (("yaxis", "ticktext"), ("yaxis", "tickvals"), ("yaxis", "range"
 def progress_figure(snap: dict[str, Any] | None, key: str, dim: str, theme: str, lang: str,
                     color: str = "#36c5f0") -> dict[str, Any]:
     labels, ratios, texts = progress_data(section(snap).get(key) or [], dim, lang)
-    return progress(labels, ratios, texts, theme=theme, color=color, slots=PROGRESS_SLOTS[key])
+    fig = progress(labels, ratios, texts, theme=theme, color=color, slots=PROGRESS_SLOTS[key])
+    fig["data"][1].update(points(codes_links(snap, key, dim, lang)))  # the bar, over its track
+    return fig
 
 
 def score_data(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[Any], list[Any], list[Any]]:
@@ -115,9 +137,19 @@ def scores_note(snap: dict[str, Any] | None, lang: str, min_cell: int) -> str:
                     if r.get("admitted") and r.get("avg_score") is None)
 
 
+SCORES = ("score_min", "score_avg", "score_max")
+
+
 def scores_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    """Lowest, average and highest score by province; a province's span and marker lead to its
+    scores in /explore (the same small-cell rule hides the same ones there)."""
     names = (t("enroll.score_min", lang), t("enroll.score_avg", lang), t("enroll.score_max", lang))
-    return ranges(*score_data(snap, lang), names=names, theme=theme)
+    fig = ranges(*score_data(snap, lang), names=names, theme=theme)
+    hrefs = [link(snap, SCORES, lang, province=str(r.get("province")))
+             for r in section(snap).get("by_province") or [] if r.get("admitted")]
+    for trace in fig["data"]:
+        trace.update(points(hrefs))
+    return fig
 
 
 def season_data(snap: dict[str, Any] | None) -> tuple[list[str], list[Any], list[Any]]:
@@ -128,9 +160,15 @@ def season_data(snap: dict[str, Any] | None) -> tuple[list[str], list[Any], list
 
 
 def season_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+    """Admitted so far, day by day, this season and last; a day of this season leads to the
+    admitted as of that day."""
     x, now, last = season_data(snap)
     fig = lines(x, {t("enroll.this_year", lang): now, t("enroll.last_year", lang): last}, theme=theme,
                 area=True)
+    year = section(snap).get("year")
+    if year and read.may_drill():
+        fig["data"][0].update(per_bucket("enrollment", "admitted", "day", lang=lang,
+                                         filters={"year": str(year)}))
     fig["data"][1]["line"] = {**fig["data"][1]["line"], "dash": "dot", "width": 2}
     layout = fig["layout"]
     layout["xaxis"] = {**layout["xaxis"], "type": "date", "tickformat": "%m-%d", "nticks": 5,
@@ -169,13 +207,21 @@ def checkin_days_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> d
 
 
 def major_rows(snap: dict[str, Any] | None, lang: str) -> list[RankRow]:
-    return [RankRow(str(r.get("major")), name_of(r, lang), r.get("admitted") or 0)
+    return [RankRow(str(r.get("major")), name_of(r, lang), r.get("admitted") or 0,
+                    href=link(snap, "admitted", lang, major=str(r.get("major"))))
             for r in section(snap).get("by_major") or [] if r.get("admitted")]
 
 
 def province_rows(snap: dict[str, Any] | None, lang: str) -> list[RankRow]:
-    return [RankRow(str(r.get("province")), name_of(r, lang), r.get("admitted") or 0)
+    return [RankRow(str(r.get("province")), name_of(r, lang), r.get("admitted") or 0,
+                    href=link(snap, "admitted", lang, province=str(r.get("province"))))
             for r in section(snap).get("by_province") or [] if r.get("admitted")]
+
+
+def province_links(snap: dict[str, Any] | None, lang: str) -> dict[str, str | None]:
+    """Each province with a plan → its plan, admitted and completion in /explore."""
+    return {str(r.get("province")): link(snap, FILL, lang, province=str(r.get("province")))
+            for r in section(snap).get("by_province") or []}
 
 
 def export_link(year: Any, lang: str) -> html.A:
@@ -220,23 +266,26 @@ def map_legend(theme: str, lang: str) -> html.Div:
 
 def layout(lang: str | None = None, theme: str | None = None, fit: str | None = None,
            at: str | None = None, screen: str | None = None, **_query: Any) -> html.Div:
-    lang, theme, fit = options(lang, theme, fit)
+    lang, theme, fit = options(lang, theme, fit, read.display())
     snap = read.snapshot_for(at)
     enr = section(snap)
     min_cell = read.min_cell()
     people = t("unit.persons", lang)
     empty = t("status.no_data", lang)
     kpis = html.Div([
-        kpi(t("enrollment.plan", lang), "enrollment.plan", unit=people),
-        kpi(t("enrollment.admitted", lang), "enrollment.admitted", unit=people),
-        kpi(t("enrollment.completion", lang), "enrollment.completion", "ratio"),
-        kpi(t("enroll.registered", lang), "enrollment.checkin.registered", unit=people),
+        kpi(t("enrollment.plan", lang), "enrollment.plan", unit=people, href=link(snap, "planned", lang)),
+        kpi(t("enrollment.admitted", lang), "enrollment.admitted", unit=people,
+            href=link(snap, "admitted", lang)),
+        kpi(t("enrollment.completion", lang), "enrollment.completion", "ratio",
+            href=link(snap, "completion", lang)),
+        kpi(t("enroll.registered", lang), "enrollment.checkin.registered", unit=people,
+            href=link(snap, "registered", lang)),
     ], className="pes-kpi-row", style={"--pes-kpis": "4"})
     kpi_title = [bound("enrollment.year", "plain", initial=str(enr.get("year") or "—"), cls="pes-year"),
                  " ", t("enroll.kpis", lang)]
     map_box = html.Div([
         html.Div([graph(PAGE, "map", china_map(enr.get("by_province"), theme=theme, lang=lang,
-                                               min_cell=min_cell)),
+                                               min_cell=min_cell, hrefs=province_links(snap, lang))),
                   map_legend(theme, lang)], className="pes-map"),
         html.Div([html.H3(t("enroll.map_top", lang), className="pes-sub-title"),
                   ranking(PAGE, "provinces", province_rows(snap, lang), lang=lang, limit=TOP_PROVINCES,
@@ -289,7 +338,7 @@ def _values(build: Callable[[dict[str, Any] | None, str, str], dict[str, Any]],
 
 def _map_patch(snap: dict[str, Any] | None, view: View) -> Any:
     return china_map_patch(section(snap).get("by_province"), theme=view.theme, lang=view.lang,
-                           min_cell=read.min_cell())
+                           min_cell=read.min_cell(), hrefs=province_links(snap, view.lang))
 
 
 def _board(rows: Callable[[dict[str, Any] | None, str], list[RankRow]],
@@ -360,7 +409,7 @@ def exact_layout(lang: str | None = None, theme: str | None = None, fit: str | N
                  year: str | None = None, **_query: Any) -> html.Div:
     """``/enrollment/exact``: the admissions office's exact figures, computed from the store
     at each opening (one audit row each; nothing on this page polls the store)."""
-    lang, theme, fit = options(lang, theme, fit)
+    lang, theme, fit = options(lang, theme, fit, read.display())
     min_cell = read.min_cell()
     figures = read.exact_enrollment(_year(year)) if read.may("exact_cells") else None
     notice = html.P(t("exact.notice", lang).replace("{n}", str(min_cell)), className="pes-note")

@@ -17,6 +17,7 @@ from dash import Patch, html
 from ioc_app import read
 from layouts import ids
 from layouts.charts import PALETTE, bar_h, donut, lines
+from layouts.drill import bucket, explore_href, per_bucket, points
 from layouts.heatmap import grid_values, heatmap
 from layouts.i18n import t
 from layouts.live import bound, frame, graph, kpi, options, tile
@@ -44,6 +45,14 @@ CURVE = (Trace(path("gate", "today_curve"), "slot", ("in", "out"), x_fmt="time",
          Trace(path("gate", "yesterday_curve"), "slot", ("in", "out"), x_fmt="time", x_prefix=f"{DAY} "))
 
 
+def link(measures: str, lang: str, at: str | None, grain: str = "day", **question: Any) -> str | None:
+    """The breakdown of a gate figure in /explore (``layouts.drill``): today's unless a bucket
+    is given; None where the viewer follows no links (a paired wall screen)."""
+    if not read.may_drill():
+        return None
+    return explore_href("gate", measures, grain, at=at, lang=lang, **question)
+
+
 def _gate(snap: dict[str, Any] | None) -> dict[str, Any]:
     return (snap or {}).get("gate") or {}
 
@@ -69,9 +78,14 @@ def last_hour_series(snap: dict[str, Any] | None) -> tuple[list[str], list[int],
     return x, ins, outs
 
 
-def last_hour_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+def last_hour_figure(snap: dict[str, Any] | None, theme: str, lang: str,
+                     at: str | None = None) -> dict[str, Any]:
+    """Entries and exits per minute over the last hour; each point leads to its minute."""
     x, ins, outs = last_hour_series(snap)
     fig = lines(x, {t("gates.in", lang): ins, t("gates.out", lang): outs}, theme=theme, area=True)
+    if read.may_drill():
+        for trace, measure in zip(fig["data"], ("in", "out"), strict=True):
+            trace.update(per_bucket("gate", measure, "minute", lang=lang, at=at))
     fig["layout"]["xaxis"] = {**fig["layout"]["xaxis"], "type": "date", "tickformat": "%H:%M", "nticks": 7}
     fig["layout"]["yaxis"] = {**fig["layout"]["yaxis"], **COUNT_AXIS}
     fig["layout"]["legend"] = {**fig["layout"]["legend"], "x": 1, "xanchor": "right"}
@@ -102,16 +116,22 @@ def curve_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str
     return fig
 
 
-def gate_rows(snap: dict[str, Any] | None, lang: str) -> list[RankRow]:
-    """Every gate with an attempt today, ranked by passes (in + out), bar split in / out."""
+def gate_rows(snap: dict[str, Any] | None, lang: str, at: str | None = None) -> list[RankRow]:
+    """Every gate with an attempt today, ranked by passes (in + out), bar split in / out; each
+    row links to its passes today."""
     names = gate_names(lang)
     return [RankRow(g["gate_id"], names.get(g["gate_id"], g["gate_id"]), g["in"] + g["out"],
-                    (g["in"], g["out"])) for g in _today(snap).get("by_gate") or []]
+                    (g["in"], g["out"]), link("passes", lang, at, filters={"gate_id": g["gate_id"]}))
+            for g in _today(snap).get("by_gate") or []]
 
 
-def deny_series(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[int]]:
+def deny_series(snap: dict[str, Any] | None, lang: str, at: str | None = None
+                ) -> tuple[list[str], list[int], list[str | None]]:
+    """Today's denials by reason, the most frequent first: labels, counts, and each bar's link."""
     rows = sorted(_today(snap).get("deny_reasons") or [], key=lambda r: -r["count"])
-    return ([_reason(r["deny_reason"], lang) for r in rows], [r["count"] for r in rows])
+    return ([_reason(r["deny_reason"], lang) for r in rows], [r["count"] for r in rows],
+            [link("denied", lang, at, filters={"deny_reason": r["deny_reason"]})
+             if r["deny_reason"] in DENY_REASONS else None for r in rows])
 
 
 def _reason(code: str | None, lang: str) -> str:
@@ -120,9 +140,10 @@ def _reason(code: str | None, lang: str) -> str:
     return code or t("gates.reason_other", lang)
 
 
-def deny_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
-    labels, values = deny_series(snap, lang)
+def deny_figure(snap: dict[str, Any] | None, theme: str, lang: str, at: str | None = None) -> dict[str, Any]:
+    labels, values, hrefs = deny_series(snap, lang, at)
     fig = bar_h(labels, values, theme=theme)
+    fig["data"][0].update(points(hrefs))
     fig["data"][0]["marker"] = {"color": PALETTE[3]}
     fig["data"][0]["textposition"] = "outside"
     fig["data"][0]["cliponaxis"] = False
@@ -132,24 +153,33 @@ def deny_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str,
     return fig
 
 
-def person_series(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[int]]:
+def person_series(snap: dict[str, Any] | None, lang: str, at: str | None = None
+                  ) -> tuple[list[str], list[int], list[str | None]]:
+    """Today's passes by who passed: labels, counts, and each slice's link."""
     got = {r["person_type"]: r["in"] + r["out"] for r in _today(snap).get("by_person_type") or []}
     order = [p for p in PERSON_TYPES if p in got] + sorted(p for p in got if p not in PERSON_TYPES)
     return ([t(f"gates.person_{p}", lang) if p in PERSON_TYPES else p for p in order],
-            [got[p] for p in order])
+            [got[p] for p in order],
+            [link("passes", lang, at, filters={"person_type": p}) if p in PERSON_TYPES else None
+             for p in order])
 
 
-def person_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
-    labels, values = person_series(snap, lang)
-    return donut(labels, values, theme=theme)
+def person_figure(snap: dict[str, Any] | None, theme: str, lang: str,
+                  at: str | None = None) -> dict[str, Any]:
+    labels, values, hrefs = person_series(snap, lang, at)
+    fig = donut(labels, values, theme=theme)
+    fig["data"][0].update(points(hrefs))
+    return fig
 
 
 HOURS = tuple(f"{h:02d}" for h in range(24))
 
 
-def heat_series(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[str], list[list[Any]]]:
+def heat_series(snap: dict[str, Any] | None, lang: str, at: str | None = None
+                ) -> tuple[list[str], list[str], list[list[Any]], list[list[str | None]]]:
     """Gates (catalogue order, then unknown codes) × the 24 local hours, passes per cell; hours
-    still to come are empty (None), so the map always spans the day and its cells keep their size."""
+    still to come are empty (None), so the map always spans the day and its cells keep their size.
+    Each cell with passes links to that gate's passes in that hour."""
     rows = _gate(snap).get("by_hour_today") or []
     names = gate_names(lang)
     present = {r["gate_id"] for r in rows}
@@ -160,12 +190,23 @@ def heat_series(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list
     last = max(seen) if seen else "-1"
     z = [[v if h <= last else None for h, v in zip(HOURS, row, strict=True)] for row in z]
     labels = [short(names.get(g, g)) for g in gates]
-    return list(HOURS), labels, z
+    starts = {(r["gate_id"], r["hour"][11:13]): r["hour"] for r in rows}
+    hrefs = [[_hour_link(g, starts.get((g, h)), lang, at) for h in HOURS] for g in gates]
+    return list(HOURS), labels, z, hrefs
 
 
-def heat_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
-    x, y, z = heat_series(snap, lang)
-    return heatmap(x, y, z, theme=theme, unit=t("unit.people", lang))
+def _hour_link(gate: str, hour: str | None, lang: str, at: str | None) -> str | None:
+    if hour is None:
+        return None
+    start, end = bucket(hour, "hour")
+    return link("passes", lang, at, "hour", start=start, end=end, filters={"gate_id": gate})
+
+
+def heat_figure(snap: dict[str, Any] | None, theme: str, lang: str, at: str | None = None) -> dict[str, Any]:
+    x, y, z, hrefs = heat_series(snap, lang, at)
+    fig = heatmap(x, y, z, theme=theme, unit=t("unit.people", lang))
+    fig["data"][0].update(points(hrefs))
+    return fig
 
 
 def delta_text(snap: dict[str, Any] | None, period: str) -> tuple[str, str]:
@@ -204,33 +245,34 @@ def compare_table(snap: dict[str, Any] | None, lang: str) -> html.Div:
 
 def layout(lang: str | None = None, theme: str | None = None, fit: str | None = None,
            at: str | None = None, screen: str | None = None, **_query: Any) -> html.Div:
-    lang, theme, fit = options(lang, theme, fit)
+    lang, theme, fit = options(lang, theme, fit, read.display())
     snap = read.snapshot_for(at)
     people, attempts = t("unit.people", lang), t("unit.attempts", lang)
     tiles = [
         tile(t("gates.today_tile", lang), html.Div([
-            kpi(t("gate.in", lang), "gate.today.in", unit=people),
-            kpi(t("gate.out", lang), "gate.today.out", unit=people),
-            kpi(t("gate.net_inflow", lang), "gate.today.net_inflow", "signed", people),
-            kpi(t("gate.denied", lang), "gate.today.denied", unit=attempts),
-            kpi(t("gate.deny_rate", lang), "gate.today.deny_rate", "ratio"),
-            kpi(t("gate.fever", lang), "gate.today.fever", unit=attempts),
+            kpi(t("gate.in", lang), "gate.today.in", unit=people, href=link("in", lang, at)),
+            kpi(t("gate.out", lang), "gate.today.out", unit=people, href=link("out", lang, at)),
+            kpi(t("gate.net_inflow", lang), "gate.today.net_inflow", "signed", people,
+                href=link("net_inflow", lang, at)),
+            kpi(t("gate.denied", lang), "gate.today.denied", unit=attempts, href=link("denied", lang, at)),
+            kpi(t("gate.deny_rate", lang), "gate.today.deny_rate", "ratio", href=link("deny_rate", lang, at)),
+            kpi(t("gate.fever", lang), "gate.today.fever", unit=attempts, href=link("fever", lang, at)),
         ], className="gn-band"), stream=STREAM, cls="ioc-span-9 gn-band-tile", lang=lang),
         tile(t("gates.compare", lang), compare_table(snap, lang), stream=STREAM, cls="ioc-span-3",
              lang=lang),
-        tile(t("gates.last_hour", lang), graph(PAGE, "last_hour", last_hour_figure(snap, theme, lang)),
+        tile(t("gates.last_hour", lang), graph(PAGE, "last_hour", last_hour_figure(snap, theme, lang, at)),
              stream=STREAM, cls="ioc-span-5", lang=lang),
         tile(t("gates.curve", lang), graph(PAGE, "curve", curve_figure(snap, theme, lang)),
              stream=STREAM, cls="ioc-span-4", lang=lang),
         tile(t("gates.ranking", lang), ranking(
-            PAGE, "gates", gate_rows(snap, lang), lang=lang, slots=max(len(read.site().gates), 1),
+            PAGE, "gates", gate_rows(snap, lang, at), lang=lang, slots=max(len(read.site().gates), 1),
             legend=(t("gates.in", lang), t("gates.out", lang)), empty=t("status.no_data", lang)),
             stream=STREAM, cls="ioc-span-3 gn-rows-2", lang=lang),
-        tile(t("gates.heatmap", lang), graph(PAGE, "heat", heat_figure(snap, theme, lang)),
+        tile(t("gates.heatmap", lang), graph(PAGE, "heat", heat_figure(snap, theme, lang, at)),
              stream=STREAM, cls="ioc-span-5 gn-wide gn-fill", lang=lang),
-        tile(t("gates.deny_reasons", lang), graph(PAGE, "deny", deny_figure(snap, theme, lang)),
+        tile(t("gates.deny_reasons", lang), graph(PAGE, "deny", deny_figure(snap, theme, lang, at)),
              stream=STREAM, cls="ioc-span-2", lang=lang),
-        tile(t("gates.person_types", lang), graph(PAGE, "person", person_figure(snap, theme, lang)),
+        tile(t("gates.person_types", lang), graph(PAGE, "person", person_figure(snap, theme, lang, at)),
              stream=STREAM, cls="ioc-span-2", lang=lang),
     ]
     body = html.Div([*tiles, *LIVE.stores(snap, View(lang, theme, at))], className="gn-grid gn-gates")
@@ -241,27 +283,28 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
 
 def _ranking_rows(snap: dict[str, Any] | None, view: View) -> Any:
     """The ranking's rows are keyed, so React moves them rather than rebuilding them."""
-    return ranking_rows(gate_rows(snap, view.lang), lang=view.lang, empty=t("status.no_data", view.lang))
+    return ranking_rows(gate_rows(snap, view.lang, view.at), lang=view.lang,
+                        empty=t("status.no_data", view.lang))
 
 
 def _heat_patch(snap: dict[str, Any] | None, view: View) -> Patch:
-    hx, hy, hz = heat_series(snap, view.lang)
+    hx, hy, hz, hrefs = heat_series(snap, view.lang, view.at)
     patch = Patch()
-    patch["data"][0].update({"x": hx, "y": hy, "z": hz})
+    patch["data"][0].update({"x": hx, "y": hy, "z": hz, **points(hrefs)})
     return patch
 
 
 def _deny_patch(snap: dict[str, Any] | None, view: View) -> Patch:
-    labels, values = deny_series(snap, view.lang)
+    labels, values, hrefs = deny_series(snap, view.lang, view.at)
     patch = Patch()
-    patch["data"][0].update({"x": values, "y": labels})
+    patch["data"][0].update({"x": values, "y": labels, **points(hrefs)})
     return patch
 
 
 def _person_patch(snap: dict[str, Any] | None, view: View) -> Patch:
-    labels, values = person_series(snap, view.lang)
+    labels, values, hrefs = person_series(snap, view.lang, view.at)
     patch = Patch()
-    patch["data"][0].update({"labels": labels, "values": values})
+    patch["data"][0].update({"labels": labels, "values": values, **points(hrefs)})
     return patch
 
 

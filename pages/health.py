@@ -219,7 +219,7 @@ def content(snap: dict[str, Any] | None, lang: str, zone: ZoneInfo) -> dict[str,
 
 def layout(lang: str | None = None, theme: str | None = None, fit: str | None = None,
            at: str | None = None, screen: str | None = None, **_query: Any) -> html.Div:
-    lang, theme, fit = options(lang, theme, fit)
+    lang, theme, fit = options(lang, theme, fit, read.display())
     settings = read.settings()
     c = content(read.snapshot_for(at), lang, settings.zone)
     # canvas: placed by grid area; tablet: in this order (ingest facts beside the alerts)

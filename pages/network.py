@@ -17,6 +17,8 @@ from dash import Patch, html
 from ioc_app import read
 from layouts import ids
 from layouts.charts import PALETTE, bar_h, bars, lines
+from layouts.drill import explore_href, per_bucket, points
+from layouts.drill import link as linked
 from layouts.i18n import t
 from layouts.live import bound, frame, graph, kpi, options, tile
 from layouts.multiples import Panel, small_multiples, trace_index
@@ -38,6 +40,15 @@ LINKS, ONLINE, SECURITY = "network.link", "network.online", "network.security"
 #: over 7 days, and the incidents per day over 30 by how far their handling has got
 IPV6 = Trace(path("network", "ipv6_7d"), "hour", ("ipv6_share",), x_fmt="local")
 HANDLING = tuple(Trace(path("network", "security_30d"), "date", (s,), default=0) for s in STATUSES)
+
+
+def incidents(lang: str, at: str | None, **filters: str) -> str | None:
+    """Today's security incidents (those filtered) in /explore — the figures of the security
+    tiles; link states (online users, utilisation, open incidents) have no answer there and no
+    link. None where the viewer follows no links (a paired wall screen)."""
+    if not read.may_drill():
+        return None
+    return explore_href("network", "incidents", "day", preset="today", filters=filters, at=at, lang=lang)
 
 
 def _net(snap: dict[str, Any] | None) -> dict[str, Any]:
@@ -163,9 +174,12 @@ def ipv6_series(snap: dict[str, Any] | None) -> tuple[list[str], list[float | No
     return IPV6.series(snap)
 
 
-def ipv6_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+def ipv6_figure(snap: dict[str, Any] | None, theme: str, lang: str, at: str | None = None) -> dict[str, Any]:
+    """The IPv6 share per hour over 7 days; each point leads to its hour."""
     x, y = ipv6_series(snap)
     fig = lines(x, {t("network.ipv6_share", lang): y}, theme=theme, area=True)
+    if read.may_drill():
+        fig["data"][0].update(per_bucket("network", "ipv6_share", "hour", lang=lang, at=at))
     fig["data"][0]["line"].update(shape="linear", width=2, color=PALETTE[4])
     fig["data"][0]["fillcolor"] = "rgba(139, 124, 246, 0.22)"
     fig["data"][0]["hovertemplate"] = "%{x}: %{y:.1%}<extra></extra>"
@@ -177,15 +191,21 @@ def ipv6_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str,
 
 # ---- security: today's categories, severities, and handling over 30 days ----
 
-def category_series(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[int]]:
+def category_series(snap: dict[str, Any] | None, lang: str, at: str | None = None
+                    ) -> tuple[list[str], list[int], list[str | None]]:
+    """Today's incidents by category: labels, counts, and each bar's link."""
     rows = ((_net(snap).get("security") or {}).get("by_category_today")) or []
     return ([t(f"net.cat_{r['category']}", lang) if r["category"] in CATEGORIES else r["category"]
-             for r in rows], [r["count"] for r in rows])
+             for r in rows], [r["count"] for r in rows],
+            [incidents(lang, at, category=r["category"]) if r["category"] in CATEGORIES else None
+             for r in rows])
 
 
-def category_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
-    labels, values = category_series(snap, lang)
+def category_figure(snap: dict[str, Any] | None, theme: str, lang: str, at: str | None = None
+                    ) -> dict[str, Any]:
+    labels, values, hrefs = category_series(snap, lang, at)
     fig = bar_h(labels, values, theme=theme)
+    fig["data"][0].update(points(hrefs))
     fig["data"][0].update(marker={"color": PALETTE[6]}, textposition="outside", cliponaxis=False)
     fig["layout"]["xaxis"].update(visible=False, rangemode="tozero")
     fig["layout"]["margin"] = {"l": 8, "r": 40, "t": 4, "b": 4}
@@ -233,7 +253,7 @@ def access_table(lang: str) -> html.Div:
     return html.Div(head + cells, className="gn-cmp gn-cmp-3")
 
 
-def severity_table(lang: str) -> html.Div:
+def severity_table(lang: str, at: str | None = None) -> html.Div:
     head = [html.Span("", className="gn-cmp-h"), html.Span(t("net.status_open", lang), className="gn-cmp-h"),
             html.Span(t("net.new_today", lang), className="gn-cmp-h")]
     cells: list[Any] = []
@@ -241,7 +261,8 @@ def severity_table(lang: str) -> html.Div:
         cells += [html.Span([html.I(className=f"gn-sev-dot gn-sev-{s}"), t(f"severity.{s}", lang)],
                             className="gn-cmp-label"),
                   bound(f"network.security.open_by_severity.{s}", cls="gn-cmp-num"),
-                  bound(f"network.security.today.{s}", cls="gn-cmp-num")]
+                  linked(bound(f"network.security.today.{s}", cls="gn-cmp-num"),
+                         incidents(lang, at, severity=s), "gn-cmp-link")]
     return html.Div(head + cells, className="gn-cmp gn-cmp-3 gn-sev")
 
 
@@ -254,7 +275,7 @@ def status_counts(lang: str) -> html.Div:
 
 def layout(lang: str | None = None, theme: str | None = None, fit: str | None = None,
            at: str | None = None, screen: str | None = None, **_query: Any) -> html.Div:
-    lang, theme, fit = options(lang, theme, fit)
+    lang, theme, fit = options(lang, theme, fit, read.display())
     snap = read.snapshot_for(at)
     persons = t("unit.persons", lang)
     sec = {"stream": SECURITY, "amber_s": 86_400, "red_s": 3 * 86_400, "lang": lang}
@@ -266,7 +287,8 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
             kpi(t("net.wireless_users", lang), "network.online.by_access[access=wireless].users",
                 unit=persons),
             kpi(t("security.open", lang), "network.security.open"),
-            kpi(t("security.today", lang), "network.security.today.high"),
+            kpi(t("security.today", lang), "network.security.today.high",
+                href=incidents(lang, at, severity="high")),
         ], className="gn-band"), stream=LINKS, amber_s=120, red_s=300, cls="ioc-span-9 gn-band-tile",
             lang=lang),
         tile(t("net.by_access", lang), access_table(lang), stream=ONLINE, cls="ioc-span-3", lang=lang),
@@ -276,11 +298,11 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
              stream=LINKS, amber_s=120, red_s=300, cls="ioc-span-3", lang=lang),
         tile(t("net.by_campus", lang), graph(PAGE, "campus", campus_figure(snap, theme, lang)),
              stream=ONLINE, cls="ioc-span-3", lang=lang),
-        tile(t("net.ipv6_7d", lang), graph(PAGE, "ipv6", ipv6_figure(snap, theme, lang)),
+        tile(t("net.ipv6_7d", lang), graph(PAGE, "ipv6", ipv6_figure(snap, theme, lang, at)),
              stream=ONLINE, cls="ioc-span-3", lang=lang),
-        tile(t("net.categories", lang), graph(PAGE, "categories", category_figure(snap, theme, lang)),
+        tile(t("net.categories", lang), graph(PAGE, "categories", category_figure(snap, theme, lang, at)),
              cls="ioc-span-3", **sec),
-        tile(t("net.severity", lang), severity_table(lang), cls="ioc-span-3", **sec),
+        tile(t("net.severity", lang), severity_table(lang, at), cls="ioc-span-3", **sec),
         tile(t("net.handling", lang), html.Div([
             status_counts(lang),
             html.Div(graph(PAGE, "status", status_figure(snap, theme, lang)), className="ioc-chart-box"),
@@ -321,9 +343,9 @@ def _campus_patch(snap: dict[str, Any] | None, view: View) -> Patch:
 
 
 def _categories_patch(snap: dict[str, Any] | None, view: View) -> Patch:
-    labels, values = category_series(snap, view.lang)
+    labels, values, hrefs = category_series(snap, view.lang, view.at)
     patch = Patch()
-    patch["data"][0].update({"x": values, "y": labels})
+    patch["data"][0].update({"x": values, "y": labels, **points(hrefs)})
     patch["layout"]["annotations"] = _none_note(values, view.lang)
     return patch
 

@@ -15,6 +15,7 @@ from dash import Patch, html
 from ioc_app import read
 from layouts import ids
 from layouts.charts import bar_h, lines
+from layouts.drill import explore_href, per_bucket, season_href
 from layouts.i18n import t
 from layouts.live import frame, graph, kpi, options, tile
 from layouts.parts import Part, Trace, View, chart, live_parts, path, under
@@ -27,6 +28,14 @@ ALERTS = f"{PAGE}-alerts"
 #: the last hour's entries and exits, drawn by the browser from the snapshot it holds
 LAST_HOUR = tuple(Trace(path("gate", "last_60m"), "minute", (key,), x_fmt="local", drop_last=True)
                   for key in ("in", "out"))
+
+
+def link(domain: str, measures: str, lang: str, at: str | None, **question: Any) -> str | None:
+    """A figure's breakdown in /explore (``layouts.drill``): today's, or the ``question``'s;
+    None where the viewer follows no links (a paired wall screen)."""
+    if not read.may_drill():
+        return None
+    return explore_href(domain, measures, question.pop("grain", "day"), at=at, lang=lang, **question)
 
 
 def link_bars(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[float]]:
@@ -51,9 +60,14 @@ def last_hour(snap: dict[str, Any] | None) -> tuple[list[str], list[int], list[i
     return x, ins, outs
 
 
-def last_hour_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+def last_hour_figure(snap: dict[str, Any] | None, theme: str, lang: str,
+                     at: str | None = None) -> dict[str, Any]:
+    """Entries and exits per minute over the last hour; each point leads to its minute."""
     x, ins, outs = last_hour(snap)
     fig = lines(x, {t("gates.in", lang): ins, t("gates.out", lang): outs}, theme=theme, area=True)
+    if read.may_drill():
+        for trace, measure in zip(fig["data"], ("in", "out"), strict=True):
+            trace.update(per_bucket("gate", measure, "minute", lang=lang, at=at))
     layout = fig["layout"]
     layout["xaxis"] = {**layout["xaxis"], "type": "date", "tickformat": "%H:%M", "nticks": 5}
     layout["yaxis"] = {**layout["yaxis"], "rangemode": "tozero", "tickformat": "~s",
@@ -77,18 +91,32 @@ def alert_items(snap: dict[str, Any] | None, lang: str) -> list[Any]:
 
 def layout(lang: str | None = None, theme: str | None = None, fit: str | None = None,
            at: str | None = None, screen: str | None = None, **_query: Any) -> html.Div:
-    lang, theme, fit = options(lang, theme, fit)
+    lang, theme, fit = options(lang, theme, fit, read.display())
     snap = read.snapshot_for(at)
+    year = ((snap or {}).get("enrollment") or {}).get("year")
+
+    def gate(measure: str) -> str | None:
+        return link("gate", measure, lang, at)
+
+    def service(measure: str) -> str | None:
+        return link("service", measure, lang, at)
+
+    def season(measure: str) -> str | None:
+        return (season_href(measure, year, lang=lang, as_of=(snap or {}).get("generated_at"))
+                if read.may_drill() else None)
+
     body = [
         tile(t("gate.section", lang), html.Div([html.Div([
-            kpi(t("gate.in", lang), "gate.today.in", unit=t("unit.people", lang)),
-            kpi(t("gate.out", lang), "gate.today.out", unit=t("unit.people", lang)),
-            kpi(t("gate.net_inflow", lang), "gate.today.net_inflow", "signed", t("unit.people", lang)),
-            kpi(t("gate.denied", lang), "gate.today.denied", unit=t("unit.attempts", lang)),
-            kpi(t("gate.deny_rate", lang), "gate.today.deny_rate", "ratio"),
-            kpi(t("gate.fever", lang), "gate.today.fever", unit=t("unit.attempts", lang)),
+            kpi(t("gate.in", lang), "gate.today.in", unit=t("unit.people", lang), href=gate("in")),
+            kpi(t("gate.out", lang), "gate.today.out", unit=t("unit.people", lang), href=gate("out")),
+            kpi(t("gate.net_inflow", lang), "gate.today.net_inflow", "signed", t("unit.people", lang),
+                href=gate("net_inflow")),
+            kpi(t("gate.denied", lang), "gate.today.denied", unit=t("unit.attempts", lang),
+                href=gate("denied")),
+            kpi(t("gate.deny_rate", lang), "gate.today.deny_rate", "ratio", href=gate("deny_rate")),
+            kpi(t("gate.fever", lang), "gate.today.fever", unit=t("unit.attempts", lang), href=gate("fever")),
         ], className="ioc-kpi-grid"),
-            html.Div(graph(PAGE, "last-hour", last_hour_figure(snap, theme, lang)),
+            html.Div(graph(PAGE, "last-hour", last_hour_figure(snap, theme, lang, at)),
                      className="ioc-chart-box", title=t("gates.last_hour", lang)),
         ], className="ioc-stack"), stream="gate.pass", cls="ioc-span-4", lang=lang),
         tile(t("network.section", lang), html.Div([
@@ -103,21 +131,28 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
         tile(t("security.section", lang), html.Div(
             [kpi(t(f"severity.{s}", lang), f"network.security.open_by_severity.{s}") for s in SEVERITIES]
             + [kpi(t("security.open", lang), "network.security.open"),
-               kpi(t("security.today", lang), "network.security.today.high")],
+               kpi(t("security.today", lang), "network.security.today.high",
+                   href=link("network", "incidents", lang, at, filters={"severity": "high"}))],
             className="ioc-kpi-grid"), stream="network.security", amber_s=86_400, red_s=3 * 86_400,
             cls="ioc-span-4", lang=lang),
         tile(t("service.section", lang), html.Div([
-            kpi(t("service.submitted", lang), "service.today.submitted", unit=t("unit.cases", lang)),
-            kpi(t("service.completed", lang), "service.today.completed", unit=t("unit.cases", lang)),
+            kpi(t("service.submitted", lang), "service.today.submitted", unit=t("unit.cases", lang),
+                href=service("submitted")),
+            kpi(t("service.completed", lang), "service.today.completed", unit=t("unit.cases", lang),
+                href=service("completed")),
             kpi(t("service.backlog", lang), "service.backlog", unit=t("unit.cases", lang)),
-            kpi(t("service.calls_answer_rate", lang), "service.calls.today.answer_rate", "ratio"),
+            kpi(t("service.calls_answer_rate", lang), "service.calls.today.answer_rate", "ratio",
+                href=service("answer_rate")),
         ], className="ioc-kpi-grid"), stream="service.workflow", amber_s=3600, red_s=6 * 3600,
             cls="ioc-span-4", lang=lang),
         tile(t("enrollment.section", lang), html.Div([
             kpi(t("enrollment.year", lang), "enrollment.year", "plain"),
-            kpi(t("enrollment.plan", lang), "enrollment.plan", unit=t("unit.persons", lang)),
-            kpi(t("enrollment.admitted", lang), "enrollment.admitted", unit=t("unit.persons", lang)),
-            kpi(t("enrollment.completion", lang), "enrollment.completion", "ratio"),
+            kpi(t("enrollment.plan", lang), "enrollment.plan", unit=t("unit.persons", lang),
+                href=season("planned")),
+            kpi(t("enrollment.admitted", lang), "enrollment.admitted", unit=t("unit.persons", lang),
+                href=season("admitted")),
+            kpi(t("enrollment.completion", lang), "enrollment.completion", "ratio",
+                href=season("completion")),
         ], className="ioc-kpi-grid"), cls="ioc-span-4", lang=lang),
         tile(t("alerts.section", lang), html.Ul(alert_items(snap, lang), id=ALERTS,
                                                  className="ioc-alerts"), cls="ioc-span-4", lang=lang),

@@ -17,6 +17,7 @@ from dash import Patch, html
 from ioc_app import read
 from layouts import ids
 from layouts.charts import combo, copy_values
+from layouts.drill import LINK_CLASS, bucket, explore_href, points
 from layouts.i18n import t
 from layouts.live import bound, frame, graph, kpi, options, tile
 from layouts.parts import Part, View, live_parts, under
@@ -34,18 +35,31 @@ HOURLY_COLORS = {"dark": ("#36c5f0", "#2eb67d", "#a5eaff", "#9af0c4"),
 DEPARTMENTS = 8
 
 
+def link(measure: str, lang: str, at: str | None, grain: str = "day", **question: Any) -> str | None:
+    """A hall figure's breakdown in /explore (``layouts.drill``): today's unless a bucket is
+    given; None where the viewer follows no links (a paired wall screen). The backlog and the
+    handling times are states of the cases, not counts of events: they have no link."""
+    if not read.may_drill():
+        return None
+    return explore_href("service", measure, grain, at=at, lang=lang, **question)
+
+
 def section(snap: dict[str, Any] | None) -> dict[str, Any]:
     """The snapshot's service section ({} before the first snapshot)."""
     return (snap or {}).get("service") or {}
 
 
-def top_rows(snap: dict[str, Any] | None, lang: str) -> list[RankRow]:
+def top_rows(snap: dict[str, Any] | None, lang: str, at: str | None = None) -> list[RankRow]:
+    """Today's most requested services; each row links to its submissions today."""
     key = "name" if lang == "zh" else "name_en"
     return [RankRow(str(r["service_id"]), str(r.get(key) or r.get("name") or r["service_id"]),
-                    r.get("submitted") or 0) for r in section(snap).get("top_services") or []]
+                    r.get("submitted") or 0,
+                    href=link("submitted", lang, at, filters={"service_id": str(r["service_id"])}))
+            for r in section(snap).get("top_services") or []]
 
 
-def department_rows(snap: dict[str, Any] | None, lang: str) -> list[RankRow]:
+def department_rows(snap: dict[str, Any] | None, lang: str, at: str | None = None) -> list[RankRow]:
+    """Departments by open backlog (a state of the cases: no breakdown in /explore)."""
     key = "name" if lang == "zh" else "name_en"
     return [RankRow(str(r["department"]), str(r.get(key) or r.get("name") or r["department"]),
                     r.get("backlog") or 0) for r in section(snap).get("backlog_by_department") or []]
@@ -60,49 +74,75 @@ def hour_labels(rows: list[dict[str, Any]]) -> list[str]:
     return [str(r["hour"])[11:16] for r in rows]
 
 
-def hourly_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
+def hour_links(rows: list[dict[str, Any]], measure: str, lang: str, at: str | None) -> list[str | None]:
+    """Each hour's bar of ``measure`` → that hour in /explore (hours still to come: none)."""
+    def one(row: dict[str, Any]) -> str | None:
+        if row.get(measure) is None:
+            return None
+        start, end = bucket(str(row["hour"]), "hour")
+        return link(measure, lang, at, "hour", start=start, end=end)
+    return [one(r) for r in rows]
+
+
+def hourly_figure(snap: dict[str, Any] | None, theme: str, lang: str,
+                  at: str | None = None) -> dict[str, Any]:
     """Today's submissions and completions per hour as bars (the current hour's bar grows, it
-    does not read as a collapse) under the typical day's dotted lines."""
+    does not read as a collapse) under the typical day's dotted lines; a bar links to its hour."""
     rows = hourly(snap)
 
     def series(*names: str) -> dict[str, list[Any]]:
         return {t(f"svc.{s}", lang): [r.get(s) for r in rows] for s in names}
 
-    return combo(hour_labels(rows), series("submitted", "completed"),
-                 series("typical_submitted", "typical_completed"), theme=theme,
-                 colors=list(HOURLY_COLORS.get(theme, HOURLY_COLORS["dark"])), dash="dot", tick_every=3)
+    fig = combo(hour_labels(rows), series("submitted", "completed"),
+                series("typical_submitted", "typical_completed"), theme=theme,
+                colors=list(HOURLY_COLORS.get(theme, HOURLY_COLORS["dark"])), dash="dot", tick_every=3)
+    for trace, measure in zip(fig["data"], ("submitted", "completed"), strict=False):
+        trace.update(points(hour_links(rows, measure, lang, at)))
+    return fig
 
 
-def calls_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
-    """Calls per hour and the share answered (right axis)."""
+def calls_figure(snap: dict[str, Any] | None, theme: str, lang: str, at: str | None = None) -> dict[str, Any]:
+    """Calls per hour and the share answered (right axis); a bar links to its hour's calls."""
     rows = hourly(snap)
-    return combo(hour_labels(rows), {t("svc.calls", lang): [r.get("calls") for r in rows]},
-                 {t("svc.answer_rate", lang): [r.get("answer_rate") for r in rows]}, theme=theme,
-                 colors=["#36c5f0", "#ecb22e"], right_axis=True, line_format=".0%", line_range=[0, 1.12],
-                 line_ticks=[0, 0.5, 1], tick_every=4)
+    fig = combo(hour_labels(rows), {t("svc.calls", lang): [r.get("calls") for r in rows]},
+                {t("svc.answer_rate", lang): [r.get("answer_rate") for r in rows]}, theme=theme,
+                colors=["#36c5f0", "#ecb22e"], right_axis=True, line_format=".0%", line_range=[0, 1.12],
+                line_ticks=[0, 0.5, 1], tick_every=4)
+    fig["data"][0].update(points(hour_links(rows, "calls", lang, at)))
+    return fig
 
 
-def figure(label: str, path: str, fmt: str = "count", unit: str = "", cls: str = "") -> html.Div:
-    """A labelled bound number, smaller than a KPI card, for tiles that hold several."""
-    return html.Div([
+def figure(label: str, path: str, fmt: str = "count", unit: str = "", cls: str = "",
+           href: str | None = None) -> Any:
+    """A labelled bound number, smaller than a KPI card, for tiles that hold several; with
+    ``href`` the whole figure links to its breakdown."""
+    children = [
         html.Div(label, className="pes-figure-label"),
         html.Div([bound(path, fmt, cls="pes-figure-value"),
                   html.Span(unit, className="pes-figure-unit") if unit else None]),
-    ], className=f"pes-figure {cls}".strip())
+    ]
+    if href:
+        return html.A(children, href=href, className=f"pes-figure {LINK_CLASS} {cls}".strip())
+    return html.Div(children, className=f"pes-figure {cls}".strip())
 
 
 def layout(lang: str | None = None, theme: str | None = None, fit: str | None = None,
            at: str | None = None, screen: str | None = None, **_query: Any) -> html.Div:
-    lang, theme, fit = options(lang, theme, fit)
+    lang, theme, fit = options(lang, theme, fit, read.display())
     snap = read.snapshot_for(at)
     cases, minutes = t("unit.cases", lang), t("unit.minutes", lang)
     empty = t("status.no_data", lang)
+
+    def today(measure: str) -> str | None:
+        return link(measure, lang, at)
+
     kpis = html.Div([
-        kpi(t("svc.submitted", lang), "service.today.submitted", unit=cases),
-        kpi(t("svc.completed", lang), "service.today.completed", unit=cases),
-        kpi(t("svc.rejected", lang), "service.today.rejected", unit=cases),
+        kpi(t("svc.submitted", lang), "service.today.submitted", unit=cases, href=today("submitted")),
+        kpi(t("svc.completed", lang), "service.today.completed", unit=cases, href=today("completed")),
+        kpi(t("svc.rejected", lang), "service.today.rejected", unit=cases, href=today("rejected")),
         kpi(t("service.backlog", lang), "service.backlog", unit=cases),
-        kpi(t("service.calls_answer_rate", lang), "service.calls.today.answer_rate", "ratio"),
+        kpi(t("service.calls_answer_rate", lang), "service.calls.today.answer_rate", "ratio",
+            href=today("answer_rate")),
     ], className="pes-kpi-row")
     handling = html.Div([
         figure(t("svc.handling_avg", lang), "service.handling_minutes.avg", "minutes", minutes),
@@ -110,31 +150,35 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
         figure(t("svc.handling_cases", lang), "service.handling_minutes.cases", unit=cases),
     ], className="pes-figures pes-figures-col")
     printing = html.Div([
-        figure(t("svc.print_jobs", lang), "service.print.today.jobs", unit=t("unit.jobs", lang)),
-        figure(t("svc.print_pages", lang), "service.print.today.pages", unit=t("unit.pages", lang)),
+        figure(t("svc.print_jobs", lang), "service.print.today.jobs", unit=t("unit.jobs", lang),
+               href=today("print_jobs")),
+        figure(t("svc.print_pages", lang), "service.print.today.pages", unit=t("unit.pages", lang),
+               href=today("print_pages")),
         figure(t("svc.print_failed", lang), "service.print.today.failed", unit=t("unit.jobs", lang),
-               cls="pes-warn"),
+               cls="pes-warn", href=today("print_failed")),
     ], className="pes-figures pes-figures-col")
     hotline = html.Div([
         html.Div([
-            figure(t("svc.calls", lang), "service.calls.today.calls", unit=t("unit.calls", lang)),
-            figure(t("svc.answered", lang), "service.calls.today.answered", unit=t("unit.calls", lang)),
+            figure(t("svc.calls", lang), "service.calls.today.calls", unit=t("unit.calls", lang),
+                   href=today("calls")),
+            figure(t("svc.answered", lang), "service.calls.today.answered", unit=t("unit.calls", lang),
+                   href=today("calls_answered")),
             figure(t("svc.avg_wait", lang), "service.calls.today.avg_wait_s", "decimal",
-                   t("unit.seconds", lang)),
+                   t("unit.seconds", lang), href=today("wait_s_avg")),
         ], className="pes-figures", style={"--pes-cols": "3"}),
-        html.Div(graph(PAGE, "calls", calls_figure(snap, theme, lang)), className="pes-chart"),
+        html.Div(graph(PAGE, "calls", calls_figure(snap, theme, lang, at)), className="pes-chart"),
     ], className="pes-stack")
     body = html.Div([  # in reading order for the tablet, where tiles flow; the wall places each by class
         tile(t("svc.kpis", lang), kpis, stream=STREAMS["workflow"], amber_s=3600, red_s=6 * 3600,
              cls="pes-svc-kpis", lang=lang),
-        tile(t("svc.hourly", lang), html.Div(graph(PAGE, "hourly", hourly_figure(snap, theme, lang)),
+        tile(t("svc.hourly", lang), html.Div(graph(PAGE, "hourly", hourly_figure(snap, theme, lang, at)),
                                              className="pes-chart"), cls="pes-svc-hourly", lang=lang),
         tile(t("svc.handling", lang), handling, cls="pes-svc-handling", lang=lang),
         tile(t("svc.print", lang), printing, stream=STREAMS["print"], amber_s=3600, red_s=6 * 3600,
              cls="pes-svc-print", lang=lang),
         tile(t("svc.hotline", lang), hotline, stream=STREAMS["call"], amber_s=1800, red_s=4 * 3600,
              cls="pes-svc-hotline", lang=lang),
-        tile(t("svc.top", lang), html.Div(ranking(PAGE, "top", top_rows(snap, lang), lang=lang, limit=TOP,
+        tile(t("svc.top", lang), html.Div(ranking(PAGE, "top", top_rows(snap, lang, at), lang=lang, limit=TOP,
                                                   slots=TOP, empty=empty), className="pes-top"),
              stream=STREAMS["workflow"], amber_s=3600, red_s=6 * 3600, cls="pes-svc-top", lang=lang),
         tile(t("svc.backlog_by_department", lang),
@@ -149,13 +193,13 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
 
 
 def _rows(rows: Any, limit: int) -> Any:
-    return lambda snap, view: ranking_rows(rows(snap, view.lang), lang=view.lang, limit=limit,
+    return lambda snap, view: ranking_rows(rows(snap, view.lang, view.at), lang=view.lang, limit=limit,
                                            empty=t("status.no_data", view.lang))
 
 
 def _values(build: Any) -> Any:
     """A figure's part: rebuilt with its layout-time builder, only its arrays copied into a Patch."""
-    return lambda snap, view: copy_values(Patch(), build(snap, view.theme, view.lang))
+    return lambda snap, view: copy_values(Patch(), build(snap, view.theme, view.lang, view.at))
 
 
 #: only the parts that changed travel, and of those only board rows and chart points; the

@@ -22,6 +22,8 @@ _DEFS: dict[str, tuple[str, str]] = {
                                    "denied / attempts; null without attempts"),
     "explore.def.gate.fever": ("体温 ≥ 37.3 ℃ 的通行次数",
                                "attempts with temperature_c ≥ 37.3"),
+    "explore.def.gate.passes": ("入校与出校通过次数之和（门的通行量，与排行和热力图的口径相同）",
+                                "in + out: passes either way"),
     "explore.def.network.in_bps_avg": ("入方向速率（bit/s）：各链路采样均值之和",
                                        "inbound bits/s: each link's mean sample, summed over links"),
     "explore.def.network.out_bps_avg": ("出方向速率（bit/s）：各链路采样均值之和",

@@ -50,6 +50,7 @@ TEXTS: dict[str, Text] = {
     "explore.m.gate.attempts": {"zh": "通行尝试", "en": "Pass attempts"},
     "explore.m.gate.in": {"zh": "入校", "en": "Entries"},
     "explore.m.gate.out": {"zh": "出校", "en": "Exits"},
+    "explore.m.gate.passes": {"zh": "通行（进出合计）", "en": "Passes (in + out)"},
     **derive("explore.m.gate.{}", GATE_MEASURES),
     "health.stream.gate.pass": GATE_PASSES,
 }

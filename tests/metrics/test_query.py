@@ -124,6 +124,7 @@ PLAIN: dict[str, tuple[str, pl.Expr]] = {
     "net_inflow": ("gate.pass", _count((pl.col("result") == "pass") & (pl.col("direction") == "in"))
                    - _count((pl.col("result") == "pass") & (pl.col("direction") == "out"))),
     "denied": ("gate.pass", _count(pl.col("result") == "deny")),
+    "passes": ("gate.pass", _count(pl.col("result") == "pass")),
     "deny_rate": ("gate.pass", _rate(_count(pl.col("result") == "deny"), pl.len())),
     "fever": ("gate.pass", _count(pl.col("temperature_c") >= 37.3)),
     "findings": ("network.security", pl.len()),

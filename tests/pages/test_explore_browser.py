@@ -348,7 +348,7 @@ def test_cockpits_link_here_on_a_tablet_and_not_on_the_wall(server: Server, brow
     settled(page)
     assert "Data explorer" in page.inner_text("body") and "ioc-theme-light" in (
         page.locator(".ioc-screen").get_attribute("class") or "")
-    page.goto(server.url + "/gates", wait_until="networkidle")  # the dark wall canvas
+    page.goto(server.url + "/gates?theme=dark", wait_until="networkidle")  # the dark wall canvas
     assert page.locator(".ioc-nav a[href^='/explore']").count() == 1
     assert not page.locator(".ioc-nav a[href^='/explore']").is_visible()
     page.close()

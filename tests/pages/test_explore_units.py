@@ -155,7 +155,7 @@ def test_the_api_url_asks_the_api_the_same_question(explore: Any) -> None:
     every = question.api_args(q._replace(measures=()), NOW, ZONE)
     assert "measures" not in every
     assert parse_spec("gate", every, ZONE, NOW.astimezone(UTC)).measures == (
-        "attempts", "in", "out", "net_inflow", "denied", "deny_rate", "fever")
+        "attempts", "in", "out", "net_inflow", "denied", "deny_rate", "fever", "passes")
     # and a refused combination is refused by the API with a message to show
     with pytest.raises(QueryError, match="grain=hour"):
         parse_spec("gate", question.api_args(q._replace(grain="minute", group_by=("method",)), NOW, ZONE),
