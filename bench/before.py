@@ -18,6 +18,7 @@ import tarfile
 import tempfile
 from functools import partial
 from pathlib import Path
+from types import ModuleType
 
 from ioc_app.core import Domain
 from metrics.small_cells import MIN_CELL
@@ -33,6 +34,23 @@ def revision(ref: str) -> str:
 
 def load(ref: str, names: tuple[str, ...], min_cell: int = MIN_CELL) -> tuple[Domain, ...]:
     """The domains ``names`` (in that order) as ``metrics/`` of ``ref`` computes them."""
+    package = _copy(ref)
+    out = []
+    for name in names:
+        m = importlib.import_module(f"{package}.{name}").DOMAIN
+        live = partial(m.live, min_cell=min_cell) if "min_cell" in m.figure_options else m.live
+        out.append(Domain(m.name, live, m.slow))
+    return tuple(out)
+
+
+def load_query(ref: str) -> ModuleType:
+    """The analyst query package (``metrics.query``) as ``ref`` has it, with its own copy of
+    the domains' whitelists (its registry finds the domain modules of that revision)."""
+    return importlib.import_module(f"{_copy(ref)}.query")
+
+
+def _copy(ref: str) -> str:
+    """``metrics/`` of ``ref`` importable under another package name (returned)."""
     commit = revision(ref)
     package = f"metrics_{commit}"
     where = Path(tempfile.mkdtemp(prefix="ioc-bench-before-"))
@@ -43,11 +61,7 @@ def load(ref: str, names: tuple[str, ...], min_cell: int = MIN_CELL) -> tuple[Do
     (where / "metrics").rename(where / package)
     for path in (where / package).rglob("*.py"):
         text = path.read_text()
-        path.write_text(re.sub(r"^(\s*)(from|import) metrics\b", rf"\1\2 {package}", text, flags=re.M))
+        text = re.sub(r"^(\s*)(from|import) metrics\b", rf"\1\2 {package}", text, flags=re.M)
+        path.write_text(text.replace('Registry("metrics"', f'Registry("{package}"'))
     sys.path.insert(0, str(where))
-    out = []
-    for name in names:
-        m = importlib.import_module(f"{package}.{name}").DOMAIN
-        live = partial(m.live, min_cell=min_cell) if "min_cell" in m.figure_options else m.live
-        out.append(Domain(m.name, live, m.slow))
-    return tuple(out)
+    return package

@@ -20,8 +20,14 @@ that answers questions all day). *Cached*: the same question again, served from 
 Target: p95 ≤ 300 ms cold at 100 M. The machine is shared: the load average is printed with
 each size, and the ratios (cached / cold, each size / the first) are measured in the same run.
 
+``--before REF``: the query engine as the revision ``REF`` has it (``metrics/`` of that
+commit, ``bench/before.py``) answers every question too, cold, taking turns with the current
+one on the same store (``run`` alone, as both revisions build and read the answer frame: no
+cache, no JSON), so the ratio after/before is measured under the same load. A rollup added
+since ``REF`` is in the store; the earlier engine does not read it.
+
     .venv/bin/python bench/query.py [--sizes 1,10,100] [--repeat 7] [--cached-repeat 30]
-                                    [--keep DIR]
+                                    [--keep DIR] [--before REF]
 """
 
 from __future__ import annotations
@@ -36,9 +42,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from polars.testing import assert_frame_equal
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.before import load_query, revision  # noqa: E402
 from bench.snapshot import ZONE, _kept, _remember, _settled, fill, settle  # noqa: E402
 from ingest.site import load_site, store_reference  # noqa: E402
 from ioc_app import query_service, read  # noqa: E402
@@ -111,14 +120,26 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(samples), samples[min(len(samples) - 1, int(0.95 * len(samples)))]
 
 
-def measure(app: Any, store: Store, asked: list[Question], repeat: int, cached_repeat: int
-            ) -> dict[str, tuple[float, float, float, float, int]]:
+def measure(app: Any, store: Store, asked: list[Question], repeat: int, cached_repeat: int,
+            before: Any = None) -> dict[str, tuple[float, float, float, float, int]]:
     """Per question: cold p50/p95, cached p50/p95 (ms) and the rows answered. The questions
-    take turns, so a burst of load from elsewhere falls on all of them alike."""
+    take turns, so a burst of load from elsewhere falls on all of them alike. With ``before``
+    (an earlier revision's ``metrics.query``), each question's engine alone (``run``) of both
+    revisions too, keyed ``… · engine`` and ``… · engine before``, their answers compared."""
     state = app.server.extensions[query_service.EXTENSION]
     cold: dict[str, list[float]] = {f"{d} · {label}": [] for d, label, _ in asked}
     warm: dict[str, list[float]] = {k: [] for k in cold}
     rows: dict[str, int] = {}
+    engines: list[tuple[str, Any]] = []
+    if before is not None:
+        engines = [("engine", sys.modules["metrics.query"]), ("engine before", before)]
+        for d, label, _ in asked:
+            for suffix, _engine in engines:
+                cold[f"{d} · {label} · {suffix}"], warm[f"{d} · {label} · {suffix}"] = [], []
+
+    def engine(module: Any, domain: str, args: dict[str, list[str]]) -> Any:
+        spec = module.parse_spec(domain, args, state.zone)
+        return module.run(store, spec, state.zone)
 
     def ask(domain: str, args: dict[str, list[str]]) -> int:
         result = query_service.answer(domain, args, via="bench")
@@ -138,6 +159,16 @@ def measure(app: Any, store: Store, asked: list[Question], repeat: int, cached_r
                 t = time.perf_counter()
                 rows[f"{domain} · {label}"] = ask(domain, args)
                 cold[f"{domain} · {label}"].append((time.perf_counter() - t) * 1000)
+                answers = []
+                for suffix, module in engines:
+                    t = time.perf_counter()
+                    answers.append(engine(module, domain, args))
+                    key = f"{domain} · {label} · {suffix}"
+                    cold[key].append((time.perf_counter() - t) * 1000)
+                    warm[key].append(cold[key][-1])
+                    rows[key] = answers[-1].height
+                if answers:  # floats summed in another order may differ in the last bits
+                    assert_frame_equal(answers[0], answers[1], rel_tol=1e-9, abs_tol=1e-9)
         for domain, _label, args in asked:
             ask(domain, args)  # into the cache
         for _ in range(cached_repeat):
@@ -161,7 +192,10 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, metavar="DIR",
                     help="keep the generated store in DIR and reuse it on the next run (topped up to "
                          "--sizes); its events keep the time they were generated around")
+    ap.add_argument("--before", metavar="REF",
+                    help="also time the query engine of revision REF (e.g. main) on the same store")
     args = ap.parse_args()
+    before = load_query(args.before) if args.before else None
     tmp, now, have = _kept(args.keep, "site")
     try:
         store = Store(f"chdb://{tmp / 'engine'}")
@@ -189,12 +223,13 @@ def main() -> None:
                 print(f"{total:,} skipped: the kept store already holds {have:,} events", flush=True)
                 continue
             filled = time.perf_counter() - t
-            before = load()
-            took = measure(app, store, asked, args.repeat, args.cached_repeat)
+            loaded = load()
+            took = measure(app, store, asked, args.repeat, args.cached_repeat, before)
             base = took.pop(f"{BASELINE} · {BASELINE_SQL}")
+            engines = {k: took.pop(k) for k in list(took) if k.endswith((" · engine", " · engine before"))}
             worst = max(v[1] for v in took.values())
             first = first or took
-            print(f"\n{total:>12,} stored events (filled in {filled:.0f} s); {before} before, {load()} after",
+            print(f"\n{total:>12,} stored events (filled in {filled:.0f} s); {loaded} before, {load()} after",
                   flush=True)
             print(f"  {'question':<58} {'rows':>7} {'cold p50':>9} {'p95':>7} {'cached p50':>10} {'p95':>6} "
                   f"{'cached/cold':>11} {'cold p95 / first size':>21}")
@@ -204,6 +239,15 @@ def main() -> None:
             print(f"  worst cold p95 {worst:.0f} ms (target ≤ 300 ms at 100 M); baseline ({BASELINE_SQL}) "
                   f"p50 {base[0]:.0f} ms, p95 {base[1]:.0f} ms; worst cold p95 / baseline p50 "
                   f"{worst / base[0]:.1f}", flush=True)
+            if engines:
+                print(f"  engine alone (run), cold, this revision against {args.before} "
+                      f"({revision(args.before)}), taking turns; same answers:")
+                print(f"  {'question':<58} {'p50':>7} {'p95':>7} {'before p50':>10} {'p95':>7} "
+                      f"{'after/before p50':>16} {'p95':>6}")
+                for k in took:
+                    a, b = engines[f"{k} · engine"], engines[f"{k} · engine before"]
+                    print(f"  {k:<58} {a[0]:>7.1f} {a[1]:>7.1f} {b[0]:>10.1f} {b[1]:>7.1f} "
+                          f"{a[0] / b[0]:>16.2f} {a[1] / b[1]:>6.2f}", flush=True)
         app.server.extensions[read.EXTENSION].pipeline.buffer.close()
         store.close()
     finally:

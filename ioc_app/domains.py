@@ -23,6 +23,7 @@ import metrics.registry
 from ingest.contracts import Stream
 from ingest.tables import IngestDomain
 from metrics.domain import MetricsDomain, Queryable, Rollup
+from metrics.domain import Source as QuerySource
 
 
 class DomainMismatch(ValueError):
@@ -130,6 +131,30 @@ _SQL_WORDS = frozenset({"and", "or", "not", "null", "in", "is", "true", "false",
                         "case", "when", "then", "else", "end"})
 
 
+def _narrow(q: Queryable, source: QuerySource, declared: dict[str, Rollup], where: str) -> list[str]:
+    """A source's narrow hour rollups (``Source.narrow``) against the rollups declared: each
+    must keep the general hour rollup's measures, the dimensions it claims and every column
+    the source's parts read, or a question read from it would miss a figure."""
+    out: list[str] = []
+    general = declared.get(f"{source.table}_1h")
+    for name, kept in source.narrow:
+        table = f"{source.table}_{name}_1h"
+        found = declared.get(table)
+        if found is None or general is None:
+            out.append(f"{where} query source {source.stream} reads the narrow rollup {table}, which its "
+                       f"rollups= do not declare")
+            continue
+        has = set(found.dim_names()) | {c.name for c in found.measures}
+        needs = {q.dimension(d).col for d in kept if d in q.dimension_names}
+        needs |= {c.name for c in general.measures}
+        needs |= {c for _, sql in source.parts for c in _columns_read(sql)}
+        needs |= {q.dimension(d).col for d in source.series if d in q.dimension_names}
+        for column in sorted(needs - has):
+            out.append(f"{where} narrow rollup {table} of query source {source.stream} lacks column "
+                       f"{column}; keep it there or drop the rollup from Source.narrow")
+    return out
+
+
 def _columns_read(expr: str) -> set[str]:
     """The columns a rollup expression reads: its names that are neither functions, quoted
     text nor SQL words (``countIf(temperature_c >= 37.3)`` → ``temperature_c``)."""
@@ -189,6 +214,7 @@ def _query(i: IngestDomain, q: Queryable, streams: dict[str, Stream], declared: 
                 elif q.dimension(name).col not in kept:
                     out.append(f"{where} dimension {name!r} reads column {q.dimension(name).col} of "
                                f"{s.table}_{grain}, which keeps only {', '.join(kept)}")
+        out += _narrow(q, source, declared, where)
         for d in q.dimensions:
             field = next((f for f in s.all_fields if f.name in (d.col, d.name)), None)
             if d.name in (*source.minute, *source.hour) and field is not None and field.kind == "enum" \

@@ -133,9 +133,23 @@ class Source:
     hour: tuple[str, ...]
     parts: tuple[tuple[str, str], ...]
     series: tuple[str, ...] = ()
+    #: narrow hour rollups of the stream (``<table>_<name>_1h``, declared in the domain's
+    #: ``rollups=`` with the general hour rollup's measures), each with the dimensions it keeps:
+    #: an hour or day question that splits and filters only by those dimensions (and whose
+    #: parts read only those columns) reads the first that fits — a fraction of the general
+    #: rollup's rows, which carries every dimension
+    narrow: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def dims(self, grain: Grain) -> tuple[str, ...]:
         return self.minute if grain == "minute" else self.hour
+
+    def hour_table(self, used: tuple[str, ...]) -> str:
+        """The hour rollup that answers a question using the dimensions ``used``: the first
+        narrow one keeping them all, else the general ``<table>_1h``."""
+        for name, kept in self.narrow:
+            if set(used) <= set(kept):
+                return f"{self.table}_{name}_1h"
+        return f"{self.table}_1h"
 
 
 @dataclass(frozen=True)

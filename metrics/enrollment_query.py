@@ -91,23 +91,39 @@ def _catalogue(store: SqlStore) -> tuple[list[str], list[str]]:
     return frame["code"].to_list(), frame["parent"].to_list()
 
 
-def _admission_spans() -> str:
+def _admission_columns(spec: QuerySpec) -> tuple[str, ...]:
+    """The state columns a question reads: the status and what it groups or filters by (a
+    college is read through the major), so the spans carry no column nobody asked about."""
+    used = {*spec.group_by, *(name for name, _ in spec.filters)}
+    if "college" in used:
+        used.add("major")
+    return ("status", *(c for c in ADMISSION_COLUMNS[1:] if c in used))
+
+
+def _admission_spans(columns: Sequence[str]) -> str:
     """Each candidate's states as spans ``[day_from, day_to)`` (``day_to`` = FAR while it lasts):
-    the state at the end of each day with an event, until the next such day."""
-    cols = ", ".join(f"toString({c})" for c in ADMISSION_COLUMNS)
-    named = ", ".join(f"s.{i + 1} AS {c}" for i, c in enumerate(ADMISSION_COLUMNS))
+    the state at the end of each day with an event, until the next such day.
+
+    One pass per candidate: their events in version order (``groupArray``, a handful each),
+    each event a span until the next event's day. The later events of a day make the earlier
+    ones' spans empty (``day_from = day_to``), which are dropped, so each day keeps the state
+    of its latest event — the fold per day and the window over days in one aggregation, about
+    twice as fast as a ``GROUP BY`` per day followed by a window function."""
+    n = len(columns)
+    fields = ", ".join(f"x.{i + 3}" for i in range(n + 1))
+    named = ", ".join(f"toString(sp.{i + 3}) AS {c}" for i, c in enumerate(columns))
     return f"""
-        WITH folded AS (
-            SELECT year, candidate_key, toDate(ts, {{tz:String}}) AS day,
-                   argMax(({cols}, score), {VERSION}) AS s
+        SELECT year, sp.1 AS day_from, sp.2 AS day_to, {named}, sp.{n + 3} AS score
+        FROM (
+            SELECT year, arraySort(x -> x.1, groupArray(({VERSION}, toDate(ts, {{tz:String}}),
+                                                         {', '.join(columns)}, score))) AS e
             FROM enrollment_admission
             WHERE year IN {{years:Array(UInt16)}} AND ts < {{end:DateTime64(3, 'UTC')}}
-            GROUP BY year, candidate_key, day
+            GROUP BY year, candidate_key
         )
-        SELECT year, day AS day_from, leadInFrame(day, 1, {FAR}) OVER (
-                   PARTITION BY year, candidate_key ORDER BY day ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING
-               ) AS day_to, {named}, s.{len(ADMISSION_COLUMNS) + 1} AS score
-        FROM folded"""
+        ARRAY JOIN arrayFilter(x -> x.1 != x.2, arrayMap(
+            (x, i) -> (x.2, if(i = length(e), {FAR}, e[i + 1].2), {fields}),
+            e, arrayEnumerate(e))) AS sp"""
 
 
 def _checkin_spans() -> str:
@@ -152,31 +168,45 @@ def _admissions(store: SqlStore, spec: QuerySpec, params: dict[str, Any], want_r
             {_where(where)}
             GROUP BY y{group}"""
         return store.query(sql, params), None
-    spans = _admission_spans()
+    spans = _admission_spans(_admission_columns(spec))
     deltas = ", ".join(f"sum(ev.2 * (status = '{s}')) AS {s}" for s in STATUSES)
+    # with the range of scores, each ended span of an admitted candidate also yields a row
+    # (weight 0: it changes no count) for the days it covers within the range, [day, until);
+    # grouped first, then spread over those days: far fewer rows than a row per span and day
+    until, events, closed = "", "[(day_from, toInt8(1)), (day_to, toInt8(-1))]", ""
+    if want_range:
+        ended = ("if(status = 'admitted' AND day_to != " + FAR + " AND day_to > {first:Date} AND "
+                 "day_from < {stop:Date}, [(greatest(day_from, {first:Date}), toInt8(0), "
+                 "least(day_to, {stop:Date}))], [])")
+        until = ", ev.3 AS until"
+        events = f"arrayConcat([(day_from, toInt8(1), {FAR}), (day_to, toInt8(-1), {FAR})], {ended})"
+        closed = ", minOrNullIf(score, ev.2 = 0) AS closed_min, maxOrNullIf(score, ev.2 = 0) AS closed_max"
     sql = f"""
         WITH spans AS ({spans})
-        SELECT ev.1 AS day, year AS y{''.join(', ' + s for s in select)}, {deltas},
+        SELECT ev.1 AS day0{until}, year AS y{''.join(', ' + s for s in select)}, {deltas},
                sum(if(status = 'admitted', ev.2 * score, 0)) AS score_sum,
                minOrNullIf(score, status = 'admitted' AND ev.2 = 1 AND day_to = {FAR}) AS open_min,
-               maxOrNullIf(score, status = 'admitted' AND ev.2 = 1 AND day_to = {FAR}) AS open_max
-        FROM spans ARRAY JOIN [(day_from, toInt8(1)), (day_to, toInt8(-1))] AS ev
+               maxOrNullIf(score, status = 'admitted' AND ev.2 = 1 AND day_to = {FAR}) AS open_max{closed}
+        FROM spans ARRAY JOIN {events} AS ev
         {_where(["ev.1 != " + FAR, *where])}
-        GROUP BY day, y{group}"""
-    changes = store.query(sql, params)
+        GROUP BY day0{", until" if want_range else ""}, y{group}"""
     if not want_range:
-        return changes, None
-    ended = f"""
-        WITH spans AS ({spans})
-        SELECT addDays(greatest(day_from, {{first:Date}}), k) AS day, year AS y
-               {''.join(', ' + s for s in select)}, min(score) AS closed_min, max(score) AS closed_max
-        FROM spans
-        ARRAY JOIN range(toUInt32(greatest(0, dateDiff('day', greatest(day_from, {{first:Date}}),
-                                                        least(day_to, {{stop:Date}}))))) AS k
-        {_where(["status = 'admitted'", f"day_to != {FAR}", "day_to > {first:Date}",
-                 "day_from < {stop:Date}", *where])}
-        GROUP BY day, y{group}"""
-    return changes, store.query(ended, params)
+        return store.query(sql, params).rename({"day0": "day"}), None
+    sums = ", ".join(f"sum({c}) AS {c}" for c in (*STATUSES, "score_sum"))
+    spread = f"""
+        SELECT covered AS day, y{group}, {sums}, min(open_min) AS open_min, max(open_max) AS open_max,
+               min(closed_min) AS closed_min, max(closed_max) AS closed_max
+        FROM ({sql})
+        ARRAY JOIN if(until = {FAR}, [day0], arrayMap(k -> addDays(day0, k),
+                                                      range(toUInt32(dateDiff('day', day0, until)))))
+                   AS covered
+        GROUP BY covered, y{group}"""
+    rows = store.query(spread, params)
+    # one statement for both (the spans are computed once); the days only an ended span
+    # covers add nothing to the running sums, and the others have no closed extremes
+    ended_rows = rows.filter(pl.col("closed_min").is_not_null()).select(
+        "day", "y", *(f"d_{g}" for g in spec.group_by), "closed_min", "closed_max")
+    return rows.drop("closed_min", "closed_max"), ended_rows
 
 
 def _checkins(store: SqlStore, spec: QuerySpec, params: dict[str, Any]) -> pl.DataFrame:

@@ -437,6 +437,7 @@ QUERY = Queryable(
             hour=("campus", "gate_id", "direction", "result", "person_type", "method", "deny_reason"),
             parts=(("attempts", ATTEMPTS), ("in", ENTRIES), ("out", EXITS), ("denied", DENIED),
                    ("fever", FEVERS)),
+            narrow=(("gates", ("campus", "gate_id", "direction", "result")),),
         ),
     ),
     measures=(
@@ -467,8 +468,8 @@ REFERENCES = (
 )
 
 # the rollups of gate_pass the figures above read (ioc_app/declared.py makes their DDL): the
-# general minute and hour rollups, and the narrow "people" one of the live board (_board),
-# folded from the hour rollup
+# general minute and hour rollups, the narrow "people" one of the live board (_board) and the
+# narrow "gates" one of the query API, both folded from the hour rollup
 FEVER = Col("fever", "SimpleAggregateFunction(sum, UInt64)", f"countIf(temperature_c >= {FEVER_C})")
 DENY = Col("deny", "LowCardinality(String)", "ifNull(toString(deny_reason), '')")
 ROLLUPS = (
@@ -477,6 +478,10 @@ ROLLUPS = (
            (count("attempts"), FEVER)),
     Rollup("gate.pass", "1h", ("person_type", "direction", "result", DENY), (count("attempts"),), "people",
            folds=True),
+    # per gate without person type, method and reason: what the analyst questions per gate or
+    # campus read (over 800 days a tenth of the general rollup's rows; migration 17)
+    Rollup("gate.pass", "1h", ("campus", "gate_id", "direction", "result"), (count("attempts"), FEVER),
+           "gates", folds=True),
 )
 
 DOMAIN = MetricsDomain(

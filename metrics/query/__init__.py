@@ -11,7 +11,10 @@ the whitelist, every value travels as a ``{name:Type}`` parameter.
 Time:
 
 - ``minute`` reads the ``_1m`` rollups (kept 63 days, fewer dimensions), ``hour`` and ``day``
-  the ``_1h`` rollups. ``day`` is the local date in the site's zone (``toDate(hour, tz)``).
+  the ``_1h`` rollups — a source's narrow hour rollup (``Source.narrow``) when it keeps every
+  dimension the question splits or filters by: the same figures from a fraction of the rows.
+  ``day`` is the local date in the site's zone (``toDate(hour, tz)``), so the hour rollups
+  answer days in any zone (a day rollup could only be one zone's days).
 - ``from`` is rounded down to the start of its bucket and ``to`` up to the end of its bucket
   (``to`` is exclusive), so the answer covers whole buckets and says which ones; a ``to``
   later than the current bucket is cut there.

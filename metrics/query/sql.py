@@ -61,6 +61,8 @@ def _source_sql(domain: Domain, source: Source, measures: Sequence[Measure], spe
             params[f"f{i}_{j}"] = value
             holders.append(f"{{f{i}_{j}:String}}")
         where.append(f"toString({_ident(dim.col)}) IN ({', '.join(holders)})")
+    used = (*inner_dims, *(name for name, _ in spec.filters))
+    table = f"{source.table}_1m" if rollup == "1m" else source.hour_table(used)
     group = ", ".join(["b", *(f"d_{n}" for n in inner_dims)])
     outer_select = ["b", *(f"d_{n} AS `{n}`" for n in spec.group_by)]
     outer_select += [f"{m.sql} AS `{_ident(m.name)}`" for m in measures]
@@ -68,7 +70,7 @@ def _source_sql(domain: Domain, source: Source, measures: Sequence[Measure], spe
     sql = (
         f"SELECT {', '.join(outer_select)}\n"
         f"FROM (\n    SELECT {', '.join(inner_select)}\n"
-        f"    FROM {_ident(source.table)}_{rollup}\n"
+        f"    FROM {_ident(table)}\n"
         f"    WHERE {' AND '.join(where)}\n"
         f"    GROUP BY {group}\n)\n"
         f"GROUP BY {outer_group}"

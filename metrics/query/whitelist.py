@@ -12,8 +12,9 @@ def whitelist_markdown() -> str:
         "| grain | reads | default range | longest range |",
         "|---|---|---|---|",
     ]
-    reads = {"minute": f"`*_1m` rollups (kept {MINUTE_KEPT.days} days)", "hour": "`*_1h` rollups",
-             "day": "`*_1h` rollups; latest states as of the end of each day",
+    narrow = "`*_1h` rollups (a narrow one, e.g. `gate_pass_gates_1h`, when it keeps every dimension asked)"
+    reads = {"minute": f"`*_1m` rollups (kept {MINUTE_KEPT.days} days)", "hour": narrow,
+             "day": f"{narrow}; latest states as of the end of each day",
              "season": "latest states, one bucket per admission year"}
     for g in GRAINS:
         default = ("this season and the 2 before" if g == "season"

@@ -84,9 +84,10 @@ def test_local_midnight() -> None:
 
 def test_fever_threshold_is_the_contracts() -> None:
     """The threshold is written once, in metrics/gate.py: the documented one, and the one both
-    rollups count fever from."""
+    general rollups count fever from (the narrow per-gate rollup folds the hour rollup's counts)."""
     assert gate.FEVER_C == FEVER_C
-    assert [r.grain for r in gate.ROLLUPS if gate.FEVER in r.measures] == ["1m", "1h"]
+    assert [r.grain for r in gate.ROLLUPS if gate.FEVER in r.measures and not r.folds] == ["1m", "1h"]
+    assert [r.name for r in gate.ROLLUPS if gate.FEVER in r.measures and r.folds] == ["gates"]
     assert gate.FEVER.expr == f"countIf(temperature_c >= {FEVER_C})"
     assert gate.PERSON_TYPES == PERSON_TYPES
 

@@ -242,6 +242,9 @@ def test_every_measure_at_every_grain_matches_polars(data: Data, domain: str, gr
     ("gate", {"grain": ["hour"], "group_by": ["person_type,deny_reason"], "result": ["deny"]}),
     ("gate", {"grain": ["hour"], "group_by": ["deny_reason"], "measures": ["attempts,deny_rate,in"]}),
     ("gate", {"grain": ["day"], "group_by": ["campus,method"], "direction": ["out"]}),
+    # these two read the narrow rollup gate_pass_gates_1h
+    ("gate", {"grain": ["day"], "group_by": ["gate_id"], "result": ["pass"]}),
+    ("gate", {"grain": ["hour"], "group_by": ["campus,gate_id"], "direction": ["in"]}),
     ("network", {"grain": ["minute"], "group_by": ["link_id"]}),
     ("network", {"grain": ["hour"], "group_by": ["campus"], "access": ["wired", "vpn"]}),
     ("network", {"grain": ["hour"], "group_by": ["access"], "measures": ["users_avg,ipv6_share"]}),

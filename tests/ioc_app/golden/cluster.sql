@@ -1134,3 +1134,53 @@ SELECT
     sum(`attempts`) AS `attempts`
 FROM ioc.gate_pass_1h
 GROUP BY `hour`, `person_type`, `direction`, `result`, `deny`;
+
+-- 0017_gate_gates
+
+CREATE TABLE IF NOT EXISTS ioc.gate_pass_gates_1h_local ON CLUSTER campus_cluster
+(
+    `hour` DateTime('UTC'),
+    `campus` LowCardinality(String),
+    `gate_id` LowCardinality(String),
+    `direction` Enum8('in' = 1, 'out' = 2),
+    `result` Enum8('pass' = 1, 'deny' = 2),
+    `attempts` SimpleAggregateFunction(sum, UInt64),
+    `fever` SimpleAggregateFunction(sum, UInt64)
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, campus, gate_id, direction, result)
+TTL hour + INTERVAL 400 DAY
+SETTINGS replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.gate_pass_gates_1h ON CLUSTER campus_cluster
+AS ioc.gate_pass_gates_1h_local
+ENGINE = Distributed(campus_cluster, ioc, gate_pass_gates_1h_local, rand());
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.gate_pass_gates_1h_local_mv ON CLUSTER campus_cluster
+TO ioc.gate_pass_gates_1h_local
+AS SELECT
+    `hour` AS `hour`,
+    `campus` AS `campus`,
+    `gate_id` AS `gate_id`,
+    `direction` AS `direction`,
+    `result` AS `result`,
+    sum(`attempts`) AS `attempts`,
+    sum(`fever`) AS `fever`
+FROM ioc.gate_pass_1h_local
+GROUP BY `hour`, `campus`, `gate_id`, `direction`, `result`;
+
+TRUNCATE TABLE IF EXISTS ioc.gate_pass_gates_1h_local ON CLUSTER campus_cluster;
+
+INSERT INTO ioc.gate_pass_gates_1h
+SETTINGS insert_deduplicate = 0, insert_distributed_sync = 1
+SELECT
+    `hour` AS `hour`,
+    `campus` AS `campus`,
+    `gate_id` AS `gate_id`,
+    `direction` AS `direction`,
+    `result` AS `result`,
+    sum(`attempts`) AS `attempts`,
+    sum(`fever`) AS `fever`
+FROM ioc.gate_pass_1h
+GROUP BY `hour`, `campus`, `gate_id`, `direction`, `result`;

@@ -998,3 +998,49 @@ SELECT
     sum(`attempts`) AS `attempts`
 FROM ioc.gate_pass_1h
 GROUP BY `hour`, `person_type`, `direction`, `result`, `deny`;
+
+-- 0017_gate_gates
+
+CREATE TABLE IF NOT EXISTS ioc.gate_pass_gates_1h
+(
+    `hour` DateTime('UTC'),
+    `campus` LowCardinality(String),
+    `gate_id` LowCardinality(String),
+    `direction` Enum8('in' = 1, 'out' = 2),
+    `result` Enum8('pass' = 1, 'deny' = 2),
+    `attempts` SimpleAggregateFunction(sum, UInt64),
+    `fever` SimpleAggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, campus, gate_id, direction, result)
+TTL hour + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.gate_pass_gates_1h_mv
+TO ioc.gate_pass_gates_1h
+AS SELECT
+    `hour` AS `hour`,
+    `campus` AS `campus`,
+    `gate_id` AS `gate_id`,
+    `direction` AS `direction`,
+    `result` AS `result`,
+    sum(`attempts`) AS `attempts`,
+    sum(`fever`) AS `fever`
+FROM ioc.gate_pass_1h
+GROUP BY `hour`, `campus`, `gate_id`, `direction`, `result`;
+
+TRUNCATE TABLE IF EXISTS ioc.gate_pass_gates_1h;
+
+INSERT INTO ioc.gate_pass_gates_1h
+SETTINGS insert_deduplicate = 0
+SELECT
+    `hour` AS `hour`,
+    `campus` AS `campus`,
+    `gate_id` AS `gate_id`,
+    `direction` AS `direction`,
+    `result` AS `result`,
+    sum(`attempts`) AS `attempts`,
+    sum(`fever`) AS `fever`
+FROM ioc.gate_pass_1h
+GROUP BY `hour`, `campus`, `gate_id`, `direction`, `result`;
