@@ -182,16 +182,19 @@ def test_the_demo_server_answers_while_its_past_is_filled(tmp_path: Path) -> Non
     assert server.proc.returncode is not None
 
 
-def test_health_shows_the_fill_in_both_languages(migrated: Store, tmp_path: Path) -> None:
-    from tests.conftest import app_on
+def test_health_shows_the_fill_in_both_languages(tmp_path: Path) -> None:
+    from tests.pages.registry import pages_app
 
-    app_on(migrated, tmp_path)  # the pages are imported with an app
-    from pages.health import history_row
+    # the page module is imported under a throwaway app and forgotten afterwards: dash's page
+    # registry is global to the process, and a later app in this worker registers /health again
+    (tmp_path / "no_pages").mkdir()
+    with pages_app(tmp_path / "no_pages"):
+        from pages.health import history_row
 
-    filling = {"phase": "filling", "pct": 42.4, "events": 1_234_567, "total": 3_000_000, "eta_s": 150,
-               "elapsed_s": 60.0, "error": ""}
-    zh = str(history_row(filling, "zh"))
-    assert "演示历史" in zh and "回填中 42%" in zh and "1,234,567" in zh and "3,000,000" in zh
-    en = str(history_row({**filling, "phase": "done", "pct": 100.0}, "en"))
-    assert "Demo past" in en and "ready" in en and "1,234,567" in en
-    assert history_row(None, "zh") == []
+        filling = {"phase": "filling", "pct": 42.4, "events": 1_234_567, "total": 3_000_000,
+                   "eta_s": 150, "elapsed_s": 60.0, "error": ""}
+        zh = str(history_row(filling, "zh"))
+        assert "演示历史" in zh and "回填中 42%" in zh and "1,234,567" in zh and "3,000,000" in zh
+        en = str(history_row({**filling, "phase": "done", "pct": 100.0}, "en"))
+        assert "Demo past" in en and "ready" in en and "1,234,567" in en
+        assert history_row(None, "zh") == []
