@@ -3,12 +3,16 @@
 A real server (embedded engine) is polled by 1 client, then by 200 concurrent clients once a
 second; the statements the store ran are counted by origin (``/metrics``). Screens (paired,
 each with its own screen cookie) reading the snapshot must cause no statement at all, and the
-core's statements per tick must be the same in both phases.
+core's statements per tick must be the same in both phases. The core's work per tick is read
+second by second and its median compared: what the core does on its own schedule (the slow
+figures, the minute's history) lands in one second of one phase and is not a screen's cost.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+import statistics
 import threading
 import time
 import urllib.request
@@ -17,7 +21,7 @@ from pathlib import Path
 from tests.conftest import Server, free_port, product_env
 
 CLIENTS = 200
-PHASE_S = 4.0
+PHASE_S = 6.0
 
 
 def scrape(url: str) -> dict[str, float]:
@@ -66,6 +70,18 @@ def delta(before: dict[str, float], after: dict[str, float], key: str) -> float:
     return after.get(key, 0.0) - before.get(key, 0.0)
 
 
+def watched_poll(url: str, cookies: list[str]) -> tuple[int, list[dict[str, float]]]:
+    """:func:`poll` for ``PHASE_S`` while ``/metrics`` is scraped about once a second."""
+    served: list[int] = []
+    polling = threading.Thread(target=lambda: served.append(poll(url, cookies, PHASE_S)))
+    samples = [scrape(url)]
+    polling.start()
+    while polling.is_alive():
+        polling.join(1.0)
+        samples.append(scrape(url))
+    return (served[0] if served else 0), samples
+
+
 def test_200_screens_cost_the_store_what_one_does(tmp_path: Path) -> None:
     # the core computing every 0.5 s whatever arrives: its statements per computation are
     # compared (with the commit trigger an idle core computes nothing to compare)
@@ -77,15 +93,14 @@ def test_200_screens_cost_the_store_what_one_does(tmp_path: Path) -> None:
         time.sleep(1.0)  # past the warm-up statements
         rates = []
         for clients in (1, CLIENTS):
-            before = scrape(server.url)
-            served = poll(server.url, screens[:clients], PHASE_S)
-            after = scrape(server.url)
+            served, samples = watched_poll(server.url, screens[:clients])
             assert served >= clients * (PHASE_S - 1)
-            ticks = delta(before, after, "ticks")
-            assert ticks >= 2
-            assert delta(before, after, "ioc_store_statements_total:request") == 0
-            rates.append(delta(before, after, "ioc_store_statements_total:core") / ticks)
-        # the per-minute history insert may fall into one phase: at most one statement apart
+            assert delta(samples[0], samples[-1], "ticks") >= 2
+            assert delta(samples[0], samples[-1], "ioc_store_statements_total:request") == 0
+            per_tick = [delta(a, b, "ioc_store_statements_total:core") / delta(a, b, "ticks")
+                        for a, b in itertools.pairwise(samples) if delta(a, b, "ticks") >= 1]
+            assert len(per_tick) >= 3, per_tick
+            rates.append(statistics.median(per_tick))
         assert abs(rates[0] - rates[1]) <= 1.0, rates
     finally:
         server.stop()
