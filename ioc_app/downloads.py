@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import quote
 
 import polars as pl
@@ -25,6 +27,16 @@ import polars as pl
 #: characters that make a spreadsheet read a cell as a formula (CSV injection)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;]+')
+
+
+def display_width(value: Any) -> int:
+    """Columns a value takes in a spreadsheet (a Chinese character is two), so an XLSX writer
+    sizes its columns to what they show."""
+    if isinstance(value, float):
+        text = f"{value:,.1f}"
+    else:
+        text = f"{value:,}" if isinstance(value, int) else str(value)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def looks_like_formula(text: str | None) -> bool:

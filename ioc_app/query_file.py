@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from ioc_app.downloads import looks_like_formula
+from ioc_app.downloads import display_width, looks_like_formula
 from layouts.i18n import CATALOGUE, t
 from metrics.query import DOMAINS, QuerySpec, comparison_range
 
@@ -67,11 +67,6 @@ def _kind(spec: QuerySpec, column: str) -> str | None:
     if base in spec.measures:
         return domain.measure(base).kind
     return None
-
-
-def _width(value: Any) -> int:
-    text = str(value)
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
 
 
 def about(spec: QuerySpec, zone: ZoneInfo, rows: int, made: datetime, api: str,
@@ -133,7 +128,7 @@ def xlsx_bytes(frame: pl.DataFrame, spec: QuerySpec, zone: ZoneInfo, made: datet
     ws = wb.create_sheet(t("explore.file.sheet", lang))
     bold = Font(bold=True)
     head = headers(spec, frame.columns, lang)
-    widths = [_width(h) for h in head]
+    widths = [display_width(h) for h in head]
     for j, column in enumerate(frame.columns):  # widths before any row: a stream is written once
         if frame.schema[column] == pl.String:
             lengths = frame.get_column(column).drop_nulls().str.len_chars()
@@ -173,8 +168,8 @@ def xlsx_bytes(frame: pl.DataFrame, spec: QuerySpec, zone: ZoneInfo, made: datet
         ws.append([cell(v, f) for v, f in zip(values, formats, strict=True)])
     info = wb.create_sheet(t("explore.file.about", lang))
     lines = about(spec, zone, frame.height, made, api, lang)
-    info.column_dimensions["A"].width = max(_width(label) for label, _ in lines) + 2
-    info.column_dimensions["B"].width = min(max(_width(v) for _, v in lines) + 2, 100)
+    info.column_dimensions["A"].width = max(display_width(label) for label, _ in lines) + 2
+    info.column_dimensions["B"].width = min(max(display_width(v) for _, v in lines) + 2, 100)
     for label, value in lines:
         first = WriteOnlyCell(info, value=label)
         first.data_type, first.font = "s", bold

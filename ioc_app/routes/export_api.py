@@ -34,7 +34,6 @@ import hashlib
 import io
 import logging
 import time
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,7 +46,7 @@ from flask import Blueprint, Response, request
 from ingest.enrollment import BATCHES, CATEGORIES, PROVINCES, YEAR
 from ingest.site import Site
 from ioc_app import audit
-from ioc_app.downloads import attachment, csv_bytes, guard_columns, looks_like_formula
+from ioc_app.downloads import attachment, csv_bytes, display_width, guard_columns, looks_like_formula
 from ioc_app.runtime import runtime as current_runtime
 from ioc_app.storage import StoreError
 from ioc_app.web import failure
@@ -213,15 +212,6 @@ def _csv(table: pl.DataFrame, lang: str) -> bytes:
     return csv_bytes(out.rename(dict(zip(out.columns, _headers(lang), strict=True))))
 
 
-def _width(value: Any) -> int:
-    """Columns a value takes in a spreadsheet (a Chinese character is two)."""
-    if isinstance(value, float):
-        text = f"{value:,.1f}"
-    else:
-        text = f"{value:,}" if isinstance(value, int) else str(value)
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 def _put(ws: Any, row: int, col: int, value: Any) -> Any:
     """Write one cell; text is always a string cell, never a formula."""
     cell = ws.cell(row=row, column=col, value=value)
@@ -241,7 +231,7 @@ def _xlsx(table: pl.DataFrame, totals: dict[str, Any], about: list[tuple[str, An
     ws = wb.active
     ws.title = t("export.sheet", lang)
     bold = Font(bold=True)
-    widths = [_width(h) for h in _headers(lang)]
+    widths = [display_width(h) for h in _headers(lang)]
     for j, header in enumerate(_headers(lang), start=1):
         cell = _put(ws, 1, j, header)
         cell.font = bold
@@ -255,7 +245,7 @@ def _xlsx(table: pl.DataFrame, totals: dict[str, Any], about: list[tuple[str, An
             cell = _put(ws, i, j, value)
             if kinds[j - 1] != "text":
                 cell.number_format = NUMBER_FORMATS[kinds[j - 1]]
-            widths[j - 1] = max(widths[j - 1], _width(value))
+            widths[j - 1] = max(widths[j - 1], display_width(value))
     last = table.height + 1
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{last}"
@@ -275,8 +265,8 @@ def _xlsx(table: pl.DataFrame, totals: dict[str, Any], about: list[tuple[str, An
         _put(info, i, 1, label).font = bold
         if value is not None:
             _put(info, i, 2, value)
-    info.column_dimensions["A"].width = max(_width(label) for label, _ in about) + 2
-    info.column_dimensions["B"].width = min(max(_width(v) for _, v in about if v is not None) + 2, 100)
+    info.column_dimensions["A"].width = max(display_width(label) for label, _ in about) + 2
+    info.column_dimensions["B"].width = min(max(display_width(v) for _, v in about if v is not None) + 2, 100)
     wb.properties.title = t("export.sheet", lang)
     wb.properties.creator = t("app.title", lang)
     buffer = io.BytesIO()
