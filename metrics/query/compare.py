@@ -45,6 +45,7 @@ from metrics.query.spec import (
 )
 from metrics.query.sql import _ident, run
 from metrics.small_cells import MIN_CELL
+from metrics.times import local_midnight
 
 __all__ = ["comparison_range", "comparison_spec", "earliest_stored", "run_compared"]
 
@@ -69,10 +70,6 @@ def _local_days(start: datetime, end: datetime, zone: ZoneInfo) -> int:
     return (end.astimezone(zone).date() - start.astimezone(zone).date()).days
 
 
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
-
-
 def calendar_period(kind: str, start: datetime, end: datetime, grain: str,
                     zone: ZoneInfo) -> tuple[datetime, datetime]:
     """The comparison range of ``[start, end)`` by the civil calendar (aware UTC)."""
@@ -80,11 +77,11 @@ def calendar_period(kind: str, start: datetime, end: datetime, grain: str,
         if grain == "day":
             days = _local_days(start, end, zone)
             first = start.astimezone(zone).date() - timedelta(days=days)
-            return _midnight(first, zone), start
+            return local_midnight(first, zone), start
         return start - (end - start), start
     if grain == "day":
-        return (_midnight(_year_earlier(start.astimezone(zone).date()), zone),
-                _midnight(_year_earlier(end.astimezone(zone).date()), zone))
+        return (local_midnight(_year_earlier(start.astimezone(zone).date()), zone),
+                local_midnight(_year_earlier(end.astimezone(zone).date()), zone))
     g: Any = grain
     return (floor_bucket(_local_year_earlier(start, zone), g, zone),
             floor_bucket(_local_year_earlier(end, zone), g, zone))
@@ -147,7 +144,7 @@ def silent_days(store: SqlStore, tables: Sequence[str], start: datetime, end: da
     first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
     whole = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     whole = [d for d in whole
-             if _midnight(d, zone) >= start and _midnight(d + timedelta(days=1), zone) <= end]
+             if local_midnight(d, zone) >= start and local_midnight(d + timedelta(days=1), zone) <= end]
     if not whole or not tables:
         return []
     union = " UNION ALL ".join(

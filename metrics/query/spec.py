@@ -15,6 +15,7 @@ from metrics.domain import Dimension, Grain, Kind, Measure, Source
 from metrics.domain import Queryable as Domain
 from metrics.registry import DOMAINS as REGISTERED
 from metrics.registry import Live
+from metrics.times import local_midnight
 
 __all__ = ["DEFAULT_GRAIN", "DEFAULT_SPAN", "DOMAINS", "GRAINS", "MAX_ROWS", "MAX_SEASONS", "MAX_SPAN",
            "MAX_VALUE_LEN",
@@ -123,12 +124,8 @@ def floor_bucket(t: datetime, grain: Grain, zone: ZoneInfo) -> datetime:
         return t.replace(minute=0, second=0, microsecond=0)
     local = t.astimezone(zone)
     if grain == "season":
-        return _midnight(date(local.year, 1, 1), zone)
-    return _midnight(local.date(), zone)
-
-
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+        return local_midnight(date(local.year, 1, 1), zone)
+    return local_midnight(local.date(), zone)
 
 
 def next_bucket(start: datetime, grain: Grain, zone: ZoneInfo) -> datetime:
@@ -138,8 +135,8 @@ def next_bucket(start: datetime, grain: Grain, zone: ZoneInfo) -> datetime:
     if grain == "hour":
         return start + timedelta(hours=1)
     if grain == "season":
-        return _midnight(date(start.astimezone(zone).year + 1, 1, 1), zone)
-    return _midnight(start.astimezone(zone).date() + timedelta(days=1), zone)
+        return local_midnight(date(start.astimezone(zone).year + 1, 1, 1), zone)
+    return local_midnight(start.astimezone(zone).date() + timedelta(days=1), zone)
 
 
 def ceil_bucket(t: datetime, grain: Grain, zone: ZoneInfo) -> datetime:
