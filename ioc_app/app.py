@@ -159,7 +159,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     server.register_blueprint(audit_api)
     runtime.registry = registry_for(runtime)
     observe_requests(server, runtime.registry)
-    runtime.in_flight.install(server)  # the demo's history fill yields to requests in flight
+    if runtime.history is not None:  # the demo's history fill yields to requests in flight;
+        runtime.in_flight.install(server)  # without one, no request pays for counting them
     server.register_blueprint(ops)
     init_query_api(server, settings, redis_client=redis_client)
     limit_downloads(limiter, export_api, query_api)
