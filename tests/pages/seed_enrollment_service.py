@@ -177,6 +177,9 @@ def service(store: Store, now_ms: int, rng: random.Random) -> dict[str, Any]:
     midnight = datetime.combine(now.astimezone(ZONE).date(), datetime.min.time(), ZONE)
     start_ms, end_ms = ms(midnight) + 60_000, now_ms - 2_000
     elapsed_h = now.astimezone(ZONE).hour + 1
+    # in the first hours after local midnight few cases could finish within today: some must,
+    # or the handling times have no sample to compare
+    short_day = end_ms - start_ms < 2 * 3_600_000
 
     def moment(day0: datetime, hours: int, lo: int, hi: int) -> int:
         """A time on ``day0``'s local day, following the hall's daily rhythm within its first
@@ -211,8 +214,11 @@ def service(store: Store, now_ms: int, rng: random.Random) -> dict[str, Any]:
             hour_sub[datetime.fromtimestamp(first / 1000, ZONE).hour] += 1
             r = rng.random()
             done_at = first + rng.randint(3, 95) * 60_000 + rng.randrange(60_000)
+            if short_day and r < 0.45 and done_at >= end_ms:  # today has barely begun:
+                done_at = first + (end_ms - first) // 2  # its cases are handled within it
             if r < 0.45 and done_at < end_ms:
-                case(svc, "t", first, [("approved", first + 60_000), ("completed", done_at)])
+                case(svc, "t", first, [("approved", min(first + 60_000, (first + done_at) // 2)),
+                                       ("completed", done_at)])
                 completed_today += 1
                 durations.append((done_at - first) / 60_000)
                 hour_done[datetime.fromtimestamp(done_at / 1000, ZONE).hour] += 1
