@@ -282,8 +282,9 @@ def test_small_cells_hide_scores_unless_exact(season: Week) -> None:
             if i in hide:
                 assert (row["score_min"], row["score_avg"], row["score_max"]) == (None, None, None)
                 small += 0 < was["admitted"] < 3
-            else:
-                assert row == was
+            else:  # the two answers sum in the engine's order: a mean may differ in its last bit
+                mean = was["score_avg"]
+                assert row == {**was, "score_avg": mean if mean is None else pytest.approx(mean)}
     assert small > 0, "the question holds small groups"
     assert exact.filter(pl.col("admitted").is_between(1, 2))["score_avg"].null_count() == 0
 
