@@ -292,6 +292,9 @@ def test_a_graceful_stop_answers_the_held_requests_at_once(tmp_path: Path) -> No
         wait_for(parked)
         os.killpg(server.proc.pid, signal.SIGTERM)
         holder.join(TIMEOUT)
-        assert got == {"status": 304, "push": "closing"}  # not "held": its 30 s were not waited out
+        # Not "held": its 30 s were not waited out. The answer is the current state, so it is a
+        # 304 unless the stopping core's last commit changed the snapshot in the meantime.
+        assert got.get("push") == "closing", got
+        assert got.get("status") in (200, 304), got
     finally:
         server.stop()
