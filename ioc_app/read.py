@@ -363,3 +363,7 @@ def exact_enrollment(year: int | None = None) -> dict[str, Any] | None:
     audit.record("enrollment.exact_view", object=f"enrollment/{y}",
                  detail={"year": y, "small_groups": small, "min_cell": rt.settings.min_cell})
     return figures
+
+
+# ---- the admissions office's notice tracker (tracking numbers: admissions only) -----------
+from ioc_app.notices import notice_tracker as notice_tracker  # noqa: E402

@@ -33,6 +33,8 @@ from metrics.enrollment_query import compare_align, compare_period, first_season
 from metrics.enrollment_state import CHECKIN_STEPS, NOT_REACHED
 from metrics.enrollment_state import candidates as _candidates
 from metrics.enrollment_state import students as _students
+from metrics.enrollment_notices import NoticeDays
+from metrics.enrollment_notices import live as _notices
 from metrics.small_cells import MIN_CELL, SCORES, hidden_groups, suppress_rows
 
 #: Breakdowns of the section: snapshot key → dimension.
@@ -140,7 +142,7 @@ def _totals(cells: pl.DataFrame, year: int) -> dict[str, Any]:
 
 
 def live(store: SqlStore, zone: ZoneInfo, now: datetime, year: int | None = None, *,
-         min_cell: int = MIN_CELL) -> dict[str, Any]:
+         min_cell: int = MIN_CELL, notice_days: NoticeDays = NoticeDays()) -> dict[str, Any]:
     """The ``enrollment`` section of the snapshot for ``year`` (default: the calendar year of
     ``now`` in the site's zone), in two queries; the score statistics of groups under
     ``min_cell`` admitted candidates null (:func:`suppress_rows`)::
@@ -162,6 +164,7 @@ def live(store: SqlStore, zone: ZoneInfo, now: datetime, year: int | None = None
                     major's college from the catalogue, else from its candidates' events
         checkin     {arrived, paid, dorm, registered}  students of the year by the furthest
                     step reached (a registered student counts in ``registered`` only)
+        notices     the notice funnel and exception counts (metrics/enrollment_notices.py)
     """
     y = year if year is not None else admission_year(zone, now)
     cells = _cells(store, y)
@@ -181,6 +184,7 @@ def live(store: SqlStore, zone: ZoneInfo, now: datetime, year: int | None = None
         **_totals(cells, y),
         **{name: suppress_rows(_breakdown(cells, dim, names), min_cell) for name, dim in BREAKDOWNS.items()},
         "checkin": {s: int(counts.get(s, 0)) for s in CHECKIN_STEPS},
+        "notices": _notices(store, y, now, notice_days),
     }
 
 
@@ -460,6 +464,6 @@ DOMAIN = MetricsDomain(
         Referenced("enrollment.checkin", "major", "major", "enrollment_checkin", "ts", "count()"),
         Referenced("enrollment.checkin", "campus", "campus", "enrollment_checkin", "ts", "count()"),
     ),
-    figure_options=("min_cell",),
+    figure_options=("min_cell", "notice_days"),
     query=QUERY,
 )

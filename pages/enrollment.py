@@ -36,6 +36,7 @@ from layouts.live import bound, frame, graph, kpi, options, tile
 from layouts.parts import Part, View, live_parts, under
 from layouts.ranking import RankRow, ranking, ranking_rows
 from layouts.table import table
+from pages._enrollment import tiles
 
 dash.register_page(__name__, path="/enrollment", name="enrollment", order=3, title="IOC")
 
@@ -320,6 +321,10 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
               html.Div(scores_note(snap, lang, min_cell), id=SCORES_NOTE, className="pes-note")],
              cls="pes-enr-scores", lang=lang),
         tile(t("enroll.checkin", lang), checkin, cls="pes-enr-checkin", lang=lang),
+        tile(t("notices.tile", lang), tiles.notices_tile_body(snap, theme, lang), cls="pes-enr-notices",
+             lang=lang, action=tiles.notices_actions(lang)),
+        tile(t("margin.tile", lang), tiles.margin_tile_body(snap, lang), cls="pes-enr-margin", lang=lang,
+             action=tiles.margin_actions(lang)),
         *LIVE.stores(snap, View(lang, theme, at)),
     ], className="pes-grid pes-enrollment")
     settings = read.settings()
@@ -370,6 +375,13 @@ LIVE = live_parts(PAGE, [
     _part("majors", _board(major_rows, TOP_MAJORS)),
     Part("scores_note", SCORES_NOTE, "children", under("enrollment", "by_province"),
          lambda snap, view: scores_note(snap, view.lang, read.min_cell())),
+    # the notice funnel and the margin tile (pages/_enrollment/tiles.py)
+    Part("notices", ids.graph(PAGE, "notices"), "figure", under("enrollment", "notices.funnel"),
+         _values(tiles.funnel_figure)),
+    Part("notice_provinces", ids.graph(PAGE, "notice_provinces"), "figure",
+         under("enrollment", "notices.by_province"), _values(tiles.provinces_figure)),
+    Part("margin_rows", tiles.MARGIN_ROWS, "children", under("enrollment", "quality"),
+         lambda snap, view: tiles.margin_rows(snap, view.lang)),
 ], read_snapshot=lambda at: read.snapshot_for(at))
 
 
