@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from ingest.enrollment import BATCHES, CATEGORIES, PROVINCES
+from ioc_app.roles import PERMISSIONS
 from layouts.china_map import NO_DATA, colour
 from tests.conftest import Server, product_env, run_cli
 from tests.pages import browsing
@@ -38,7 +39,8 @@ LANG = {"zh": 0, "en": 1}
 #: every element whose text must fit its own box, on both pages
 TEXT = (".ioc-title, .ioc-brand, .ioc-nav-link, .ioc-badge, .ioc-clock, .ioc-tile-title, .ioc-age, "
         ".ioc-kpi-label, .ioc-kpi-value, .ioc-rank-no, .ioc-rank-name, .ioc-rank-value, .ioc-rank-row, "
-        ".pes-sub-title, .pes-legend, .pes-figure-label, .pes-figure-value, .pes-export")
+        ".pes-sub-title, .pes-legend, .pes-figure-label, .pes-figure-value, .pes-export, "
+        ".pes-margin-name, .pes-margin-value")
 
 GEOMETRY = """(sel) => {
   const bad = [];
@@ -240,6 +242,8 @@ def test_admissions_cockpit(seeded: Any, browser: Browser, shots: Path, size: st
     steps = [exp["checkin"][s] for s in ("arrived", "paid", "dorm", "registered")]
     assert screen.figure("enrollment-graph-checkin")["data"][0]["x"] == [sum(steps[i:]) for i in range(4)]
 
+    notices_tile(screen, exp, lang)
+
     # the export link: the year on screen, in the page's language; beside the title, not on it
     link = screen.page.locator("#enrollment-export")
     assert link.inner_text() == EXPORT_WORDS[lang] and link.get_attribute("download") is not None
@@ -256,6 +260,45 @@ def test_admissions_cockpit(seeded: Any, browser: Browser, shots: Path, size: st
         total = [c.value for c in sheet[sheet.max_row]]
         assert (total[0], total[8], total[9]) == ("合计", exp["plan"], exp["admitted"])
     screen.close()
+
+
+def notices_tile(screen: Screen, exp: dict[str, Any], lang: int) -> None:
+    """The notice funnel and the margin tile show the seeded season and the snapshot's part."""
+    notices = exp["notices"]
+    funnel = screen.figure("enrollment-graph-notices")
+    assert funnel["data"][0]["x"] == [notices["funnel"][s] for s in ("admitted", "printed", "mailed", "delivered")]
+    assert funnel["data"][0]["y"][0] == ("已录取", "Admitted")[lang]
+    for kind in ("returned", "undelivered", "unprinted"):
+        assert screen.text(f"enrollment.notices.exceptions.{kind}") == count(notices["exceptions"][kind])
+    # each province's bar: its parts add up to its admitted, their tops are delivered, mailed, printed
+    bars = screen.figure("enrollment-graph-notice_provinces")
+    provinces = exp["province_names"]
+    codes = sorted(notices["by_province"])
+    assert bars["data"][0]["x"] == [provinces[p][lang] for p in codes]
+    parts = [tr["y"] for tr in bars["data"]]
+    for i, code in enumerate(codes):
+        row = notices["by_province"][code]
+        tops = [sum(part[i] for part in parts[:k]) for k in (1, 3, 4, 5)]
+        assert tops == [row["delivered"], row["mailed"], row["printed"], row["admitted"]], code
+        assert parts[2][i] == row["returned"]
+    # the admitted step and each province's bar lead to the same number in /explore
+    assert f"year={exp['year']}" in funnel["data"][0]["ioc_href"][0]
+    assert "province=" + codes[0] in bars["data"][0]["ioc_href"][0]
+    # the margin tile draws the snapshot's enrollment.quality (its figures: metrics/enrollment_quality.py)
+    snap = screen.page.evaluate("() => fetch('/api/v1/snapshot').then(r => r.json())")
+    quality = snap["enrollment"].get("quality") or {}
+    avg = quality.get("avg_margin")
+    assert screen.text("enrollment.quality.avg_margin") == ("—" if avg is None else f"{avg:.1f}")
+    for key in ("best", "worst"):
+        names = screen.page.locator(f".pes-margin-{key} .pes-margin-name").all_inner_texts()
+        assert names == [r["name" if lang == 0 else "name_en"] for r in quality.get(key) or []]
+    # the office's links; tracking numbers are on /enrollment/notices only
+    assert screen.page.locator("#enrollment-notices-link").get_attribute("href") == (
+        f"/enrollment/notices?lang={screen.lang}")
+    assert screen.page.locator("#enrollment-quality-link").count() == int("quality" in PERMISSIONS["analyst"])
+    html = screen.page.content()
+    assert notices["tracking"] and not any(t in html for t in notices["tracking"])
+    assert not any(t in json.dumps(snap) for t in notices["tracking"])
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -350,5 +393,17 @@ def test_new_events_reach_the_open_cockpits(seeded: Any, browser: Browser, shots
                                       && gd.querySelectorAll('path.js-fill').length === 34; }""",
         arg=[slow, target], timeout=15_000)
     assert screen.text("enrollment.admitted") == count(expected["enrollment"]["admitted"] + more)
+    # the notice funnel is a live part too: the new candidates are admitted, then printed
+    funnel = expected["enrollment"]["notices"]["funnel"]
+    wait_funnel = """([admitted, printed]) => {
+        const gd = document.querySelector('#enrollment-graph-notices .js-plotly-plot');
+        return !!gd && gd.data[0].x[0] === admitted && gd.data[0].x[1] === printed; }"""
+    screen.page.wait_for_function(wait_funnel, arg=[funnel["admitted"] + more, funnel["printed"]],
+                                  timeout=15_000)
+    printed = [{"event_id": f"live-notice-{i}", "ts": now, "year": expected["enrollment"]["year"],
+                "candidate_key": f"live-{slow}-{i}", "status": "printed"} for i in range(more)]
+    assert ingest(server, expected["token"], "enrollment.notice", printed)["accepted"] == more
+    screen.page.wait_for_function(wait_funnel, arg=[funnel["admitted"] + more, funnel["printed"] + more],
+                                  timeout=15_000)
     screen.page.screenshot(path=str(shots / "enrollment-live.png"))
     screen.close()
