@@ -44,8 +44,8 @@ from ioc_app.settings import Settings, load_settings
 from ioc_app.storage import Store, StoreError
 from ioc_app.wall import load_wall
 from ioc_app.web import install as install_web
-from metrics.enrollment_notices import NoticeDays
 from layouts.i18n import t
+from metrics.enrollment_notices import NoticeDays
 
 ROOT = Path(__file__).resolve().parent.parent
 AUDIT_EXTENSION = "ioc_audit"  # the audit spool's intake (``ioc_app.audit.SpoolIntake``)

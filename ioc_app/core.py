@@ -40,8 +40,8 @@ from ioc_app.storage import Store
 from ioc_app.trigger import CommitTrigger
 from metrics import alerts as alert_rules
 from metrics import history
+from metrics.enrollment_notices import DEFAULT_DAYS, NoticeDays
 from metrics.freshness import freshness
-from metrics.enrollment_notices import NoticeDays
 from metrics.small_cells import MIN_CELL
 
 log = logging.getLogger("ioc.core")
@@ -71,7 +71,7 @@ class Domain:
     ages_within_s: float = 0.0
 
 
-def domains(min_cell: int = MIN_CELL, notice_days: NoticeDays = NoticeDays()) -> tuple[Domain, ...]:
+def domains(min_cell: int = MIN_CELL, notice_days: NoticeDays = DEFAULT_DAYS) -> tuple[Domain, ...]:
     """The snapshot's sections: one per registered domain (``ioc_app/domains.py``, whose
     halves must agree), in the domains' order, computed by its metrics half (``live``,
     ``slow``). The settings a domain's ``live`` takes (``figure_options``) are passed to it:

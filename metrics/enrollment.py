@@ -28,13 +28,13 @@ import polars as pl
 
 from ioc_app.storage import SqlStore
 from metrics.domain import Comparer, Dimension, Measure, MetricsDomain, Queryable, Referenced, Source
+from metrics.enrollment_notices import DEFAULT_DAYS, NoticeDays
+from metrics.enrollment_notices import live as _notices
 from metrics.enrollment_query import answer as query_answer
 from metrics.enrollment_query import compare_align, compare_period, first_season
 from metrics.enrollment_state import CHECKIN_STEPS, NOT_REACHED
 from metrics.enrollment_state import candidates as _candidates
 from metrics.enrollment_state import students as _students
-from metrics.enrollment_notices import NoticeDays
-from metrics.enrollment_notices import live as _notices
 from metrics.small_cells import MIN_CELL, SCORES, hidden_groups, suppress_rows
 
 #: Breakdowns of the section: snapshot key → dimension.
@@ -142,7 +142,7 @@ def _totals(cells: pl.DataFrame, year: int) -> dict[str, Any]:
 
 
 def live(store: SqlStore, zone: ZoneInfo, now: datetime, year: int | None = None, *,
-         min_cell: int = MIN_CELL, notice_days: NoticeDays = NoticeDays()) -> dict[str, Any]:
+         min_cell: int = MIN_CELL, notice_days: NoticeDays = DEFAULT_DAYS) -> dict[str, Any]:
     """The ``enrollment`` section of the snapshot for ``year`` (default: the calendar year of
     ``now`` in the site's zone), in two queries; the score statistics of groups under
     ``min_cell`` admitted candidates null (:func:`suppress_rows`)::

@@ -54,6 +54,10 @@ class NoticeDays:
     unprinted: int = 3
 
 
+#: the settings' defaults
+DEFAULT_DAYS = NoticeDays()
+
+
 def _per_candidate(store: SqlStore) -> str:
     """A subquery with one row per admitted candidate of year ``{y}``: their admission's
     fields, ``admitted_ms`` and, from their notice events, ``notice`` (the notice status, ''
@@ -94,7 +98,7 @@ def _params(year: int, now: datetime, days: NoticeDays) -> dict[str, Any]:
             "undelivered": days.undelivered * DAY_MS, "unprinted": days.unprinted * DAY_MS}
 
 
-def by_province(store: SqlStore, year: int, now: datetime, days: NoticeDays = NoticeDays()) -> pl.DataFrame:
+def by_province(store: SqlStore, year: int, now: datetime, days: NoticeDays = DEFAULT_DAYS) -> pl.DataFrame:
     """One row per province with admitted candidates, in code order: ``province, name,
     name_en``, the stages (:data:`STAGES`) and the exception counts (:data:`KINDS`, prefixed
     ``ex_``), in one query."""
@@ -118,7 +122,7 @@ def by_province(store: SqlStore, year: int, now: datetime, days: NoticeDays = No
     )
 
 
-def live(store: SqlStore, year: int, now: datetime, days: NoticeDays = NoticeDays()) -> dict[str, Any]:
+def live(store: SqlStore, year: int, now: datetime, days: NoticeDays = DEFAULT_DAYS) -> dict[str, Any]:
     """The snapshot part ``enrollment.notices`` of ``year`` as of ``now`` (one query), counts
     only — never a candidate key, carrier or tracking number::
 
@@ -146,12 +150,13 @@ EXCEPTION_SCHEMA: dict[str, Any] = {
     "kind": pl.String, "candidate_key": pl.String,
     "province": pl.String, "province_zh": pl.String, "province_en": pl.String, "batch": pl.String,
     "major": pl.String, "major_zh": pl.String, "major_en": pl.String,
-    "admitted_at": pl.Datetime("ms", "UTC"), "notice_status": pl.String, "notice_at": pl.Datetime("ms", "UTC"),
+    "admitted_at": pl.Datetime("ms", "UTC"), "notice_status": pl.String,
+    "notice_at": pl.Datetime("ms", "UTC"),
     "days_waiting": pl.Int64, "carrier": pl.String, "tracking_no": pl.String,
 }
 
 
-def exceptions(store: SqlStore, year: int, now: datetime, days: NoticeDays = NoticeDays(),
+def exceptions(store: SqlStore, year: int, now: datetime, days: NoticeDays = DEFAULT_DAYS,
                kind: str | None = None) -> pl.DataFrame:
     """The exception lists of ``year`` as of ``now`` (the admissions role's page and export;
     one query): one row per candidate in a list (``kind``; all three when None), with the
@@ -168,7 +173,8 @@ def exceptions(store: SqlStore, year: int, now: datetime, days: NoticeDays = Not
                coalesce(nullIf(p.name_zh, ''), c.province) AS province_zh,
                coalesce(nullIf(p.name_en, ''), c.province) AS province_en,
                c.batch AS batch, c.major AS major,
-               coalesce(nullIf(m.name_zh, ''), c.major) AS major_zh, coalesce(nullIf(m.name_en, ''), c.major) AS major_en,
+               coalesce(nullIf(m.name_zh, ''), c.major) AS major_zh,
+               coalesce(nullIf(m.name_en, ''), c.major) AS major_en,
                c.admitted_ms AS admitted_ms, nullIf(c.notice, '') AS notice_status,
                if(c.notice = '', NULL, c.notice_ms) AS notice_ms,
                intDiv({{now:Int64}} - if(c.kind = 'unprinted', c.admitted_ms, c.notice_ms), {DAY_MS})

@@ -376,10 +376,10 @@ LIVE = live_parts(PAGE, [
     Part("scores_note", SCORES_NOTE, "children", under("enrollment", "by_province"),
          lambda snap, view: scores_note(snap, view.lang, read.min_cell())),
     # the notice funnel and the margin tile (pages/_enrollment/tiles.py)
-    Part("notices", ids.graph(PAGE, "notices"), "figure", under("enrollment", "notices.funnel"),
+    Part("notices", ids.graph(PAGE, "notices"), "figure", ("enrollment.notices.funnel",),
          _values(tiles.funnel_figure)),
     Part("notice_provinces", ids.graph(PAGE, "notice_provinces"), "figure",
-         under("enrollment", "notices.by_province"), _values(tiles.provinces_figure)),
+         ("enrollment.notices.by_province",), _values(tiles.provinces_figure)),
     Part("margin_rows", tiles.MARGIN_ROWS, "children", under("enrollment", "quality"),
          lambda snap, view: tiles.margin_rows(snap, view.lang)),
 ], read_snapshot=lambda at: read.snapshot_for(at))

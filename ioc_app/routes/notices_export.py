@@ -22,7 +22,7 @@ import hashlib
 import io
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,9 +50,9 @@ YEARS = (int(YEAR.min or 2000), int(YEAR.max or 2100))
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: the file's columns: name in the frame, catalogue key of its header
 COLUMNS = (("kind_name", "notices.col_kind"), ("candidate_key", "notices.col_candidate"),
-           ("province", "export.col_province_code"), ("province_name", "notices.col_province"),
-           ("batch_name", "notices.col_batch"), ("major", "export.col_major_code"),
-           ("major_name", "notices.col_major"), ("admitted_at", "notices.col_admitted_at"),
+           ("province", "export.col_province_code"), ("province_name", "export.col_province"),
+           ("batch_name", "export.col_batch"), ("major", "export.col_major_code"),
+           ("major_name", "export.col_major"), ("admitted_at", "notices.col_admitted_at"),
            ("status_name", "notices.col_status"), ("notice_at", "notices.col_status_at"),
            ("days_waiting", "notices.col_days"), ("carrier", "notices.col_carrier"),
            ("tracking_no", "notices.col_tracking"))
@@ -81,7 +81,8 @@ def parse(args: Mapping[str, Sequence[str]], default_year: int) -> tuple[int, st
     if lang not in LANGS:
         raise ExportError(f"lang={lang[:64]!r}: use one of: {', '.join(LANGS)}")
     if kind and kind not in KINDS:
-        raise ExportError(f"kind={kind[:64]!r}: use one of: {', '.join(KINDS)}, or leave it out for all three")
+        raise ExportError(f"kind={kind[:64]!r}: use one of: {', '.join(KINDS)}, "
+                          "or leave it out for all three")
     year = default_year
     if raw_year:
         if not (raw_year.isascii() and raw_year.isdigit() and len(raw_year) == 4
@@ -93,24 +94,26 @@ def parse(args: Mapping[str, Sequence[str]], default_year: int) -> tuple[int, st
     return year, kind or None, fmt, lang
 
 
-def _words(lang: str, prefix: str, codes: Sequence[str]) -> dict[str, str]:
-    return {c: t(f"{prefix}{c}", lang) for c in codes if f"{prefix}{c}" in CATALOGUE}
+def _words(lang: str, key: Callable[[str], str], codes: Sequence[str]) -> dict[str, str]:
+    """Each of ``codes`` in words (``key(code)`` in the catalogue), where the catalogue has it."""
+    return {c: t(key(c), lang) for c in codes if key(c) in CATALOGUE}
 
 
 def labelled(rows: pl.DataFrame, lang: str, zone: Any) -> pl.DataFrame:
     """The exception rows in the file's columns: names in ``lang``, times local."""
     suffix = "zh" if lang == "zh" else "en"
     local = "%Y-%m-%d %H:%M"
-    batches = _words(lang, "enroll.batch_", rows["batch"].unique().to_list())
+    batches = _words(lang, lambda c: f"enroll.batch_{c}", rows["batch"].unique().to_list())
     return rows.with_columns(
-        pl.col("kind").replace_strict(_words(lang, "notices.kind_", KINDS), default=pl.col("kind"))
+        pl.col("kind").replace_strict(_words(lang, lambda c: f"notices.kind_{c}", KINDS),
+                                      default=pl.col("kind"))
         .alias("kind_name"),
         pl.col(f"province_{suffix}").alias("province_name"),
         pl.col("batch").replace_strict(batches, default=pl.col("batch"), return_dtype=pl.String)
         .alias("batch_name"),
         pl.col(f"major_{suffix}").alias("major_name"),
         pl.col("notice_status").replace_strict(
-            _words(lang, "notices.stage_", ("printed", "mailed", "delivered", "returned")),
+            _words(lang, lambda c: f"notices.stage_{c}", ("printed", "mailed", "delivered", "returned")),
             default=pl.col("notice_status"), return_dtype=pl.String).alias("status_name"),
         pl.col("admitted_at").dt.convert_time_zone(zone.key).dt.strftime(local),
         pl.col("notice_at").dt.convert_time_zone(zone.key).dt.strftime(local),
@@ -156,7 +159,7 @@ def xlsx(table: pl.DataFrame, kinds: Sequence[str], about: list[tuple[str, Any]]
     for kind in kinds:
         name = t(f"notices.kind_{kind}", lang)
         _sheet(wb.create_sheet(name[:31]), table.filter(pl.col("kind_name") == name), lang)
-    info = wb.create_sheet(t("notices.about_sheet", lang))
+    info = wb.create_sheet(t("export.about_sheet", lang))
     for i, (label, value) in enumerate(about, start=1):
         _put(info, i, 1, label).font = Font(bold=True)
         _put(info, i, 2, value)
@@ -175,11 +178,12 @@ def about(year: int, kind: str | None, rows: int, made: datetime, days: NoticeDa
             .replace("{unprinted}", str(days.unprinted)))
     offset = made.strftime("%z")
     return [
-        (t("notices.about_report", lang), t("notices.title", lang)),
-        (t("notices.about_year", lang), year),
-        (t("notices.about_kind", lang), t(f"notices.kind_{kind}", lang) if kind else t("notices.about_all", lang)),
-        (t("notices.about_rows", lang), rows),
-        (t("notices.about_as_of", lang), f"{made:%Y-%m-%d %H:%M:%S} ({made.tzinfo}, UTC{offset[:3]}:{offset[3:]})"),
+        (t("export.report", lang), t("notices.title", lang)),
+        (t("export.year", lang), year),
+        (t("notices.about_kind", lang), t(f"notices.kind_{kind}", lang) if kind else t("export.all", lang)),
+        (t("export.rows", lang), rows),
+        (t("notices.about_as_of", lang),
+         f"{made:%Y-%m-%d %H:%M:%S} ({made.tzinfo}, UTC{offset[:3]}:{offset[3:]})"),
         (t("notices.about_rules", lang), rule),
         (t("notices.about_personal", lang), t("notices.about_personal_text", lang)),
         (t("export.source", lang), t("app.title", lang)),
@@ -221,7 +225,8 @@ def export_notices() -> Response:
         "year": year, "filters": {"kind": [kind] if kind else list(KINDS)}, "format": fmt, "lang": lang,
         "rows": rows.height, "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest(),
         "undelivered_days": days.undelivered, "unprinted_days": days.unprinted})
-    log.info("event=export.served object=enrollment_notices year=%d kind=%s format=%s rows=%d bytes=%d ms=%.1f",
+    log.info("event=export.served object=enrollment_notices year=%d kind=%s format=%s rows=%d bytes=%d "
+             "ms=%.1f",
              year, kind or "-", fmt, rows.height, len(body), (time.perf_counter() - started) * 1000)
     return Response(body, headers={"Content-Type": mimetype, "Cache-Control": "no-store",
                                    "Content-Disposition": attachment(f"{stem}.{fmt}", f"{named}.{fmt}")})

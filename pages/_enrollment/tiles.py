@@ -78,8 +78,8 @@ def funnel_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[st
 
 def segments(row: dict[str, Any]) -> list[int]:
     """A province's bar, bottom up (:data:`SEGMENTS`): its parts sum to its admitted."""
-    admitted, printed, mailed, delivered, returned = (int(row.get(s) or 0) for s in
-                                                      ("admitted", "printed", "mailed", "delivered", "returned"))
+    stages = ("admitted", "printed", "mailed", "delivered", "returned")
+    admitted, printed, mailed, delivered, returned = (int(row.get(s) or 0) for s in stages)
     return [delivered, mailed - delivered - returned, returned, printed - mailed, admitted - printed]
 
 

@@ -54,10 +54,10 @@ def ms(t: datetime) -> int:
 
 def admissions() -> list[dict[str, Any]]:
     out = []
-    for key, province, status, at in (("h-delivered", "42", "admitted", T0), ("h-returned", "42", "admitted", T0),
-                                      ("h-lost", "42", "admitted", T0), ("h-unprinted", "42", "admitted", T0),
-                                      ("b-dropped", "11", "admitted", T0),
-                                      ("b-dropped", "11", "returned", T0 + 4 * DAY)):
+    for key, province, status, at in (
+            ("h-delivered", "42", "admitted", T0), ("h-returned", "42", "admitted", T0),
+            ("h-lost", "42", "admitted", T0), ("h-unprinted", "42", "admitted", T0),
+            ("b-dropped", "11", "admitted", T0), ("b-dropped", "11", "returned", T0 + 4 * DAY)):
         out.append({"event_id": f"a-{key}-{status}", "ts": ms(at), "year": YEAR, "candidate_key": key,
                     "province": province, "batch": "regular", "category": "general", "track": "physics",
                     "college": "cs", "major": "080901", "status": status, "score": 600.0})
@@ -82,8 +82,8 @@ def notices() -> list[dict[str, Any]]:
 
 
 def make_app(store: Store, tmp: Path) -> Any:
-    conf = Settings(clickhouse_url=f"chdb://{tmp / 'store'}", demo=False, tokens_file=str(tmp / "tokens.toml"),
-                    roles_file=str(tmp / "roles.toml"))
+    conf = Settings(clickhouse_url=f"chdb://{tmp / 'store'}", demo=False,
+                    tokens_file=str(tmp / "tokens.toml"), roles_file=str(tmp / "roles.toml"))
     return create_app(conf, store=store, background=False)
 
 
@@ -195,7 +195,8 @@ def test_the_office_sees_the_lists_each_opening_audited(app: Any) -> None:
     assert "h-unprinted" in body and "b-dropped" not in body
     assert "逾期未妥投 · 1 人" in body and "被退回 · 1 人" in body and "逾期未打印 · 1 人" in body
     assert f"{EXPORT}?year={YEAR}&kind=undelivered&lang=zh&format=xlsx" in body
-    english = plain(office.post("/_dash-update-component", json=route_body(PAGE, f"?year={YEAR}&lang=en")).data)
+    english = plain(office.post("/_dash-update-component",
+                                json=route_body(PAGE, f"?year={YEAR}&lang=en")).data)
     assert "Overdue for delivery · 1" in english and "Tracking number" in english
     rows = trail(app, "enrollment.notices_view")[before:]
     assert len(rows) == 2 and rows[0]["object"] == f"enrollment/{YEAR}"
@@ -204,7 +205,8 @@ def test_the_office_sees_the_lists_each_opening_audited(app: Any) -> None:
     # the cockpit links the office (and only the office) to the page
     cockpit = plain(office.post("/_dash-update-component", json=route_body("/enrollment")).data)
     assert '"href":"/enrollment/notices?lang=zh"' in cockpit
-    viewer = plain(as_role(app, "viewer").post("/_dash-update-component", json=route_body("/enrollment")).data)
+    viewer = plain(as_role(app, "viewer").post("/_dash-update-component",
+                                                json=route_body("/enrollment")).data)
     assert "/enrollment/notices" not in viewer
 
 

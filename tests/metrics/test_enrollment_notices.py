@@ -44,9 +44,11 @@ def put(store: Store, stream: str, events: list[dict[str, Any]]) -> None:
     store.insert(s.table, result.frame)
 
 
-def admit(key: str, at: datetime, province: str = "42", status: str = "admitted", n: int = 0) -> dict[str, Any]:
-    return {"event_id": f"a-{key}-{n}", "ts": ms(at), "year": YEAR, "candidate_key": key, "province": province,
-            "batch": "regular", "category": "general", "track": "physics", "college": "cs", "major": "080901",
+def admit(key: str, at: datetime, province: str = "42", status: str = "admitted",
+          n: int = 0) -> dict[str, Any]:
+    return {"event_id": f"a-{key}-{n}", "ts": ms(at), "year": YEAR, "candidate_key": key,
+            "province": province, "batch": "regular", "category": "general", "track": "physics",
+            "college": "cs", "major": "080901",
             "status": status, "score": 600.0}
 
 
@@ -67,14 +69,17 @@ def crafted() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             admit("fresh", NOW - 3 * DAY + timedelta(minutes=1), "42"),  # not yet
             admit("dropped", t0, "42"), admit("dropped", t0 + 5 * DAY, "42", "returned", 1)]  # 退档
     nts = [
-        notice("delivered", "printed", t0 + DAY, 1), notice("delivered", "mailed", t0 + 2 * DAY, 2, "EA001CN"),
+        notice("delivered", "printed", t0 + DAY, 1),
+        notice("delivered", "mailed", t0 + 2 * DAY, 2, "EA001CN"),
         notice("delivered", "delivered", t0 + 4 * DAY, 3),
         # returned, then mailed again with a new number, still on its way (mailed 2 days ago)
         notice("remailed", "printed", t0 + DAY, 1), notice("remailed", "mailed", t0 + 2 * DAY, 2, "EA002CN"),
-        notice("remailed", "returned", t0 + 8 * DAY, 3), notice("remailed", "mailed", NOW - 2 * DAY, 4, "EA003CN"),
+        notice("remailed", "returned", t0 + 8 * DAY, 3),
+        notice("remailed", "mailed", NOW - 2 * DAY, 4, "EA003CN"),
         notice("returned", "printed", t0 + DAY, 1), notice("returned", "mailed", t0 + 2 * DAY, 2, "EA004CN"),
         notice("returned", "returned", NOW - 5 * DAY, 3),
-        notice("late-mail", "printed", t0 + DAY, 1), notice("late-mail", "mailed", NOW - 8 * DAY, 2, "EA005CN"),
+        notice("late-mail", "printed", t0 + DAY, 1),
+        notice("late-mail", "mailed", NOW - 8 * DAY, 2, "EA005CN"),
         notice("edge-mail", "mailed", NOW - 7 * DAY, 1, "EA006CN"),  # exactly 7 × 24 h: undelivered
         notice("young-mail", "mailed", NOW - 7 * DAY + timedelta(seconds=1), 1, "EA007CN"),
         # printed and mailed in one millisecond: mailed, 10 days ago
@@ -177,7 +182,8 @@ def expected(adm: pl.DataFrame, nts: pl.DataFrame, year: int, now: datetime, day
         if kind:
             tracked = [e["tracking_no"] for e in events if e.get("tracking_no")]
             rows.append({"kind": kind, "candidate_key": c["candidate_key"],
-                         "days_waiting": (now - since) // DAY, "tracking_no": tracked[-1] if tracked else None})
+                         "days_waiting": (now - since) // DAY,
+                         "tracking_no": tracked[-1] if tracked else None})
     return funnel, pl.DataFrame(rows, schema={"kind": pl.String, "candidate_key": pl.String,
                                               "days_waiting": pl.Int64, "tracking_no": pl.String})
 
@@ -220,7 +226,8 @@ def test_the_shipped_alert_rules_fire_on_exceptions_and_clear(seeded: Store) -> 
 
     raised = active(NOW)
     assert {k: (a["value"], a["severity"]) for k, a in raised.items()} == {
-        "notice_returned": (1, "warning"), "notice_undelivered": (3, "warning"), "notice_unprinted": (1, "info")}
+        "notice_returned": (1, "warning"), "notice_undelivered": (3, "warning"),
+        "notice_unprinted": (1, "info")}
     assert raised["notice_undelivered"]["title_zh"] == "3 份录取通知书寄出逾期仍未妥投"
     assert raised["notice_undelivered"]["title_en"] == "3 admission notice(s) mailed but overdue for delivery"
     keys = [e["candidate_key"] for e in crafted()[0]]

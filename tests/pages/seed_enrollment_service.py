@@ -196,7 +196,8 @@ def notices(store: Store, admitted: list[dict[str, Any]], now_ms: int, rng: rand
         if plan == "none" and not clear_of(cand["ts"], UNPRINTED_DAYS):
             plan = "printed"
         steps = {"printed": ["printed"], "mailed": ["printed", "mailed"],
-                 "delivered": ["printed", "mailed", "delivered"], "returned": ["printed", "mailed", "returned"],
+                 "delivered": ["printed", "mailed", "delivered"],
+                 "returned": ["printed", "mailed", "returned"],
                  "remailed": ["printed", "mailed", "returned", "mailed"], "none": []}[plan]
         times = [min(latest, cand["ts"] + (i + 1) * DAY_MS) for i in range(len(steps))]
         if steps and steps[-1] == "mailed" and not clear_of(times[-1], UNDELIVERED_DAYS):
@@ -210,8 +211,9 @@ def notices(store: Store, admitted: list[dict[str, Any]], now_ms: int, rng: rand
                 event |= {"carrier": "EMS", "tracking_no": f"EM{n:07d}{i}CN"}
             events.append(event)
         final = steps[-1] if steps else None
-        stages = {"admitted": True, "printed": bool(steps), "mailed": final in ("mailed", "delivered", "returned"),
-                  "delivered": final == "delivered", "returned": final == "returned"}
+        stages = {"admitted": True, "printed": bool(steps),
+                  "mailed": final in ("mailed", "delivered", "returned"), "delivered": final == "delivered",
+                  "returned": final == "returned"}
         for stage, hit in stages.items():
             funnel[stage] += hit
             by_province[cand["province"]][stage] += hit

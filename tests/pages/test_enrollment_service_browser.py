@@ -266,7 +266,8 @@ def notices_tile(screen: Screen, exp: dict[str, Any], lang: int) -> None:
     """The notice funnel and the margin tile show the seeded season and the snapshot's part."""
     notices = exp["notices"]
     funnel = screen.figure("enrollment-graph-notices")
-    assert funnel["data"][0]["x"] == [notices["funnel"][s] for s in ("admitted", "printed", "mailed", "delivered")]
+    stages = ("admitted", "printed", "mailed", "delivered")
+    assert funnel["data"][0]["x"] == [notices["funnel"][s] for s in stages]
     assert funnel["data"][0]["y"][0] == ("已录取", "Admitted")[lang]
     for kind in ("returned", "undelivered", "unprinted"):
         assert screen.text(f"enrollment.notices.exceptions.{kind}") == count(notices["exceptions"][kind])
