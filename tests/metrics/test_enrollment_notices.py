@@ -204,6 +204,12 @@ def test_the_season_matches_the_truth(season: Week, days: NoticeDays) -> None:
             == rows_end.sort(key).to_dicts())
     # the season has each case the tracker exists for
     assert funnel_end["delivered"] > 0 and all(got["exceptions"][k] > 0 for k in KINDS), got["exceptions"]
+    # … and the two cases the definitions must get right: a notice returned and mailed again,
+    # a candidate admitted, sent a notice, then returned (退档: in no stage)
+    seq = nts.filter(pl.col("year") == year).sort("ts").group_by("candidate_key").agg(pl.col("status"))
+    assert any("returned" in st and "mailed" in st[st.index("returned"):] for st in seq["status"].to_list())
+    dropped = set(adm.filter((pl.col("year") == year) & (pl.col("status") == "returned"))["candidate_key"])
+    assert dropped & set(seq["candidate_key"])
     tracking = set(nts["tracking_no"].drop_nulls().to_list())
     assert tracking and not any(t in orjson.dumps(got).decode() for t in tracking)
 
