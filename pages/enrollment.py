@@ -150,6 +150,11 @@ def scores_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[st
              for r in section(snap).get("by_province") or [] if r.get("admitted")]
     for trace in fig["data"]:
         trace.update(points(hrefs))
+    layout = fig["layout"]  # every province named under its span, none skipped
+    layout.update(margin={**layout["margin"], "t": 22})
+    layout["legend"] = {**layout["legend"], "font": {"size": 12}}
+    layout["yaxis"]["nticks"] = 4
+    tiles.province_axis(layout, score_data(snap, lang)[0], lang, theme)
     return fig
 
 
@@ -367,7 +372,7 @@ LIVE = live_parts(PAGE, [
                            PROGRESS_AXES)),
     _part("category", _values(lambda snap, theme, lang: progress_figure(snap, "by_category", "category",
                                                                         theme, lang), PROGRESS_AXES)),
-    _part("scores", _values(scores_figure)),
+    _part("scores", _values(scores_figure, tiles.PROVINCE_AXIS)),
     _part("season", _values(season_figure)),
     _part("checkin", _values(checkin_figure)),
     _part("checkin_days", _values(checkin_days_figure)),
@@ -379,7 +384,7 @@ LIVE = live_parts(PAGE, [
     Part("notices", ids.graph(PAGE, "notices"), "figure", ("enrollment.notices.funnel",),
          _values(tiles.funnel_figure)),
     Part("notice_provinces", ids.graph(PAGE, "notice_provinces"), "figure",
-         ("enrollment.notices.by_province",), _values(tiles.provinces_figure)),
+         ("enrollment.notices.by_province",), _values(tiles.provinces_figure, tiles.PROVINCE_AXIS)),
     Part("margin_rows", tiles.MARGIN_ROWS, "children", under("enrollment", "quality"),
          lambda snap, view: tiles.margin_rows(snap, view.lang)),
 ], read_snapshot=lambda at: read.snapshot_for(at))

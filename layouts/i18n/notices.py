@@ -18,6 +18,10 @@ TEXTS: dict[str, Text] = {
     "notices.stage_delivered": {"zh": "已妥投", "en": "Delivered"},
     "notices.stage_returned": RETURNED,
     "notices.seg_unprinted": {"zh": "未打印", "en": "Not printed"},
+    # the exception counts under the cockpit's funnel (short: three share the funnel's width)
+    "notices.short_returned": RETURNED,
+    "notices.short_undelivered": {"zh": "逾期未妥投", "en": "Overdue"},
+    "notices.short_unprinted": {"zh": "逾期未打印", "en": "Unprinted"},
     "notices.seg_printed": {"zh": "待寄出", "en": "Awaiting mailing"},
     "notices.seg_transit": {"zh": "在途", "en": "In transit"},
     "notices.link": {"zh": "通知书异常", "en": "Notice exceptions"},

@@ -84,9 +84,9 @@ def segments(row: dict[str, Any]) -> list[int]:
 
 
 def provinces_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
-    """One stacked bar per province with admitted candidates, in code order; a bar leads to
-    the province's admitted in /explore."""
-    c = THEME.get(theme, THEME["dark"])
+    """One stacked bar per province with admitted candidates, in code order, as shares of its
+    admitted (``barnorm``; the traces' values are the counts); a bar leads to the province's
+    admitted in /explore."""
     rows = [r for r in notices(snap).get("by_province") or [] if r.get("admitted")]
     names = [_name(r, lang) for r in rows]
     parts = [segments(r) for r in rows]
@@ -94,18 +94,41 @@ def provinces_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict
     data = []
     for j, (key, colour) in enumerate(SEGMENTS):
         label = t(key, lang)
-        data.append({"type": "bar", "x": names, "y": [p[j] for p in parts], "name": label,
+        counts = [p[j] for p in parts]
+        data.append({"type": "bar", "x": names, "y": counts, "customdata": counts, "name": label,
                      "marker": {"color": colour, "line": {"width": 0}},
-                     "hovertemplate": "%{x} · " + label + ": %{y:,}<extra></extra>", **hrefs})
-    layout = base_layout(theme, barmode="stack", bargap=0.3, showlegend=True,
-                         margin={"l": 40, "r": 4, "t": 24, "b": 4})
+                     "hovertemplate": "%{x} · " + label + ": %{customdata:,}<extra></extra>", **hrefs})
+    # each bar is drawn as shares of the province's admitted, so a small province's progress
+    # reads as well as the home province's (the counts are the values, shown on hover)
+    layout = base_layout(theme, barmode="stack", barnorm="percent", bargap=0.3, showlegend=True,
+                         margin={"l": 44, "r": 4, "t": 24, "b": 4})
     layout["legend"] = {**layout["legend"], "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 12},
                         "traceorder": "normal"}
-    layout["xaxis"] = {**layout["xaxis"], "automargin": True, "showgrid": False, "tickangle": -90,
-                       "tickfont": {"size": 12, "color": c["text"]}, "fixedrange": True}
-    layout["yaxis"] = {**layout["yaxis"], "tickformat": "~s", "nticks": 4, "fixedrange": True,
-                       "rangemode": "tozero"}
+    layout["xaxis"] = {**layout["xaxis"], "showgrid": False, "fixedrange": True}
+    province_axis(layout, names, lang, theme)
+    layout["yaxis"] = {**layout["yaxis"], "ticksuffix": "%", "tickvals": [0, 50, 100], "range": [0, 100],
+                       "fixedrange": True}
     return {"data": data, "layout": layout}
+
+
+def province_axis(layout: dict[str, Any], names: list[str], lang: str, theme: str) -> None:
+    """The provinces' names under a chart of some 30 of them, never colliding: Chinese names
+    stand upright one character over the next (竖排, as wide as one character), every one
+    shown; English ones are turned upright, and where the bars are narrower than a line of
+    text plotly names every other one (the bar's hover names each)."""
+    c = THEME.get(theme, THEME["dark"])
+    font = {"size": 12 if lang == "zh" else 13, "color": c["text"]}
+    if lang == "zh":
+        axis = {"tickmode": "array", "tickvals": names, "ticktext": ["<br>".join(n) for n in names],
+                "tickangle": 0}
+    else:
+        axis = {"tickmode": "auto", "tickvals": None, "ticktext": None, "tickangle": -90}
+    layout["xaxis"] = {**layout["xaxis"], "automargin": True, "tickfont": font, **axis}
+    layout["minreducedheight"] = 40  # the names may take more height than plotly's default leaves
+
+
+#: the layout entries a province chart's live part sends with its values
+PROVINCE_AXIS = (("xaxis", "tickvals"), ("xaxis", "ticktext"))
 
 
 def notices_actions(lang: str) -> html.A | None:
@@ -119,7 +142,7 @@ def notices_actions(lang: str) -> html.A | None:
 def notices_tile_body(snap: dict[str, Any] | None, theme: str, lang: str) -> html.Div:
     """The funnel with the exception counts under it, beside the provinces' bars."""
     counts = html.Div([
-        html.Div([html.Span(t(f"notices.kind_{k}", lang), className="pes-figure-label"),
+        html.Div([html.Span(t(f"notices.short_{k}", lang), className="pes-figure-label"),
                   bound(f"enrollment.notices.exceptions.{k}", cls="pes-figure-value")],
                  className=f"pes-figure pes-notice-ex{' pes-warn' if k != 'unprinted' else ''}")
         for k in EXCEPTIONS], className="pes-notice-counts")

@@ -108,9 +108,12 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Any:
 class Screen:
     """A page opened at one size, with everything the network and the console said."""
 
-    def __init__(self, browser: Browser, base: str, path: str, size: str) -> None:
+    def __init__(self, browser: Browser, base: str, path: str, size: str, query: str = "",
+                 ready: str | None = None) -> None:
+        """``ready``: a desk page's element to wait for (it flows and scrolls, and has no live
+        charts); without it the page is a cockpit, ready after its first live update."""
         width, height, theme, lang = SIZES[size]
-        self.base, self.wall, self.theme, self.lang = base, theme == "dark", theme, lang
+        self.base, self.wall, self.theme, self.lang = base, theme == "dark" and not ready, theme, lang
         self.page: Page = browser.new_page(viewport={"width": width, "height": height})
         self.requests: list[str] = []
         self.failed: list[str] = []
@@ -127,6 +130,10 @@ class Screen:
         def refreshed(r: Any) -> bool:
             return "_dash-update-component" in r.url and f"{page_name}-graph-" in (r.request.post_data or "")
 
+        if ready:
+            self.page.goto(f"{base}{path}?lang={lang}&theme={theme}{query}")
+            self.page.wait_for_selector(ready, timeout=20_000)
+            return
         with self.page.expect_response(refreshed, timeout=20_000):
             self.page.goto(f"{base}{path}?lang={lang}&theme={theme}")
         self.page.wait_for_function("() => document.querySelector('#ioc-badge')?.dataset.state === 'live'")
@@ -300,6 +307,44 @@ def notices_tile(screen: Screen, exp: dict[str, Any], lang: int) -> None:
     html = screen.page.content()
     assert notices["tracking"] and not any(t in html for t in notices["tracking"])
     assert not any(t in json.dumps(snap) for t in notices["tracking"])
+
+
+NOTICE_TITLES = {"returned": ("被退回", "Returned"), "undelivered": ("逾期未妥投", "Overdue for delivery"),
+                 "unprinted": ("逾期未打印", "Not printed in time")}
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_notices_page(seeded: Any, browser: Browser, shots: Path, size: str) -> None:
+    """/enrollment/notices on a desk (dark, and 4K in English) and a tablet: the funnel by
+    province and the three lists with their counts and files, the tracking numbers shown."""
+    server, expected = seeded
+    exp = expected["enrollment"]
+    notices = exp["notices"]
+    screen = Screen(browser, server.url, "/enrollment/notices", size, f"&year={exp['year']}",
+                    ready="#enrollment_notices-intro")
+    screen.check(shots / f"notices-{size}.png")
+    lang = LANG[screen.lang]
+    assert screen.page.inner_text(".ioc-title") == ("录取通知书跟踪", "Admission notice tracker")[lang]
+    for kind, words in NOTICE_TITLES.items():
+        tile = screen.page.locator(f".pes-notice-{kind}")
+        n = notices["exceptions"][kind]
+        assert tile.locator(".ioc-tile-title").inner_text() == (
+            f"{words[lang]} · {n:,} 人" if lang == 0 else f"{words[lang]} · {n:,}")
+        assert tile.locator("tbody tr").count() == min(n, 200)
+        link = screen.page.locator(f"#enrollment_notices-export-{kind}")
+        assert link.get_attribute("href") == (
+            f"/api/v1/export/enrollment/notices?year={exp['year']}&kind={kind}&lang={screen.lang}&format=xlsx")
+    # the funnel by province: its totals row is the season's funnel
+    total = screen.page.locator(".pes-notice-funnel tbody tr").last.locator("td").all_inner_texts()
+    stages = ("admitted", "printed", "mailed", "delivered", "returned")
+    assert total[1:6] == [f"{notices['funnel'][s]:,}" for s in stages]
+    assert total[6:8] == [f"{notices['exceptions'][k]:,}" for k in ("undelivered", "unprinted")]
+    returned = screen.page.locator(".pes-notice-returned tbody").inner_text()
+    assert notices["exceptions"]["returned"] and "EMS" in returned and "CN" in returned
+    if not screen.wall and screen.theme == "light":  # a finger finds the files on a tablet
+        box = screen.page.locator("#enrollment_notices-export-returned").bounding_box()
+        assert box and box["height"] >= 44
+    screen.close()
 
 
 @pytest.mark.parametrize("size", list(SIZES))
