@@ -59,6 +59,7 @@ ROUTES: dict[str, str] = {
     "/api/v1/query/<domain>": "query",
     "/api/v1/export/enrollment": "export",
     "/api/v1/export/enrollment/exact": "exact_cells",
+    "/api/v1/export/enrollment/quality": "quality",
     "/api/v1/deadletter": "deadletter",
     "/api/v1/deadletter/replay": "deadletter",
     "/api/v1/audit": "audit",
@@ -80,6 +81,8 @@ PAGES: dict[str, str] = {
     "/wall": "page", "/health": "health", "/explore": "explore",
     # the admissions office's exact figures (small cells included): admissions only
     "/enrollment/exact": "exact_cells",
+    # 生源质量分析: admissions (exact) and analysts (small-cell rule)
+    "/enrollment/quality": "quality",
 }
 
 #: a callback's first output id starts with … → the page it belongs to (its permission is that
@@ -94,6 +97,7 @@ CALLBACKS: dict[str, str] = {
     "health-": "/health",
     "wall-": "/wall",
     "explore-": "/explore",
+    "quality-": "/enrollment/quality",
     "_pages_": "route",
 }
 

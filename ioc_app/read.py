@@ -363,3 +363,13 @@ def exact_enrollment(year: int | None = None) -> dict[str, Any] | None:
     audit.record("enrollment.exact_view", object=f"enrollment/{y}",
                  detail={"year": y, "small_groups": small, "min_cell": rt.settings.min_cell})
     return figures
+
+
+# ---- 生源质量分析 (/enrollment/quality): computed when asked, under the asker's rule ----------
+from ioc_app.quality_read import (  # noqa: E402,F401  (re-exported for the page)
+    quality_default_year,
+    quality_exact,
+    quality_figures,
+    quality_min_cell,
+    quality_seasons,
+)
