@@ -27,9 +27,9 @@ from ioc_app.plain import PlainPages
 from ioc_app.routes.api import api
 from ioc_app.routes.audit_api import audit_api
 from ioc_app.routes.export_api import export_api
-from ioc_app.routes.quality_export import quality_export
 from ioc_app.routes.ops import observe_requests, ops, registry_for
 from ioc_app.routes.people_admin import people_api
+from ioc_app.routes.quality_export import quality_export
 from ioc_app.routes.query_api import init_query_api, query_api
 from ioc_app.routes.screen_pairing import pairing_api, pairing_page
 from ioc_app.routes.screens import screens_api

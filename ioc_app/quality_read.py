@@ -70,7 +70,8 @@ def quality_figures(year: int) -> dict[str, Any] | None:
             figures = enrollment_quality.figures(rt.store, year, min_cell=min_cell)
     except StoreError as exc:
         log.warning("event=read.quality_failed year=%d error=%r", year, str(exc)[:200])
-        audit.record("enrollment.quality_view", object=f"enrollment/{year}", result="unavailable", detail=detail)
+        audit.record("enrollment.quality_view", object=f"enrollment/{year}", result="unavailable",
+                     detail=detail)
         return None
     audit.record("enrollment.quality_view", object=f"enrollment/{year}", detail=detail)
     return figures

@@ -34,7 +34,8 @@ _STATS: tuple[tuple[str, str, str], ...] = (
     ("first_choice_rate", "quality.col_first_choice_rate", "ratio"),
     ("small", "exact.small", "small"),
 )
-_PROVINCE = (("province", "export.col_province_code", "text"), ("province_name", "export.col_province", "text"))
+_PROVINCE = (("province", "export.col_province_code", "text"),
+             ("province_name", "export.col_province", "text"))
 _SHORT = (("admitted", "export.col_admitted", "count"), ("avg_score", "export.col_avg_score", "score"),
           ("avg_margin", "quality.col_avg_margin", "margin"), ("small", "exact.small", "small"))
 
@@ -45,14 +46,16 @@ COLUMNS: dict[str, tuple[tuple[str, str, str], ...]] = {
               ("category", "export.col_category", "label:enroll.cat_"),
               ("track", "quality.col_track", "label:explore.v.track."),
               ("control_score", "quality.col_control_score", "score"), *_STATS),
-    "colleges": (("college", "export.col_college_code", "text"), ("college_name", "export.col_college", "text"),
-                 *_STATS),
-    "majors": (("major", "export.col_major_code", "text"), ("major_name", "export.col_major", "text"), *_STATS),
+    "colleges": (("college", "export.col_college_code", "text"),
+                 ("college_name", "export.col_college", "text"), *_STATS),
+    "majors": (("major", "export.col_major_code", "text"), ("major_name", "export.col_major", "text"),
+               *_STATS),
     "provinces": (*_PROVINCE, *_STATS),
     "trend": (("year", "export.year", "year"), *_SHORT),
     "trend_provinces": (*_PROVINCE, ("year", "export.year", "year"), *_SHORT),
     "by_margin": (("rank", "quality.col_place", "count"), *_PROVINCE,
-                  ("admitted", "export.col_admitted", "count"), ("with_line", "quality.col_with_line", "count"),
+                  ("admitted", "export.col_admitted", "count"),
+                  ("with_line", "quality.col_with_line", "count"),
                   ("avg_margin", "quality.col_avg_margin", "margin")),
     "by_change": (("rank", "quality.col_place", "count"), *_PROVINCE,
                   ("avg_margin", "quality.col_avg_margin", "margin"),

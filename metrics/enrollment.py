@@ -28,10 +28,10 @@ import polars as pl
 
 from ioc_app.storage import SqlStore
 from metrics.domain import Comparer, Dimension, Measure, MetricsDomain, Queryable, Referenced, Source
-from metrics.enrollment_query import answer as query_answer
-from metrics.enrollment_query import compare_align, compare_period, first_season
 from metrics.enrollment_quality import part as quality_part
 from metrics.enrollment_quality import suppress_part as suppress_quality
+from metrics.enrollment_query import answer as query_answer
+from metrics.enrollment_query import compare_align, compare_period, first_season
 from metrics.enrollment_state import CHECKIN_STEPS, NOT_REACHED
 from metrics.enrollment_state import candidates as _candidates
 from metrics.enrollment_state import students as _students

@@ -3,8 +3,8 @@
 Who counts: the candidates whose CURRENT admission status is ``admitted`` — their latest
 event, read from ``enrollment_admission_latest`` like every enrollment figure
 (``metrics/enrollment_state.py``); a candidate admitted then returned (退档) or withdrawn
-counts nowhere. Each admitted candidate's score, first choice and group (province, batch,
-category, track, college, major) are those of that latest event.
+counts nowhere. Each admitted candidate's score, rank, first choice and group (province,
+batch, category, track, college, major) are those of that latest event.
 
 The figures of a group of admitted candidates::
 
@@ -57,35 +57,28 @@ TREND_SEASONS = 3
 #: provinces in each list of the snapshot part
 EDGE = 3
 _CELL = ("province", "batch", "category", "track")
-_COLUMNS = ("candidate_key", "status", "province", "batch", "category", "track", "college", "major", "score", "ts", "version",
+_COLUMNS = ("status", "province", "batch", "category", "track", "college", "major", "score", "province_rank",
             "first_choice")
-# the low 64 bits of the latest-state version: cityHash64 of the event's id (migration 8)
-_LOW64 = "toUInt64(bitAnd(version, toUInt128('18446744073709551615')))"
 
 
 def _admitted(store: SqlStore, years: str) -> str:
     """One row per candidate of the ``years`` condition whose latest status is admitted, with
-    their cell's control line (nullable), their latest event's rank and the college of their
-    major (the catalogue's, else the event's)."""
+    their cell's control line (nullable) and the college of their major (the catalogue's, else
+    the event's); score, rank and first choice are their latest event's (migration 18)."""
     latest = _candidates(store, _COLUMNS, years)
     return f"""
         SELECT a.year AS year, a.province AS province, a.batch AS batch, a.category AS category,
                a.track AS track, a.major AS major, a.score AS score, a.first_choice AS first_choice,
+               a.province_rank AS province_rank,
                if(p.major_college != '', p.major_college, toString(a.college)) AS college,
-               l.control_score AS control_score, a.score - l.control_score AS margin,
-               r.province_rank AS province_rank
-        FROM (SELECT *, {_LOW64} AS id_hash FROM ({latest}) WHERE status = 'admitted') AS a
+               l.control_score AS control_score, a.score - l.control_score AS margin
+        FROM (SELECT * FROM ({latest}) WHERE status = 'admitted') AS a
         LEFT JOIN (
             SELECT year, province, batch, category, track,
                    CAST(control_score AS Nullable(Float64)) AS control_score
             FROM enrollment_control_line FINAL WHERE {years}
         ) AS l ON a.year = l.year AND a.province = l.province AND a.batch = l.batch
                   AND a.category = l.category AND a.track = l.track
-        LEFT ANY JOIN (
-            SELECT year, candidate_key, ts, cityHash64(event_id) AS id_hash, province_rank
-            FROM enrollment_admission WHERE {years} AND status = 'admitted'
-        ) AS r ON a.year = r.year AND a.candidate_key = r.candidate_key AND a.ts = r.ts
-                  AND a.id_hash = r.id_hash
         LEFT JOIN (
             SELECT code, any(parent) AS major_college FROM ioc_reference FINAL
             WHERE kind = 'major' AND parent != '' GROUP BY code
@@ -218,8 +211,8 @@ def figures(store: SqlStore, year: int, *, min_cell: int = MIN_CELL) -> dict[str
         provs = suppress([_row(r, ("province",), named)
                           for r in part("province", y).sort("province_ord").iter_rows(named=True)], min_cell)
         shown[y] = {r["province"]: r for r in provs}
-        trend_provinces += [{k: r[k] for k in ("province", "province_name", "province_name_en")}
-                            | {"year": y} | {k: r[k] for k in ("admitted", "avg_score", "avg_margin", "small")}
+        trend_provinces += [{k: r[k] for k in ("province", "province_name", "province_name_en")} | {"year": y}
+                            | {k: r[k] for k in ("admitted", "avg_score", "avg_margin", "small")}
                             for r in provs]
     provinces = list(shown[year].values())
     by_margin = sorted((r for r in provinces if r["avg_margin"] is not None),
@@ -292,14 +285,14 @@ def part(store: SqlStore, year: int, catalogue: Mapping[tuple[str, str], tuple[s
     ranked = [r for i, r in enumerate(rows) if i not in hide and r["avg_margin"] is not None
               and r["with_line"] >= min_cell]
     keep = ("province", "name", "name_en", "admitted", "avg_margin")
+    hide_total = not with_line or 0 < admitted < min_cell or with_line < min_cell
+    best = sorted(ranked, key=lambda r: (-r["avg_margin"], r["province"]))[:EDGE]
+    worst = sorted(ranked, key=lambda r: (r["avg_margin"], r["province"]))[:EDGE]
     return {
-        "avg_margin": (total / with_line if with_line and not (0 < admitted < min_cell or with_line < min_cell)
-                       else None),
+        "avg_margin": None if hide_total else total / with_line,
         "with_line": with_line,
-        "best": [{k: r[k] for k in keep} for r in sorted(ranked, key=lambda r: (-r["avg_margin"], r["province"]))
-                 [:EDGE]],
-        "worst": [{k: r[k] for k in keep} for r in sorted(ranked, key=lambda r: (r["avg_margin"], r["province"]))
-                  [:EDGE]],
+        "best": [{k: r[k] for k in keep} for r in best],
+        "worst": [{k: r[k] for k in keep} for r in worst],
     }
 
 

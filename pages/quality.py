@@ -74,7 +74,8 @@ def _exports(year: int, lang: str, name: str) -> html.Span:
     """A table's two file links (plain downloads: no callback, audited by the route)."""
     return html.Span([
         html.A(t(f"quality.export_{fmt}", lang), href=export_href(year, lang, name, fmt), download="",
-               id=f"{PAGE}-export-{name}-{fmt}", className="pqa-export", title=t("quality.export_title", lang))
+               id=f"{PAGE}-export-{name}-{fmt}", className="pqa-export",
+               title=t("quality.export_title", lang))
         for fmt in ("xlsx", "csv")], className="pqa-exports")
 
 
@@ -85,7 +86,8 @@ def data_table(figures: dict[str, Any], name: str, lang: str, min_cell: int) -> 
     columns = COLUMNS[name]
     head = [t(key, lang) for _, key, _ in columns]
     body = [[shown(r, field, kind, lang, min_cell) for field, _, kind in columns] for r in rows]
-    numeric = [i for i, (_, _, kind) in enumerate(columns) if kind not in ("text", "small") and ":" not in kind]
+    numeric = [i for i, (_, _, kind) in enumerate(columns)
+               if kind not in ("text", "small") and not kind.startswith("label:")]
     classes = ["pqa-small" if marker(r, lang, min_cell) else "" for r in rows]
     return html.Div(table(head, body, numeric=numeric, row_classes=classes, empty=t("status.no_data", lang)),
                     id=f"{PAGE}-table-{name}", className="pqa-table", **{"data-rows": str(len(rows))})
@@ -112,7 +114,8 @@ def trend_figure(figures: dict[str, Any], theme: str, lang: str) -> dict[str, An
     layout["xaxis"] = {**layout.get("xaxis", {}), "type": "category", "fixedrange": True}
     layout["yaxis"] = {**layout.get("yaxis", {}), "title": {"text": t("quality.chart_margin", lang)},
                        "fixedrange": True}
-    layout["legend"] = {**layout.get("legend", {}), "orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"}
+    layout["legend"] = {**layout.get("legend", {}), "orientation": "h", "x": 0, "y": 1.02,
+                        "yanchor": "bottom"}
     layout["margin"] = {"l": 64, "r": 16, "t": 40, "b": 36}
     return fig
 
@@ -154,8 +157,9 @@ def content(year: int, lang: str, theme: str) -> list[Any]:
     return [
         *head,
         section("season", [season_kpis(figures, lang, rule), data_table(figures, "season", lang, rule)]),
-        tile(t("quality.t_trend", lang), html.Div(graph(PAGE, "trend", trend_figure(figures, theme, lang)),
-                                                  className="pqa-chart"), cls="pqa-tile pqa-chart-tile", lang=lang),
+        tile(t("quality.t_trend", lang),
+             html.Div(graph(PAGE, "trend", trend_figure(figures, theme, lang)), className="pqa-chart"),
+             cls="pqa-tile pqa-chart-tile", lang=lang),
         *(section(name, data_table(figures, name, lang, rule)) for name in ORDER),
     ]
 
@@ -166,8 +170,8 @@ def controls(year: int, seasons: list[int], lang: str) -> html.Div:
         html.Label(t("quality.year", lang), htmlFor=YEAR, className="pqa-label"),
         dcc.Dropdown(id=YEAR, options=[{"label": str(y), "value": y} for y in years], value=year,
                      clearable=False, searchable=False, className="pqa-year"),
-        html.A(t("quality.export_all", lang), href=export_href(year, lang), download="", id=f"{PAGE}-export-all",
-               className="pqa-export", title=t("quality.export_title", lang)),
+        html.A(t("quality.export_all", lang), href=export_href(year, lang), download="",
+               id=f"{PAGE}-export-all", className="pqa-export", title=t("quality.export_title", lang)),
     ], className="pqa-controls")
 
 

@@ -78,8 +78,8 @@ def parse(args: Mapping[str, Sequence[str]], default_year: int) -> tuple[int, st
     if table is not None and table not in TABLES:
         raise QualityExportError(f"table={_shown(table)}: use one of: {', '.join(TABLES)}")
     if fmt == "csv" and table is None:
-        raise QualityExportError(f"a CSV file holds one table: name it with table= (one of: {', '.join(TABLES)}), "
-                                 f"or ask for format=xlsx to get every table")
+        raise QualityExportError(f"a CSV file holds one table: name it with table= (one of: "
+                                 f"{', '.join(TABLES)}), or ask for format=xlsx to get every table")
     year = default_year
     raw = one("year")
     if raw:

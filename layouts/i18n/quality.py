@@ -17,22 +17,25 @@ TEXTS: dict[str, Text] = {
     "quality.no_season": {"zh": "尚无录取数据。", "en": "No admissions in the store yet."},
     "quality.unavailable": _ENROLLMENT["exact.unavailable"],
     "quality.notice_rule": {
-        "zh": "录取少于{n}人的组不显示分数、线差和位次（为防推算，可能另有一组一并不显示）；人数与一志愿率照常显示。",
+        "zh": "录取少于{n}人的组不显示分数、线差和位次（为防推算，可能另有一组一并不显示）；"
+              "人数与一志愿率照常显示。",
         "en": "Groups of fewer than {n} admitted show no scores, margins or ranks (so that they cannot be "
               "worked out, one more group may be left empty too); counts and first-choice rates are shown.",
     },
     "quality.notice_exact": {
-        "zh": "招生办精确数据：所有组均显示分数、线差和位次，含少于{n}人的组；每次查看记入审计日志，请勿外传。",
+        "zh": "招生办精确数据：所有组均显示分数、线差和位次，含少于{n}人的组；"
+              "每次查看记入审计日志，请勿外传。",
         "en": "Admissions office's exact figures: every group shows its scores, margins and ranks, groups of "
               "fewer than {n} included; each view is audited. Do not pass on.",
     },
     "quality.definitions": {
-        "zh": "口径：只计当前状态为“录取”的考生（录取后退档或放弃的不计）。线差 = 考生分数 − 其所在年度、省份、批次、"
-              "类别、科类的省控线（无省控线的考生只计入人数）。位次分位数按最近秩法：n 个位次升序排列后取第 ⌈q·n/100⌉ 个。"
+        "zh": "口径：只计当前状态为“录取”的考生（录取后退档或放弃的不计）。"
+              "线差 = 考生分数 − 其所在年度、省份、批次、类别、科类的省控线（无省控线的考生只计入人数）。"
+              "位次分位数按最近秩法：n 个位次升序排列后取第 ⌈q·n/100⌉ 个。"
               "一志愿率 = 一志愿录取人数 ÷ 已知是否一志愿的人数。",
-        "en": "Definitions: only candidates whose current status is admitted count (admitted then returned or "
-              "withdrawn do not). Margin = the candidate's score − the control line of their year, province, "
-              "batch, category and track (candidates without a line count in the numbers only). Rank "
+        "en": "Definitions: only candidates whose current status is admitted count (admitted then "
+              "returned or withdrawn do not). Margin = the candidate's score − the control line of "
+              "their year, province, batch, category and track (candidates without a line count in the numbers only). Rank "
               "percentiles by the nearest-rank method: of the n ranks sorted ascending, the ⌈q·n/100⌉-th. "
               "First-choice rate = admitted to their first choice ÷ those whose first choice is known.",
     },
@@ -48,7 +51,8 @@ TEXTS: dict[str, Text] = {
     "quality.t_trend": {"zh": "近三年趋势（全校）", "en": "Three-year trend (all provinces)"},
     "quality.t_trend_provinces": {"zh": "近三年趋势（按省份）", "en": "Three-year trend by province"},
     "quality.t_by_margin": {"zh": "省份排名：平均线差", "en": "Provinces by average margin"},
-    "quality.t_by_change": {"zh": "省份排名：线差较上年变化", "en": "Provinces by change of margin on last year"},
+    "quality.t_by_change": {"zh": "省份排名：线差较上年变化",
+                            "en": "Provinces by change of margin on last year"},
     "quality.col_track": _ENROLLMENT["explore.d.track"],
     "quality.col_control_score": {"zh": "省控线", "en": "Control line"},
     "quality.col_with_line": {"zh": "有省控线人数", "en": "With a line"},
