@@ -35,8 +35,9 @@ TEXTS: dict[str, Text] = {
               "一志愿率 = 一志愿录取人数 ÷ 已知是否一志愿的人数。",
         "en": "Definitions: only candidates whose current status is admitted count (admitted then "
               "returned or withdrawn do not). Margin = the candidate's score − the control line of "
-              "their year, province, batch, category and track (candidates without a line count in the numbers only). Rank "
-              "percentiles by the nearest-rank method: of the n ranks sorted ascending, the ⌈q·n/100⌉-th. "
+              "their year, province, batch, category and track (candidates without a line count in the "
+              "numbers only). Rank percentiles by the nearest-rank method: of the n ranks sorted "
+              "ascending, the ⌈q·n/100⌉-th. "
               "First-choice rate = admitted to their first choice ÷ those whose first choice is known.",
     },
     "quality.kpi_admitted": {"zh": "录取人数", "en": "Admitted"},
