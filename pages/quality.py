@@ -32,7 +32,7 @@ from layouts.quality_tables import COLUMNS, marker, rows_of, shown
 from layouts.table import table
 
 PATH = "/enrollment/quality"
-dash.register_page(__name__, path=PATH, name="quality", order=35, title="IOC", wall=False)
+dash.register_page(__name__, path="/enrollment/quality", name="quality", order=35, title="IOC", wall=False)
 
 PAGE = "quality"
 EXPORT_URL = "/api/v1/export/enrollment/quality"
