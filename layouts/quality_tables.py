@@ -69,16 +69,20 @@ NUMBER_FORMATS = {"count": "#,##0", "rank": "#,##0", "score": "0.0", "margin": "
                   "ratio": "0.0%", "year": "0"}
 
 
-def rows_of(figures: Mapping[str, Any], table: str) -> list[dict[str, Any]]:
+def rows_of(figures: Mapping[str, Any], table: str, lang: str = "zh") -> list[dict[str, Any]]:
     """The rows of ``table`` in ``figures`` (``metrics.enrollment_quality.figures``): the
-    season as one row (none before a season), the rankings with their place."""
+    season as one row (none before a season), the rankings with their place, and the names of
+    provinces, colleges and majors in ``lang`` in their ``<kind>_name`` column."""
     if table == "season":
         season = figures.get("season")
         return [{"year": figures.get("year"), **season}] if season else []
     rows = [dict(r) for r in figures.get(table) or []]
-    if table in ("by_margin", "by_change"):
-        for place, r in enumerate(rows, start=1):
+    for place, r in enumerate(rows, start=1):
+        if table in ("by_margin", "by_change"):
             r["rank"] = place
+        if lang == "en":
+            r |= {f"{kind}_name": r[f"{kind}_name_en"] for kind in ("province", "college", "major")
+                  if f"{kind}_name_en" in r}
     return rows
 
 

@@ -51,20 +51,6 @@ def _year(raw: Any) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and 2000 <= int(text) <= 2100 else None
 
 
-def _named(row: dict[str, Any], kind: str, lang: str) -> dict[str, Any]:
-    """The row with the names of the page's language in the ``<kind>_name`` column."""
-    if lang == "en" and f"{kind}_name_en" in row:
-        return {**row, f"{kind}_name": row[f"{kind}_name_en"]}
-    return row
-
-
-def _localised(rows: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
-    out = rows
-    for kind in ("province", "college", "major"):
-        out = [_named(r, kind, lang) for r in out]
-    return out
-
-
 def export_href(year: int, lang: str, name: str | None = None, fmt: str = "xlsx") -> str:
     table_part = f"&table={name}" if name else ""
     return f"{EXPORT_URL}?year={year}{table_part}&format={fmt}&lang={lang}"
@@ -82,7 +68,7 @@ def _exports(year: int, lang: str, name: str) -> html.Span:
 def data_table(figures: dict[str, Any], name: str, lang: str, min_cell: int) -> html.Div:
     """One table of the page: the export's columns, values as the page shows them, a row whose
     statistics are hidden (or exact where the shared figures hide them) marked."""
-    rows = _localised(rows_of(figures, name), lang)
+    rows = rows_of(figures, name, lang)
     columns = COLUMNS[name]
     head = [t(key, lang) for _, key, _ in columns]
     body = [[shown(r, field, kind, lang, min_cell) for field, _, kind in columns] for r in rows]
@@ -140,7 +126,7 @@ def season_kpis(figures: dict[str, Any], lang: str, min_cell: int) -> html.Div:
 def content(year: int, lang: str, theme: str) -> list[Any]:
     """The figures of ``year``: the season, the trend and every table (computed now)."""
     rule = read.min_cell()
-    figures = read.quality_figures(year)
+    figures = read.quality_figures(year) if read.may("quality") else None
     exact = read.quality_exact()
     notice = t("quality.notice_exact" if exact else "quality.notice_rule", lang).replace("{n}", str(rule))
     head = [html.P(notice, className="pqa-note", id=f"{PAGE}-notice"),

@@ -220,7 +220,7 @@ def export_quality() -> Response:
         return _error(400, str(exc))
     except StoreError as exc:
         return failure(503, "store_unavailable", exc, where="export", headers={"Retry-After": "10"})
-    tables = {name: rows_of(got, name) for name in ((table,) if table else TABLES)}
+    tables = {name: rows_of(got, name, lang) for name in ((table,) if table else TABLES)}
     rows = sum(len(r) for r in tables.values())
     if fmt == "csv":
         assert table is not None
