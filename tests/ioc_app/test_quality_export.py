@@ -59,32 +59,33 @@ SEASON = {"42": [(600.0, 900, True), (610.0, 700, True), (620.0, 500, False), (6
           "31": [(651.5, 40, True)]}
 BEFORE = {"42": [(590.0, None, None), (600.0, None, None), (605.0, None, None)],
           "11": [(560.0, None, None), (570.0, None, None), (575.0, None, None)]}
-LINES = [(YEAR, "42", 560.0), (YEAR, "11", 540.0), (YEAR, "31", 600.0), (YEAR - 1, "42", 550.0),
-         (YEAR - 1, "11", 530.0)]
+#: (seasons before the one shown, province, control line)
+LINES = [(0, "42", 560.0), (0, "11", 540.0), (0, "31", 600.0), (1, "42", 550.0), (1, "11", 530.0)]
 
 
-def events() -> list[dict[str, Any]]:
+def events(shown: int = YEAR, t0: datetime = T0) -> list[dict[str, Any]]:
+    """The admissions sent (``shown``: the season the page shows; ``t0``: a day of it)."""
     out = []
-    for year, season in ((YEAR, SEASON), (YEAR - 1, BEFORE)):
+    for year, season in ((shown, SEASON), (shown - 1, BEFORE)):
         for province, people in season.items():
             for i, (score, rank, first) in enumerate(people):
                 key = f"{year}-{province}-{i}"
-                at = T0 - timedelta(days=365 * (YEAR - year)) + timedelta(minutes=i)
+                at = t0 - timedelta(days=365 * (shown - year)) + timedelta(minutes=i)
                 e = {"event_id": f"{key}-a", "ts": int(at.timestamp() * 1000), "year": year,
                      "candidate_key": key, "province": province, "batch": "regular", "category": "general",
                      "track": "physics", "college": "cs", "major": "070101" if province == "31" else "080901",
                      "status": "admitted", "score": score, "province_rank": rank, "first_choice": first}
                 out.append({k: v for k, v in e.items() if v is not None})
-    back = T0 + timedelta(hours=2)
+    back = t0 + timedelta(hours=2)
     returned = {**out[0], "event_id": "r-a", "candidate_key": "r", "score": 999.0}
     out += [returned,
             {**returned, "event_id": "r-r", "status": "returned", "ts": int(back.timestamp() * 1000)}]
     return out
 
 
-def lines() -> list[dict[str, Any]]:
-    return [{"year": y, "province": p, "batch": "regular", "category": "general", "track": "physics",
-             "control_score": s} for y, p, s in LINES]
+def lines(shown: int = YEAR) -> list[dict[str, Any]]:
+    return [{"year": shown - back, "province": p, "batch": "regular", "category": "general",
+             "track": "physics", "control_score": s} for back, p, s in LINES]
 
 
 @pytest.fixture(scope="module")
