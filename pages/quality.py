@@ -120,7 +120,7 @@ def season_kpis(figures: dict[str, Any], lang: str, min_cell: int) -> html.Div:
         _kpi(t("quality.kpi_rank", lang), shown(row, "rank_p50", "rank", lang, min_cell), "rank_p50"),
         _kpi(t("quality.kpi_first_choice", lang), shown(row, "first_choice_rate", "ratio", lang, min_cell),
              "first_choice_rate"),
-    ], className="ioc-kpi-row pqa-kpis", style={"--pes-kpis": "4"})
+    ], className="ioc-kpi-row pqa-kpis")
 
 
 def content(year: int, lang: str, theme: str) -> list[Any]:
