@@ -166,6 +166,8 @@ def live(store: SqlStore, zone: ZoneInfo, now: datetime, year: int | None = None
                     major's college from the catalogue, else from its candidates' events
         checkin     {arrived, paid, dorm, registered}  students of the year by the furthest
                     step reached (a registered student counts in ``registered`` only)
+        quality     {avg_margin, with_line, best, worst}: the intake against the control
+                    lines (``metrics/enrollment_quality.part``, one more query)
     """
     y = year if year is not None else admission_year(zone, now)
     cells = _cells(store, y)
