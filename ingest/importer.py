@@ -133,7 +133,8 @@ def _cell_text(value: Any, zone: ZoneInfo) -> str | None:
 
 
 def read_xlsx(path: Path, zone: ZoneInfo, sheet: str | None = None) -> Iterator[pl.DataFrame]:
-    """Rows of the first (or named) sheet; spreadsheet times without a zone are site time."""
+    """Rows of the first (or named) sheet under its header (the first row of two or more
+    cells: a title above it is skipped); spreadsheet times without a zone are site time."""
     for frame, _ in numbered_xlsx(path, zone, sheet):
         yield frame
 
@@ -159,7 +160,9 @@ def numbered_xlsx(path: Path, zone: ZoneInfo, sheet: str | None = None
         for number, row in enumerate(rows, start=ws.min_row or 1):
             cells = [_cell_text(v, zone) for v in row]
             if header is None:
-                if any(cells):
+                # the first row of two or more cells: a title above the table (one cell,
+                # often merged across) is not the header
+                if sum(c is not None for c in cells) >= 2:
                     header = [c or f"column_{i + 1}" for i, c in enumerate(cells)]
                     numbers.append(number)  # (the header's row comes first)
                 continue
@@ -171,7 +174,8 @@ def numbered_xlsx(path: Path, zone: ZoneInfo, sheet: str | None = None
                 yield _frame(header, chunk), numbers
                 chunk, numbers = [], []
         if header is None:
-            raise ImportError_(f"{path}: the sheet is empty; put field names in the first row")
+            raise ImportError_(f"{path}: the sheet has no header row; put the field names (two or "
+                               f"more) in the row above the data")
         if chunk:
             yield _frame(header, chunk), numbers
     finally:
