@@ -121,6 +121,9 @@ def test_the_page_shows_the_apis_figures(server: Server, browser: Any, shots: Pa
     trend = page.evaluate("() => document.querySelector('#quality-graph-trend .js-plotly-plot').data"
                           ".map(t => t.y)")
     assert len(trend) >= 2 and all(len(y) == 3 for y in trend)
+    targets = page.evaluate("() => [...document.querySelectorAll('.pqa-export')].map(a => {"
+                            " const r = a.getBoundingClientRect(); return [r.width, r.height]; })")
+    assert len(targets) == 2 * 9 + 1 and all(w >= 44 and h >= 44 for w, h in targets), targets
     width_now = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert width_now[0] <= width_now[1], width_now  # the page never scrolls sideways
     page.screenshot(path=str(shots / f"quality-{size}-{lang}.png"), full_page=True)
