@@ -4,6 +4,10 @@ Files are read a chunk at a time (memory stays flat however large the file), map
 Chinese headers and values (``ingest.headers``), and submitted like any other batch: the
 same validation, dedup and dead letters. A line that is not JSON becomes a dead letter
 too, with its text as the raw payload — nothing in a file is silently skipped.
+
+Reference data (the plan, the control lines: streams of kind ``plan``) is the exception: a
+file is checked whole first and imported whole or refused, naming the row and column of
+each problem (:func:`import_whole`).
 """
 
 from __future__ import annotations
@@ -327,7 +331,7 @@ def _read_whole(path: Path, stream: Stream, zone: ZoneInfo, site_key: bytes) -> 
     return _Whole(frame, numbers, header_row, headers)
 
 
-def check_whole(path: Path, stream: Stream, whole: _Whole, source: str) -> list[Problem]:
+def check_whole(stream: Stream, whole: _Whole, source: str) -> list[Problem]:
     """Every problem of a reference file: a missing or unknown column, a row the contract
     refuses, a key that appears twice."""
     from ingest.validate import validate, validate_frame
@@ -380,7 +384,7 @@ def import_whole(sink: Sink, stream: Stream, paths: list[Path], *, source: str, 
     wholes = []
     for path in paths:
         whole = _read_whole(path, stream, zone, site_key)
-        problems = check_whole(path, stream, whole, source)
+        problems = check_whole(stream, whole, source)
         if problems:
             raise RefusedFile(path, stream, problems)
         wholes.append((path, whole))
