@@ -190,6 +190,7 @@ def run(mode: str, workdir: Path, *, batches: int = 300, clients: int = 4, kills
     guard = threading.Lock()  # one of killer and supervisor restarts at a time
     stop = threading.Event()
     deadline = time.monotonic() + limit_s
+    spread_until = time.monotonic() + limit_s * 0.6
     total = lambda: sum(verdict.kills.values())  # noqa: E731
 
     def supervise() -> None:
@@ -222,8 +223,10 @@ def run(mode: str, workdir: Path, *, batches: int = 300, clients: int = 4, kills
 
     def sender(mine: list[int]) -> None:
         for j, b in enumerate(mine):
-            # spread the traffic over the kills: each quarter waits for a quarter of them
-            while total() < kills * (j * 4 // len(mine)) // 4 and time.monotonic() < deadline:
+            # spread the traffic over the kills: each quarter waits for a quarter of them, but
+            # not past the spread's deadline (on a loaded machine restarts are slow, and the
+            # batches must still be sent while kills go on)
+            while total() < kills * (j * 4 // len(mine)) // 4 and time.monotonic() < spread_until:
                 time.sleep(0.05)
             while time.monotonic() < deadline:
                 status = send(port, token, bodies[b])

@@ -4,6 +4,10 @@ Files are read a chunk at a time (memory stays flat however large the file), map
 Chinese headers and values (``ingest.headers``), and submitted like any other batch: the
 same validation, dedup and dead letters. A line that is not JSON becomes a dead letter
 too, with its text as the raw payload — nothing in a file is silently skipped.
+
+Reference data (the plan, the control lines: streams of kind ``plan``) is the exception: a
+file is checked whole first and imported whole or refused, naming the row and column of
+each problem (:func:`import_whole`).
 """
 
 from __future__ import annotations
@@ -133,7 +137,8 @@ def _cell_text(value: Any, zone: ZoneInfo) -> str | None:
 
 
 def read_xlsx(path: Path, zone: ZoneInfo, sheet: str | None = None) -> Iterator[pl.DataFrame]:
-    """Rows of the first (or named) sheet; spreadsheet times without a zone are site time."""
+    """Rows of the first (or named) sheet under its header (the first row of two or more
+    cells: a title above it is skipped); spreadsheet times without a zone are site time."""
     for frame, _ in numbered_xlsx(path, zone, sheet):
         yield frame
 
@@ -159,7 +164,9 @@ def numbered_xlsx(path: Path, zone: ZoneInfo, sheet: str | None = None
         for number, row in enumerate(rows, start=ws.min_row or 1):
             cells = [_cell_text(v, zone) for v in row]
             if header is None:
-                if any(cells):
+                # the first row of two or more cells: a title above the table (one cell,
+                # often merged across) is not the header
+                if sum(c is not None for c in cells) >= 2:
                     header = [c or f"column_{i + 1}" for i, c in enumerate(cells)]
                     numbers.append(number)  # (the header's row comes first)
                 continue
@@ -171,7 +178,8 @@ def numbered_xlsx(path: Path, zone: ZoneInfo, sheet: str | None = None
                 yield _frame(header, chunk), numbers
                 chunk, numbers = [], []
         if header is None:
-            raise ImportError_(f"{path}: the sheet is empty; put field names in the first row")
+            raise ImportError_(f"{path}: the sheet has no header row; put the field names (two or "
+                               f"more) in the row above the data")
         if chunk:
             yield _frame(header, chunk), numbers
     finally:
@@ -323,7 +331,7 @@ def _read_whole(path: Path, stream: Stream, zone: ZoneInfo, site_key: bytes) -> 
     return _Whole(frame, numbers, header_row, headers)
 
 
-def check_whole(path: Path, stream: Stream, whole: _Whole, source: str) -> list[Problem]:
+def check_whole(stream: Stream, whole: _Whole, source: str) -> list[Problem]:
     """Every problem of a reference file: a missing or unknown column, a row the contract
     refuses, a key that appears twice."""
     from ingest.validate import validate, validate_frame
@@ -376,7 +384,7 @@ def import_whole(sink: Sink, stream: Stream, paths: list[Path], *, source: str, 
     wholes = []
     for path in paths:
         whole = _read_whole(path, stream, zone, site_key)
-        problems = check_whole(path, stream, whole, source)
+        problems = check_whole(stream, whole, source)
         if problems:
             raise RefusedFile(path, stream, problems)
         wholes.append((path, whole))

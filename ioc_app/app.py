@@ -30,6 +30,7 @@ from ioc_app.routes.export_api import export_api
 from ioc_app.routes.notices_export import notices_export
 from ioc_app.routes.ops import observe_requests, ops, registry_for
 from ioc_app.routes.people_admin import people_api
+from ioc_app.routes.quality_export import quality_export
 from ioc_app.routes.query_api import init_query_api, query_api
 from ioc_app.routes.screen_pairing import pairing_api, pairing_page
 from ioc_app.routes.screens import screens_api
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     server.register_blueprint(snapshot_api)
     server.register_blueprint(export_api)
     server.register_blueprint(notices_export)
+    server.register_blueprint(quality_export)
     server.register_blueprint(screens_api)
     server.register_blueprint(audit_api)
     runtime.registry = registry_for(runtime)
@@ -167,6 +169,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     server.register_blueprint(ops)
     init_query_api(server, settings, redis_client=redis_client)
     limit_downloads(limiter, export_api, notices_export, query_api)
+    limit_downloads(limiter, export_api, quality_export, query_api)
 
     @server.get("/healthz")
     def healthz() -> Any:

@@ -60,6 +60,7 @@ ROUTES: dict[str, str] = {
     "/api/v1/export/enrollment": "export",
     "/api/v1/export/enrollment/exact": "exact_cells",
     "/api/v1/export/enrollment/notices": "admissions_tools",
+    "/api/v1/export/enrollment/quality": "quality",
     "/api/v1/deadletter": "deadletter",
     "/api/v1/deadletter/replay": "deadletter",
     "/api/v1/audit": "audit",
@@ -83,6 +84,8 @@ PAGES: dict[str, str] = {
     "/enrollment/exact": "exact_cells",
     # the admission notices' exception lists (tracking numbers): admissions only
     "/enrollment/notices": "admissions_tools",
+    # 生源质量分析: admissions (exact) and analysts (small-cell rule)
+    "/enrollment/quality": "quality",
 }
 
 #: a callback's first output id starts with … → the page it belongs to (its permission is that
@@ -97,6 +100,7 @@ CALLBACKS: dict[str, str] = {
     "health-": "/health",
     "wall-": "/wall",
     "explore-": "/explore",
+    "quality-": "/enrollment/quality",
     "_pages_": "route",
 }
 

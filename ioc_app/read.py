@@ -367,3 +367,12 @@ def exact_enrollment(year: int | None = None) -> dict[str, Any] | None:
 
 # ---- the admissions office's notice tracker (tracking numbers: admissions only) -----------
 from ioc_app.notices import notice_tracker as notice_tracker  # noqa: E402
+
+# ---- 生源质量分析 (/enrollment/quality): computed when asked, under the asker's rule ----------
+from ioc_app.quality_read import (  # noqa: E402,F401  (re-exported for the page)
+    quality_default_year,
+    quality_exact,
+    quality_figures,
+    quality_min_cell,
+    quality_seasons,
+)
