@@ -29,7 +29,6 @@ TEXTS: dict[str, Text] = {
                            "en": "See the candidates whose notice was returned, is overdue for delivery "
                                  "or is not printed (admissions office only; audited)"},
     "margin.tile": {"zh": "生源质量 · 线差", "en": "Intake quality · margin"},
-    "margin.avg": {"zh": "平均线差", "en": "Average margin"},
     "margin.unit": {"zh": "分", "en": "pts"},
     "margin.best": {"zh": "线差最高", "en": "Highest margin"},
     "margin.worst": {"zh": "线差最低", "en": "Lowest margin"},

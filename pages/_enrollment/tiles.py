@@ -186,7 +186,7 @@ def margin_tile_body(snap: dict[str, Any] | None, lang: str) -> html.Div:
     """The average margin, then the best and worst provinces (a live part)."""
     avg = quality(snap).get("avg_margin")
     return html.Div([
-        html.Div([html.Div(t("margin.avg", lang), className="pes-figure-label"),
+        html.Div([html.Div(t("quality.kpi_margin", lang), className="pes-figure-label"),
                   html.Div([bound("enrollment.quality.avg_margin", "decimal",
                                   initial="—" if avg is None else f"{avg:.1f}", cls="pes-figure-value"),
                             html.Span(t("margin.unit", lang), className="pes-figure-unit")])],
