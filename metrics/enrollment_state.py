@@ -15,9 +15,15 @@ CHECKIN_STEPS = ("arrived", "paid", "dorm", "registered")
 NOT_REACHED = "toDateTime64('2299-01-01 00:00:00', 3, 'UTC')"
 
 
+#: what the latest state holds of each candidate's latest admission event (migrations 8 and 18)
+CANDIDATE_COLUMNS = ("candidate_key", "status", "province", "batch", "category", "track", "college",
+                     "major", "score", "province_rank", "first_choice", "ts")
+
+
 def candidates(store: SqlStore, columns: tuple[str, ...], years: str) -> str:
     """A subquery with one row per candidate of the ``years`` condition: ``year`` and the
-    ``columns`` of their latest event.
+    ``columns`` of their latest event (any of :data:`CANDIDATE_COLUMNS`; ``province_rank`` and
+    ``first_choice`` are null where the event had none).
 
     ``FINAL`` keeps each candidate's highest version, which is exact where all their rows live
     in one table; on a cluster they may be spread over shards, and ``GROUP BY`` folds them.
