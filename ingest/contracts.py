@@ -14,7 +14,7 @@ from typing import Literal
 
 import polars as pl
 
-Kind = Literal["str", "code", "key", "int", "float", "enum", "ip", "ts"]
+Kind = Literal["str", "code", "key", "int", "float", "enum", "ip", "ts", "bool"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,10 @@ class Field:
     doc: str = ""
     #: ClickHouse type when it differs from what the kind implies (``ts``, ``source``)
     storage: str | None = None
+    #: the value is personal data the product stores on purpose (a courier tracking number):
+    #: not refused as personal data, but never repeated in a rejection message, a dead letter
+    #: or a log (``ingest.pii.PERSONAL``)
+    personal: bool = False
 
     @property
     def is_text(self) -> bool:
@@ -137,6 +141,8 @@ def ch_type(f: Field) -> str:
             inner = "Int64"
     elif f.kind == "float":
         inner = "Float64"
+    elif f.kind == "bool":
+        inner = "Bool"
     elif f.kind == "code":
         inner = "LowCardinality(String)"
     else:
@@ -157,6 +163,8 @@ def pl_type(f: Field) -> pl.DataType:
         return pl.Float64()
     if f.kind == "ts":
         return pl.Datetime("ms", "UTC")
+    if f.kind == "bool":
+        return pl.Boolean()
     return pl.String()
 
 

@@ -1,5 +1,5 @@
-"""The enrollment domain (招生) on the ingest side: admissions, the enrollment plan and
-September check-in.
+"""The enrollment domain (招生) on the ingest side: admissions, the enrollment plan, the
+provinces' control lines, admission notices and September check-in.
 
 The contracts, their raw tables, and how file import reads the admissions office's
 spreadsheets. Admissions come in seasons, so the domain has no rollups. Its catalogue
@@ -25,6 +25,8 @@ CATEGORIES = (
 )
 TRACKS = ("physics", "history", "science", "liberal_arts", "comprehensive")
 CHECKIN_STEPS = ("arrived", "paid", "dorm", "registered")
+#: where an admission notice is; ties at one ts are ordered like this (a later stage wins)
+NOTICE_STATUSES = ("printed", "mailed", "delivered", "returned")
 
 YEAR = Field("year", "int", min=2000, max=2100, doc="admission year")
 PROVINCE = Field("province", "enum", values=PROVINCES, doc="GB/T 2260 two-digit code")
@@ -54,6 +56,8 @@ ENROLLMENT_ADMISSION = event_stream(
         Field("status", "enum", values=("filed", "admitted", "returned", "withdrawn")),
         Field("score", "float", min=0, max=1000),
         Field("province_rank", "int", required=False, min=1),
+        Field("first_choice", "bool", required=False,
+              doc="the admitted major was the candidate's first choice (一志愿)"),
     ),
 )
 
@@ -98,11 +102,55 @@ ENROLLMENT_CHECKIN = event_stream(
     ),
 )
 
-STREAMS = (ENROLLMENT_ADMISSION, ENROLLMENT_PLAN, ENROLLMENT_CHECKIN)
+ENROLLMENT_CONTROL_LINE = Stream(
+    name="enrollment.control_line",
+    domain="enrollment",
+    title_zh="省控线",
+    title_en="Control lines",
+    kind="plan",
+    event_id="none",
+    retention_days=3_660,
+    counting=False,
+    key=("year", "province", "batch", "category", "track"),
+    fields=(
+        YEAR,
+        PROVINCE,
+        BATCH,
+        CATEGORY,
+        TRACK,
+        Field("control_score", "float", min=0, max=1000,
+              doc="the province's control-line score (省控线) of the batch, category and track"),
+        SOURCE,
+    ),
+)
+
+ENROLLMENT_NOTICE = event_stream(
+    name="enrollment.notice",
+    domain="enrollment",
+    title_zh="录取通知书",
+    title_en="Admission notices",
+    retention_days=3_660,
+    expected_interval_s=86_400,
+    counting=False,
+    fields=(
+        YEAR,
+        Field("candidate_key", "key", max_len=64, doc="the same pseudonym as the admission's"),
+        Field("status", "enum", values=NOTICE_STATUSES,
+              doc="a candidate's notice is where their latest notice event says"),
+        Field("tracking_no", "str", required=False, max_len=64, personal=True,
+              doc="the courier's tracking number: personal data, shown to the admissions role only"),
+        Field("carrier", "str", required=False, max_len=32, doc="the courier (EMS, SF …)"),
+    ),
+)
+
+STREAMS = (ENROLLMENT_ADMISSION, ENROLLMENT_PLAN, ENROLLMENT_CONTROL_LINE, ENROLLMENT_NOTICE,
+           ENROLLMENT_CHECKIN)
 
 TABLES = (
     Table("enrollment.admission", ("year", "province", "candidate_key", "ts")),
     Table("enrollment.plan"),
+    Table("enrollment.control_line"),
+    Table("enrollment.notice", ("year", "candidate_key", "ts")),
     Table("enrollment.checkin", ("year", "student_key", "ts")),
 )
 
@@ -119,7 +167,14 @@ HEADER_ALIASES = {
     "考生": "candidate_key", "考生标识": "candidate_key",
     "状态": "status", "录取状态": "status",
     "成绩": "score", "投档成绩": "score", "高考成绩": "score",
-    "位次": "province_rank", "省排名": "province_rank",
+    "位次": "province_rank", "省排名": "province_rank", "省位次": "province_rank",
+    "一志愿": "first_choice", "是否一志愿": "first_choice", "第一志愿": "first_choice",
+    "省控线": "control_score", "控制线": "control_score", "批次线": "control_score",
+    "最低控制分数线": "control_score", "省控分数线": "control_score", "控制分数线": "control_score",
+    "数据来源": "source",
+    "通知书状态": "status", "邮寄状态": "status",
+    "快递单号": "tracking_no", "运单号": "tracking_no", "邮件号": "tracking_no",
+    "快递公司": "carrier", "承运商": "carrier",
     "学生": "student_key", "学生标识": "student_key", "校区": "campus", "环节": "step",
     "报到环节": "step",
 }
@@ -134,7 +189,11 @@ VALUE_ALIASES = {
     "track": {"物理类": "physics", "物理": "physics", "历史类": "history", "历史": "history",
               "理科": "science", "文科": "liberal_arts", "综合改革": "comprehensive",
               "综合": "comprehensive"},
-    "status": {"投档": "filed", "录取": "admitted", "退档": "returned", "放弃": "withdrawn"},
+    # (admissions and notices share the header 状态; each stream keeps the values it knows)
+    "status": {"投档": "filed", "录取": "admitted", "退档": "returned", "放弃": "withdrawn",
+               "打印": "printed", "已打印": "printed", "寄出": "mailed", "已寄出": "mailed",
+               "签收": "delivered", "已签收": "delivered", "退回": "returned", "退件": "returned"},
+    "first_choice": {"是": "true", "否": "false"},
     "step": {"到校": "arrived", "缴费": "paid", "入住": "dorm", "注册": "registered"},
 }
 
@@ -142,6 +201,7 @@ DOMAIN = IngestDomain(
     "enrollment", 40, STREAMS, TABLES,
     header_aliases=HEADER_ALIASES,
     value_aliases=VALUE_ALIASES,
-    person_keys={"enrollment.admission": "candidate_key", "enrollment.checkin": "student_key"},
+    person_keys={"enrollment.admission": "candidate_key", "enrollment.notice": "candidate_key",
+                 "enrollment.checkin": "student_key"},
     simulator="ingest.sim.enrollment",
 )

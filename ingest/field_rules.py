@@ -65,6 +65,8 @@ def _typed(f: Field, raw: pl.Schema, exact_pii: bool = True
     rules: list[tuple[str, pl.Expr]] = []
     if f.kind == "ts":
         return _typed_ts(col, dtype), present_expr, [("bad_type", bad_type)]
+    if f.kind == "bool":
+        return _typed_bool(col, dtype), present_expr, [("bad_type", bad_type | (present & typed.is_null()))]
     if f.kind == "int" and dtype.is_float():
         col = pl.when(col == col.floor()).then(col)
     if f.is_number:
@@ -91,14 +93,29 @@ def _typed(f: Field, raw: pl.Schema, exact_pii: bool = True
         rules.append(("bad_enum", ~typed.is_in(list(f.values))))
     if f.name == "event_id":
         rules.append(("bad_format", ~typed.str.contains(EVENT_ID_RE)))
-    cls = pii.field_class(f.name, f.kind)
-    if cls is not None:  # personal data (see ingest.pii: which rules apply to which fields)
+    # personal data (see ingest.pii: which rules apply to which fields); a field that is
+    # personal data by contract (a courier number) is stored on purpose, not refused
+    cls = None if f.personal else pii.field_class(f.name, f.kind)
+    if cls is not None:
         rules.append(("pii_not_allowed", typed.map_batches(pii.detector(cls), return_dtype=pl.Boolean)
                       if exact_pii else typed.cast(pl.String).str.contains(pii.suspect_pattern(cls))
                       .fill_null(False)))
     if f.name == "source":  # the token names the sender; an event may not claim another
         rules.append(("source_mismatch", pl.col(BOUND) & (typed != pl.col(SRC))))
     return col, present_expr, rules
+
+
+#: what a yes/no field accepts as text (JSON sends true/false; a spreadsheet 1/0 or 是/否)
+BOOL_TEXT = {"true": True, "1": True, "是": True, "false": False, "0": False, "否": False}
+
+
+def _typed_bool(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if dtype == pl.Boolean:
+        return col
+    if dtype.is_numeric():
+        return pl.when(col == 1).then(pl.lit(True)).when(col == 0).then(pl.lit(False))
+    return (col.cast(pl.String).str.to_lowercase()
+            .replace_strict(BOOL_TEXT, default=None, return_dtype=pl.Boolean))
 
 
 def _typed_ts(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -202,7 +219,7 @@ def _build_plan(stream: Stream, schema: pl.Schema, exact_pii: bool = True) -> _P
     ready, output = _insert_ready(stream)
     keep = [pl.col(c) for c in (NOW, SRC)]
     suspects = [REASON + f.name for f in stream.all_fields
-                if f.is_text and pii.field_class(f.name, f.kind) is not None]
+                if f.is_text and not f.personal and pii.field_class(f.name, f.kind) is not None]
     return _Plan(names, values, typed_cols + reason_cols + keep, clear, checks, faulty, ready, output,
                  exact_pii, suspects)
 

@@ -37,6 +37,7 @@ def explain(stream: Stream, name: str, code: str, value: Any) -> str:
     if code == "bad_type":
         want = {
             "int": "an integer", "float": "a number", "ts": "an RFC 3339 string or epoch milliseconds",
+            "bool": "true or false (1/0, 是/否 in a file)",
         }.get(f.kind, "a string")
         return f"{name} must be {want}; got {shown}"
     if code == "too_long":

@@ -187,8 +187,8 @@ def validate_frame(
         if f.name in frame.columns:
             s = frame[f.name]
             if s.dtype not in (pl.String, pl.Null) and not (
-                s.dtype.is_numeric() and f.kind in ("int", "float", "ts")
-            ):
+                s.dtype.is_numeric() and f.kind in ("int", "float", "ts", "bool")
+            ) and not (s.dtype == pl.Boolean and f.kind == "bool"):
                 s = s.cast(pl.String)
             series.append(s)
         else:
@@ -225,12 +225,16 @@ def _fits(f: Field, dtype: pl.DataType) -> bool:
         return dtype in (pl.String, pl.Int64)
     if f.kind == "int":
         return dtype in (pl.Int64, pl.String)
+    if f.kind == "bool":
+        return dtype in (pl.Boolean, pl.Int64, pl.String)
     return dtype in (pl.Int64, pl.Float64, pl.String)
 
 
 def _python_type_ok(f: Field, v: Any) -> bool:
     if v is None:
         return True
+    if f.kind == "bool":
+        return isinstance(v, (bool, str)) or (isinstance(v, int) and v in (0, 1))
     if isinstance(v, bool):
         return False
     if f.is_text:

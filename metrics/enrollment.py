@@ -451,7 +451,7 @@ QUERY = Queryable(
 # admissions come in seasons: no anomaly measures, never stale
 DOMAIN = MetricsDomain(
     "enrollment", 40, live, slow,
-    stale_after_s={"enrollment.admission": None, "enrollment.checkin": None},
+    stale_after_s={"enrollment.admission": None, "enrollment.notice": None, "enrollment.checkin": None},
     references=(
         Referenced("enrollment.admission", "college", "college", "enrollment_admission", "ts", "count()"),
         Referenced("enrollment.admission", "major", "major", "enrollment_admission", "ts", "count()"),

@@ -204,6 +204,8 @@ TEXTS: dict[str, Text] = {
     # the domain's figures in /explore and its streams on /health (ioc_app/domains.py requires them)
     "health.stream.enrollment.admission": ADMISSIONS,
     "health.stream.enrollment.plan": {"zh": "招生计划", "en": "Admission plan"},
+    "health.stream.enrollment.control_line": {"zh": "省控线", "en": "Control lines"},
+    "health.stream.enrollment.notice": {"zh": "录取通知书", "en": "Admission notices"},
     "health.stream.enrollment.checkin": {"zh": "迎新报到", "en": "Check-in"},
 }
 # the domain in /explore (ioc_app/domains.py requires a label for each measure, dimension and

@@ -50,6 +50,12 @@ def field_value(stream: Stream, f: Field) -> st.SearchStrategy[Any]:
         return st.floats(f.min, f.max, allow_nan=False, allow_infinity=False)
     if f.kind == "ip":
         return st.ip_addresses().map(str)
+    if f.kind == "bool":
+        return st.one_of(st.booleans(), st.sampled_from([0, 1]),
+                         st.sampled_from(["true", "false", "1", "0", "是", "否", " TRUE ", "False"]))
+    if f.personal:  # stored on purpose (a courier number): long digit runs are fine
+        return st.one_of(text_value(f.max_len or 64),
+                         st.from_regex(r"\A(?:SF|EMS|YT|JD)?[0-9]{10,20}\Z"))
     return text_value(f.max_len or 64)
 
 
@@ -85,8 +91,10 @@ def mutations(stream: Stream) -> list[tuple[str, str]]:
             out.append((f.name, "bad_type"))
         if f.max_len is not None:
             out.append((f.name, "too_long"))
-        if f.kind in ("str", "key", "code"):
+        if f.kind in ("str", "key", "code") and not f.personal:
             out.append((f.name, "pii_not_allowed"))
+        if f.kind == "bool":
+            out.append((f.name, "bad_type"))
         if f.name == "source":
             out.append((f.name, "source_mismatch"))
         if f.kind == "ts":
@@ -149,6 +157,8 @@ def random_events(stream: Stream, n: int, seed: int, now: datetime) -> list[dict
                 ev[f.name] = rng.randint(lo, int(f.max) if f.max is not None else lo + 10_000)
             elif f.kind == "float":
                 ev[f.name] = round(rng.uniform(f.min or 0, f.max or 100), 1)
+            elif f.kind == "bool":
+                ev[f.name] = rng.random() < 0.5
             elif f.kind == "ip":
                 ev[f.name] = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
             else:

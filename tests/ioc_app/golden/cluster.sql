@@ -1184,3 +1184,116 @@ SELECT
     sum(`fever`) AS `fever`
 FROM ioc.gate_pass_1h
 GROUP BY `hour`, `campus`, `gate_id`, `direction`, `result`;
+
+-- 0018_enrollment_season
+
+ALTER TABLE ioc.enrollment_admission_local ON CLUSTER campus_cluster
+ADD COLUMN IF NOT EXISTS `first_choice` Nullable(Bool) AFTER `province_rank`;
+
+ALTER TABLE ioc.enrollment_admission ON CLUSTER campus_cluster
+ADD COLUMN IF NOT EXISTS `first_choice` Nullable(Bool) AFTER `province_rank`;
+
+ALTER TABLE ioc.enrollment_admission_latest_local ON CLUSTER campus_cluster
+ADD COLUMN IF NOT EXISTS `province_rank` Nullable(UInt64) AFTER `score`;
+
+ALTER TABLE ioc.enrollment_admission_latest ON CLUSTER campus_cluster
+ADD COLUMN IF NOT EXISTS `province_rank` Nullable(UInt64) AFTER `score`;
+
+ALTER TABLE ioc.enrollment_admission_latest_local ON CLUSTER campus_cluster
+ADD COLUMN IF NOT EXISTS `first_choice` Nullable(Bool) AFTER `province_rank`;
+
+ALTER TABLE ioc.enrollment_admission_latest ON CLUSTER campus_cluster
+ADD COLUMN IF NOT EXISTS `first_choice` Nullable(Bool) AFTER `province_rank`;
+
+DROP VIEW IF EXISTS ioc.enrollment_admission_latest_local_mv ON CLUSTER campus_cluster SYNC;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.enrollment_admission_latest_local_mv ON CLUSTER campus_cluster
+TO ioc.enrollment_admission_latest_local
+AS SELECT
+    year,
+    candidate_key,
+    status,
+    province,
+    batch,
+    category,
+    track,
+    college,
+    major,
+    score,
+    province_rank,
+    first_choice,
+    ts,
+    bitShiftLeft(toUInt128(toUInt64(toUnixTimestamp64Milli(ts)) * 8 + indexOf(['filed', 'admitted', 'returned', 'withdrawn'], toString(status))), 64) + cityHash64(event_id) AS version
+FROM ioc.enrollment_admission_local AS src;
+
+INSERT INTO ioc.enrollment_admission_latest
+SELECT
+    year,
+    candidate_key,
+    status,
+    province,
+    batch,
+    category,
+    track,
+    college,
+    major,
+    score,
+    province_rank,
+    first_choice,
+    ts,
+    bitShiftLeft(toUInt128(toUInt64(toUnixTimestamp64Milli(ts)) * 8 + indexOf(['filed', 'admitted', 'returned', 'withdrawn'], toString(status))), 64) + cityHash64(event_id) AS version
+FROM ioc.enrollment_admission AS src;
+
+CREATE TABLE IF NOT EXISTS ioc.enrollment_control_line_local ON CLUSTER campus_cluster
+(
+    `year` UInt16,
+    `province` Enum8('11' = 1, '12' = 2, '13' = 3, '14' = 4, '15' = 5, '21' = 6, '22' = 7, '23' = 8, '31' = 9, '32' = 10, '33' = 11, '34' = 12, '35' = 13, '36' = 14, '37' = 15, '41' = 16, '42' = 17, '43' = 18, '44' = 19, '45' = 20, '46' = 21, '50' = 22, '51' = 23, '52' = 24, '53' = 25, '54' = 26, '61' = 27, '62' = 28, '63' = 29, '64' = 30, '65' = 31, '71' = 32, '81' = 33, '82' = 34),
+    `batch` Enum8('early' = 1, 'regular' = 2, 'second' = 3, 'special' = 4, 'junior_college' = 5),
+    `category` Enum8('general' = 1, 'art' = 2, 'sport' = 3, 'national_special' = 4, 'university_special' = 5, 'local_special' = 6, 'sino_foreign' = 7, 'preparatory' = 8, 'minority' = 9),
+    `track` Enum8('physics' = 1, 'history' = 2, 'science' = 3, 'liberal_arts' = 4, 'comprehensive' = 5),
+    `control_score` Float64,
+    `source` LowCardinality(String),
+    `imported_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', imported_at)
+ORDER BY (year, province, batch, category, track)
+SETTINGS replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.enrollment_control_line ON CLUSTER campus_cluster
+AS ioc.enrollment_control_line_local
+ENGINE = Distributed(campus_cluster, ioc, enrollment_control_line_local, cityHash64(year, province, batch, category, track));
+
+CREATE TABLE IF NOT EXISTS ioc.enrollment_notice_local ON CLUSTER campus_cluster
+(
+    `event_id` String,
+    `ts` DateTime64(3, 'UTC'),
+    `source` LowCardinality(String),
+    `year` UInt16,
+    `candidate_key` String,
+    `status` Enum8('printed' = 1, 'mailed' = 2, 'delivered' = 3, 'returned' = 4),
+    `tracking_no` Nullable(String),
+    `carrier` Nullable(String),
+    `received_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+PARTITION BY toYYYYMM(ts)
+ORDER BY (year, candidate_key, ts)
+TTL toDateTime(ts) + INTERVAL 3660 DAY
+SETTINGS replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.enrollment_notice ON CLUSTER campus_cluster
+AS ioc.enrollment_notice_local
+ENGINE = Distributed(campus_cluster, ioc, enrollment_notice_local, cityHash64(event_id));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS ioc.ioc_freshness_local_mv_enrollment_notice ON CLUSTER campus_cluster
+TO ioc.ioc_freshness_local
+AS SELECT 'enrollment.notice' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.enrollment_notice_local
+GROUP BY stream;
+
+INSERT INTO ioc.ioc_freshness
+SELECT 'enrollment.notice' AS stream, max(ts) AS last_ts, max(received_at) AS last_received,
+    argMaxState(received_at, ts) AS arrival
+FROM ioc.enrollment_notice
+GROUP BY stream;
