@@ -83,7 +83,7 @@ def answer_view(answer: dict[str, Any], lang: str) -> Any:
         return html.P(t("lookup.empty", lang), className="lku-msg")
     if state == "too_long":
         return html.P(t("lookup.too_long", lang).replace("{n}", str(answer["max"])), className="lku-msg")
-    ref = html.P([html.Span(t("lookup.ref", lang) + "："), html.Code(answer["ref"] + "…", id=f"{PAGE}-ref")],
+    ref = html.P([html.Span(t("lookup.ref", lang)), html.Code(answer["ref"] + "…", id=f"{PAGE}-ref")],
                  className="lku-ref", title=t("lookup.ref_title", lang))
     if state == "unavailable":
         return html.Div([ref, html.P(t("lookup.unavailable", lang), className="lku-msg")])
@@ -170,7 +170,8 @@ def summary(events: list[dict[str, Any]], lang: str) -> html.P:
         parts.append(t("lookup.no_notice", lang))
     if last("checkin") is None:
         parts.append(t("lookup.no_checkin", lang))
-    return html.P([html.Strong(t("lookup.summary", lang) + "："), "；".join(parts)], className="lku-summary",
+    joined = ("；" if lang == "zh" else "; ").join(parts)
+    return html.P([html.Strong(t("lookup.summary", lang)), joined], className="lku-summary",
                   id=f"{PAGE}-summary")
 
 

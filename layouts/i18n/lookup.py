@@ -13,7 +13,7 @@ TEXTS: dict[str, Text] = {
                                 "candidate number (admissions office only; each lookup is audited)"},
     "lookup.label": {"zh": "考生号", "en": "Candidate number (考生号)"},
     "lookup.placeholder": {"zh": "按考生提供的号码输入，如准考证上所印",
-                           "en": "As the candidate gives it, e.g. as printed on the admission ticket"},
+                           "en": "As given, e.g. on the admission ticket"},
     "lookup.go": {"zh": "查询", "en": "Look up"},
     "lookup.notice": {
         "zh": "号码只用于本次查询：服务器收到后立即按导入时的方法换算成加密标识（假名）再查找，"
@@ -25,7 +25,7 @@ TEXTS: dict[str, Text] = {
     "lookup.too_long": {"zh": "号码过长（最多 {n} 个字符），请核对后重新输入。",
                         "en": "That is too long for a candidate number (at most {n} characters); "
                               "check it and type it again."},
-    "lookup.ref": {"zh": "查询标识", "en": "Lookup reference"},
+    "lookup.ref": {"zh": "查询标识：", "en": "Lookup reference: "},
     "lookup.ref_title": {"zh": "加密标识（假名）的前几位，可在审计日志中对应本次查询；不是考生号",
                          "en": "The first characters of the pseudonym, to match this lookup in the audit "
                                "trail; not the candidate number"},
@@ -54,7 +54,7 @@ TEXTS: dict[str, Text] = {
     "lookup.unavailable": {"zh": "数据库暂时无法访问，请稍后再查（本次查询已记入审计）。",
                            "en": "The store cannot be reached just now; try again shortly (this lookup "
                                  "was audited)."},
-    "lookup.summary": {"zh": "当前状态", "en": "Now"},
+    "lookup.summary": {"zh": "当前状态：", "en": "Now: "},
     "lookup.no_notice": {"zh": "通知书尚未打印", "en": "notice not printed yet"},
     "lookup.no_checkin": {"zh": "尚未报到", "en": "not checked in yet"},
     "lookup.zone": {"zh": "时间为 {zone} 时区的当地时间，按时间先后排列。",

@@ -114,6 +114,9 @@ def test_a_candidates_timeline_in_time_order(server: Server, browser: Any, shots
     page.goto(f"{server.url}/enrollment/lookup?lang={lang}", wait_until="networkidle")
     box = page.locator("#lookup-number")
     assert box.get_attribute("autocomplete") == "off" and box.input_value() == ""
+    for control in (box, page.locator("#lookup-go")):  # a fingertip's size, on a tablet too
+        bounds = control.bounding_box()
+        assert bounds is not None and bounds["height"] >= 43.5 and bounds["width"] >= 43.5, bounds
 
     look_up(page, CANDIDATES["full"]["number"], enter=True)
     rows = shown_rows(page)
