@@ -11,7 +11,7 @@ signs in with the one-time link it prints, and measures:
 - the latency of a page (``/gates``) and of the snapshot API while the fill runs and after it,
   p50/p95 and their ratio (after = the baseline of the same run).
 
-    .venv/bin/python bench/demo_start.py [--days 35] [--seasons 2] [--samples 40]
+    .venv/bin/python bench/demo_start.py [--days 35] [--seasons 3] [--samples 40]
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def pct(values: list[float], q: float) -> float:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--days", type=int, default=35)
-    p.add_argument("--seasons", type=int, default=2)
+    p.add_argument("--seasons", type=int, default=3)
     p.add_argument("--samples", type=int, default=40, help="requests per path, during and after")
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ioc-bench-demo-"))

@@ -36,15 +36,31 @@ def _dumps(value: Any) -> str:
         return orjson.dumps(repr(value)).decode()
 
 
+def _personal(stream: str) -> frozenset[str]:
+    """The fields the stream's contract declares personal data (a courier tracking number),
+    by name in lower case; none for a stream no domain declares."""
+    from ingest.registry import get_stream
+
+    try:
+        fields = get_stream(stream).all_fields
+    except KeyError:
+        return frozenset()
+    return frozenset(f.name for f in fields if f.personal)
+
+
 def safe_payload(stream: str, event: Any, key: bytes) -> Any:
     """The event with personal data redacted and blobs dropped, by the strictest rules in
     every field (a gate's Chinese name that looks like a person's is redacted too: a letter
     is evidence, and replaying it can supply the value again) — except ``event_id``, whose
-    digit runs stay so that a letter keeps its identity."""
+    digit runs stay so that a letter keeps its identity. A field the contract declares
+    personal data (a tracking number, whose shape no rule recognises) is redacted whole."""
     if not isinstance(event, dict):
         return pii.redact_value(event, key)
-    return {pii.redact_text(str(k), key): pii.redact_value(v, key, "letter_id" if k == "event_id" else "key")
-            for k, v in event.items()}
+    personal = _personal(stream)
+    return {pii.redact_text(str(k), key): (
+        pii.redact_whole(v, key) if str(k).strip().lower() in personal
+        else pii.redact_value(v, key, "letter_id" if k == "event_id" else "key"))
+        for k, v in event.items()}
 
 
 def capped(value: Any, cap: int = pii.RAW_CAP) -> str:

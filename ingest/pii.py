@@ -26,6 +26,13 @@ Which rules apply depends on the field's class:
 Courier tracking numbers (a carrier prefix such as ``SF``/``JD``/``YT`` followed by digits,
 or the UPU ``EA123456789CN`` form) are exempt from the digit-run rules (15-digit IDs, bank
 cards): they are long digit runs by design and identify a parcel, not a person.
+
+A field the contract itself declares personal data (``Field.personal``: the tracking number
+of an admission notice, which leads to the candidate's address) is the other way round: it is
+stored on purpose, so validation does not refuse it whatever its shape (EMS numbers are bare
+13-digit runs), and because no rule recognises its shape it is redacted *whole* wherever an
+event is kept as evidence (:func:`redact_whole`, ``ingest.deadletter``) and never repeated in
+a rejection message (``ingest.rejection``).
 """
 
 from __future__ import annotations
@@ -239,6 +246,14 @@ def redact_text(text: str, key: bytes, cls: FieldClass = "key") -> str:
         at = end
     out.append(text[at:])
     return "".join(out)
+
+
+def redact_whole(value: Any, key: bytes) -> Any:
+    """A value that is personal data as a whole (a field the contract declares personal):
+    ``<redacted:hash>`` of its text, whatever its shape; null stays null."""
+    if value is None:
+        return None
+    return f"{REDACTED}{keyed_hash(key, value if isinstance(value, str) else repr(value))}>"
 
 
 def scrub(text: str) -> str:

@@ -23,8 +23,10 @@ def rejection(
 
 
 def explain(stream: Stream, name: str, code: str, value: Any) -> str:
-    """A message that says what to change, in the integrator's terms."""
-    shown = _show(value)
+    """A message that says what to change, in the integrator's terms (never repeating a value
+    of a field the contract declares personal data)."""
+    personal = any(f.name == name and f.personal for f in stream.all_fields)
+    shown = "a value that is not repeated here (personal data)" if personal else _show(value)
     if code == "not_an_object":
         return f"each event must be a JSON object with the fields of {stream.name}; got {shown}"
     if code == "unknown_field":

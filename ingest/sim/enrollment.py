@@ -1,7 +1,26 @@
 """Admissions (招生) and check-in (迎新): the season timeline of a year — the early batch,
 then the regular batch province by province over July and August, a small second batch —
 with candidates filed and then admitted or returned, scores and ranks plausible per
-province, plans that admissions fill to about 100 %, and the September check-in steps."""
+province, plans that admissions fill to about 100 %, and the September check-in steps.
+
+Around them the season's other records:
+
+- the provinces' control lines (省控线), published with the plan, one per (province, batch,
+  category, track) that has plan rows (none for Taiwan, Hong Kong and Macau, which admit by
+  their own exams); admitted scores sit mostly above their line, by a margin that differs by
+  province and moves from year to year;
+- ranks (位次) that follow scores within a province (a higher score never has a larger rank);
+- first choice (一志愿) for about 85 % of candidates (unknown in Taiwan, Hong Kong, Macau);
+- admission notices: printed 1–5 days after admission, mailed 0–2 days later, most delivered
+  2–6 days after; about 2 % come back (returned), of which every other one is mailed again
+  and delivered; a few stay mailed and never arrive, a few are never printed;
+- about 0.3 % of admitted candidates returned later (退档), half of them after their notice
+  was printed (the office then holds it);
+- check-in keyed by the same pseudonym as the admission (``student_key == candidate_key``).
+
+The extra records draw on their own random streams, so the admissions, plans and check-in
+steps are those the simulator made before it had them.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +35,8 @@ from ingest.enrollment import PROVINCES
 from ingest.sim.rhythm import local_time, rng_for
 from ingest.sim.world import HOUR_MS, Emission, World
 
+DAY_MS = 24 * HOUR_MS
+
 MAX_DELAY_H = 0
 HOME = "42"  # the demo university recruits most in its home province
 TOTAL_PLAN = 7_000
@@ -25,6 +46,11 @@ PLAN_YEAR = 2026
 PLAN_GROWTH = 0.03
 OLD_SYSTEM = {"54", "63", "65"}  # provinces still on 理科/文科 tracks
 SCALE_900 = {"46"}  # Hainan reports scores out of 900
+NO_LINE = {"71", "81", "82"}  # admitted by their own exams: no control line, no first choice
+#: every this many admitted candidates one is returned later (about 0.3 %)
+LATE_RETURN_EVERY = 333
+#: every this many mailed notices one comes back (about 2 %); every other one is mailed again
+NOTICE_RETURN_EVERY = 50
 
 
 def _track(major: str, province: str) -> str:
@@ -65,6 +91,7 @@ def season(world: World, year: int) -> dict[int, list[Emission]]:
     rng.shuffle(order)
     order.insert(0, HOME)
     cid = 0
+    extra = _Extra(world, year)
     for i, province in enumerate(order):
         quota = max(2, round(planned_total * weights[province] / total_w))
         chosen = majors if province == HOME else rng.sample(majors, min(len(majors), rng.randint(8, 20)))
@@ -77,6 +104,8 @@ def season(world: World, year: int) -> dict[int, list[Emission]]:
             if category == "general" and rng.random() < 0.05:
                 category = "national_special"
             cells[(batch, category, _track(major.code, province), major.code)] += 1
+        out += _control_lines(world, year, province, base, {c[:3] for c in cells}, plan_sent)
+        first_choice = extra.first_choice_rate(province)
         for (batch, category, track, major_code), planned in sorted(cells.items()):
             out.append((plan_sent, "enrollment.plan", {
                 "year": year, "province": province, "batch": batch, "category": category,
@@ -96,6 +125,8 @@ def season(world: World, year: int) -> dict[int, list[Emission]]:
                                       "batch": batch, "category": category, "track": track,
                                       "college": college, "major": major_code, "score": score,
                                       "province_rank": rank}
+                if first_choice is not None:
+                    ev["first_choice"] = extra.rng.random() < first_choice
                 t_filed = _at(world, year, 7, day, rng.uniform(9, 17))
                 out.append((t_filed, "enrollment.admission",
                             {**ev, "event_id": f"{key}-filed", "ts": t_filed, "status": "filed"}))
@@ -104,7 +135,11 @@ def season(world: World, year: int) -> dict[int, list[Emission]]:
                 out.append((t_next, "enrollment.admission",
                             {**ev, "event_id": f"{key}-{status}", "ts": t_next, "status": status}))
                 if status == "admitted":
-                    out.extend(_checkin(world, rng, year, key, college, major_code))
+                    steps = _checkin(world, rng, year, key, college, major_code)
+                    after = extra.after_admission(ev, key, t_next)
+                    out += after
+                    if not any(s == "enrollment.admission" for _, s, _ in after):
+                        out += steps  # (a candidate returned later never checks in)
     by_hour: dict[int, list[Emission]] = defaultdict(list)
     for e in out:
         by_hour[e[0] // HOUR_MS].append(e)
@@ -114,7 +149,7 @@ def season(world: World, year: int) -> dict[int, list[Emission]]:
 def _checkin(world: World, rng: Any, year: int, key: str, college: str, major: str) -> list[Emission]:
     if rng.random() < 0.01:
         return []  # gave up the place
-    student = "stu-" + key[5:]
+    student = key  # check-in keys a student by the pseudonym of their 考生号, as admissions do
     campus = rng.choice(world.site.campuses).code
     t = _at(world, year, 9, rng.choice((2, 2, 3, 3, 4)), rng.uniform(8, 17))
     out: list[Emission] = []
@@ -126,6 +161,96 @@ def _checkin(world: World, rng: Any, year: int, key: str, college: str, major: s
             "college": college, "major": major, "campus": campus, "step": step}))
         t += int(rng.uniform(3, 45) * 60_000)
     return out
+
+
+def _control_lines(world: World, year: int, province: str, base: float,
+                   cells: set[tuple[str, str, str]], sent: int) -> list[Emission]:
+    """The province's control lines of the year for its (batch, category, track) cells: the
+    centre of the admitted scores less the province's margin (steady over the years, with a
+    yearly move), a little apart per cell."""
+    if province in NO_LINE:
+        return []
+    steady = rng_for(world.seed, "enrollment-line", int(province)).uniform(15, 60)
+    rng = rng_for(world.seed, f"enrollment-line-{province}", year)
+    margin = steady + rng.uniform(-10, 10)
+    scale = 1.2 if province in SCALE_900 else 1.0
+    out: list[Emission] = []
+    for batch, category, track in sorted(cells):
+        line = base + 25 - margin * scale + rng.uniform(-6, 6)
+        out.append((sent, "enrollment.control_line", {
+            "year": year, "province": province, "batch": batch, "category": category, "track": track,
+            "control_score": round(line, 0)}))
+    return out
+
+
+class _Extra:
+    """The season's first choices, notices and later returns, from their own random stream."""
+
+    def __init__(self, world: World, year: int) -> None:
+        self.world, self.year = world, year
+        self.rng = rng_for(world.seed, "enrollment-notice", year)
+        self.admitted = self.rng.randrange(LATE_RETURN_EVERY)  # a phase: where the count starts
+        self.mailed = self.rng.randrange(NOTICE_RETURN_EVERY)
+
+    def first_choice_rate(self, province: str) -> float | None:
+        if province in NO_LINE:
+            return None
+        return 0.92 if province == HOME else self.rng.uniform(0.75, 0.92)
+
+    def _office(self, after: int, days: int) -> int:
+        """Office hours (9–17 local) ``days`` days after the day of ``after``, never before it."""
+        local = datetime.fromtimestamp(after / 1000, self.world.zone)
+        day = datetime(local.year, local.month, local.day, tzinfo=self.world.zone) + timedelta(days=days)
+        return max(int((day + timedelta(hours=self.rng.uniform(9, 17))).timestamp() * 1000), after + HOUR_MS)
+
+    def _tracking(self) -> tuple[str, str]:
+        if self.rng.random() < 0.9:  # China Post's EMS: 13 digits
+            return "EMS", "1" + str(self.rng.randrange(10**11, 10**12))
+        return "SF", "SF" + str(self.rng.randrange(10**12, 10**13))
+
+    def after_admission(self, ev: dict[str, Any], key: str, admitted: int) -> list[Emission]:
+        """Notice events of an admitted candidate, and their later return when they have one."""
+        rng, out = self.rng, []
+        self.admitted += 1
+        late = self.admitted % LATE_RETURN_EVERY == 0
+        returned_at: int | None = None
+        if late and self.admitted // LATE_RETURN_EVERY % 2:  # returned before the notice is printed
+            returned_at = admitted + int(rng.uniform(3, 20) * HOUR_MS)
+        elif late or rng.random() >= 0.005:  # (a few are never printed)
+            printed = self._office(admitted, rng.randint(1, 5))
+            out.append(self._notice(key, printed, "printed"))
+            if late:  # returned after printing: the office holds the notice
+                returned_at = printed + int(rng.uniform(6, 60) * HOUR_MS)
+            else:
+                out += self._mail(key, self._office(printed, rng.randint(0, 2)), first=True)
+        if returned_at is not None:
+            out.append((returned_at, "enrollment.admission", {
+                **ev, "event_id": f"{key}-returned", "ts": returned_at, "status": "returned"}))
+        return out
+
+    def _mail(self, key: str, mailed: int, *, first: bool) -> list[Emission]:
+        rng = self.rng
+        carrier, number = self._tracking()
+        tag = "" if first else "-2"
+        out = [self._notice(key, mailed, "mailed", tag, carrier, number)]
+        self.mailed += 1
+        if first and self.mailed % NOTICE_RETURN_EVERY == 0:
+            back = mailed + int(rng.uniform(3, 8) * DAY_MS)
+            out.append(self._notice(key, back, "returned", tag, carrier, number))
+            if self.mailed // NOTICE_RETURN_EVERY % 2:  # mailed again (a corrected address)
+                out += self._mail(key, self._office(back, rng.randint(1, 4)), first=False)
+        elif rng.random() >= 0.015:  # (a few never arrive)
+            arrived = mailed + int(rng.uniform(2, 6) * DAY_MS)
+            out.append(self._notice(key, arrived, "delivered", tag, carrier, number))
+        return out
+
+    def _notice(self, key: str, ts: int, status: str, tag: str = "", carrier: str | None = None,
+                number: str | None = None) -> Emission:
+        ev: dict[str, Any] = {"event_id": f"{key}-notice-{status}{tag}", "ts": ts, "year": self.year,
+                              "candidate_key": key, "status": status}
+        if number is not None:
+            ev |= {"carrier": carrier, "tracking_no": number}
+        return ts, "enrollment.notice", ev
 
 
 def hour_events(world: World, hour: int) -> list[Emission]:

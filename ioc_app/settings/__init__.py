@@ -93,7 +93,7 @@ class Settings:
     site: str = DEFAULT_SITE
     demo: bool = True
     demo_history_days: int = 35
-    demo_history_seasons: int = 2
+    demo_history_seasons: int = 3
     tokens_file: str = "./var/tokens.toml"
     secret_key: str = ""
     tick_s: float = 1.0

@@ -73,12 +73,19 @@ def test_chinese_plan_spreadsheet_upserts(env, tmp_path: Path) -> None:
     ws.append([2026, "北京", "提前批", "国家专项", "历史类", "050101", 8.0])
     ws.append([2026, "火星", "本科批", "普通类", "物理类", "080901", 3])
     wb.save(xlsx)
+    # a plan is reference data: a file with a bad row is refused whole
+    done = run_cli(env, "import", "enrollment.plan", str(xlsx), "--quiet", timeout=300)
+    assert done.returncode == 1, done.stdout
+    assert "refused, nothing imported" in done.stderr and "row 4, column 省份:" in done.stderr
+    assert query(env, "SELECT count() FROM enrollment_plan", "SELECT count() FROM ioc_deadletter") == [
+        "[(0,)]", "[(0,)]"]
+    ws.delete_rows(4)
+    wb.save(xlsx)
     done = run_cli(env, "import", "enrollment.plan", str(xlsx), "--quiet", timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "3 rows — accepted 2, duplicates 0, rejected 1" in done.stdout
-    assert "province: bad_enum" in done.stdout
+    assert "2 rows — accepted 2, duplicates 0, rejected 0" in done.stdout
     # the admissions office corrects the plan and imports again: the latest import wins
-    ws.delete_rows(3, 2)
+    ws.delete_rows(3)
     ws.cell(row=2, column=7, value=130)
     wb.save(xlsx)
     run_cli(env, "import", "enrollment.plan", str(xlsx), "--quiet", timeout=300)

@@ -24,7 +24,7 @@ from ingest.enrollment import (
 from ingest.site import load_site, store_reference
 from ingest.validate import validate
 from ioc_app.migrate import dialect_for, migrate
-from ioc_app.migrations import MIGRATIONS, m0008_state
+from ioc_app.migrations import MIGRATIONS, m0008_state, m0018_enrollment_season
 from ioc_app.settings import DEFAULT_SITE
 from ioc_app.storage import Store
 from metrics import enrollment
@@ -423,14 +423,45 @@ def test_state_backfill_is_idempotent(store: Store) -> None:
     for stream, events in ((ENROLLMENT_ADMISSION, adm), (ENROLLMENT_CHECKIN, chk)):
         r = validate(stream, events, source="t", now=SEASON_NOW)
         assert r.errors == []
-        store.insert(stream.table, r.frame)
+        store.insert(stream.table, r.frame.drop("first_choice", strict=False))  # (added by m0018)
     migrate(store)
     first = (enrollment.live(store, ZONE, SEASON_NOW), enrollment.slow(store, ZONE, SEASON_NOW))
     assert first[0]["admitted"] == 1 and first[0]["checkin"]["paid"] == 1
-    for sql in m0008_state.statements(dialect_for(store)):
-        if sql.startswith("INSERT INTO") and "enrollment" in sql:
-            store.command(sql)
+    # (the candidates' state is filled as migration 18 rebuilt it, the students' as migration 8)
+    d = dialect_for(store)
+    for migration, state in ((m0008_state, "enrollment_checkin_state"),
+                             (m0018_enrollment_season, "enrollment_admission_latest")):
+        for sql in migration.statements(d):
+            if sql.startswith(f"INSERT INTO {d.db}.{state}\n"):
+                store.command(sql)
     assert (enrollment.live(store, ZONE, SEASON_NOW), enrollment.slow(store, ZONE, SEASON_NOW)) == first
+
+
+def test_season_migration_carries_rank_and_first_choice_into_the_latest_state(store: Store) -> None:
+    """Migration 18 adds first choice to admissions and, with the rank, to each candidate's
+    latest state: candidates stored before it get their rank from its fill, those after it
+    their rank and first choice from the replaced view; running its statements again
+    changes nothing."""
+    migrate(store, tuple(m for m in MIGRATIONS if m.VERSION < m0018_enrollment_season.VERSION))
+    before = [admission("a", "filed", T0, province_rank=900),
+              admission("a", "admitted", T0 + timedelta(hours=1), province_rank=901),
+              admission("b", "admitted", T0, province_rank=1200)]
+    r = validate(ENROLLMENT_ADMISSION, before, source="t", now=SEASON_NOW)
+    store.insert(ENROLLMENT_ADMISSION.table, r.frame.drop("first_choice"))
+    migrate(store)
+    after = [admission("b", "returned", T0 + timedelta(hours=2), province_rank=1200, first_choice=True),
+             admission("c", "admitted", T0, province_rank=50, first_choice="否")]
+    r = validate(ENROLLMENT_ADMISSION, after, source="t", now=SEASON_NOW)
+    assert r.errors == []
+    store.insert(ENROLLMENT_ADMISSION.table, r.frame)
+    sql = ("SELECT candidate_key, toString(status), province_rank, first_choice "
+           "FROM enrollment_admission_latest FINAL ORDER BY candidate_key")
+    want = [("a", "admitted", 901, None), ("b", "returned", 1200, True), ("c", "admitted", 50, False)]
+    assert store.rows(sql) == want
+    for statement in m0018_enrollment_season.statements(dialect_for(store)):
+        if not statement.startswith("ALTER"):
+            store.command(statement)
+    assert store.rows(sql) == want
 
 
 # --- the first checks of year_totals, kept -----------------------------------------------------

@@ -229,6 +229,13 @@ def test_the_last_day_is_the_live_figure(season: Week) -> None:
         sum(r["avg_score"] * r["admitted"] for r in by_batch) / sum(r["admitted"] for r in by_batch))
 
 
+def _returned_since(season: Week, year: int, day: date) -> int:
+    """Candidates of ``year`` admitted as of the end of ``day`` whose status now is not."""
+    then = _states(season, year, day)["adm"].filter(pl.col("status") == "admitted")
+    now = _states(season, year, None)["adm"].filter(pl.col("status") != "admitted")
+    return then.join(now, on=["year", "candidate_key"]).height
+
+
 def test_year_over_year_at_the_same_day_of_the_season(season: Week) -> None:
     """``compare=last_year``: each day of the 2025 season beside the same day of 2024's, as
     the cockpit's "vs last year" line has it and as the truth says; a season beside the one
@@ -240,9 +247,17 @@ def test_year_over_year_at_the_same_day_of_the_season(season: Week) -> None:
                                             datetime(2024, 10, 1, tzinfo=ZONE))
     got = run_compared(season.store, spec, ZONE, SEASON_NOW, min_cell=1)
     slow = enrollment.slow(season.store, ZONE, SEASON_NOW)["admitted_by_day"]
-    assert got["admitted_cmp"].to_list() == [d["last_year"] for d in slow]
-    assert got["admitted"].to_list() == [d["admitted"] for d in slow]
-    assert got["admitted_diff"].to_list() == [d["admitted"] - d["last_year"] for d in slow]
+    # a day of the query counts the candidates as they stood that day; the cockpit's line
+    # counts today's admitted by the day of their admission: the two differ by the candidates
+    # admitted by that day and returned (退档) since
+    since = {y: [_returned_since(season, y, date(y, 7, 1) + timedelta(days=d["day"])) for d in slow]
+             for y in (2024, 2025)}
+    assert any(since[2024]) and not since[2024][-1]  # (the simulator returns a few admitted)
+    assert got["admitted_cmp"].to_list() == [d["last_year"] + n
+                                             for d, n in zip(slow, since[2024], strict=True)]
+    assert got["admitted"].to_list() == [d["admitted"] + n for d, n in zip(slow, since[2025], strict=True)]
+    assert got["admitted_diff"].to_list() == [a - b for a, b in zip(got["admitted"], got["admitted_cmp"],
+                                                                     strict=True)]
     truth = expected(season, "day", [date(2024, 7, 1) + timedelta(days=k) for k in range(92)], (), {},
                      spec.measures)
     assert_frame_equal(got.select(pl.col("day").dt.offset_by("-1y"), *(pl.col(f"{m}_cmp").alias(m)
