@@ -156,3 +156,22 @@ def test_the_navigation_of_other_roles_does_not_offer_it(app: Any) -> None:
     viewer = client_as(app, ("viewer",))
     body = plain(viewer.post("/_dash-update-component", json=route_body("/enrollment")).data)
     assert "/enrollment/lookup" not in body
+
+
+def test_the_lookup_itself_refuses_a_principal_without_the_permission(app: Any) -> None:
+    """Behind the gate, the read function asks again: a page calling it by mistake for a
+    viewer gets nothing (and nothing is audited as a lookup)."""
+    from flask import g
+
+    from ioc_app.permissions import Principal
+
+    before = len(trail(app, "enrollment.lookup"))
+    for roles in (("viewer",), ("analyst",), ()):
+        with app.server.test_request_context("/_dash-update-component", method="POST"):
+            g.principal = Principal.person("someone", roles, "local")
+            with pytest.raises(PermissionError):
+                read.lookup_candidate(FOUND)
+    with app.server.test_request_context("/_dash-update-component", method="POST"):
+        g.principal = Principal.person("office", ("admissions",), "local")
+        assert read.lookup_candidate(FOUND)["state"] == "found"
+    assert len(trail(app, "enrollment.lookup")) == before + 1
