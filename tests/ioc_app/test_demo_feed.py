@@ -18,12 +18,14 @@ from metrics.gate import local_midnight
 
 ZONE = ZoneInfo("Asia/Shanghai")
 TABLES = ("gate_pass", "network_link", "network_online", "network_security", "service_workflow",
-          "service_print", "service_call", "enrollment_admission", "enrollment_checkin")
+          "service_print", "service_call", "enrollment_admission", "enrollment_notice", "enrollment_checkin")
+#: reference tables: the latest row of each key counts
+REFERENCE = ("enrollment_plan", "enrollment_control_line")
 
 
 def counts(store: Store) -> dict[str, int]:
     out = {t: store.rows(f"SELECT count() FROM {t}")[0][0] for t in TABLES}
-    out["enrollment_plan"] = store.rows("SELECT count() FROM enrollment_plan FINAL")[0][0]
+    out |= {t: store.rows(f"SELECT count() FROM {t} FINAL")[0][0] for t in REFERENCE}
     return out
 
 

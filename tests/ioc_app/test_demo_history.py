@@ -97,6 +97,9 @@ def test_the_fill_stores_the_simulators_past_and_the_comparisons_read_it(filled:
     assert state["events"] == len(events) > 0
     stored = counts(filled.store)
     assert sum(stored.values()) == len(events)
+    # the season's notices and control lines land like every stream
+    for stream in ("enrollment.notice", "enrollment.control_line"):
+        assert stored[stream.replace(".", "_")] == sum(s == stream for s, _ in events) > 0, stream
 
     compare = gate.slow(filled.store, ZONE, filled.now)["compare"]
     passes = [e for s, e in events if s == "gate.pass"]
