@@ -80,6 +80,8 @@ PAGES: dict[str, str] = {
     "/wall": "page", "/health": "health", "/explore": "explore",
     # the admissions office's exact figures (small cells included): admissions only
     "/enrollment/exact": "exact_cells",
+    # the admissions office's status lookup by 考生号 (audited; the number only in a callback body)
+    "/enrollment/lookup": "admissions_tools",
 }
 
 #: a callback's first output id starts with … → the page it belongs to (its permission is that
@@ -94,6 +96,7 @@ CALLBACKS: dict[str, str] = {
     "health-": "/health",
     "wall-": "/wall",
     "explore-": "/explore",
+    "lookup-": "/enrollment/lookup",
     "_pages_": "route",
 }
 

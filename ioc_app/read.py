@@ -363,3 +363,7 @@ def exact_enrollment(year: int | None = None) -> dict[str, Any] | None:
     audit.record("enrollment.exact_view", object=f"enrollment/{y}",
                  detail={"year": y, "small_groups": small, "min_cell": rt.settings.min_cell})
     return figures
+
+
+# ---- the admissions office's status lookup (考生录取状态查询; ioc_app/lookup.py) ----------------
+from ioc_app.lookup import MAX_LEN as LOOKUP_MAX_LEN, candidate as lookup_candidate  # noqa: E402,F401,I001
