@@ -162,7 +162,7 @@ GENERATE = {
             ['early', 'regular', 'second'][1 + rand(5) % 3] AS batch, 'general' AS category,
             'physics' AS track, 'C01' AS college, concat('M', toString(1 + rand(6) % 60)) AS major,
             ['filed', 'admitted', 'returned'][1 + rand(7) % 3] AS status, 400 + rand(8) % 300 AS score,
-            NULL AS province_rank, ts AS received_at
+            NULL AS province_rank, rand(9) % 100 < 85 AS first_choice, ts AS received_at
         FROM numbers({n})""",
 }
 
@@ -214,6 +214,14 @@ def fill(store: Store, total: int, have: int, now: datetime, mix: str = "site") 
             store.command(f"INSERT INTO {table} {sql}", {"now": now},
                           settings={"max_insert_threads": 2, "max_threads": 2})
             done += n
+    # the provinces' control lines (reference data, a few hundred rows): one per cell the
+    # admissions were generated in, re-imported whole at each fill as the office would
+    store.command("""
+        INSERT INTO enrollment_control_line (year, province, batch, category, track, control_score, source,
+                                             imported_at)
+        SELECT year, province, batch, category, track, 450 + cityHash64(year, province, batch) % 100, 'bench',
+               now64(3)
+        FROM (SELECT DISTINCT year, province, batch, category, track FROM enrollment_admission)""")
 
 
 def timed(fn, repeat: int) -> tuple[float, float]:

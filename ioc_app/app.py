@@ -29,6 +29,7 @@ from ioc_app.routes.audit_api import audit_api
 from ioc_app.routes.export_api import export_api
 from ioc_app.routes.ops import observe_requests, ops, registry_for
 from ioc_app.routes.people_admin import people_api
+from ioc_app.routes.quality_export import quality_export
 from ioc_app.routes.query_api import init_query_api, query_api
 from ioc_app.routes.screen_pairing import pairing_api, pairing_page
 from ioc_app.routes.screens import screens_api
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     server.register_blueprint(api)
     server.register_blueprint(snapshot_api)
     server.register_blueprint(export_api)
+    server.register_blueprint(quality_export)
     server.register_blueprint(screens_api)
     server.register_blueprint(audit_api)
     runtime.registry = registry_for(runtime)
@@ -163,7 +165,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         runtime.in_flight.install(server)  # without one, no request pays for counting them
     server.register_blueprint(ops)
     init_query_api(server, settings, redis_client=redis_client)
-    limit_downloads(limiter, export_api, query_api)
+    limit_downloads(limiter, export_api, quality_export, query_api)
 
     @server.get("/healthz")
     def healthz() -> Any:

@@ -59,6 +59,7 @@ ROUTES: dict[str, str] = {
     "/api/v1/query/<domain>": "query",
     "/api/v1/export/enrollment": "export",
     "/api/v1/export/enrollment/exact": "exact_cells",
+    "/api/v1/export/enrollment/quality": "quality",
     "/api/v1/deadletter": "deadletter",
     "/api/v1/deadletter/replay": "deadletter",
     "/api/v1/audit": "audit",
@@ -82,6 +83,8 @@ PAGES: dict[str, str] = {
     "/enrollment/exact": "exact_cells",
     # the admissions office's status lookup by 考生号 (audited; the number only in a callback body)
     "/enrollment/lookup": "admissions_tools",
+    # 生源质量分析: admissions (exact) and analysts (small-cell rule)
+    "/enrollment/quality": "quality",
 }
 
 #: a callback's first output id starts with … → the page it belongs to (its permission is that
@@ -97,6 +100,7 @@ CALLBACKS: dict[str, str] = {
     "wall-": "/wall",
     "explore-": "/explore",
     "lookup-": "/enrollment/lookup",
+    "quality-": "/enrollment/quality",
     "_pages_": "route",
 }
 

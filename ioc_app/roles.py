@@ -30,8 +30,8 @@ log = logging.getLogger("ioc.roles")
 VIEWER = frozenset({"page", "explore", "health", "snapshot", "heartbeat", "dash"})
 PERMISSIONS: dict[str, frozenset[str]] = {
     "viewer": VIEWER,
-    "admissions": VIEWER | {"export", "exact_cells", "admissions_tools"},
-    "analyst": VIEWER | {"query", "download"},
+    "admissions": VIEWER | {"export", "exact_cells", "admissions_tools", "quality"},
+    "analyst": VIEWER | {"query", "download", "quality"},
     "operator": VIEWER | {"deadletter", "alerts_ack", "screens", "tokens"},
     "secadmin": frozenset({"people", "admin"}),
     "auditor": frozenset({"audit", "admin"}),

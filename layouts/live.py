@@ -32,7 +32,7 @@ HEARTBEAT_S = 30
 NAV: tuple[tuple[str, str], ...] = (
     ("nav.overview", "/"), ("nav.gates", "/gates"), ("nav.network", "/network"),
     ("nav.enrollment", "/enrollment"), ("nav.service", "/service"), ("nav.health", "/health"),
-    ("nav.explore", "/explore"))
+    ("nav.explore", "/explore"), ("nav.quality", "/enrollment/quality"))
 
 
 def options(lang: str | None, theme: str | None, fit: str | None,

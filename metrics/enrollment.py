@@ -28,6 +28,8 @@ import polars as pl
 
 from ioc_app.storage import SqlStore
 from metrics.domain import Comparer, Dimension, Measure, MetricsDomain, Queryable, Referenced, Source
+from metrics.enrollment_quality import part as quality_part
+from metrics.enrollment_quality import suppress_part as suppress_quality
 from metrics.enrollment_query import answer as query_answer
 from metrics.enrollment_query import compare_align, compare_period, first_season
 from metrics.enrollment_state import CHECKIN_STEPS, NOT_REACHED
@@ -54,6 +56,8 @@ def suppress(section: Mapping[str, Any], min_cell: int) -> dict[str, Any]:
     for name in BREAKDOWNS:
         if isinstance(out.get(name), list):
             out[name] = suppress_rows(out[name], min_cell)
+    if "quality" in out:
+        out["quality"] = suppress_quality(out["quality"], min_cell)
     return out
 
 
@@ -162,6 +166,8 @@ def live(store: SqlStore, zone: ZoneInfo, now: datetime, year: int | None = None
                     major's college from the catalogue, else from its candidates' events
         checkin     {arrived, paid, dorm, registered}  students of the year by the furthest
                     step reached (a registered student counts in ``registered`` only)
+        quality     {avg_margin, with_line, best, worst}: the intake against the control
+                    lines (``metrics/enrollment_quality.part``, one more query)
     """
     y = year if year is not None else admission_year(zone, now)
     cells = _cells(store, y)
@@ -181,6 +187,7 @@ def live(store: SqlStore, zone: ZoneInfo, now: datetime, year: int | None = None
         **_totals(cells, y),
         **{name: suppress_rows(_breakdown(cells, dim, names), min_cell) for name, dim in BREAKDOWNS.items()},
         "checkin": {s: int(counts.get(s, 0)) for s in CHECKIN_STEPS},
+        "quality": quality_part(store, y, names, min_cell),  # 生源质量: metrics/enrollment_quality.py
     }
 
 

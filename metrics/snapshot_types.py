@@ -324,6 +324,23 @@ class CheckinDay(TypedDict):
     registered: int
 
 
+class QualityProvince(TypedDict):
+    province: str
+    name: str
+    name_en: str
+    admitted: int
+    avg_margin: float
+
+
+class Quality(TypedDict):
+    """生源质量 (``metrics/enrollment_quality.part``): margins over the control lines."""
+
+    avg_margin: float | None
+    with_line: int
+    best: list[QualityProvince]
+    worst: list[QualityProvince]
+
+
 class EnrollmentLive(TypedDict):
     year: int
     plan: int
@@ -335,6 +352,7 @@ class EnrollmentLive(TypedDict):
     by_track: list[ByTrack]
     by_major: list[ByMajor]
     checkin: Checkin
+    quality: Quality
 
 
 class EnrollmentSlow(TypedDict):

@@ -5,7 +5,8 @@ four, Shanghai (31) with one candidate whose score, 651.5, is nobody else's and 
 lowest nor the highest of the year. The shared snapshot, the pages, the query API and the
 plain export must never show 651.5 — to a screen, a viewer, an analyst or an operator, nor
 to the admissions office outside its own exact views — while every count stays; the exact
-file and ``/enrollment/exact`` show it to admissions only, and each is audited. A second app
+file, ``/enrollment/exact`` and 生源质量分析 (``/enrollment/quality`` and its files) show it
+to admissions only, and each is audited. A second app
 on the same store with ``IOC_MIN_CELL=1`` shows the score in its snapshot, so the rule is
 what hides it. Three rejected events carry an ID number and a mobile number (plain and
 spaced): the crawl finds them in no answer to any role, though the operator reads their dead
@@ -55,6 +56,8 @@ ID_NUMBER, MOBILE = "11010519491231002X", "13812345678"
 PERSONAL = (ID_NUMBER, "110105 19491231 002X", MOBILE, "138-1234-5678")
 EXACT_EXPORT = "/api/v1/export/enrollment/exact"
 EXPORT = "/api/v1/export/enrollment"
+#: 生源质量分析's files: exact for the admissions role, under the rule for analysts
+QUALITY = "/api/v1/export/enrollment/quality"
 
 
 def admissions() -> list[dict[str, Any]]:
@@ -315,7 +318,8 @@ def gets(app: Any) -> list[str]:
             "/api/v1/screens", "/api/v1/deadletter", "/api/v1/audit", "/api/v1/audit?format=csv",
             "/admin/people", "/admin/screens", "/admin/audit", *queries,
             f"{EXPORT}?format=csv", f"{EXPORT}?format=xlsx", f"{EXPORT}?format=csv&province=31",
-            f"{EXACT_EXPORT}?format=csv", f"{EXACT_EXPORT}?format=xlsx&province=31"]
+            f"{EXACT_EXPORT}?format=csv", f"{EXACT_EXPORT}?format=xlsx&province=31",
+            f"{QUALITY}?format=xlsx", f"{QUALITY}?table=provinces&format=csv"]
 
 
 def renders(app: Any) -> list[tuple[str, dict[str, Any]]]:
@@ -334,7 +338,8 @@ def test_no_role_sees_an_exact_small_cell_score_where_it_may_not(app: Any, who: 
     client = (as_screen(app, tuple(p for p in PAGES if p not in ("/wall", "/explore")))
               if who == "screen" else as_role(app, who))
     exact_places = {f"{EXACT_EXPORT}?format=csv", f"{EXACT_EXPORT}?format=xlsx&province=31",
-                    "/enrollment/exact"}
+                    "/enrollment/exact", "/enrollment/quality", f"{QUALITY}?format=xlsx",
+                    f"{QUALITY}?table=provinces&format=csv"}
     seen, personal, opened, letters = [], [], 0, 0
     for path in gets(app):
         r = client.get(path)
