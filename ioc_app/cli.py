@@ -302,6 +302,12 @@ def cmd_deadletter(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pseudonym(settings: Settings, _args: argparse.Namespace) -> int:
+    from ioc_app.pseudonyms import command
+
+    return command(settings)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ioc_app", description="IOC operations center")
     sub = p.add_subparsers(dest="command", required=True)
@@ -363,6 +369,9 @@ def parser() -> argparse.ArgumentParser:
     drep.add_argument("--limit", type=int, default=10_000)
     drep.add_argument("--fixes", help="NDJSON file of {\"id\": …, \"event\": {corrected event}}")
     dl.set_defaults(func=cmd_deadletter)
+    sub.add_parser("pseudonym", help="the keyed pseudonym of each 考生号 / ID number read from stdin "
+                                     "(one per line), as import derives candidate_key"
+                   ).set_defaults(func=cmd_pseudonym)
     from ioc_app.access_cli import add_parsers
 
     add_parsers(sub)

@@ -84,6 +84,8 @@ PAGES: dict[str, str] = {
     "/enrollment/exact": "exact_cells",
     # the admission notices' exception lists (tracking numbers): admissions only
     "/enrollment/notices": "admissions_tools",
+    # the admissions office's status lookup by 考生号 (audited; the number only in a callback body)
+    "/enrollment/lookup": "admissions_tools",
     # 生源质量分析: admissions (exact) and analysts (small-cell rule)
     "/enrollment/quality": "quality",
 }
@@ -100,6 +102,7 @@ CALLBACKS: dict[str, str] = {
     "health-": "/health",
     "wall-": "/wall",
     "explore-": "/explore",
+    "lookup-": "/enrollment/lookup",
     "quality-": "/enrollment/quality",
     "_pages_": "route",
 }

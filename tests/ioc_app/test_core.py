@@ -29,7 +29,8 @@ from tests.ingest.strategies import random_events
 ZONE = ZoneInfo("Asia/Shanghai")
 DOC = Path(__file__).resolve().parents[2] / "docs" / "snapshot.md"
 STREAMS = ("gate.pass", "network.link", "network.online", "network.security", "service.workflow",
-           "service.print", "service.call", "enrollment.admission", "enrollment.checkin")
+           "service.print", "service.call", "enrollment.admission", "enrollment.checkin",
+           "enrollment.notice")
 
 
 def documented_paths() -> list[str]:
