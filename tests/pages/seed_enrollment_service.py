@@ -113,6 +113,12 @@ def enrollment(store: Store, now_ms: int, rng: random.Random) -> dict[str, Any]:
                 })
                 last_year_admitted += 1
     insert(store, "enrollment.plan", plan_rows)
+    # the provinces' control lines (省控线) of this year's cells: the margin tile's figures
+    lines = random.Random(3)
+    cells = sorted({(r["province"], r["batch"], r["category"], r["track"]) for r in plan_rows})
+    insert(store, "enrollment.control_line", [
+        {"year": year, "province": p, "batch": b, "category": c, "track": t,
+         "control_score": float(round(lines.uniform(470, 560)))} for p, b, c, t in cells])
     insert(store, "enrollment.admission", admissions)
 
     # September check-in: students by the furthest step they reached
