@@ -190,7 +190,7 @@ def live(store: SqlStore, zone: ZoneInfo, now: datetime, year: int | None = None
         **_totals(cells, y),
         **{name: suppress_rows(_breakdown(cells, dim, names), min_cell) for name, dim in BREAKDOWNS.items()},
         "checkin": {s: int(counts.get(s, 0)) for s in CHECKIN_STEPS},
-        "notices": _notices(store, y, now, notice_days),
+        "notices": _notices(store, y, now, notice_days, names),
         "quality": quality_part(store, y, names, min_cell),  # 生源质量: metrics/enrollment_quality.py
     }
 

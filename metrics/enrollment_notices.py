@@ -27,6 +27,7 @@ admissions role's page and export only, never for the snapshot.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -58,26 +59,36 @@ class NoticeDays:
 DEFAULT_DAYS = NoticeDays()
 
 
-def _per_candidate(store: SqlStore) -> str:
-    """A subquery with one row per admitted candidate of year ``{y}``: their admission's
-    fields, ``admitted_ms`` and, from their notice events, ``notice`` (the notice status, ''
-    without one), ``notice_ms``, ``carrier`` and ``tracking_no`` (the latest non-empty ones)."""
-    admitted = _candidates(store, ("candidate_key", "status", "province", "batch", "major", "ts"),
-                           "year = {y:UInt16}")
+def _per_candidate(store: SqlStore, detail: bool = True) -> str:
+    """A subquery with one row per admitted candidate of year ``{y}``: ``candidate_key``,
+    ``province``, ``province_ord``, ``admitted_ms`` and, from their notice events, ``notice``
+    (the notice status, '' without one) and ``notice_ms``. With ``detail`` also ``batch``,
+    ``major``, ``carrier`` and ``tracking_no`` (the latest non-empty ones; the lists only: the
+    snapshot's counts need neither, and the latest carrier needs the full tie-break).
+
+    The notice status is ``argMax`` over ``ts`` packed with the status (epoch ms × 8 + its
+    position, as migration 8 orders admissions): at an equal ``ts`` the status further along
+    wins; two events equal in both name the same status, so no further tie-break is needed."""
+    columns = ("candidate_key", "status", "province", "ts", *(("batch", "major") if detail else ()))
+    admitted = _candidates(store, columns, "year = {y:UInt16}")
     rank = f"indexOf([{', '.join(repr(s) for s in STATUSES)}], toString(status))"
-    order = f"(ts, {rank}, cityHash64(event_id))"
+    packed = f"toUInt64(toUnixTimestamp64Milli(ts)) * 8 + {rank}"
+    order = f"({packed}, cityHash64(event_id))"
+    extra = (f""",
+                   argMaxIf(ifNull(carrier, ''), {order}, ifNull(carrier, '') != '') AS carrier,
+                   argMaxIf(ifNull(tracking_no, ''), {order}, ifNull(tracking_no, '') != '') AS tracking_no"""
+             if detail else "")
+    picked = ("toString(a.batch) AS batch, toString(a.major) AS major, n.carrier AS carrier, "
+              "n.tracking_no AS tracking_no," if detail else "")
     return f"""
         SELECT a.candidate_key AS candidate_key, toString(a.province) AS province,
-               toUInt8(a.province) AS province_ord, toString(a.batch) AS batch,
-               toString(a.major) AS major, toUnixTimestamp64Milli(a.ts) AS admitted_ms,
-               ifNull(n.notice, '') AS notice, n.notice_ms AS notice_ms, n.carrier AS carrier,
-               n.tracking_no AS tracking_no
+               toUInt8(a.province) AS province_ord, {picked}
+               toUnixTimestamp64Milli(a.ts) AS admitted_ms,
+               ifNull(n.notice, '') AS notice, n.notice_ms AS notice_ms
         FROM ({admitted}) AS a
         LEFT JOIN (
-            SELECT candidate_key, toString(argMax(status, {order})) AS notice,
-                   toUnixTimestamp64Milli(max(ts)) AS notice_ms,
-                   argMaxIf(ifNull(carrier, ''), {order}, ifNull(carrier, '') != '') AS carrier,
-                   argMaxIf(ifNull(tracking_no, ''), {order}, ifNull(tracking_no, '') != '') AS tracking_no
+            SELECT candidate_key, toString(argMax(status, {packed})) AS notice,
+                   toUnixTimestamp64Milli(max(ts)) AS notice_ms{extra}
             FROM enrollment_notice
             WHERE year = {{y:UInt16}}
             GROUP BY candidate_key
@@ -98,33 +109,54 @@ def _params(year: int, now: datetime, days: NoticeDays) -> dict[str, Any]:
             "undelivered": days.undelivered * DAY_MS, "unprinted": days.unprinted * DAY_MS}
 
 
-def by_province(store: SqlStore, year: int, now: datetime, days: NoticeDays = DEFAULT_DAYS) -> pl.DataFrame:
+#: (kind, code) → (name_zh, name_en, parent): the site catalogue's names, as the enrollment
+#: section has read them already
+Names = Mapping[tuple[str, str], tuple[str, str, str]]
+
+
+def by_province(store: SqlStore, year: int, now: datetime, days: NoticeDays = DEFAULT_DAYS,
+                names: Names | None = None) -> pl.DataFrame:
     """One row per province with admitted candidates, in code order: ``province, name,
-    name_en``, the stages (:data:`STAGES`) and the exception counts (:data:`KINDS`, prefixed
-    ``ex_``), in one query."""
+    name_en`` (from ``names``, else read with the counts; '' when the catalogue has none), the
+    stages (:data:`STAGES`) and the exception counts (:data:`KINDS`, prefixed ``ex_``), in one
+    query."""
     stages = ", ".join([
         "count() AS admitted", "countIf(notice != '') AS printed",
         "countIf(notice IN ('mailed', 'delivered', 'returned')) AS mailed",
         "countIf(notice = 'delivered') AS delivered", "countIf(notice = 'returned') AS returned",
         *(f"countIf(kind = '{k}') AS ex_{k}" for k in KINDS),
     ])
-    return store.query(
+    joined = names is None
+    name_zh, name_en = (("any(ifNull(r.name_zh, ''))", "any(ifNull(r.name_en, ''))") if joined
+                        else ("''", "''"))
+    join = ("LEFT JOIN (SELECT code, name_zh, name_en FROM ioc_reference FINAL WHERE kind = 'province') AS r "
+            "ON r.code = c.province" if joined else "")
+    frame = store.query(
         f"""
-        SELECT c.province AS province, any(c.province_ord) AS ord,
-               any(ifNull(r.name_zh, '')) AS name, any(ifNull(r.name_en, '')) AS name_en, {stages}
-        FROM (SELECT *, {_exception_flags()} AS kind FROM ({_per_candidate(store)})) AS c
-        LEFT JOIN (SELECT code, name_zh, name_en FROM ioc_reference FINAL WHERE kind = 'province') AS r
-            ON r.code = c.province
+        SELECT c.province AS province, any(c.province_ord) AS ord, {name_zh} AS name, {name_en} AS name_en,
+               {stages}
+        FROM (SELECT *, {_exception_flags()} AS kind FROM ({_per_candidate(store, detail=False)})) AS c
+        {join}
         GROUP BY c.province
         ORDER BY ord
         """,
         _params(year, now, days),
     )
+    if names is None:
+        return frame
+    given = {code: (zh, en) for (kind, code), (zh, en, _) in names.items() if kind == "province"}
+    return frame.with_columns(
+        pl.col("province").replace_strict({c: zh for c, (zh, _) in given.items()}, default="",
+                                          return_dtype=pl.String).alias("name"),
+        pl.col("province").replace_strict({c: en for c, (_, en) in given.items()}, default="",
+                                          return_dtype=pl.String).alias("name_en"))
 
 
-def live(store: SqlStore, year: int, now: datetime, days: NoticeDays = DEFAULT_DAYS) -> dict[str, Any]:
-    """The snapshot part ``enrollment.notices`` of ``year`` as of ``now`` (one query), counts
-    only — never a candidate key, carrier or tracking number::
+def live(store: SqlStore, year: int, now: datetime, days: NoticeDays = DEFAULT_DAYS,
+         names: Names | None = None) -> dict[str, Any]:
+    """The snapshot part ``enrollment.notices`` of ``year`` as of ``now`` (one query; the
+    province names from ``names`` when given), counts only — never a candidate key, carrier or
+    tracking number::
 
         funnel      {admitted, printed, mailed, delivered, returned}
         by_province [{province, name, name_en, admitted, printed, mailed, delivered, returned}]
@@ -132,7 +164,7 @@ def live(store: SqlStore, year: int, now: datetime, days: NoticeDays = DEFAULT_D
                     the site catalogue (the code when not listed)
         exceptions  {returned, undelivered, unprinted}
     """
-    frame = by_province(store, year, now, days)
+    frame = by_province(store, year, now, days, names)
     rows = []
     for r in frame.iter_rows(named=True):
         code = str(r["province"])
