@@ -166,6 +166,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
     from ingest.sim import World
     from ingest.sim.backfill import backfill
     from ingest.site import load_site
+    from ioc_app.secret import site_key
 
     if args.days <= 0 or args.scale <= 0:
         print("ioc: --days and --scale must be positive", file=sys.stderr)
@@ -185,7 +186,7 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
         end_ms = min(end_ms, int(datetime(args.season, 10, 1, tzinfo=settings.zone).timestamp() * 1000))
         only = ("enrollment",)
     pipeline, writer = _local_ingest(settings)
-    world = World(site, settings.zone, seed=args.seed, scale=args.scale)
+    world = World(site, settings.zone, seed=args.seed, scale=args.scale, pseudonym_key=site_key(settings))
     started = time.monotonic()
     counts = backfill(lambda stream, events: pipeline.submit(stream, events, source="simulator"),
                       world, start_ms, end_ms, truth=Path(args.truth) if args.truth else None,

@@ -223,14 +223,16 @@ def lower_priority() -> None:
 class HistoryFill:
     """Fills ``parts`` of the past through ``pipeline`` (see the module docstring).
 
-    ``world`` = (site file, zone name, seed, scale) of the generator; ``busy`` counts the web
+    ``world`` = (site file, zone name, seed, scale) of the generator (``pseudonym_key`` the
+    key of its candidates' pseudonyms: the site key); ``busy`` counts the web
     requests in flight; ``on_done`` runs once the fill is written (the core's recompute)."""
 
     def __init__(self, pipeline: Pipeline[Any], world: tuple[str, str, int, float], parts: list[Part],
                  marker: Marker, *, busy: Callable[[], int] = lambda: 0,
-                 on_done: Callable[[], None] | None = None) -> None:
+                 on_done: Callable[[], None] | None = None, pseudonym_key: bytes | None = None) -> None:
         self.pipeline = pipeline
         self.world = world
+        self.pseudonym_key = pseudonym_key
         self.parts = parts
         self.marker = marker
         self.busy = busy
@@ -308,7 +310,7 @@ class HistoryFill:
             [sys.executable, "-m", "ingest.sim.history"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             cwd=ROOT, env=env)
         assert child.stdin is not None and child.stdout is not None
-        child.stdin.write(job(site, ZoneInfo(tz), seed, scale, todo))
+        child.stdin.write(job(site, ZoneInfo(tz), seed, scale, todo, pseudonym_key=self.pseudonym_key))
         child.stdin.close()
         by_name = {p.name: p for p in todo}
         last_log = time.monotonic()
@@ -385,8 +387,9 @@ def start_demo(settings: Settings, site: Site, store: Store, pipeline: Pipeline[
     from ingest.sim import World
     from ingest.sim.history import plan
     from ioc_app.demo_feed import DemoFeed
+    from ioc_app.secret import site_key
 
-    world = World(site, settings.zone)
+    world = World(site, settings.zone, pseudonym_key=site_key(settings))
     marker = Marker(marker_path(settings.wal_dir), store.identity())
     feed = DemoFeed(pipeline, world, marker)
     # the first tick, 5 s after the scheduler starts, sends today so far (a few seconds of work
@@ -400,6 +403,7 @@ def start_demo(settings: Settings, site: Site, store: Store, pipeline: Pipeline[
         return None
     fill = HistoryFill(pipeline, (settings.site, settings.tz, world.seed, world.scale), parts, marker,
                        busy=lambda: in_flight.count,
-                       on_done=recompute(core) if core is not None else None)
+                       on_done=recompute(core) if core is not None else None,
+                       pseudonym_key=world.pseudonym_key)
     scheduler.add_listener(lambda _event: fill.stop(), EVENT_SCHEDULER_SHUTDOWN)
     return fill

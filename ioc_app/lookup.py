@@ -92,3 +92,26 @@ def candidate(number: str | None) -> dict[str, Any]:
         return {"state": "not_found", "ref": ref, "years": years, "wide": wide}
     return {"state": "found", "ref": ref, "events": found["events"], "names": found["names"],
             "zone": rt.settings.zone}
+
+
+def examples() -> list[tuple[str, str]]:
+    """In demo mode, a few made-up 考生号 of the last finished season worth looking up, with
+    their story (``delivered``, ``remailed``, ``returned``): the simulated candidates' keys are
+    pseudonyms of such numbers under this site's key, so the lookup finds them as it would an
+    imported candidate. Nothing outside demo mode, nor when the demo keeps no past season."""
+    from datetime import datetime
+
+    from ingest.sim import World
+    from ingest.sim.enrollment import examples as season_examples
+    from ioc_app import secret
+
+    rt = current_app.extensions[EXTENSION]
+    settings = rt.settings
+    if not settings.demo or settings.demo_history_days <= 0:
+        return []
+    today = datetime.now(settings.zone)
+    year = today.year if today.month >= 10 else today.year - 1  # the season is over by October
+    if year < today.year and settings.demo_history_seasons < 1:
+        return []
+    world = World(rt.site, settings.zone, pseudonym_key=secret.site_key(settings))
+    return season_examples(world, year)

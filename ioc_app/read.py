@@ -367,6 +367,7 @@ def exact_enrollment(year: int | None = None) -> dict[str, Any] | None:
 
 # ---- the admissions office's status lookup (考生录取状态查询; ioc_app/lookup.py) ----------------
 from ioc_app.lookup import MAX_LEN as LOOKUP_MAX_LEN, candidate as lookup_candidate  # noqa: E402,F401,I001
+from ioc_app.lookup import examples as lookup_examples  # noqa: E402,F401
 # ---- 生源质量分析 (/enrollment/quality): computed when asked, under the asker's rule ----------
 from ioc_app.quality_read import (  # noqa: E402,F401  (re-exported for the page)
     quality_default_year,

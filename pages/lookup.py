@@ -47,6 +47,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
             html.Button(t("lookup.go", lang), id=ID["go"], n_clicks=0, className="lku-go", type="button"),
         ], className="lku-row"),
         html.P(t("lookup.notice", lang), className="lku-note"),
+        *demo_examples(lang),
     ], className="lku-form")
     body = html.Div([
         tile(t("lookup.title", lang), form, lang=lang),
@@ -55,6 +56,18 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
     ], className="lku-page")
     return frame("enrollment_lookup", "lookup.title", body, lang=lang, theme=theme, fit=fit, flow=True,
                  **read.viewer(), zone=read.settings().zone.key)
+
+
+def demo_examples(lang: str) -> list[html.P]:
+    """Demo mode only: made-up 考生号 that the simulated season holds, to try the lookup with."""
+    found = read.lookup_examples()
+    if not found:
+        return []
+    items: list[Any] = [t("lookup.examples", lang)]
+    for i, (number, story) in enumerate(found):
+        items += ["；" if lang == "zh" and i else "; " if i else "",
+                  html.Code(number, className="lku-example"), f" ({t(f'lookup.example_{story}', lang)})"]
+    return [html.P(items, className="lku-note lku-examples")]
 
 
 @callback(

@@ -24,14 +24,13 @@ steps are those the simulator made before it had them.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections import defaultdict
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from ingest.enrollment import PROVINCES
+from ingest.pii import pseudonym
 from ingest.sim.rhythm import local_time, rng_for
 from ingest.sim.world import HOUR_MS, Emission, World
 
@@ -76,9 +75,40 @@ def _at(world: World, year: int, month: int, day: int, hour: float) -> int:
     return int(local.timestamp() * 1000)
 
 
-@lru_cache(maxsize=8)
 def season(world: World, year: int) -> dict[int, list[Emission]]:
     """All events of one year's season, by the hour they are sent."""
+    return _season(world, year)[0]
+
+
+def candidate_number(year: int, province: str, cid: int) -> str:
+    """A simulated 考生号: 14 digits — the year's last two, the province, a serial number."""
+    return f"{year % 100:02d}{province}{cid:010d}"
+
+
+def examples(world: World, year: int) -> list[tuple[str, str]]:
+    """(考生号, story) of a few of the season's candidates worth looking up: the first admitted
+    whose notice was delivered, one whose notice came back and was mailed again, one admitted
+    and then returned (退档). Only the demo shows them: its numbers are made up."""
+    by_hour, numbers = _season(world, year)
+    events = [e for hour in sorted(by_hour) for e in by_hour[hour]]
+    admitted = {ev["candidate_key"] for _, s, ev in events
+                if s == "enrollment.admission" and ev["status"] == "admitted"}
+    found: dict[str, str] = {}
+    for _, stream, ev in events:
+        key = str(ev.get("candidate_key"))
+        if stream == "enrollment.notice" and ev["status"] == "delivered":
+            found.setdefault("delivered", key)
+            if ev["event_id"].endswith("-2"):
+                found.setdefault("remailed", key)
+        elif stream == "enrollment.admission" and ev["status"] == "returned" and key in admitted:
+            found.setdefault("returned", key)
+    return [(numbers[found[story]], story) for story in ("delivered", "remailed", "returned")
+            if story in found]
+
+
+@lru_cache(maxsize=8)
+def _season(world: World, year: int) -> tuple[dict[int, list[Emission]], dict[str, str]]:
+    """The season's events by hour, and each candidate's pseudonym → 考生号."""
     rng = rng_for(world.seed, "enrollment", year)
     majors = world.site.majors
     weights = {p: (12.0 if p == HOME else 0.3 if p in ("71", "81", "82") else rng.uniform(0.6, 2.0))
@@ -91,6 +121,7 @@ def season(world: World, year: int) -> dict[int, list[Emission]]:
     rng.shuffle(order)
     order.insert(0, HOME)
     cid = 0
+    numbers: dict[str, str] = {}
     extra = _Extra(world, year)
     for i, province in enumerate(order):
         quota = max(2, round(planned_total * weights[province] / total_w))
@@ -116,9 +147,9 @@ def season(world: World, year: int) -> dict[int, list[Emission]]:
             filed = filled + (1 if rng.random() < 0.6 else 0) + int(planned * 0.02)
             for k in range(filed):
                 cid += 1
-                digest = hashlib.sha1(f"{world.seed}:{year}:{cid}".encode(), usedforsecurity=False).digest()
-                # base32 has no long runs of digits, so keys never look like phone numbers
-                key = "cand-" + base64.b32encode(digest).decode()[:16].lower()
+                number = candidate_number(year, province, cid)
+                key = pseudonym(world.pseudonym_key, number)  # as import turns a 考生号 into a key
+                numbers[key] = number
                 score = round(rng.gauss(base + 25, 14), 1)
                 rank = max(1, int((base + 90 - score) * 180 * weights[province]))
                 ev: dict[str, Any] = {"year": year, "candidate_key": key, "province": province,
@@ -143,7 +174,7 @@ def season(world: World, year: int) -> dict[int, list[Emission]]:
     by_hour: dict[int, list[Emission]] = defaultdict(list)
     for e in out:
         by_hour[e[0] // HOUR_MS].append(e)
-    return dict(by_hour)
+    return dict(by_hour), numbers
 
 
 def _checkin(world: World, rng: Any, year: int, key: str, college: str, major: str) -> list[Emission]:

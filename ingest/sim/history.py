@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from ingest.sim.world import HOUR_MS, World
+from ingest.sim.world import DEMO_PSEUDONYM_KEY, HOUR_MS, World
 
 #: the admissions domain's name: its season parts send that domain alone
 SEASON_DOMAIN = "enrollment"
@@ -149,9 +149,11 @@ def generate(world: World, parts: list[Part], out: IO[bytes]) -> None:
     write_message(out, {"kind": "end"})
 
 
-def job(world_site: str, zone: ZoneInfo, seed: int, scale: float, parts: list[Part]) -> bytes:
-    """The generator's stdin: what :func:`main` reads."""
+def job(world_site: str, zone: ZoneInfo, seed: int, scale: float, parts: list[Part], *,
+        pseudonym_key: bytes | None = None) -> bytes:
+    """The generator's stdin: what :func:`main` reads (the site key travels only in this pipe)."""
     return json.dumps({"site": world_site, "tz": zone.key, "seed": seed, "scale": scale,
+                       "key": (pseudonym_key or DEMO_PSEUDONYM_KEY).hex(),
                        "parts": [asdict(p) for p in parts]}).encode()
 
 
@@ -165,7 +167,8 @@ def main() -> int:
         pass
     spec = json.loads(sys.stdin.buffer.read())
     zone = ZoneInfo(spec["tz"])
-    world = World(load_site(spec["site"]), zone, seed=int(spec["seed"]), scale=float(spec["scale"]))
+    world = World(load_site(spec["site"]), zone, seed=int(spec["seed"]), scale=float(spec["scale"]),
+                  pseudonym_key=bytes.fromhex(spec["key"]))
     parts = [Part(p["name"], int(p["start_ms"]), int(p["end_ms"]),
                   tuple(p["only"]) if p["only"] is not None else None) for p in spec["parts"]]
     try:

@@ -30,6 +30,11 @@ TEXTS: dict[str, Text] = {
                          "en": "The first characters of the pseudonym, to match this lookup in the audit "
                                "trail; not the candidate number"},
     "lookup.found": {"zh": "该考生的记录", "en": "This candidate's records"},
+    "lookup.examples": {"zh": "演示数据中可查询的考生号（虚构）：",
+                        "en": "Made-up candidate numbers in the demo data: "},
+    "lookup.example_delivered": {"zh": "已录取，通知书已签收", "en": "admitted, notice delivered"},
+    "lookup.example_remailed": {"zh": "通知书被退回后重新寄出", "en": "notice returned, then mailed again"},
+    "lookup.example_returned": {"zh": "录取后退档", "en": "admitted, then returned"},
     "lookup.not_found": {"zh": "未找到该考生", "en": "No candidate found"},
     "lookup.not_found_body": {"zh": "已导入的录取、通知书和报到数据中都没有这个号码的记录。请核对：",
                               "en": "The admissions, notice and check-in data hold no record of this "

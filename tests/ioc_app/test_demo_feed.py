@@ -12,6 +12,7 @@ from ingest.site import load_site
 from ioc_app import read
 from ioc_app.app import create_app
 from ioc_app.demo_feed import DemoFeed
+from ioc_app.secret import site_key
 from ioc_app.settings import DEFAULT_SITE, Settings
 from ioc_app.storage import Store
 from metrics.gate import local_midnight
@@ -64,6 +65,8 @@ def test_the_running_app_keeps_feeding(migrated: Store, tmp_path: Path) -> None:
         job = runtime.scheduler.get_job("demo-feed")
         assert job is not None and job.next_run_time is not None, "the demo feed is scheduled, not paused"
         feed = job.func.__self__
+        # its candidates are pseudonyms of made-up 考生号 under this site's key (the lookup finds them)
+        assert feed.sim.world.pseudonym_key == site_key(settings)
         reached = feed._next  # None until the first tick (5 s after the start) sends today
         deadline = time.monotonic() + 60
         while feed._next == reached and time.monotonic() < deadline:
