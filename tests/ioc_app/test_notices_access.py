@@ -259,3 +259,22 @@ def test_the_notice_settings() -> None:
             with pytest.raises(SettingsError) as err:
                 load_settings({var: raw}, dotenv=None)
             assert str(err.value) == f"{var}={raw!r}: must be a number of days between 1 and 60"
+
+
+def test_the_read_refuses_whoever_lacks_the_permission(app: Any) -> None:
+    """The page's read checks again, so a page that called it by mistake gets nothing."""
+    import flask
+
+    from ioc_app.permissions import Principal
+
+    for who in (Principal.person("v", ("viewer", "analyst", "operator"), "local"),
+                Principal.screen("wall-1", ("/enrollment",))):
+        with app.server.test_request_context("/enrollment"):
+            flask.g.principal = who
+            with pytest.raises(PermissionError, match="admissions_tools"):
+                read.notice_tracker(YEAR)
+    with app.server.test_request_context("/enrollment/notices"):
+        flask.g.principal = Principal.person("a", ("admissions",), "local")
+        got = read.notice_tracker(YEAR)
+        assert got is not None
+        assert [r["tracking_no"] for r in got["exceptions"]["undelivered"]] == [TRACKING[2]]
