@@ -81,18 +81,19 @@ TODAY_SHARE = 0.004  # about what one day of 400 holds, a little more for a busy
 #: - ``site`` (default): one university as sized in the domain notes — gates ~125 k passes a
 #:   day, 4 links every 10 s, online users per campus and access every minute, security
 #:   findings ~100 a day, ~800 service cases a weekday of 3–6 events, ~50 k admission
-#:   candidates a year of 2–3 events each. 100 M events is then about a year and a half.
+#:   candidates a year of 2–3 events each and as many admission notice events. 100 M events is
+#:   then about a year and a half.
 #: - ``heavy``: the same event count with 4–10× the entities (≈ 0.8 M candidates and ≈ 0.8 M
 #:   cases at 100 M events) — the worst case for the latest-state reads.
 MIXES = {
-    "site": ({"gate_pass": 0.709, "network_link": 0.196, "network_online": 0.073,
+    "site": ({"gate_pass": 0.7071, "network_link": 0.196, "network_online": 0.073,
               "service_workflow": 0.0146, "service_print": 0.0028, "service_call": 0.0017,
-              "network_security": 0.0006, "enrollment_admission": 0.0019},
+              "network_security": 0.0006, "enrollment_admission": 0.0019, "enrollment_notice": 0.0019},
              {"incident": "intDiv({base} + number, 2)",
               "candidate": "intDiv({base} + number, 3)"}),
-    "heavy": ({"gate_pass": 0.62, "network_link": 0.24, "network_online": 0.10, "service_workflow": 0.025,
+    "heavy": ({"gate_pass": 0.609, "network_link": 0.24, "network_online": 0.10, "service_workflow": 0.025,
                "service_print": 0.002, "service_call": 0.001, "network_security": 0.001,
-               "enrollment_admission": 0.011},
+               "enrollment_admission": 0.011, "enrollment_notice": 0.011},
               {"incident": "rand(3) % 20000", "candidate": "rand(3) % 2000000"}),
 }
 SHARES = MIXES["site"][0]
@@ -163,6 +164,13 @@ GENERATE = {
             'physics' AS track, 'C01' AS college, concat('M', toString(1 + rand(6) % 60)) AS major,
             ['filed', 'admitted', 'returned'][1 + rand(7) % 3] AS status, 400 + rand(8) % 300 AS score,
             NULL AS province_rank, rand(9) % 100 < 85 AS first_choice, ts AS received_at
+        FROM numbers({n})""",
+    "enrollment_notice": """
+        SELECT concat('n', toString({base} + number)) AS event_id, {ts} AS ts, 'bench' AS source,
+            toYear(ts) AS year, concat('k', toString({candidate})) AS candidate_key,
+            ['printed', 'mailed', 'delivered', 'returned'][1 + rand(4) % 4] AS status,
+            if(status = 'mailed', concat('EB', toString(rand(5) % 1000000000), 'CN'), NULL) AS tracking_no,
+            if(status = 'mailed', 'EMS', NULL) AS carrier, ts AS received_at
         FROM numbers({n})""",
 }
 

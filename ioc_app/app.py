@@ -27,6 +27,7 @@ from ioc_app.plain import PlainPages
 from ioc_app.routes.api import api
 from ioc_app.routes.audit_api import audit_api
 from ioc_app.routes.export_api import export_api
+from ioc_app.routes.notices_export import notices_export
 from ioc_app.routes.ops import observe_requests, ops, registry_for
 from ioc_app.routes.people_admin import people_api
 from ioc_app.routes.quality_export import quality_export
@@ -45,6 +46,7 @@ from ioc_app.storage import Store, StoreError
 from ioc_app.wall import load_wall
 from ioc_app.web import install as install_web
 from layouts.i18n import t
+from metrics.enrollment_notices import NoticeDays
 
 ROOT = Path(__file__).resolve().parent.parent
 AUDIT_EXTENSION = "ioc_audit"  # the audit spool's intake (``ioc_app.audit.SpoolIntake``)
@@ -156,6 +158,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     server.register_blueprint(api)
     server.register_blueprint(snapshot_api)
     server.register_blueprint(export_api)
+    server.register_blueprint(notices_export)
     server.register_blueprint(quality_export)
     server.register_blueprint(screens_api)
     server.register_blueprint(audit_api)
@@ -165,6 +168,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         runtime.in_flight.install(server)  # without one, no request pays for counting them
     server.register_blueprint(ops)
     init_query_api(server, settings, redis_client=redis_client)
+    limit_downloads(limiter, export_api, notices_export, query_api)
     limit_downloads(limiter, export_api, quality_export, query_api)
 
     @server.get("/healthz")
@@ -271,7 +275,9 @@ def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCor
     except StoreError as exc:  # the store may be away at start: the next start applies it
         log.warning("event=history.retention_unchanged error=%r", str(exc)[:200])
     return SnapshotCore(store, settings.zone, tick_s=settings.tick_s, redis=redis_client,
-                        rules=rules, domains=domains(settings.min_cell), trigger=settings.core_trigger)
+                        rules=rules, trigger=settings.core_trigger,
+                        domains=domains(settings.min_cell, NoticeDays(settings.notice_undelivered_days,
+                                                                      settings.notice_unprinted_days)))
 
 
 def _start_scheduler(settings: Settings, site: Site, pipeline: Pipeline,

@@ -40,6 +40,7 @@ from ioc_app.storage import Store
 from ioc_app.trigger import CommitTrigger
 from metrics import alerts as alert_rules
 from metrics import history
+from metrics.enrollment_notices import DEFAULT_DAYS, NoticeDays
 from metrics.freshness import freshness
 from metrics.small_cells import MIN_CELL
 
@@ -70,13 +71,14 @@ class Domain:
     ages_within_s: float = 0.0
 
 
-def domains(min_cell: int = MIN_CELL) -> tuple[Domain, ...]:
+def domains(min_cell: int = MIN_CELL, notice_days: NoticeDays = DEFAULT_DAYS) -> tuple[Domain, ...]:
     """The snapshot's sections: one per registered domain (``ioc_app/domains.py``, whose
     halves must agree), in the domains' order, computed by its metrics half (``live``,
     ``slow``). The settings a domain's ``live`` takes (``figure_options``) are passed to it:
     ``min_cell`` (``IOC_MIN_CELL``) is the smallest group of admitted candidates whose score
-    statistics the shared snapshot shows."""
-    options = {"min_cell": min_cell}
+    statistics the shared snapshot shows; ``notice_days`` (``IOC_NOTICE_UNDELIVERED_DAYS``,
+    ``IOC_NOTICE_UNPRINTED_DAYS``) when an admission notice counts as undelivered or unprinted."""
+    options: dict[str, Any] = {"min_cell": min_cell, "notice_days": notice_days}
     out = []
     for d in registry.registered():
         m = d.metrics

@@ -59,6 +59,7 @@ ROUTES: dict[str, str] = {
     "/api/v1/query/<domain>": "query",
     "/api/v1/export/enrollment": "export",
     "/api/v1/export/enrollment/exact": "exact_cells",
+    "/api/v1/export/enrollment/notices": "admissions_tools",
     "/api/v1/export/enrollment/quality": "quality",
     "/api/v1/deadletter": "deadletter",
     "/api/v1/deadletter/replay": "deadletter",
@@ -81,6 +82,8 @@ PAGES: dict[str, str] = {
     "/wall": "page", "/health": "health", "/explore": "explore",
     # the admissions office's exact figures (small cells included): admissions only
     "/enrollment/exact": "exact_cells",
+    # the admission notices' exception lists (tracking numbers): admissions only
+    "/enrollment/notices": "admissions_tools",
     # the admissions office's status lookup by 考生号 (audited; the number only in a callback body)
     "/enrollment/lookup": "admissions_tools",
     # 生源质量分析: admissions (exact) and analysts (small-cell rule)

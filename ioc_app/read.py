@@ -376,3 +376,6 @@ from ioc_app.quality_read import (  # noqa: E402,F401  (re-exported for the page
     quality_min_cell,
     quality_seasons,
 )
+
+# ---- the admissions office's notice tracker (tracking numbers: admissions only) -----------
+from ioc_app.notices import notice_tracker as notice_tracker  # noqa: E402

@@ -28,6 +28,8 @@ import polars as pl
 
 from ioc_app.storage import SqlStore
 from metrics.domain import Comparer, Dimension, Measure, MetricsDomain, Queryable, Referenced, Source
+from metrics.enrollment_notices import DEFAULT_DAYS, NoticeDays
+from metrics.enrollment_notices import live as _notices
 from metrics.enrollment_quality import part as quality_part
 from metrics.enrollment_quality import suppress_part as suppress_quality
 from metrics.enrollment_query import answer as query_answer
@@ -144,7 +146,7 @@ def _totals(cells: pl.DataFrame, year: int) -> dict[str, Any]:
 
 
 def live(store: SqlStore, zone: ZoneInfo, now: datetime, year: int | None = None, *,
-         min_cell: int = MIN_CELL) -> dict[str, Any]:
+         min_cell: int = MIN_CELL, notice_days: NoticeDays = DEFAULT_DAYS) -> dict[str, Any]:
     """The ``enrollment`` section of the snapshot for ``year`` (default: the calendar year of
     ``now`` in the site's zone), in two queries; the score statistics of groups under
     ``min_cell`` admitted candidates null (:func:`suppress_rows`)::
@@ -166,6 +168,7 @@ def live(store: SqlStore, zone: ZoneInfo, now: datetime, year: int | None = None
                     major's college from the catalogue, else from its candidates' events
         checkin     {arrived, paid, dorm, registered}  students of the year by the furthest
                     step reached (a registered student counts in ``registered`` only)
+        notices     the notice funnel and exception counts (metrics/enrollment_notices.py)
         quality     {avg_margin, with_line, best, worst}: the intake against the control
                     lines (``metrics/enrollment_quality.part``, one more query)
     """
@@ -187,6 +190,7 @@ def live(store: SqlStore, zone: ZoneInfo, now: datetime, year: int | None = None
         **_totals(cells, y),
         **{name: suppress_rows(_breakdown(cells, dim, names), min_cell) for name, dim in BREAKDOWNS.items()},
         "checkin": {s: int(counts.get(s, 0)) for s in CHECKIN_STEPS},
+        "notices": _notices(store, y, now, notice_days, names),
         "quality": quality_part(store, y, names, min_cell),  # 生源质量: metrics/enrollment_quality.py
     }
 
@@ -467,6 +471,6 @@ DOMAIN = MetricsDomain(
         Referenced("enrollment.checkin", "major", "major", "enrollment_checkin", "ts", "count()"),
         Referenced("enrollment.checkin", "campus", "campus", "enrollment_checkin", "ts", "count()"),
     ),
-    figure_options=("min_cell",),
+    figure_options=("min_cell", "notice_days"),
     query=QUERY,
 )

@@ -29,7 +29,8 @@ def candidates(store: SqlStore, columns: tuple[str, ...], years: str) -> str:
     in one table; on a cluster they may be spread over shards, and ``GROUP BY`` folds them.
     """
     if store.cluster:
-        picked = ", ".join(f"argMax({c}, version) AS {c}" for c in columns)
+        # the key is the group's own; every other column is its latest row's
+        picked = ", ".join(c if c == "candidate_key" else f"argMax({c}, version) AS {c}" for c in columns)
         return (f"SELECT year, {picked} FROM enrollment_admission_latest WHERE {years} "
                 f"GROUP BY year, candidate_key")
     return f"SELECT year, {', '.join(columns)} FROM enrollment_admission_latest FINAL WHERE {years}"

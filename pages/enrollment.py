@@ -36,6 +36,7 @@ from layouts.live import bound, frame, graph, kpi, options, tile
 from layouts.parts import Part, View, live_parts, under
 from layouts.ranking import RankRow, ranking, ranking_rows
 from layouts.table import table
+from pages._enrollment import tiles
 
 dash.register_page(__name__, path="/enrollment", name="enrollment", order=3, title="IOC")
 
@@ -149,6 +150,11 @@ def scores_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[st
              for r in section(snap).get("by_province") or [] if r.get("admitted")]
     for trace in fig["data"]:
         trace.update(points(hrefs))
+    layout = fig["layout"]  # every province named under its span, none skipped
+    layout.update(margin={**layout["margin"], "t": 22})
+    layout["legend"] = {**layout["legend"], "font": {"size": 12}}
+    layout["yaxis"]["nticks"] = 4
+    tiles.province_axis(layout, score_data(snap, lang)[0], lang, theme)
     return fig
 
 
@@ -320,6 +326,10 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
               html.Div(scores_note(snap, lang, min_cell), id=SCORES_NOTE, className="pes-note")],
              cls="pes-enr-scores", lang=lang),
         tile(t("enroll.checkin", lang), checkin, cls="pes-enr-checkin", lang=lang),
+        tile(t("notices.tile", lang), tiles.notices_tile_body(snap, theme, lang), cls="pes-enr-notices",
+             lang=lang, action=tiles.notices_actions(lang)),
+        tile(t("margin.tile", lang), tiles.margin_tile_body(snap, lang), cls="pes-enr-margin", lang=lang,
+             action=tiles.margin_actions(lang)),
         *LIVE.stores(snap, View(lang, theme, at)),
     ], className="pes-grid pes-enrollment")
     settings = read.settings()
@@ -362,7 +372,7 @@ LIVE = live_parts(PAGE, [
                            PROGRESS_AXES)),
     _part("category", _values(lambda snap, theme, lang: progress_figure(snap, "by_category", "category",
                                                                         theme, lang), PROGRESS_AXES)),
-    _part("scores", _values(scores_figure)),
+    _part("scores", _values(scores_figure, tiles.PROVINCE_AXIS)),
     _part("season", _values(season_figure)),
     _part("checkin", _values(checkin_figure)),
     _part("checkin_days", _values(checkin_days_figure)),
@@ -370,6 +380,13 @@ LIVE = live_parts(PAGE, [
     _part("majors", _board(major_rows, TOP_MAJORS)),
     Part("scores_note", SCORES_NOTE, "children", under("enrollment", "by_province"),
          lambda snap, view: scores_note(snap, view.lang, read.min_cell())),
+    # the notice funnel and the margin tile (pages/_enrollment/tiles.py)
+    Part("notices", ids.graph(PAGE, "notices"), "figure", ("enrollment.notices.funnel",),
+         _values(tiles.funnel_figure)),
+    Part("notice_provinces", ids.graph(PAGE, "notice_provinces"), "figure",
+         ("enrollment.notices.by_province",), _values(tiles.provinces_figure, tiles.PROVINCE_AXIS)),
+    Part("margin_rows", tiles.MARGIN_ROWS, "children", under("enrollment", "quality"),
+         lambda snap, view: tiles.margin_rows(snap, view.lang)),
 ], read_snapshot=lambda at: read.snapshot_for(at))
 
 

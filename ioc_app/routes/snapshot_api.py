@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, g, jsonify, request
 
+from ioc_app.notices import notice_days
 from ioc_app.runtime import runtime as current_runtime
 from ioc_app.storage import StoreError
 from ioc_app.web import failure
@@ -152,7 +153,8 @@ def _for_year(runtime: Any, current: Any, raw: str) -> Response:
         if section is None:
             now = datetime.fromisoformat(current.data["generated_at"]).astimezone(UTC)
             section = enrollment.live(runtime.store, runtime.settings.zone, now, year,
-                                      min_cell=runtime.settings.min_cell)
+                                      min_cell=runtime.settings.min_cell,
+                                      notice_days=notice_days(runtime.settings))
             _year_cache[key] = section
             while len(_year_cache) > 8:
                 _year_cache.popitem(last=False)

@@ -58,6 +58,7 @@ from ioc_app.settings.values import (
     parse_hours,
     parse_min_cell,
     parse_minutes,
+    parse_notice_days,
     parse_port,
     parse_processes,
     parse_push_held,
@@ -118,6 +119,8 @@ class Settings:
     frame_ancestors: str = "'none'"
     deadletter_days: int = 30
     push_held: int = 256
+    notice_undelivered_days: int = 7
+    notice_unprinted_days: int = 3
 
     @property
     def embedded(self) -> bool:
@@ -164,7 +167,6 @@ class Settings:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.tz)
 
-
 #: variable name → (field, parser)
 VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_CLICKHOUSE_URL": ("clickhouse_url", parse_url),
@@ -205,6 +207,8 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_FRAME_ANCESTORS": ("frame_ancestors", parse_frame_ancestors),
     "IOC_DEADLETTER_DAYS": ("deadletter_days", parse_deadletter_days),
     "IOC_PUSH_HELD": ("push_held", parse_push_held),
+    "IOC_NOTICE_UNDELIVERED_DAYS": ("notice_undelivered_days", parse_notice_days),
+    "IOC_NOTICE_UNPRINTED_DAYS": ("notice_unprinted_days", parse_notice_days),
 }
 
 

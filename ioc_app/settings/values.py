@@ -111,6 +111,11 @@ def parse_min_cell(name: str, raw: str) -> int:
     return int(number(name, raw, int, 1, 100, "a number of people"))
 
 
+def parse_notice_days(name: str, raw: str) -> int:
+    """Days before an admission notice counts as an exception (undelivered, unprinted)."""
+    return int(number(name, raw, int, 1, 60, "a number of days"))
+
+
 def parse_cluster(name: str, raw: str) -> str:
     value = raw.strip()
     if value and not value.replace("_", "").replace("-", "").isalnum():

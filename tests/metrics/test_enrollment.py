@@ -139,8 +139,9 @@ def test_live_matches_the_season(season: Week, year: int | None) -> None:
     shown = year or 2025  # the calendar year of now in the site's zone
     expected = expected_live(season.events("enrollment.admission"), season.truth["enrollment.plan"],
                              season.events("enrollment.checkin"), shown, season.site)
-    # the source-quality part is checked in test_enrollment_quality.py
-    assert {k: v for k, v in got.items() if k != "quality"} == approx(expected)
+    # the source-quality and notice parts are checked in test_enrollment_quality.py and
+    # test_enrollment_notices.py
+    assert {k: v for k, v in got.items() if k not in ("quality", "notices")} == approx(expected)
     # a real season: most of the plan admitted, every level of the breakdowns used
     assert 0.9 <= got["completion"] <= 1.1 and got["admitted"] > 1000
     assert len(got["by_province"]) == 34 and len(got["by_batch"]) == 2 and len(got["by_major"]) > 20
@@ -258,6 +259,8 @@ def test_nothing_stored(migrated: Store) -> None:
         "by_category": [], "by_track": [], "by_major": [],
         "checkin": {"arrived": 0, "paid": 0, "dorm": 0, "registered": 0},
         "quality": {"avg_margin": None, "with_line": 0, "best": [], "worst": []},
+        "notices": {"funnel": {"admitted": 0, "printed": 0, "mailed": 0, "delivered": 0, "returned": 0},
+                    "by_province": [], "exceptions": {"returned": 0, "undelivered": 0, "unprinted": 0}},
     }
     slow = enrollment.slow(migrated, ZONE, SEASON_NOW)
     assert all(r["admitted"] == 0 and r["last_year"] == 0 for r in slow["admitted_by_day"])

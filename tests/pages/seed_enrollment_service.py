@@ -101,7 +101,7 @@ def enrollment(store: Store, now_ms: int, rng: random.Random) -> dict[str, Any]:
                 admissions.append({**common, "event_id": f"a-{key}", "ts": min(latest, filed + 7_200_000),
                                    "status": final})
                 if final == "admitted":
-                    admitted.append(common)
+                    admitted.append({**common, "ts": min(latest, filed + 7_200_000)})
             # last year: a similar season, a little smaller
             for k in range(round(planned * 0.93)):
                 key = f"{year - 1}-{province}-{major_code}-{category}-{k}"
@@ -113,6 +113,12 @@ def enrollment(store: Store, now_ms: int, rng: random.Random) -> dict[str, Any]:
                 })
                 last_year_admitted += 1
     insert(store, "enrollment.plan", plan_rows)
+    # the provinces' control lines (省控线) of this year's cells: the margin tile's figures
+    lines = random.Random(3)
+    cells = sorted({(r["province"], r["batch"], r["category"], r["track"]) for r in plan_rows})
+    insert(store, "enrollment.control_line", [
+        {"year": year, "province": p, "batch": b, "category": c, "track": t,
+         "control_score": float(round(lines.uniform(470, 560)))} for p, b, c, t in cells])
     insert(store, "enrollment.admission", admissions)
 
     # September check-in: students by the furthest step they reached
@@ -167,7 +173,62 @@ def enrollment(store: Store, now_ms: int, rng: random.Random) -> dict[str, Any]:
         "province_names": {p.code: [p.name_zh, p.name_en] for p in site.provinces},
         "a_major": [majors[0].code, majors[0].college],
         "checkin": {s: furthest[s] for s in steps},
+        "notices": notices(store, admitted, now_ms, random.Random(7)),
     }
+
+
+DAY_MS = 86_400_000
+#: the notice tracker's thresholds (IOC_NOTICE_UNDELIVERED_DAYS, IOC_NOTICE_UNPRINTED_DAYS)
+UNDELIVERED_DAYS, UNPRINTED_DAYS = 7, 3
+
+
+def notices(store: Store, admitted: list[dict[str, Any]], now_ms: int, rng: random.Random) -> dict[str, Any]:
+    """Admission notices of this year's admitted: most delivered, some on their way, a few
+    returned (some mailed again), a few never printed. Every time is at least three hours away
+    from an exception threshold as of now, so the server, computing a little later, agrees."""
+    latest = now_ms - 3_600_000
+
+    def clear_of(ts: int, days: int) -> bool:
+        return abs(now_ms - ts - days * DAY_MS) > 3 * 3_600_000
+
+    events: list[dict[str, Any]] = []
+    funnel = dict.fromkeys(("admitted", "printed", "mailed", "delivered", "returned"), 0)
+    exceptions = dict.fromkeys(("returned", "undelivered", "unprinted"), 0)
+    by_province: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(funnel, 0))
+    for n, cand in enumerate(admitted):
+        r = rng.random()
+        plan = ("delivered" if r < 0.62 else "mailed" if r < 0.8 else "printed" if r < 0.88
+                else "returned" if r < 0.92 else "remailed" if r < 0.95 else "none")
+        if plan == "none" and not clear_of(cand["ts"], UNPRINTED_DAYS):
+            plan = "printed"
+        steps = {"printed": ["printed"], "mailed": ["printed", "mailed"],
+                 "delivered": ["printed", "mailed", "delivered"],
+                 "returned": ["printed", "mailed", "returned"],
+                 "remailed": ["printed", "mailed", "returned", "mailed"], "none": []}[plan]
+        times = [min(latest, cand["ts"] + (i + 1) * DAY_MS) for i in range(len(steps))]
+        if steps and steps[-1] == "mailed" and not clear_of(times[-1], UNDELIVERED_DAYS):
+            steps, times = [*steps, "delivered"], [*times, latest]
+        for i in range(1, len(times)):  # one after the other, also where "latest" caps them
+            times[i] = max(times[i], times[i - 1] + 1000)
+        for i, (status, ts) in enumerate(zip(steps, times, strict=True)):
+            event = {"event_id": f"n-{n}-{i}", "ts": ts, "year": cand["year"],
+                     "candidate_key": cand["candidate_key"], "status": status}
+            if status == "mailed":
+                event |= {"carrier": "EMS", "tracking_no": f"EM{n:07d}{i}CN"}
+            events.append(event)
+        final = steps[-1] if steps else None
+        stages = {"admitted": True, "printed": bool(steps),
+                  "mailed": final in ("mailed", "delivered", "returned"), "delivered": final == "delivered",
+                  "returned": final == "returned"}
+        for stage, hit in stages.items():
+            funnel[stage] += hit
+            by_province[cand["province"]][stage] += hit
+        exceptions["returned"] += final == "returned"
+        exceptions["undelivered"] += final == "mailed" and now_ms - times[-1] >= UNDELIVERED_DAYS * DAY_MS
+        exceptions["unprinted"] += final is None and now_ms - cand["ts"] >= UNPRINTED_DAYS * DAY_MS
+    insert(store, "enrollment.notice", events)
+    return {"funnel": funnel, "exceptions": exceptions, "by_province": dict(by_province),
+            "tracking": sorted({e["tracking_no"] for e in events if "tracking_no" in e})[:50]}
 
 
 def service(store: Store, now_ms: int, rng: random.Random) -> dict[str, Any]:

@@ -23,6 +23,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from ingest.enrollment import BATCHES, CATEGORIES, PROVINCES
+from ioc_app.roles import PERMISSIONS
 from layouts.china_map import NO_DATA, colour
 from tests.conftest import Server, product_env, run_cli
 from tests.pages import browsing
@@ -38,7 +39,8 @@ LANG = {"zh": 0, "en": 1}
 #: every element whose text must fit its own box, on both pages
 TEXT = (".ioc-title, .ioc-brand, .ioc-nav-link, .ioc-badge, .ioc-clock, .ioc-tile-title, .ioc-age, "
         ".ioc-kpi-label, .ioc-kpi-value, .ioc-rank-no, .ioc-rank-name, .ioc-rank-value, .ioc-rank-row, "
-        ".pes-sub-title, .pes-legend, .pes-figure-label, .pes-figure-value, .pes-export")
+        ".pes-sub-title, .pes-legend, .pes-figure-label, .pes-figure-value, .pes-export, "
+        ".pes-margin-name, .pes-margin-value")
 
 GEOMETRY = """(sel) => {
   const bad = [];
@@ -106,9 +108,12 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Any:
 class Screen:
     """A page opened at one size, with everything the network and the console said."""
 
-    def __init__(self, browser: Browser, base: str, path: str, size: str) -> None:
+    def __init__(self, browser: Browser, base: str, path: str, size: str, query: str = "",
+                 ready: str | None = None) -> None:
+        """``ready``: a desk page's element to wait for (it flows and scrolls, and has no live
+        charts); without it the page is a cockpit, ready after its first live update."""
         width, height, theme, lang = SIZES[size]
-        self.base, self.wall, self.theme, self.lang = base, theme == "dark", theme, lang
+        self.base, self.wall, self.theme, self.lang = base, theme == "dark" and not ready, theme, lang
         self.page: Page = browser.new_page(viewport={"width": width, "height": height})
         self.requests: list[str] = []
         self.failed: list[str] = []
@@ -125,6 +130,10 @@ class Screen:
         def refreshed(r: Any) -> bool:
             return "_dash-update-component" in r.url and f"{page_name}-graph-" in (r.request.post_data or "")
 
+        if ready:
+            self.page.goto(f"{base}{path}?lang={lang}&theme={theme}{query}")
+            self.page.wait_for_selector(ready, timeout=20_000)
+            return
         with self.page.expect_response(refreshed, timeout=20_000):
             self.page.goto(f"{base}{path}?lang={lang}&theme={theme}")
         self.page.wait_for_function("() => document.querySelector('#ioc-badge')?.dataset.state === 'live'")
@@ -240,6 +249,8 @@ def test_admissions_cockpit(seeded: Any, browser: Browser, shots: Path, size: st
     steps = [exp["checkin"][s] for s in ("arrived", "paid", "dorm", "registered")]
     assert screen.figure("enrollment-graph-checkin")["data"][0]["x"] == [sum(steps[i:]) for i in range(4)]
 
+    notices_tile(screen, exp, lang)
+
     # the export link: the year on screen, in the page's language; beside the title, not on it
     link = screen.page.locator("#enrollment-export")
     assert link.inner_text() == EXPORT_WORDS[lang] and link.get_attribute("download") is not None
@@ -255,6 +266,84 @@ def test_admissions_cockpit(seeded: Any, browser: Browser, shots: Path, size: st
         sheet = openpyxl.load_workbook(io.BytesIO(download.value.path().read_bytes())).active
         total = [c.value for c in sheet[sheet.max_row]]
         assert (total[0], total[8], total[9]) == ("合计", exp["plan"], exp["admitted"])
+    screen.close()
+
+
+def notices_tile(screen: Screen, exp: dict[str, Any], lang: int) -> None:
+    """The notice funnel and the margin tile show the seeded season and the snapshot's part."""
+    notices = exp["notices"]
+    funnel = screen.figure("enrollment-graph-notices")
+    stages = ("admitted", "printed", "mailed", "delivered")
+    assert funnel["data"][0]["x"] == [notices["funnel"][s] for s in stages]
+    assert funnel["data"][0]["y"][0] == ("已录取", "Admitted")[lang]
+    for kind in ("returned", "undelivered", "unprinted"):
+        assert screen.text(f"enrollment.notices.exceptions.{kind}") == count(notices["exceptions"][kind])
+    # each province's bar: its parts add up to its admitted, their tops are delivered, mailed, printed
+    bars = screen.figure("enrollment-graph-notice_provinces")
+    provinces = exp["province_names"]
+    codes = sorted(notices["by_province"])
+    assert bars["data"][0]["x"] == [provinces[p][lang] for p in codes]
+    parts = [tr["y"] for tr in bars["data"]]
+    for i, code in enumerate(codes):
+        row = notices["by_province"][code]
+        tops = [sum(part[i] for part in parts[:k]) for k in (1, 3, 4, 5)]
+        assert tops == [row["delivered"], row["mailed"], row["printed"], row["admitted"]], code
+        assert parts[2][i] == row["returned"]
+    # the admitted step and each province's bar lead to the same number in /explore
+    assert f"year={exp['year']}" in funnel["data"][0]["ioc_href"][0]
+    assert "province=" + codes[0] in bars["data"][0]["ioc_href"][0]
+    # the margin tile draws the snapshot's enrollment.quality (its figures: metrics/enrollment_quality.py)
+    snap = screen.page.evaluate("() => fetch('/api/v1/snapshot').then(r => r.json())")
+    quality = snap["enrollment"].get("quality") or {}
+    avg = quality.get("avg_margin")
+    assert screen.text("enrollment.quality.avg_margin") == ("—" if avg is None else f"{avg:.1f}")
+    for key in ("best", "worst"):
+        names = screen.page.locator(f".pes-margin-{key} .pes-margin-name").all_inner_texts()
+        assert names == [r["name" if lang == 0 else "name_en"] for r in quality.get(key) or []]
+    # the office's links; tracking numbers are on /enrollment/notices only
+    assert screen.page.locator("#enrollment-notices-link").get_attribute("href") == (
+        f"/enrollment/notices?lang={screen.lang}")
+    assert screen.page.locator("#enrollment-quality-link").count() == int("quality" in PERMISSIONS["analyst"])
+    html = screen.page.content()
+    assert notices["tracking"] and not any(t in html for t in notices["tracking"])
+    assert not any(t in json.dumps(snap) for t in notices["tracking"])
+
+
+NOTICE_TITLES = {"returned": ("被退回", "Returned"), "undelivered": ("逾期未妥投", "Overdue for delivery"),
+                 "unprinted": ("逾期未打印", "Not printed in time")}
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_notices_page(seeded: Any, browser: Browser, shots: Path, size: str) -> None:
+    """/enrollment/notices on a desk (dark, and 4K in English) and a tablet: the funnel by
+    province and the three lists with their counts and files, the tracking numbers shown."""
+    server, expected = seeded
+    exp = expected["enrollment"]
+    notices = exp["notices"]
+    screen = Screen(browser, server.url, "/enrollment/notices", size, f"&year={exp['year']}",
+                    ready="#enrollment_notices-intro")
+    screen.check(shots / f"notices-{size}.png")
+    lang = LANG[screen.lang]
+    assert screen.page.inner_text(".ioc-title") == ("录取通知书跟踪", "Admission notice tracker")[lang]
+    for kind, words in NOTICE_TITLES.items():
+        tile = screen.page.locator(f".pes-notice-{kind}")
+        n = notices["exceptions"][kind]
+        assert tile.locator(".ioc-tile-title").inner_text() == (
+            f"{words[lang]} · {n:,} 人" if lang == 0 else f"{words[lang]} · {n:,}")
+        assert tile.locator("tbody tr").count() == min(n, 200)
+        link = screen.page.locator(f"#enrollment_notices-export-{kind}")
+        assert link.get_attribute("href") == (
+            f"/api/v1/export/enrollment/notices?year={exp['year']}&kind={kind}&lang={screen.lang}&format=xlsx")
+    # the funnel by province: its totals row is the season's funnel
+    total = screen.page.locator(".pes-notice-funnel tbody tr").last.locator("td").all_inner_texts()
+    stages = ("admitted", "printed", "mailed", "delivered", "returned")
+    assert total[1:6] == [f"{notices['funnel'][s]:,}" for s in stages]
+    assert total[6:8] == [f"{notices['exceptions'][k]:,}" for k in ("undelivered", "unprinted")]
+    returned = screen.page.locator(".pes-notice-returned tbody").inner_text()
+    assert notices["exceptions"]["returned"] and "EMS" in returned and "CN" in returned
+    if not screen.wall and screen.theme == "light":  # a finger finds the files on a tablet
+        box = screen.page.locator("#enrollment_notices-export-returned").bounding_box()
+        assert box and box["height"] >= 44
     screen.close()
 
 
@@ -350,5 +439,17 @@ def test_new_events_reach_the_open_cockpits(seeded: Any, browser: Browser, shots
                                       && gd.querySelectorAll('path.js-fill').length === 34; }""",
         arg=[slow, target], timeout=15_000)
     assert screen.text("enrollment.admitted") == count(expected["enrollment"]["admitted"] + more)
+    # the notice funnel is a live part too: the new candidates are admitted, then printed
+    funnel = expected["enrollment"]["notices"]["funnel"]
+    wait_funnel = """([admitted, printed]) => {
+        const gd = document.querySelector('#enrollment-graph-notices .js-plotly-plot');
+        return !!gd && gd.data[0].x[0] === admitted && gd.data[0].x[1] === printed; }"""
+    screen.page.wait_for_function(wait_funnel, arg=[funnel["admitted"] + more, funnel["printed"]],
+                                  timeout=15_000)
+    printed = [{"event_id": f"live-notice-{i}", "ts": now, "year": expected["enrollment"]["year"],
+                "candidate_key": f"live-{slow}-{i}", "status": "printed"} for i in range(more)]
+    assert ingest(server, expected["token"], "enrollment.notice", printed)["accepted"] == more
+    screen.page.wait_for_function(wait_funnel, arg=[funnel["admitted"] + more, funnel["printed"] + more],
+                                  timeout=15_000)
     screen.page.screenshot(path=str(shots / "enrollment-live.png"))
     screen.close()
