@@ -341,6 +341,34 @@ class Quality(TypedDict):
     worst: list[QualityProvince]
 
 
+class NoticeFunnel(TypedDict):
+    admitted: int
+    printed: int
+    mailed: int
+    delivered: int
+    returned: int
+
+
+class NoticeProvince(NoticeFunnel):
+    province: str
+    name: str
+    name_en: str
+
+
+class NoticeExceptions(TypedDict):
+    returned: int
+    undelivered: int
+    unprinted: int
+
+
+class Notices(TypedDict):
+    """录取通知书 (``metrics/enrollment_notices``): counts only, never a key or tracking number."""
+
+    funnel: NoticeFunnel
+    by_province: list[NoticeProvince]
+    exceptions: NoticeExceptions
+
+
 class EnrollmentLive(TypedDict):
     year: int
     plan: int
@@ -353,6 +381,7 @@ class EnrollmentLive(TypedDict):
     by_major: list[ByMajor]
     checkin: Checkin
     quality: Quality
+    notices: Notices
 
 
 class EnrollmentSlow(TypedDict):
