@@ -168,8 +168,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         runtime.in_flight.install(server)  # without one, no request pays for counting them
     server.register_blueprint(ops)
     init_query_api(server, settings, redis_client=redis_client)
-    limit_downloads(limiter, export_api, notices_export, query_api)
-    limit_downloads(limiter, export_api, quality_export, query_api)
+    limit_downloads(limiter, export_api, notices_export, quality_export, query_api)
 
     @server.get("/healthz")
     def healthz() -> Any:
@@ -187,6 +186,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         return response
 
     app.layout = dash.html.Div(dash.page_container, id="ioc-root")
+    # Dash completes its set-up (callbacks taken from the pages' registry, assets, scripts) on
+    # the first request, without a lock: two first requests at once — screens and senders
+    # reconnecting after a restart — could both run it, and one failed with a 500
+    # ("dictionary changed size during iteration"). Done here, before anything is served.
+    with server.test_request_context("/"):
+        app._setup_server()
     if runtime.history is not None:
         runtime.history.start()  # the demo's past, now that the pages are ready to serve
     log.info("event=app.created store=%s database=%s demo=%s", "embedded" if settings.embedded

@@ -40,7 +40,12 @@ def make_app(engine_path: Path, tmp: Path, *, demo: bool) -> tuple[Any, Store, s
     store_reference(store, load_site(DEFAULT_SITE))
     settings = Settings(clickhouse_url=f"chdb://{engine_path}", demo=demo,
                         tokens_file=str(tmp / "var" / "tokens.toml"))
-    return create_app(settings, store=store, background=False), store, name
+    app = create_app(settings, store=store, background=False)
+    # Dash's own set-up is done before anything is served: two first requests at once used to
+    # race through it, and one failed with a 500
+    assert app._got_first_request["setup_server"]
+    assert any(o.lstrip(".").startswith("lookup-") for o in app.callback_map)
+    return app, store, name
 
 
 @pytest.fixture(scope="module")
