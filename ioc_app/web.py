@@ -60,6 +60,14 @@ def logged_failure(code: str, detail: Any, *, where: str, status: int = 503) -> 
     return ident
 
 
+def refusal(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    """A 4xx answer in the API's error shape: the code and a message saying what to change."""
+    import orjson
+
+    return Response(orjson.dumps({"error": code, "message": message}), status=status, headers=headers,
+                    mimetype="application/json")
+
+
 def failure_body(status: int, code: str, ident: str, headers: dict[str, str] | None = None) -> Response:
     import orjson
 

@@ -35,7 +35,7 @@ from ioc_app.downloads import attachment, csv_bytes, guard_columns
 from ioc_app.plain import lang, render
 from ioc_app.runtime import runtime as current_runtime
 from ioc_app.storage import StoreError
-from ioc_app.web import failure
+from ioc_app.web import failure, refusal
 from layouts.i18n import t
 from metrics.audit import COLUMNS, audit_rows
 from metrics.times import TimeError, parse_time
@@ -114,9 +114,8 @@ def parse(args: Mapping[str, Sequence[str]], allowed: tuple[str, ...], zone: Zon
     return AuditQuery(start, end, user, action, limit, fmt)
 
 
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps({"error": code, "message": message}), status=status,
-                    headers={"Cache-Control": "no-store", **(headers or {})}, mimetype="application/json")
+def _refused(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return refusal(status, code, message, {"Cache-Control": "no-store", **(headers or {})})
 
 
 def _rows(q: AuditQuery) -> pl.DataFrame:
@@ -146,7 +145,7 @@ def audit_list() -> Response:
         q = parse(request.args.to_dict(flat=False), API_PARAMETERS, zone, datetime.now(UTC), API_LIMIT)
         frame = _rows(q)
     except AuditQueryError as exc:
-        return _error(400, "bad_parameter", exc.message)
+        return _refused(400, "bad_parameter", exc.message)
     except StoreError as exc:
         return failure(503, "store_unavailable", exc, where="audit", headers={"Retry-After": "10"})
     if q.fmt == "csv":

@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import polars as pl
 from flask import Blueprint, Response, request
 
@@ -49,7 +48,7 @@ from ioc_app import audit
 from ioc_app.downloads import attachment, csv_bytes, display_width, guard_columns, looks_like_formula
 from ioc_app.runtime import runtime as current_runtime
 from ioc_app.storage import StoreError
-from ioc_app.web import failure
+from ioc_app.web import failure, refusal
 from layouts.i18n import LANGS, t
 from metrics.enrollment import (
     EXPORT_KEYS,
@@ -340,11 +339,6 @@ def filenames(req: ExportRequest, site: Site) -> tuple[str, str]:
 # --------------------------------------------------------------------------- the route
 
 
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps({"error": code, "message": message}), status=status, headers=headers,
-                    mimetype="application/json")
-
-
 @export_api.get("/export/enrollment")
 def export_enrollment() -> Response:
     """The breakdown with small cells' score statistics left empty (permission ``export``)."""
@@ -369,7 +363,7 @@ def _export(exact: bool) -> Response:
             check_codes(req, known_codes(runtime.store, req.year))
         rows = breakdown(runtime.store, req.year, dict(req.filters))
     except ExportError as exc:
-        return _error(400, exc.code, exc.message)
+        return refusal(400, exc.code, exc.message)
     except StoreError as exc:
         return failure(503, "store_unavailable", exc, where="export", headers={"Retry-After": "10"})
     totals = breakdown_totals(rows, 1 if exact else min_cell)

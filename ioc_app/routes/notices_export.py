@@ -26,7 +26,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import polars as pl
 from flask import Blueprint, Response, request
 
@@ -36,7 +35,7 @@ from ioc_app.downloads import attachment, csv_bytes, display_width, guard_column
 from ioc_app.notices import notice_days
 from ioc_app.runtime import runtime as current_runtime
 from ioc_app.storage import StoreError
-from ioc_app.web import failure
+from ioc_app.web import failure, refusal
 from layouts.i18n import CATALOGUE, LANGS, t
 from metrics.enrollment import admission_year
 from metrics.enrollment_notices import KINDS, NoticeDays, exceptions
@@ -190,11 +189,6 @@ def about(year: int, kind: str | None, rows: int, made: datetime, days: NoticeDa
     ]
 
 
-def _error(status: int, message: str) -> Response:
-    return Response(orjson.dumps({"error": "bad_parameter", "message": message}), status=status,
-                    mimetype="application/json")
-
-
 @notices_export.get("/export/enrollment/notices")
 def export_notices() -> Response:
     """The exception lists of a year (permission ``admissions_tools``), audited."""
@@ -207,7 +201,7 @@ def export_notices() -> Response:
         year, kind, fmt, lang = parse(request.args.to_dict(flat=False), admission_year(zone, now))
         rows = exceptions(runtime.store, year, now, days, kind)
     except ExportError as exc:
-        return _error(400, str(exc))
+        return refusal(400, "bad_parameter", str(exc))
     except StoreError as exc:
         return failure(503, "store_unavailable", exc, where="export", headers={"Retry-After": "10"})
     table = labelled(rows, lang, zone)

@@ -24,7 +24,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import polars as pl
 from flask import Blueprint, Response, request
 
@@ -33,7 +32,7 @@ from ioc_app.access import principal
 from ioc_app.downloads import attachment, csv_bytes, display_width, guard_columns, looks_like_formula
 from ioc_app.runtime import runtime as current_runtime
 from ioc_app.storage import StoreError
-from ioc_app.web import failure
+from ioc_app.web import failure, refusal
 from layouts.i18n import LANGS, t
 from layouts.quality_tables import COLUMNS, NUMBER_FORMATS, TABLES, file_value, rows_of
 from metrics.enrollment import admission_year
@@ -198,11 +197,6 @@ def _about(year: int, tables: dict[str, list[dict[str, Any]]], lang: str, genera
     ]
 
 
-def _error(status: int, message: str) -> Response:
-    return Response(orjson.dumps({"error": "bad_parameter", "message": message}), status=status,
-                    mimetype="application/json")
-
-
 @quality_export.get("/export/enrollment/quality")
 def export_quality() -> Response:
     """A table, or every table, of 生源质量分析 (permission ``quality``)."""
@@ -217,7 +211,7 @@ def export_quality() -> Response:
         year, table, fmt, lang = parse(request.args.to_dict(flat=False), admission_year(zone, now))
         got = figures(runtime.store, year, min_cell=min_cell)
     except QualityExportError as exc:
-        return _error(400, str(exc))
+        return refusal(400, "bad_parameter", str(exc))
     except StoreError as exc:
         return failure(503, "store_unavailable", exc, where="export", headers={"Retry-After": "10"})
     tables = {name: rows_of(got, name, lang) for name in ((table,) if table else TABLES)}

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import orjson
 import polars as pl
 from flask import Blueprint, Flask, Response, current_app, request
 
@@ -26,7 +25,7 @@ from ioc_app.query_file import XLSX_TYPE, xlsx_bytes
 from ioc_app.query_service import EXTENSION, QueryState, answer, init_query_service, json_body, local
 from ioc_app.settings import Settings
 from ioc_app.storage import Store, StoreError
-from ioc_app.web import failure
+from ioc_app.web import failure, refusal
 from metrics.query import QueryError, QuerySpec
 
 query_api = Blueprint("ioc_query", __name__, url_prefix="/api/v1")
@@ -42,34 +41,29 @@ def init_query_api(server: Flask, settings: Settings,
     server.register_blueprint(query_api)
 
 
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps({"error": code, "message": message}), status=status, headers=headers,
-                    mimetype="application/json")
-
-
 @query_api.get("/query/<domain>")
 def query(domain: str) -> Response:
     state: QueryState = current_app.extensions[EXTENSION]
     args = request.args.to_dict(flat=False)
     formats = args.pop("format", ["json"])
     if len(formats) != 1:
-        return _error(400, "bad_parameter", f"format is given {len(formats)} times; give it once")
+        return refusal(400, "bad_parameter", f"format is given {len(formats)} times; give it once")
     if formats[0] not in FORMATS:
-        return _error(400, "bad_parameter", f"format={formats[0]!r}: use one of: {', '.join(FORMATS)}")
+        return refusal(400, "bad_parameter", f"format={formats[0]!r}: use one of: {', '.join(FORMATS)}")
     langs = args.pop("lang", ["zh"])
     if len(langs) != 1 or langs[0] not in LANGS:
-        return _error(400, "bad_parameter", f"lang={','.join(langs)!r}: give one of: {', '.join(LANGS)}")
+        return refusal(400, "bad_parameter", f"lang={','.join(langs)!r}: give one of: {', '.join(LANGS)}")
     try:
         result = answer(domain, args, extra=("format", "lang"), via=f"api-{formats[0]}")
     except QueryError as exc:
-        return _error(404 if exc.code == "unknown_domain" else 400, exc.code, exc.message)
+        return refusal(404 if exc.code == "unknown_domain" else 400, exc.code, exc.message)
     except StoreError as exc:
         return failure(503, "store_unavailable", exc, where="query", headers={"Retry-After": "10"})
     if formats[0] == "csv":
         response = _csv(result.frame, result.spec, state.zone)
     elif formats[0] == "xlsx":
         if result.frame.height > query_file.XLSX_MAX_ROWS:
-            return _error(400, "too_many_rows", (
+            return refusal(400, "too_many_rows", (
                 f"the answer has {result.frame.height:,} rows and an Excel download holds at most "
                 f"{query_file.XLSX_MAX_ROWS:,}; narrow the range, filter, use a coarser grain, or "
                 f"use format=csv"))
