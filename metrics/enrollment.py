@@ -30,7 +30,8 @@ from ioc_app.storage import SqlStore
 from metrics.domain import Comparer, Dimension, Measure, MetricsDomain, Queryable, Referenced, Source
 from metrics.enrollment_notices import DEFAULT_DAYS, NoticeDays
 from metrics.enrollment_notices import live as _notices
-from metrics.enrollment_quality import part as quality_part
+from metrics.enrollment_quality import LINES as QUALITY_LINES
+from metrics.enrollment_quality import part_of as quality_part
 from metrics.enrollment_quality import suppress_part as suppress_quality
 from metrics.enrollment_query import answer as query_answer
 from metrics.enrollment_query import compare_align, compare_period, first_season
@@ -148,7 +149,7 @@ def _totals(cells: pl.DataFrame, year: int) -> dict[str, Any]:
 def live(store: SqlStore, zone: ZoneInfo, now: datetime, year: int | None = None, *,
          min_cell: int = MIN_CELL, notice_days: NoticeDays = DEFAULT_DAYS) -> dict[str, Any]:
     """The ``enrollment`` section of the snapshot for ``year`` (default: the calendar year of
-    ``now`` in the site's zone), in two queries; the score statistics of groups under
+    ``now`` in the site's zone), in three queries (with the notices'); the score statistics of groups under
     ``min_cell`` admitted candidates null (:func:`suppress_rows`)::
 
         year, plan, admitted, completion   plan = sum of the latest ``planned`` of every plan
@@ -170,28 +171,35 @@ def live(store: SqlStore, zone: ZoneInfo, now: datetime, year: int | None = None
                     step reached (a registered student counts in ``registered`` only)
         notices     the notice funnel and exception counts (metrics/enrollment_notices.py)
         quality     {avg_margin, with_line, best, worst}: the intake against the control
-                    lines (``metrics/enrollment_quality.part``, one more query)
+                    lines (``metrics/enrollment_quality.part_of``, from the plan cells and the
+                    year's control lines read with the names)
     """
     y = year if year is not None else admission_year(zone, now)
     cells = _cells(store, y)
-    # the catalogue's names and the check-in steps in one statement
+    # the catalogue's names, the check-in steps and the control lines in one statement
     frame = store.query(
         f"""
-        SELECT 'name' AS part, toString(kind) AS kind, code, name_zh, name_en, parent, toUInt64(0) AS n
+        SELECT 'name' AS part, toString(kind) AS kind, code, name_zh, name_en, parent, toUInt64(0) AS n,
+               CAST(NULL AS Nullable(Float64)) AS x
         FROM ioc_reference FINAL WHERE kind IN ('province', 'college', 'major')
         UNION ALL
-        SELECT 'step', '', toString(step), '', '', '', count()
+        SELECT 'step', '', toString(step), '', '', '', count(), NULL
         FROM ({_students(store)}) GROUP BY step
+        UNION ALL
+        SELECT 'line', province, batch, category, track, '', 0, control_score FROM ({QUALITY_LINES})
         """, {"y": y})
-    names = {(k, c): (zh, en, parent) for _, k, c, zh, en, parent, _ in
+    names = {(k, c): (zh, en, parent) for _, k, c, zh, en, parent, _, _ in
              frame.filter(pl.col("part") == "name").iter_rows()}
-    counts = {code: n for _, _, code, _, _, _, n in frame.filter(pl.col("part") == "step").iter_rows()}
+    counts = {code: n for _, _, code, _, _, _, n, _ in frame.filter(pl.col("part") == "step").iter_rows()}
+    lines = frame.filter(pl.col("part") == "line").select(
+        pl.col("kind").alias("province"), pl.col("code").alias("batch"), pl.col("name_zh").alias("category"),
+        pl.col("name_en").alias("track"), pl.col("x").alias("control_score"))
     return {
         **_totals(cells, y),
         **{name: suppress_rows(_breakdown(cells, dim, names), min_cell) for name, dim in BREAKDOWNS.items()},
         "checkin": {s: int(counts.get(s, 0)) for s in CHECKIN_STEPS},
         "notices": _notices(store, y, now, notice_days, names),
-        "quality": quality_part(store, y, names, min_cell),  # 生源质量: metrics/enrollment_quality.py
+        "quality": quality_part(cells, lines, names, min_cell),  # 生源质量: metrics/enrollment_quality.py
     }
 
 

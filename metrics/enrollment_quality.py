@@ -245,8 +245,8 @@ def figures(store: SqlStore, year: int, *, min_cell: int = MIN_CELL) -> dict[str
 
 def part(store: SqlStore, year: int, catalogue: Mapping[tuple[str, str], tuple[str, ...]],
          min_cell: int = MIN_CELL) -> dict[str, Any]:
-    """The snapshot part ``enrollment.quality`` of ``year`` (one statement; ``catalogue``:
-    (kind, code) → (name_zh, name_en, …), the names the section already read)::
+    """The snapshot part ``enrollment.quality`` of ``year`` read on its own (one statement; the
+    live section computes the same with :func:`part_of`, from what it has read already)::
 
         avg_margin  the season's average margin over its admitted candidates with a line
                     (null without any, or when the season has fewer than ``min_cell`` admitted)
@@ -272,6 +272,38 @@ def part(store: SqlStore, year: int, catalogue: Mapping[tuple[str, str], tuple[s
         """,
         {"y": year},
     )
+    return _ranked(frame, catalogue, min_cell)
+
+
+#: the control lines of year ``{y}``, as :func:`part_of` takes them (a subquery the live
+#: section folds into a statement it runs anyway)
+LINES = ("SELECT toString(province) AS province, toString(batch) AS batch, toString(category) AS category, "
+         "toString(track) AS track, control_score FROM enrollment_control_line FINAL WHERE year = {y:UInt16}")
+
+
+def part_of(cells: pl.DataFrame, lines: pl.DataFrame, catalogue: Mapping[tuple[str, str], tuple[str, ...]],
+            min_cell: int = MIN_CELL) -> dict[str, Any]:
+    """:func:`part` from the live section's plan cells (``province_key, batch_key,
+    category_key, track_key, admitted, score_sum``: admitted candidates and the sum of their
+    scores per cell) and the year's control lines (:data:`LINES`): a cell's margins sum to
+    ``score_sum − admitted × control_score``, so no candidate is read again."""
+    keys = ("province", "batch", "category", "track")
+    joined = (cells.select(*(pl.col(f"{k}_key").alias(k) for k in keys), "admitted", "score_sum")
+              .filter(pl.col("admitted") > 0)
+              .join(lines.select(*keys, pl.col("control_score").cast(pl.Float64)), on=list(keys), how="left"))
+    frame = (joined.group_by("province")
+             .agg(pl.col("admitted").sum(),
+                  pl.col("admitted").filter(pl.col("control_score").is_not_null()).sum().alias("with_line"),
+                  (pl.col("score_sum") - pl.col("admitted") * pl.col("control_score")).sum()
+                  .alias("margin_sum"))
+             .sort("province")
+             .select("province", "admitted", "with_line", "margin_sum"))
+    return _ranked(frame, catalogue, min_cell)
+
+
+def _ranked(frame: pl.DataFrame, catalogue: Mapping[tuple[str, str], tuple[str, ...]],
+            min_cell: int) -> dict[str, Any]:
+    """The part from ``province, admitted, with_line, margin_sum`` per province."""
     rows = []
     for province, admitted, with_line, margin_sum in frame.iter_rows():
         zh, en = tuple(catalogue.get(("province", province), (province, province)))[:2]

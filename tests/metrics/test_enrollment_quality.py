@@ -309,6 +309,16 @@ def test_crafted_part(crafted: tuple[Any, pl.DataFrame, pl.DataFrame]) -> None:
             r["name"], r["name_en"] = ("湖北", "Hubei") if r["province"] == "42" else (r["province"],) * 2
         assert got == approx(want), min_cell
     assert [r["province"] for r in enrollment_quality.part(store, 2025, {}, 1)["best"]] == ["42", "11"]
+    # the live section computes the same part from its plan cells and the lines it reads with
+    # the names (the corrected line, the returned and the withdrawn included)
+    for min_cell in (1, 3):
+        live = enrollment.live(store, ZONE, T0 + timedelta(days=60), year=2025, min_cell=min_cell)["quality"]
+        alone = enrollment_quality.part(store, 2025, {}, min_cell)
+        assert (live["avg_margin"], live["with_line"]) == approx((alone["avg_margin"], alone["with_line"]))
+        for side in ("best", "worst"):
+            assert [(r["province"], r["admitted"]) for r in live[side]] == \
+                [(r["province"], r["admitted"]) for r in alone[side]]
+            assert [r["avg_margin"] for r in live[side]] == approx([r["avg_margin"] for r in alone[side]])
     assert enrollment_quality.part(store, 2031, {}, 1) == {"avg_margin": None, "with_line": 0, "best": [],
                                                           "worst": []}
 
