@@ -71,8 +71,22 @@ def _per_candidate(store: SqlStore, detail: bool = True) -> str:
     wins; two events equal in both name the same status, so no further tie-break is needed."""
     columns = ("candidate_key", "status", "province", "ts", *(("batch", "major") if detail else ()))
     admitted = _candidates(store, columns, "year = {y:UInt16}")
-    rank = f"indexOf([{', '.join(repr(s) for s in STATUSES)}], toString(status))"
+    rank = "toUInt8(status)"  # the stored enum numbers STATUSES from 1, in their order
     packed = f"toUInt64(toUnixTimestamp64Milli(ts)) * 8 + {rank}"
+    if not detail:
+        # the counts need only the latest status and its time: one max() of the packed value
+        # per candidate (its time is the packed value's ÷ 8), the admitted candidates — fewer
+        # than their notice events — as the join's built side
+        statuses = ", ".join(repr(s) for s in ("", *STATUSES))
+        return f"""
+        SELECT toString(a.province) AS province, toUInt8(a.province) AS province_ord,
+               toUnixTimestamp64Milli(a.ts) AS admitted_ms,
+               [{statuses}][n.p % 8 + 1] AS notice, intDiv(n.p, 8) AS notice_ms
+        FROM (SELECT candidate_key, max({packed}) AS p FROM enrollment_notice
+              WHERE year = {{y:UInt16}} GROUP BY candidate_key) AS n
+        RIGHT JOIN ({admitted}) AS a ON n.candidate_key = a.candidate_key
+        WHERE a.status = 'admitted'
+    """
     order = f"({packed}, cityHash64(event_id))"
     extra = (f""",
                    argMaxIf(ifNull(carrier, ''), {order}, ifNull(carrier, '') != '') AS carrier,
