@@ -27,6 +27,8 @@ admissions role's page and export only, never for the snapshot.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -75,13 +77,13 @@ def _per_candidate(store: SqlStore, detail: bool = True) -> str:
     packed = f"toUInt64(toUnixTimestamp64Milli(ts)) * 8 + {rank}"
     if not detail:
         # the counts need only the latest status and its time: one max() of the packed value
-        # per candidate (its time is the packed value's ÷ 8), the admitted candidates — fewer
-        # than their notice events — as the join's built side
-        statuses = ", ".join(repr(s) for s in ("", *STATUSES))
+        # per candidate (its status the value mod 8, 0 without a notice; its time the value
+        # ÷ 8), the admitted candidates — fewer than their notice events — as the join's built
+        # side, and numbers rather than words to carry
         return f"""
-        SELECT toString(a.province) AS province, toUInt8(a.province) AS province_ord,
-               toUnixTimestamp64Milli(a.ts) AS admitted_ms,
-               [{statuses}][n.p % 8 + 1] AS notice, intDiv(n.p, 8) AS notice_ms
+        SELECT toLowCardinality(toString(a.province)) AS province, toUInt8(a.province) AS province_ord,
+               toUnixTimestamp64Milli(a.ts) AS admitted_ms, toUInt8(n.p % 8) AS st,
+               intDiv(n.p, 8) AS notice_ms
         FROM (SELECT candidate_key, max({packed}) AS p FROM enrollment_notice
               WHERE year = {{y:UInt16}} GROUP BY candidate_key) AS n
         RIGHT JOIN ({admitted}) AS a ON n.candidate_key = a.candidate_key
@@ -128,42 +130,76 @@ def _params(year: int, now: datetime, days: NoticeDays) -> dict[str, Any]:
 Names = Mapping[tuple[str, str], tuple[str, str, str]]
 
 
+#: what tells whether a year's notices or admissions changed: the database (a store wiped
+#: and made anew is another) and the raw rows of the year's two streams (append-only: every
+#: accepted event adds one)
+_FINGERPRINT = """
+    SELECT (SELECT toString(uuid) FROM system.databases WHERE name = currentDatabase()),
+           (SELECT count() FROM enrollment_notice WHERE year = {y:UInt16}),
+           (SELECT count() FROM enrollment_admission WHERE year = {y:UInt16})
+"""
+_FRAMES: OrderedDict[tuple[Any, ...], pl.DataFrame] = OrderedDict()
+_FRAMES_LOCK = threading.Lock()
+
+
+def candidates_frame(store: SqlStore, year: int) -> pl.DataFrame:
+    """One row per admitted candidate of ``year``: ``province, province_ord, admitted_ms,
+    st`` (the notice status: 0 none, else its place in :data:`STATUSES` from 1) ``and
+    notice_ms`` (:func:`_per_candidate`). Read again only when the year's notices or
+    admissions changed (:data:`_FINGERPRINT`, one cheap statement): the funnel is recomputed
+    every tick or minute while notices change a few times a day, and the join of the year's
+    notices with its candidates is the enrollment section's costliest statement."""
+    key = (store.cluster, year, *store.rows(_FINGERPRINT, {"y": year})[0])
+    with _FRAMES_LOCK:
+        kept = _FRAMES.get(key)
+    if kept is not None:
+        return kept
+    frame = store.query(_per_candidate(store, detail=False), {"y": year})
+    with _FRAMES_LOCK:
+        _FRAMES[key] = frame
+        while len(_FRAMES) > 8:
+            _FRAMES.popitem(last=False)
+    return frame
+
+
 def by_province(store: SqlStore, year: int, now: datetime, days: NoticeDays = DEFAULT_DAYS,
                 names: Names | None = None) -> pl.DataFrame:
     """One row per province with admitted candidates, in code order: ``province, name,
-    name_en`` (from ``names``, else read with the counts; '' when the catalogue has none), the
-    stages (:data:`STAGES`) and the exception counts (:data:`KINDS`, prefixed ``ex_``), in one
-    query."""
-    stages = ", ".join([
-        "count() AS admitted", "countIf(notice != '') AS printed",
-        "countIf(notice IN ('mailed', 'delivered', 'returned')) AS mailed",
-        "countIf(notice = 'delivered') AS delivered", "countIf(notice = 'returned') AS returned",
-        *(f"countIf(kind = '{k}') AS ex_{k}" for k in KINDS),
-    ])
-    joined = names is None
-    name_zh, name_en = (("any(ifNull(r.name_zh, ''))", "any(ifNull(r.name_en, ''))") if joined
-                        else ("''", "''"))
-    join = ("LEFT JOIN (SELECT code, name_zh, name_en FROM ioc_reference FINAL WHERE kind = 'province') AS r "
-            "ON r.code = c.province" if joined else "")
-    frame = store.query(
-        f"""
-        SELECT c.province AS province, any(c.province_ord) AS ord, {name_zh} AS name, {name_en} AS name_en,
-               {stages}
-        FROM (SELECT *, {_exception_flags()} AS kind FROM ({_per_candidate(store, detail=False)})) AS c
-        {join}
-        GROUP BY c.province
-        ORDER BY ord
-        """,
-        _params(year, now, days),
-    )
+    name_en`` (from ``names``, else read from the catalogue; '' when it has none), the stages
+    (:data:`STAGES`) and the exception counts (:data:`KINDS`, prefixed ``ex_``), counted from
+    :func:`candidates_frame` as of ``now``."""
+    p = _params(year, now, days)
+    st = pl.col("st")
+    printed, mailed, delivered, returned = range(1, len(STATUSES) + 1)  # the stored enum's numbers
+    kind = (pl.when(st == returned).then(pl.lit("returned"))
+            .when((st == mailed) & (p["now"] - pl.col("notice_ms") >= p["undelivered"]))
+            .then(pl.lit("undelivered"))
+            .when((st == 0) & (p["now"] - pl.col("admitted_ms") >= p["unprinted"]))
+            .then(pl.lit("unprinted"))
+            .otherwise(pl.lit("")))
+    counted = (candidates_frame(store, year).with_columns(kind.alias("kind"))
+               .group_by("province")
+               .agg(pl.col("province_ord").first().alias("ord"),
+                    pl.len().alias("admitted"), (st >= printed).sum().alias("printed"),
+                    (st >= mailed).sum().alias("mailed"),
+                    (st == delivered).sum().alias("delivered"),
+                    (st == returned).sum().alias("returned"),
+                    *((pl.col("kind") == k).sum().alias(f"ex_{k}") for k in KINDS))
+               .sort("ord"))
+    counts = ("admitted", *STAGES[1:], *(f"ex_{k}" for k in KINDS))
+    counted = counted.with_columns(pl.col(c).cast(pl.UInt64) for c in counts)
     if names is None:
-        return frame
-    given = {code: (zh, en) for (kind, code), (zh, en, _) in names.items() if kind == "province"}
-    return frame.with_columns(
+        read = store.query("SELECT code, name_zh, name_en FROM ioc_reference FINAL WHERE kind = 'province'")
+        given = {c: (zh, en) for c, zh, en in read.iter_rows()}
+    else:
+        given = {code: (zh, en) for (k, code), (zh, en, _) in names.items() if k == "province"}
+    return counted.select(
+        "province", "ord",
         pl.col("province").replace_strict({c: zh for c, (zh, _) in given.items()}, default="",
                                           return_dtype=pl.String).alias("name"),
         pl.col("province").replace_strict({c: en for c, (_, en) in given.items()}, default="",
-                                          return_dtype=pl.String).alias("name_en"))
+                                          return_dtype=pl.String).alias("name_en"),
+        *counts)
 
 
 def live(store: SqlStore, year: int, now: datetime, days: NoticeDays = DEFAULT_DAYS,

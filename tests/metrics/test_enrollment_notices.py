@@ -142,6 +142,19 @@ def test_a_remailed_notice_is_delivered_when_it_arrives(seeded: Store) -> None:
     assert "EA00" not in text and "remailed" not in text and "EMS" not in text
 
 
+def test_the_kept_candidates_are_read_again_when_notices_or_admissions_arrive(seeded: Store) -> None:
+    """The per-candidate read is kept between computations while nothing of the year changed
+    (the funnel is recomputed far more often than notices arrive); a new event of either
+    stream is counted at the next computation."""
+    before = live(seeded, YEAR, NOW)["funnel"]
+    assert live(seeded, YEAR, NOW)["funnel"] == before
+    put(seeded, "enrollment.notice", [notice("unprinted", "printed", NOW - DAY, 9)])
+    assert live(seeded, YEAR, NOW)["funnel"] == {**before, "printed": before["printed"] + 1}
+    put(seeded, "enrollment.admission", [admit("newcomer", NOW - DAY)])
+    assert live(seeded, YEAR, NOW)["funnel"] == {**before, "printed": before["printed"] + 1,
+                                                 "admitted": before["admitted"] + 1}
+
+
 def test_an_empty_year_has_zero_counts(seeded: Store) -> None:
     assert live(seeded, YEAR - 1, NOW) == {"funnel": dict.fromkeys(STAGES, 0), "by_province": [],
                                            "exceptions": dict.fromkeys(KINDS, 0)}
