@@ -31,13 +31,13 @@ from ingest.site import load_site, store_reference
 from ingest.wal import WriteAheadLog
 from ingest.writer import Writer
 from ioc_app import read
-from ioc_app.access import EXTENSION as ACCESS
-from ioc_app.app import AUDIT_EXTENSION, create_app
+from ioc_app.app import create_app
 from ioc_app.migrate import migrate
 from ioc_app.permissions import PAGES, ROUTES
 from ioc_app.settings import DEFAULT_SITE, Settings, SettingsError, load_settings
 from ioc_app.storage import Store
-from tests.conftest import route_body, signed_in
+from tests.conftest import route_body
+from tests.ioc_app.test_small_cells import as_role, as_screen, fresh_client, trail
 
 YEAR = 2025
 T0 = datetime(2025, 7, 20, 2, 0, tzinfo=UTC)
@@ -109,34 +109,6 @@ def app(engine_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     store.close()
 
 
-def client_of(app: Any) -> Any:
-    client = app.server.test_client()
-    client.environ_base["REMOTE_ADDR"] = f"10.78.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
-    return client
-
-
-def as_role(app: Any, *roles: str) -> Any:
-    client = client_of(app)
-    signed_in(app, client, roles=roles, name="u" + uuid.uuid4().hex[:8])
-    return client
-
-
-def as_screen(app: Any, pages: tuple[str, ...]) -> Any:
-    client = client_of(app)
-    code = app.server.extensions[ACCESS].screens.offer("s" + uuid.uuid4().hex[:6], pages)
-    assert client.get(f"/wall/pair?code={code}").status_code == 303
-    return client
-
-
-def trail(app: Any, action: str) -> list[dict[str, Any]]:
-    rt = app.server.extensions[read.EXTENSION]
-    app.server.extensions[AUDIT_EXTENSION].drain()
-    rt.writer.flush_once(force=True)
-    frame = rt.store.query("SELECT actor, action, object, toString(result) AS result, detail FROM ioc_audit "
-                           "WHERE action = {a:String} ORDER BY ts", {"a": action})
-    return [{**r, "detail": orjson.loads(r["detail"])} for r in frame.to_dicts()]
-
-
 def plain(data: bytes) -> str:
     return orjson.dumps(orjson.loads(data)).decode()
 
@@ -158,7 +130,7 @@ def test_the_page_and_its_file_are_the_admissions_roles_alone(app: Any) -> None:
         assert routed.status_code == 403
         for fmt in ("csv", "xlsx"):
             assert client.get(f"{EXPORT}?year={YEAR}&format={fmt}").status_code == 403
-    assert client_of(app).get(f"{EXPORT}?year={YEAR}").status_code == 401
+    assert fresh_client(app).get(f"{EXPORT}?year={YEAR}").status_code == 401
     office = as_role(app, "admissions")
     assert office.get(PAGE).status_code == 200
 
