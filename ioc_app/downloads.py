@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import polars as pl
 
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: characters that make a spreadsheet read a cell as a formula (CSV injection)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;]+')
@@ -42,6 +43,39 @@ def display_width(value: Any) -> int:
 def looks_like_formula(text: str | None) -> bool:
     """Whether a spreadsheet would run ``text`` as a formula."""
     return text is not None and text.startswith(FORMULA_START)
+
+
+def put_cell(ws: Any, row: int, col: int, value: Any) -> Any:
+    """Write one cell of an XLSX sheet; text is always a string cell, never a formula."""
+    cell = ws.cell(row=row, column=col, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+        if looks_like_formula(value):
+            cell.quotePrefix = True  # Excel keeps it text even when the cell is edited
+    return cell
+
+
+def about_sheet(wb: Any, title: str, lines: list[tuple[str, Any]]) -> Any:
+    """The sheet that states what a file holds: a bold label and its value per line."""
+    from openpyxl.styles import Font
+
+    info = wb.create_sheet(title)
+    for i, (label, value) in enumerate(lines, start=1):
+        put_cell(info, i, 1, label).font = Font(bold=True)
+        if value is not None:
+            put_cell(info, i, 2, value)
+    info.column_dimensions["A"].width = max(display_width(label) for label, _ in lines) + 2
+    info.column_dimensions["B"].width = min(max(display_width(v) for _, v in lines if v is not None) + 2, 100)
+    return info
+
+
+def workbook_bytes(wb: Any, title: str, creator: str) -> bytes:
+    """The workbook saved, with its title and creator in the document's properties."""
+    wb.properties.title = title
+    wb.properties.creator = creator
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
 
 
 def guard_text(text: str | None) -> str | None:

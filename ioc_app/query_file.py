@@ -23,7 +23,6 @@ from ioc_app.downloads import display_width, looks_like_formula
 from layouts.i18n import CATALOGUE, t
 from metrics.query import DOMAINS, QuerySpec, comparison_range
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: the most rows an Excel download holds: a styled cell costs about 14 µs of CPU, so 50,000
 #: rows of eight columns take some 6 s of a web process's time (the CSV has no such limit)
 XLSX_MAX_ROWS = 50_000

@@ -31,7 +31,6 @@ carry the latest admissions; it costs two queries over one year's partition.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -45,7 +44,16 @@ from flask import Blueprint, Response, request
 from ingest.enrollment import BATCHES, CATEGORIES, PROVINCES, YEAR
 from ingest.site import Site
 from ioc_app import audit
-from ioc_app.downloads import attachment, csv_bytes, display_width, guard_columns, looks_like_formula
+from ioc_app.downloads import (
+    XLSX_TYPE,
+    about_sheet,
+    attachment,
+    csv_bytes,
+    display_width,
+    guard_columns,
+    put_cell,
+    workbook_bytes,
+)
 from ioc_app.runtime import runtime as current_runtime
 from ioc_app.storage import StoreError
 from ioc_app.web import failure, refusal
@@ -70,7 +78,6 @@ SINGLE = ("year", "format", "lang")
 #: codes, checked against the catalogue and the year's data
 ENUMS: dict[str, tuple[str, ...]] = {"province": PROVINCES, "batch": BATCHES, "category": CATEGORIES}
 YEARS = (int(YEAR.min or 2000), int(YEAR.max or 2100))
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: codes named in an error message before "…"
 LISTED = 40
 MAX_STEM = 120
@@ -211,16 +218,6 @@ def _csv(table: pl.DataFrame, lang: str) -> bytes:
     return csv_bytes(out.rename(dict(zip(out.columns, _headers(lang), strict=True))))
 
 
-def _put(ws: Any, row: int, col: int, value: Any) -> Any:
-    """Write one cell; text is always a string cell, never a formula."""
-    cell = ws.cell(row=row, column=col, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"
-        if looks_like_formula(value):
-            cell.quotePrefix = True  # Excel keeps it text even when the cell is edited
-    return cell
-
-
 def _xlsx(table: pl.DataFrame, totals: dict[str, Any], about: list[tuple[str, Any]], lang: str) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -232,7 +229,7 @@ def _xlsx(table: pl.DataFrame, totals: dict[str, Any], about: list[tuple[str, An
     bold = Font(bold=True)
     widths = [display_width(h) for h in _headers(lang)]
     for j, header in enumerate(_headers(lang), start=1):
-        cell = _put(ws, 1, j, header)
+        cell = put_cell(ws, 1, j, header)
         cell.font = bold
         cell.fill = PatternFill("solid", fgColor="DDE6F3")
         cell.alignment = Alignment(horizontal="center", vertical="center")
@@ -241,7 +238,7 @@ def _xlsx(table: pl.DataFrame, totals: dict[str, Any], about: list[tuple[str, An
         for j, value in enumerate(values, start=1):
             if value is None:
                 continue
-            cell = _put(ws, i, j, value)
+            cell = put_cell(ws, i, j, value)
             if kinds[j - 1] != "text":
                 cell.number_format = NUMBER_FORMATS[kinds[j - 1]]
             widths[j - 1] = max(widths[j - 1], display_width(value))
@@ -252,25 +249,15 @@ def _xlsx(table: pl.DataFrame, totals: dict[str, Any], about: list[tuple[str, An
     top = Border(top=Side(style="thin"))
     for j, (column, _, kind) in enumerate(COLUMNS, start=1):
         value = t("export.total", lang) if j == 1 else totals.get(column)
-        cell = _put(ws, total_row, j, value) if value is not None else ws.cell(row=total_row, column=j)
+        cell = put_cell(ws, total_row, j, value) if value is not None else ws.cell(row=total_row, column=j)
         cell.font, cell.border = bold, top
         if kind != "text":
             cell.number_format = NUMBER_FORMATS[kind]
     for j, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 8), 48)
 
-    info = wb.create_sheet(t("export.about_sheet", lang))
-    for i, (label, value) in enumerate(about, start=1):
-        _put(info, i, 1, label).font = bold
-        if value is not None:
-            _put(info, i, 2, value)
-    info.column_dimensions["A"].width = max(display_width(label) for label, _ in about) + 2
-    info.column_dimensions["B"].width = min(max(display_width(v) for _, v in about if v is not None) + 2, 100)
-    wb.properties.title = t("export.sheet", lang)
-    wb.properties.creator = t("app.title", lang)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    about_sheet(wb, t("export.about_sheet", lang), about)
+    return workbook_bytes(wb, t("export.sheet", lang), t("app.title", lang))
 
 
 # --------------------------------------------------------------------------- the words around it

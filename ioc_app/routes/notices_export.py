@@ -19,7 +19,6 @@ Text cells are guarded against formula injection (:mod:`ioc_app.downloads`). Err
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,7 +30,16 @@ from flask import Blueprint, Response, request
 
 from ingest.enrollment import YEAR
 from ioc_app import audit
-from ioc_app.downloads import attachment, csv_bytes, display_width, guard_columns, looks_like_formula
+from ioc_app.downloads import (
+    XLSX_TYPE,
+    about_sheet,
+    attachment,
+    csv_bytes,
+    display_width,
+    guard_columns,
+    put_cell,
+    workbook_bytes,
+)
 from ioc_app.notices import notice_days
 from ioc_app.runtime import runtime as current_runtime
 from ioc_app.storage import StoreError
@@ -46,7 +54,6 @@ notices_export = Blueprint("ioc_notices_export", __name__, url_prefix="/api/v1")
 FORMATS = ("xlsx", "csv")
 PARAMETERS = ("year", "kind", "format", "lang")
 YEARS = (int(YEAR.min or 2000), int(YEAR.max or 2100))
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: the file's columns: name in the frame, catalogue key of its header
 COLUMNS = (("kind_name", "notices.col_kind"), ("candidate_key", "notices.col_candidate"),
            ("province", "export.col_province_code"), ("province_name", "export.col_province"),
@@ -119,15 +126,6 @@ def labelled(rows: pl.DataFrame, lang: str, zone: Any) -> pl.DataFrame:
     ).select(c for c, _ in COLUMNS)
 
 
-def _put(ws: Any, row: int, col: int, value: Any) -> Any:
-    cell = ws.cell(row=row, column=col, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"
-        if looks_like_formula(value):
-            cell.quotePrefix = True
-    return cell
-
-
 def _sheet(ws: Any, table: pl.DataFrame, lang: str) -> None:
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -135,12 +133,12 @@ def _sheet(ws: Any, table: pl.DataFrame, lang: str) -> None:
     headers = [t(key, lang) for _, key in COLUMNS]
     widths = [display_width(h) for h in headers]
     for j, header in enumerate(headers, start=1):
-        cell = _put(ws, 1, j, header)
+        cell = put_cell(ws, 1, j, header)
         cell.font, cell.fill = Font(bold=True), PatternFill("solid", fgColor="DDE6F3")
     for i, values in enumerate(table.iter_rows(), start=2):
         for j, value in enumerate(values, start=1):
             if value is not None:
-                _put(ws, i, j, value)
+                put_cell(ws, i, j, value)
                 widths[j - 1] = max(widths[j - 1], display_width(value))
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{table.height + 1}"
@@ -151,24 +149,14 @@ def _sheet(ws: Any, table: pl.DataFrame, lang: str) -> None:
 def xlsx(table: pl.DataFrame, kinds: Sequence[str], about: list[tuple[str, Any]], lang: str) -> bytes:
     """One sheet per list (its name), then the sheet stating the year, list, time and rules."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     wb = Workbook()
     wb.remove(wb.active)
     for kind in kinds:
         name = t(f"notices.kind_{kind}", lang)
         _sheet(wb.create_sheet(name[:31]), table.filter(pl.col("kind_name") == name), lang)
-    info = wb.create_sheet(t("export.about_sheet", lang))
-    for i, (label, value) in enumerate(about, start=1):
-        _put(info, i, 1, label).font = Font(bold=True)
-        _put(info, i, 2, value)
-    info.column_dimensions["A"].width = 16
-    info.column_dimensions["B"].width = 100
-    wb.properties.title = t("notices.sheet", lang)
-    wb.properties.creator = t("app.title", lang)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    about_sheet(wb, t("export.about_sheet", lang), about)
+    return workbook_bytes(wb, t("notices.sheet", lang), t("app.title", lang))
 
 
 def about(year: int, kind: str | None, rows: int, made: datetime, days: NoticeDays, lang: str

@@ -17,7 +17,6 @@ run as formulas (``ioc_app.downloads``). Not cached: a person asks for it, seldo
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -29,7 +28,16 @@ from flask import Blueprint, Response, request
 
 from ioc_app import audit
 from ioc_app.access import principal
-from ioc_app.downloads import attachment, csv_bytes, display_width, guard_columns, looks_like_formula
+from ioc_app.downloads import (
+    XLSX_TYPE,
+    about_sheet,
+    attachment,
+    csv_bytes,
+    display_width,
+    guard_columns,
+    put_cell,
+    workbook_bytes,
+)
 from ioc_app.runtime import runtime as current_runtime
 from ioc_app.storage import StoreError
 from ioc_app.web import failure, refusal
@@ -43,7 +51,6 @@ quality_export = Blueprint("ioc_quality_export", __name__, url_prefix="/api/v1")
 
 PARAMETERS = ("year", "table", "format", "lang")
 FORMATS = ("xlsx", "csv")
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 YEARS = (2000, 2100)
 
 
@@ -118,15 +125,6 @@ def _dtype(kind: str) -> Any:
     return pl.String
 
 
-def _put(ws: Any, row: int, col: int, value: Any) -> Any:
-    cell = ws.cell(row=row, column=col, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"
-        if looks_like_formula(value):
-            cell.quotePrefix = True
-    return cell
-
-
 def _sheet(ws: Any, rows: list[dict[str, Any]], table: str, lang: str, min_cell: int) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -135,7 +133,7 @@ def _sheet(ws: Any, rows: list[dict[str, Any]], table: str, lang: str, min_cell:
     kinds = [kind for _, _, kind in COLUMNS[table]]
     widths = [display_width(h) for h in headers]
     for j, header in enumerate(headers, start=1):
-        cell = _put(ws, 1, j, header)
+        cell = put_cell(ws, 1, j, header)
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDE6F3")
         cell.alignment = Alignment(horizontal="center", vertical="center")
@@ -143,7 +141,7 @@ def _sheet(ws: Any, rows: list[dict[str, Any]], table: str, lang: str, min_cell:
         for j, value in enumerate(values, start=1):
             if value is None:
                 continue
-            cell = _put(ws, i, j, value)
+            cell = put_cell(ws, i, j, value)
             if kinds[j - 1] in NUMBER_FORMATS:
                 cell.number_format = NUMBER_FORMATS[kinds[j - 1]]
             widths[j - 1] = max(widths[j - 1], display_width(value))
@@ -156,7 +154,6 @@ def _sheet(ws: Any, rows: list[dict[str, Any]], table: str, lang: str, min_cell:
 def _xlsx(tables: dict[str, list[dict[str, Any]]], about: list[tuple[str, Any]], lang: str, min_cell: int
           ) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     wb = Workbook()
     first = True
@@ -165,18 +162,8 @@ def _xlsx(tables: dict[str, list[dict[str, Any]]], about: list[tuple[str, Any]],
         first = False
         ws.title = t(f"quality.t_{table}", lang).replace("×", "x")[:31]
         _sheet(ws, rows, table, lang, min_cell)
-    info = wb.create_sheet(t("export.about_sheet", lang))
-    for i, (label, value) in enumerate(about, start=1):
-        _put(info, i, 1, label).font = Font(bold=True)
-        if value is not None:
-            _put(info, i, 2, value)
-    info.column_dimensions["A"].width = max(display_width(label) for label, _ in about) + 2
-    info.column_dimensions["B"].width = 100
-    wb.properties.title = t("quality.report_name", lang)
-    wb.properties.creator = t("app.title", lang)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    about_sheet(wb, t("export.about_sheet", lang), about)
+    return workbook_bytes(wb, t("quality.report_name", lang), t("app.title", lang))
 
 
 def _about(year: int, tables: dict[str, list[dict[str, Any]]], lang: str, generated: datetime, exact: bool,

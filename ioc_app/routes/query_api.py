@@ -20,8 +20,8 @@ import polars as pl
 from flask import Blueprint, Flask, Response, current_app, request
 
 from ioc_app import audit, query_file
-from ioc_app.downloads import attachment, csv_bytes, guard_columns
-from ioc_app.query_file import XLSX_TYPE, xlsx_bytes
+from ioc_app.downloads import XLSX_TYPE, attachment, csv_bytes, guard_columns
+from ioc_app.query_file import xlsx_bytes
 from ioc_app.query_service import EXTENSION, QueryState, answer, init_query_service, json_body, local
 from ioc_app.settings import Settings
 from ioc_app.storage import Store, StoreError
