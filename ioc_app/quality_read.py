@@ -55,23 +55,11 @@ def quality_figures(year: int) -> dict[str, Any] | None:
     """Every table of the page for ``year`` (``metrics.enrollment_quality.figures``) under the
     asker's rule, or None while the store is away; audited. Refused (PermissionError) to
     anyone without ``quality``: the gate checked it already, this asks again."""
-    from ioc_app import audit
-    from ioc_app.access import principal
-    from ioc_app.storage import Store, StoreError
+    from ioc_app.desk import audited_read
     from metrics import enrollment_quality
 
-    if not principal().may("quality"):
-        raise PermissionError("the source-quality figures need the quality permission")
-    rt = current_app.extensions[EXTENSION]
     min_cell = quality_min_cell()
     detail = {"year": year, "exact": min_cell == 1, "min_cell": min_cell}
-    try:
-        with Store.origin("request"):
-            figures = enrollment_quality.figures(rt.store, year, min_cell=min_cell)
-    except StoreError as exc:
-        log.warning("event=read.quality_failed year=%d error=%r", year, str(exc)[:200])
-        audit.record("enrollment.quality_view", object=f"enrollment/{year}", result="unavailable",
-                     detail=detail)
-        return None
-    audit.record("enrollment.quality_view", object=f"enrollment/{year}", detail=detail)
-    return figures
+    return audited_read("quality", "the source-quality figures need the quality permission",
+                        "enrollment.quality_view", year, detail,
+                        lambda store: enrollment_quality.figures(store, year, min_cell=min_cell))

@@ -342,27 +342,20 @@ def exact_enrollment(year: int | None = None) -> dict[str, Any] | None:
     so a page that called it by mistake gets nothing rather than exact scores."""
     from datetime import UTC
 
-    from ioc_app import audit
-    from ioc_app.storage import Store, StoreError
+    from ioc_app.desk import audited_read
     from metrics import enrollment, small_cells
 
-    if not may("exact_cells"):
-        raise PermissionError("exact figures need the admissions role's exact_cells permission")
     rt = current_app.extensions[EXTENSION]
     y = year if year is not None else enrollment.admission_year(rt.settings.zone, datetime.now(UTC))
-    try:
-        with Store.origin("request"):
-            figures = enrollment.exact(rt.store, y)
-    except StoreError as exc:
-        log.warning("event=read.exact_failed year=%d error=%r", y, str(exc)[:200])
-        audit.record("enrollment.exact_view", object=f"enrollment/{y}", result="unavailable",
-                     detail={"year": y})
-        return None
-    small = sum(1 for name in enrollment.BREAKDOWNS for r in figures[name]
-                if small_cells.hidden(r, rt.settings.min_cell))
-    audit.record("enrollment.exact_view", object=f"enrollment/{y}",
-                 detail={"year": y, "small_groups": small, "min_cell": rt.settings.min_cell})
-    return figures
+    rule = rt.settings.min_cell
+
+    def small(figures: dict[str, Any]) -> dict[str, Any]:
+        return {"small_groups": sum(1 for name in enrollment.BREAKDOWNS for r in figures[name]
+                                    if small_cells.hidden(r, rule)), "min_cell": rule}
+
+    return audited_read("exact_cells", "exact figures need the admissions role's exact_cells permission",
+                        "enrollment.exact_view", y, {"year": y}, lambda store: enrollment.exact(store, y),
+                        small)
 
 
 # ---- the admissions office's status lookup (考生录取状态查询; ioc_app/lookup.py) ----------------
