@@ -19,6 +19,8 @@ from ioc_app import __version__, roles
 from ioc_app.access import EXTENSION, Access
 from ioc_app.audit import attach_server as attach_audit
 from ioc_app.auth import TokenBook
+from ioc_app.backup_schedule import BackupSchedule
+from ioc_app.buffer_ship import start_shipping
 from ioc_app.core import SnapshotCore, domains
 from ioc_app.feed import RedisFeed
 from ioc_app.gate import install as install_gate
@@ -279,10 +281,12 @@ def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCor
                 log.info("event=deadletter.retention days=%d", settings.deadletter_days)
     except StoreError as exc:  # the store may be away at start: the next start applies it
         log.warning("event=history.retention_unchanged error=%r", str(exc)[:200])
-    return SnapshotCore(store, settings.zone, tick_s=settings.tick_s, redis=redis_client,
+    core = SnapshotCore(store, settings.zone, tick_s=settings.tick_s, redis=redis_client,
                         rules=rules, trigger=settings.core_trigger,
                         domains=domains(settings.min_cell, NoticeDays(settings.notice_undelivered_days,
                                                                       settings.notice_unprinted_days)))
+    core.backups = BackupSchedule(settings, core.leader)  # the leader's scheduled backups
+    return core
 
 
 def _start_scheduler(settings: Settings, site: Site, pipeline: Pipeline,
@@ -301,5 +305,6 @@ def _start_scheduler(settings: Settings, site: Site, pipeline: Pipeline,
                                      runtime.in_flight)
     if core is not None:
         core.schedule(scheduler)
+    start_shipping(settings, runtime.pipeline.buffer, scheduler)  # the local buffer, off-disk
     scheduler.start()
     return scheduler

@@ -101,6 +101,8 @@ def content_digest(snapshot: dict[str, Any]) -> bytes:
     stable = {k: v for k, v in snapshot.items() if k not in VOLATILE}
     stable["freshness"] = {name: {k: v for k, v in f.items() if k != "lag_s"}
                            for name, f in snapshot.get("freshness", {}).items()}
+    if isinstance(snapshot.get("backup"), dict):
+        stable["backup"] = {k: v for k, v in snapshot["backup"].items() if k != "lag_s"}
     network = snapshot.get("network")
     if isinstance(network, dict) and isinstance(network.get("links"), list):
         stable["network"] = {**network, "links": [{k: v for k, v in link.items() if k != "age_s"}
@@ -162,6 +164,8 @@ class SnapshotCore:
         if trigger not in ("commit", "tick"):
             raise ValueError(f"trigger must be 'commit' or 'tick', not {trigger!r}")
         self.trigger = CommitTrigger(self) if trigger == "commit" else None
+        #: scheduled backups (``ioc_app.backup_schedule``): run by the leader, shown as ``backup``
+        self.backups: Any = None
 
     @property
     def freshness_section(self) -> dict[str, dict[str, Any]] | None:
@@ -300,6 +304,8 @@ class SnapshotCore:
             "freshness": kept["freshness"],
             **sections,
         }
+        if self.backups is not None:
+            snapshot["backup"] = self.backups.section(now)
         snapshot["alerts"] = self.book.evaluate(snapshot, now, self._baselines)
         return snapshot
 
@@ -360,6 +366,8 @@ class SnapshotCore:
         """
         from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 
+        if self.backups is not None and scheduler is not None:
+            self.backups.schedule(scheduler)
         if self.trigger is not None:
             trigger = self.trigger.start()
             if scheduler is not None:  # the trigger stops with the scheduler, like the jobs would

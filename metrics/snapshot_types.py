@@ -407,6 +407,25 @@ class Alert(TypedDict):
     threshold: float | None
 
 
+class LastBackup(TypedDict):
+    id: str
+    kind: str  # full | incremental
+    at: str  # when it was taken (RFC 3339, UTC)
+    cutoff: str  # events acknowledged before it are in it
+    size_bytes: int
+
+
+class BackupState(TypedDict):
+    """``backup``: the newest good backup and its age (scheduled backups, ``backup_stale``)."""
+
+    enabled: bool
+    last_good: LastBackup | None
+    lag_s: float | None  # seconds since its cut-off
+    stale: bool
+    stale_after_s: int | None
+    error: str | None  # the last scheduled run's failure, None after a success
+
+
 class Snapshot(TypedDict):
     """The whole document (``GET /api/v1/snapshot``)."""
 
@@ -422,4 +441,6 @@ class Snapshot(TypedDict):
     network: Network
     service: Service
     enrollment: Enrollment
+    #: where the core runs scheduled backups
+    backup: NotRequired[BackupState]
     alerts: list[Alert]
