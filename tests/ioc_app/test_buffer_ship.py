@@ -1,0 +1,135 @@
+"""Shipping the write-ahead log to the backup directory (ioc_app/buffer_ship.py): what is
+shipped comes back after the disk is lost, encrypted, once, and the log keeps every segment
+until it is shipped."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from ingest import wal as wal_mod
+from ingest.wal import WriteAheadLog
+from ioc_app.buffer_ship import ShipError, Shipper, _key, chunks, replay_shipped, ship_dir
+from ioc_app.settings import Settings
+
+STREAM = "gate_pass"
+
+
+def settings_in(tmp: Path) -> Settings:
+    return Settings(clickhouse_url=f"chdb://{tmp / 'store'}", demo=False,
+                    tokens_file=str(tmp / "tokens.toml"), roles_file=str(tmp / "roles.toml"))
+
+
+def frame(i: int) -> pl.DataFrame:
+    return pl.DataFrame({"event_id": [f"secret-event-{i}-{j}" for j in range(3)], "n": [i, i, i]})
+
+
+def ids(wal: WriteAheadLog) -> list[str]:
+    return [e for r in wal.log(STREAM).pending_records() for e in r.frame["event_id"].to_list()]
+
+
+def test_what_was_shipped_comes_back_after_the_disk_is_lost(tmp_path: Path) -> None:
+    settings = settings_in(tmp_path)
+    wal = WriteAheadLog(settings.wal_dir)
+    shipper = Shipper(wal, ship_dir(settings), _key(settings))
+    for i in range(3):
+        wal.log(STREAM).append(frame(i))
+    assert shipper.ship_once() > 0
+    for i in range(3, 5):
+        wal.log(STREAM).append(frame(i))
+    assert shipper.ship_once() > 0
+    assert shipper.ship_once() == 0  # nothing new: no empty chunk
+    before = ids(wal)
+    wal.close()
+    shipped = chunks(ship_dir(settings) / STREAM)
+    assert len(shipped) == 2 and shipped[0][1] == shipped[1][0]  # contiguous byte ranges
+    assert all(b"secret-event" not in p.read_bytes() for _s, _e, p in shipped)  # encrypted
+
+    shutil.rmtree(settings.wal_dir)  # the server's disk is gone
+    added = replay_shipped(settings)
+    assert added == {STREAM: shipped[-1][1]}
+    restored = WriteAheadLog(settings.wal_dir)
+    assert ids(restored) == before == [f"secret-event-{i}-{j}" for i in range(5) for j in range(3)]
+    restored.close()
+
+
+def test_the_replay_adds_only_what_the_restored_log_lacks(tmp_path: Path) -> None:
+    settings = settings_in(tmp_path)
+    wal = WriteAheadLog(settings.wal_dir)
+    shipper = Shipper(wal, ship_dir(settings), _key(settings))
+    for i in range(2):
+        wal.log(STREAM).append(frame(i))
+    shipper.ship_once()
+    backup = tmp_path / "as-backed-up"
+    shutil.copytree(settings.wal_dir, backup, ignore=shutil.ignore_patterns("owner.lock"))
+    for i in range(2, 4):
+        wal.log(STREAM).append(frame(i))
+        shipper.ship_once()
+    before = ids(wal)
+    wal.close()
+
+    shutil.rmtree(settings.wal_dir)
+    shutil.copytree(backup, settings.wal_dir)  # the backup's log, then the shipped tail
+    replay_shipped(settings)
+    restored = WriteAheadLog(settings.wal_dir)
+    assert ids(restored) == before  # every event once
+    restored.close()
+
+
+def test_a_record_being_written_is_shipped_whole_next_time(tmp_path: Path) -> None:
+    settings = settings_in(tmp_path)
+    wal = WriteAheadLog(settings.wal_dir)
+    shipper = Shipper(wal, ship_dir(settings), _key(settings))
+    wal.log(STREAM).append(frame(0))
+    seg = sorted((settings.wal_dir / STREAM).glob("*.seg"))[-1]
+    whole = seg.stat().st_size
+    with open(seg, "ab") as fh:  # half a record, as a reader may see one mid-write
+        fh.write(b"IW\x00\x01")
+    assert shipper.ship_once() == whole
+    wal.close()
+
+
+def test_the_log_keeps_segments_until_they_are_shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(wal_mod, "SEGMENT_BYTES", 200)  # a segment per record or two
+
+    def fill(wal: WriteAheadLog) -> Path:
+        log = wal.log(STREAM)
+        for i in range(6):
+            log.append(frame(i))
+        first = sorted(log.dir.glob("*.seg"))[0]
+        log.confirm(log.pending_records())  # the store has everything
+        return first
+
+    plain = WriteAheadLog(tmp_path / "plain")
+    assert not fill(plain).exists()  # unshipped: confirmed segments go at once
+    plain.close()
+
+    settings = settings_in(tmp_path)
+    wal = WriteAheadLog(settings.wal_dir)
+    shipper = Shipper(wal, ship_dir(settings), _key(settings))
+    first = fill(wal)
+    assert first.exists()  # confirmed, not shipped: kept
+    shipper.ship_once()
+    log = wal.log(STREAM)
+    log.append(frame(9))
+    log.confirm(log.pending_records())
+    assert not first.exists()  # shipped and confirmed: gone
+    wal.close()
+
+
+def test_chunks_under_another_key_are_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    settings = settings_in(tmp_path)
+    wal = WriteAheadLog(settings.wal_dir)
+    shipper = Shipper(wal, ship_dir(settings), _key(settings))
+    wal.log(STREAM).append(frame(0))
+    shipper.ship_once()
+    wal.close()
+    shutil.rmtree(settings.wal_dir)
+    key_file = next(p for p in tmp_path.glob("*.key"))
+    key_file.write_text("c29tZSBvdGhlciBrZXkgZW50aXJlbHkgZGlmZmVyZW50IQ==\n")  # another site's key
+    with pytest.raises(ShipError, match="IOC_BACKUP_KEY_FILE"):
+        replay_shipped(settings)
+    assert not settings.wal_dir.exists()
