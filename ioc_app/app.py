@@ -285,7 +285,7 @@ def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCor
                         rules=rules, trigger=settings.core_trigger,
                         domains=domains(settings.min_cell, NoticeDays(settings.notice_undelivered_days,
                                                                       settings.notice_unprinted_days)))
-    core.backups = BackupSchedule(settings, core.leader)  # the leader's scheduled backups
+    core.backups = BackupSchedule(settings, core.leader, store=store)  # the leader's scheduled backups
     return core
 
 

@@ -137,10 +137,11 @@ def size_of(manifest: Any) -> int:
 class BackupSchedule:
     """The scheduled backup job, its retention, and the newest good backup for the snapshot."""
 
-    def __init__(self, settings: Settings, leader: Any, *, root: Path | None = None,
+    def __init__(self, settings: Settings, leader: Any, *, store: Any = None, root: Path | None = None,
                  policy: Policy | None = None) -> None:
         self.settings = settings
         self.leader = leader
+        self.store = store  # the process's own store (the embedded engine opens once per process)
         self.root = root or backup_root(settings)
         self.policy = policy or Policy.of(settings)
         self.started = time.time()
@@ -175,8 +176,8 @@ class BackupSchedule:
                 kind, base = step
                 started = time.perf_counter()
                 dest = self.root / now.astimezone(UTC).strftime(f"%Y%m%dT%H%M%SZ-{kind}")
-                manifest = take_backup(self.settings, dest,
-                                       base=None if base is None else where(self.root, base), now=now)
+                on = None if base is None else where(self.root, base)
+                manifest = take_backup(self.settings, dest, base=on, now=now, store=self.store)
                 log.info("event=backup.taken id=%s kind=%s bytes=%d ms=%.0f", manifest.id, manifest.kind,
                          size_of(manifest), (time.perf_counter() - started) * 1e3)
                 self._newest, self._read_at, self.last_error = manifest, time.monotonic(), None

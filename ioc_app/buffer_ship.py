@@ -273,3 +273,34 @@ def _confirmed(stream_dir: Path) -> int:
         return int(json.loads((stream_dir / "checkpoint.json").read_text())["confirmed"])
     except (FileNotFoundError, KeyError, ValueError):
         return 0
+
+
+def cmd_restore_buffer(settings: Settings, args: Any) -> int:
+    """``restore-buffer``: after ``restore --from``, put back the events shipped after that
+    backup (the server stopped)."""
+    import sys
+
+    from ingest.wal import WalBusy
+
+    source = Path(args.from_dir).expanduser() if args.from_dir else ship_dir(settings)
+    if not source.is_dir():
+        print(f"ioc: no shipped buffer in {source}: give --from <backup dir>/{SHIP_DIR}", file=sys.stderr)
+        return 1
+    try:
+        WriteAheadLog(settings.wal_dir).close()  # refuses while the server owns the buffer
+        added = replay_shipped(settings, source)
+    except (ShipError, WalBusy) as exc:
+        print(f"ioc: {exc}", file=sys.stderr)
+        return 1
+    total = sum(added.values())
+    print(f"added {total:,} bytes of shipped events to the buffer in {settings.wal_dir} "
+          f"({len(added)} streams); the server stores them when it starts")
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    rb = sub.add_parser("restore-buffer", help="after restore: put back the events shipped after that "
+                                               "backup (server stopped); see docs/operations-backup-rpo.md")
+    rb.add_argument("--from", dest="from_dir", metavar="DIR",
+                    help=f"the shipped buffer (default <IOC_BACKUP_DIR>/{SHIP_DIR})")
+    rb.set_defaults(func=cmd_restore_buffer)

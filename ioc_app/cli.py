@@ -376,6 +376,9 @@ def parser() -> argparse.ArgumentParser:
     from ioc_app.access_cli import add_parsers
 
     add_parsers(sub)
+    from ioc_app.buffer_ship import add_parsers as add_buffer_parsers
+
+    add_buffer_parsers(sub)
     return p
 
 

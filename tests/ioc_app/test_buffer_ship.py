@@ -92,7 +92,8 @@ def test_a_record_being_written_is_shipped_whole_next_time(tmp_path: Path) -> No
     wal.close()
 
 
-def test_the_log_keeps_segments_until_they_are_shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_log_keeps_segments_until_they_are_shipped(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(wal_mod, "SEGMENT_BYTES", 200)  # a segment per record or two
 
     def fill(wal: WriteAheadLog) -> Path:
