@@ -44,12 +44,6 @@ class BackupBusy(RuntimeError):
     """Another backup is running (in this process or another one)."""
 
 
-def backup_root(settings: Settings) -> Path:
-    """Where backups go: ``IOC_BACKUP_DIR`` (default ``var/backups``)."""
-    configured = getattr(settings, "backup_dir", "")
-    return Path(configured).expanduser() if configured else settings.var_dir / "backups"
-
-
 @contextmanager
 def exclusive(root: Path) -> Iterator[None]:
     """Hold the backup directory's lock, or raise :class:`BackupBusy` at once."""
@@ -142,7 +136,7 @@ class BackupSchedule:
         self.settings = settings
         self.leader = leader
         self.store = store  # the process's own store (the embedded engine opens once per process)
-        self.root = root or backup_root(settings)
+        self.root = root or settings.backup_root
         self.policy = policy or Policy.of(settings)
         self.started = time.time()
         self.last_error: str | None = None

@@ -8,8 +8,9 @@ at start (each batch once: the log's offsets name its deduplication tokens).
 
 A shipped chunk is named by the byte range of the stream's log it holds
 (``<start>-<end>.chunk``; the log's offsets run on across its segments) and sealed with
-AES-256-GCM under a key derived from the backup key, the range as associated data: a chunk
-moved, cut or written with another key is refused. The log keeps every segment until it is
+AES-256-GCM under a key derived from the current backup key (``IOC_BACKUP_KEY_FILE``, named
+in the chunk by its public id), the range as associated data: a chunk moved, cut or sealed
+with a key the key file does not hold is refused. The log keeps every segment until it is
 shipped (``StreamLog.ship_floor``), so a segment closed and confirmed between two
 shipments is never lost to them.
 
@@ -32,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 from ingest.wal import HEADER, MAGIC, WriteAheadLog, fsync_dir
-from ioc_app.backup_schedule import backup_root
 from ioc_app.settings import Settings
 
 log = logging.getLogger("ioc.backup")
@@ -50,44 +50,58 @@ class ShipError(RuntimeError):
 
 
 def ship_dir(settings: Settings, root: Path | None = None) -> Path:
-    return (root or backup_root(settings)) / SHIP_DIR
+    return (root or settings.backup_root) / SHIP_DIR
 
 
-def _key(settings: Settings) -> bytes:
-    """The shipping key: derived from the backup key file (``IOC_BACKUP_KEY_FILE``, default
-    ``var/backup.key``), created owner-only on first use like the backups' own."""
-    path = Path(getattr(settings, "backup_key_file", "") or settings.var_dir / "backup.key").expanduser()
-    if not path.exists():
-        import base64
-        import secrets
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
-    return hashlib.sha256(b"ioc buffer shipping\0" + path.read_bytes().strip()).digest()
+def _subkey(key: bytes) -> bytes:
+    """The shipping key of a backup key: never the backup key itself."""
+    return hashlib.sha256(b"ioc buffer shipping\0" + key).digest()
 
 
-def seal(key: bytes, data: bytes, aad: bytes) -> bytes:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+@dataclass(frozen=True)
+class Sealer:
+    """Seals with the current backup key (``IOC_BACKUP_KEY_FILE``); opens with any key of the
+    ring, so chunks shipped before a key rotation still open."""
 
-    nonce = os.urandom(NONCE)
-    return SEAL + nonce + AESGCM(key).encrypt(nonce, data, aad)
+    ring: Any  # ioc_app.backup_crypto.KeyRing
 
+    @classmethod
+    def of(cls, settings: Settings, create: bool = True) -> Sealer:
+        from ioc_app.backup_crypto import load_keys
+        from ioc_app.backup_manifest import BackupError
 
-def unseal(key: bytes, blob: bytes, aad: bytes, where: Path) -> bytes:
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        try:
+            return cls(load_keys(settings, create=create))
+        except BackupError as exc:
+            raise ShipError(str(exc)) from None
 
-    if not blob.startswith(SEAL) or len(blob) < len(SEAL) + NONCE + 16:
-        raise ShipError(f"{where} is not a shipped buffer chunk (cut short or foreign); remove it "
-                        f"and restore without it, accepting the loss of its events")
-    nonce = blob[len(SEAL):len(SEAL) + NONCE]
-    try:
-        return AESGCM(key).decrypt(nonce, blob[len(SEAL) + NONCE:], aad)
-    except InvalidTag:
-        raise ShipError(f"{where} does not open with this backup key (wrong key, or the file is "
-                        f"damaged): set IOC_BACKUP_KEY_FILE to the key the backups were made with") from None
+    def seal(self, data: bytes, aad: bytes) -> bytes:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        nonce = os.urandom(NONCE)
+        kid = self.ring.current_id.encode()
+        return SEAL + bytes([len(kid)]) + kid + nonce + AESGCM(_subkey(self.ring.current)).encrypt(
+            nonce, data, aad)
+
+    def unseal(self, blob: bytes, aad: bytes, where: Path) -> bytes:
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        n = blob[len(SEAL)] if len(blob) > len(SEAL) else 0
+        head = len(SEAL) + 1 + n
+        if not blob.startswith(SEAL) or not n or len(blob) < head + NONCE + 16:
+            raise ShipError(f"{where} is not a shipped buffer chunk (cut short or foreign); move it "
+                            f"away and restore without it, accepting the loss of its events")
+        kid = blob[len(SEAL) + 1:head].decode("ascii", "replace")
+        key = self.ring.find(kid)
+        if key is None:
+            raise ShipError(f"{where} was sealed with backup key {kid}, which {self.ring.path} does not "
+                            f"hold: set IOC_BACKUP_KEY_FILE to the key file kept for these backups")
+        try:
+            return AESGCM(_subkey(key)).decrypt(blob[head:head + NONCE], blob[head + NONCE:], aad)
+        except InvalidTag:
+            raise ShipError(f"{where} is damaged or was moved (it does not open with backup key "
+                            f"{kid}): restore without it, accepting the loss of its events") from None
 
 
 def whole_records(data: bytes) -> int:
@@ -132,10 +146,10 @@ class ShipStats:
 class Shipper:
     """Ships one write-ahead log's new records to ``dest`` (``<backup dir>/buffer``)."""
 
-    def __init__(self, wal: WriteAheadLog, dest: Path, key: bytes, keep_days: int = 14) -> None:
+    def __init__(self, wal: WriteAheadLog, dest: Path, sealer: Sealer, keep_days: int = 14) -> None:
         self.wal = wal
         self.dest = dest
-        self.key = key
+        self.sealer = sealer
         self.keep_days = keep_days
         self.stats = ShipStats()
         self._shipped: dict[str, int] = {}
@@ -201,7 +215,7 @@ class Shipper:
         if at == start:
             return 0
         out.mkdir(parents=True, exist_ok=True, mode=0o700)
-        blob = seal(self.key, b"".join(parts), f"{name}:{start}:{at}".encode())
+        blob = self.sealer.seal(b"".join(parts), f"{name}:{start}:{at}".encode())
         _write_atomic(out / f"{start:020d}-{at:020d}.chunk", blob)
         self._shipped[name] = at
         stream.ship_floor = at
@@ -224,7 +238,7 @@ def start_shipping(settings: Settings, buffer: Any, scheduler: Any) -> Shipper |
     buffer, or with shipping off)."""
     if not settings.backup_ship_s or not isinstance(buffer, WriteAheadLog):
         return None
-    shipper = Shipper(buffer, ship_dir(settings), _key(settings), settings.backup_keep_days)
+    shipper = Shipper(buffer, ship_dir(settings), Sealer.of(settings), settings.backup_keep_days)
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
     scheduler.add_job(shipper.ship_once, "interval", seconds=settings.backup_ship_s, id="buffer-ship",
                       **common)
@@ -239,7 +253,7 @@ def replay_shipped(settings: Settings, source: Path | None = None) -> dict[str, 
     shipped buffer (default ``<backup dir>/buffer``). Returns the bytes added per stream.
     Raises :class:`ShipError` when a chunk does not open (nothing is added then)."""
     src = source or ship_dir(settings)
-    key = _key(settings)
+    sealer = Sealer.of(settings, create=False)
     wal_dir = settings.wal_dir
     plans: list[tuple[Path, int, bytes]] = []
     added: dict[str, int] = {}
@@ -251,7 +265,7 @@ def replay_shipped(settings: Settings, source: Path | None = None) -> dict[str, 
         for start, stop, path in chunks(stream_src):
             if stop <= end:
                 continue
-            data = unseal(key, path.read_bytes(), f"{name}:{start}:{stop}".encode(), path)
+            data = sealer.unseal(path.read_bytes(), f"{name}:{start}:{stop}".encode(), path)
             if start > end:
                 log.warning("event=ship.gap stream=%s from=%d to=%d", name, end, start)
             cut = max(end - start, 0)

@@ -379,6 +379,9 @@ def parser() -> argparse.ArgumentParser:
     from ioc_app.buffer_ship import add_parsers as add_buffer_parsers
 
     add_buffer_parsers(sub)
+    from ioc_app import backup_cli
+
+    backup_cli.add_parsers(sub)
     return p
 
 

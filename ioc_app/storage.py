@@ -33,6 +33,8 @@ log = logging.getLogger("ioc.storage")
 
 DEFAULT_DATABASE = "ioc"
 OWNER_FILE = "ioc-owner.lock"
+#: beside the embedded store: the only directory its engine may write ``BACKUP`` files to
+BACKUP_WORK_SUFFIX = "-backup-work"
 
 _held_locks: dict[str, int] = {}  # path → fd, so one process may open its own store again
 _held_guard = threading.Lock()
@@ -55,6 +57,14 @@ class StoreQueryError(StoreError):
         self.statement = statement
         self.server_message = server_message
         super().__init__(f"ClickHouse rejected the statement:\n{statement}\n--> {server_message}")
+
+
+def backup_work_dir(path: Path) -> Path:
+    """Where the embedded engine writes and reads ``BACKUP``/``RESTORE`` files: the engine
+    refuses any directory its connection string does not name (``backups.allowed_path``),
+    and the setting counts only when the engine is first opened in a process, so every
+    connection names this one (owner-only; the backup module encrypts out of it)."""
+    return path.with_name(path.name + BACKUP_WORK_SUFFIX)
 
 
 def _claim_owner(path: Path) -> None:
@@ -189,7 +199,11 @@ class Store:
     def _connect(self, database: str | None) -> Any:
         try:
             if self.embedded:
-                return clickhouse_connect.get_client(dsn=f"chdb://{self.path}", database=database)
+                assert self.path is not None
+                work = backup_work_dir(self.path)
+                work.mkdir(mode=0o700, parents=True, exist_ok=True)
+                return clickhouse_connect.get_client(dsn=f"chdb://{self.path}", database=database,
+                                                     chdb_options={"backups.allowed_path": str(work)})
             parts = urlsplit(self.url)
             return clickhouse_connect.get_client(
                 interface=parts.scheme,

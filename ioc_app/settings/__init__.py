@@ -129,6 +129,8 @@ class Settings:
     backup_full_every_h: int = 24
     backup_keep_days: int = 14
     backup_ship_s: float = 5.0
+    backup_dir: str = "./var/backups"
+    backup_key_file: str = "./var/backup.key"
 
     @property
     def embedded(self) -> bool:
@@ -165,6 +167,21 @@ class Settings:
         """Local accounts, sessions, screens and sign-in links: a file a second process (the
         ``user`` and ``screen`` commands) may change while the server runs."""
         return self.var_dir / "access.sqlite"
+
+    @property
+    def backup_root(self) -> Path:
+        """Where ``backup`` puts backups; left at its default, in the var folder."""
+        if self.backup_dir == "./var/backups":
+            return self.var_dir / "backups"
+        return Path(self.backup_dir).expanduser().resolve()
+
+    @property
+    def backup_key_path(self) -> Path:
+        """The key backups are encrypted with; left at its default, beside the secret key.
+        Kept apart from the backups it opens (see docs/backup.md)."""
+        if self.backup_key_file == "./var/backup.key":
+            return self.var_dir / "backup.key"
+        return Path(self.backup_key_file).expanduser().resolve()
 
     @property
     def redis_tls(self) -> RedisTLS:
@@ -221,6 +238,8 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_BACKUP_FULL_EVERY_H": ("backup_full_every_h", parse_backup_full_every),
     "IOC_BACKUP_KEEP_DAYS": ("backup_keep_days", parse_backup_keep_days),
     "IOC_BACKUP_SHIP_S": ("backup_ship_s", parse_backup_ship),
+    "IOC_BACKUP_DIR": ("backup_dir", parse_text),
+    "IOC_BACKUP_KEY_FILE": ("backup_key_file", parse_text),
 }
 
 

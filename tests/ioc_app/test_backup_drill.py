@@ -90,8 +90,8 @@ def demo_day(end: datetime) -> dict[str, list[dict[str, Any]]]:
     its past), times in RFC 3339."""
     from zoneinfo import ZoneInfo
 
-    from ingest.site import load_site
     from ingest.sim import Simulator, World
+    from ingest.site import load_site
     from ioc_app.settings import DEFAULT_SITE
 
     world = World(load_site(DEFAULT_SITE), ZoneInfo("Asia/Shanghai"), seed=11, scale=SCALE)

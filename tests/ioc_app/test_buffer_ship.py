@@ -12,7 +12,7 @@ import pytest
 
 from ingest import wal as wal_mod
 from ingest.wal import WriteAheadLog
-from ioc_app.buffer_ship import ShipError, Shipper, _key, chunks, replay_shipped, ship_dir
+from ioc_app.buffer_ship import Sealer, ShipError, Shipper, chunks, replay_shipped, ship_dir
 from ioc_app.settings import Settings
 
 STREAM = "gate_pass"
@@ -34,7 +34,7 @@ def ids(wal: WriteAheadLog) -> list[str]:
 def test_what_was_shipped_comes_back_after_the_disk_is_lost(tmp_path: Path) -> None:
     settings = settings_in(tmp_path)
     wal = WriteAheadLog(settings.wal_dir)
-    shipper = Shipper(wal, ship_dir(settings), _key(settings))
+    shipper = Shipper(wal, ship_dir(settings), Sealer.of(settings))
     for i in range(3):
         wal.log(STREAM).append(frame(i))
     assert shipper.ship_once() > 0
@@ -59,7 +59,7 @@ def test_what_was_shipped_comes_back_after_the_disk_is_lost(tmp_path: Path) -> N
 def test_the_replay_adds_only_what_the_restored_log_lacks(tmp_path: Path) -> None:
     settings = settings_in(tmp_path)
     wal = WriteAheadLog(settings.wal_dir)
-    shipper = Shipper(wal, ship_dir(settings), _key(settings))
+    shipper = Shipper(wal, ship_dir(settings), Sealer.of(settings))
     for i in range(2):
         wal.log(STREAM).append(frame(i))
     shipper.ship_once()
@@ -82,7 +82,7 @@ def test_the_replay_adds_only_what_the_restored_log_lacks(tmp_path: Path) -> Non
 def test_a_record_being_written_is_shipped_whole_next_time(tmp_path: Path) -> None:
     settings = settings_in(tmp_path)
     wal = WriteAheadLog(settings.wal_dir)
-    shipper = Shipper(wal, ship_dir(settings), _key(settings))
+    shipper = Shipper(wal, ship_dir(settings), Sealer.of(settings))
     wal.log(STREAM).append(frame(0))
     seg = sorted((settings.wal_dir / STREAM).glob("*.seg"))[-1]
     whole = seg.stat().st_size
@@ -110,7 +110,7 @@ def test_the_log_keeps_segments_until_they_are_shipped(tmp_path: Path,
 
     settings = settings_in(tmp_path)
     wal = WriteAheadLog(settings.wal_dir)
-    shipper = Shipper(wal, ship_dir(settings), _key(settings))
+    shipper = Shipper(wal, ship_dir(settings), Sealer.of(settings))
     first = fill(wal)
     assert first.exists()  # confirmed, not shipped: kept
     shipper.ship_once()
@@ -124,13 +124,34 @@ def test_the_log_keeps_segments_until_they_are_shipped(tmp_path: Path,
 def test_chunks_under_another_key_are_refused_and_nothing_is_written(tmp_path: Path) -> None:
     settings = settings_in(tmp_path)
     wal = WriteAheadLog(settings.wal_dir)
-    shipper = Shipper(wal, ship_dir(settings), _key(settings))
+    shipper = Shipper(wal, ship_dir(settings), Sealer.of(settings))
     wal.log(STREAM).append(frame(0))
     shipper.ship_once()
     wal.close()
     shutil.rmtree(settings.wal_dir)
-    key_file = next(p for p in tmp_path.glob("*.key"))
-    key_file.write_text("c29tZSBvdGhlciBrZXkgZW50aXJlbHkgZGlmZmVyZW50IQ==\n")  # another site's key
+    settings.backup_key_path.write_text("ab" * 32 + "\n")  # another installation's key
     with pytest.raises(ShipError, match="IOC_BACKUP_KEY_FILE"):
+        replay_shipped(settings)
+    assert not settings.wal_dir.exists()
+    settings.backup_key_path.unlink()  # no key at all: refused the same way
+    with pytest.raises(ShipError, match="IOC_BACKUP_KEY_FILE"):
+        replay_shipped(settings)
+    assert not settings.wal_dir.exists()
+
+
+def test_a_damaged_chunk_is_refused(tmp_path: Path) -> None:
+    settings = settings_in(tmp_path)
+    wal = WriteAheadLog(settings.wal_dir)
+    Shipper(wal, ship_dir(settings), Sealer.of(settings)).ship_once()
+    wal.log(STREAM).append(frame(0))
+    shipper = Shipper(wal, ship_dir(settings), Sealer.of(settings))
+    shipper.ship_once()
+    wal.close()
+    shutil.rmtree(settings.wal_dir)
+    (_s, _e, path), = chunks(ship_dir(settings) / STREAM)
+    blob = bytearray(path.read_bytes())
+    blob[-5] ^= 1
+    path.write_bytes(bytes(blob))
+    with pytest.raises(ShipError, match="damaged"):
         replay_shipped(settings)
     assert not settings.wal_dir.exists()
