@@ -247,11 +247,15 @@ def start_shipping(settings: Settings, buffer: Any, scheduler: Any) -> Shipper |
     return shipper
 
 
-def replay_shipped(settings: Settings, source: Path | None = None) -> dict[str, int]:
+def replay_shipped(settings: Settings, source: Path | None = None, store: Any = None) -> dict[str, int]:
     """After a restore (server stopped): append the shipped records past the end of each
     stream's restored log to that log, so the writer stores them at start. ``source`` is the
     shipped buffer (default ``<backup dir>/buffer``). Returns the bytes added per stream.
-    Raises :class:`ShipError` when a chunk does not open (nothing is added then)."""
+    Raises :class:`ShipError` when a chunk does not open (nothing is added then).
+
+    A backup copies the log before the store, so the restored store may already hold the
+    first shipped records: with ``store`` (the restored one), the leading records it holds
+    are confirmed in the log and not stored twice (the rollups would count them again)."""
     src = source or ship_dir(settings)
     sealer = Sealer.of(settings, create=False)
     wal_dir = settings.wal_dir
@@ -277,6 +281,10 @@ def replay_shipped(settings: Settings, source: Path | None = None) -> dict[str, 
         _write_atomic(path, data)
     for name, n in added.items():
         log.info("event=ship.replayed stream=%s bytes=%d", name, n)
+    if store is not None and added:
+        from ioc_app.backup_files import reconcile_wal
+
+        reconcile_wal(store, wal_dir)
     return added
 
 
@@ -300,10 +308,16 @@ def cmd_restore_buffer(settings: Settings, args: Any) -> int:
     if not source.is_dir():
         print(f"ioc: no shipped buffer in {source}: give --from <backup dir>/{SHIP_DIR}", file=sys.stderr)
         return 1
+    from ioc_app.storage import Store, StoreError
+
     try:
         WriteAheadLog(settings.wal_dir).close()  # refuses while the server owns the buffer
-        added = replay_shipped(settings, source)
-    except (ShipError, WalBusy) as exc:
+        store = Store(settings.clickhouse_url, cluster=settings.clickhouse_cluster)
+        try:
+            added = replay_shipped(settings, source, store)
+        finally:
+            store.close()
+    except (ShipError, WalBusy, StoreError) as exc:
         print(f"ioc: {exc}", file=sys.stderr)
         return 1
     total = sum(added.values())

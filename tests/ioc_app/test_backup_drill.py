@@ -47,12 +47,17 @@ store = Store(settings.clickhouse_url)
 counts = {s.table: store.rows(f"SELECT count() FROM {s.table}")[0][0] for s in STREAMS}
 drill = [r[0] for r in store.rows(
     "SELECT event_id FROM gate_pass WHERE event_id LIKE 'drill-%' ORDER BY event_id")]
+# the gate rollups against the raw rows they are fed from (a materialized view each)
+rollup = store.rows("SELECT (SELECT count() FROM gate_pass), (SELECT sum(attempts) FROM gate_pass_1m), "
+                    "(SELECT sum(attempts) FROM gate_pass_1h), "
+                    "(SELECT sum(attempts) FROM gate_pass_people_1h)")[0]
 snap = core_for(settings, store, None).compute(datetime.fromisoformat(sys.argv[1]))
 for key in ("generated_at", "compute_ms", "version", "backup"):
     snap.pop(key, None)
 for entry in snap["freshness"].values():
     entry.pop("lag_s", None)
-print(json.dumps({"counts": counts, "drill": drill, "snapshot": snap}, default=str, sort_keys=True))
+print(json.dumps({"counts": counts, "drill": drill, "rollup": list(rollup), "snapshot": snap},
+                 default=str, sort_keys=True))
 """
 
 
@@ -218,6 +223,7 @@ def test_the_drill_restores_every_acknowledged_event_from_the_backup_and_the_shi
     at = datetime.now(UTC).replace(microsecond=0)
     before = measure(env, at)
     assert before["drill"] == everything
+    assert len(set(before["rollup"])) == 1, before["rollup"]  # raw, minute, hour, people agree
     assert sum(before["counts"].values()) >= sum(len(v) for v in day.values()) // 2
     lost = [settings.wal_dir, Path(settings.clickhouse_url[len("chdb://"):])]
     quiet = {**env, "IOC_BACKUP_SHIP_S": "0"}  # nothing shipped over the shipped buffer meanwhile
@@ -229,8 +235,10 @@ def test_the_drill_restores_every_acknowledged_event_from_the_backup_and_the_shi
         server.wait_drained(LIMIT_S)
     finally:
         server.stop()
-    alone = measure(quiet, at)["drill"]
+    restored = measure(quiet, at)
+    alone = restored["drill"]
     assert set(in_backup) <= set(alone) and len(alone) == len(set(alone))
+    assert len(set(restored["rollup"])) == 1, restored["rollup"]  # the backup's tables agree
     assert set(alone) < set(everything)  # what came after the cut-off is not in it
 
     # the backup and the shipped buffer: everything, each once, counts and snapshot as before
@@ -245,4 +253,5 @@ def test_the_drill_restores_every_acknowledged_event_from_the_backup_and_the_shi
     after = measure(quiet, at)
     assert after["drill"] == everything
     assert after["counts"] == before["counts"]
+    assert after["rollup"] == before["rollup"], (after["rollup"], before["rollup"])
     assert after["snapshot"] == before["snapshot"]
