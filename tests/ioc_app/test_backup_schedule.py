@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from ioc_app.backup_schedule import BackupSchedule, Policy, plan, to_prune
 from ioc_app.leader import SoleLeader
 from ioc_app.settings import DEFAULT_ALERTS, Settings
+from ioc_app.storage import Store
 from metrics.alerts import AlertBook, load_rules
 
 NOW = datetime(2026, 3, 10, 4, 0, tzinfo=UTC)
@@ -69,8 +70,10 @@ def test_the_newest_backup_is_kept_however_old() -> None:
 
 
 def settings_in(tmp: Path, **kw: object) -> Settings:
-    return Settings(clickhouse_url=f"chdb://{tmp / 'store'}", demo=False,
-                    tokens_file=str(tmp / "tokens.toml"), roles_file=str(tmp / "roles.toml"), **kw)  # type: ignore[arg-type]
+    given: dict[str, object] = {"clickhouse_url": f"chdb://{tmp / 'store'}", "demo": False,
+                                "tokens_file": str(tmp / "tokens.toml"), "roles_file": str(tmp / "roles.toml"),
+                                **kw}
+    return Settings(**given)  # type: ignore[arg-type]
 
 
 def known(schedule: BackupSchedule, newest: Listed | None) -> BackupSchedule:
@@ -127,3 +130,62 @@ def test_health_shows_the_newest_backup_its_kind_size_and_age(tmp_path: Path) ->
                         ZONE, NOW.astimezone(ZONE)))
     assert "Last backup" in en and "full" in en and "Overdue" in en and "disk full" in en
     assert backup_row({}, "zh", ZONE, NOW) == []  # no scheduled backups in this process
+
+
+# ---- the job, with the real engine ------------------------------------------------------------
+
+
+class Follower:
+    """A scheduler process that does not hold the leadership (another one does)."""
+
+    held = False
+
+    def hold(self) -> bool:
+        return False
+
+
+def test_the_job_takes_full_then_incremental_backups_prunes_and_never_runs_twice(
+        migrated: Store, engine_path: Path, tmp_path: Path) -> None:
+    from ioc_app.backup import list_backups, verify_backup
+    from ioc_app.backup_schedule import exclusive
+
+    settings = settings_in(tmp_path, clickhouse_url=f"chdb://{engine_path}")
+    root = tmp_path / "backups"
+    policy = Policy(every_min=60, full_every_h=24, keep_days=14)
+    job = BackupSchedule(settings, SoleLeader(), store=migrated, root=root, policy=policy)
+    assert BackupSchedule(settings, Follower(), store=migrated, root=root, policy=policy).run(NOW) is None
+    assert not root.exists()  # only the leader backs up
+
+    first = job.run(NOW)
+    assert first is not None and first.kind == "full"
+    assert job.run(NOW + timedelta(minutes=30)) is None  # not due yet
+    second = job.run(NOW + timedelta(minutes=61))
+    assert second is not None and (second.kind, second.base_id) == ("incremental", first.id)
+    assert verify_backup(settings, second.path).id == second.id  # a chain that restores
+    shown = job.section(NOW + timedelta(minutes=62))
+    assert shown["last_good"]["id"] == second.id and shown["stale"] is False
+
+    with exclusive(root):  # another backup into the same folder is running
+        assert job.run(NOW + timedelta(hours=3)) is None
+    assert [m.id for m in list_backups(root)] == [first.id, second.id]
+
+    later = NOW + timedelta(days=15)
+    third = job.run(later)
+    assert third is not None and third.kind == "full"  # the full one is older than a day
+    assert [m.id for m in list_backups(root)] == [third.id]  # the old chain is past retention
+
+
+def test_the_core_puts_the_newest_backup_in_the_snapshot_and_raises_the_alert(migrated: Store,
+                                                                              tmp_path: Path) -> None:
+    from ioc_app.core import SnapshotCore
+
+    core = SnapshotCore(migrated, ZONE, rules=load_rules(DEFAULT_ALERTS), keep_history=False)
+    try:
+        assert "backup" not in core.compute(NOW)  # no scheduled backups in this process
+        old = Listed("b1", "full", NOW - timedelta(hours=3), sizes={"store/x": 10})
+        core.backups = known(BackupSchedule(settings_in(tmp_path), SoleLeader()), old)
+        snap = core.compute(NOW)
+        assert snap["backup"]["last_good"]["id"] == "b1" and snap["backup"]["stale"] is True
+        assert [a["id"] for a in snap["alerts"] if a["domain"] == "pipeline"] == ["backup_stale"]
+    finally:
+        core.close()
