@@ -71,8 +71,8 @@ def test_the_newest_backup_is_kept_however_old() -> None:
 
 def settings_in(tmp: Path, **kw: object) -> Settings:
     given: dict[str, object] = {"clickhouse_url": f"chdb://{tmp / 'store'}", "demo": False,
-                                "tokens_file": str(tmp / "tokens.toml"), "roles_file": str(tmp / "roles.toml"),
-                                **kw}
+                                "tokens_file": str(tmp / "tokens.toml"),
+                                "roles_file": str(tmp / "roles.toml"), **kw}
     return Settings(**given)  # type: ignore[arg-type]
 
 
