@@ -38,6 +38,10 @@ CHECK_EVERY_S = 60.0
 #: successes update it at once)
 STATUS_TTL_S = 60.0
 LOCK_NAME = ".backup.lock"
+#: the snapshot's ``backup`` section where no scheduled backups run
+NO_BACKUP: dict[str, Any] = {"id": None, "kind": None, "at": None, "cutoff": None, "size_bytes": None}
+BACKUPS_OFF: dict[str, Any] = {"enabled": False, "last_good": NO_BACKUP, "lag_s": None, "stale": False,
+                               "stale_after_s": None, "error": None}
 
 
 class BackupBusy(RuntimeError):
@@ -224,11 +228,11 @@ class BackupSchedule:
 
     def section(self, now: datetime) -> dict[str, Any]:
         """``{enabled, last_good, lag_s, stale, stale_after_s, error}`` as of ``now``:
-        ``last_good`` is ``{id, kind, at, cutoff, size_bytes}`` or None, ``lag_s`` its age
+        ``last_good`` is ``{id, kind, at, cutoff, size_bytes}`` (all None without one), ``lag_s`` its age
         (from its cut-off: what a restore would lose)."""
         newest = self.newest()
         limit = self.policy.stale_after_s
-        last = None
+        last = dict(NO_BACKUP)
         lag = None
         if newest is not None:
             cutoff = newest.cutoff

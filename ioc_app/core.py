@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from ioc_app import domains as registry
+from ioc_app.backup_schedule import BACKUPS_OFF
 from ioc_app.feed import SNAPSHOT_CHANNEL, SNAPSHOT_KEY, LocalFeed, Published, aged
 from ioc_app.feed import RedisFeed as RedisFeed  # where web workers read it; kept importable here
 from ioc_app.leader import RedisLeader, SoleLeader
@@ -304,8 +305,7 @@ class SnapshotCore:
             "freshness": kept["freshness"],
             **sections,
         }
-        if self.backups is not None:
-            snapshot["backup"] = self.backups.section(now)
+        snapshot["backup"] = self.backups.section(now) if self.backups is not None else {**BACKUPS_OFF}
         snapshot["alerts"] = self.book.evaluate(snapshot, now, self._baselines)
         return snapshot
 

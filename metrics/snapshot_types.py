@@ -408,18 +408,20 @@ class Alert(TypedDict):
 
 
 class LastBackup(TypedDict):
-    id: str
-    kind: str  # full | incremental
-    at: str  # when it was taken (RFC 3339, UTC)
-    cutoff: str  # events acknowledged before it are in it
-    size_bytes: int
+    """Every field null while there is no good backup."""
+
+    id: str | None
+    kind: str | None  # full | incremental
+    at: str | None  # when it was taken (RFC 3339, UTC)
+    cutoff: str | None  # events acknowledged before it are in it
+    size_bytes: int | None
 
 
 class BackupState(TypedDict):
     """``backup``: the newest good backup and its age (scheduled backups, ``backup_stale``)."""
 
     enabled: bool
-    last_good: LastBackup | None
+    last_good: LastBackup
     lag_s: float | None  # seconds since its cut-off
     stale: bool
     stale_after_s: int | None
@@ -441,6 +443,5 @@ class Snapshot(TypedDict):
     network: Network
     service: Service
     enrollment: Enrollment
-    #: where the core runs scheduled backups
-    backup: NotRequired[BackupState]
+    backup: BackupState
     alerts: list[Alert]

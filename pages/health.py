@@ -213,7 +213,9 @@ def backup_row(snap: dict[str, Any] | None, lang: str, zone: ZoneInfo, now: date
     state = (snap or {}).get("backup")
     if not isinstance(state, dict):
         return []
-    last = state.get("last_good")
+    last = state.get("last_good") or {}
+    if last.get("id") is None:
+        last = None
     if not state.get("enabled") and last is None:
         text, kind = t("health.backup.off", lang), "run"
     elif last is None:

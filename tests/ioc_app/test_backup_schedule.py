@@ -181,7 +181,7 @@ def test_the_core_puts_the_newest_backup_in_the_snapshot_and_raises_the_alert(mi
 
     core = SnapshotCore(migrated, ZONE, rules=load_rules(DEFAULT_ALERTS), keep_history=False)
     try:
-        assert "backup" not in core.compute(NOW)  # no scheduled backups in this process
+        assert core.compute(NOW)["backup"]["enabled"] is False  # no scheduled backups here
         old = Listed("b1", "full", NOW - timedelta(hours=3), sizes={"store/x": 10})
         core.backups = known(BackupSchedule(settings_in(tmp_path), SoleLeader()), old)
         snap = core.compute(NOW)
