@@ -16,6 +16,7 @@ that process's start.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -70,27 +71,44 @@ def size_of(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def fill_and_back_up(events: int) -> dict[str, float | int | str]:
+    """In a process of its own (it keeps the store open until it ends): fill, then back up."""
+    settings = load_settings(dotenv=None)
+    store = Store(settings.clickhouse_url)
+    migrate(store)
+    fill_s, rows = fill(store, events)
+    started = time.perf_counter()
+    manifest = take_backup(settings, settings.backup_root / "full", store=store)
+    backup_s = time.perf_counter() - started
+    store.close()
+    return {"fill_s": fill_s, "rows": rows, "backup_s": backup_s,
+            "backup_bytes": sum(manifest.sizes.values()), "path": str(manifest.path)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--target-events", type=int, default=100_000_000)
+    parser.add_argument("--fill-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.fill_only:
+        print(json.dumps(fill_and_back_up(args.events)))
+        return 0
     with tempfile.TemporaryDirectory(prefix="ioc-restore-") as tmp:
         work = Path(tmp)
         env = environment(work)
         settings = load_settings(env, dotenv=None)
-        store = Store(settings.clickhouse_url)
-        migrate(store)
-        fill_s, rows = fill(store, args.events)
+        done = subprocess.run([sys.executable, __file__, "--fill-only", "--events", str(args.events)],
+                              env=env, cwd=ROOT, capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"filling or backing up failed: {done.stderr.strip()[-2000:]}", file=sys.stderr)
+            return 1
+        got = json.loads(done.stdout.strip().splitlines()[-1])
+        fill_s, rows, backup_s = float(got["fill_s"]), int(got["rows"]), float(got["backup_s"])
+        backup_bytes = int(got["backup_bytes"])
         print(f"baseline: {rows:,} events inserted directly in {fill_s:.1f} s ({rows / fill_s:,.0f} rows/s)")
         store_dir = Path(settings.clickhouse_url[len("chdb://"):])
         store_bytes = size_of(store_dir)
-
-        started = time.perf_counter()
-        manifest = take_backup(settings, settings.backup_root / "full", store=store)
-        backup_s = time.perf_counter() - started
-        backup_bytes = sum(manifest.sizes.values())
-        store.close()
         started = time.perf_counter()
         shutil.copytree(store_dir, work / "copy", ignore=shutil.ignore_patterns("*.lock"))
         copy_s = time.perf_counter() - started
@@ -100,7 +118,7 @@ def main() -> int:
               f"in {backup_s:.1f} s ({backup_s / copy_s:.1f}x the copy)")
 
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "ioc_app", "restore", "--from", str(manifest.path)],
+        done = subprocess.run([sys.executable, "-m", "ioc_app", "restore", "--from", str(got["path"])],
                               env=env, cwd=ROOT, capture_output=True, text=True)
         restore_s = time.perf_counter() - started
         if done.returncode != 0:
@@ -108,7 +126,7 @@ def main() -> int:
             return 1
         counted = subprocess.run([sys.executable, "-c", COUNT], env=env, cwd=ROOT, capture_output=True,
                                  text=True)
-        stored = int(counted.stdout.strip() or -1)
+        stored = int(counted.stdout.strip().splitlines()[-1]) if counted.returncode == 0 else -1
         print(f"restore: {rows:,} events in {restore_s:.1f} s ({rows / restore_s:,.0f} rows/s; "
               f"{restore_s / fill_s:.2f}x inserting them again, {restore_s / copy_s:.1f}x the copy); "
               f"stored after restore {stored:,}")
