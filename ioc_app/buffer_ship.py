@@ -243,6 +243,10 @@ def start_shipping(settings: Settings, buffer: Any, scheduler: Any) -> Shipper |
     scheduler.add_job(shipper.ship_once, "interval", seconds=settings.backup_ship_s, id="buffer-ship",
                       **common)
     scheduler.add_job(shipper.prune, "interval", hours=1, id="buffer-ship-prune", **common)
+    from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
+
+    # a planned stop ships what came in since the last shipment: nothing is left behind
+    scheduler.add_listener(lambda _event: shipper.ship_once(), EVENT_SCHEDULER_SHUTDOWN)
     log.info("event=ship.started dest=%s every_s=%g", shipper.dest, settings.backup_ship_s)
     return shipper
 

@@ -155,3 +155,23 @@ def test_a_damaged_chunk_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ShipError, match="damaged"):
         replay_shipped(settings)
     assert not settings.wal_dir.exists()
+
+
+def test_the_server_ships_on_its_schedule_and_once_more_when_it_stops(tmp_path: Path) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from ioc_app.buffer_ship import start_shipping
+
+    settings = settings_in(tmp_path)
+    wal = WriteAheadLog(settings.wal_dir)
+    scheduler = BackgroundScheduler()
+    assert start_shipping(Settings(**{**settings.__dict__, "backup_ship_s": 0.0}), wal, scheduler) is None
+    shipper = start_shipping(Settings(**{**settings.__dict__, "backup_ship_s": 60.0}), wal, scheduler)
+    assert shipper is not None
+    scheduler.start()
+    wal.log(STREAM).append(frame(0))  # the next shipment is a minute away
+    scheduler.shutdown(wait=True)
+    shipped = chunks(ship_dir(settings) / STREAM)
+    segment = settings.wal_dir / STREAM / f"{0:020d}.seg"
+    assert len(shipped) == 1 and shipped[0][1] == segment.stat().st_size
+    wal.close()
