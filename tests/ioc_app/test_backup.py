@@ -392,8 +392,8 @@ def test_redis_buffer_entries_come_back_without_those_already_stored(migrated: S
     client.flushall()
     # the first batch reached the store before the backup: it must not be written twice
     # (times within the table's retention, or its TTL drops the rows at once)
-    migrated.command("INSERT INTO gate_pass (event_id, ts, received_at) SELECT concat('e0-', toString(number)), "
-                     "now64(3), now64(3) FROM numbers(3)")
+    migrated.command("INSERT INTO gate_pass (event_id, ts, received_at) "
+                     "SELECT concat('e0-', toString(number)), now64(3), now64(3) FROM numbers(3)")
     assert load_redis(client, migrated, dump) == 2
     back = client.xrange(buffer_key("gate_pass"))
     assert [int(f[b"n"]) for _, f in back] == [3, 3]
