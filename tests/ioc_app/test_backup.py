@@ -28,7 +28,7 @@ from ioc_app.backup_crypto import CHUNK, decrypt_file, encrypt_file
 from ioc_app.backup_manifest import BackupError, read_manifest
 from ioc_app.settings import Settings, load_settings
 from ioc_app.storage import Store
-from tests.conftest import ROOT, add_person, product_env, run_cli
+from tests.conftest import ROOT, Server, add_person, free_port, product_env, run_cli
 from tests.ingest.strategies import random_events
 
 NOW = datetime(2026, 3, 10, 2, 30, tzinfo=UTC)  # events' own times: fixed, whatever the clock says
@@ -399,3 +399,26 @@ def test_redis_buffer_entries_come_back_without_those_already_stored(migrated: S
     assert [int(f[b"n"]) for _, f in back] == [3, 3]
     assert int(client.get(depth_key("gate_pass"))) == 6
     client.close()
+
+
+def test_backup_while_the_server_runs_restore_only_once_it_stops(tmp_path: Path) -> None:
+    """The running server owns the embedded store: ``backup`` hands the request to it and
+    prints the backup it took; ``restore`` refuses until the server has stopped."""
+    home = tmp_path / "inst"
+    home.mkdir()
+    env = product_env(home)
+    ok(run_cli(env, "migrate"))
+    server = Server(env, free_port())
+    try:
+        server.wait_ready()
+        out = ok(run_cli(env, "backup", timeout=300))
+        taken = home / "backups" / backup_id(out)
+        assert "verified" in ok(run_cli(env, "backup", "verify", str(taken)))
+        done = run_cli(env, "restore", "--from", str(taken))
+        assert done.returncode == 1 and "stop the server" in done.stderr, done.stderr[-2000:]
+        # (the running server changes its own store: nothing of a restore was begun)
+        assert not [p.name for p in home.iterdir() if "restor" in p.name]
+    finally:
+        server.stop()
+    ok(run_cli(env, "restore", "--from", str(taken)))
+    assert any(p.name.startswith("clickhouse.before-restore-") for p in home.iterdir())
