@@ -157,16 +157,12 @@ def _snapshot_buffer(settings: Settings, plain: Path) -> dict[str, Path]:
 
 def _backup_store(store: Any, work: Path, ident: str, base: Manifest | None, ring: Any) -> dict[str, Path]:
     """ClickHouse's own BACKUP into the engine's work directory; returns its files."""
-    sql = f"BACKUP DATABASE {store.database} TO File('{ident}')"
     if base is not None:
         # creating an incremental reads only the base's own metadata file
         assert base.path is not None
         decrypt_file(key_of(ring, base), f"{base.id}/store/.backup", base.path / "store/.backup",
                      work / base.id / ".backup")
-        sql += f" SETTINGS base_backup = File('{base.id}')"
-    rows = store.rows(sql)
-    if not rows or rows[0][1] != "BACKUP_CREATED":
-        raise BackupError(f"ClickHouse did not create the backup ({rows}): see the log, and try again")
+    store.backup_database(ident, base.id if base is not None else None)
     root = work / ident
     return {f"store/{p.relative_to(root)}": p for p in sorted(root.rglob("*")) if p.is_file()}
 

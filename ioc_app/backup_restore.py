@@ -24,6 +24,7 @@ from ioc_app.backup_files import REDIS_DUMP, WAL, load_redis, reconcile_wal, rep
 from ioc_app.backup_manifest import BackupError, Manifest
 from ioc_app.backup_verify import chain_of, key_of, record
 from ioc_app.settings import Settings
+from ioc_app.storage import StoreError
 
 log = logging.getLogger("ioc.backup")
 
@@ -76,6 +77,10 @@ def restore_backup(settings: Settings, src: Path, *, audit: Any = None) -> Manif
     except BackupError as exc:
         record(settings, audit, "backup.restore", m.id, "refused", {"reason": str(exc)[:300]})
         raise
+    except StoreError as exc:  # the engine failed before the swap: the old store is intact
+        record(settings, audit, "backup.restore", m.id, "failed", {"reason": str(exc)[:300]})
+        raise BackupError(f"the restore of {m.id} failed before anything was replaced ({exc}); see the "
+                          f"log, and try again") from exc
     finally:
         for fd in locks:
             if fd is not None:
@@ -114,10 +119,7 @@ def _restore(settings: Settings, chain: list[Manifest], ring: Any, stamp: str) -
             from ioc_app.storage import Store
 
             store = Store(f"chdb://{fresh}")
-            rows = store.rows(f"RESTORE DATABASE {m.database} AS {store.database} FROM File('{m.id}')")
-            if not rows or rows[0][1] != "RESTORED":
-                raise BackupError(f"ClickHouse did not restore backup {m.id} ({rows}); nothing was "
-                                  f"changed: see the log")
+            store.restore_database(m.id, m.database)
         if m.buffer == "wal":  # the backup's log replaces this one's, even when it was empty
             if (plain / WAL).is_dir():
                 shutil.copytree(plain / WAL, wal_fresh)
