@@ -422,3 +422,26 @@ def test_backup_while_the_server_runs_restore_only_once_it_stops(tmp_path: Path)
         server.stop()
     ok(run_cli(env, "restore", "--from", str(taken)))
     assert any(p.name.startswith("clickhouse.before-restore-") for p in home.iterdir())
+
+
+def test_restored_log_drops_the_batches_the_restored_store_already_holds(migrated: Store,
+                                                                        tmp_path: Path) -> None:
+    """A batch written between the buffer's copy and the store's backup is in both: the
+    restore confirms it in the log, so the writer does not insert it a second time."""
+    import polars as pl
+
+    from ingest.wal import WriteAheadLog
+    from ioc_app.backup_files import reconcile_wal
+
+    wal = WriteAheadLog(tmp_path / "wal")
+    for i in range(3):
+        wal.log("gate_pass").append(pl.DataFrame({"event_id": [f"w{i}-{j}" for j in range(4)]}))
+    wal.close()
+    migrated.command("INSERT INTO gate_pass (event_id, ts, received_at) "
+                     "SELECT concat('w', toString(intDiv(number, 4)), '-', toString(number % 4)), now64(3), "
+                     "now64(3) FROM numbers(8)")  # the first two batches
+    assert reconcile_wal(migrated, tmp_path / "wal") == 2
+    again = WriteAheadLog(tmp_path / "wal")
+    pending = again.log("gate_pass").pending_records()
+    assert [r.frame["event_id"].to_list() for r in pending] == [[f"w2-{j}" for j in range(4)]]
+    again.close()
