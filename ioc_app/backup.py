@@ -76,6 +76,9 @@ def take_backup(settings: Settings, dest: Path, *, base: Path | None = None, now
     created = (now or datetime.now(UTC)).astimezone(UTC)
     ring = load_keys(settings)
     site = site_fingerprint(site_key(settings))
+    if base is not None and Path(base).expanduser().resolve().parent != dest.parent:
+        raise BackupError(f"an incremental backup goes beside its base (restore looks for the base "
+                          f"there): put it in {Path(base).expanduser().resolve().parent}, not {dest.parent}")
     base_m = check(settings, Path(base).expanduser().resolve(), ring) if base is not None else None
     if base_m is not None and base_m.site != site:
         raise BackupError(f"the base {base} belongs to another installation: take a full backup")

@@ -161,38 +161,60 @@ def reconcile_wal(store: Any, wal_dir: Path) -> int:
     return confirmed
 
 
-def load_redis(client: Any, store: Any, dump: Path) -> int:
-    """Put the dumped entries back into Redis' buffer streams (empty ones only), without
-    those whose rows the restored store already holds; returns the entries added."""
-    from ingest.redis_client import buffer_key, depth_key
+def redis_to_load(store: Any, dump: Path) -> list[dict[str, Any]]:
+    """The dumped entries the restored store does not already hold (by their rows' ids)."""
     from ingest.wal import decode
-    from ioc_app.backup_manifest import BackupError
 
     lines = [orjson.loads(line) for line in dump.read_bytes().splitlines() if line.strip()]
-    tables = {e["table"] for e in lines}
-    busy = [t for t in tables if client.xlen(buffer_key(t))]
-    if busy:
-        raise BackupError(f"Redis already buffers events of {busy[0]}: restore into a Redis whose "
-                          f"IOC buffer is empty (a new one), or let the writer drain this one first")
-    added = 0
     columns: dict[str, str | None] = {}
+    keep = []
     for e in lines:
         table = e["table"]
-        blob = base64.b64decode(e["f"])
         if table not in columns:
             columns[table] = store.id_column(table)
         column = columns[table]
         if column is not None:
-            keys = [str(k) for k in decode(blob)[column].to_list()]
+            keys = [str(k) for k in decode(base64.b64decode(e["f"]))[column].to_list()]
             if store.holds_all(table, column, keys):
                 continue
+        keep.append(e)
+    log.info("event=restore.redis_planned entries=%d already_stored=%d", len(keep), len(lines) - len(keep))
+    return keep
+
+
+def redis_busy(client: Any) -> str | None:
+    """A table whose buffer stream in this Redis holds entries, or None."""
+    from ingest.redis_client import buffer_key
+
+    prefix = buffer_key("")
+    for key in client.scan_iter(match=prefix + "*", _type="stream", count=100):
+        if client.xlen(key):
+            return _text(key)[len(prefix):]
+    return None
+
+
+def push_redis(client: Any, entries: list[dict[str, Any]]) -> int:
+    """Append the entries to their buffer streams (the writer takes them from there)."""
+    from ingest.redis_client import buffer_key, depth_key
+
+    for e in entries:
         pipe = client.pipeline(transaction=True)
-        pipe.xadd(buffer_key(table), {"f": blob, "n": e["n"]})
-        pipe.incrby(depth_key(table), int(e["n"]))
+        pipe.xadd(buffer_key(e["table"]), {"f": base64.b64decode(e["f"]), "n": e["n"]})
+        pipe.incrby(depth_key(e["table"]), int(e["n"]))
         pipe.execute()
-        added += 1
-    log.info("event=restore.redis_loaded entries=%d skipped=%d", added, len(lines) - added)
-    return added
+    return len(entries)
+
+
+def load_redis(client: Any, store: Any, dump: Path) -> int:
+    """Put the dumped entries back into an empty Redis buffer, without those whose rows
+    ``store`` already holds; returns the entries added."""
+    from ioc_app.backup_manifest import BackupError
+
+    busy = redis_busy(client)
+    if busy:
+        raise BackupError(f"Redis already buffers events of {busy}: restore into a Redis whose IOC "
+                          f"buffer is empty (a new one), or let the writer drain this one first")
+    return push_redis(client, redis_to_load(store, dump))
 
 
 def replace_file(target: Path, source: Path, aside: Path) -> None:

@@ -20,7 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from ioc_app.backup_crypto import decrypt_file, load_keys
-from ioc_app.backup_files import REDIS_DUMP, WAL, load_redis, reconcile_wal, replace_file, target_of
+from ioc_app.backup_files import (
+    REDIS_DUMP,
+    WAL,
+    push_redis,
+    reconcile_wal,
+    redis_busy,
+    redis_to_load,
+    replace_file,
+    target_of,
+)
 from ioc_app.backup_manifest import BackupError, Manifest
 from ioc_app.backup_verify import chain_of, key_of, record
 from ioc_app.settings import Settings
@@ -79,8 +88,8 @@ def restore_backup(settings: Settings, src: Path, *, audit: Any = None) -> Manif
         raise
     except StoreError as exc:  # the engine failed before the swap: the old store is intact
         record(settings, audit, "backup.restore", m.id, "failed", {"reason": str(exc)[:300]})
-        raise BackupError(f"the restore of {m.id} failed before anything was replaced ({exc}); see the "
-                          f"log, and try again") from exc
+        raise BackupError(f"the restore of {m.id} failed ({exc}); what it would replace is kept, in "
+                          f"place or as *.before-restore-*: see the log, and try again") from exc
     finally:
         for fd in locks:
             if fd is not None:
@@ -114,12 +123,19 @@ def _restore(settings: Settings, chain: list[Manifest], ring: Any, stamp: str) -
             if not rel.startswith("store/"):
                 decrypt_file(key_of(ring, m), f"{m.id}/{rel}", m.path / rel, plain / rel)
         redis = _redis_ready(settings, m)
-        store = None
+        store: Any = None
         if fresh is not None and m.store == "embedded":
             from ioc_app.storage import Store
 
             store = Store(f"chdb://{fresh}")
             store.restore_database(m.id, m.database)
+        entries: list[dict[str, Any]] = []
+        if redis is not None:  # what goes back into Redis, judged against the restored store
+            from ioc_app.storage import Store
+
+            judge = store if store is not None else Store(settings.clickhouse_url,
+                                                          cluster=settings.clickhouse_cluster)
+            entries = redis_to_load(judge, plain / REDIS_DUMP)
         if m.buffer == "wal":  # the backup's log replaces this one's, even when it was empty
             if (plain / WAL).is_dir():
                 shutil.copytree(plain / WAL, wal_fresh)
@@ -143,7 +159,7 @@ def _restore(settings: Settings, chain: list[Manifest], ring: Any, stamp: str) -
             if rel.startswith("var/"):
                 replace_file(target_of(settings, rel), plain / rel, aside / rel[4:].rsplit("/", 1)[0])
         if redis is not None:
-            load_redis(redis, store_for_redis(settings), plain / REDIS_DUMP)
+            push_redis(redis, entries)
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if fresh is not None:
@@ -159,19 +175,13 @@ def _redis_ready(settings: Settings, m: Manifest) -> Any:
     if not settings.redis_url:
         raise BackupError(f"backup {m.id} holds a Redis buffer: set IOC_REDIS_URL to the (new, empty) "
                           f"Redis to restore it into")
-    from ingest.redis_client import buffer_key
     from ioc_app.runtime import redis_for
 
     client = redis_for(settings)
-    streams = client.scan_iter(match=buffer_key("*"), _type="stream", count=100)
-    if any(client.xlen(key) for key in streams):
-        raise BackupError("Redis already buffers events: restore into a Redis whose IOC buffer is "
-                          "empty (a new one), or let the writer drain this one first")
+    busy = redis_busy(client)
+    if busy:
+        raise BackupError(f"Redis already buffers events of {busy}: restore into a Redis whose IOC "
+                          f"buffer is empty (a new one), or let the writer drain this one first")
     return client
 
 
-def store_for_redis(settings: Settings) -> Any:
-    """The restored store, opened to tell which buffered batches it already holds."""
-    from ioc_app.storage import Store
-
-    return Store(settings.clickhouse_url, cluster=settings.clickhouse_cluster)

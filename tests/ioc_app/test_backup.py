@@ -232,6 +232,11 @@ def test_wrong_key_and_foreign_installation_are_refused(site: dict[str, Any], ta
     done = run_cli({**target, "IOC_BACKUP_KEY_FILE": str(other_key)}, "restore", "--from", str(site["full"]))
     assert done.returncode == 1 and "the wrong key" in done.stderr, done.stderr[-2000:]
     assert tree(home) == before
+    done = run_cli({**target, "IOC_BACKUP_KEY_FILE": str(tmp_path / "none.key")}, "restore", "--from",
+                   str(site["full"]))
+    assert done.returncode == 1 and "no backup key at" in done.stderr
+    assert not (tmp_path / "none.key").exists()  # a new key never opens an old backup: none is made
+    assert tree(home) == before
     # another installation: its own site key, the same backup key
     other = fresh(tmp_path / "other", site["env"])
     (tmp_path / "other" / "site_key").write_text(os.urandom(32).hex() + "\n")
@@ -445,3 +450,48 @@ def test_restored_log_drops_the_batches_the_restored_store_already_holds(migrate
     pending = again.log("gate_pass").pending_records()
     assert [r.frame["event_id"].to_list() for r in pending] == [[f"w2-{j}" for j in range(4)]]
     again.close()
+
+
+def test_redis_buffer_travels_with_the_backup_into_a_new_redis(migrated: Store, engine_path: Path,
+                                                               redis_server: Any, tmp_path: Path) -> None:
+    """Redis mode: the backup holds the buffer's entries; ``restore`` puts them into another
+    (empty) Redis, without the batch the store already held."""
+    import polars as pl
+    import redis
+
+    from ingest.redis_client import buffer_key
+    from ingest.wal import encode
+    from tests.conftest import RedisServer
+
+    client = redis.Redis.from_url(redis_server.url)
+    for i in range(3):
+        f = pl.DataFrame({"event_id": [f"q{i}-{j}" for j in range(2)]})
+        client.xadd(buffer_key("gate_pass"), {"f": encode(f), "n": f.height})
+    migrated.command("INSERT INTO gate_pass (event_id, ts, received_at) "
+                     "SELECT concat('q0-', toString(number)), now64(3), now64(3) FROM numbers(2)")
+    home = tmp_path / "src"
+    home.mkdir()
+    settings = Settings(clickhouse_url=f"chdb://{engine_path}", demo=False, redis_url=redis_server.url,
+                        tokens_file=str(home / "tokens.toml"), roles_file=str(home / "roles.toml"),
+                        backup_key_file=str(home / "backup.key"))
+    m = take_backup(settings, home / "backups" / "r1", store=migrated)
+    assert m.buffer == "redis" and "buffer/redis.jsonl" in m.files
+    other = RedisServer(tmp_path / "redis-new")
+    try:
+        env = fresh(tmp_path / "dst", {"IOC_BACKUP_KEY_FILE": str(home / "backup.key")})
+        env["IOC_REDIS_URL"] = other.url
+        ok(run_cli(env, "restore", "--from", str(home / "backups" / "r1")))
+        back = redis.Redis.from_url(other.url).xrange(buffer_key("gate_pass"))
+        assert [decode_ids(f[b"f"]) for _, f in back] == [["q1-0", "q1-1"], ["q2-0", "q2-1"]]
+        # a Redis that already buffers events is not overwritten
+        done = run_cli(env, "restore", "--from", str(home / "backups" / "r1"))
+        assert done.returncode == 1 and "already buffers" in done.stderr
+    finally:
+        other.stop()
+        client.close()
+
+
+def decode_ids(blob: bytes) -> list[str]:
+    from ingest.wal import decode
+
+    return [str(x) for x in decode(blob)["event_id"].to_list()]
