@@ -24,12 +24,12 @@ import base64
 import logging
 import os
 import shutil
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from ioc_app.accessdb import copy_consistent
 from ioc_app.audit import spool_dir
 from ioc_app.secret import FILE as SECRET_FILE
 from ioc_app.secret import SITE_KEY_FILE
@@ -73,10 +73,7 @@ def snapshot_var(settings: Settings, into: Path) -> dict[str, Path]:
         dst = into / rel
         dst.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if rel == "var/access.sqlite":
-            with sqlite3.connect(src) as source, sqlite3.connect(dst) as copy:
-                source.backup(copy)  # consistent even while the server writes
-            source.close()
-            copy.close()
+            copy_consistent(src, dst)  # consistent even while the server writes
         else:
             try:
                 shutil.copyfile(src, dst)
@@ -136,21 +133,6 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _key_column(store: Any, table: str) -> str | None:
-    rows = store.rows("SELECT name FROM system.columns WHERE database = currentDatabase() AND "
-                      "table = {t:String} AND name IN ('event_id', 'id')", {"t": table})
-    names = {r[0] for r in rows}
-    return "event_id" if "event_id" in names else ("id" if "id" in names else None)
-
-
-def _all_stored(store: Any, table: str, column: str, keys: list[str]) -> bool:
-    if not keys:
-        return True
-    found = store.rows(f"SELECT uniqExact({column}) FROM {table} WHERE {column} IN {{k:Array(String)}}",
-                       {"k": keys})
-    return int(found[0][0]) == len(set(keys))
-
-
 def reconcile_wal(store: Any, wal_dir: Path) -> int:
     """Confirm, in the restored log, the leading batches the restored store already holds;
     returns the batches confirmed. (Batches go into the store in log order, so those it
@@ -162,12 +144,12 @@ def reconcile_wal(store: Any, wal_dir: Path) -> int:
     try:
         for name in wal.names():
             stream = wal.log(name)
-            column = _key_column(store, name)
+            column = store.id_column(name)
             if column is None:
                 continue
             held = []
             for record in stream.pending_records():
-                if not _all_stored(store, name, column, [str(k) for k in record.frame[column].to_list()]):
+                if not store.holds_all(name, column, [str(k) for k in record.frame[column].to_list()]):
                     break
                 held.append(record)
             if held:
@@ -179,38 +161,60 @@ def reconcile_wal(store: Any, wal_dir: Path) -> int:
     return confirmed
 
 
-def load_redis(client: Any, store: Any, dump: Path) -> int:
-    """Put the dumped entries back into Redis' buffer streams (empty ones only), without
-    those whose rows the restored store already holds; returns the entries added."""
-    from ingest.redis_client import buffer_key, depth_key
+def redis_to_load(store: Any, dump: Path) -> list[dict[str, Any]]:
+    """The dumped entries the restored store does not already hold (by their rows' ids)."""
     from ingest.wal import decode
-    from ioc_app.backup_manifest import BackupError
 
     lines = [orjson.loads(line) for line in dump.read_bytes().splitlines() if line.strip()]
-    tables = {e["table"] for e in lines}
-    busy = [t for t in tables if client.xlen(buffer_key(t))]
-    if busy:
-        raise BackupError(f"Redis already buffers events of {busy[0]}: restore into a Redis whose "
-                          f"IOC buffer is empty (a new one), or let the writer drain this one first")
-    added = 0
     columns: dict[str, str | None] = {}
+    keep = []
     for e in lines:
         table = e["table"]
-        blob = base64.b64decode(e["f"])
         if table not in columns:
-            columns[table] = _key_column(store, table)
+            columns[table] = store.id_column(table)
         column = columns[table]
         if column is not None:
-            keys = [str(k) for k in decode(blob)[column].to_list()]
-            if _all_stored(store, table, column, keys):
+            keys = [str(k) for k in decode(base64.b64decode(e["f"]))[column].to_list()]
+            if store.holds_all(table, column, keys):
                 continue
+        keep.append(e)
+    log.info("event=restore.redis_planned entries=%d already_stored=%d", len(keep), len(lines) - len(keep))
+    return keep
+
+
+def redis_busy(client: Any) -> str | None:
+    """A table whose buffer stream in this Redis holds entries, or None."""
+    from ingest.redis_client import buffer_key
+
+    prefix = buffer_key("")
+    for key in client.scan_iter(match=prefix + "*", _type="stream", count=100):
+        if client.xlen(key):
+            return _text(key)[len(prefix):]
+    return None
+
+
+def push_redis(client: Any, entries: list[dict[str, Any]]) -> int:
+    """Append the entries to their buffer streams (the writer takes them from there)."""
+    from ingest.redis_client import buffer_key, depth_key
+
+    for e in entries:
         pipe = client.pipeline(transaction=True)
-        pipe.xadd(buffer_key(table), {"f": blob, "n": e["n"]})
-        pipe.incrby(depth_key(table), int(e["n"]))
+        pipe.xadd(buffer_key(e["table"]), {"f": base64.b64decode(e["f"]), "n": e["n"]})
+        pipe.incrby(depth_key(e["table"]), int(e["n"]))
         pipe.execute()
-        added += 1
-    log.info("event=restore.redis_loaded entries=%d skipped=%d", added, len(lines) - added)
-    return added
+    return len(entries)
+
+
+def load_redis(client: Any, store: Any, dump: Path) -> int:
+    """Put the dumped entries back into an empty Redis buffer, without those whose rows
+    ``store`` already holds; returns the entries added."""
+    from ioc_app.backup_manifest import BackupError
+
+    busy = redis_busy(client)
+    if busy:
+        raise BackupError(f"Redis already buffers events of {busy}: restore into a Redis whose IOC "
+                          f"buffer is empty (a new one), or let the writer drain this one first")
+    return push_redis(client, redis_to_load(store, dump))
 
 
 def replace_file(target: Path, source: Path, aside: Path) -> None:
@@ -219,6 +223,10 @@ def replace_file(target: Path, source: Path, aside: Path) -> None:
     if target.exists():
         aside.mkdir(parents=True, exist_ok=True, mode=0o700)
         shutil.copy2(target, aside / target.name)
+    for journal in (target.with_name(target.name + "-wal"), target.with_name(target.name + "-shm")):
+        if journal.exists():  # SQLite's log of the file replaced: never to be applied to the copy
+            aside.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.replace(journal, aside / journal.name)
     tmp = target.with_name(f".{target.name}.restoring")
     shutil.copyfile(source, tmp)
     os.chmod(tmp, 0o600)

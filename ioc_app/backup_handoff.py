@@ -11,6 +11,7 @@ command waits for the answer and prints it; a server that takes no request withi
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import threading
@@ -66,6 +67,10 @@ def ask_server(settings: Settings, dest: Path, base: Path | None,
             raise BackupError(f"the server owns the embedded store but took no backup request within "
                               f"{take_within_s:.0f} s: check that it runs this IOC version, or stop it "
                               f"and run backup again")
+        if taken.exists() and not _owned(settings):
+            taken.unlink(missing_ok=True)
+            raise BackupError("the server stopped before it finished the backup: run backup again (with "
+                              "the server stopped, the command takes it itself)")
         if time.monotonic() - started > ANSWER_WITHIN_S:
             raise BackupError(f"the server has not finished the backup after {ANSWER_WITHIN_S:.0f} s: "
                               f"see its log ({taken.name})")
@@ -76,6 +81,24 @@ def ask_server(settings: Settings, dest: Path, base: Path | None,
     if not answer.get("ok"):
         raise BackupError(str(answer.get("error") or "the server could not take the backup: see its log"))
     return read_manifest(Path(answer["path"]))
+
+
+def _owned(settings: Settings) -> bool:
+    """Whether a process still holds the embedded store's owner lock."""
+    from ioc_app.storage import OWNER_FILE
+
+    lock = Path(settings.clickhouse_url[len("chdb://"):]).expanduser().resolve() / OWNER_FILE
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops a lock this test took
+    return False
 
 
 class BackupRequests:

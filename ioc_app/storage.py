@@ -308,6 +308,39 @@ class Store:
         rows = self.rows("SELECT toString(uuid) FROM system.databases WHERE name = currentDatabase()")
         return str(rows[0][0]) if rows else ""
 
+    def backup_database(self, name: str, base: str | None = None) -> None:
+        """ClickHouse's own ``BACKUP`` of this database into ``backup_work_dir()/<name>``,
+        incremental on the backup ``<base>`` there (whose metadata file is all it reads)."""
+        sql = f"BACKUP DATABASE {_ident(self.database)} TO File({{name:String}})"
+        if base is not None:
+            sql += " SETTINGS base_backup = File({base:String})"
+        rows = self.rows(sql, {"name": name, "base": base or ""})
+        if not rows or rows[0][1] != "BACKUP_CREATED":
+            raise StoreError(f"ClickHouse did not create the backup {name} ({rows}): see the log")
+
+    def restore_database(self, name: str, database: str) -> None:
+        """ClickHouse's own ``RESTORE`` of ``database`` from the backup ``backup_work_dir()/<name>``
+        (and the bases it names, beside it) as this store's database."""
+        rows = self.rows(f"RESTORE DATABASE {_ident(database)} AS {_ident(self.database)} "
+                         f"FROM File({{name:String}})", {"name": name})
+        if not rows or rows[0][1] != "RESTORED":
+            raise StoreError(f"ClickHouse did not restore the backup {name} ({rows}): see the log")
+
+    def id_column(self, table: str) -> str | None:
+        """The column that names a table's rows one by one (``event_id``, else ``id``), if any."""
+        names = {r[0] for r in self.rows(
+            "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {t:String} "
+            "AND name IN ('event_id', 'id')", {"t": table})}
+        return "event_id" if "event_id" in names else ("id" if "id" in names else None)
+
+    def holds_all(self, table: str, column: str, keys: list[str]) -> bool:
+        """Whether every one of ``keys`` is in ``table``'s ``column``."""
+        if not keys:
+            return True
+        t, c = _ident(table), _ident(column)
+        found = self.rows(f"SELECT uniqExact({c}) FROM {t} WHERE {c} IN {{k:Array(String)}}", {"k": keys})
+        return int(found[0][0]) == len(set(keys))
+
     def ping(self) -> bool:
         try:
             # the database itself must be there, not merely the server
