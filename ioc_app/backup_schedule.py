@@ -176,7 +176,7 @@ class BackupSchedule:
                 dest = self.root / now.astimezone(UTC).strftime(f"%Y%m%dT%H%M%SZ-{kind}")
                 on = None if base is None else where(self.root, base)
                 manifest = take_backup(self.settings, dest, base=on, now=now, store=self.store)
-                log.info("event=backup.taken id=%s kind=%s bytes=%d ms=%.0f", manifest.id, manifest.kind,
+                log.info("event=backup.scheduled id=%s kind=%s bytes=%d ms=%.0f", manifest.id, manifest.kind,
                          size_of(manifest), (time.perf_counter() - started) * 1e3)
                 self._newest, self._read_at, self.last_error = manifest, time.monotonic(), None
                 self.prune(now)
