@@ -82,6 +82,9 @@ def restore_backup(settings: Settings, src: Path, *, audit: Any = None) -> Manif
         if m.store == "embedded" and not settings.embedded:
             raise BackupError(f"backup {m.id} holds an embedded store, and IOC_CLICKHOUSE_URL names a "
                               f"server: restore it with IOC_CLICKHOUSE_URL=chdb://<path>")
+        if m.store == "server" and settings.embedded:
+            raise BackupError(f"backup {m.id} was taken with a ClickHouse server's store, which is not in "
+                              f"it: set IOC_CLICKHOUSE_URL to that server (its store restored there first)")
         _restore(settings, chain, ring, stamp)
     except BackupError as exc:
         record(settings, audit, "backup.restore", m.id, "refused", {"reason": str(exc)[:300]})
@@ -129,21 +132,23 @@ def _restore(settings: Settings, chain: list[Manifest], ring: Any, stamp: str) -
 
             store = Store(f"chdb://{fresh}")
             store.restore_database(m.id, m.database)
-        entries: list[dict[str, Any]] = []
-        if redis is not None:  # what goes back into Redis, judged against the restored store
+        # the buffer's batches are judged against the restored store (a server's: restored there)
+        judge = store
+        if judge is None and not settings.embedded:
             from ioc_app.storage import Store
 
-            judge = store if store is not None else Store(settings.clickhouse_url,
-                                                          cluster=settings.clickhouse_cluster)
+            judge = Store(settings.clickhouse_url, cluster=settings.clickhouse_cluster)
+        entries: list[dict[str, Any]] = []
+        if redis is not None:
             entries = redis_to_load(judge, plain / REDIS_DUMP)
         if m.buffer == "wal":  # the backup's log replaces this one's, even when it was empty
             if (plain / WAL).is_dir():
                 shutil.copytree(plain / WAL, wal_fresh)
             wal_fresh.mkdir(mode=0o700, exist_ok=True)
-            if store is not None:
-                reconcile_wal(store, wal_fresh)
-        if store is not None:
-            store.close()
+            if judge is not None:
+                reconcile_wal(judge, wal_fresh)
+        if judge is not None:
+            judge.close()
         # everything is ready: swap it in, keeping what it replaces
         if fresh is not None and target is not None and store is not None:
             if target.exists():
