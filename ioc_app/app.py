@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     pipeline, writer = ingest_for(settings, store, consumer=f"{socket.gethostname()}-web")
     if core is not None:
         writer.add_listener(core.committed)  # the core recomputes what a commit feeds
+        core.backups.writer = writer  # paused while a scheduled backup runs
     runtime = Runtime(settings, site, store, feed, core, TokenBook(settings.tokens_file), pipeline,
                       writer, Screens(redis_client if not runs_core else None, settings.screen_silent_s),
                       offload_for(settings, pipeline))

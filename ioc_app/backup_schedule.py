@@ -3,9 +3,11 @@ a full one every ``IOC_BACKUP_FULL_EVERY_H`` hours, incremental ones on the newe
 between — and prunes what is older than ``IOC_BACKUP_KEEP_DAYS``, never a backup that a kept
 one builds on (restoring an incremental needs its whole chain down to a full one).
 
-Only one backup runs at a time: the job is skipped while the previous run is busy (the
-scheduler's ``max_instances=1``), and a lock file in the backup directory keeps a second
-process (another scheduler, a hand-run ``backup``) from starting one beside it. Only the
+While it runs the process's writer pauses (``Writer.paused``): ClickHouse backs the tables up
+one after another, and a batch inserted in between would be in a raw table and missing from
+its rollups after a restore. Only one backup runs at a time: the job is skipped while the
+previous run is busy (the scheduler's ``max_instances=1``), and a lock file in the backup
+directory keeps a second process (another scheduler) from starting one beside it. Only the
 leader backs up, so a scaled deployment's several ``scheduler`` processes take one backup.
 
 The newest good backup is shown on ``/health`` and watched by the ``backup_stale`` alert: the
@@ -22,7 +24,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -140,6 +142,9 @@ class BackupSchedule:
         self.settings = settings
         self.leader = leader
         self.store = store  # the process's own store (the embedded engine opens once per process)
+        #: the process's writer (``ingest.writer.Writer``), paused while a backup runs so the
+        #: store's tables stand still; None where no writer runs in this process
+        self.writer: Any = None
         self.root = root or settings.backup_root
         self.policy = policy or Policy.of(settings)
         self.started = time.time()
@@ -175,7 +180,8 @@ class BackupSchedule:
                 started = time.perf_counter()
                 dest = self.root / now.astimezone(UTC).strftime(f"%Y%m%dT%H%M%SZ-{kind}")
                 on = None if base is None else where(self.root, base)
-                manifest = take_backup(self.settings, dest, base=on, now=now, store=self.store)
+                with self.writer.paused() if self.writer is not None else nullcontext():
+                    manifest = take_backup(self.settings, dest, base=on, now=now, store=self.store)
                 log.info("event=backup.scheduled id=%s kind=%s bytes=%d ms=%.0f", manifest.id, manifest.kind,
                          size_of(manifest), (time.perf_counter() - started) * 1e3)
                 self._newest, self._read_at, self.last_error = manifest, time.monotonic(), None
