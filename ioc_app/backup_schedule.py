@@ -207,6 +207,12 @@ class BackupSchedule:
                 gone.append(m.id)
                 log.info("event=backup.pruned id=%s kind=%s created_at=%s", m.id, m.kind,
                          m.created_at.isoformat())
+        if gone:  # deleting backups is a change to the installation: one audit row per pruning
+            from ioc_app.audit import command_audit
+
+            command_audit(self.settings).record(
+                "backup.prune", object=gone[-1], result="ok", actor="scheduler", actor_kind="system",
+                detail={"deleted": gone, "keep_days": self.policy.keep_days})
         return gone
 
     def schedule(self, scheduler: Any) -> None:

@@ -175,6 +175,10 @@ def test_the_job_takes_full_then_incremental_backups_prunes_and_never_runs_twice
     third = job.run(later)
     assert third is not None and third.kind == "full"  # the full one is older than a day
     assert [m.id for m in list_backups(root)] == [third.id]  # the old chain is past retention
+    from ioc_app.audit import spool_dir
+
+    trail = b"".join(p.read_bytes() for p in spool_dir(settings).rglob("*") if p.is_file())
+    assert b"backup.prune" in trail and first.id.encode() in trail  # the deletion is audited
 
 
 def test_the_core_puts_the_newest_backup_in_the_snapshot_and_raises_the_alert(migrated: Store,
