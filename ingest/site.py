@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,9 +30,12 @@ class SiteError(ValueError):
 
 @dataclass(frozen=True)
 class Named:
+    """One catalogue entry; ``aliases`` are other names the offices write for it (names→codes)."""
+
     code: str
     name_zh: str
     name_en: str
+    aliases: tuple[str, ...] = field(default=(), kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,15 @@ class Site:
     majors: tuple[Major, ...]
     provinces: tuple[Named, ...]
 
+    def entries(self, kind: str) -> tuple[Named, ...]:
+        """The entries of one kind (the ``kind`` of the reference rows), for name→code lookups."""
+        try:
+            section = ENTRY_SECTIONS[kind]
+        except KeyError:
+            raise ValueError(f"unknown catalogue kind {kind!r}; one of {', '.join(ENTRY_SECTIONS)}") from None
+        entries: tuple[Named, ...] = getattr(self, section)
+        return entries
+
     def reference_frame(self, loaded_at: datetime | None = None) -> pl.DataFrame:
         """Every reference row as ``(kind, code, name_zh, name_en, parent, value, flag)``."""
         loaded_at = loaded_at or datetime.now(UTC)
@@ -106,6 +118,13 @@ class Site:
             },
             schema_overrides={"loaded_at": pl.Datetime("ms", "UTC"), "flag": pl.Boolean},
         )
+
+
+ENTRY_SECTIONS = {
+    "campus": "campuses", "gate": "gates", "link": "links", "terminal": "terminals",
+    "department": "departments", "service": "services", "college": "colleges", "major": "majors",
+    "province": "provinces",
+}
 
 
 class _Reader:
@@ -180,6 +199,14 @@ def load_site(path: str | Path) -> Site:
         label = f"{section} {code!r}"
         return code, r.text(entry, "name_zh", where, label), r.text(entry, "name_en", where, label), where
 
+    def aliases(entry: dict[str, Any], section: str) -> tuple[str, ...]:
+        items = entry.get("aliases", [])
+        if not isinstance(items, list) or not all(isinstance(a, str) and a.strip() for a in items):
+            code = entry.get("code", entry.get("id"))
+            raise r.fail((*_id_needles(str(code)), rf"^\[+{section}\]+"),
+                         f"{section} {code!r}: 'aliases' must be a list of non-empty names, e.g. [\"计科\"]")
+        return tuple(a.strip() for a in items)
+
     def array(section: str) -> list[dict[str, Any]]:
         items = data.get(section)
         if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
@@ -204,7 +231,8 @@ def load_site(path: str | Path) -> Site:
                 raise r.fail(_id_needles(it.code), f"[{section}]: {it.code!r} appears twice")
             seen.add(it.code)
 
-    campuses = [Named(*named(e, "code", "campuses")[:3]) for e in array("campuses")]
+    campuses = [Named(*named(e, "code", "campuses")[:3], aliases=aliases(e, "campuses"))
+                for e in array("campuses")]
     unique(campuses, "campuses")
     campus_codes = {c.code for c in campuses}
 
@@ -217,14 +245,14 @@ def load_site(path: str | Path) -> Site:
                                 f"({', '.join(sorted(campus_codes))})")
         lanes = int(r.number(e, "lanes", where, f"gate {code!r}", 1, 32))
         weight = r.number(e, "weight", where, f"gate {code!r}", 0, 1e6, default=1.0)
-        gates.append(Gate(code, zh, en, campus, lanes, weight))
+        gates.append(Gate(code, zh, en, campus, lanes, weight, aliases=aliases(e, "gates")))
     unique(gates, "gates")
 
     links = []
     for e in array("links"):
         code, zh, en, where = named(e, "id", "links")
         cap = r.number(e, "capacity_bps", where, f"link {code!r}", 1, 1e15)
-        links.append(Link(code, zh, en, int(cap)))
+        links.append(Link(code, zh, en, int(cap), aliases=aliases(e, "links")))
     unique(links, "links")
 
     terminals = []
@@ -233,10 +261,11 @@ def load_site(path: str | Path) -> Site:
         campus = r.text(e, "campus", where, f"terminal {code!r}")
         if campus not in campus_codes:
             raise r.fail(where, f"terminal {code!r}: campus {campus!r} is not in [[campuses]]")
-        terminals.append(Terminal(code, zh, en, campus))
+        terminals.append(Terminal(code, zh, en, campus, aliases=aliases(e, "terminals")))
     unique(terminals, "terminals")
 
-    departments = [Named(*named(e, "code", "departments")[:3]) for e in table("departments")]
+    departments = [Named(*named(e, "code", "departments")[:3], aliases=aliases(e, "departments"))
+                   for e in table("departments")]
     dept_codes = {d.code for d in departments}
     services = []
     for e in table("services"):
@@ -248,12 +277,13 @@ def load_site(path: str | Path) -> Site:
         if not isinstance(printable, bool):
             raise r.fail(where, f"service {code!r}: 'printable' must be true or false")
         services.append(Service(code, zh, en, dept, printable,
-                                r.number(e, "weight", where, f"service {code!r}", 0, 1e6, default=1.0)))
+                                r.number(e, "weight", where, f"service {code!r}", 0, 1e6, default=1.0),
+                                aliases=aliases(e, "services")))
 
     colleges, majors = [], []
     for e in table("colleges"):
         code, zh, en, where = named(e, "code", "colleges")
-        colleges.append(Named(code, zh, en))
+        colleges.append(Named(code, zh, en, aliases=aliases(e, "colleges")))
         items = e.get("majors")
         if not isinstance(items, list) or not items:
             raise r.fail(where, f"college {code!r}: 'majors' must list at least one major")
@@ -261,10 +291,11 @@ def load_site(path: str | Path) -> Site:
             if not isinstance(m, dict):
                 raise r.fail(where, f"college {code!r}: each major is {{ code, name_zh, name_en }}")
             mcode, mzh, men, _ = named(m, "code", "colleges")
-            majors.append(Major(mcode, mzh, men, code))
+            majors.append(Major(mcode, mzh, men, code, aliases=aliases(m, "colleges")))
     unique(majors, "colleges")
 
-    provinces = [Named(*named(e, "code", "provinces")[:3]) for e in table("provinces")]
+    provinces = [Named(*named(e, "code", "provinces")[:3], aliases=aliases(e, "provinces"))
+                 for e in table("provinces")]
     missing = sorted(set(PROVINCES) - {pv.code for pv in provinces})
     extra = sorted({pv.code for pv in provinces} - set(PROVINCES))
     if missing or extra:

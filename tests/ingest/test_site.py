@@ -77,3 +77,21 @@ def test_reference_rows_are_stored_and_replaced(migrated: Store) -> None:
     name = migrated.rows("SELECT name_zh FROM ioc_reference FINAL WHERE kind = 'service' "
                          "AND code = 'visitor-registration'")
     assert name == [("入校备案申请",)]
+
+
+def test_aliases_are_read_and_entries_listed_by_kind(tmp_path: Path) -> None:
+    path = broken(tmp_path, 'id = "main-north"\n', 'id = "main-north"\naliases = ["北大门", " 学府门 "]\n')
+    site = load_site(path)
+    north = next(g for g in site.entries("gate") if g.code == "main-north")
+    assert north.aliases == ("北大门", "学府门")
+    assert all(g.aliases == () for g in site.gates if g.code != "main-north")
+    assert site.entries("major") == site.majors and site.entries("service") == site.services
+    with pytest.raises(ValueError, match="unknown catalogue kind 'lane'"):
+        site.entries("lane")
+
+
+def test_aliases_must_be_a_list_of_names(tmp_path: Path) -> None:
+    path = broken(tmp_path, 'id = "main-north"\n', 'id = "main-north"\naliases = "北大门"\n')
+    line = line_of(path, 'id = "main-north"')
+    with pytest.raises(SiteError, match=rf"line {line}: .*'aliases' must"):
+        load_site(path)
