@@ -4,14 +4,18 @@ One TOML file describes a site (``IOC_SITE``; the shipped demo site is
 ``ioc_app/sites/demo.toml``). It is loaded and checked at start-up: a broken catalogue stops
 the product with the file, the line and what to change, rather than showing wrong names on
 a wall for weeks. Simulators generate events from it, and its reference rows are stored in
-ClickHouse (``ioc_reference``) so figures can be joined with names.
+ClickHouse (``ioc_reference``) so figures can be joined with names; each changed version is
+also kept (``ioc_reference_history``), so no catalogue change loses a name. The format is
+described in ``docs/site.md``.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from ingest.site_check import Problem, read_site
+from ingest.site_history import record_version, version_of
 from ingest.site_model import (
     ENTRY_SECTIONS,
     Gate,
@@ -27,6 +31,7 @@ from ioc_app.storage import SqlStore
 
 __all__ = ["ENTRY_SECTIONS", "Gate", "Link", "Major", "Named", "Problem", "Service", "Site", "SiteError",
            "Terminal", "load_site", "read_site", "store_reference"]
+log = logging.getLogger("ioc.site")
 
 
 def load_site(path: str | Path) -> Site:
@@ -45,5 +50,11 @@ REFERENCE_TABLE = "ioc_reference"
 
 
 def store_reference(store: SqlStore, site: Site) -> int:
-    """Replace the stored reference rows with the catalogue's (idempotent)."""
-    return store.replace_versioned(REFERENCE_TABLE, site.reference_frame(), "loaded_at")
+    """Make the catalogue's rows the ones in force (idempotent), and keep them in the history
+    when the catalogue changed since the last load (``ingest/site_history.py``)."""
+    frame = site.reference_frame()
+    n = store.replace_versioned(REFERENCE_TABLE, frame, "loaded_at")
+    if record_version(store, site, frame):
+        log.info("event=site.version_recorded path=%s version=%s rows=%d", site.path,
+                 version_of(site)[:12], n)
+    return n
