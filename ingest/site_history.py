@@ -61,13 +61,13 @@ def version_in_force(store: SqlStore, site: Site) -> dict[str, Any]:
 
 def names_in_history(store: SqlStore, kind: str) -> pl.DataFrame:
     """Every code of a kind the catalogue ever held, with its latest names and whether it is
-    still in force: ``{code, name_zh, name_en, loaded_at, removed}``."""
+    still in force: ``{code, name_zh, name_en, last_loaded_at, removed}``."""
     return store.query(
         f"""
-        SELECT code, argMax(name_zh, loaded_at) AS name_zh, argMax(name_en, loaded_at) AS name_en,
-               max(loaded_at) AS loaded_at,
-               code NOT IN (SELECT code FROM ioc_reference FINAL WHERE kind = {{k:String}}) AS removed
-        FROM {HISTORY_TABLE} WHERE kind = {{k:String}}
+        SELECT code, argMax(h.name_zh, h.loaded_at) AS name_zh, argMax(h.name_en, h.loaded_at) AS name_en,
+               max(h.loaded_at) AS last_loaded_at,
+               toBool(code NOT IN (SELECT code FROM ioc_reference FINAL WHERE kind = {{k:String}})) AS removed
+        FROM {HISTORY_TABLE} AS h WHERE kind = {{k:String}}
         GROUP BY code ORDER BY code
         """,
         {"k": kind},

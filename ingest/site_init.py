@@ -288,8 +288,9 @@ def build_catalogue(sheets: dict[str, Path], *, name_zh: str, name_en: str,
     for kind in ("gates", "services", "majors", "links"):
         if kind not in sheets:
             b.problems.append(SheetProblem("site init", "", 0, f"no {kind} list given (--{kind} FILE)"))
-    if b.problems:
-        raise SheetError(b.problems)
+    if b.problems:  # in the order the lists were given, row by row
+        order = {str(path): i for i, path in enumerate(sheets.values())}
+        raise SheetError(sorted(b.problems, key=lambda p: (order.get(p.file, len(order)), p.row)))
     return _toml(name_zh, name_en, timezone, sheets, campuses, gates, links, departments, services,
                  list(colleges.values()), majors), b.notes
 

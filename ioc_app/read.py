@@ -230,7 +230,8 @@ def site_version() -> dict[str, Any]:
     from ingest.site_history import version_in_force
 
     rt = current_app.extensions[EXTENSION]
-    stored = _memoised("site_version", lambda store: _Rows([version_in_force(store, rt.site)]))
+    stored = _memoised(f"site_version:{rt.site.digest}",
+                       lambda store: _Rows([version_in_force(store, rt.site)]))
     if stored:
         return stored[0]
     return {"path": rt.site.path, "version": rt.site.digest, "loaded_at": None, "versions": None,

@@ -201,9 +201,9 @@ def site_row(info: dict[str, Any], lang: str, zone: ZoneInfo, now: datetime) -> 
     """The catalogue in force: file, version, when it was first loaded, entries per kind, and
     that a change keeps history (renames and removals: figures are kept by code)."""
     stored = info.get("loaded_at")
-    loaded = clock(stored, zone, now) if stored else t("health.site.not_stored", lang)
-    head = t("health.site.version", lang).format(file=Path(info["path"]).name,
-                                                 version=str(info["version"])[:10], loaded=loaded)
+    head = t("health.site.version" if stored else "health.site.not_stored", lang).format(
+        file=Path(info["path"]).name, version=str(info["version"])[:10],
+        loaded=clock(stored, zone, now) if stored else "")
     counts = [html.Span(t("health.site.count", lang).format(kind=t(f"health.site.kind.{kind}", lang), n=n),
                         className="hw-site-count") for kind, n in info["counts"].items()]
     note = t("health.site.history", lang).format(n=info.get("versions") or 1)
