@@ -51,10 +51,9 @@ REFERENCE_TABLE = "ioc_reference"
 
 def store_reference(store: SqlStore, site: Site) -> int:
     """Make the catalogue's rows the ones in force (idempotent), and keep them in the history
-    when the catalogue changed since the last load (``ingest/site_history.py``)."""
+    under the catalogue's version (``ingest/site_history.py``)."""
     frame = site.reference_frame()
     n = store.replace_versioned(REFERENCE_TABLE, frame, "loaded_at")
-    if record_version(store, site, frame):
-        log.info("event=site.version_recorded path=%s version=%s rows=%d", site.path,
-                 version_of(site)[:12], n)
+    record_version(store, site, frame)
+    log.info("event=site.loaded path=%s version=%s rows=%d", site.path, version_of(site)[:12], n)
     return n

@@ -122,8 +122,9 @@ def read_table(path: Path, fields: Mapping[str, tuple[str, ...]], required: tupl
     name = str(path)
     try:
         grids = _grids(path)
-    except (OSError, ValueError, KeyError) as exc:  # openpyxl: not a workbook, a broken zip…
-        raise SheetError([SheetProblem(name, "", 0, f"cannot read it as .xlsx or .csv ({exc})")]) from None
+    except Exception as exc:  # openpyxl raises its own kinds for an old .xls, a broken zip…
+        raise SheetError([SheetProblem(name, "", 0, f"cannot read it as .xlsx or .csv ({exc}); save it "
+                                                    "from the spreadsheet program as .xlsx")]) from None
     found: list[Table] = []
     partial: list[SheetProblem] = []
     for sheet, grid in grids:

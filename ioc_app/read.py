@@ -224,18 +224,17 @@ def unknown_references() -> list[dict[str, Any]] | None:
 
 
 def site_version() -> dict[str, Any]:
-    """The site catalogue in force: ``{path, version, loaded_at, versions, counts}`` —
-    ``loaded_at`` (when this version was first loaded) and ``versions`` (how many the history
-    holds) are None while the store is away."""
-    from ingest.site_history import version_in_force
+    """The site catalogue in force: ``{path, version, counts, loaded_at, versions}`` —
+    ``loaded_at`` (this version's last load) and ``versions`` (how many the history holds) are
+    None while the store is away."""
+    from ingest.site_history import version_of
+    from metrics.catalogue_history import version_loaded
 
     rt = current_app.extensions[EXTENSION]
-    stored = _memoised(f"site_version:{rt.site.digest}",
-                       lambda store: _Rows([version_in_force(store, rt.site)]))
-    if stored:
-        return stored[0]
-    return {"path": rt.site.path, "version": rt.site.digest, "loaded_at": None, "versions": None,
-            "counts": rt.site.counts()}
+    version = version_of(rt.site)
+    stored = _memoised(f"site_version:{version}", lambda store: _Rows([version_loaded(store, version)]))
+    return {"path": rt.site.path, "version": version, "counts": rt.site.counts(),
+            **(stored[0] if stored else {"loaded_at": None, "versions": None})}
 
 
 class _Rows:

@@ -71,7 +71,10 @@ def cmd_site_init(_settings: Settings | None, args: argparse.Namespace) -> int:
                      "spreadsheets; nothing was written: fix each row above and run 'site init' again")
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    out.write_text(text, encoding="utf-8")
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        return _fail(f"cannot write {out} ({exc.strerror or exc}); give -o a path in a writable folder")
     print(f"wrote {out}")
     return cmd_site_check(None, argparse.Namespace(file=str(out)))
 

@@ -198,7 +198,7 @@ def history_row(state: dict[str, Any] | None, lang: str) -> list[Any]:
 
 
 def site_row(info: dict[str, Any], lang: str, zone: ZoneInfo, now: datetime) -> list[Any]:
-    """The catalogue in force: file, version, when it was first loaded, entries per kind, and
+    """The catalogue in force: file, version, when it was loaded, entries per kind, and
     that a change keeps history (renames and removals: figures are kept by code)."""
     stored = info.get("loaded_at")
     head = t("health.site.version" if stored else "health.site.not_stored", lang).format(

@@ -1,10 +1,11 @@
 """The site catalogue's history: every version of the reference rows, kept.
 
 ``ioc_reference`` holds the catalogue in force, which the walls list (links, gates…). Each
-time a changed catalogue is loaded, its rows are also appended here with the version (the
-sha256 of the file) and the file's path, and never deleted: an entry's earlier names, and the
-names of entries since removed from the catalogue, stay readable for the figures stored
-under their codes.
+time a catalogue is loaded, its rows are also written here with its version (the sha256 of
+the file) and the file's path, and never deleted: an entry's earlier names, and the names of
+entries since removed from the catalogue, stay readable for the figures stored under their
+codes. Loading one version again (every restart does) replaces its rows, keeping the last
+load's time: one row per entry and version.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def statements(d: Dialect) -> list[str]:
             ("path", "String"),
             ("loaded_at", "DateTime64(3, 'UTC')"),
         ],
-        engine="MergeTree",
-        order_by="(kind, code, loaded_at)",
+        engine="ReplacingMergeTree",
+        engine_args="loaded_at",
+        order_by="(kind, code, catalogue)",
         shard_key="cityHash64(kind, code)",
     )

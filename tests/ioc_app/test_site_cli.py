@@ -15,9 +15,9 @@ import pytest
 from openpyxl import Workbook
 
 from ingest.site import load_site, store_reference
-from ingest.site_history import names_in_history, names_of
 from ioc_app.cli import main
 from ioc_app.storage import Store
+from metrics.catalogue_history import names_in_history, names_of
 from tests.ingest.test_site_check import EXAMPLE
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -288,7 +288,19 @@ def test_a_rename_keeps_history_under_the_new_name(tmp_path: Path, migrated: Sto
     history = {r["code"]: r for r in names_in_history(migrated, "gate").to_dicts()}
     assert (history["main-south"]["name_zh"], history["main-south"]["removed"]) == ("南门", True)
     assert history["main-north"]["removed"] is False
-    # a restart with the same file adds no version
+    # a restart with the same file adds no version (nor, once merged, any row)
     store_reference(migrated, load_site(v2))
-    assert migrated.rows("SELECT uniqExact(catalogue), count() FROM ioc_reference_history")[0] == (
+    assert migrated.rows("SELECT uniqExact(catalogue), count() FROM ioc_reference_history FINAL")[0] == (
         2, 2 * len(load_site(v1).reference_frame()) - 1)
+
+
+def test_init_of_a_file_that_is_no_spreadsheet_is_one_line(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    lists = office_lists(tmp_path)
+    lists["gates"] = tmp_path / "gates.xlsx"
+    lists["gates"].write_bytes(b"\xd0\xcf\x11\xe0 an old .xls saved under a new name")
+    code, _, err = run(capsys, *init_args(lists, tmp_path / "site.toml"))
+    assert code == 1 and "Traceback" not in err
+    assert err.splitlines()[0].startswith(f"{lists['gates']}: cannot read it as .xlsx or .csv (")
+    code, _, err = run(capsys, *init_args(office_lists(tmp_path), tmp_path / "no" / "such" / "site.toml"))
+    assert code == 1 and err.splitlines()[-1].startswith(f"ioc: cannot write {tmp_path / 'no' / 'such'}")

@@ -1313,8 +1313,8 @@ CREATE TABLE IF NOT EXISTS ioc.ioc_reference_history_local ON CLUSTER campus_clu
     `path` String,
     `loaded_at` DateTime64(3, 'UTC')
 )
-ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
-ORDER BY (kind, code, loaded_at)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', loaded_at)
+ORDER BY (kind, code, catalogue)
 SETTINGS replicated_deduplication_window = 10000;
 
 CREATE TABLE IF NOT EXISTS ioc.ioc_reference_history ON CLUSTER campus_cluster

@@ -1156,6 +1156,6 @@ CREATE TABLE IF NOT EXISTS ioc.ioc_reference_history
     `path` String,
     `loaded_at` DateTime64(3, 'UTC')
 )
-ENGINE = MergeTree
-ORDER BY (kind, code, loaded_at)
+ENGINE = ReplacingMergeTree(loaded_at)
+ORDER BY (kind, code, catalogue)
 SETTINGS non_replicated_deduplication_window = 10000;
