@@ -304,3 +304,32 @@ def test_init_of_a_file_that_is_no_spreadsheet_is_one_line(tmp_path: Path,
     assert err.splitlines()[0].startswith(f"{lists['gates']}: cannot read it as .xlsx or .csv (")
     code, _, err = run(capsys, *init_args(office_lists(tmp_path), tmp_path / "no" / "such" / "site.toml"))
     assert code == 1 and err.splitlines()[-1].startswith(f"ioc: cannot write {tmp_path / 'no' / 'such'}")
+
+
+def test_init_with_the_campus_and_department_lists_takes_their_codes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lists = office_lists(tmp_path)
+    lists["campuses"] = book(tmp_path / "校区.xlsx", "校区一览", ["校区名称", "校区代码", "英文名称"],
+                             [["本部校区", "main", "Main campus"], ["东校区", "east", "East campus"]])
+    lists["departments"] = book(tmp_path / "部门.xlsx", "部门一览",
+                                ["部门名称", "部门编码", "英文名称", "简称"],
+                                [["保卫处", "security", "Security Office", "保卫"],
+                                 ["教务处", "academic", "Academic Affairs Office", "教务"]])
+    out = tmp_path / "site.toml"
+    code, _, err = run(capsys, *init_args(lists, out))
+    assert code == 0, err
+    site = load_site(out)
+    assert [(c.code, c.name_en) for c in site.campuses] == [("main", "Main campus"), ("east", "East campus")]
+    assert {g.code: g.campus for g in site.gates}["main-north"] == "main"
+    assert next(g for g in site.gates if g.name_zh == "东门").code == "east-east-gate"
+    assert {d.code: d.aliases for d in site.departments} == {"security": ("保卫",), "academic": ("教务",)}
+    assert {s.code: s.department for s in site.services if s.code.startswith(("visitor", "enrollment"))} == {
+        "visitor-registration": "security", "enrollment-certificate": "academic"}
+    assert "campuses taken from" not in err and "departments taken from" not in err
+    # a 校区 the campus list does not have is named, with the list it is missing from
+    lists["campuses"] = book(tmp_path / "校区.xlsx", "校区一览", ["校区名称", "校区代码"],
+                             [["本部校区", "main"]])
+    code, _, err = run(capsys, *init_args(lists, tmp_path / "other.toml"))
+    assert code == 1
+    assert err.splitlines()[0] == (f"{lists['gates']}: sheet '名单': row 6: 东门: 校区 '东校区' is not in "
+                                   "校区.xlsx; use one of its names or codes")
