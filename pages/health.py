@@ -202,7 +202,7 @@ def site_row(info: dict[str, Any], lang: str, zone: ZoneInfo, now: datetime) -> 
     that a change keeps history (renames and removals: figures are kept by code)."""
     stored = info.get("loaded_at")
     head = t("health.site.version" if stored else "health.site.not_stored", lang).format(
-        file=Path(info["path"]).name, version=str(info["version"])[:10],
+        file=Path(info["path"]).name, version=str(info["version"])[:8],
         loaded=clock(stored, zone, now) if stored else "")
     counts = [html.Span(t("health.site.count", lang).format(kind=t(f"health.site.kind.{kind}", lang), n=n),
                         className="hw-site-count") for kind, n in info["counts"].items()]

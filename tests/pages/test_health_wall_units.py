@@ -115,8 +115,8 @@ def test_the_site_catalogue_in_force_reads_as_the_ops_team_needs(pages: Any) -> 
         return [row[0].children, row[1].children, row[2].children,
                 " · ".join(c.children for c in row[3].children)]
 
-    assert text("zh") == ["站点目录", "site.toml · 版本 f749dabc85 · 14:00:00 载入",
-                          "改名、删除不丢历史，旧名称留存（3 版）", "校区 3 · 校门 11 · 专业 58"]
+    assert text("zh") == ["站点目录", "site.toml · 版本 f749dabc · 14:00:00 载入", "历史保留旧名称（3 版）",
+                          "校区 3 · 校门 11 · 专业 58"]
     assert text("en", loaded_at=None, versions=None) == [
-        "Site catalogue", "site.toml · version f749dabc85 · not stored yet (run migrate)",
-        "renames keep history, old names kept (versions: 1)", "3 campuses · 11 gates · 58 majors"]
+        "Site catalogue", "site.toml · v. f749dabc · not stored yet (run migrate)",
+        "history keeps old names (versions: 1)", "3 campuses · 11 gates · 58 majors"]
