@@ -114,7 +114,6 @@ class _Entry:
     row: int = 0
     aliases: tuple[str, ...] = ()
     props: dict[str, object] = field(default_factory=dict)
-    children: list[_Entry] = field(default_factory=list)
 
 
 class _Build:
@@ -178,8 +177,8 @@ class _Build:
                               f"{_EN[0]} column)")
         return out
 
-    def parents(self, kind: str, given: list[_Entry] | None, table: Table | None, column: str,
-                child: str) -> tuple[list[_Entry], dict[str, str]]:
+    def parents(self, kind: str, given: list[_Entry] | None, table: Table | None,
+                column: str) -> tuple[list[_Entry], dict[str, str]]:
         """The entries a list refers to by name or code (campuses of gates…): from their own list
         when given, else one per distinct value of the column, and a name/code → code map."""
         entries = list(given or [])
@@ -211,9 +210,9 @@ def build_catalogue(sheets: dict[str, Path], *, name_zh: str, name_en: str,
         return ""
 
     given_campuses = b.entries("campuses", t["campuses"], anywhere, none) if t["campuses"] else None
-    campuses, campus_of = b.parents("campuses", given_campuses, t["gates"], "campus", "gate")
+    campuses, campus_of = b.parents("campuses", given_campuses, t["gates"], "campus")
     given_depts = b.entries("departments", t["departments"], anywhere, none) if t["departments"] else None
-    departments, dept_of = b.parents("departments", given_depts, t["services"], "department", "service")
+    departments, dept_of = b.parents("departments", given_depts, t["services"], "department")
 
     def resolve(table: Table, lookup: dict[str, str], column: str, source: str
                 ) -> Callable[[dict[str, str], int], str | None]:
