@@ -376,6 +376,7 @@ def parser() -> argparse.ArgumentParser:
     from ioc_app.access_cli import add_parsers
 
     add_parsers(sub)
+    __import__("ioc_app.site_cli").site_cli.add_parsers(sub)  # site check | diff | init
     return p
 
 

@@ -223,6 +223,30 @@ def unknown_references() -> list[dict[str, Any]] | None:
     return _memoised("unknown_references", lambda store: quality.unknown_references(store, limit=50))
 
 
+def site_version() -> dict[str, Any]:
+    """The site catalogue in force: ``{path, version, counts, loaded_at, versions}`` —
+    ``loaded_at`` (this version's last load) and ``versions`` (how many the history holds) are
+    None while the store is away."""
+    from ingest.site_history import version_of
+    from metrics.catalogue_history import version_loaded
+
+    rt = current_app.extensions[EXTENSION]
+    version = version_of(rt.site)
+    stored = _memoised(f"site_version:{version}", lambda store: _Rows([version_loaded(store, version)]))
+    return {"path": rt.site.path, "version": version, "counts": rt.site.counts(),
+            **(stored[0] if stored else {"loaded_at": None, "versions": None})}
+
+
+class _Rows:
+    """A computed answer in the shape ``_memoised`` keeps (a frame's ``to_dicts``)."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        return self.rows
+
+
 def _memoised(name: str, compute: Any) -> list[dict[str, Any]] | None:
     """One query per ``QUALITY_TTL_S`` per process, however many screens ask; a failed one is
     not retried before the next period either (a store that is away must not be hammered)."""

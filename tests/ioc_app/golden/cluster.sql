@@ -1297,3 +1297,26 @@ SELECT 'enrollment.notice' AS stream, max(ts) AS last_ts, max(received_at) AS la
     argMaxState(received_at, ts) AS arrival
 FROM ioc.enrollment_notice
 GROUP BY stream;
+
+-- 0021_reference_history
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_reference_history_local ON CLUSTER campus_cluster
+(
+    `kind` LowCardinality(String),
+    `code` String,
+    `name_zh` String,
+    `name_en` String,
+    `parent` LowCardinality(String),
+    `value` Float64,
+    `flag` Bool,
+    `catalogue` LowCardinality(String),
+    `path` String,
+    `loaded_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', loaded_at)
+ORDER BY (kind, code, catalogue)
+SETTINGS replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_reference_history ON CLUSTER campus_cluster
+AS ioc.ioc_reference_history_local
+ENGINE = Distributed(campus_cluster, ioc, ioc_reference_history_local, cityHash64(kind, code));
