@@ -162,7 +162,9 @@ def plan_columns(where: str, row: int, header: list[str | None], stream: Stream,
             names.append(None if cell else f"column_{i + 1}")
             continue
         name, target = header_field(cell, stream)
-        if target is None:
+        if name in IDENTIFIER_HEADERS and target is not None:
+            headers.setdefault(target, cell.strip())  # the first becomes the key, the rest are dropped
+        elif target is None:
             problems.append(f"{col(i)} {cell.strip()!r}: {stream.name} has no such field; remove the "
                             f"column or head it with one of: {', '.join(f.name for f in stream.all_fields)}")
         elif target in seen:
