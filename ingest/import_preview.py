@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from ingest.contracts import Stream
-from ingest.importer import chunks, open_files
+from ingest.import_read import chunks, open_files
 from ingest.reference_import import check_whole, read_whole
 from ingest.site_codes import SiteCodes
 

@@ -17,10 +17,11 @@ import polars as pl
 
 from ingest.contracts import Stream
 from ingest.headers import HEADER_ALIASES
+from ingest.import_read import FileSummary, Opened, chunks
 from ingest.sheet import ImportError_
 
 if TYPE_CHECKING:
-    from ingest.importer import FileSummary, Opened, Sink
+    from ingest.importer import Sink
     from ingest.site_codes import SiteCodes
 
 #: problems listed when a file is refused (the rest are counted)
@@ -68,8 +69,6 @@ class Whole:
 
 
 def read_whole(opened: Opened, stream: Stream, site_key: bytes, codes: SiteCodes | None) -> Whole:
-    from ingest.importer import chunks
-
     parts = list(chunks(opened, stream, site_key, codes))
     table = opened.table
     headers = dict(table.headers) if table else {}
@@ -136,8 +135,6 @@ def import_whole(sink: Sink, stream: Stream, opened: list[Opened], *, source: st
     :class:`RefusedFile` naming the row and column of each, before anything is submitted:
     nothing is stored and no dead letter is kept (the file itself is the evidence; fix it and
     import it again). Each file that passes is then submitted as one batch."""
-    from ingest.importer import FileSummary
-
     wholes = []
     for o in opened:
         whole = read_whole(o, stream, site_key, codes)
