@@ -43,7 +43,6 @@ class Sink(Protocol):
                source: str) -> None: ...
 
 
-
 def import_files(sink: Sink, stream: Stream, paths: list[Path], *, source: str, zone: Any,
                  site_key: bytes, progress: bool = True, sheet: str | None = None,
                  codes: SiteCodes | None = None) -> list[FileSummary]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.conftest import ROOT, product_env, run_cli
+from tests.conftest import ROOT, Server, free_port, product_env, run_cli
 from tests.ingest.test_importer import query
 
 TS = "2026-07-20T10:00:00+08:00"
@@ -210,3 +210,27 @@ def test_an_event_file_with_a_bad_second_file_imports_nothing(env, tmp_path: Pat
     assert f"ioc: {bad}, sheet '录取名单', row 2: no column for major (required by enrollment.admission)" \
         in done.stderr
     assert counts(env) == before
+
+
+def test_through_a_running_server_a_row_with_an_unknown_name_is_not_sent(env, tmp_path: Path) -> None:
+    token = run_cli(env, "token", "create", "admissions-office", "--streams", "enrollment.admission"
+                    ).stdout.strip()
+    rows = [["s1", TS, "26440101000031", 2026, "湖北", "本科批", "普通类", "物理类", "计算机学院", "计科",
+             "录取", 620],
+            ["s2", TS, "26440101000032", 2026, "湖北", "本科批", "普通类", "物理类", "计算机学院", "机器人",
+             "录取", 610]]
+    path = admissions(tmp_path / "via-server.xlsx", rows)
+    before = counts(env)
+    server = Server(env, free_port())
+    try:
+        server.wait_ready()
+        done = run_cli(env, "import", "enrollment.admission", str(path), "--quiet", "--url", server.url,
+                       "--token", token, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert "2 rows — accepted 1, duplicates 0, rejected 1" in done.stdout
+        assert "1 rows with names the catalogue does not know were not sent" in done.stdout
+    finally:
+        server.stop()
+    stored = query(env, "SELECT event_id, major FROM enrollment_admission WHERE event_id LIKE 's%'")
+    assert stored == ["[('s1', '080901')]"]  # the name never reached the server as a code
+    assert counts(env)[2] == before[2]
