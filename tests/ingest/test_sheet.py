@@ -192,3 +192,22 @@ def test_an_unknown_name_refuses_its_row_and_says_what_to_do() -> None:
     assert errors[0]["message"].startswith(
         "专业名称 '计算机科学与技' is no 专业 (major) of site.toml: did you mean 计算机科学与技术?")
     assert "add this spelling to the entry's aliases" in errors[0]["message"]
+
+
+def test_services_and_departments_by_name_through_the_demo_catalogue() -> None:
+    import polars as pl
+
+    from ingest.registry import get_stream
+    from ingest.site import load_site
+    from tests.conftest import ROOT
+
+    codes = SiteCodes.of_site(load_site(ROOT / "ioc_app" / "sites" / "demo.toml"))
+    workflow = get_stream("service.workflow")
+    assert codes.coded_columns(workflow, ["service_id", "department", "node"]) == {
+        "service_id": "service", "department": "department"}
+    frame = pl.DataFrame({"service_id": ["在读证明开具", "Vehicle entry permit", "办个证"],
+                          "department": ["教务处", "保卫处", "security"]})
+    out, errors = codes.resolve(workflow, frame, {"service_id": "事项", "department": "部门"})
+    assert out.rows() == [("enrollment-certificate", "academic"), ("vehicle-entry", "security"),
+                          ("办个证", "security")]
+    assert [(e["index"], e["field"], e["reason"]) for e in errors] == [(2, "service_id", "unknown_name")]
