@@ -6,7 +6,8 @@ contract names a catalogue kind, ``Field.reference``, and ``department``) is the
 through the catalogue: a cell that is a code of that kind stays as it is; a cell that is the
 zh or en name or one of the ``aliases`` of exactly one entry becomes that entry's code —
 compared exactly after full-width characters become half-width (NFKC) and runs of
-whitespace one space (none beside a Chinese character).
+whitespace one space (none beside a Chinese character). A code whose leading zeros a number
+cell dropped (``80901`` for ``080901``) is read as that code.
 
 A cell that names nothing is refused with the row (``unknown_name``): stored as it is, a name
 would look like a code nobody knows, and every figure of that major would miss it. A name
@@ -107,6 +108,10 @@ class SiteCodes:
             return next(iter(found)), None
         if found:
             return None, "ambiguous_name"
+        if text.isdigit():  # a code typed into a number cell lost its leading zeros (080901 → 80901)
+            padded = [z + text for z in ("0", "00") if z + text in self._codes[kind]]
+            if len(padded) == 1:
+                return padded[0], None
         if CODE_SHAPE.fullmatch(text):
             return text, None
         return None, "unknown_name"

@@ -171,6 +171,7 @@ CODES = SiteCodes({
     ("major", "机器人工程", None, "unknown_name"),               # a name nobody has
     ("major", "Robotics Engineering", None, "unknown_name"),
     ("major", "080999", "080999", None),                        # code-shaped: taken as it is
+    ("major", "80901", "080901", None),                         # a number cell dropped the 0
 ])
 def test_names_become_codes(kind, value, code, reason) -> None:
     got = CODES.lookup(kind, value)
