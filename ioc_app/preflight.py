@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import http.client
-import os
 import socket
 import sys
 import tempfile
@@ -48,9 +46,10 @@ def redact(url: str) -> str:
 
 # -- files ------------------------------------------------------------------------------------
 
-def check_files(settings: Settings) -> None:
-    """The site catalogue, the alert rules, the wall playlist and the roles file: each read by
-    its own reader, whose message names the file, the line and the fix."""
+def check_files(settings: Settings, only_site: bool = False) -> None:
+    """The site catalogue, the alert rules, the wall playlist and the roles file (``only_site``:
+    the catalogue alone): each read by its own reader, whose message names the file, the line
+    and the fix."""
     from ingest.site import SiteError, load_site
     from ioc_app import roles
     from ioc_app.wall import WallError, load_wall
@@ -60,7 +59,7 @@ def check_files(settings: Settings) -> None:
               ("the alert rules", "IOC_ALERTS", AlertRulesError, lambda: load_rules(settings.alerts)),
               ("the wall playlist", "IOC_WALL", WallError, lambda: load_wall(settings.wall)),
               ("the roles file", "IOC_ROLES_FILE", roles.RolesError, lambda: roles.load(settings.roles_path)))
-    for what, variable, error, read in checks:
+    for what, variable, error, read in checks[:1] if only_site else checks:
         try:
             read()
         except error as exc:
@@ -131,8 +130,9 @@ def redis_problem(url: str, exc: BaseException) -> str:
     if isinstance(exc, redis.ResponseError) and "NOPERM" in text:
         return f"{where} does not let this user run {text}: grant it in the server's ACL"
     if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, OSError)):
+        # redis-py says "Error 111 connecting to host:port. Connection refused.": keep the why
         reason = "no answer" if isinstance(exc, redis.TimeoutError) else (
-            "connection refused" if "refused" in text.lower() else text.split(". ")[-1] or text)
+            text.split(". ", 1)[-1].rstrip(".").lower() or "no connection")
         return (f"{where} is unreachable ({reason}): start Redis there or correct IOC_REDIS_URL "
                 f"(leave it empty to run without Redis)")
     return f"{where} failed: {text}; check the server and IOC_REDIS_URL"
@@ -187,51 +187,28 @@ def _check_embedded(path: Path) -> None:
 
 
 def _check_server(url: str) -> None:
-    parts = urlsplit(url)
-    https = parts.scheme == "https"
-    port = parts.port or (8443 if https else 8123)
-    where = f"the ClickHouse server at {redact(url)}"
-    host = parts.hostname or ""
-    conn: http.client.HTTPConnection = (http.client.HTTPSConnection if https else http.client.HTTPConnection)(
-        host, port, timeout=TIMEOUT_S)
-    headers = {"X-ClickHouse-User": unquote(parts.username or "default"),
-               "X-ClickHouse-Key": unquote(parts.password or "")}
+    from ioc_app.storage import StoreError, check_server
+
     try:
-        conn.request("GET", "/?query=SELECT%201", headers=headers)
-        answer = conn.getresponse()
-        body = answer.read(2000).decode("utf-8", "replace")
-    except OSError as exc:
-        reason = "connection refused" if isinstance(exc, ConnectionRefusedError) else (
-            "no answer" if isinstance(exc, TimeoutError) else str(exc))
-        raise Unavailable(f"{where} is unreachable ({reason}): start ClickHouse there or correct "
-                          f"IOC_CLICKHOUSE_URL (chdb://./var/clickhouse for the embedded store)") from None
-    except http.client.HTTPException as exc:
-        raise Unavailable(f"{where} does not answer as ClickHouse's HTTP interface ({exc!r}): check "
-                          f"the port in IOC_CLICKHOUSE_URL (8123 for http, 8443 for https)") from None
-    finally:
-        conn.close()
-    if answer.status == 200:
-        return
-    first = " ".join(body.split())[:300]
-    if answer.status in (401, 403) or "AUTHENTICATION_FAILED" in body or "Code: 516" in body:
-        raise Unavailable(f"{where} refused the user or password: correct them in IOC_CLICKHOUSE_URL "
-                          f"(http://USER:PASSWORD@host:8123/db)")
-    raise Unavailable(f"{where} answered HTTP {answer.status} ({first}): check IOC_CLICKHOUSE_URL")
+        check_server(url, TIMEOUT_S, shown_as=redact(url))
+    except StoreError as exc:
+        raise Unavailable(str(exc)) from None
 
 
 # -- what each command needs ------------------------------------------------------------------
 
-#: the checks by name, in the order they run (cheap and local first)
-#: ("redis": reachable and durable, as the ingest buffer needs; "redis-reach": reachable)
-#: ("secret": the session-signing key, read or made in the var folder)
-ORDER = ("files", "var", "secret", "port", "redis", "redis-reach", "store")
+#: the checks by name, in the order they run (cheap and local first): "files" the site, alert
+#: rules, wall and roles files, "site" the catalogue alone; "var" the product's own folder;
+#: "secret" the session-signing key (read, or made there); "port" the web address; "redis"
+#: reachable and durable (as the ingest buffer needs it), "redis-reach" reachable; "store"
+ORDER = ("files", "site", "var", "secret", "port", "redis", "redis-reach", "store")
 #: what each command needs; a command not listed is checked by its own first use
 #: (:func:`as_unavailable` still makes that one line)
 NEEDS: dict[str, tuple[str, ...]] = {
     "run": ("files", "var", "port", "redis", "store"),
-    "migrate": ("files", "store"),
+    "migrate": ("site", "store"),
     "import": ("var", "redis", "store"),
-    "simulate": ("files", "var", "redis", "store"),
+    "simulate": ("site", "var", "redis", "store"),
     "deadletter": ("var", "redis", "store"),
     "ingest": ("var", "redis", "store"),
     # the scheduler keeps nothing in Redis it cannot recompute: no durability asked of it
@@ -257,8 +234,8 @@ def check(settings: Settings, needs: Iterable[str], bind: tuple[str, int] | None
     for name in ORDER:
         if name not in wanted:
             continue
-        if name == "files":
-            check_files(settings)
+        if name in ("files", "site"):
+            check_files(settings, only_site=name == "site")
         elif name == "var":
             check_var(settings)
         elif name == "secret":
@@ -280,8 +257,8 @@ def as_unavailable(exc: BaseException, settings: Settings | None) -> Unavailable
     import redis
 
     from ingest.redis_client import BufferUnavailable, RedisDurabilityError
-    from ingest.wal import WalBusy
     from ingest.site import SiteError
+    from ingest.wal import WalBusy
     from ioc_app.roles import RolesError
     from ioc_app.storage import StoreBusy, StoreError, StoreQueryError
     from ioc_app.wall import WallError

@@ -77,7 +77,6 @@ def boot(settings: Settings | None = None) -> Any:
 
     from ioc_app.app import create_app
     from ioc_app.preflight import as_unavailable
-
     from ioc_app.settings import load_settings
 
     settings = settings or load_settings()

@@ -140,6 +140,44 @@ def store_holder(path: Path) -> str | None:
     return engine_holder(path)
 
 
+def check_server(url: str, timeout: float, shown_as: str) -> None:
+    """The ClickHouse server of ``url`` answers a query as the URL's user within ``timeout``
+    seconds, or :class:`StoreError` says what is wrong (naming the server as ``shown_as``, the
+    URL without its password). One plain request: the driver would first retry and log."""
+    import http.client
+
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    port = parts.port or (8443 if https else 8123)
+    where = f"the ClickHouse server at {shown_as}"
+    host = parts.hostname or ""
+    kind = http.client.HTTPSConnection if https else http.client.HTTPConnection
+    conn: http.client.HTTPConnection = kind(host, port, timeout=timeout)
+    headers = {"X-ClickHouse-User": unquote(parts.username or "default"),
+               "X-ClickHouse-Key": unquote(parts.password or "")}
+    try:
+        conn.request("GET", "/?query=SELECT%201", headers=headers)
+        answer = conn.getresponse()
+        body = answer.read(2000).decode("utf-8", "replace")
+    except OSError as exc:
+        reason = "connection refused" if isinstance(exc, ConnectionRefusedError) else (
+            "no answer" if isinstance(exc, TimeoutError) else str(exc))
+        raise StoreError(f"{where} is unreachable ({reason}): start ClickHouse there or correct "
+                         f"IOC_CLICKHOUSE_URL (chdb://./var/clickhouse for the embedded store)") from None
+    except http.client.HTTPException as exc:
+        raise StoreError(f"{where} does not answer as ClickHouse's HTTP interface ({exc!r}): check "
+                         f"the port in IOC_CLICKHOUSE_URL (8123 for http, 8443 for https)") from None
+    finally:
+        conn.close()
+    if answer.status == 200:
+        return
+    first = " ".join(body.split())[:300]
+    if answer.status in (401, 403) or "AUTHENTICATION_FAILED" in body or "Code: 516" in body:
+        raise StoreError(f"{where} refused the user or password: correct them in IOC_CLICKHOUSE_URL "
+                         f"(http://USER:PASSWORD@host:8123/db)")
+    raise StoreError(f"{where} answered HTTP {answer.status} ({first}): check IOC_CLICKHOUSE_URL")
+
+
 _PART = re.compile(r"^([^_]+)_(\d+)_(\d+)_(\d+)(?:_\d+)?$")
 
 

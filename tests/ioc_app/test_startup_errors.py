@@ -115,6 +115,8 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Case
     (tmp / "files").mkdir()
     bad_site = tmp / "files" / "bad-site.toml"
     bad_site.write_text('[site]\nname_zh = "示范大学"\n')
+    bad_alerts = tmp / "files" / "bad-alerts.toml"
+    bad_alerts.write_text('[[rules]]\nid = "x"\n')
     bad_wall = tmp / "files" / "bad-wall.toml"
     bad_wall.write_text('pages = ["/"]\nintervall_s = 30\n')
     bad_roles = tmp / "files" / "bad-roles.toml"
@@ -137,6 +139,10 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Case
         "redis-wrong-db": Case(env("r4", IOC_REDIS_URL=wrong_db),
                                ("Redis at", f"127.0.0.1:{redis.port}/99", "no database 99", "IOC_REDIS_URL")),
         "clickhouse-closed": Case(env("c1", IOC_CLICKHOUSE_URL=ch_closed), ch_says),
+        # a server that takes the connection and never answers (the port this test holds)
+        "clickhouse-silent": Case(env("c2", IOC_CLICKHOUSE_URL=f"http://ioc:{CH_PASSWORD}@127.0.0.1:{taken_port}/ioc"),
+                                  ("ClickHouse server", f"127.0.0.1:{taken_port}", "no answer",
+                                   "IOC_CLICKHOUSE_URL")),
         "port-taken": Case(env("p1", IOC_PORT=str(taken_port)),
                            (f"port {taken_port}", "127.0.0.1", "already in use", "IOC_PORT")),
         "store-held-by-engine": Case(engine_env, store_says),
@@ -146,6 +152,8 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Case
                              ("IOC_SITE", str(missing_site), "no such file"), status=2),
         "site-invalid": Case(env("s2", IOC_SITE=str(bad_site)),
                              ("site catalogue", str(bad_site), "line 1", "IOC_SITE")),
+        "alerts-invalid": Case(env("a1", IOC_ALERTS=str(bad_alerts)),
+                               ("alert rules", str(bad_alerts), "'rules'", "IOC_ALERTS")),
         "wall-invalid": Case(env("w1", IOC_WALL=str(bad_wall)),
                              ("wall playlist", str(bad_wall), "intervall_s", "IOC_WALL")),
         "roles-invalid": Case(env("o1", IOC_ROLES_FILE=str(bad_roles)),
@@ -197,8 +205,8 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Case
 
 
 CASES = ["redis-closed", "redis-no-password", "redis-wrong-password", "redis-wrong-db", "clickhouse-closed",
-         "port-taken", "store-held-by-engine", "store-held-by-product", "site-missing", "site-invalid",
-         "wall-invalid", "roles-invalid", "var-not-writable"]
+         "clickhouse-silent", "port-taken", "store-held-by-engine", "store-held-by-product", "site-missing",
+         "site-invalid", "alerts-invalid", "wall-invalid", "roles-invalid", "var-not-writable"]
 #: the ones started through gunicorn too (its master checks as it reads its configuration, and
 #: the address as it starts)
 GUNICORN = ["redis-closed", "redis-no-password", "clickhouse-closed", "port-taken", "store-held-by-engine",
