@@ -156,7 +156,7 @@ def check_server(url: str, timeout: float, shown_as: str) -> None:
     headers = {"X-ClickHouse-User": unquote(parts.username or "default"),
                "X-ClickHouse-Key": unquote(parts.password or "")}
     try:
-        conn.request("GET", "/?query=SELECT%201", headers=headers)
+        conn.request("GET", "/?query=SELECT%201%20FORMAT%20TabSeparated", headers=headers)
         answer = conn.getresponse()
         body = answer.read(2000).decode("utf-8", "replace")
     except OSError as exc:
@@ -169,13 +169,14 @@ def check_server(url: str, timeout: float, shown_as: str) -> None:
                          f"the port in IOC_CLICKHOUSE_URL (8123 for http, 8443 for https)") from None
     finally:
         conn.close()
-    if answer.status == 200:
+    if answer.status == 200 and body.strip() == "1":
         return
-    first = " ".join(body.split())[:300]
     if answer.status in (401, 403) or "AUTHENTICATION_FAILED" in body or "Code: 516" in body:
         raise StoreError(f"{where} refused the user or password: correct them in IOC_CLICKHOUSE_URL "
                          f"(http://USER:PASSWORD@host:8123/db)")
-    raise StoreError(f"{where} answered HTTP {answer.status} ({first}): check IOC_CLICKHOUSE_URL")
+    said = f"HTTP {answer.status}" + (f": {' '.join(body.split())[:200]}" if "Code:" in body else "")
+    raise StoreError(f"{where} does not answer as ClickHouse's HTTP interface ({said}): check the host "
+                     f"and port in IOC_CLICKHOUSE_URL (8123 for http, 8443 for https)")
 
 
 _PART = re.compile(r"^([^_]+)_(\d+)_(\d+)_(\d+)(?:_\d+)?$")

@@ -14,9 +14,11 @@ import shlex
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -51,6 +53,21 @@ def procfile_web() -> list[str]:
     """The ``Procfile``'s ``web`` command, run as the process manager runs it (a shell)."""
     line = next(ln for ln in (ROOT / "Procfile").read_text().splitlines() if ln.startswith("web:"))
     return ["bash", "-c", line.split(":", 1)[1].strip()]
+
+
+class WebPage(BaseHTTPRequestHandler):
+    """Another service on the ClickHouse URL's port: a web server answering every GET with a page."""
+
+    def do_GET(self) -> None:
+        page = b"<!DOCTYPE html><title>intranet</title><p>hello</p>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    def log_message(self, *_: object) -> None:
+        pass
 
 
 @dataclass
@@ -92,6 +109,8 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Case
     taken.listen()
     taken_port = taken.getsockname()[1]
     holders: list[subprocess.Popen[str]] = []
+    web = ThreadingHTTPServer(("127.0.0.1", 0), WebPage)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
 
     def env(name: str, **extra: str) -> dict[str, str]:
         base = product_env(tmp / name, IOC_PORT=str(free_port()), IOC_HOST="127.0.0.1")
@@ -143,6 +162,10 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Case
         "clickhouse-silent": Case(env("c2", IOC_CLICKHOUSE_URL=f"http://ioc:{CH_PASSWORD}@127.0.0.1:{taken_port}/ioc"),
                                   ("ClickHouse server", f"127.0.0.1:{taken_port}", "no answer",
                                    "IOC_CLICKHOUSE_URL")),
+        "clickhouse-other-service": Case(
+            env("c3", IOC_CLICKHOUSE_URL=f"http://ioc:{CH_PASSWORD}@127.0.0.1:{web.server_port}/ioc"),
+            ("ClickHouse server", f"127.0.0.1:{web.server_port}", "does not answer as ClickHouse",
+             "IOC_CLICKHOUSE_URL")),
         "port-taken": Case(env("p1", IOC_PORT=str(taken_port)),
                            (f"port {taken_port}", "127.0.0.1", "already in use", "IOC_PORT")),
         "store-held-by-engine": Case(engine_env, store_says),
@@ -201,11 +224,13 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Case
             proc.kill()
             proc.wait()
         taken.close()
+        web.shutdown()
         redis.stop()
 
 
 CASES = ["redis-closed", "redis-no-password", "redis-wrong-password", "redis-wrong-db", "clickhouse-closed",
-         "clickhouse-silent", "port-taken", "store-held-by-engine", "store-held-by-product", "site-missing",
+         "clickhouse-silent", "clickhouse-other-service", "port-taken", "store-held-by-engine",
+         "store-held-by-product", "site-missing",
          "site-invalid", "alerts-invalid", "wall-invalid", "roles-invalid", "var-not-writable"]
 #: the ones started through gunicorn too (its master checks as it reads its configuration, and
 #: the address as it starts)
