@@ -200,7 +200,8 @@ def _check_server(url: str) -> None:
 #: the checks by name, in the order they run (cheap and local first): "files" the site, alert
 #: rules, wall and roles files, "site" the catalogue alone; "var" the product's own folder;
 #: "secret" the session-signing key (read, or made there); "port" the web address; "redis"
-#: reachable and durable (as the ingest buffer needs it), "redis-reach" reachable; "store"
+#: reachable and durable (as the ingest buffer needs it), "redis-reach" reachable; "store" the
+#: embedded store free or the ClickHouse server answering
 ORDER = ("files", "site", "var", "secret", "port", "redis", "redis-reach", "store")
 #: what each command needs; a command not listed is checked by its own first use
 #: (:func:`as_unavailable` still makes that one line)
@@ -228,7 +229,7 @@ def needs_of(args: argparse.Namespace) -> tuple[str, ...]:
     return NEEDS.get(command, ())
 
 
-def check(settings: Settings, needs: Iterable[str], bind: tuple[str, int] | None = None) -> None:
+def check(settings: Settings, needs: Iterable[str]) -> None:
     """Run the named checks in :data:`ORDER`; the first that fails raises :class:`Unavailable`."""
     wanted = set(needs)
     for name in ORDER:
@@ -243,7 +244,7 @@ def check(settings: Settings, needs: Iterable[str], bind: tuple[str, int] | None
 
             secret_key(settings)  # a weak key is a SettingsError, named like every setting
         elif name == "port":
-            check_port(*(bind or (settings.host, settings.port)))
+            check_port(settings.host, settings.port)
         elif name in ("redis", "redis-reach"):
             check_redis(settings, durable=name == "redis")
         else:

@@ -277,3 +277,16 @@ def test_a_bug_keeps_its_traceback(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], env=product_env(tmp_path), cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "Traceback" in done.stderr and "ZeroDivisionError" in done.stderr
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("redis://:s3cret@10.0.0.5:6379/0", "redis://:***@10.0.0.5:6379/0"),
+    ("rediss://ioc:p%40ss@redis.campus:6380/2", "rediss://ioc:***@redis.campus:6380/2"),
+    ("http://ioc:pa:ss@ch.campus:8123/ioc", "http://ioc:***@ch.campus:8123/ioc"),
+    ("https://ch.campus:8443/ioc?password=s3cret", "https://ch.campus:8443/ioc?***"),
+    ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+])
+def test_addresses_are_shown_without_their_password(url: str, shown: str) -> None:
+    from ioc_app.preflight import redact
+
+    assert redact(url) == shown
