@@ -9,12 +9,16 @@ starts of a module run in parallel, once; each test reads its own.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -82,9 +86,19 @@ class Case:
     done: subprocess.CompletedProcess[str] | None = None
 
 
-def start(case: Case) -> Case:
+def start(case: Case, timeout: float = 90) -> Case:
+    """Run the case's command; one still running after ``timeout`` (it did not stop: the check
+    failed) is killed with its children and recorded as such, failing only its own test."""
     env = {**case.env, "PATH": f"{Path(sys.executable).parent}:{case.env.get('PATH', '')}"}
-    case.done = subprocess.run(case.argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.Popen(case.argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        err += f"\n(still running after {timeout:.0f} s: killed)"
+    case.done = subprocess.CompletedProcess(case.argv, proc.returncode, out, err)
     return case
 
 
@@ -290,3 +304,30 @@ def test_addresses_are_shown_without_their_password(url: str, shown: str) -> Non
     from ioc_app.preflight import redact
 
     assert redact(url) == shown
+
+
+def test_gunicorn_with_its_configuration_still_serves(tmp_path: Path) -> None:
+    """The checks of the master let a complete setup through: one worker on the embedded store
+    boots through ``ioc_app.wsgi`` and answers."""
+    port = free_port()
+    env = product_env(tmp_path, IOC_PORT=str(port))
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    log = (tmp_path / "gunicorn.log").open("w")
+    proc = subprocess.Popen(["gunicorn", "-c", "python:ioc_app.gunicorn_conf", "--workers", "1", "--bind",
+                             f"127.0.0.1:{port}", "ioc_app.wsgi:server"], env=env, cwd=ROOT, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        status = None
+        while status is None and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    status = r.status
+            except OSError:
+                time.sleep(0.3)
+        assert status == 200, (tmp_path / "gunicorn.log").read_text()[-3000:]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(60)
+        log.close()
