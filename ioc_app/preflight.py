@@ -44,6 +44,13 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "", parts.fragment))
 
 
+def _why(exc: OSError) -> str:
+    """Why a folder cannot take a file, in words (a file in the folder's place is not rare)."""
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        return "a file stands where a folder is needed"
+    return (exc.strerror or str(exc)).lower()
+
+
 # -- files ------------------------------------------------------------------------------------
 
 def check_files(settings: Settings, only_site: bool = False) -> None:
@@ -78,7 +85,7 @@ def check_var(settings: Settings) -> None:
             pass
     except OSError as exc:
         raise Unavailable(
-            f"the folder for the product's own files {var} is not writable ({exc.strerror or exc}): "
+            f"the folder for the product's own files {var} is not writable ({_why(exc)}): "
             f"make it writable by this user, or point IOC_TOKENS_FILE into a writable folder "
             f"(its folder holds the secret key, tokens and buffers)") from None
 
@@ -179,7 +186,7 @@ def _check_embedded(path: Path) -> None:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".ioc-write-check-"):
             pass
     except OSError as exc:
-        raise Unavailable(f"the embedded store {path} cannot be written ({exc.strerror or exc}): make it "
+        raise Unavailable(f"the embedded store {path} cannot be written ({_why(exc)}): make it "
                           f"writable by this user, or point IOC_CLICKHOUSE_URL=chdb://… elsewhere") from None
     holder = store_holder(path)
     if holder is not None:
@@ -208,13 +215,17 @@ ORDER = ("files", "site", "var", "secret", "port", "redis", "redis-reach", "stor
 NEEDS: dict[str, tuple[str, ...]] = {
     "run": ("files", "var", "port", "redis", "store"),
     "migrate": ("site", "store"),
-    "import": ("var", "redis", "store"),
+    "import": ("site", "var", "redis", "store"),
     "simulate": ("site", "var", "redis", "store"),
     "deadletter": ("var", "redis", "store"),
     "ingest": ("var", "redis", "store"),
     # the scheduler keeps nothing in Redis it cannot recompute: no durability asked of it
     "scheduler": ("files", "var", "redis-reach", "store"),
     "token": ("var",),
+    # the access file, the site key and the audit spool sit in the var folder
+    "user": ("var",),
+    "screen": ("var",),
+    "pseudonym": ("var",),
 }
 
 

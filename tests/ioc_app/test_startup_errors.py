@@ -196,7 +196,8 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Case
         "roles-invalid": Case(env("o1", IOC_ROLES_FILE=str(bad_roles)),
                               ("roles file", str(bad_roles), "superhero", "IOC_ROLES_FILE")),
         "var-not-writable": Case(env("v1", IOC_TOKENS_FILE=str(not_a_folder / "tokens.toml")),
-                                 (str(not_a_folder), "not writable", "IOC_TOKENS_FILE")),
+                                 (str(not_a_folder), "not writable", "a file stands where a folder",
+                                  "IOC_TOKENS_FILE")),
     }
     for name in GUNICORN:  # the same, through the Procfile's gunicorn
         case = cases[name]
@@ -221,6 +222,9 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Case
             secrets=(PASSWORD, f"wrong-{PASSWORD}")),
         "cli:scheduler-redis-closed": Case(env("h1", IOC_REDIS_URL=redis_closed), redis_says,
                                            [sys.executable, "-m", "ioc_app", "scheduler"]),
+        "cli:user-var-not-writable": Case(env("u1", IOC_TOKENS_FILE=str(not_a_folder / "tokens.toml")),
+                                          (str(not_a_folder), "not writable", "IOC_TOKENS_FILE"),
+                                          [sys.executable, "-m", "ioc_app", "user", "list"]),
         "cli:simulate-site-invalid": Case(env("h2", IOC_SITE=str(bad_site)),
                                           ("site catalogue", str(bad_site), "IOC_SITE"),
                                           [sys.executable, "-m", "ioc_app", "simulate", "--days", "1"]),
@@ -253,7 +257,8 @@ GUNICORN = ["redis-closed", "redis-no-password", "clickhouse-closed", "port-take
 ALL = CASES + [f"gunicorn:{c}" for c in GUNICORN] + [
     "cli:import-redis-closed", "cli:import-store-held", "cli:deadletter-store-held",
     "cli:deadletter-clickhouse-closed", "cli:migrate-store-held", "cli:migrate-clickhouse-closed",
-    "cli:ingest-redis-wrong-password", "cli:scheduler-redis-closed", "cli:simulate-site-invalid",
+    "cli:ingest-redis-wrong-password", "cli:scheduler-redis-closed", "cli:user-var-not-writable",
+    "cli:simulate-site-invalid",
     "worker-boot"]
 
 
