@@ -396,14 +396,21 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ioc_app.preflight import Unavailable, as_unavailable, check, needs_of
+
     args = parser().parse_args(argv)
     logs.configure()
+    settings = None
     try:
         settings = load_settings()
+        check(settings, needs_of(args))  # what the command needs, before it starts
         return int(args.func(settings, args))
     except SettingsError as exc:
         print(f"ioc: configuration error: {exc}", file=sys.stderr)
         return 2
+    except Unavailable as exc:  # a dependency missing: what, where, what to do
+        print(f"ioc: {exc}", file=sys.stderr)
+        return 1
     except Exception as exc:  # the CLI's last line: one clear message, not a traceback
         from ingest.site import SiteError
         from ioc_app.accounts import AccountError
@@ -413,8 +420,12 @@ def main(argv: list[str] | None = None) -> int:
         from ioc_app.roles import RolesError
         from ioc_app.storage import StoreError
 
+        missing = as_unavailable(exc, settings)  # one that went away after the checks
+        if missing is not None:
+            print(f"ioc: {missing}", file=sys.stderr)
+            return 1
         if isinstance(exc, (StoreError, MigrationError, TokenError, SiteError, AccountError, RolesError,
                             ScreenError)):
-            print(f"ioc: {exc}", file=sys.stderr)
+            print(f"ioc: {' '.join(str(exc).split())}", file=sys.stderr)
             return 1
         raise
