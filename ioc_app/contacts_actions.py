@@ -3,7 +3,7 @@ operators' acknowledgements and silences.
 
 Acknowledging and silencing change who is woken at night, so they need the operator role's
 ``alerts_ack`` permission — checked here again past the gate — and each one is on the audit
-trail. They are stored (``ioc_app.contacts_store``), so they hold across restarts and reach
+trail. They are stored (``metrics.alerts.outbox``), so they hold across restarts and reach
 the leader that delivers wherever it runs.
 """
 
@@ -15,8 +15,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ioc_app import contacts_store as db
 from ioc_app.contacts import ContactsError, load_contacts
+from metrics.alerts import outbox as db
 
 log = logging.getLogger("ioc.contacts")
 

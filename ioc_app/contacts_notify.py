@@ -35,12 +35,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ioc_app import contacts_store as db
 from ioc_app.contacts import Contacts
 from ioc_app.contacts_send import DeliveryError, send
 from ioc_app.contacts_text import render
 from ioc_app.storage import SqlStore
 from metrics.alerts import SEVERITIES
+from metrics.alerts import outbox as db
 
 log = logging.getLogger("ioc.contacts")
 

@@ -30,7 +30,7 @@ TEXTS: dict[str, Text] = {
     "health.notify.col.error": {"zh": "最近错误", "en": "Last error"},
     "health.notify.col.retry": {"zh": "下次重试", "en": "Next retry"},
     "health.notify.col.alert": {"zh": "告警或规则", "en": "Alert or rule"},
-    "health.notify.col.action": {"zh": "操作", "en": "Action"},
+    "health.notify.col.action": {"zh": "确认或静默", "en": "Ack or silence"},
     "health.notify.col.who": {"zh": "操作人", "en": "By"},
     "health.notify.col.when": {"zh": "时间", "en": "When"},
     "health.notify.col.until": {"zh": "截止", "en": "Until"},

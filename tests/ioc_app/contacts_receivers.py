@@ -40,7 +40,7 @@ def dingtalk_ok(secret: str, query: dict[str, str], max_age_ms: int = 3_600_000)
     ts = query.get("timestamp", "")
     if not ts.isdigit() or abs(time.time() * 1000 - int(ts)) > max_age_ms:
         return False
-    want = base64.b64encode(hmac.new(secret.encode("utf-8"), f"{ts}\n{secret}".encode("utf-8"),
+    want = base64.b64encode(hmac.new(secret.encode("utf-8"), f"{ts}\n{secret}".encode(),
                                      digestmod=hashlib.sha256).digest()).decode()
     return hmac.compare_digest(query.get("sign", ""), want)
 
@@ -48,7 +48,7 @@ def dingtalk_ok(secret: str, query: dict[str, str], max_age_ms: int = 3_600_000)
 def feishu_ok(secret: str, body: dict[str, Any]) -> bool:
     """Feishu's check: sign = base64 HMAC-SHA256 keyed by "ts\\nsecret" over nothing."""
     ts = str(body.get("timestamp", ""))
-    key = f"{ts}\n{secret}".encode("utf-8")
+    key = f"{ts}\n{secret}".encode()
     want = base64.b64encode(hmac.new(key, msg=b"", digestmod=hashlib.sha256).digest()).decode()
     return ts.isdigit() and hmac.compare_digest(str(body.get("sign", "")), want)
 
@@ -77,10 +77,11 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 split = urllib.parse.urlsplit(self.path)
-                post = Post(split.path, dict(urllib.parse.parse_qsl(split.query)), {k.lower(): v for k, v in self.headers.items()}, raw)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                post = Post(split.path, dict(urllib.parse.parse_qsl(split.query)), headers, raw)
                 post.verified = receiver.verify(post) if receiver.verify else None
                 receiver.posts.append(post)
                 status, body = receiver.answers.pop(0) if receiver.answers else (200, b'{"errcode":0}')
@@ -109,7 +110,7 @@ class _Mailbox:
     def __init__(self) -> None:
         self.messages: list[Any] = []
 
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         mail = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "mail": mail})
         return "250 OK"

@@ -19,7 +19,8 @@ from tests.ioc_app.contacts_receivers import MailServer, Receiver, dingtalk_ok, 
 ZONE = ZoneInfo("Asia/Shanghai")
 PUBLIC = "https://ioc.example.edu.cn"
 ALERT = {"id": "link_utilization:CERNET", "severity": "warning", "domain": "network",
-         "title_zh": "出口链路 CERNET 利用率 95%，持续高负载", "title_en": "Egress link CERNET at 95% utilization",
+         "title_zh": "出口链路 CERNET 利用率 95%，持续高负载",
+         "title_en": "Egress link CERNET at 95% utilization",
          "since": "2026-03-02T10:02:00+08:00", "value": 0.95, "threshold": 0.9}
 ENTRIES = [{"status": "firing", "alert": ALERT, "at": "2026-03-02T02:05:00+00:00"}]
 
@@ -71,7 +72,8 @@ def test_feishu_is_signed_in_the_body(receiver: Receiver) -> None:
     post = receiver.posts[0]
     assert post.verified is True and post.json["msg_type"] == "text"
     says_it_all(post.json["content"]["text"])
-    receiver.answers.append((200, b'{"code":19021,"msg":"sign match fail or timestamp is not within one hour"}'))
+    refusal = b'{"code":19021,"msg":"sign match fail or timestamp is not within one hour"}'
+    receiver.answers.append((200, refusal))
     with pytest.raises(DeliveryError, match="19021"):
         deliver(Contact("f", "feishu", url=receiver.url + "/open-apis/bot/v2/hook/H", secret="fsk"))
 

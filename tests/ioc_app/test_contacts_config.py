@@ -130,5 +130,5 @@ def test_the_setting_names_a_file_that_exists(tmp_path: Path) -> None:
     assert load_settings({}, dotenv=None).contacts == ""
     path = write(tmp_path, FILE)
     assert load_settings({"IOC_CONTACTS": str(path)}, dotenv=None).contacts == str(path)
-    with pytest.raises(SettingsError, match="IOC_CONTACTS=.*no such file.*leave it empty"):
+    with pytest.raises(SettingsError, match=r"IOC_CONTACTS=.*no such file.*leave it empty"):
         load_settings({"IOC_CONTACTS": str(tmp_path / "nope.toml")}, dotenv=None)
