@@ -141,7 +141,14 @@ def _mail(contact: Contact, message: Message) -> None:
             if contact.username:
                 smtp.login(contact.username, contact.password)
             smtp.send_message(mail)
+    except smtplib.SMTPResponseException as exc:  # the code and the server's words, no addresses
+        said = exc.smtp_error
+        words = said.decode(errors="replace") if isinstance(said, bytes) else str(said)
+        raise DeliveryError(f"the mail server refused: {exc.smtp_code} {words[:160]}") from None
+    except smtplib.SMTPRecipientsRefused as exc:
+        raise DeliveryError(f"the mail server refused all {len(exc.recipients)} recipients; check "
+                            f"the contact point's 'to'") from None
     except smtplib.SMTPException as exc:
-        raise DeliveryError(f"the mail server refused: {type(exc).__name__}: {str(exc)[:160]}") from None
+        raise DeliveryError(f"the mail server refused: {type(exc).__name__}") from None
     except (OSError, TimeoutError) as exc:
         raise DeliveryError(f"cannot reach the mail server: {type(exc).__name__}: {str(exc)[:160]}") from None
