@@ -376,6 +376,9 @@ def parser() -> argparse.ArgumentParser:
     from ioc_app.access_cli import add_parsers
 
     add_parsers(sub)
+    from ioc_app.contacts_cli import add_parsers as contacts_parsers
+
+    contacts_parsers(sub)
     return p
 
 

@@ -20,6 +20,8 @@ TEXTS: dict[str, Text] = {
     "notify.open": {"zh": "查看", "en": "Open"},
     "notify.footer": {"zh": "值班人员可在 /health 确认或静默告警。",
                       "en": "Duty staff acknowledge or silence alerts on /health."},
+    "notify.test": {"zh": "测试消息：通知渠道 {name} 工作正常，无需处理",
+                    "en": "Test message: contact point {name} works; nothing to do"},
     # /health
     "health.notify": {"zh": "告警通知 · 渠道、确认与静默",
                       "en": "Notifications · contact points, acks, silences"},
