@@ -268,7 +268,7 @@ class Notifier:
     # -- inspection, scheduling -----------------------------------------------------------
     def outbox(self) -> list[Item]:
         """The messages not yet delivered, oldest first."""
-        return sorted(self._outbox.values(), key=lambda i: i.created)
+        return sorted(list(self._outbox.values()), key=lambda i: i.created)
 
     def metrics(self) -> Iterator[Any]:
         """Prometheus families: attempts by contact point and result, messages waiting."""
@@ -277,12 +277,12 @@ class Notifier:
         counter = CounterMetricFamily("ioc_alert_deliveries", "Alert notification attempts by contact "
                                       "point and result (sent, failed, expired)",
                                       labels=["contact", "result"])
-        for (contact, result), n in sorted(self.counts.items()):
+        for (contact, result), n in sorted(list(self.counts.items())):
             counter.add_metric([contact, result], n)
         yield counter
         waiting = GaugeMetricFamily("ioc_alert_outbox", "Alert notifications not yet delivered",
                                     labels=["contact"])
-        per = Counter(i.contact for i in self._outbox.values())
+        per = Counter(i.contact for i in list(self._outbox.values()))
         for name in self.contacts.contacts:
             waiting.add_metric([name], per.get(name, 0))
         yield waiting

@@ -224,3 +224,23 @@ def test_the_core_hands_its_alerts_over(migrated: Store, duty: Receiver) -> None
     finally:
         core.close()
     assert seen == [(snap["alerts"], T0)]
+
+
+def test_logs_name_the_contact_point_not_its_key_nor_the_alert(migrated: Store, duty: Receiver,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    contact = Contact("duty", "webhook", url=duty.url + "/hook?token=SECRETTOKEN", timeout_s=5)
+    n = Notifier(Contacts(contacts={"duty": contact}, default=("duty",), group_s=0), migrated, ZONE)
+    duty.answers.append((500, b"{}"))
+    a = alert("gate_drop:G1", domain="gate")
+    with caplog.at_level(logging.INFO, logger="ioc.contacts"):
+        n.deliver_changes([a], T0)
+        n.run(T0)
+        n.run(later(30))
+    events = [r.getMessage() for r in caplog.records]
+    assert any(e.startswith("event=contacts.failed contact=duty") for e in events)
+    assert any(e.startswith("event=contacts.sent contact=duty") for e in events)
+    assert not any("SECRETTOKEN" in e or a["title_zh"] in e for e in events)
+    stored = migrated.rows("SELECT error FROM ioc_alert_delivery WHERE status = 'failed'")
+    assert stored == [("HTTP 500 Internal Server Error",)]
