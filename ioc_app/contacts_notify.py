@@ -144,7 +144,10 @@ class Notifier:
     def run(self, now: datetime | None = None) -> None:
         """One round: take up the stored outbox (first round), read the operators' actions,
         queue what is due (groups, repeats) and send what may be sent now."""
-        if not self.contacts.contacts or not self.leads():
+        if not self.contacts.contacts:
+            return
+        if not self.leads():
+            self._follow()
             return
         now = now or datetime.now(UTC)
         with self._run_lock:
@@ -157,6 +160,20 @@ class Notifier:
                 if item.due <= now:
                     self._attempt(item, now)
             self._write([])
+
+    def _follow(self) -> None:
+        """Another process leads now: forget the outbox (it takes it up from the store) so a
+        later leadership here starts from the store too, never from a stale copy."""
+        if not self._loaded:
+            return
+        with self._run_lock, self._lock:
+            self._outbox.clear()
+            self._pending.clear()
+            self._opened.clear()
+            self._sent.clear()
+            self._active = {}
+            self._loaded = False
+        log.info("event=contacts.follower")
 
     def _load(self, now: datetime) -> None:
         if self._loaded:

@@ -244,3 +244,26 @@ def test_logs_name_the_contact_point_not_its_key_nor_the_alert(migrated: Store, 
     assert not any("SECRETTOKEN" in e or a["title_zh"] in e for e in events)
     stored = migrated.rows("SELECT error FROM ioc_alert_delivery WHERE status = 'failed'")
     assert stored == [("HTTP 500 Internal Server Error",)]
+
+
+def test_only_the_leader_sends_and_a_new_leader_starts_from_the_store(migrated: Store,
+                                                                     duty: Receiver) -> None:
+    leading = {"a": True}
+    a = notifier(migrated, {"duty": duty}, group_s=0)
+    a.leads = lambda: leading["a"]
+    b = notifier(migrated, {"duty": duty}, group_s=0)
+    b.leads = lambda: not leading["a"]
+    duty.answers.append((500, b"{}"))
+    a.deliver_changes([alert("link_down:A", "critical")], T0)
+    a.run(T0)
+    b.run(T0)  # a follower sends nothing
+    assert len(duty.posts) == 1
+    leading["a"] = False  # leadership moves to b
+    a.run(later(31))
+    assert a.outbox() == []
+    b.run(later(31))
+    assert len(duty.posts) == 2 and changes(duty)[1] == [("firing", "link_down:A")]
+    leading["a"] = True  # and back: a does not send its old copy again
+    b.run(later(62))
+    a.run(later(62))
+    assert len(duty.posts) == 2
