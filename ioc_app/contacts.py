@@ -78,6 +78,7 @@ class Contact:
     password: str = ""
     sender: str = ""
     to: tuple[str, ...] = ()
+    ca_file: str = ""  # a campus CA the mail server's certificate is issued by (default: the system's)
     headers: dict[str, str] = field(default_factory=dict)
 
     def quiet_now(self, moment: datetime, zone: ZoneInfo, severity: str) -> bool:
@@ -208,7 +209,8 @@ _KEYS = {
     "dingtalk": _COMMON | {"url", "url_env", "secret", "secret_env"},
     "feishu": _COMMON | {"url", "url_env", "secret", "secret_env"},
     "webhook": _COMMON | {"url", "url_env", "secret", "secret_env", "headers"},
-    "email": _COMMON | {"host", "port", "security", "username", "password", "password_env", "sender", "to"},
+    "email": _COMMON | {"host", "port", "security", "username", "password", "password_env", "sender", "to",
+                        "ca_file"},
 }
 _DEFAULTS = {"contacts", "repeat_min", "group_s", "resolved", "quiet", "breakthrough", "lang"}
 
@@ -264,7 +266,8 @@ def load_contacts(path: str | Path, public_url: str = "", environ: dict[str, str
                 port=int(r.number(where, c, "port", 587, 1, 65535)),
                 security=r.choice(where, c, "security", SECURITY, "starttls"),
                 username=r.text(where, c, "username"), password=r.secret(where, c, "password"),
-                sender=r.text(where, c, "sender") or _missing(r, where, "sender"), to=to)
+                sender=r.text(where, c, "sender") or _missing(r, where, "sender"), to=to,
+                ca_file=_ca_file(r, where, c))
             continue
         url = r.secret(where, c, "url", required=True)
         if not url.startswith(("https://", "http://")):
@@ -288,6 +291,14 @@ def load_contacts(path: str | Path, public_url: str = "", environ: dict[str, str
         repeat_s=r.number("[defaults]", defaults, "repeat_min", 240, 0, 7 * 24 * 60) * 60,
         group_s=r.number("[defaults]", defaults, "group_s", 30, 0, 3600),
         resolved=bool(defaults.get("resolved", True)), public_url=public_url)
+
+
+def _ca_file(r: _Reader, where: str, c: dict[str, Any]) -> str:
+    path = r.text(where, c, "ca_file")
+    if path and not Path(path).expanduser().is_file():
+        raise r.fail(where, f"ca_file = {path!r}: no such file; name the CA certificate (PEM) that "
+                            f"issued the mail server's certificate, or leave it out for the system's")
+    return str(Path(path).expanduser()) if path else ""
 
 
 def _missing(r: _Reader, where: str, key: str) -> str:

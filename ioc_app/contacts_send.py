@@ -128,16 +128,17 @@ def _mail(contact: Contact, message: Message) -> None:
     mail["From"] = contact.sender
     mail["To"] = ", ".join(contact.to)
     mail.set_content(message.text)
+    # the server's certificate is always verified (against ca_file when given)
+    context = ssl.create_default_context(cafile=contact.ca_file or None)
     try:
         smtp: smtplib.SMTP
         if contact.security == "ssl":
-            smtp = smtplib.SMTP_SSL(contact.host, contact.port, timeout=contact.timeout_s,
-                                    context=ssl.create_default_context())
+            smtp = smtplib.SMTP_SSL(contact.host, contact.port, timeout=contact.timeout_s, context=context)
         else:
             smtp = smtplib.SMTP(contact.host, contact.port, timeout=contact.timeout_s)
         with smtp:
             if contact.security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=context)
             if contact.username:
                 smtp.login(contact.username, contact.password)
             smtp.send_message(mail)

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 import time
 import urllib.parse
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -116,13 +118,51 @@ class _Mailbox:
         return "250 OK"
 
 
-class MailServer:
-    """aiosmtpd on a free loopback port; ``messages`` holds what it received."""
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (and its key), to be trusted as its own CA by the client."""
+    import datetime
+    import ipaddress
 
-    def __init__(self) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "mail.crt", directory / "mail.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class MailServer:
+    """aiosmtpd on a free loopback port; ``messages`` holds what it received. ``tls``:
+    ``starttls`` (required before mail), ``ssl`` (implicit TLS) or None, with ``cert``."""
+
+    def __init__(self, tls: str | None = None, cert: tuple[Path, Path] | None = None) -> None:
         self.box = _Mailbox()
         self.port = free_port()
-        self.controller = Controller(self.box, hostname="127.0.0.1", port=self.port)
+        context = None
+        if tls is not None and cert is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*cert)
+        if tls == "ssl":
+            self.controller = Controller(self.box, hostname="127.0.0.1", port=self.port, ssl_context=context)
+        elif tls == "starttls":
+            self.controller = Controller(self.box, hostname="127.0.0.1", port=self.port, tls_context=context,
+                                         require_starttls=True)
+        else:
+            self.controller = Controller(self.box, hostname="127.0.0.1", port=self.port)
 
     @property
     def messages(self) -> list[Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,14 @@ import pytest
 from ioc_app.contacts import Contact
 from ioc_app.contacts_send import DeliveryError, send
 from ioc_app.contacts_text import render
-from tests.ioc_app.contacts_receivers import MailServer, Receiver, dingtalk_ok, feishu_ok, webhook_ok
+from tests.ioc_app.contacts_receivers import (
+    MailServer,
+    Receiver,
+    dingtalk_ok,
+    feishu_ok,
+    self_signed,
+    webhook_ok,
+)
 
 ZONE = ZoneInfo("Asia/Shanghai")
 PUBLIC = "https://ioc.example.edu.cn"
@@ -132,3 +140,20 @@ def test_the_message_in_english_when_configured() -> None:
     assert msg.subject == "[IOC alert] New: 1 Egress link CERNET at 95% utilization"
     assert "[Warning]" in msg.text and "value 0.95" in msg.text and "出口" not in msg.text
     assert datetime(2026, 3, 2, tzinfo=UTC)  # the zone, not the server's clock, places since
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_mail_over_tls_checks_the_servers_certificate(tmp_path: Path, security: str) -> None:
+    cert = self_signed(tmp_path)
+    server = MailServer(security, cert).start()
+    mail = {"host": "127.0.0.1", "port": server.port, "security": security, "sender": "ioc@example.edu.cn",
+            "to": ("duty@example.edu.cn",), "timeout_s": 5}
+    try:
+        deliver(Contact("m", "email", ca_file=str(cert[0]), **mail))  # type: ignore[arg-type]
+        assert len(server.messages) == 1
+        says_it_all(server.messages[0]["mail"].get_content())
+        with pytest.raises(DeliveryError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+            deliver(Contact("m", "email", **mail))  # type: ignore[arg-type]  # not trusted: refused
+        assert len(server.messages) == 1
+    finally:
+        server.stop()
