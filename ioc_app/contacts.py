@@ -290,7 +290,14 @@ def load_contacts(path: str | Path, public_url: str = "", environ: dict[str, str
         contacts=contacts, routes=tuple(routes), default=_contact_names(r, "[defaults]", defaults, contacts),
         repeat_s=r.number("[defaults]", defaults, "repeat_min", 240, 0, 7 * 24 * 60) * 60,
         group_s=r.number("[defaults]", defaults, "group_s", 30, 0, 3600),
-        resolved=bool(defaults.get("resolved", True)), public_url=public_url)
+        resolved=_flag(r, defaults, "resolved"), public_url=public_url)
+
+
+def _flag(r: _Reader, d: dict[str, Any], key: str) -> bool:
+    value = d.get(key, True)
+    if not isinstance(value, bool):
+        raise r.fail("[defaults]", f"{key} must be true or false")
+    return value
 
 
 def _ca_file(r: _Reader, where: str, c: dict[str, Any]) -> str:

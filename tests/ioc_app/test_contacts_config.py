@@ -112,6 +112,8 @@ def test_quiet_hours_pass_midnight_in_the_site_zone(tmp_path: Path) -> None:
     (('to = ["duty@example.edu.cn"]', 'to = []'), "to must list the recipients"),
     (('severity = ["critical"]', 'severity = ["urgent"]'), "'urgent' is not one of critical, warning, info"),
     (('name = "ops-wecom"', 'name = "net-ding"'), "names must be unique"),
+    (('group_s = 20', 'group_s = 20\nresolved = "yes"'), "resolved must be true or false"),
+    (('group_s = 20', 'group_s = -1'), "group_s must be a number from 0 to 3600"),
 ])
 def test_mistakes_are_refused_naming_the_entry_and_the_fix(tmp_path: Path, change: tuple[str, str],
                                                            message: str) -> None:
