@@ -223,7 +223,8 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
            at: str | None = None, screen: str | None = None, **_query: Any) -> html.Div:
     lang, theme, fit = options(lang, theme, fit, read.display())
     settings = read.settings()
-    c = content(read.snapshot_for(at), lang, settings.zone)
+    snap = read.snapshot_for(at)
+    c = content(snap, lang, settings.zone)
     # canvas: placed by grid area; tablet: in this order (ingest facts beside the alerts)
     body = [
         tile(t("health.streams", lang), html.Div(c["streams"], id=OUT["streams"]),
@@ -242,7 +243,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
         tile(t("health.screens", lang), html.Div(c["screens"], id=OUT["screens"]), cls="hw-screens",
              lang=lang),
         tile(t("health.notify", lang), html.Div([html.Div(c["notify"], id=OUT["notify"]),
-                                                 notify.controls(read.snapshot_for(at), lang)]),
+                                                 notify.controls(snap, lang)]),
              cls="hw-notify", lang=lang),
         tile(t("health.dead_letters", lang), html.Div(c["dead"], id=OUT["dead"]), cls="hw-dead", lang=lang),
         tile(t("health.unknown", lang), html.Div(c["unknown"], id=OUT["unknown"]), cls="hw-unknown",
