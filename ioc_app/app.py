@@ -267,6 +267,7 @@ def _share_page_callbacks() -> None:
 
 def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCore:
     """The aggregation core with the configured alert rules."""
+    from ioc_app.contacts_notify import notifier_for
     from metrics import deadletter, history
     from metrics.alerts import load_rules
 
@@ -279,10 +280,13 @@ def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCor
                 log.info("event=deadletter.retention days=%d", settings.deadletter_days)
     except StoreError as exc:  # the store may be away at start: the next start applies it
         log.warning("event=history.retention_unchanged error=%r", str(exc)[:200])
-    return SnapshotCore(store, settings.zone, tick_s=settings.tick_s, redis=redis_client,
+    core = SnapshotCore(store, settings.zone, tick_s=settings.tick_s, redis=redis_client,
                         rules=rules, trigger=settings.core_trigger,
                         domains=domains(settings.min_cell, NoticeDays(settings.notice_undelivered_days,
                                                                       settings.notice_unprinted_days)))
+    # a broken contacts file stops the start too; delivery runs where the core leads
+    core.notifier = notifier_for(settings, store, lambda: core.leader.held)
+    return core
 
 
 def _start_scheduler(settings: Settings, site: Site, pipeline: Pipeline,

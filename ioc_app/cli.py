@@ -389,9 +389,12 @@ def parser() -> argparse.ArgumentParser:
                                      "(one per line), as import derives candidate_key"
                    ).set_defaults(func=cmd_pseudonym)
     from ioc_app.access_cli import add_parsers
+    from ioc_app.contacts_cli import add_parsers as contacts_parsers
+    from ioc_app.site_cli import add_parsers as site_parsers
 
     add_parsers(sub)
-    __import__("ioc_app.site_cli").site_cli.add_parsers(sub)  # site check | diff | init
+    site_parsers(sub)  # site check | diff | init
+    contacts_parsers(sub)
     return p
 
 

@@ -140,6 +140,8 @@ class SnapshotCore:
         self.domains = domains
         self.rules = rules
         self.book = alert_rules.AlertBook(rules, zone)
+        #: told each evaluation's active alerts (``deliver_changes(alerts, now)``; contact points)
+        self.notifier: Any = None
         self.keep_history = keep_history
         self.leader: RedisLeader | SoleLeader = (
             RedisLeader(redis, ttl_s=max(5.0, 5 * tick_s)) if redis is not None else SoleLeader())
@@ -301,6 +303,8 @@ class SnapshotCore:
             **sections,
         }
         snapshot["alerts"] = self.book.evaluate(snapshot, now, self._baselines)
+        if self.notifier is not None:  # cheap: it notes the changes, its own job sends them
+            self.notifier.deliver_changes(snapshot["alerts"], now)
         return snapshot
 
     # -- publishing -------------------------------------------------------------------
@@ -360,6 +364,8 @@ class SnapshotCore:
         """
         from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 
+        if self.notifier is not None:
+            self.notifier.schedule(scheduler)
         if self.trigger is not None:
             trigger = self.trigger.start()
             if scheduler is not None:  # the trigger stops with the scheduler, like the jobs would

@@ -396,3 +396,36 @@ from ioc_app.quality_read import (  # noqa: E402,F401  (re-exported for the page
 
 # ---- the admissions office's notice tracker (tracking numbers: admissions only) -----------
 from ioc_app.notices import notice_tracker as notice_tracker  # noqa: E402
+
+
+# Notifications: each contact point's state, and the operators' acknowledgements and
+# silences (``ioc_app.contacts_actions``: the permission is checked there again, each action
+# audited).
+
+
+def notifications() -> dict[str, Any] | None:
+    """``{contacts: [...], actions: [...]}`` for /health (None while the store is away)."""
+    from ioc_app import contacts_actions
+
+    return contacts_actions.state(current_app.extensions[EXTENSION])
+
+
+def acknowledge_alert(alert_id: str) -> None:
+    """Acknowledge an active alert (operator; PermissionError, LookupError otherwise)."""
+    from ioc_app import contacts_actions
+
+    contacts_actions.acknowledge(current_app.extensions[EXTENSION], alert_id)
+
+
+def silence_alerts(target: str, minutes: int) -> datetime:
+    """Silence an active alert or its rule for ``minutes`` (operator); returns until when."""
+    from ioc_app import contacts_actions
+
+    return contacts_actions.silence(current_app.extensions[EXTENSION], target, minutes)
+
+
+def lift_silence(target: str) -> None:
+    """End the silences of an alert or rule now (operator)."""
+    from ioc_app import contacts_actions
+
+    contacts_actions.lift(current_app.extensions[EXTENSION], target)

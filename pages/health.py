@@ -24,6 +24,7 @@ from layouts import ids
 from layouts.i18n import CATALOGUE, t
 from layouts.live import bound, frame, options, tile
 from layouts.table import table
+from pages._health import notify
 
 dash.register_page(__name__, path="/health", name="health", order=50, title="IOC")
 
@@ -33,7 +34,7 @@ ROWS = 6  # a wall tile shows this many rows of a list and says how many more th
 SLOW = f"{PAGE}-slow"
 OUT = {name: f"{PAGE}-{name}" for name in
        ("streams", "buffer", "lag", "failures", "age", "history", "dead", "unknown", "alerts",
-        "screens", "site")}
+        "screens", "site", "notify")}
 
 
 def _label(key: str, code: str, lang: str) -> str:
@@ -232,6 +233,7 @@ def content(snap: dict[str, Any] | None, lang: str, zone: ZoneInfo) -> dict[str,
         "alerts": alert_items(snap, lang),
         "screens": screens_table(read.screens(), lang),
         "site": site_row(read.site_version(), lang, zone, now),
+        "notify": notify.content(lang, zone),
     }
 
 
@@ -239,7 +241,8 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
            at: str | None = None, screen: str | None = None, **_query: Any) -> html.Div:
     lang, theme, fit = options(lang, theme, fit, read.display())
     settings = read.settings()
-    c = content(read.snapshot_for(at), lang, settings.zone)
+    snap = read.snapshot_for(at)
+    c = content(snap, lang, settings.zone)
     # canvas: placed by grid area; tablet: in this order (ingest facts beside the alerts)
     body = [
         tile(t("health.streams", lang), html.Div(c["streams"], id=OUT["streams"]),
@@ -258,6 +261,9 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
              cls="hw-alerts", lang=lang),
         tile(t("health.screens", lang), html.Div(c["screens"], id=OUT["screens"]), cls="hw-screens",
              lang=lang),
+        tile(t("health.notify", lang), html.Div([html.Div(c["notify"], id=OUT["notify"]),
+                                                 notify.controls(snap, lang)]),
+             cls="hw-notify", lang=lang),
         tile(t("health.dead_letters", lang), html.Div(c["dead"], id=OUT["dead"]), cls="hw-dead", lang=lang),
         tile(t("health.unknown", lang), html.Div(c["unknown"], id=OUT["unknown"]), cls="hw-unknown",
              lang=lang),
@@ -269,7 +275,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
 
 
 @callback(
-    [Output(OUT[name], "children") for name in OUT],
+    [Output(OUT[name], "children") for name in OUT] + [Output(notify.ID["target"], "options")],
     Input(ids.VERSION, "data"),
     Input(SLOW, "n_intervals"),
     State(ids.CONFIG, "data"),
@@ -277,5 +283,6 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
 )
 def refresh(_version: int | None, _n: int | None, cfg: dict[str, Any]) -> list[Any]:
     """A new snapshot, or every few seconds: the tables are small, so they travel whole."""
-    c = content(read.snapshot_for(cfg.get("at")), cfg.get("lang", "zh"), read.settings().zone)
-    return [c[name] for name in OUT]
+    snap, lang = read.snapshot_for(cfg.get("at")), cfg.get("lang", "zh")
+    c = content(snap, lang, read.settings().zone)
+    return [c[name] for name in OUT] + [notify.options(snap, lang)]
