@@ -19,6 +19,7 @@ from ioc_app import __version__, roles
 from ioc_app.access import EXTENSION, Access
 from ioc_app.audit import attach_server as attach_audit
 from ioc_app.auth import TokenBook
+from ioc_app.backup_handoff import serve_requests as serve_backup_requests
 from ioc_app.core import SnapshotCore, domains
 from ioc_app.feed import RedisFeed
 from ioc_app.gate import install as install_gate
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     server.extensions[EXTENSION] = access
     # audit trail: rows go through the ingest buffer (and the commands' spool is taken up)
     server.extensions[AUDIT_EXTENSION] = attach_audit(access.audit, settings, pipeline, background)
+    server.extensions["ioc_backup"] = serve_backup_requests(settings, store, access.audit, background)
     install_gate(server, access, PlainPages(pairing=pairing_page))
     install_web(app, settings)  # security headers on every answer; 5xx bodies without details
     server.register_error_handler(429, _too_many)

@@ -388,6 +388,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("pseudonym", help="the keyed pseudonym of each 考生号 / ID number read from stdin "
                                      "(one per line), as import derives candidate_key"
                    ).set_defaults(func=cmd_pseudonym)
+    from ioc_app import backup_cli
     from ioc_app.access_cli import add_parsers
     from ioc_app.contacts_cli import add_parsers as contacts_parsers
     from ioc_app.site_cli import add_parsers as site_parsers
@@ -395,6 +396,7 @@ def parser() -> argparse.ArgumentParser:
     add_parsers(sub)
     site_parsers(sub)  # site check | diff | init
     contacts_parsers(sub)
+    backup_cli.add_parsers(sub)  # backup | restore
     return p
 
 

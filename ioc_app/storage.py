@@ -33,6 +33,8 @@ log = logging.getLogger("ioc.storage")
 
 DEFAULT_DATABASE = "ioc"
 OWNER_FILE = "ioc-owner.lock"
+#: beside the embedded store: the only directory its engine may write ``BACKUP`` files to
+BACKUP_WORK_SUFFIX = "-backup-work"
 
 _held_locks: dict[str, int] = {}  # path → fd, so one process may open its own store again
 _held_guard = threading.Lock()
@@ -55,6 +57,14 @@ class StoreQueryError(StoreError):
         self.statement = statement
         self.server_message = server_message
         super().__init__(f"ClickHouse rejected the statement:\n{statement}\n--> {server_message}")
+
+
+def backup_work_dir(path: Path) -> Path:
+    """Where the embedded engine writes and reads ``BACKUP``/``RESTORE`` files: the engine
+    refuses any directory its connection string does not name (``backups.allowed_path``),
+    and the setting counts only when the engine is first opened in a process, so every
+    connection names this one (owner-only; the backup module encrypts out of it)."""
+    return path.with_name(path.name + BACKUP_WORK_SUFFIX)
 
 
 def _claim_owner(path: Path) -> None:
@@ -285,7 +295,11 @@ class Store:
     def _connect(self, database: str | None) -> Any:
         try:
             if self.embedded:
-                return clickhouse_connect.get_client(dsn=f"chdb://{self.path}", database=database)
+                assert self.path is not None
+                work = backup_work_dir(self.path)
+                work.mkdir(mode=0o700, parents=True, exist_ok=True)
+                return clickhouse_connect.get_client(dsn=f"chdb://{self.path}", database=database,
+                                                     chdb_options={"backups.allowed_path": str(work)})
             parts = urlsplit(self.url)
             return clickhouse_connect.get_client(
                 interface=parts.scheme,
@@ -389,6 +403,39 @@ class Store:
         by it whether the store it describes is still this one, or was wiped and made anew."""
         rows = self.rows("SELECT toString(uuid) FROM system.databases WHERE name = currentDatabase()")
         return str(rows[0][0]) if rows else ""
+
+    def backup_database(self, name: str, base: str | None = None) -> None:
+        """ClickHouse's own ``BACKUP`` of this database into ``backup_work_dir()/<name>``,
+        incremental on the backup ``<base>`` there (whose metadata file is all it reads)."""
+        sql = f"BACKUP DATABASE {_ident(self.database)} TO File({{name:String}})"
+        if base is not None:
+            sql += " SETTINGS base_backup = File({base:String})"
+        rows = self.rows(sql, {"name": name, "base": base or ""})
+        if not rows or rows[0][1] != "BACKUP_CREATED":
+            raise StoreError(f"ClickHouse did not create the backup {name} ({rows}): see the log")
+
+    def restore_database(self, name: str, database: str) -> None:
+        """ClickHouse's own ``RESTORE`` of ``database`` from the backup ``backup_work_dir()/<name>``
+        (and the bases it names, beside it) as this store's database."""
+        rows = self.rows(f"RESTORE DATABASE {_ident(database)} AS {_ident(self.database)} "
+                         f"FROM File({{name:String}})", {"name": name})
+        if not rows or rows[0][1] != "RESTORED":
+            raise StoreError(f"ClickHouse did not restore the backup {name} ({rows}): see the log")
+
+    def id_column(self, table: str) -> str | None:
+        """The column that names a table's rows one by one (``event_id``, else ``id``), if any."""
+        names = {r[0] for r in self.rows(
+            "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {t:String} "
+            "AND name IN ('event_id', 'id')", {"t": table})}
+        return "event_id" if "event_id" in names else ("id" if "id" in names else None)
+
+    def holds_all(self, table: str, column: str, keys: list[str]) -> bool:
+        """Whether every one of ``keys`` is in ``table``'s ``column``."""
+        if not keys:
+            return True
+        t, c = _ident(table), _ident(column)
+        found = self.rows(f"SELECT uniqExact({c}) FROM {t} WHERE {c} IN {{k:Array(String)}}", {"k": keys})
+        return int(found[0][0]) == len(set(keys))
 
     def ping(self) -> bool:
         try:

@@ -123,6 +123,8 @@ class Settings:
     push_held: int = 256
     notice_undelivered_days: int = 7
     notice_unprinted_days: int = 3
+    backup_dir: str = "./var/backups"
+    backup_key_file: str = "./var/backup.key"
 
     @property
     def embedded(self) -> bool:
@@ -159,6 +161,21 @@ class Settings:
         """Local accounts, sessions, screens and sign-in links: a file a second process (the
         ``user`` and ``screen`` commands) may change while the server runs."""
         return self.var_dir / "access.sqlite"
+
+    @property
+    def backup_root(self) -> Path:
+        """Where ``backup`` puts backups; left at its default, in the var folder."""
+        if self.backup_dir == "./var/backups":
+            return self.var_dir / "backups"
+        return Path(self.backup_dir).expanduser().resolve()
+
+    @property
+    def backup_key_path(self) -> Path:
+        """The key backups are encrypted with; left at its default, beside the secret key.
+        Kept apart from the backups it opens (see docs/backup.md)."""
+        if self.backup_key_file == "./var/backup.key":
+            return self.var_dir / "backup.key"
+        return Path(self.backup_key_file).expanduser().resolve()
 
     @property
     def redis_tls(self) -> RedisTLS:
@@ -212,6 +229,8 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_PUSH_HELD": ("push_held", parse_push_held),
     "IOC_NOTICE_UNDELIVERED_DAYS": ("notice_undelivered_days", parse_notice_days),
     "IOC_NOTICE_UNPRINTED_DAYS": ("notice_unprinted_days", parse_notice_days),
+    "IOC_BACKUP_DIR": ("backup_dir", parse_text),
+    "IOC_BACKUP_KEY_FILE": ("backup_key_file", parse_text),
 }
 
 
