@@ -134,7 +134,7 @@ def test_compare_is_part_of_the_cache_key_and_the_files_carry_it(client: Any) ->
     assert ly.headers["X-IOC-Cache"] == "miss" and ly.data != compared.data
     csv_text = client.get("/api/v1/query/gate", query_string={**PAST, "compare": "previous",
                                                               "format": "csv"}).data.decode("utf-8-sig")
-    assert csv_text.splitlines()[0] == "hour,gate_id,in,in_cmp,in_diff"
+    assert csv_text.splitlines()[0] == "hour,gate_id,gate_id_name,in,in_cmp,in_diff"
     body = orjson.loads(compared.data)
     assert len(csv_text.splitlines()) == 1 + len(body["rows"])
 
@@ -163,7 +163,7 @@ def test_xlsx_equals_the_json_answer_and_is_audited(client: Any) -> None:
     en = load_workbook(io.BytesIO(client.get("/api/v1/query/gate", query_string={
         **PAST, "compare": "last_year", "format": "xlsx", "lang": "en"}).data))
     assert [c.value for c in en.worksheets[0][1]] == [
-        "Hour", "Gate", "Entries", "Entries (same period last year)", "Entries (change)"]
+        "Hour", "Gate code", "Gate", "Entries", "Entries (same period last year)", "Entries (change)"]
     en_about = {row[0]: row[1] for row in en.worksheets[1].iter_rows(values_only=True) if row[0]}
     assert en_about["Definitions"] == "Entries (in): attempts with result=pass and direction=in"
     # the formula-looking gate code is text in the file
