@@ -105,17 +105,19 @@ class Names:
     def with_names(self, frame: pl.DataFrame, columns: Sequence[str], lang: str) -> pl.DataFrame:
         """``frame`` with a ``<column>_name`` column right after each named code column (the
         code column kept, for scripts and for joining with other files)."""
-        out = frame
+        added: dict[str, pl.Series] = {}
         for column in columns:
-            if column not in out.columns or not self.named(column):
+            if column not in frame.columns or not self.named(column):
                 continue
-            codes = out.get_column(column).cast(pl.String)
+            codes = frame.get_column(column).cast(pl.String)
             mapping = {c: self.value_label(column, c, lang) for c in codes.unique().drop_nulls().to_list()}
-            names = codes.replace_strict(mapping, default=None, return_dtype=pl.String) if mapping \
-                else pl.Series([None] * out.height, dtype=pl.String)
-            at = out.columns.index(column) + 1
-            out = out.insert_column(at, names.alias(f"{column}_name"))
-        return out
+            added[column] = codes.replace_strict(mapping, default=None, return_dtype=pl.String) \
+                .alias(f"{column}_name")
+        if not added:
+            return frame
+        # a new frame (never the caller's: an answer's frame is shared with the cache)
+        order = [name for c in frame.columns for name in ((c, f"{c}_name") if c in added else (c,))]
+        return frame.with_columns(added.values()).select(order)
 
     def options(self, kind: str, lang: str, chosen: Iterable[str] = ()) -> list[dict[str, Any]]:
         """Dropdown choices of one kind: the name shown, searchable by name or code, the code
