@@ -44,7 +44,8 @@ PAGES = ("/", "/gates", "/network", "/service", "/enrollment", "/enrollment/qual
          "/enrollment/notices", "/health",
          "/explore?domain=gate&grain=day&measures=passes&group_by=gate_id&range=today",
          "/explore?domain=gate&grain=hour&measures=in&group_by=campus&range=24h",
-         "/explore?domain=network&grain=hour&measures=in_bps&group_by=link_id&range=24h",
+         "/explore?domain=network&grain=hour&measures=in_bps_avg&group_by=link_id&range=24h",
+         "/explore?domain=service&grain=day&measures=print_jobs&group_by=terminal_id&range=7d",
          "/explore?domain=service&grain=day&measures=submitted&group_by=service_id&range=7d",
          "/explore?domain=service&grain=day&measures=submitted&group_by=department&range=7d",
          f"/explore?domain=enrollment&grain=season&measures=admitted&group_by=college&range=custom"
@@ -94,6 +95,7 @@ def test_no_page_shows_a_catalogue_code_as_text(server: Server, browser: Any, la
         url = f"{server.url}{path}{'&' if '?' in path else '?'}lang={lang}"
         if w is None:
             w = Watched(browser, url, 1920, 1080)
+            w.page.set_default_timeout(90_000)  # fifteen pages of a seeded store, two workers busy
         else:
             w.goto(url)
         w.page.wait_for_timeout(300)  # the charts' last relayout after the figures arrived
@@ -115,10 +117,11 @@ def _query(server: Server, domain: str, params: str, lang: str, fmt: str) -> byt
 def test_query_files_carry_a_name_beside_each_code(server: Server, lang: str) -> None:
     index = 0 if lang == "zh" else 1
     names = {n.code: (n.name_zh, n.name_en)[index]
-             for section in ("gates", "links", "services", "departments", "campuses")
+             for section in ("gates", "links", "services", "departments", "campuses", "terminals")
              for n in getattr(SITE, section)}
     for domain, dim, measure, grain in (("gate", "gate_id", "passes", "day"), ("gate", "campus", "in", "day"),
-                                        ("network", "link_id", "in_bps", "hour"),
+                                        ("network", "link_id", "in_bps_avg", "hour"),
+                                        ("service", "terminal_id", "print_jobs", "day"),
                                         ("service", "service_id", "submitted", "day"),
                                         ("service", "department", "submitted", "day")):
         params = f"grain={grain}&measures={measure}&group_by={dim}&range={'24h' if grain == 'hour' else '7d'}"
@@ -168,6 +171,7 @@ def test_explore_names_and_orders_gates_as_the_cockpit_ranking(server: Server, b
     """Passes by gate today on /explore: the same names, in the same order by volume, as the
     gate cockpit's ranking board."""
     w = Watched(browser, f"{server.url}/gates", 1920, 1080)
+    w.page.set_default_timeout(90_000)
     board = w.page.locator("#gates-ranking-gates .ioc-rank-name").all_inner_texts()
     assert len(board) >= 3, board
     question = "/explore?domain=gate&grain=day&measures=passes&group_by=gate_id&range=today"
