@@ -131,7 +131,8 @@ class SnapshotCore:
     def __init__(self, store: Store, zone: ZoneInfo, *, tick_s: float = 1.0,
                  feed: LocalFeed | None = None, redis: Any = None,
                  rules: tuple[Any, ...] = (), domains: tuple[Domain, ...] = DOMAINS,
-                 keep_history: bool = True, trigger: str = "commit") -> None:
+                 keep_history: bool = True, trigger: str = "commit",
+                 namer: alert_rules.Namer | None = None) -> None:
         self.store = store
         self.zone = zone
         self.tick_s = tick_s
@@ -139,7 +140,7 @@ class SnapshotCore:
         self.redis = redis
         self.domains = domains
         self.rules = rules
-        self.book = alert_rules.AlertBook(rules, zone)
+        self.book = alert_rules.AlertBook(rules, zone, namer)
         #: told each evaluation's active alerts (``deliver_changes(alerts, now)``; contact points)
         self.notifier: Any = None
         self.keep_history = keep_history

@@ -17,6 +17,7 @@ from ioc_app.wall import WallPlan
 
 if TYPE_CHECKING:
     from ingest.site import Site
+    from ioc_app.names import Names
 
 EXTENSION = RUNTIME_EXTENSION  # re-exported: the key the app stores its runtime under
 _UTC = ZoneInfo("UTC")
@@ -105,6 +106,14 @@ def screens() -> list[dict[str, Any]]:
 def site() -> Site:
     """The site catalogue the server runs with (gate, link and campus names for labels)."""
     return current_app.extensions[EXTENSION].site
+
+
+def names() -> Names:
+    """Display names of the catalogue's codes and the contracts' enumerations, in either
+    language: the one way a page turns a code into what a person reads."""
+    from ioc_app.names import names_of
+
+    return names_of(site())
 
 
 def settings() -> Any:
