@@ -59,13 +59,16 @@ def check_files(settings: Settings, only_site: bool = False) -> None:
     and the fix."""
     from ingest.site import SiteError, load_site
     from ioc_app import roles
+    from ioc_app.contacts import ContactsError, load_contacts
     from ioc_app.wall import WallError, load_wall
     from metrics.alerts.rules import AlertRulesError, load_rules
 
     checks = (("the site catalogue", "IOC_SITE", SiteError, lambda: load_site(settings.site)),
               ("the alert rules", "IOC_ALERTS", AlertRulesError, lambda: load_rules(settings.alerts)),
               ("the wall playlist", "IOC_WALL", WallError, lambda: load_wall(settings.wall)),
-              ("the roles file", "IOC_ROLES_FILE", roles.RolesError, lambda: roles.load(settings.roles_path)))
+              ("the roles file", "IOC_ROLES_FILE", roles.RolesError, lambda: roles.load(settings.roles_path)),
+              ("the contact points", "IOC_CONTACTS", ContactsError,
+               lambda: load_contacts(settings.contacts, settings.public_url)))
     for what, variable, error, read in checks[:1] if only_site else checks:
         try:
             read()
@@ -226,6 +229,11 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "user": ("var",),
     "screen": ("var",),
     "pseudonym": ("var",),
+    # a backup while the server runs is taken by the server (a request file in the var folder);
+    # a restore checks for itself that no server holds the store
+    "backup": ("var",),
+    "restore": ("var",),
+    "contacts": ("var",),
 }
 
 

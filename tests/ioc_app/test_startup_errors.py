@@ -154,6 +154,8 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Case
     bad_wall.write_text('pages = ["/"]\nintervall_s = 30\n')
     bad_roles = tmp / "files" / "bad-roles.toml"
     bad_roles.write_text('[people]\nzhang = ["superhero"]\n')
+    bad_contacts = tmp / "files" / "bad-contacts.toml"
+    bad_contacts.write_text('[[contact]]\nname = "duty"\nkind = "pager"\n')
     not_a_folder = tmp / "files" / "a-file"
     not_a_folder.write_text("")
     missing_site = tmp / "files" / "no-such-site.toml"
@@ -195,6 +197,8 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Case
                              ("wall playlist", str(bad_wall), "intervall_s", "IOC_WALL")),
         "roles-invalid": Case(env("o1", IOC_ROLES_FILE=str(bad_roles)),
                               ("roles file", str(bad_roles), "superhero", "IOC_ROLES_FILE")),
+        "contacts-invalid": Case(env("k1", IOC_CONTACTS=str(bad_contacts)),
+                                 ("contact points", str(bad_contacts), "pager", "IOC_CONTACTS")),
         "var-not-writable": Case(env("v1", IOC_TOKENS_FILE=str(not_a_folder / "tokens.toml")),
                                  (str(not_a_folder), "not writable", "a file stands where a folder",
                                   "IOC_TOKENS_FILE")),
@@ -249,7 +253,8 @@ def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Case
 CASES = ["redis-closed", "redis-no-password", "redis-wrong-password", "redis-wrong-db", "clickhouse-closed",
          "clickhouse-silent", "clickhouse-other-service", "port-taken", "store-held-by-engine",
          "store-held-by-product", "site-missing",
-         "site-invalid", "alerts-invalid", "wall-invalid", "roles-invalid", "var-not-writable"]
+         "site-invalid", "alerts-invalid", "wall-invalid", "roles-invalid", "contacts-invalid",
+         "var-not-writable"]
 #: the ones started through gunicorn too (its master checks as it reads its configuration, and
 #: the address as it starts)
 GUNICORN = ["redis-closed", "redis-no-password", "clickhouse-closed", "port-taken", "store-held-by-engine",
