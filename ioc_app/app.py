@@ -26,6 +26,7 @@ from ioc_app.core import SnapshotCore, domains
 from ioc_app.feed import RedisFeed
 from ioc_app.gate import install as install_gate
 from ioc_app.migrate import migrate
+from ioc_app.names import names_of
 from ioc_app.plain import PlainPages
 from ioc_app.routes.api import api
 from ioc_app.routes.audit_api import audit_api
@@ -272,6 +273,7 @@ def _share_page_callbacks() -> None:
 
 def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCore:
     """The aggregation core with the configured alert rules."""
+    from ioc_app.contacts_notify import notifier_for
     from metrics import deadletter, history
     from metrics.alerts import load_rules
 
@@ -284,10 +286,13 @@ def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCor
                 log.info("event=deadletter.retention days=%d", settings.deadletter_days)
     except StoreError as exc:  # the store may be away at start: the next start applies it
         log.warning("event=history.retention_unchanged error=%r", str(exc)[:200])
+    names = names_of(load_site(settings.site))
     core = SnapshotCore(store, settings.zone, tick_s=settings.tick_s, redis=redis_client,
-                        rules=rules, trigger=settings.core_trigger,
+                        rules=rules, trigger=settings.core_trigger, namer=names.value,
                         domains=domains(settings.min_cell, NoticeDays(settings.notice_undelivered_days,
                                                                       settings.notice_unprinted_days)))
+    # a broken contacts file stops the start too; delivery runs where the core leads
+    core.notifier = notifier_for(settings, store, lambda: core.leader.held)
     core.backups = BackupSchedule(settings, core.leader, store=store)  # the leader's scheduled backups
     return core
 

@@ -33,6 +33,7 @@ from ioc_app.settings.files import (
     DEFAULT_SITE,
     DEFAULT_WALL,
     parse_alerts,
+    parse_contacts,
     parse_site,
     parse_wall,
 )
@@ -104,6 +105,7 @@ class Settings:
     tick_s: float = 1.0
     core_trigger: str = "commit"
     alerts: str = DEFAULT_ALERTS
+    contacts: str = ""
     history_days: int = 400
     wall: str = DEFAULT_WALL
     screen_silent_s: float = 90.0
@@ -213,6 +215,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_TICK_S": ("tick_s", parse_tick),
     "IOC_CORE_TRIGGER": ("core_trigger", parse_trigger),
     "IOC_ALERTS": ("alerts", parse_alerts),
+    "IOC_CONTACTS": ("contacts", parse_contacts),
     "IOC_HISTORY_DAYS": ("history_days", parse_history_days),
     "IOC_WALL": ("wall", parse_wall),
     "IOC_SCREEN_SILENT_S": ("screen_silent_s", parse_silent),
