@@ -36,9 +36,6 @@ log = logging.getLogger("ioc.backup")
 
 #: how often the job looks whether a backup is due (the cadence itself is in minutes)
 CHECK_EVERY_S = 60.0
-#: how long the newest good backup is read from disk before it is read again (the job's own
-#: successes update it at once)
-STATUS_TTL_S = 60.0
 LOCK_NAME = ".backup.lock"
 #: the snapshot's ``backup`` section where no scheduled backups run
 NO_BACKUP: dict[str, Any] = {"id": None, "kind": None, "at": None, "cutoff": None, "size_bytes": None}
@@ -150,7 +147,6 @@ class BackupSchedule:
         self.started = time.time()
         self.last_error: str | None = None
         self._newest: Any = None
-        self._read_at = -float("inf")
         self._lock = threading.Lock()
 
     # -- the job ----------------------------------------------------------------------
@@ -159,6 +155,7 @@ class BackupSchedule:
         returns its manifest, or None when nothing was due or another run is busy."""
         if not self.policy.enabled or not (self.leader.held or self.leader.hold()):
             return None
+        self.refresh()
         if not self._lock.acquire(blocking=False):
             log.info("event=backup.skipped reason=running")
             return None
@@ -184,7 +181,7 @@ class BackupSchedule:
                     manifest = take_backup(self.settings, dest, base=on, now=now, store=self.store)
                 log.info("event=backup.scheduled id=%s kind=%s bytes=%d ms=%.0f", manifest.id, manifest.kind,
                          size_of(manifest), (time.perf_counter() - started) * 1e3)
-                self._newest, self._read_at, self.last_error = manifest, time.monotonic(), None
+                self._newest, self.last_error = manifest, None
                 self.prune(now)
                 return manifest
         except BackupBusy as exc:
@@ -220,22 +217,26 @@ class BackupSchedule:
         if not self.policy.enabled:
             log.info("event=backup.schedule_off")
             return
+        scheduler.add_job(self.refresh, id="backup-status")  # once, at the start
         scheduler.add_job(self.run, "interval", seconds=CHECK_EVERY_S, id="backup",
                           max_instances=1, coalesce=True, misfire_grace_time=None,
                           next_run_time=datetime.now(UTC) + timedelta(seconds=CHECK_EVERY_S))
 
     # -- the snapshot's ``backup`` section --------------------------------------------
-    def newest(self) -> Any | None:
-        """The newest good backup (re-read from disk at most every ``STATUS_TTL_S``)."""
-        if time.monotonic() - self._read_at >= STATUS_TTL_S:
-            self._read_at = time.monotonic()
-            try:
-                from ioc_app.backup import list_backups
+    def refresh(self) -> Any | None:
+        """Read the newest good backup from the backup directory (the job does this every
+        minute, in its own thread: a slow or hung mount never holds up the snapshot)."""
+        try:
+            from ioc_app.backup import list_backups
 
-                found = list_backups(self.root) if self.root.is_dir() else []
-                self._newest = found[-1] if found else None
-            except Exception as exc:  # a backup directory out of reach: say so, keep the last
-                log.warning("event=backup.status_unknown error=%r", str(exc)[:200])
+            found = list_backups(self.root) if self.root.is_dir() else []
+            self._newest = found[-1] if found else None
+        except Exception as exc:  # a backup directory out of reach: say so, keep the last
+            log.warning("event=backup.status_unknown error=%r", str(exc)[:200])
+        return self._newest
+
+    def newest(self) -> Any | None:
+        """The newest good backup as last read (no file is read here: the core calls this)."""
         return self._newest
 
     def section(self, now: datetime) -> dict[str, Any]:

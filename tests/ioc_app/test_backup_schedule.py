@@ -5,7 +5,6 @@ snapshot, the backup_stale alert it raises, and how /health shows it."""
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -80,7 +79,7 @@ def settings_in(tmp: Path, **kw: object) -> Settings:
 
 def known(schedule: BackupSchedule, newest: Listed | None) -> BackupSchedule:
     """The schedule as after a listing that found ``newest``."""
-    schedule._newest, schedule._read_at = newest, time.monotonic()
+    schedule._newest = newest
     return schedule
 
 
@@ -166,6 +165,10 @@ def test_the_job_takes_full_then_incremental_backups_prunes_and_never_runs_twice
     assert verify_backup(settings, second.path).id == second.id  # a chain that restores
     shown = job.section(NOW + timedelta(minutes=62))
     assert shown["last_good"]["id"] == second.id and shown["stale"] is False
+    restarted = BackupSchedule(settings, SoleLeader(), store=migrated, root=root, policy=policy)
+    assert restarted.section(NOW)["last_good"]["id"] is None  # the snapshot never reads the disk
+    restarted.refresh()  # the job's thread does, at the start and every minute
+    assert restarted.section(NOW)["last_good"]["id"] == second.id
 
     with exclusive(root):  # another backup into the same folder is running
         assert job.run(NOW + timedelta(hours=3)) is None
