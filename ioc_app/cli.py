@@ -376,6 +376,7 @@ def parser() -> argparse.ArgumentParser:
     from ioc_app.access_cli import add_parsers
 
     add_parsers(sub)
+    __import__("ioc_app.board_cli").board_cli.add_parsers(sub)
     return p
 
 

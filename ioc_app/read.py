@@ -372,3 +372,6 @@ from ioc_app.quality_read import (  # noqa: E402,F401  (re-exported for the page
 
 # ---- the admissions office's notice tracker (tracking numbers: admissions only) -----------
 from ioc_app.notices import notice_tracker as notice_tracker  # noqa: E402
+
+# ---- boards from files (专项指标大屏; ioc_app/boards_read.py) -------------------------------
+from ioc_app.boards_read import board_answer, board_view, boards_list  # noqa: E402,F401
