@@ -423,7 +423,8 @@ def _question(r: _Reader, raw: Any, lines: dict[str, int], header: int) -> Quest
         r.fail(at("measures"), "the question needs measures = [\"…\"] (what to count)")
     rng = raw.get("range", "24h")
     if not isinstance(rng, str) or not (rng == "today" or _RANGE.match(rng)):
-        r.fail(at("range"), f"range = {rng!r}: write how far back, e.g. \"90m\", \"24h\", \"7d\", or \"today\"")
+        r.fail(at("range"), f"range = {rng!r}: write how far back, e.g. \"90m\", \"24h\", \"7d\", "
+                            "or \"today\"")
         rng = "24h"
     filters_raw = raw.get("filters", {}) or {}
     filters: list[tuple[str, tuple[str, ...]]] = []

@@ -39,7 +39,7 @@ def _strip(tp: Any) -> Any:
     if origin is typing.NotRequired:
         return _strip(typing.get_args(tp)[0])
     args = [a for a in typing.get_args(tp) if a is not type(None)]
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType")) and len(args) == 1:
+    if origin in (typing.Union, __import__("types").UnionType) and len(args) == 1:
         return _strip(args[0])
     return tp
 
@@ -99,8 +99,8 @@ def check(board: Board, *, zone: ZoneInfo | None = None, now: datetime | None = 
     cells: dict[tuple[int, int], Tile] = {}
     for tile in board.tiles:
         if tile.id in seen:
-            fail(tile.lines.get("id", tile.line), f"tile id {tile.id!r} is used twice (line {seen[tile.id]}); "
-                                                  "give each tile its own id")
+            fail(tile.lines.get("id", tile.line),
+                 f"tile id {tile.id!r} is used twice (line {seen[tile.id]}); give each tile its own id")
         seen.setdefault(tile.id, tile.line)
         _place(board, tile, cells, fail)
         if tile.stream is not None and tile.stream not in BY_NAME:
@@ -143,7 +143,7 @@ def _data(tile: Tile, fail: Any, zone: ZoneInfo, now: datetime) -> None:
             fail(at("query", tile.line), "an alerts tile shows the live alerts: it takes no query")
         return
     if tile.query is not None:
-        if tile.path is not None or tile.items and any(i.path for i in tile.items):
+        if tile.path is not None or (tile.items and any(i.path for i in tile.items)):
             fail(at("path", tile.line), f"tile {tile.id!r} has both a path and a query: a tile's data is "
                                         "either a snapshot path or a question")
         _question(tile, fail, zone, now)

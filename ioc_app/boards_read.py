@@ -20,6 +20,8 @@ from ioc_app.boards_live import Entry, Library, answers
 from ioc_app.runtime import EXTENSION
 
 _libraries: dict[int, Library] = {}
+#: the most rows a tile's answer may have (a wall shows far fewer)
+MAX_ROWS = 5000
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,10 @@ def _view(slug: str, entry: Entry) -> BoardView:
     return BoardView(slug, entry.board, tuple(entry.problems), entry.stale)
 
 
-def board_answer(slug: str, tile_id: str) -> dict[str, Any] | None:
+def board_answer(slug: str, tile_id: str, at: str | None = None) -> dict[str, Any] | None:
     """The held answer to a query tile of a board the asker may open (computed once per the
-    tile's cadence for every screen), or None."""
+    tile's cadence for every screen), or None. With ``at`` (a replay) the question is asked as
+    of that time, for this screen only."""
     from ioc_app import read
 
     view = board_view(slug)
@@ -90,4 +93,11 @@ def board_answer(slug: str, tile_id: str) -> dict[str, Any] | None:
     if view is None or view.board is None or tile is None or tile.query is None:
         return None
     rt = current_app.extensions[EXTENSION]
-    return answers(rt, view.board, tile, lambda domain, args: read.query(domain, args, 5000), rt.settings.zone)
+    if at:
+        when = read.read_time(at, rt.settings.zone)
+        if when is None:
+            return None
+        args = tile.query.args(when, rt.settings.zone)
+        return {**read.query(tile.query.domain, args, MAX_ROWS), "period": at}
+    return answers(rt, view.board, tile, lambda domain, args: read.query(domain, args, MAX_ROWS),
+                   rt.settings.zone)

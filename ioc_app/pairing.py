@@ -24,7 +24,8 @@ from ioc_app.roles import check_name
 
 #: the pages a paired screen may be given: the cockpit pages and /health (the wall page is
 #: the rotation of these, never one of them)
-SCREEN_PAGES = {p for p, perm in PAGES.items() if perm in ("page", "health") and p != "/wall" and "<" not in p}
+SCREEN_PAGES = {p for p, perm in PAGES.items()
+                if perm in ("page", "health") and p != "/wall" and "<" not in p}
 #: a board's page (``/boards/<slug>``): a screen may be given any board's address
 BOARD_PAGE = re.compile(r"^/boards/[a-z0-9][a-z0-9-]{0,47}$")
 

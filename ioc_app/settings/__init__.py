@@ -73,7 +73,8 @@ from ioc_app.settings.values import (
 from ioc_app.settings.web import parse_base_url, parse_frame_ancestors, parse_proxies, parse_public_url
 
 __all__ = [
-    "DEFAULT_ALERTS", "DEFAULT_BOARDS", "DEFAULT_ROLES", "DEFAULT_SITE", "DEFAULT_WALL", "FAULT_ACTIONS", "FAULT_POINTS",
+    "DEFAULT_ALERTS", "DEFAULT_BOARDS", "DEFAULT_ROLES", "DEFAULT_SITE", "DEFAULT_WALL", "FAULT_ACTIONS",
+    "FAULT_POINTS",
     "LOOPBACK_NAMES", "TLS_SCHEMES", "VARIABLES", "FaultSpecError", "RedisTLS", "Settings", "SettingsError",
     "documented_defaults", "is_loopback", "load_settings", "parse_faults", "plaintext_warning", "read_dotenv",
 ]

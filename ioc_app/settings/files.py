@@ -57,4 +57,4 @@ def parse_boards(name: str, raw: str) -> str:
     if not path.is_dir():
         raise SettingsError(f"{name}={raw!r}: no such folder; point it at the folder of board files "
                             f"(*.toml), or leave it empty for {DEFAULT_BOARDS}")
-    return str(path)
+    return raw.strip()
