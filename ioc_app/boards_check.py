@@ -26,6 +26,15 @@ CATALOGUES = ("campus", "gate", "link", "terminal", "department", "service", "co
               "province")
 
 
+def catalogues() -> tuple[str, ...]:
+    """What a tile's codes may be named by: the site catalogue's kinds, and the query API's
+    dimensions with a fixed list of values (severity, category, person_type …)."""
+    from metrics.query import describe
+
+    fixed = {d["name"] for domain in describe().values() for d in domain["dimensions"] if d["values"]}
+    return (*CATALOGUES, *sorted(fixed - set(CATALOGUES)))
+
+
 def _hints(tp: Any) -> dict[str, Any] | None:
     """The keys of a ``TypedDict`` (None for any other type)."""
     if isinstance(tp, type) and hasattr(tp, "__annotations__") and hasattr(tp, "__total__"):
@@ -106,9 +115,9 @@ def check(board: Board, *, zone: ZoneInfo | None = None, now: datetime | None = 
         if tile.stream is not None and tile.stream not in BY_NAME:
             fail(tile.lines.get("stream", tile.line),
                  f"unknown stream {tile.stream!r}; use one of: {', '.join(BY_NAME)}")
-        if tile.catalogue is not None and tile.catalogue not in CATALOGUES:
+        if tile.catalogue is not None and tile.catalogue not in catalogues():
             fail(tile.lines.get("catalogue", tile.line),
-                 f"catalogue {tile.catalogue!r}: use one of: {', '.join(CATALOGUES)}")
+                 f"catalogue {tile.catalogue!r}: use one of: {', '.join(catalogues())}")
         _data(tile, fail, zone or ZoneInfo("Asia/Shanghai"), now or datetime.now(UTC))
     return out
 

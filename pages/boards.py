@@ -30,7 +30,7 @@ from dash import (
 
 from ioc_app import read
 from layouts import ids
-from layouts.i18n import t
+from layouts.i18n import CATALOGUE, t
 from layouts.live import frame, options, tile
 from pages._boards.data import answer_number, answer_series, snapshot_series
 from pages._boards.tiles import FIGURES, alert_items, answered_number, figure, graph, listing, numbers
@@ -47,6 +47,7 @@ QUERY = f"{PAGE}-query"
 #: how often a screen asks whether a question's held answer is new (the answer itself is
 #: computed on the tile's cadence, once for every screen)
 QUERY_POLL_MS = 10_000
+SITE_KINDS = ("campus", "gate", "link", "terminal", "department", "service", "college", "major", "province")
 
 dash.register_page(__name__, path_template="/boards/<slug>", name="board", order=81, title="IOC")
 
@@ -56,6 +57,9 @@ def namer(tile_: Any, lang: str) -> Any:
     kind = tile_.catalogue or ""
     if not kind:
         return str
+    if kind not in SITE_KINDS:  # an enumeration of the query API, named as /explore names it
+        return lambda code: (t(f"explore.v.{kind}.{code}", lang) if f"explore.v.{kind}.{code}" in CATALOGUE
+                             else code)
     site = read.site()
     entries = getattr(site, "provinces" if kind == "province" else f"{kind}s", ()) or ()
     names = {e.code: (e.name_zh if lang == "zh" else e.name_en) for e in entries}

@@ -26,10 +26,12 @@ SHIPPED = sorted(p.stem for p in BOARDS.glob("*.toml"))
 SIZES = [(1920, 1080, "dark"), (3840, 2160, "dark"), (1180, 820, "light")]
 
 #: the overview's events, and visitors and security incidents for the department boards' questions
-SEED = OVERVIEW_SEED.replace('print("seeded", r.accepted)', '''
+SEED = OVERVIEW_SEED.replace(
+    'print("seeded", r.accepted)',
+    """
 visitors = [{**base, "gate_id": gate, "person_type": "visitor", "direction": "in", "result": "pass",
-             "event_id": f"v-{gate}-{i}", "ts": now - 5000 - i} for gate, n in (("main-north", 7), ("east-main", 3))
-            for i in range(n)]
+             "event_id": f"v-{gate}-{i}", "ts": now - 5000 - i}
+            for gate, n in (("main-north", 7), ("east-main", 3)) for i in range(n)]
 # a pass on each of the days before: the store holds yesterday, so a comparison with it is answered
 visitors += [{**base, "person_type": "visitor", "direction": "in", "result": "pass", "event_id": f"v-old{d}",
               "ts": now - d * 86_400_000} for d in (1, 2)]
@@ -44,7 +46,8 @@ incidents = [{"event_id": f"s{i}", "ts": now - 60_000 - i, "incident_key": f"k{i
 rs = validate(sec, incidents, source="seed")
 assert not rs.errors, rs.errors[:3]
 store.insert(sec.table, rs.frame)
-print("seeded", r.accepted + rv.accepted + rs.accepted)''')
+print("seeded", r.accepted + rv.accepted + rs.accepted)""",
+)
 
 #: every text box that must show its whole text inside its tile, and tiles on the canvas
 GEOMETRY = """() => {
@@ -97,20 +100,31 @@ class Opened:
         self.failed: list[str] = []
         self.errors: list[str] = []
         self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.on("requestfailed", lambda r: self.failed.append(f"{r.url} {r.failure}")
-                     if not (r.response() and r.response().status == 304) else None)
-        self.page.on("response", lambda r: self.failed.append(f"{r.url} {r.status}") if r.status >= 400 else None)
+        self.page.on(
+            "requestfailed",
+            lambda r: (
+                self.failed.append(f"{r.url} {r.failure}")
+                if not (r.response() and r.response().status == 304)
+                else None
+            ),
+        )
+        self.page.on(
+            "response", lambda r: self.failed.append(f"{r.url} {r.status}") if r.status >= 400 else None
+        )
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.goto(url, wait_until="networkidle")
         self.page.wait_for_function("() => document.querySelector('#ioc-badge')?.dataset.state === 'live'")
         self.page.wait_for_function(
             "() => [...document.querySelectorAll('.ioc-graph')].every(g => g.querySelector('.main-svg'))"
-            " && !document.querySelector('[data-dash-is-loading]')")
+            " && !document.querySelector('[data-dash-is-loading]')"
+        )
         self.page.wait_for_timeout(700)  # past the numbers' flip
 
     def bound(self, path: str) -> list[str]:
-        return [t.strip() for t in self.page.locator(f".boards-grid [data-ioc-path='{path}']").all_inner_texts()]
+        return [
+            t.strip() for t in self.page.locator(f".boards-grid [data-ioc-path='{path}']").all_inner_texts()
+        ]
 
 
 def api(server: Any, path: str) -> Any:
@@ -133,13 +147,15 @@ def shown(value: Any, fmt: str, lang: str) -> str:
 
 @pytest.mark.parametrize("width,height,theme", SIZES)
 @pytest.mark.parametrize("slug", SHIPPED)
-def test_shipped_board_at_every_size(server: Any, browser: Any, shots: Path, slug: str, width: int,
-                                     height: int, theme: str) -> None:
+def test_shipped_board_at_every_size(
+    server: Any, browser: Any, shots: Path, slug: str, width: int, height: int, theme: str
+) -> None:
     o = Opened(browser, f"{server.url}/boards/{slug}?lang=zh&theme={theme}", width, height)
     o.page.screenshot(path=str(shots / f"{slug}-{width}x{height}.png"), full_page=theme == "light")
     origin = server.url + "/"
     assert o.requests and all(r.startswith(origin) for r in o.requests), [
-        r for r in o.requests if not r.startswith(origin)]
+        r for r in o.requests if not r.startswith(origin)
+    ]
     assert o.failed == [] and o.errors == [], (o.failed, o.errors)
     scroll = o.page.evaluate(SCROLL)
     assert scroll["w"] <= scroll["iw"], scroll  # never sideways, not even on a tablet
@@ -156,7 +172,9 @@ def test_shipped_board_at_every_size(server: Any, browser: Any, shots: Path, slu
     for tile in board.tiles:
         if tile.kind == "number" and tile.query is None:  # each bound number: the snapshot's
             for item in tile.items:
-                assert o.bound(item.path or "")[0] == shown(walk(snap, item.path or ""), item.format, "zh"), item
+                assert o.bound(item.path or "")[0] == shown(walk(snap, item.path or ""), item.format, "zh"), (
+                    item
+                )
         elif tile.query is not None:  # each question: the query API's answer to the same question
             check_question(server, o, tile)
 
@@ -169,20 +187,34 @@ def check_question(server: Any, o: Opened, tile: Any) -> None:
     answer = api(server, f"/api/v1/query/{tile.query.domain}?" + urllib.parse.urlencode(args, doseq=True))
     rows = answer["rows"]
     measure = tile.query.measures[0]
-    box = o.page.locator(f"[id='{json.dumps({'tile': tile.id, 'type': 'boards-query'}, separators=(',', ':'))}']")
+    box = o.page.locator(
+        f"[id='{json.dumps({'tile': tile.id, 'type': 'boards-query'}, separators=(',', ':'))}']"
+    )
     if tile.kind == "number":
         value = rows[-1][measure] if rows else None
-        assert box.locator(".ioc-kpi-value").get_attribute("data-value") == ("" if value is None else str(value))
+        assert box.locator(".ioc-kpi-value").get_attribute("data-value") == (
+            "" if value is None else str(value)
+        )
         assert value is not None and value > 0  # the seeded figures are there
     elif tile.kind == "ranking":
         last = max(r[answer["grain"]] for r in rows)
-        expected = {str(r[tile.query.group_by[0]]): str(r[measure]) for r in rows if r[answer["grain"]] == last}
-        got = {el.get_attribute("data-key"): el.get_attribute("data-value")
-               for el in box.locator(".ioc-rank-row").all()}
+        expected = {
+            str(r[tile.query.group_by[0]]): str(r[measure]) for r in rows if r[answer["grain"]] == last
+        }
+        got = {
+            el.get_attribute("data-key"): el.get_attribute("data-value")
+            for el in box.locator(".ioc-rank-row").all()
+        }
         assert got == expected and got, (got, expected)
     else:
-        data = o.page.evaluate("(id) => document.querySelector('#' + id + ' .js-plotly-plot').data"
-                               ".map(t => ({x: t.x, y: t.y, values: t.values}))", f"boards-graph-{tile.id}")
+        data = o.page.evaluate(
+            "(id) => document.querySelector('#' + id + ' .js-plotly-plot').data"
+            ".map(t => ({x: t.x, y: t.y, values: t.values}))",
+            f"boards-graph-{tile.id}",
+        )
         values = data[0]["values"] if tile.kind == "donut" else data[0]["y"]
-        assert [v or 0 for v in values] == [r[measure] or 0 for r in rows if tile.kind != "donut"
-                                            or r[answer["grain"]] == max(x[answer["grain"]] for x in rows)]
+        assert [v or 0 for v in values] == [
+            r[measure] or 0
+            for r in rows
+            if tile.kind != "donut" or r[answer["grain"]] == max(x[answer["grain"]] for x in rows)
+        ]
