@@ -22,6 +22,10 @@ LIST_KINDS = ("trend", "bar", "ranking", "donut", "table", "progress", "funnel",
 #: catalogue kinds a tile's codes may be named by (``catalogue = "gate"``)
 #: tiles comparing groups: a question for them names group_by (they show its last bucket)
 GROUP_KINDS = ("bar", "ranking", "donut", "china_map")
+#: the key of a question a refusal of the query API is about, by the words of its message
+CULPRITS = (("measures", ("measure",)), ("group_by", ("group by", "group_by")),
+            ("range", ("range", "from", "minute buckets")), ("grain", ("grain",)),
+            ("compare", ("compare",)), ("domain", ("domain",)), ("filters", ("filter", "value")))
 CATALOGUES = ("campus", "gate", "link", "terminal", "department", "service", "college", "major",
               "province")
 
@@ -208,9 +212,7 @@ def _question(tile: Tile, fail: Any, zone: ZoneInfo, now: datetime) -> None:
     try:
         spec = parse_spec(q.domain, q.args(now, zone), zone, now)
     except QueryError as exc:
-        words = exc.message.split("'")
-        culprit = next((k for k in ("measures", "group_by", "filters", "grain", "range", "domain", "compare")
-                        if k in exc.message or any(w in _values(q, k) for w in words)), "")
+        culprit = next((key for key, words in CULPRITS if any(w in exc.message for w in words)), "")
         fail(tile.lines.get(f"query.{culprit}", line), f"the query API refuses this question: {exc.message}")
         return
     if small_cells_apply(spec):
@@ -223,13 +225,6 @@ def _question(tile: Tile, fail: Any, zone: ZoneInfo, now: datetime) -> None:
     if tile.kind == "china_map" and q.group_by != ("province",):
         fail(tile.lines.get("query.group_by", line), "a china_map question is grouped by province: "
                                                      "group_by = [\"province\"]")
-
-
-def _values(q: Any, key: str) -> tuple[str, ...]:
-    value = getattr(q, key, None)
-    if isinstance(value, tuple):
-        return tuple(v if isinstance(v, str) else v[0] for v in value)
-    return (value,) if isinstance(value, str) else ()
 
 
 def check_file(path: str | Path, *, zone: ZoneInfo | None = None,
