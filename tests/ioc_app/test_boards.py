@@ -60,15 +60,30 @@ BROKEN = [
     ("range the API refuses", 'range = "today"', 'range = "900d"', 24, "too long for grain=day"),
     ("grain the domain lacks", 'grain = "day"', 'grain = "season"', 25, "not a grain of gate"),
     ("one language", 'title = { zh = "排行", en = "Rank" }', 'title = "排行"', 17, "one language only"),
-    ("no English", 'label = { zh = "今日入校", en = "In" }', 'label = { zh = "今日入校", en = "" }', 11,
-     "has no en text"),
+    (
+        "no English",
+        'label = { zh = "今日入校", en = "In" }',
+        'label = { zh = "今日入校", en = "" }',
+        11,
+        "has no en text",
+    ),
     ("twice the same id", 'id = "rank"', 'id = "gates"', 15, "used twice"),
-    ("syntax", 'grid = [12, 6]', 'grid = [12 6]', 2, "not valid TOML"),
-    ("unknown role", 'grid = [12, 6]', 'grid = [12, 6]\nroles = ["janitor"]', 3, "unknown role 'janitor'"),
-    ("scores per person", 'domain = "gate"\nmeasures = ["in"]\ngroup_by = ["gate_id"]',
-     'domain = "enrollment"\nmeasures = ["score_avg"]\ngroup_by = ["province"]', 21, "small-cell rule"),
-    ("a list drawn as a number", 'path = "gate.today.in"', 'path = "gate.today.by_gate"', 12,
-     "unknown snapshot path"),
+    ("syntax", "grid = [12, 6]", "grid = [12 6]", 2, "not valid TOML"),
+    ("unknown role", "grid = [12, 6]", 'grid = [12, 6]\nroles = ["janitor"]', 3, "unknown role 'janitor'"),
+    (
+        "scores per person",
+        'domain = "gate"\nmeasures = ["in"]\ngroup_by = ["gate_id"]',
+        'domain = "enrollment"\nmeasures = ["score_avg"]\ngroup_by = ["province"]',
+        21,
+        "small-cell rule",
+    ),
+    (
+        "a list drawn as a number",
+        'path = "gate.today.in"',
+        'path = "gate.today.by_gate"',
+        12,
+        "unknown snapshot path",
+    ),
 ]
 
 
@@ -87,13 +102,16 @@ def test_a_good_board_reads_whole() -> None:
 def test_good_board(tmp_path: Path) -> None:
     board, problems = check_file(_write(tmp_path, GOOD), zone=ZONE, now=NOW)
     assert problems == [] and board is not None
-    assert [t.id for t in board.tiles] == ["gates", "rank"] and board.slug == "b" and board.roles == ("viewer",)
+    assert (
+        [t.id for t in board.tiles] == ["gates", "rank"] and board.slug == "b" and board.roles == ("viewer",)
+    )
     assert board.questions[0].query.args(NOW, ZONE)["from"] == ["2026-03-02T00:00:00+08:00"]
 
 
 @pytest.mark.parametrize("what,old,new,line,words", BROKEN, ids=[b[0] for b in BROKEN])
-def test_each_broken_board_is_refused_at_its_line(tmp_path: Path, what: str, old: str, new: str, line: int,
-                                                  words: str) -> None:
+def test_each_broken_board_is_refused_at_its_line(
+    tmp_path: Path, what: str, old: str, new: str, line: int, words: str
+) -> None:
     assert old in GOOD
     path = _write(tmp_path, GOOD.replace(old, new, 1))
     board, problems = check_file(path, zone=ZONE, now=NOW)
@@ -120,15 +138,20 @@ def test_shipped_boards_and_the_manuals_example_are_fine(tmp_path: Path) -> None
 def test_board_check_command(tmp_path: Path) -> None:
     env = product_env(tmp_path)
     good = _write(tmp_path, GOOD, "good.toml")
-    bad = _write(tmp_path, GOOD.replace("at = [5, 1]", "at = [4, 1]").replace('kind = "number"', 'kind = "nr"'),
-                 "bad.toml")
+    bad = _write(
+        tmp_path,
+        GOOD.replace("at = [5, 1]", "at = [4, 1]").replace('kind = "number"', 'kind = "nr"'),
+        "bad.toml",
+    )
     ok = run_cli(env, "board", "check", str(good))
     assert ok.returncode == 0 and "board 'good' is fine" in ok.stdout, ok.stderr
     refused = run_cli(env, "board", "check", str(good), str(bad))
     assert refused.returncode == 1
     lines = refused.stderr.strip().splitlines()
-    assert lines == [f"ioc: {bad}:6: unknown tile kind 'nr'; use one of: number, trend, bar, ranking, donut, "
-                     "heatmap, china_map, table, progress, funnel, alerts, text"], lines
+    assert lines == [
+        f"ioc: {bad}:6: unknown tile kind 'nr'; use one of: number, trend, bar, ranking, donut, "
+        "heatmap, china_map, table, progress, funnel, alerts, text"
+    ], lines
     assert "Traceback" not in refused.stderr
 
 

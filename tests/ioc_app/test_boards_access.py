@@ -4,6 +4,8 @@ answered — its page, its callbacks and its questions alike."""
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,14 +44,21 @@ def app(engine_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     tmp = tmp_path_factory.mktemp("boards-access")
     folder = tmp / "boards"
     folder.mkdir()
-    (folder / "lobby.toml").write_text(BOARD.format(zh="大厅屏", en="Lobby", roles='["viewer"]'), encoding="utf-8")
+    (folder / "lobby.toml").write_text(
+        BOARD.format(zh="大厅屏", en="Lobby", roles='["viewer"]'), encoding="utf-8"
+    )
     (folder / "admissions-desk.toml").write_text(
-        BOARD.format(zh="招办专屏", en="Admissions desk", roles='["admissions"]'), encoding="utf-8")
+        BOARD.format(zh="招办专屏", en="Admissions desk", roles='["admissions"]'), encoding="utf-8"
+    )
     name = "t_" + uuid.uuid4().hex[:12]
     store = Store(f"chdb://{engine_path}", database=name)
     migrate(store)
-    settings = Settings(clickhouse_url=f"chdb://{engine_path}", demo=False, tokens_file=str(tmp / "tokens.toml"),
-                        boards=str(folder))
+    settings = Settings(
+        clickhouse_url=f"chdb://{engine_path}",
+        demo=False,
+        tokens_file=str(tmp / "tokens.toml"),
+        boards=str(folder),
+    )
     dash_app = create_app(settings, store=store, background=False)
     yield dash_app
     dash_app.server.extensions["ioc"].pipeline.buffer.close()
@@ -64,24 +73,35 @@ def rendered(client: object, path: str) -> str:
 
 def questions(client: object, slug: str) -> object:
     """The question tiles' callback, as a screen of board ``slug`` asks it every few seconds."""
-    body = {"output": '..boards-qheld.data...{"tile":["ALL"],"type":"boards-query"}.children..',
-            "outputs": [{"id": "boards-qheld", "property": "data"},
-                        [{"id": {"tile": "rank", "type": "boards-query"}, "property": "children"}]],
-            "inputs": [{"id": "boards-qtick", "property": "n_intervals", "value": 1}],
-            "state": [{"id": "boards-spec", "property": "data", "value": {"slug": slug, "theme": "dark"}},
-                      {"id": "boards-qheld", "property": "data", "value": {}},
-                      {"id": "ioc-live-config", "property": "data", "value": {"lang": "en"}}],
-            "changedPropIds": ["boards-qtick.n_intervals"]}
+    body = {
+        "output": '..boards-qheld.data...{"tile":["ALL"],"type":"boards-query"}.children..',
+        "outputs": [
+            {"id": "boards-qheld", "property": "data"},
+            [{"id": {"tile": "rank", "type": "boards-query"}, "property": "children"}],
+        ],
+        "inputs": [{"id": "boards-qtick", "property": "n_intervals", "value": 1}],
+        "state": [
+            {"id": "boards-spec", "property": "data", "value": {"slug": slug, "theme": "dark"}},
+            {"id": "boards-qheld", "property": "data", "value": {}},
+            {"id": "ioc-live-config", "property": "data", "value": {"lang": "en"}},
+        ],
+        "changedPropIds": ["boards-qtick.n_intervals"],
+    }
     return client.post("/_dash-update-component", json=body)  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("roles,lobby,desk", [
-    (("viewer",), True, False),
-    (("analyst",), True, False),  # an analyst may do all a viewer may: the viewer board opens
-    (("admissions",), True, True),
-    (("secadmin",), False, False),  # no page at all
-])
-def test_a_board_opens_for_its_roles_only(app: object, roles: tuple[str, ...], lobby: bool, desk: bool) -> None:
+@pytest.mark.parametrize(
+    "roles,lobby,desk",
+    [
+        (("viewer",), True, False),
+        (("analyst",), True, False),  # an analyst may do all a viewer may: the viewer board opens
+        (("admissions",), True, True),
+        (("secadmin",), False, False),  # no page at all
+    ],
+)
+def test_a_board_opens_for_its_roles_only(
+    app: object, roles: tuple[str, ...], lobby: bool, desk: bool
+) -> None:
     client = app.server.test_client()  # type: ignore[attr-defined]
     signed_in(app, client, roles=roles, name="p_" + "_".join(roles))
     if not lobby and not desk:
@@ -112,3 +132,26 @@ def test_a_screen_opens_the_boards_of_its_playlist(app: object) -> None:
     assert screen.post("/_dash-update-component", json=route_body("/gates")).status_code == 403
     assert "No data yet" in questions(screen, "lobby").data.decode()
     assert "No data yet" not in questions(screen, "admissions-desk").data.decode()
+
+
+def test_a_broken_file_keeps_its_board_on_screen_marked_and_the_preview_lists_why(app: object) -> None:
+    folder = Path(app.server.extensions["ioc"].settings.boards)  # type: ignore[attr-defined]
+    path = folder / "changing.toml"
+    path.write_text(BOARD.format(zh="会变的屏", en="Changing", roles='["viewer"]'), encoding="utf-8")
+    client = app.server.test_client()  # type: ignore[attr-defined]
+    signed_in(app, client, roles=("viewer",), name="p_changing")
+    page = rendered(client, "/boards/changing")
+    assert "会变的屏" in page and "显示的是上一个正确版本" not in page
+    broken = BOARD.format(zh="会变的屏", en="Changing", roles='["viewer"]').replace(
+        'kind = "ranking"', 'kind = "pie"'
+    )
+    path.write_text(broken, encoding="utf-8")
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
+    page = rendered(client, "/boards/changing")
+    assert "访客排行" in page and "显示的是上一个正确版本" in page  # the last good board, marked
+    assert "unknown tile kind" not in page  # the problems are for the preview
+    r = client.post("/_dash-update-component", json=route_body("/boards/changing", "?preview=1"))
+    preview = orjson.dumps(orjson.loads(r.data)).decode()
+    assert f"{path}:5: unknown tile kind 'pie'" in preview and "访客排行" in preview
+    listing = rendered(client, "/boards")
+    assert "/boards/changing" in listing and "文件有误，显示上一版本" in listing

@@ -50,15 +50,22 @@ measures = ["in", "out"]
 range = "24h"
 grain = "hour"
 """
-BODY = json.dumps({
-    "output": '..boards-qheld.data...{"tile":["ALL"],"type":"boards-query"}.children..',
-    "outputs": [{"id": "boards-qheld", "property": "data"},
-                [{"id": {"tile": t, "type": "boards-query"}, "property": "children"} for t in ("rank", "hours")]],
-    "inputs": [{"id": "boards-qtick", "property": "n_intervals", "value": 1}],
-    "state": [{"id": "boards-spec", "property": "data", "value": {"slug": "fan", "theme": "dark"}},
-              {"id": "boards-qheld", "property": "data", "value": {}},
-              {"id": "ioc-live-config", "property": "data", "value": {"lang": "zh"}}],
-    "changedPropIds": ["boards-qtick.n_intervals"]}).encode()
+BODY = json.dumps(
+    {
+        "output": '..boards-qheld.data...{"tile":["ALL"],"type":"boards-query"}.children..',
+        "outputs": [
+            {"id": "boards-qheld", "property": "data"},
+            [{"id": {"tile": t, "type": "boards-query"}, "property": "children"} for t in ("rank", "hours")],
+        ],
+        "inputs": [{"id": "boards-qtick", "property": "n_intervals", "value": 1}],
+        "state": [
+            {"id": "boards-spec", "property": "data", "value": {"slug": "fan", "theme": "dark"}},
+            {"id": "boards-qheld", "property": "data", "value": {}},
+            {"id": "ioc-live-config", "property": "data", "value": {"lang": "zh"}},
+        ],
+        "changedPropIds": ["boards-qtick.n_intervals"],
+    }
+).encode()
 
 
 def ask(url: str, cookies: list[str], seconds: float) -> int:
@@ -69,8 +76,11 @@ def ask(url: str, cookies: list[str], seconds: float) -> int:
     def screen(i: int) -> None:
         time.sleep(i / len(cookies))  # screens are not synchronised
         while time.monotonic() < stop_at:
-            req = urllib.request.Request(url + "/_dash-update-component", data=BODY, headers={
-                "Cookie": f"ioc_screen={cookies[i]}", "Content-Type": "application/json"})
+            req = urllib.request.Request(
+                url + "/_dash-update-component",
+                data=BODY,
+                headers={"Cookie": f"ioc_screen={cookies[i]}", "Content-Type": "application/json"},
+            )
             try:
                 with urllib.request.urlopen(req, timeout=30) as r:
                     body = r.read()
@@ -106,7 +116,8 @@ def test_200_screens_on_a_query_board_cost_the_store_what_one_does(tmp_path: Pat
         before = scrape(server.url)
         assert ask(server.url, screens[:1], 0.5) == 1
         one = scrape(server.url)["ioc_store_statements_total:request"] - before.get(
-            "ioc_store_statements_total:request", 0.0)
+            "ioc_store_statements_total:request", 0.0
+        )
         assert one > 0  # the questions were really asked of the store
         costs = []
         for clients in (1, CLIENTS):
@@ -115,8 +126,10 @@ def test_200_screens_on_a_query_board_cost_the_store_what_one_does(tmp_path: Pat
             answered = ask(server.url, screens[:clients], 2 * CADENCE_S - 1.0)
             after = scrape(server.url)
             assert answered >= clients, (clients, answered)  # every screen got its board's answers
-            costs.append(after["ioc_store_statements_total:request"] - before.get(
-                "ioc_store_statements_total:request", 0.0))
+            costs.append(
+                after["ioc_store_statements_total:request"]
+                - before.get("ioc_store_statements_total:request", 0.0)
+            )
         # two periods: each question answered twice — by one screen asking every second (the
         # query cache alone would answer it again every few seconds), and by 200 alike
         assert costs == [2 * one, 2 * one], (one, costs)

@@ -218,3 +218,28 @@ def check_question(server: Any, o: Opened, tile: Any) -> None:
             for r in rows
             if tile.kind != "donut" or r[answer["grain"]] == max(x[answer["grain"]] for x in rows)
         ]
+
+
+FIGURES_JS = """(root) => Object.fromEntries([...document.querySelectorAll(root + ' [data-ioc-path]')]
+  .map(e => [e.dataset.iocPath, e.textContent.trim()]))"""
+BARS_JS = """(id) => { const t = document.querySelector('#' + id + ' .js-plotly-plot').data[0];
+  return [Array.from(t.y), Array.from(t.x).map(v => v || 0)]; }"""  # a link without figures: no bar on either
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_overview_board_shows_the_overview_pages_figures(server: Any, browser: Any, lang: str) -> None:
+    page = Opened(browser, f"{server.url}/?lang={lang}", 1920, 1080)
+    board = Opened(browser, f"{server.url}/boards/overview?lang={lang}", 1920, 1080)
+    assert board.page.locator(".ioc-title").first.inner_text() == page.page.locator(".ioc-title").first.inner_text()
+    # every figure of the overview page is on the board, at the same path, written the same
+    figures = page.page.evaluate(FIGURES_JS, ".ioc-body")
+    on_board = board.page.evaluate(FIGURES_JS, ".boards-grid")
+    assert len(figures) == 23 and set(figures) <= set(on_board), set(figures) - set(on_board)
+    assert {path: on_board[path] for path in figures} == figures
+    assert figures["gate.today.in"] == "1,244" and figures["network.online.users"] == "4,000"
+    # the links by their catalogue names with their utilization, and the same alerts
+    assert board.page.evaluate(BARS_JS, "boards-graph-links") == page.page.evaluate(BARS_JS, "overview-graph-links")
+    assert board.page.locator(".ioc-alerts").inner_text() == page.page.locator(".ioc-alerts").inner_text()
+    # the same tiles under the same titles
+    titles = set(page.page.locator(".ioc-tile-title").all_inner_texts())
+    assert len(titles) == 6 and titles <= set(board.page.locator(".ioc-tile-title").all_inner_texts())
