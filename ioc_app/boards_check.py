@@ -9,6 +9,7 @@ another. Every problem names the file and line to change.
 
 from __future__ import annotations
 
+import types
 import typing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +36,8 @@ def catalogues() -> tuple[str, ...]:
     dimensions with a fixed list of values (severity, category, person_type …)."""
     from metrics.query import describe
 
-    fixed = {d["name"] for domain in describe().values() for d in domain["dimensions"] if d["values"]}
+    domains: dict[str, Any] = describe()
+    fixed = {d["name"] for domain in domains.values() for d in domain["dimensions"] if d["values"]}
     return (*CATALOGUES, *sorted(fixed - set(CATALOGUES)))
 
 
@@ -52,7 +54,7 @@ def _strip(tp: Any) -> Any:
     if origin is typing.NotRequired:
         return _strip(typing.get_args(tp)[0])
     args = [a for a in typing.get_args(tp) if a is not type(None)]
-    if origin in (typing.Union, __import__("types").UnionType) and len(args) == 1:
+    if origin in (typing.Union, types.UnionType) and len(args) == 1:
         return _strip(args[0])
     return tp
 

@@ -86,18 +86,36 @@ def board_answer(slug: str, tile_id: str, at: str | None = None) -> dict[str, An
     """The held answer to a query tile of a board the asker may open (computed once per the
     tile's cadence for every screen), or None. With ``at`` (a replay) the question is asked as
     of that time, for this screen only."""
-    from ioc_app import read
-
     view = board_view(slug)
     tile = view.board.tile(tile_id) if view is not None and view.board is not None else None
     if view is None or view.board is None or tile is None or tile.query is None:
         return None
     rt = current_app.extensions[EXTENSION]
     if at:
-        when = read.read_time(at, rt.settings.zone)
-        if when is None:
+        from metrics.times import TimeError, parse_time
+
+        try:
+            when = parse_time("at", at, rt.settings.zone)
+        except TimeError:
             return None
-        args = tile.query.args(when, rt.settings.zone)
-        return {**read.query(tile.query.domain, args, MAX_ROWS), "period": at}
-    return answers(rt, view.board, tile, lambda domain, args: read.query(domain, args, MAX_ROWS),
-                   rt.settings.zone)
+        return {**ask(tile.query.domain, tile.query.args(when, rt.settings.zone)), "period": at}
+    return answers(rt, view.board, tile, ask, rt.settings.zone)
+
+
+def ask(domain: str, args: dict[str, list[str]]) -> dict[str, Any]:
+    """The query service's answer as a document (the API's body), or ``{"error", "message"}``:
+    a refused question or a store that is away is shown on the tile, never raised."""
+    from ioc_app.query_service import answer, document
+    from ioc_app.storage import StoreError
+    from ioc_app.web import logged_failure
+    from metrics.query import QueryError
+
+    try:
+        result = answer(domain, args, via="board")
+    except QueryError as exc:
+        return {"error": exc.code, "message": exc.message}
+    except StoreError as exc:  # the tile shows a reference; the store's message goes to the log
+        return {"error": "unavailable", "message": logged_failure("store_unavailable", exc, where="board")}
+    if result.frame.height > MAX_ROWS:
+        return {"error": "too_many_rows", "message": f"more than {MAX_ROWS} rows: narrow the question"}
+    return document(result)

@@ -230,7 +230,10 @@ BARS_JS = """(id) => { const t = document.querySelector('#' + id + ' .js-plotly-
 def test_the_overview_board_shows_the_overview_pages_figures(server: Any, browser: Any, lang: str) -> None:
     page = Opened(browser, f"{server.url}/?lang={lang}", 1920, 1080)
     board = Opened(browser, f"{server.url}/boards/overview?lang={lang}", 1920, 1080)
-    assert board.page.locator(".ioc-title").first.inner_text() == page.page.locator(".ioc-title").first.inner_text()
+    assert (
+        board.page.locator(".ioc-title").first.inner_text()
+        == page.page.locator(".ioc-title").first.inner_text()
+    )
     # every figure of the overview page is on the board, at the same path, written the same
     figures = page.page.evaluate(FIGURES_JS, ".ioc-body")
     on_board = board.page.evaluate(FIGURES_JS, ".boards-grid")
@@ -238,7 +241,8 @@ def test_the_overview_board_shows_the_overview_pages_figures(server: Any, browse
     assert {path: on_board[path] for path in figures} == figures
     assert figures["gate.today.in"] == "1,244" and figures["network.online.users"] == "4,000"
     # the links by their catalogue names with their utilization, and the same alerts
-    assert board.page.evaluate(BARS_JS, "boards-graph-links") == page.page.evaluate(BARS_JS, "overview-graph-links")
+    links = page.page.evaluate(BARS_JS, "overview-graph-links")
+    assert board.page.evaluate(BARS_JS, "boards-graph-links") == links
     assert board.page.locator(".ioc-alerts").inner_text() == page.page.locator(".ioc-alerts").inner_text()
     # the same tiles under the same titles
     titles = set(page.page.locator(".ioc-tile-title").all_inner_texts())
