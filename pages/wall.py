@@ -70,11 +70,11 @@ def render(path: str, opts: dict[str, Any], reload_at: str | None) -> tuple[Any,
     """
     route, _, query = path.partition("?")
     params = {**dict(parse_qsl(query)), **{k: v for k, v in opts.items() if v}}
-    entry = next((p for p in dash.page_registry.values() if p.get("path") == route), None)
-    if entry is None and route.startswith(BOARDS):  # a board from a file: /boards/<slug>
+    if route.startswith(BOARDS):  # a board from a file: /boards/<slug>
         entry = next(p for p in dash.page_registry.values() if p.get("path_template") == f"{BOARDS}<slug>")
         params["slug"] = route[len(BOARDS):]
-    assert entry is not None
+    else:
+        entry = next(p for p in dash.page_registry.values() if p.get("path") == route)
     make = entry["layout"]
     tree = make(**params) if callable(make) else make
     title = str(entry.get("title") or "")

@@ -84,11 +84,11 @@ def listing(tile: Any, s: Series, lang: str) -> Any:
     if tile.kind == "ranking":
         rows = [RankRow(k, label, v) for k, label, v in zip(s.keys, s.labels, first, strict=True)]
         return ranking(PAGE, tile.id, rows, lang=lang, fmt=tile.format, limit=tile.limit,
-                       empty=t("boards.no_data", lang))
+                       empty=t("status.no_data", lang))
     head = [tile.title.get(lang), *s.values]
     rows = [[label, *(format_number(col[i], tile.format, lang) for col in s.values.values())]
             for i, label in enumerate(s.labels)]
-    return table(head, rows, numeric=range(1, len(head)), limit=tile.limit, empty=t("boards.no_data", lang),
+    return table(head, rows, numeric=range(1, len(head)), limit=tile.limit, empty=t("status.no_data", lang),
                  more=t("boards.more_rows", lang))
 
 
@@ -142,7 +142,7 @@ def answered_number(tile: Any, value: Any, compared: Any, lang: str) -> html.Div
         change = "—"
         if isinstance(value, int | float) and isinstance(compared, int | float) and compared:
             change = f"{(value - compared) / abs(compared) * 100:+.1f}%"
-        body.append(html.Div([t(f"boards.compare.{tile.query.compare}", lang), " ",
+        body.append(html.Div([t(f"explore.compare.{tile.query.compare}", lang), " ",
                               format_number(compared, tile.format, lang), " · ", change],
                              className="boards-compare"))
     cls = level(item, value) if item is not None else ""

@@ -155,3 +155,15 @@ def test_a_broken_file_keeps_its_board_on_screen_marked_and_the_preview_lists_wh
     assert f"{path}:5: unknown tile kind 'pie'" in preview and "访客排行" in preview
     listing = rendered(client, "/boards")
     assert "/boards/changing" in listing and "文件有误，显示上一版本" in listing
+
+
+def test_a_wall_rotates_through_boards(app: object) -> None:
+    client = app.server.test_client()  # type: ignore[attr-defined]
+    signed_in(app, client, roles=("viewer",), name="p_wall")
+    r = client.post(
+        "/_dash-update-component",
+        json=route_body("/wall", "?pages=/boards/lobby,/boards/admissions-desk,/gates"),
+    )
+    wall = orjson.dumps(orjson.loads(r.data)).decode()
+    # the board first, as the canvas; the board the viewer may not open is left out
+    assert '"data-wall-pages":"/boards/lobby,/gates"' in wall and "访客排行" in wall
