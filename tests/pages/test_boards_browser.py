@@ -177,6 +177,28 @@ def test_shipped_board_at_every_size(
                 )
         elif tile.query is not None:  # each question: the query API's answer to the same question
             check_question(server, o, tile)
+        elif tile.kind in ("bar", "trend", "donut", "table"):  # a list of the snapshot, drawn as it is
+            check_rows(o, tile, walk(snap, tile.path or "") or [])
+
+
+def check_rows(o: Opened, tile: Any, rows: list[dict[str, Any]]) -> None:
+    assert rows, tile.id  # the seeded figures are there
+    if tile.kind == "table":
+        box = o.page.locator(
+            f"[id='{json.dumps({'tile': tile.id, 'type': 'boards-live'}, separators=(',', ':'))}']"
+        )
+        cells = box.locator("tbody .ioc-td-num").all_inner_texts()
+        assert cells == [shown(r.get(v), tile.format, "zh") for r in rows for v in tile.values], cells
+        return
+    data = o.page.evaluate(
+        "(id) => document.querySelector('#' + id + ' .js-plotly-plot').data"
+        ".map(t => ({x: Array.from(t.x || []), y: Array.from(t.y || []),"
+        " values: Array.from(t.values || [])}))",
+        f"boards-graph-{tile.id}",
+    )
+    for trace, value in zip(data, tile.values, strict=True):
+        drawn = {"bar": trace["x"], "trend": trace["y"], "donut": trace["values"]}[tile.kind]
+        assert drawn == [r.get(value) or (0 if tile.kind == "donut" else r.get(value)) for r in rows], tile.id
 
 
 def check_question(server: Any, o: Opened, tile: Any) -> None:
