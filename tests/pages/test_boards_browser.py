@@ -165,6 +165,13 @@ def test_shipped_board_at_every_size(
     assert o.page.evaluate(OVERFLOW_JS) == []
     board, _ = read_board(BOARDS / f"{slug}.toml")
     assert board is not None
+    if theme == "light":  # a tablet: the tiles one under another, in their order
+        tops = o.page.evaluate(
+            "() => [...document.querySelectorAll('.boards-tile')].map(t => "
+            "[t.querySelector('.ioc-tile-title').textContent, t.getBoundingClientRect().top])"
+        )
+        by_top = [title for title, _ in sorted(tops, key=lambda t: t[1])]
+        assert by_top == [t.title.zh for t in sorted(board.tiles, key=lambda t: t.order)]
     assert o.page.locator(".ioc-title").first.inner_text() == board.title.zh
     snap = api(server, "/api/v1/snapshot")
     from layouts.parts import walk
@@ -269,3 +276,18 @@ def test_the_overview_board_shows_the_overview_pages_figures(server: Any, browse
     # the same tiles under the same titles
     titles = set(page.page.locator(".ioc-tile-title").all_inner_texts())
     assert len(titles) == 6 and titles <= set(board.page.locator(".ioc-tile-title").all_inner_texts())
+
+
+def test_a_touch_screen_gets_the_flowing_board_by_itself(server: Any, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 1180, "height": 820}, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}/boards/security-gates", wait_until="networkidle")
+        page.wait_for_function("() => document.querySelector('#ioc-badge')?.dataset.state === 'live'")
+        assert (
+            page.locator(".ioc-flow .boards-grid").count() == 1 and page.locator(".ioc-canvas").count() == 0
+        )
+        scroll = page.evaluate(SCROLL)
+        assert scroll["w"] <= scroll["iw"], scroll
+    finally:
+        context.close()
