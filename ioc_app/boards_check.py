@@ -158,6 +158,9 @@ def _data(tile: Tile, fail: Any, zone: ZoneInfo, now: datetime) -> None:
             fail(at("query", tile.line), "an alerts tile shows the live alerts: it takes no query")
         return
     if tile.query is not None:
+        if tile.kind == "number" and len(tile.items) != 1:
+            fail(tile.line, f"number tile {tile.id!r} with a question needs one [[tile.item]] for its label, "
+                            "unit and thresholds (the item takes no path)")
         if tile.path is not None or (tile.items and any(i.path for i in tile.items)):
             fail(at("path", tile.line), f"tile {tile.id!r} has both a path and a query: a tile's data is "
                                         "either a snapshot path or a question")
@@ -179,6 +182,13 @@ def _data(tile: Tile, fail: Any, zone: ZoneInfo, now: datetime) -> None:
                         "[tile.query]")
         return
     keys = row_keys(tile.path)
+    record = _hints(path_type(tile.path))
+    if tile.kind == "funnel" and record is not None:  # the steps of one record, in order
+        for v in tile.values or ("",):
+            if v not in record:
+                fail(at("values", tile.line), f"funnel step {v!r} is not a key of {tile.path}; use some of: "
+                                              f"{', '.join(record)}")
+        return
     if keys is None:
         why = "is not a list of rows" if path_type(tile.path) is not None else "does not exist"
         fail(at("path", tile.line), f"snapshot path {tile.path!r} {why}; {tile.kind} tiles draw a list "

@@ -52,6 +52,10 @@ def answer_series(tile: Any, body: dict[str, Any] | None, lang: str, namer: Name
     if q.group_by and tile.kind in ("bar", "ranking", "donut", "china_map", "table", "progress", "funnel"):
         last = max((str(r.get(grain)) for r in rows), default=None)
         rows = [r for r in rows if str(r.get(grain)) == last]
+    if tile.kind == "heatmap":  # groups down, buckets across
+        keys = [str(r.get(label, "")) for r in rows]
+        return Series(keys, [namer(k) for k in keys], {"": [str(r.get(grain)) for r in rows],
+                                                       q.measures[0]: [r.get(q.measures[0]) for r in rows]})
     keys = [str(r.get(label, "")) for r in rows]
     labels = keys if not q.group_by else [namer(k) for k in keys]
     return Series(keys, labels, {_text(tile, m, i, lang): [r.get(m) for r in rows]
