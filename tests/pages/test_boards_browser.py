@@ -6,6 +6,7 @@ the path or question the board's file names."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -46,6 +47,9 @@ incidents = [{"event_id": f"s{i}", "ts": now - 60_000 - i, "incident_key": f"k{i
 rs = validate(sec, incidents, source="seed")
 assert not rs.errors, rs.errors[:3]
 store.insert(sec.table, rs.frame)
+from ingest.registry import BY_NAME
+from ioc_app import auth
+print(auth.create_token(sys.argv[2], "seed", ["gate.pass"], set(BY_NAME)))
 print("seeded", r.accepted + rv.accepted + rs.accepted)""",
 )
 
@@ -86,8 +90,10 @@ SCROLL = """() => { const s = document.scrollingElement;
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     tmp = tmp_path_factory.mktemp("boards")
     env = product_env(tmp, IOC_BOARDS=str(BOARDS))
-    assert seed(env, "-c", SEED, env["IOC_CLICKHOUSE_URL"]).startswith("seeded")
+    lines = seed(env, "-c", SEED, env["IOC_CLICKHOUSE_URL"], env["IOC_TOKENS_FILE"]).splitlines()
+    assert lines[-1].startswith("seeded"), lines
     with serving(env) as srv:
+        srv.token = lines[-2]  # type: ignore[attr-defined]
         yield srv
 
 
@@ -291,3 +297,52 @@ def test_a_touch_screen_gets_the_flowing_board_by_itself(server: Any, browser: A
         assert scroll["w"] <= scroll["iw"], scroll
     finally:
         context.close()
+
+
+def test_new_events_reach_the_board_without_a_reload(server: Any, browser: Any, shots: Path) -> None:
+    """Passes ingested through the API: the bound numbers follow, the bar drawn from the snapshot
+    gains the new gate (redrawn because its path moved), and the deny rate's card turns amber
+    past its threshold — on the page as it is, nothing reloads. (Last in the module: the other
+    tests read the seeded figures.)"""
+    o = Opened(browser, f"{server.url}/boards/security-gates?lang=en", 1920, 1080)
+    o.page.evaluate("() => { window.notReloaded = true; }")
+    card = '[id=\'{"tile":"today.3","type":"boards-card"}\']'
+    assert "boards-level-amber" not in (o.page.locator(card).get_attribute("class") or "")
+    now = int(time.time() * 1000)
+    base = {"campus": "south", "gate_id": "south-west", "lane": 2, "person_type": "student", "method": "card"}
+    events = [
+        {**base, "event_id": f"late-{i}", "ts": now - i, "direction": "in", "result": "pass"}
+        for i in range(300)
+    ]
+    events += [
+        {
+            **base,
+            "event_id": f"late-deny-{i}",
+            "ts": now - i,
+            "direction": "in",
+            "result": "deny",
+            "deny_reason": "expired",
+        }
+        for i in range(200)
+    ]
+    req = urllib.request.Request(
+        f"{server.url}/api/v1/ingest/gate.pass",
+        data=json.dumps(events).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {server.token}"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as r:
+        assert json.loads(r.read())["accepted"] == 500
+    o.page.wait_for_function(
+        "() => (document.querySelector('#boards-graph-by_gate .js-plotly-plot')?.data[0].y || [])"
+        ".some(y => String(y).startsWith('South'))",
+        timeout=20_000,
+    )
+    snap = api(server, "/api/v1/snapshot")
+    assert o.bound("gate.today.in")[0] == shown(snap["gate"]["today"]["in"], "count", "en")
+    assert snap["gate"]["today"]["deny_rate"] >= 0.05  # past the amber threshold of the board's file
+    o.page.wait_for_function(
+        f"() => document.querySelector(`{card}`).classList.contains('boards-level-amber')"
+    )
+    assert o.page.evaluate("() => window.notReloaded") is True
+    o.page.screenshot(path=str(shots / "security-gates-after-ingest.png"))
+    assert o.failed == [] and o.errors == [], (o.failed, o.errors)
