@@ -6,7 +6,7 @@ their ``order``). Numbers bound to snapshot paths are written by the browser; a 
 drawn from the snapshot is redrawn on the server only when a path it is drawn from moved (the
 browser compares, ``assets/ioc_boards.js``); a question's tile is redrawn when the server holds
 a new answer — asked once per the tile's cadence for every screen (``ioc_app.boards_live``).
-``?preview=1`` lists the file's problems above the board; a board whose file broke after it
+``?preview=1`` lists the file's problems beside the board; a board whose file broke after it
 was shown keeps its last good version, marked.
 """
 
@@ -32,6 +32,7 @@ from ioc_app import read
 from layouts import ids
 from layouts.i18n import CATALOGUE, t
 from layouts.live import frame, options, tile
+from layouts.parts import walk
 from pages._boards.data import answer_number, answer_series, snapshot_series
 from pages._boards.tiles import FIGURES, alert_items, answered_number, figure, graph, listing, numbers
 
@@ -61,7 +62,7 @@ def namer(tile_: Any, lang: str) -> Any:
         return lambda code: (t(f"explore.v.{kind}.{code}", lang) if f"explore.v.{kind}.{code}" in CATALOGUE
                              else code)
     site = read.site()
-    entries = getattr(site, "provinces" if kind == "province" else f"{kind}s", ()) or ()
+    entries = getattr(site, "campuses" if kind == "campus" else f"{kind}s", ()) or ()
     names = {e.code: (e.name_zh if lang == "zh" else e.name_en) for e in entries}
     return lambda code: names.get(code, code)
 
@@ -123,7 +124,7 @@ def board_body(view: Any, snap: dict[str, Any] | None, lang: str, theme: str, at
                                  red_s=tl.stale_s[1], lang=lang), tl))
     paths = sorted({p for ps in live.values() for p in ps})
     spec = {"slug": board.slug, "theme": theme, "version": (snap or {}).get("version"), "live": live,
-            "drawn": {p: _walk(snap, p) for p in paths}, "cards": cards}
+            "drawn": {p: walk(snap, p) for p in paths}, "cards": cards}
     grid = html.Div(tiles, className="boards-grid", style={
         "gridTemplateColumns": f"repeat({board.columns}, minmax(0, 1fr))",
         "gridTemplateRows": f"repeat({board.rows}, minmax(0, 1fr))"})
@@ -131,12 +132,6 @@ def board_body(view: Any, snap: dict[str, Any] | None, lang: str, theme: str, at
             dcc.Store(id=DRAWN),
             dcc.Store(id=QHELD, data=qheld),
             dcc.Interval(id=QTICK, interval=QUERY_POLL_MS, disabled=not board.questions or bool(at))]
-
-
-def _walk(snap: dict[str, Any] | None, path: str) -> Any:
-    from layouts.parts import walk
-
-    return walk(snap, path)
 
 
 def problems_panel(view: Any, lang: str, preview: bool) -> Any:

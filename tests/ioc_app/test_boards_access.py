@@ -167,3 +167,15 @@ def test_a_wall_rotates_through_boards(app: object) -> None:
     wall = orjson.dumps(orjson.loads(r.data)).decode()
     # the board first, as the canvas; the board the viewer may not open is left out
     assert '"data-wall-pages":"/boards/lobby,/gates"' in wall and "访客排行" in wall
+
+
+def test_a_board_replays_at_a_time(app: object) -> None:
+    client = app.server.test_client()  # type: ignore[attr-defined]
+    signed_in(app, client, roles=("viewer",), name="p_replay")
+    r = client.post("/_dash-update-component", json=route_body("/boards/lobby", "?at=2026-03-02T10:00"))
+    page = orjson.dumps(orjson.loads(r.data)).decode()
+    # the question asked as of that time (nothing then: the tile says so), the frame in replay
+    assert r.status_code == 200 and "访客排行" in page and "暂无数据" in page
+    assert '"at":"2026-03-02T10:00"' in page
+    bad = client.post("/_dash-update-component", json=route_body("/boards/lobby", "?at=yesterday-ish"))
+    assert bad.status_code == 200 and "ioc-bad-at" in bad.data.decode()
