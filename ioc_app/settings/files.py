@@ -58,3 +58,12 @@ def parse_boards(name: str, raw: str) -> str:
         raise SettingsError(f"{name}={raw!r}: no such folder; point it at the folder of board files "
                             f"(*.toml), or leave it empty for {DEFAULT_BOARDS}")
     return raw.strip()
+
+
+def parse_contacts(name: str, raw: str) -> str:
+    """The alert contact points and routes; checked by ``ioc_app.contacts.load_contacts``."""
+    path = Path(raw.strip()).expanduser()
+    if not path.is_file():
+        raise SettingsError(f"{name}={raw!r}: no such file; point it at a contacts file (.toml, see "
+                            f"docs/alerts.md), or leave it empty to keep alerts on the wall only")
+    return str(path)
