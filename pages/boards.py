@@ -30,7 +30,7 @@ from dash import (
 
 from ioc_app import read
 from layouts import ids
-from layouts.i18n import CATALOGUE, t
+from layouts.i18n import t
 from layouts.live import frame, options, tile
 from layouts.parts import walk
 from pages._boards.data import answer_number, answer_series, snapshot_series
@@ -48,23 +48,20 @@ QUERY = f"{PAGE}-query"
 #: how often a screen asks whether a question's held answer is new (the answer itself is
 #: computed on the tile's cadence, once for every screen)
 QUERY_POLL_MS = 10_000
-SITE_KINDS = ("campus", "gate", "link", "terminal", "department", "service", "college", "major", "province")
 
 dash.register_page(__name__, path_template="/boards/<slug>", name="board", order=81, title="IOC")
 
 
 def namer(tile_: Any, lang: str) -> Any:
-    """A code → its catalogue name in ``lang`` (``catalogue = "gate"``), else the code."""
+    """A code → what a person reads (``catalogue = "gate"``: the site catalogue's name; an
+    enumeration such as ``severity``: its word), as every page names it (``read.names``)."""
     kind = tile_.catalogue or ""
     if not kind:
         return str
-    if kind not in SITE_KINDS:  # an enumeration of the query API, named as /explore names it
-        return lambda code: (t(f"explore.v.{kind}.{code}", lang) if f"explore.v.{kind}.{code}" in CATALOGUE
-                             else code)
-    site = read.site()
-    entries = getattr(site, "campuses" if kind == "campus" else f"{kind}s", ()) or ()
-    names = {e.code: (e.name_zh if lang == "zh" else e.name_en) for e in entries}
-    return lambda code: names.get(code, code)
+    names = read.names()
+    if kind in names.kinds():
+        return lambda code: names.label(kind, code, lang)
+    return lambda code: names.value_label(kind, code, lang)
 
 
 def draw(tile_: Any, snap: dict[str, Any] | None, body: dict[str, Any] | None, lang: str,
