@@ -12,6 +12,7 @@ was shown keeps its last good version, marked.
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any
 
 import dash
@@ -137,7 +138,9 @@ def problems_panel(view: Any, lang: str, preview: bool) -> Any:
     if view.stale:
         out.append(html.Div(t("boards.stale", lang), className="boards-stale-mark", role="status"))
     if preview:
-        items = [html.Li(str(p), className="boards-problem") for p in view.problems]
+        # the file by its name: where the server keeps its files is not for every viewer
+        items = [html.Li(f"{PurePath(p.file).name}:{p.line}: {p.message}", className="boards-problem")
+                 for p in view.problems]
         out.append(html.Section([html.H2(t("boards.problems", lang), className="ioc-tile-title"),
                                  html.Ul(items) if items else html.P(t("boards.no_problems", lang))],
                                 className="boards-problems", role="alert" if items else None))

@@ -152,7 +152,8 @@ def test_a_broken_file_keeps_its_board_on_screen_marked_and_the_preview_lists_wh
     assert "unknown tile kind" not in page  # the problems are for the preview
     r = client.post("/_dash-update-component", json=route_body("/boards/changing", "?preview=1"))
     preview = orjson.dumps(orjson.loads(r.data)).decode()
-    assert f"{path}:5: unknown tile kind 'pie'" in preview and "访客排行" in preview
+    assert "changing.toml:5: unknown tile kind 'pie'" in preview and "访客排行" in preview
+    assert str(path.parent) not in preview  # the server's folders are not shown
     listing = rendered(client, "/boards")
     assert "/boards/changing" in listing and "文件有误，显示上一版本" in listing
 

@@ -72,7 +72,7 @@ def test_preview_lists_the_problems_and_keeps_the_last_good_board(
     page.screenshot(path=str(shots / "preview-broken.png"))
     problems = page.locator(".boards-problem").all_inner_texts()
     assert problems == [
-        f"{path}:4: unknown tile kind 'nummber'; use one of: number, trend, bar, ranking, donut, "
+        f"{path.name}:4: unknown tile kind 'nummber'; use one of: number, trend, bar, ranking, donut, "
         "heatmap, china_map, table, progress, funnel, alerts, text"
     ]
     assert page.locator(".boards-stale-mark").is_visible()
