@@ -396,6 +396,7 @@ def parser() -> argparse.ArgumentParser:
 
     add_parsers(sub)
     add_buffer_parsers(sub)  # restore-buffer
+    __import__("ioc_app.board_cli").board_cli.add_parsers(sub)
     site_parsers(sub)  # site check | diff | init
     contacts_parsers(sub)
     backup_cli.add_parsers(sub)  # backup | restore
