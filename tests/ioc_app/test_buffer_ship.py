@@ -175,3 +175,13 @@ def test_the_server_ships_on_its_schedule_and_once_more_when_it_stops(tmp_path: 
     segment = settings.wal_dir / STREAM / f"{0:020d}.seg"
     assert len(shipped) == 1 and shipped[0][1] == segment.stat().st_size
     wal.close()
+
+
+def test_restore_buffer_without_a_shipped_buffer_says_where_it_looked(tmp_path: Path) -> None:
+    from tests.conftest import product_env, run_cli
+
+    env = product_env(tmp_path, IOC_BACKUP_DIR=str(tmp_path / "offsite"))
+    done = run_cli(env, "restore-buffer")
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"ioc: no shipped buffer in {tmp_path / 'offsite' / 'buffer'}: give --from <backup dir>/buffer")
