@@ -313,6 +313,8 @@ def _start_scheduler(settings: Settings, site: Site, pipeline: Pipeline,
                                      runtime.in_flight)
     if core is not None:
         core.schedule(scheduler)
-    start_shipping(settings, runtime.pipeline.buffer, scheduler)  # the local buffer, off-disk
+    shipper = start_shipping(settings, runtime.pipeline.buffer, scheduler)  # the local buffer, off-disk
+    if core is not None and core.backups is not None:
+        core.backups.shipper = shipper  # its lag in the snapshot: buffer_ship_stale
     scheduler.start()
     return scheduler

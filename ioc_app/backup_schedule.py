@@ -39,6 +39,10 @@ CHECK_EVERY_S = 60.0
 LOCK_NAME = ".backup.lock"
 #: the snapshot's ``backup`` section where no scheduled backups run
 NO_BACKUP: dict[str, Any] = {"id": None, "kind": None, "at": None, "cutoff": None, "size_bytes": None}
+#: the ``shipping`` section where the buffer is not shipped (Redis, or ``IOC_BACKUP_SHIP_S=0``)
+SHIPPING_OFF: dict[str, Any] = {"enabled": False, "lag_s": None, "stale": False, "stale_after_s": None}
+#: a shipment older than this breaks the RPO of one minute: ``buffer_ship_stale``
+SHIP_STALE_S = 60
 BACKUPS_OFF: dict[str, Any] = {"enabled": False, "last_good": NO_BACKUP, "lag_s": None, "stale": False,
                                "stale_after_s": None, "error": None}
 
@@ -142,6 +146,8 @@ class BackupSchedule:
         #: the process's writer (``ingest.writer.Writer``), paused while a backup runs so the
         #: store's tables stand still; None where no writer runs in this process
         self.writer: Any = None
+        #: the buffer's shipper (``ioc_app.buffer_ship.Shipper``) where this process ships it
+        self.shipper: Any = None
         self.root = root or settings.backup_root
         self.policy = policy or Policy.of(settings)
         self.started = time.time()
@@ -256,3 +262,12 @@ class BackupSchedule:
         stale = limit is not None and (lag > limit if lag is not None else never_for > limit)
         return {"enabled": self.policy.enabled, "last_good": last, "lag_s": lag, "stale": stale,
                 "stale_after_s": limit, "error": self.last_error}
+
+    def shipping_section(self, now: datetime) -> dict[str, Any]:
+        """``{enabled, lag_s, stale, stale_after_s}``: seconds since the buffer was last
+        shipped whole (or since shipping started), stale past ``SHIP_STALE_S`` — then events
+        acknowledged since are on this server's disk only, and the RPO is broken."""
+        if self.shipper is None:
+            return {**SHIPPING_OFF}
+        lag = round(max(now.timestamp() - self.shipper.stats.last_at, 0.0), 3)
+        return {"enabled": True, "lag_s": lag, "stale": lag > SHIP_STALE_S, "stale_after_s": SHIP_STALE_S}

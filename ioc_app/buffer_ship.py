@@ -140,7 +140,7 @@ class ShipStats:
     shipments: int = 0
     bytes: int = 0
     failures: int = 0
-    last_at: float = 0.0  # time.time() of the last shipment that completed
+    last_at: float = 0.0  # time.time() of the last shipment that completed (nothing left behind)
 
 
 class Shipper:
@@ -151,7 +151,7 @@ class Shipper:
         self.dest = dest
         self.sealer = sealer
         self.keep_days = keep_days
-        self.stats = ShipStats()
+        self.stats = ShipStats(last_at=time.time())  # the backlog's age counts from the start
         self._shipped: dict[str, int] = {}
         self._lock = threading.Lock()
         wal.shipped = True

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from ioc_app import domains as registry
-from ioc_app.backup_schedule import BACKUPS_OFF
+from ioc_app.backup_schedule import BACKUPS_OFF, SHIPPING_OFF
 from ioc_app.feed import SNAPSHOT_CHANNEL, SNAPSHOT_KEY, LocalFeed, Published, aged
 from ioc_app.feed import RedisFeed as RedisFeed  # where web workers read it; kept importable here
 from ioc_app.leader import RedisLeader, SoleLeader
@@ -102,8 +102,9 @@ def content_digest(snapshot: dict[str, Any]) -> bytes:
     stable = {k: v for k, v in snapshot.items() if k not in VOLATILE}
     stable["freshness"] = {name: {k: v for k, v in f.items() if k != "lag_s"}
                            for name, f in snapshot.get("freshness", {}).items()}
-    if isinstance(snapshot.get("backup"), dict):
-        stable["backup"] = {k: v for k, v in snapshot["backup"].items() if k != "lag_s"}
+    for part in ("backup", "shipping"):  # their ages
+        if isinstance(snapshot.get(part), dict):
+            stable[part] = {k: v for k, v in snapshot[part].items() if k != "lag_s"}
     network = snapshot.get("network")
     if isinstance(network, dict) and isinstance(network.get("links"), list):
         stable["network"] = {**network, "links": [{k: v for k, v in link.items() if k != "age_s"}
@@ -309,6 +310,8 @@ class SnapshotCore:
             **sections,
         }
         snapshot["backup"] = self.backups.section(now) if self.backups is not None else {**BACKUPS_OFF}
+        snapshot["shipping"] = (self.backups.shipping_section(now) if self.backups is not None
+                                else {**SHIPPING_OFF})
         snapshot["alerts"] = self.book.evaluate(snapshot, now, self._baselines)
         if self.notifier is not None:  # cheap: it notes the changes, its own job sends them
             self.notifier.deliver_changes(snapshot["alerts"], now)

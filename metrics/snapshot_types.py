@@ -428,6 +428,15 @@ class BackupState(TypedDict):
     error: str | None  # the last scheduled run's failure, None after a success
 
 
+class ShippingState(TypedDict):
+    """``shipping``: the ingest buffer shipped to the backup directory (RPO ≤ 1 min)."""
+
+    enabled: bool
+    lag_s: float | None  # seconds since the last complete shipment
+    stale: bool
+    stale_after_s: int | None
+
+
 class Snapshot(TypedDict):
     """The whole document (``GET /api/v1/snapshot``)."""
 
@@ -444,4 +453,5 @@ class Snapshot(TypedDict):
     service: Service
     enrollment: Enrollment
     backup: BackupState
+    shipping: ShippingState
     alerts: list[Alert]

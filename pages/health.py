@@ -236,6 +236,12 @@ def backup_row(snap: dict[str, Any] | None, lang: str, zone: ZoneInfo, now: date
     if state.get("error"):
         out.append(html.Span(t("health.backup.failed", lang).format(error=state["error"]),
                              className="hw-history-text hw-history-stale"))
+    ship = (snap or {}).get("shipping") or {}
+    if ship.get("enabled"):  # the buffer since that backup, shipped to the backup directory
+        out.append(html.Span(t("health.backup.shipped", lang).format(age=ago(ship.get("lag_s"), lang)),
+                             className=f"hw-history-text hw-backup-{'stale' if ship.get('stale') else 'ok'}"))
+        if ship.get("stale"):
+            out.append(pill(t("health.backup.ship_stale", lang), "stale"))
     return out
 
 

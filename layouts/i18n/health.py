@@ -59,6 +59,8 @@ TEXTS: dict[str, Text] = {
                           "en": "scheduled backups off (IOC_BACKUP_EVERY_MIN=0)"},
     "health.backup.stale": {"zh": "备份逾期", "en": "Overdue"},
     "health.backup.failed": {"zh": "上次备份失败：{error}", "en": "last backup failed: {error}"},
+    "health.backup.shipped": {"zh": "缓冲区异地同步于{age}", "en": "buffer shipped {age}"},
+    "health.backup.ship_stale": {"zh": "同步中断", "en": "Shipping stalled"},
     "health.writer_lag": {"zh": "写入延迟", "en": "Writer lag"},
     "health.writer_failures": {"zh": "连续写入失败", "en": "Failed writes"},
     "health.snapshot_version": {"zh": "快照版本", "en": "Snapshot version"},

@@ -215,3 +215,44 @@ def test_the_writer_inserts_nothing_while_a_backup_holds_it_paused(pipeline: Any
         assert migrated.rows("SELECT count() FROM gate_pass")[0][0] == 0
     flush.join(60)
     assert migrated.rows("SELECT count() FROM gate_pass")[0][0] == 20
+
+
+def test_a_stalled_buffer_shipment_raises_buffer_ship_stale(tmp_path: Path) -> None:
+    from ingest.wal import WriteAheadLog
+    from ioc_app.buffer_ship import Sealer, Shipper, ship_dir
+
+    settings = settings_in(tmp_path)
+    schedule = BackupSchedule(settings, SoleLeader())
+    assert schedule.shipping_section(NOW) == {"enabled": False, "lag_s": None, "stale": False,
+                                              "stale_after_s": None}
+    wal = WriteAheadLog(settings.wal_dir)
+    schedule.shipper = Shipper(wal, ship_dir(settings), Sealer.of(settings))
+    schedule.shipper.ship_once()
+    shipped = datetime.fromtimestamp(schedule.shipper.stats.last_at, UTC)
+    assert schedule.shipping_section(shipped + timedelta(seconds=30)) == {
+        "enabled": True, "lag_s": 30.0, "stale": False, "stale_after_s": 60}
+    late = schedule.shipping_section(shipped + timedelta(seconds=61))
+    assert late["stale"] is True
+    wal.close()
+
+    book = AlertBook(load_rules(DEFAULT_ALERTS), ZONE)
+    alerts = book.evaluate({"freshness": {}, "shipping": late}, NOW)
+    assert [(a["id"], a["severity"]) for a in alerts] == [("buffer_ship_stale", "critical")]
+    assert "61" in alerts[0]["title_zh"] and "同步" in alerts[0]["title_zh"]
+    assert book.evaluate({"freshness": {}, "shipping": {**late, "stale": False}}, NOW) == []
+
+
+def test_health_says_when_the_buffer_was_last_shipped(tmp_path: Path) -> None:
+    from tests.pages.registry import pages_app
+
+    (tmp_path / "no_pages").mkdir()
+    with pages_app(tmp_path / "no_pages"):
+        from pages.health import backup_row
+    snap = {"backup": {"enabled": True, "last_good": {"id": None}, "lag_s": None, "stale": False,
+                       "stale_after_s": 7200, "error": None},
+            "shipping": {"enabled": True, "lag_s": 75.0, "stale": True, "stale_after_s": 60}}
+    text = str(backup_row(snap, "zh", ZONE, NOW))
+    assert "尚无成功的备份" in text and "缓冲区异地同步于75秒前" in text and "同步中断" in text
+    en = str(backup_row({**snap, "shipping": {**snap["shipping"], "lag_s": 3.0, "stale": False}}, "en",
+                        ZONE, NOW))
+    assert "buffer shipped 3 s ago" in en and "Shipping stalled" not in en
