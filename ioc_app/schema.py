@@ -168,6 +168,17 @@ class Dialect:
         parts.append(self._settings())
         return ["\n".join(parts), *self._distributed(name, shard_key)]
 
+    def ledger(self, table: str, columns: str, order_by: str) -> str:
+        """A small bookkeeping table every node keeps whole (the migrations applied): on a
+        cluster one replicated table across all shards, not one per shard, so whichever node
+        a process connects to knows what has run. Replica names then include the shard, as a
+        shard's ``{replica}`` macro need only be unique within its shard."""
+        engine = "MergeTree"
+        if self.cluster:
+            engine = "ReplicatedMergeTree('/clickhouse/tables/all/{database}/{table}', '{shard}-{replica}')"
+        return (f"CREATE TABLE IF NOT EXISTS {self.db}.{table}{self.on_cluster}\n"
+                f"({columns})\nENGINE = {engine} ORDER BY {order_by}")
+
     def alter(self, table: str, clause: str) -> list[str]:
         """ALTER TABLE for what the data part holds (``MODIFY TTL``, settings): on a cluster,
         the shard-local tables."""
