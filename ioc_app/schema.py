@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ioc_app.storage import cluster_name, on_cluster
+
 #: Same window on raw tables and rollups: a re-inserted batch (same deduplication token)
 #: must be dropped by the rollups too, or the materialized views would count it twice.
 DEDUP_WINDOW = 10_000
@@ -113,7 +115,7 @@ class Dialect:
 
     @property
     def on_cluster(self) -> str:
-        return f" ON CLUSTER {self.cluster}" if self.cluster else ""
+        return on_cluster(self.cluster)
 
     def _local(self, table: str) -> str:
         """Name of the table holding the data (a shard-local table on a cluster)."""
@@ -135,7 +137,8 @@ class Dialect:
         return [
             f"CREATE TABLE IF NOT EXISTS {self.db}.{table}{self.on_cluster}\n"
             f"AS {self.db}.{self._local(table)}\n"
-            f"ENGINE = Distributed({self.cluster}, {self.db}, {self._local(table)}, {shard_key})"
+            f"ENGINE = Distributed({cluster_name(self.cluster)}, {self.db}, {self._local(table)}, "
+            f"{shard_key})"
         ]
 
     @staticmethod

@@ -29,7 +29,7 @@ from ioc_app.migrate import TABLE as LEDGER
 from ioc_app.migrate import ledger_statement
 from ioc_app.migrations import MIGRATIONS
 from ioc_app.schema import Dialect
-from ioc_app.storage import Store, StoreQueryError
+from ioc_app.storage import Store, StoreQueryError, cluster_name
 
 Statements = list[tuple[str, str]]
 """(where it comes from, statement) pairs: ``0002_gate#3`` is migration 2's fourth statement."""
@@ -129,7 +129,7 @@ def declustered(sql: str, cluster: str) -> tuple[str, str | None]:
     sql = re.sub(rf"\bReplicated(\w*MergeTree)\((?:{paths})(?:, )?", r"\1(", sql)
     sql = sql.replace("MergeTree()", "MergeTree")
     sql = re.sub(r"\breplicated_deduplication_window", "non_replicated_deduplication_window", sql)
-    found = re.search(rf"^ENGINE = Distributed\({cluster}, (\w+), (\w+), (.+)\)$", sql, re.M)
+    found = re.search(rf"^ENGINE = Distributed\({re.escape(cluster)}, (\w+), (\w+), (.+)\)$", sql, re.M)
     if not found:
         return sql, None
     db, table, key = found.groups()
@@ -255,8 +255,9 @@ def check(single: Store, target: Store, cluster: str,
     statements first (to show the check notices)."""
     many, problems = formatted(target, mutate(emitted(Dialect(target.database, cluster))))
     one, _ = formatted(single, emitted(Dialect(single.database)))
-    problems += structure(many, target.database, cluster)
-    problems += run_declustered(target, many, cluster)
+    name = cluster_name(cluster)  # as the statements write it (quoted unless a plain identifier)
+    problems += structure(many, target.database, name)
+    problems += run_declustered(target, many, name)
     problems += compare_catalogues(single, target)
-    problems += compare_statements(one, many, (single.database, target.database), cluster)
+    problems += compare_statements(one, many, (single.database, target.database), name)
     return problems

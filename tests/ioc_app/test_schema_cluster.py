@@ -109,8 +109,11 @@ def test_every_cluster_statement_parses(target: Store) -> None:
     assert len(normalised) == len(statements) > 100
 
 
-def test_cluster_schema_equals_single_node_schema(single: Store, target: Store) -> None:
-    assert cluster_schema.check(single, target, CLUSTER) == []
+@pytest.mark.parametrize("cluster", [CLUSTER, "campus-cluster"])
+def test_cluster_schema_equals_single_node_schema(single: Store, target: Store, cluster: str) -> None:
+    """Also for a cluster name that is no plain identifier, which remote_servers allows: unquoted,
+    every ON CLUSTER statement is a syntax error and Distributed(campus-cluster, …) a subtraction."""
+    assert cluster_schema.check(single, target, cluster) == []
     # the comparison saw both schemas whole
     tables = target.rows("SELECT engine, count() FROM system.tables WHERE database = {d:String} "
                          "GROUP BY engine", {"d": target.database})
@@ -167,3 +170,16 @@ def test_a_broken_cluster_statement_fails_the_check(single: Store, target: Store
     problems = cluster_schema.check(single, target, CLUSTER, mutate)
     assert problems, broken
     assert any(expected in p for p in problems), problems
+
+
+def test_rows_change_on_the_shard_local_tables(engine_path: Path, target: Store) -> None:
+    """ClickHouse deletes nothing through a Distributed table ("DELETE query is not supported"):
+    on a cluster the reference table's older rows are deleted from its shard-local tables on
+    every server, in a statement the engine parses."""
+    assert target.shard_local("ioc_reference") == "ioc_reference"
+    clustered = Store(f"chdb://{engine_path}", database=target.database)
+    clustered.cluster = "campus-cluster"  # the database exists: only the statements' target changes
+    table = clustered.shard_local("ioc_reference")
+    assert table == "ioc_reference_local ON CLUSTER `campus-cluster`"
+    sql = f"DELETE FROM {table} WHERE loaded_at < now64(3)"
+    assert target.rows("SELECT formatQuery({q:String})", {"q": sql})[0][0] == sql
