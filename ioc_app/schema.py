@@ -196,7 +196,16 @@ class Dialect:
         return [*self.alter(table, clause), f"ALTER TABLE {self.db}.{table}{self.on_cluster}\n{clause}"]
 
     def raw_table(self, source: Source, order_by: tuple[str, ...]) -> list[str]:
-        """The raw events of a stream: monthly partitions, TTL = the stream's retention."""
+        """The raw events of a stream: monthly partitions, TTL = the stream's retention.
+
+        On a cluster the rows are sharded by a hash of their event id, so a batch sent again
+        splits into the same blocks on the same shards and is deduplicated there. A
+        ``Distributed`` table refuses a key that may be NULL ("Sharding expression has type
+        Nullable(UInt64)"), so where the id is optional the rows without one are hashed by
+        their order key instead (still the same shard for the same row)."""
+        key = "cityHash64(event_id)"
+        if source.type_of("event_id").startswith("Nullable("):
+            key = f"cityHash64(ifNull(event_id, ''), {', '.join(order_by)})"
         return self.table(
             source.table,
             list(source.columns),
@@ -204,7 +213,7 @@ class Dialect:
             partition_by="toYYYYMM(ts)",
             order_by="(" + ", ".join(order_by) + ")",
             ttl=f"toDateTime(ts) + INTERVAL {source.retention_days} DAY",
-            shard_key="cityHash64(event_id)",
+            shard_key=key,
         )
 
     def plan_table(self, source: Source, key: tuple[str, ...]) -> list[str]:

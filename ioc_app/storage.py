@@ -164,9 +164,13 @@ class Store:
     Each thread gets its own clickhouse-connect client (a client runs one query at a time).
     """
 
-    def __init__(self, url: str, database: str | None = None, cluster: str = "") -> None:
+    def __init__(self, url: str, database: str | None = None, cluster: str = "",
+                 engine_options: dict[str, str] | None = None) -> None:
         self.url = url
         self.cluster = cluster
+        #: the embedded engine's start-up options (``config-file``…); they count only for the
+        #: first engine a process opens
+        self.engine_options = dict(engine_options or {})
         self.statements: dict[str, int] = {}  # statements run, by origin
         parts = urlsplit(url)
         self.embedded = parts.scheme == "chdb"
@@ -188,7 +192,8 @@ class Store:
     def _connect(self, database: str | None) -> Any:
         try:
             if self.embedded:
-                return clickhouse_connect.get_client(dsn=f"chdb://{self.path}", database=database)
+                return clickhouse_connect.get_client(dsn=f"chdb://{self.path}", database=database,
+                                                     chdb_options=self.engine_options or None)
             parts = urlsplit(self.url)
             return clickhouse_connect.get_client(
                 interface=parts.scheme,

@@ -121,20 +121,22 @@ def structure(statements: Statements, db: str, cluster: str) -> list[str]:
     return problems
 
 
-def declustered(sql: str, cluster: str) -> tuple[str, str | None]:
+def declustered(sql: str, cluster: str, keep_distributed: bool = False) -> tuple[str, str | None]:
     """The statement one engine can run, and the sharding key of a Distributed table (to be
-    evaluated against its local table), replacing only what needs Keeper or remote shards."""
+    evaluated against its local table), replacing only what needs Keeper or remote shards
+    (``keep_distributed``: an engine that knows the cluster creates Distributed tables itself)."""
     sql = sql.replace(f" ON CLUSTER {cluster}", "")
     paths = "|".join(re.escape(p) for p in (SHARD_PATH, ALL_PATH))
     sql = re.sub(rf"\bReplicated(\w*MergeTree)\((?:{paths})(?:, )?", r"\1(", sql)
     sql = sql.replace("MergeTree()", "MergeTree")
     sql = re.sub(r"\breplicated_deduplication_window", "non_replicated_deduplication_window", sql)
     found = re.search(rf"^ENGINE = Distributed\({re.escape(cluster)}, (\w+), (\w+), (.+)\)$", sql, re.M)
-    if not found:
+    if not found or keep_distributed:
         return sql, None
     db, table, key = found.groups()
     buffer = f"ENGINE = Buffer({db}, {table}, 1, 0, 0, 0, 0, 0, 0)"
-    return sql[:found.start()] + buffer + sql[found.end():], f"SELECT {key} FROM {db}.{table} LIMIT 0"
+    key_type = f"DESCRIBE TABLE (SELECT {key} FROM {db}.{table})"
+    return sql[:found.start()] + buffer + sql[found.end():], key_type
 
 
 def run_declustered(store: Store, statements: Statements, cluster: str) -> list[str]:
@@ -145,14 +147,18 @@ def run_declustered(store: Store, statements: Statements, cluster: str) -> list[
         for leftover in ("ON CLUSTER", "Replicated", "Distributed("):
             if leftover in plain:
                 problems.append(f"{label}: an unexpected {leftover} form: {_head(plain)!r}")
-        for step in (plain, key_check):
-            if step is None:
-                continue
-            try:
-                store.command(step)
-            except StoreQueryError as exc:
-                problems.append(f"{label}: ClickHouse rejects it once the cluster parts are replaced: "
-                                f"{exc.server_message}")
+        try:
+            store.command(plain)
+            # Distributed wants an integer sharding key, of the local table's columns
+            kind = str(store.rows(key_check)[0][1]) if key_check else "UInt64"
+        except StoreQueryError as exc:
+            problems.append(f"{label}: ClickHouse rejects it once the cluster parts are replaced: "
+                            f"{exc.server_message}")
+            continue
+        # the engine's rule (checked with a cluster defined in the embedded engine): an integer,
+        # LowCardinality of one accepted, Nullable refused
+        if not re.fullmatch(r"U?Int\d+|LowCardinality\(U?Int\d+\)", kind):
+            problems.append(f"{label}: the sharding key is of type {kind}, not an integer type")
     return problems
 
 

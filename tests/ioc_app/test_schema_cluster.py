@@ -6,7 +6,10 @@ distribution parts replaced, and compared table by table with the single-node sc
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -154,6 +157,9 @@ BROKEN = {
                              "AggregatingMergeTree"), "not a Replicated"),
     "other engine family": (_edit("gate_pass_1h_local ", "ReplicatedAggregatingMergeTree",
                                   "ReplicatedSummingMergeTree"), "engine"),
+    "sharding key not an integer": (_edit("ioc_deadletter ON", "cityHash64(id)", "id"), "sharding key"),
+    "sharding key of no column": (_edit("gate_pass ON", "cityHash64(event_id)", "cityHash64(eventid)"),
+                                  "rejects it"),
     "missing ON CLUSTER": (_edit("ioc_deadletter_local ", " ON CLUSTER campus_cluster", ""), "ON CLUSTER"),
     "missing Distributed table": (_without_distributed("service_print"), "has no Distributed table"),
     "column added on the local table only": (
@@ -183,3 +189,34 @@ def test_rows_change_on_the_shard_local_tables(engine_path: Path, target: Store)
     assert table == "ioc_reference_local ON CLUSTER `campus-cluster`"
     sql = f"DELETE FROM {table} WHERE loaded_at < now64(3)"
     assert target.rows("SELECT formatQuery({q:String})", {"q": sql})[0][0] == sql
+
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_CONFIG = ROOT / "deploy" / "cluster" / "clickhouse" / "config.d" / "cluster.xml"
+
+
+def _on_the_example_cluster(tmp_path: Path, broken: str = "") -> dict[str, object]:
+    argv = [sys.executable, "-m", "tests.ioc_app.cluster_engine", str(tmp_path / "engine"),
+            str(EXAMPLE_CONFIG), "ioc_cluster", *([broken] if broken else [])]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_the_engine_creates_every_distributed_table_over_the_example_cluster(tmp_path: Path) -> None:
+    """With the deploy example's remote_servers loaded, ClickHouse itself creates every
+    Distributed table the migrations emit: the cluster's name, the local tables and the type
+    of each sharding key are the engine's to judge (only Keeper's part is left out)."""
+    result = _on_the_example_cluster(tmp_path)
+    statements = cluster_schema.emitted(Dialect("ioc", "ioc_cluster"))
+    assert result["problems"] == []
+    assert result["distributed"] == sum("ENGINE = Distributed(" in sql for _, sql in statements) > 30
+
+
+@pytest.mark.parametrize("broken, refusal", [
+    ("nullable sharding key", "Sharding expression has type Nullable"),
+    ("unknown cluster", "CLUSTER_DOESNT_EXIST"),
+])
+def test_the_engine_refuses_a_broken_distributed_table(tmp_path: Path, broken: str, refusal: str) -> None:
+    problems = _on_the_example_cluster(tmp_path, broken)["problems"]
+    assert isinstance(problems, list) and any(refusal in p for p in problems), problems
