@@ -1,7 +1,9 @@
 """The cluster DDL: pinned in golden files (reviewed when they change; regenerate with
 UPDATE_GOLDEN=1), parsed by ClickHouse itself, run with only the replication and
 distribution parts replaced, and compared table by table with the single-node schema
-(``cluster_schema``). Broken cluster statements must make that comparison fail.
+(``cluster_schema``); and its Distributed tables created by an engine that has loaded the
+deploy example's remote_servers (``cluster_engine``, in a process of its own). Broken
+cluster statements must make each of these fail.
 """
 
 from __future__ import annotations
