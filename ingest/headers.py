@@ -5,8 +5,9 @@ headers (年份, 省份, 批次, 科类, 专业代码, 计划数 …) and Chines
 物理类, 录取 …). File import maps both through the tables below: the common headers and the
 provinces by name here, each domain's headers, values and person keys declared with the
 domain (``ingest/<name>.py``); all documented in ``docs/import.md``. English field names and
-codes pass through unchanged. A header that is neither a field nor an alias stays as it is,
-so validation reports it as ``unknown_field``.
+codes pass through unchanged. In an office file (CSV, XLSX) a header that is neither a field
+nor an alias stops the import (``ingest.sheet``); names of majors, colleges, gates … become
+codes through the site catalogue (``ingest.site_codes``).
 """
 
 from __future__ import annotations

@@ -85,3 +85,12 @@ class AccessDB:
             db.row_factory = sqlite3.Row
             self._local.db = db
         return db
+
+
+def copy_consistent(path: Path, dest: Path) -> None:
+    """A consistent copy of the access file while the server and the commands write it
+    (SQLite's online backup; the copy has no write-ahead log of its own): for backups."""
+    from contextlib import closing
+
+    with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(dest)) as copy:
+        source.backup(copy)

@@ -19,10 +19,12 @@ from ioc_app import __version__, roles
 from ioc_app.access import EXTENSION, Access
 from ioc_app.audit import attach_server as attach_audit
 from ioc_app.auth import TokenBook
+from ioc_app.backup_handoff import serve_requests as serve_backup_requests
 from ioc_app.core import SnapshotCore, domains
 from ioc_app.feed import RedisFeed
 from ioc_app.gate import install as install_gate
 from ioc_app.migrate import migrate
+from ioc_app.names import names_of
 from ioc_app.plain import PlainPages
 from ioc_app.routes.api import api
 from ioc_app.routes.audit_api import audit_api
@@ -147,6 +149,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     server.extensions[EXTENSION] = access
     # audit trail: rows go through the ingest buffer (and the commands' spool is taken up)
     server.extensions[AUDIT_EXTENSION] = attach_audit(access.audit, settings, pipeline, background)
+    server.extensions["ioc_backup"] = serve_backup_requests(settings, store, access.audit, background)
     install_gate(server, access, PlainPages(pairing=pairing_page))
     install_web(app, settings)  # security headers on every answer; 5xx bodies without details
     server.register_error_handler(429, _too_many)
@@ -267,6 +270,7 @@ def _share_page_callbacks() -> None:
 
 def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCore:
     """The aggregation core with the configured alert rules."""
+    from ioc_app.contacts_notify import notifier_for
     from metrics import deadletter, history
     from metrics.alerts import load_rules
 
@@ -279,10 +283,14 @@ def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCor
                 log.info("event=deadletter.retention days=%d", settings.deadletter_days)
     except StoreError as exc:  # the store may be away at start: the next start applies it
         log.warning("event=history.retention_unchanged error=%r", str(exc)[:200])
-    return SnapshotCore(store, settings.zone, tick_s=settings.tick_s, redis=redis_client,
-                        rules=rules, trigger=settings.core_trigger,
+    names = names_of(load_site(settings.site))
+    core = SnapshotCore(store, settings.zone, tick_s=settings.tick_s, redis=redis_client,
+                        rules=rules, trigger=settings.core_trigger, namer=names.value,
                         domains=domains(settings.min_cell, NoticeDays(settings.notice_undelivered_days,
                                                                       settings.notice_unprinted_days)))
+    # a broken contacts file stops the start too; delivery runs where the core leads
+    core.notifier = notifier_for(settings, store, lambda: core.leader.held)
+    return core
 
 
 def _start_scheduler(settings: Settings, site: Site, pipeline: Pipeline,

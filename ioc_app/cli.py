@@ -109,7 +109,9 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 
     from ingest.importer import ImportError_, import_files
     from ingest.registry import get_stream
-    from ioc_app.importing import HttpSink, LocalSink
+    from ingest.site import load_site
+    from ingest.site_codes import SiteCodes
+    from ioc_app.importing import HttpSink, LocalSink, report, report_preview
     from ioc_app.secret import site_key
 
     try:
@@ -118,6 +120,17 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         print(f"ioc: {exc.args[0]}", file=sys.stderr)
         return 2
     paths = [Path(p) for p in args.files]
+    codes = SiteCodes.of_site(load_site(settings.site))
+    if args.dry_run:
+        from ingest.import_preview import preview_files
+
+        try:
+            previews = preview_files(stream, paths, source=args.source, zone=settings.zone,
+                                     site_key=site_key(settings), codes=codes, sheet=args.sheet)
+        except ImportError_ as exc:
+            print(f"ioc: {exc}", file=sys.stderr)
+            return 1
+        return report_preview(previews, stream, sys.stdout)
     writer = None
     if args.url:
         if not args.token:
@@ -133,21 +146,19 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         sink = LocalSink(pipeline)
     try:
         summaries = import_files(sink, stream, paths, source=args.source, zone=settings.zone,
-                                 site_key=site_key(settings),
-                                 progress=not args.quiet)
+                                 site_key=site_key(settings), progress=not args.quiet,
+                                 sheet=args.sheet, codes=codes)
     except ImportError_ as exc:
         print(f"ioc: {exc}", file=sys.stderr)
         return 1
     finally:
         if writer is not None:
             writer.stop(drain=True, timeout=600)
-    bad = 0
-    for s in summaries:
-        print(f"{s.path}: {s.rows} rows — accepted {s.accepted}, duplicates {s.duplicates}, "
-              f"rejected {s.rejected}")
-        for e in s.first_errors:
-            print(f"  row {e['index'] + 1}: {e['field'] or '(event)'}: {e['reason']}: {e['message']}")
-        bad += s.rejected
+    unsent = getattr(sink, "unsent", 0)
+    bad = report(summaries, stream, sys.stdout) - unsent
+    if unsent:
+        print(f"{unsent} rows with names the catalogue does not know were not sent (the server "
+              f"keeps no dead letter of them): correct them and import those rows again")
     if bad:
         print(f"{bad} rejected rows are kept as dead letters: python -m ioc_app deadletter list "
               f"--stream {stream.name}")
@@ -337,6 +348,10 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--url", help="send to a running server instead (e.g. http://127.0.0.1:8050)")
     imp.add_argument("--token", help="ingest token for --url")
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    imp.add_argument("--sheet", help="the sheet of an .xlsx workbook (default: the only sheet with "
+                                     "the stream's headers)")
+    imp.add_argument("--dry-run", action="store_true",
+                     help="show what would be imported and every row that would be refused; store nothing")
     imp.set_defaults(func=cmd_import)
 
     ing = sub.add_parser("ingest", help="scaled mode: write the Redis buffer into ClickHouse")
@@ -373,21 +388,34 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("pseudonym", help="the keyed pseudonym of each 考生号 / ID number read from stdin "
                                      "(one per line), as import derives candidate_key"
                    ).set_defaults(func=cmd_pseudonym)
+    from ioc_app import backup_cli
     from ioc_app.access_cli import add_parsers
+    from ioc_app.contacts_cli import add_parsers as contacts_parsers
+    from ioc_app.site_cli import add_parsers as site_parsers
 
     add_parsers(sub)
+    site_parsers(sub)  # site check | diff | init
+    contacts_parsers(sub)
+    backup_cli.add_parsers(sub)  # backup | restore
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ioc_app.preflight import Unavailable, as_unavailable, check, needs_of
+
     args = parser().parse_args(argv)
     logs.configure()
+    settings = None
     try:
         settings = load_settings()
+        check(settings, needs_of(args))  # what the command needs, before it starts
         return int(args.func(settings, args))
     except SettingsError as exc:
         print(f"ioc: configuration error: {exc}", file=sys.stderr)
         return 2
+    except Unavailable as exc:  # a dependency missing: what, where, what to do
+        print(f"ioc: {exc}", file=sys.stderr)
+        return 1
     except Exception as exc:  # the CLI's last line: one clear message, not a traceback
         from ingest.site import SiteError
         from ioc_app.accounts import AccountError
@@ -397,8 +425,12 @@ def main(argv: list[str] | None = None) -> int:
         from ioc_app.roles import RolesError
         from ioc_app.storage import StoreError
 
+        missing = as_unavailable(exc, settings)  # one that went away after the checks
+        if missing is not None:
+            print(f"ioc: {missing}", file=sys.stderr)
+            return 1
         if isinstance(exc, (StoreError, MigrationError, TokenError, SiteError, AccountError, RolesError,
                             ScreenError)):
-            print(f"ioc: {exc}", file=sys.stderr)
+            print(f"ioc: {' '.join(str(exc).split())}", file=sys.stderr)
             return 1
         raise

@@ -131,7 +131,8 @@ class SnapshotCore:
     def __init__(self, store: Store, zone: ZoneInfo, *, tick_s: float = 1.0,
                  feed: LocalFeed | None = None, redis: Any = None,
                  rules: tuple[Any, ...] = (), domains: tuple[Domain, ...] = DOMAINS,
-                 keep_history: bool = True, trigger: str = "commit") -> None:
+                 keep_history: bool = True, trigger: str = "commit",
+                 namer: alert_rules.Namer | None = None) -> None:
         self.store = store
         self.zone = zone
         self.tick_s = tick_s
@@ -139,7 +140,9 @@ class SnapshotCore:
         self.redis = redis
         self.domains = domains
         self.rules = rules
-        self.book = alert_rules.AlertBook(rules, zone)
+        self.book = alert_rules.AlertBook(rules, zone, namer)
+        #: told each evaluation's active alerts (``deliver_changes(alerts, now)``; contact points)
+        self.notifier: Any = None
         self.keep_history = keep_history
         self.leader: RedisLeader | SoleLeader = (
             RedisLeader(redis, ttl_s=max(5.0, 5 * tick_s)) if redis is not None else SoleLeader())
@@ -301,6 +304,8 @@ class SnapshotCore:
             **sections,
         }
         snapshot["alerts"] = self.book.evaluate(snapshot, now, self._baselines)
+        if self.notifier is not None:  # cheap: it notes the changes, its own job sends them
+            self.notifier.deliver_changes(snapshot["alerts"], now)
         return snapshot
 
     # -- publishing -------------------------------------------------------------------
@@ -360,6 +365,8 @@ class SnapshotCore:
         """
         from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 
+        if self.notifier is not None:
+            self.notifier.schedule(scheduler)
         if self.trigger is not None:
             trigger = self.trigger.start()
             if scheduler is not None:  # the trigger stops with the scheduler, like the jobs would

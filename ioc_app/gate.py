@@ -34,6 +34,7 @@ from ioc_app.permissions import (
     TOKEN,
     Principal,
     callback_page,
+    callback_permission,
 )
 from ioc_app.web import CALLBACK_MAX_BYTES
 
@@ -196,6 +197,9 @@ def _callback(access: Access, who: Principal) -> Response | None:
         return None
     if page is None or not who.may_open(page):
         return _refuse(access, who, f"callback {output[:120]}", permission=f"page {page}")
+    own = callback_permission(output)
+    if own is not None and not who.may(own):
+        return _refuse(access, who, f"callback {output[:120]}", permission=own)
     return None
 
 

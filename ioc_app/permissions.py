@@ -107,6 +107,13 @@ CALLBACKS: dict[str, str] = {
     "_pages_": "route",
 }
 
+#: a callback whose first output id starts with … → the permission it needs itself, beyond
+#: opening its page (an action on a page others may only read); checked before ``CALLBACKS``
+CALLBACK_PERMISSIONS: dict[str, tuple[str, str]] = {
+    # /health: acknowledging and silencing alerts (operator)
+    "alerts-ack-": ("/health", "alerts_ack"),
+}
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -150,9 +157,21 @@ ANONYMOUS = Principal("anonymous")
 def callback_page(output: str) -> str | None:
     """The page a callback (named by Dash's output key) belongs to, or None when unmapped."""
     first = output.lstrip(".").split(".", 1)[0]
+    for prefix, (page, _permission) in CALLBACK_PERMISSIONS.items():
+        if first.startswith(prefix):
+            return page
     for prefix, page in CALLBACKS.items():
         if first.startswith(prefix):
             return page
+    return None
+
+
+def callback_permission(output: str) -> str | None:
+    """The permission a callback needs of its own (``CALLBACK_PERMISSIONS``), or None."""
+    first = output.lstrip(".").split(".", 1)[0]
+    for prefix, (_page, permission) in CALLBACK_PERMISSIONS.items():
+        if first.startswith(prefix):
+            return permission
     return None
 
 

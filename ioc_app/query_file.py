@@ -47,7 +47,13 @@ def headers(spec: QuerySpec, columns: list[str], lang: str) -> list[str]:
         if column == spec.grain:
             out.append(_label(f"explore.col.{column}", lang, column))
         elif column in spec.group_by:
-            out.append(_label(f"explore.d.{column}", lang, column))
+            # a named dimension: its code column says so, the name column beside it carries the
+            # header the page shows (校门代码, 校门)
+            label = _label(f"explore.d.{column}", lang, column)
+            out.append(t("names.code_col", lang).format(col=label) if f"{column}_name" in columns else label)
+        elif column.endswith("_name") and column.removesuffix("_name") in spec.group_by:
+            dim = column.removesuffix("_name")
+            out.append(_label(f"explore.d.{dim}", lang, dim))
         elif column in spec.measures:
             out.append(measure_label(spec.domain, column, lang))
         elif column.endswith("_cmp") and spec.compare:

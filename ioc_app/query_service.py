@@ -36,6 +36,7 @@ from flask import Flask, current_app
 
 from ioc_app.access import principal
 from ioc_app.cache import BytesCache, MemoryBytesCache, RedisBytesCache
+from ioc_app.names import names_of
 from ioc_app.runtime import redis_for
 from ioc_app.runtime import runtime as current_runtime
 from ioc_app.settings import Settings
@@ -205,11 +206,19 @@ def _compare_head(spec: QuerySpec, zone: ZoneInfo) -> dict[str, Any]:
     return {"compare": {"kind": spec.compare, "from": local(first, zone), "to": local(last, zone)}}
 
 
-def json_body(result: Answer) -> bytes:
+def named(result: Answer, lang: str) -> pl.DataFrame:
+    """The answer's rows with a ``<dimension>_name`` column beside each grouped code column,
+    in ``lang`` (catalogue names, enumerations' words; a code the catalogue lacks as the code,
+    marked). The code columns stay, so scripts and joins keep working; names are added after
+    the cache, so a rename in the catalogue shows at once and both languages share an entry."""
+    return names_of(current_runtime().site).with_names(result.frame, result.spec.group_by, lang)
+
+
+def json_body(result: Answer, lang: str = "zh") -> bytes:
     """The JSON document of an answer, exactly as the route sends it (the rows written by
     Arrow's JSON writer, not through Python objects)."""
     zone = _zone()
-    frame = result.frame
+    frame = named(result, lang)
     rows = orjson.Fragment(frame.write_json() if frame.height else "[]")
     return orjson.dumps({**_head(result, zone), "rows": rows})
 

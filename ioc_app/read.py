@@ -17,6 +17,7 @@ from ioc_app.wall import WallPlan
 
 if TYPE_CHECKING:
     from ingest.site import Site
+    from ioc_app.names import Names
 
 EXTENSION = RUNTIME_EXTENSION  # re-exported: the key the app stores its runtime under
 _UTC = ZoneInfo("UTC")
@@ -105,6 +106,14 @@ def screens() -> list[dict[str, Any]]:
 def site() -> Site:
     """The site catalogue the server runs with (gate, link and campus names for labels)."""
     return current_app.extensions[EXTENSION].site
+
+
+def names() -> Names:
+    """Display names of the catalogue's codes and the contracts' enumerations, in either
+    language: the one way a page turns a code into what a person reads."""
+    from ioc_app.names import names_of
+
+    return names_of(site())
 
 
 def settings() -> Any:
@@ -221,6 +230,30 @@ def unknown_references() -> list[dict[str, Any]] | None:
     from metrics import quality
 
     return _memoised("unknown_references", lambda store: quality.unknown_references(store, limit=50))
+
+
+def site_version() -> dict[str, Any]:
+    """The site catalogue in force: ``{path, version, counts, loaded_at, versions}`` —
+    ``loaded_at`` (this version's last load) and ``versions`` (how many the history holds) are
+    None while the store is away."""
+    from ingest.site_history import version_of
+    from metrics.catalogue_history import version_loaded
+
+    rt = current_app.extensions[EXTENSION]
+    version = version_of(rt.site)
+    stored = _memoised(f"site_version:{version}", lambda store: _Rows([version_loaded(store, version)]))
+    return {"path": rt.site.path, "version": version, "counts": rt.site.counts(),
+            **(stored[0] if stored else {"loaded_at": None, "versions": None})}
+
+
+class _Rows:
+    """A computed answer in the shape ``_memoised`` keeps (a frame's ``to_dicts``)."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        return self.rows
 
 
 def _memoised(name: str, compute: Any) -> list[dict[str, Any]] | None:
@@ -372,3 +405,36 @@ from ioc_app.quality_read import (  # noqa: E402,F401  (re-exported for the page
 
 # ---- the admissions office's notice tracker (tracking numbers: admissions only) -----------
 from ioc_app.notices import notice_tracker as notice_tracker  # noqa: E402
+
+
+# Notifications: each contact point's state, and the operators' acknowledgements and
+# silences (``ioc_app.contacts_actions``: the permission is checked there again, each action
+# audited).
+
+
+def notifications() -> dict[str, Any] | None:
+    """``{contacts: [...], actions: [...]}`` for /health (None while the store is away)."""
+    from ioc_app import contacts_actions
+
+    return contacts_actions.state(current_app.extensions[EXTENSION])
+
+
+def acknowledge_alert(alert_id: str) -> None:
+    """Acknowledge an active alert (operator; PermissionError, LookupError otherwise)."""
+    from ioc_app import contacts_actions
+
+    contacts_actions.acknowledge(current_app.extensions[EXTENSION], alert_id)
+
+
+def silence_alerts(target: str, minutes: int) -> datetime:
+    """Silence an active alert or its rule for ``minutes`` (operator); returns until when."""
+    from ioc_app import contacts_actions
+
+    return contacts_actions.silence(current_app.extensions[EXTENSION], target, minutes)
+
+
+def lift_silence(target: str) -> None:
+    """End the silences of an alert or rule now (operator)."""
+    from ioc_app import contacts_actions
+
+    contacts_actions.lift(current_app.extensions[EXTENSION], target)

@@ -20,6 +20,8 @@ from gunicorn.app.base import BaseApplication
 from ioc_app.settings import Settings
 
 log = logging.getLogger("ioc.server")
+#: the status with which a gunicorn worker tells its master that the app cannot load (it stops)
+APP_LOAD_ERROR = 4
 #: threads per worker for everything but the parked push requests
 WEB_THREADS = 16
 
@@ -62,10 +64,30 @@ class _Gunicorn(BaseApplication):
     def load(self) -> Any:
         # runs in the worker, after the fork: the engine must be opened by its owner
         from ioc_app import logs
-        from ioc_app.app import create_app
 
         logs.configure()
-        return create_app(self.settings).server
+        return boot(self.settings)
+
+
+def boot(settings: Settings | None = None) -> Any:
+    """The WSGI app, built in a worker. The master checked the dependencies before forking;
+    one that went away since stops the worker with one line and gunicorn's "app failed to
+    load" status, so the master shuts down instead of booting worker after worker."""
+    import sys
+
+    from ioc_app.app import create_app
+    from ioc_app.preflight import as_unavailable
+    from ioc_app.settings import load_settings
+
+    settings = settings or load_settings()
+    try:
+        return create_app(settings).server
+    except Exception as exc:
+        missing = as_unavailable(exc, settings)
+        if missing is None:
+            raise
+        print(f"ioc: {missing}", file=sys.stderr, flush=True)
+        raise SystemExit(APP_LOAD_ERROR) from None
 
 
 def _drain_on_exit(_server: Any, worker: Any) -> None:

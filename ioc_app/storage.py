@@ -33,6 +33,8 @@ log = logging.getLogger("ioc.storage")
 
 DEFAULT_DATABASE = "ioc"
 OWNER_FILE = "ioc-owner.lock"
+#: beside the embedded store: the only directory its engine may write ``BACKUP`` files to
+BACKUP_WORK_SUFFIX = "-backup-work"
 
 _held_locks: dict[str, int] = {}  # path → fd, so one process may open its own store again
 _held_guard = threading.Lock()
@@ -57,6 +59,14 @@ class StoreQueryError(StoreError):
         super().__init__(f"ClickHouse rejected the statement:\n{statement}\n--> {server_message}")
 
 
+def backup_work_dir(path: Path) -> Path:
+    """Where the embedded engine writes and reads ``BACKUP``/``RESTORE`` files: the engine
+    refuses any directory its connection string does not name (``backups.allowed_path``),
+    and the setting counts only when the engine is first opened in a process, so every
+    connection names this one (owner-only; the backup module encrypts out of it)."""
+    return path.with_name(path.name + BACKUP_WORK_SUFFIX)
+
+
 def _claim_owner(path: Path) -> None:
     """Take the embedded store's owner lock or fail naming the process that holds it."""
     key = str(path)
@@ -70,17 +80,113 @@ def _claim_owner(path: Path) -> None:
         except BlockingIOError:
             owner = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or "unknown process"
             os.close(fd)
-            raise StoreBusy(
-                f"the embedded store {path} is in use by {owner}. Only one process can open it: "
-                f"stop that process first (its own 'migrate' runs at start-up), or set "
-                f"IOC_CLICKHOUSE_URL to a ClickHouse server to share the store between processes"
-            ) from None
+            raise StoreBusy(busy_message(path, owner)) from None
+        engine = engine_holder(path)
+        if engine is not None:  # an engine outside the product (or one of ours, killed mid-way)
+            os.close(fd)
+            raise StoreBusy(busy_message(path, engine)) from None
         command = " ".join(getattr(sys, "orig_argv", sys.argv))[:200]
         me = f"pid {os.getpid()} ({command}, since {time.strftime('%Y-%m-%d %H:%M:%S')})"
         os.ftruncate(fd, 0)
         os.pwrite(fd, me.encode(), 0)
         _held_locks[key] = fd
         forget_unwritten_blocks(path)  # before the engine opens it in this process
+
+
+def busy_message(path: Path, owner: str) -> str:
+    """What :class:`StoreBusy` says: the store, who holds it, and what to do."""
+    owner = " ".join(owner.split())  # a command line may hold line breaks: the message is one line
+    return (f"the embedded store {path} is in use by {owner}. Only one process can open it: "
+            f"stop that process first (its own 'migrate' runs at start-up), or set "
+            f"IOC_CLICKHOUSE_URL to a ClickHouse server to share the store between processes")
+
+
+def _held(file: Path) -> bool:
+    """True when another open of ``file`` holds its ``flock`` (taken for a moment, then let go)."""
+    try:
+        fd = os.open(file, os.O_RDONLY)
+    except OSError:
+        return False  # no such file yet: nobody holds it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing lets go of a lock taken
+    return False
+
+
+def engine_holder(path: Path) -> str | None:
+    """The ClickHouse engine that has the store at ``path`` open, or None. Every engine locks
+    ``status`` in its data directory while open (and writes its pid there); a second one
+    would fail with an unhelpful "Error initializing EmbeddedServer" after printing the
+    engine's own complaint, so the product asks first."""
+    status = path / "status"
+    if not _held(status):
+        return None
+    try:
+        text = status.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    pid = re.search(r"PID:\s*(\d+)", text)
+    since = re.search(r"Started at:\s*([^\n]+)", text)
+    return (f"another ClickHouse engine (pid {pid.group(1) if pid else 'unknown'}"
+            + (f", since {since.group(1).strip()}" if since else "") + ")")
+
+
+def store_holder(path: Path) -> str | None:
+    """Who holds the embedded store at ``path`` — a process of the product (its owner file
+    says which) or another ClickHouse engine — or None when it is free. Takes nothing: it is
+    the check before start-up; opening the store claims it."""
+    if str(path) in _held_locks:
+        return None  # this very process
+    owner = path / OWNER_FILE
+    if _held(owner):
+        try:
+            text = owner.read_text(encoding="utf-8", errors="replace").strip()
+        except OSError:
+            text = ""
+        return text or "unknown process"
+    return engine_holder(path)
+
+
+def check_server(url: str, timeout: float, shown_as: str) -> None:
+    """The ClickHouse server of ``url`` answers a query as the URL's user within ``timeout``
+    seconds, or :class:`StoreError` says what is wrong (naming the server as ``shown_as``, the
+    URL without its password). One plain request: the driver would first retry and log."""
+    import http.client
+
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    port = parts.port or (8443 if https else 8123)
+    where = f"the ClickHouse server at {shown_as}"
+    host = parts.hostname or ""
+    kind = http.client.HTTPSConnection if https else http.client.HTTPConnection
+    conn: http.client.HTTPConnection = kind(host, port, timeout=timeout)
+    headers = {"X-ClickHouse-User": unquote(parts.username or "default"),
+               "X-ClickHouse-Key": unquote(parts.password or "")}
+    try:
+        conn.request("GET", "/?query=SELECT%201%20FORMAT%20TabSeparated", headers=headers)
+        answer = conn.getresponse()
+        body = answer.read(2000).decode("utf-8", "replace")
+    except OSError as exc:
+        reason = "connection refused" if isinstance(exc, ConnectionRefusedError) else (
+            "no answer" if isinstance(exc, TimeoutError) else str(exc))
+        raise StoreError(f"{where} is unreachable ({reason}): start ClickHouse there or correct "
+                         f"IOC_CLICKHOUSE_URL (chdb://./var/clickhouse for the embedded store)") from None
+    except http.client.HTTPException as exc:
+        raise StoreError(f"{where} does not answer as ClickHouse's HTTP interface ({exc!r}): check "
+                         f"the port in IOC_CLICKHOUSE_URL (8123 for http, 8443 for https)") from None
+    finally:
+        conn.close()
+    if answer.status == 200 and body.strip() == "1":
+        return
+    if answer.status in (401, 403) or "AUTHENTICATION_FAILED" in body or "Code: 516" in body:
+        raise StoreError(f"{where} refused the user or password: correct them in IOC_CLICKHOUSE_URL "
+                         f"(http://USER:PASSWORD@host:8123/db)")
+    said = f"HTTP {answer.status}" + (f": {' '.join(body.split())[:200]}" if "Code:" in body else "")
+    raise StoreError(f"{where} does not answer as ClickHouse's HTTP interface ({said}): check the host "
+                     f"and port in IOC_CLICKHOUSE_URL (8123 for http, 8443 for https)")
 
 
 _PART = re.compile(r"^([^_]+)_(\d+)_(\d+)_(\d+)(?:_\d+)?$")
@@ -192,8 +298,12 @@ class Store:
     def _connect(self, database: str | None) -> Any:
         try:
             if self.embedded:
-                return clickhouse_connect.get_client(dsn=f"chdb://{self.path}", database=database,
-                                                     chdb_options=self.engine_options or None)
+                assert self.path is not None
+                work = backup_work_dir(self.path)
+                work.mkdir(mode=0o700, parents=True, exist_ok=True)
+                return clickhouse_connect.get_client(
+                    dsn=f"chdb://{self.path}", database=database,
+                    chdb_options={"backups.allowed_path": str(work), **self.engine_options})
             parts = urlsplit(self.url)
             return clickhouse_connect.get_client(
                 interface=parts.scheme,
@@ -305,6 +415,39 @@ class Store:
         by it whether the store it describes is still this one, or was wiped and made anew."""
         rows = self.rows("SELECT toString(uuid) FROM system.databases WHERE name = currentDatabase()")
         return str(rows[0][0]) if rows else ""
+
+    def backup_database(self, name: str, base: str | None = None) -> None:
+        """ClickHouse's own ``BACKUP`` of this database into ``backup_work_dir()/<name>``,
+        incremental on the backup ``<base>`` there (whose metadata file is all it reads)."""
+        sql = f"BACKUP DATABASE {_ident(self.database)} TO File({{name:String}})"
+        if base is not None:
+            sql += " SETTINGS base_backup = File({base:String})"
+        rows = self.rows(sql, {"name": name, "base": base or ""})
+        if not rows or rows[0][1] != "BACKUP_CREATED":
+            raise StoreError(f"ClickHouse did not create the backup {name} ({rows}): see the log")
+
+    def restore_database(self, name: str, database: str) -> None:
+        """ClickHouse's own ``RESTORE`` of ``database`` from the backup ``backup_work_dir()/<name>``
+        (and the bases it names, beside it) as this store's database."""
+        rows = self.rows(f"RESTORE DATABASE {_ident(database)} AS {_ident(self.database)} "
+                         f"FROM File({{name:String}})", {"name": name})
+        if not rows or rows[0][1] != "RESTORED":
+            raise StoreError(f"ClickHouse did not restore the backup {name} ({rows}): see the log")
+
+    def id_column(self, table: str) -> str | None:
+        """The column that names a table's rows one by one (``event_id``, else ``id``), if any."""
+        names = {r[0] for r in self.rows(
+            "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = {t:String} "
+            "AND name IN ('event_id', 'id')", {"t": table})}
+        return "event_id" if "event_id" in names else ("id" if "id" in names else None)
+
+    def holds_all(self, table: str, column: str, keys: list[str]) -> bool:
+        """Whether every one of ``keys`` is in ``table``'s ``column``."""
+        if not keys:
+            return True
+        t, c = _ident(table), _ident(column)
+        found = self.rows(f"SELECT uniqExact({c}) FROM {t} WHERE {c} IN {{k:Array(String)}}", {"k": keys})
+        return int(found[0][0]) == len(set(keys))
 
     def ping(self) -> bool:
         try:

@@ -64,6 +64,19 @@ COLUMNS: dict[str, tuple[tuple[str, str, str], ...]] = {
 }
 TABLES = tuple(COLUMNS)
 
+
+def page_columns(table: str) -> tuple[tuple[str, str, str], ...]:
+    """The columns the page shows: the file's without its code columns (a person reads 北京,
+    计算机科学与技术; the code is in the name cell's tooltip, and in the file)."""
+    return tuple(c for c in COLUMNS[table] if not c[1].endswith("_code"))
+
+
+def code_field(table: str, field: str) -> str | None:
+    """The code column behind a name column of ``table`` (``major_name`` → ``major``), if any."""
+    codes = {f for f, key, _ in COLUMNS[table] if key.endswith("_code")}
+    code = field.removesuffix("_name")
+    return code if field.endswith("_name") and code in codes else None
+
 #: per kind: the number format of an XLSX cell
 NUMBER_FORMATS = {"count": "#,##0", "rank": "#,##0", "score": "0.0", "margin": "+0.0;-0.0;0.0",
                   "ratio": "0.0%", "year": "0"}

@@ -61,9 +61,9 @@ def _today(snap: dict[str, Any] | None) -> dict[str, Any]:
     return _gate(snap).get("today") or {}
 
 
-def gate_names(lang: str) -> dict[str, str]:
-    """Gate code → name in the page's language, in the catalogue's order."""
-    return {g.code: g.name_zh if lang == "zh" else g.name_en for g in read.site().gates}
+def gate_name(code: str, lang: str) -> str:
+    """A gate's catalogue name in the page's language (a code the catalogue lacks, marked)."""
+    return read.names().label("gate", code, lang)
 
 
 def short(label: str, limit: int = LABEL_MAX) -> str:
@@ -119,8 +119,7 @@ def curve_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str
 def gate_rows(snap: dict[str, Any] | None, lang: str, at: str | None = None) -> list[RankRow]:
     """Every gate with an attempt today, ranked by passes (in + out), bar split in / out; each
     row links to its passes today."""
-    names = gate_names(lang)
-    return [RankRow(g["gate_id"], names.get(g["gate_id"], g["gate_id"]), g["in"] + g["out"],
+    return [RankRow(g["gate_id"], gate_name(g["gate_id"], lang), g["in"] + g["out"],
                     (g["in"], g["out"]), link("passes", lang, at, filters={"gate_id": g["gate_id"]}))
             for g in _today(snap).get("by_gate") or []]
 
@@ -181,15 +180,15 @@ def heat_series(snap: dict[str, Any] | None, lang: str, at: str | None = None
     still to come are empty (None), so the map always spans the day and its cells keep their size.
     Each cell with passes links to that gate's passes in that hour."""
     rows = _gate(snap).get("by_hour_today") or []
-    names = gate_names(lang)
+    catalogue = read.names().codes("gate")
     present = {r["gate_id"] for r in rows}
-    gates = [g for g in names if g in present] + sorted(present - set(names))
+    gates = [g for g in catalogue if g in present] + sorted(present - set(catalogue))
     seen = {r["hour"][11:13] for r in rows}
     cells = {(r["gate_id"], r["hour"][11:13]): r["in"] + r["out"] for r in rows}
     z = grid_values(gates, HOURS, cells)
     last = max(seen) if seen else "-1"
     z = [[v if h <= last else None for h, v in zip(HOURS, row, strict=True)] for row in z]
-    labels = [short(names.get(g, g)) for g in gates]
+    labels = [short(gate_name(g, lang)) for g in gates]
     starts = {(r["gate_id"], r["hour"][11:13]): r["hour"] for r in rows}
     hrefs = [[_hour_link(g, starts.get((g, h)), lang, at) for h in HOURS] for g in gates]
     return list(HOURS), labels, z, hrefs

@@ -1,6 +1,6 @@
 """Data pipeline and quality (数据管道与质量): is every stream arriving, is the ingest path
-keeping up, what was refused and why, which codes the catalogue lacks, and which screens are
-alive.
+keeping up, what was refused and why, which codes the catalogue lacks, which screens are
+alive, and which version of the site catalogue is in force.
 
 Freshness, alerts and the snapshot's own figures come with the live snapshot (the version and
 compute time are bound numbers the browser writes). Ingest counters, the buffer and the
@@ -12,6 +12,7 @@ interval of its own (the quality queries behind it are memoised for every screen
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,7 @@ from layouts import ids
 from layouts.i18n import CATALOGUE, t
 from layouts.live import bound, frame, options, tile
 from layouts.table import table
+from pages._health import notify
 
 dash.register_page(__name__, path="/health", name="health", order=50, title="IOC")
 
@@ -32,7 +34,7 @@ ROWS = 6  # a wall tile shows this many rows of a list and says how many more th
 SLOW = f"{PAGE}-slow"
 OUT = {name: f"{PAGE}-{name}" for name in
        ("streams", "buffer", "lag", "failures", "age", "history", "dead", "unknown", "alerts",
-        "screens")}
+        "screens", "site", "notify")}
 
 
 def _label(key: str, code: str, lang: str) -> str:
@@ -196,6 +198,22 @@ def history_row(state: dict[str, Any] | None, lang: str) -> list[Any]:
                      className="hw-history-bar")]
 
 
+def site_row(info: dict[str, Any], lang: str, zone: ZoneInfo, now: datetime) -> list[Any]:
+    """The catalogue in force: file, version, when it was loaded, entries per kind, and
+    that a change keeps history (renames and removals: figures are kept by code)."""
+    stored = info.get("loaded_at")
+    head = t("health.site.version" if stored else "health.site.not_stored", lang).format(
+        file=Path(info["path"]).name, version=str(info["version"])[:8],
+        loaded=clock(stored, zone, now) if stored else "")
+    counts = [html.Span(t("health.site.count", lang).format(kind=t(f"health.site.kind.{kind}", lang), n=n),
+                        className="hw-site-count") for kind, n in info["counts"].items()]
+    note = t("health.site.history", lang).format(n=info.get("versions") or 1)
+    return [html.Span(t("health.site.label", lang), className="ioc-kpi-label"),
+            html.Span(head, className="hw-site-version"),
+            html.Span(note, className="hw-site-note"),
+            html.Div(counts, className="hw-site-counts")]
+
+
 def content(snap: dict[str, Any] | None, lang: str, zone: ZoneInfo) -> dict[str, Any]:
     """Everything the page shows outside the bound numbers, keyed as ``OUT``."""
     now = datetime.now(zone)
@@ -214,6 +232,8 @@ def content(snap: dict[str, Any] | None, lang: str, zone: ZoneInfo) -> dict[str,
         "unknown": unknown_table(read.unknown_references(), lang, zone, now),
         "alerts": alert_items(snap, lang),
         "screens": screens_table(read.screens(), lang),
+        "site": site_row(read.site_version(), lang, zone, now),
+        "notify": notify.content(lang, zone),
     }
 
 
@@ -221,7 +241,8 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
            at: str | None = None, screen: str | None = None, **_query: Any) -> html.Div:
     lang, theme, fit = options(lang, theme, fit, read.display())
     settings = read.settings()
-    c = content(read.snapshot_for(at), lang, settings.zone)
+    snap = read.snapshot_for(at)
+    c = content(snap, lang, settings.zone)
     # canvas: placed by grid area; tablet: in this order (ingest facts beside the alerts)
     body = [
         tile(t("health.streams", lang), html.Div(c["streams"], id=OUT["streams"]),
@@ -234,11 +255,15 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
             fact(t("health.snapshot_age", lang), c["age"], value_id=OUT["age"]),
             fact(t("health.compute_ms", lang), bound("compute_ms", "decimal"), t("health.unit.ms", lang)),
             html.Div(c["history"], id=OUT["history"], className="hw-history"),
+            html.Div(c["site"], id=OUT["site"], className="hw-site"),
         ], className="hw-facts"), cls="hw-pipeline", lang=lang),
         tile(t("alerts.section", lang), html.Ul(c["alerts"], id=OUT["alerts"], className="ioc-alerts"),
              cls="hw-alerts", lang=lang),
         tile(t("health.screens", lang), html.Div(c["screens"], id=OUT["screens"]), cls="hw-screens",
              lang=lang),
+        tile(t("health.notify", lang), html.Div([html.Div(c["notify"], id=OUT["notify"]),
+                                                 notify.controls(snap, lang)]),
+             cls="hw-notify", lang=lang),
         tile(t("health.dead_letters", lang), html.Div(c["dead"], id=OUT["dead"]), cls="hw-dead", lang=lang),
         tile(t("health.unknown", lang), html.Div(c["unknown"], id=OUT["unknown"]), cls="hw-unknown",
              lang=lang),
@@ -250,7 +275,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
 
 
 @callback(
-    [Output(OUT[name], "children") for name in OUT],
+    [Output(OUT[name], "children") for name in OUT] + [Output(notify.ID["target"], "options")],
     Input(ids.VERSION, "data"),
     Input(SLOW, "n_intervals"),
     State(ids.CONFIG, "data"),
@@ -258,5 +283,6 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
 )
 def refresh(_version: int | None, _n: int | None, cfg: dict[str, Any]) -> list[Any]:
     """A new snapshot, or every few seconds: the tables are small, so they travel whole."""
-    c = content(read.snapshot_for(cfg.get("at")), cfg.get("lang", "zh"), read.settings().zone)
-    return [c[name] for name in OUT]
+    snap, lang = read.snapshot_for(cfg.get("at")), cfg.get("lang", "zh")
+    c = content(snap, lang, read.settings().zone)
+    return [c[name] for name in OUT] + [notify.options(snap, lang)]

@@ -55,9 +55,9 @@ def _net(snap: dict[str, Any] | None) -> dict[str, Any]:
     return (snap or {}).get("network") or {}
 
 
-def _names(kind: str, lang: str) -> dict[str, str]:
-    """Code → name in the page's language for the catalogue's ``links`` or ``campuses``."""
-    return {x.code: x.name_zh if lang == "zh" else x.name_en for x in getattr(read.site(), kind)}
+def _name(kind: str, code: str, lang: str) -> str:
+    """A link's or campus's catalogue name in the page's language (unknown codes marked)."""
+    return read.names().label(kind, code, lang)
 
 
 def _catalogue_order(codes: Any, kind: str) -> list[str]:
@@ -108,8 +108,7 @@ def link_minutes(snap: dict[str, Any] | None) -> tuple[list[str], list[LinkSerie
 
 def links_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:
     x, links = link_minutes(snap)
-    names = _names("links", lang)
-    panels = [Panel(f"{names.get(link, link)} · {rate(cap)}",
+    panels = [Panel(f"{_name('link', link, lang)} · {rate(cap)}",
                     {t("net.in", lang): ins, t("net.out", lang): outs}, cap)
               for link, ins, outs, cap in links]
     fig = small_multiples(x, panels, theme=theme, cols=2, ceiling_name=t("net.capacity", lang),
@@ -123,10 +122,9 @@ def links_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str
 # ---- links now: in / out as a share of capacity, the rate written on the bar ----
 
 def links_now(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[list[float]], list[list[str]]]:
-    names = _names("links", lang)
     by_code = {r["link_id"]: r for r in _net(snap).get("links") or []}
     rows = [by_code[c] for c in _catalogue_order(by_code, "links")]
-    labels = [names.get(r["link_id"], r["link_id"]) for r in rows]
+    labels = [_name("link", r["link_id"], lang) for r in rows]
     shares, texts = [], []
     for key in ("in_bps", "out_bps"):
         shares.append([(r.get(key) or 0) / r["capacity_bps"] if r.get("capacity_bps") else 0 for r in rows])
@@ -150,11 +148,10 @@ def links_now_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict
 # ---- online users by campus and access ----
 
 def campus_series(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[list[int]]]:
-    names = _names("campuses", lang)
     rows = (_net(snap).get("online") or {}).get("by_campus") or []
     got = {r["campus"]: r for r in rows}
     order = _catalogue_order(got, "campuses")
-    return ([names.get(c, c) for c in order], [[got[c].get(a, 0) for c in order] for a in ACCESS])
+    return ([_name("campus", c, lang) for c in order], [[got[c].get(a, 0) for c in order] for a in ACCESS])
 
 
 def campus_figure(snap: dict[str, Any] | None, theme: str, lang: str) -> dict[str, Any]:

@@ -40,9 +40,9 @@ def link(domain: str, measures: str, lang: str, at: str | None, **question: Any)
 
 def link_bars(snap: dict[str, Any] | None, lang: str) -> tuple[list[str], list[float]]:
     """Each egress link by its catalogue name (a leader reads 中国教育网, not ``cernet``)."""
-    names = {lk.code: lk.name_zh if lang == "zh" else lk.name_en for lk in read.site().links}
+    names = read.names()
     links = (snap or {}).get("network", {}).get("links", [])
-    return ([names.get(lk["link_id"], lk["link_id"]) for lk in links],
+    return ([names.label("link", lk["link_id"], lang) for lk in links],
             [lk.get("utilization") or 0 for lk in links])
 
 

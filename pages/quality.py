@@ -28,7 +28,7 @@ from ioc_app import read
 from layouts.charts import lines
 from layouts.i18n import t
 from layouts.live import frame, graph, options, tile
-from layouts.quality_tables import COLUMNS, marker, rows_of, shown
+from layouts.quality_tables import code_field, marker, page_columns, rows_of, shown
 from layouts.table import table
 
 PATH = "/enrollment/quality"
@@ -69,9 +69,15 @@ def data_table(figures: dict[str, Any], name: str, lang: str, min_cell: int) -> 
     """One table of the page: the export's columns, values as the page shows them, a row whose
     statistics are hidden (or exact where the shared figures hide them) marked."""
     rows = rows_of(figures, name, lang)
-    columns = COLUMNS[name]
+    columns = page_columns(name)
     head = [t(key, lang) for _, key, _ in columns]
-    body = [[shown(r, field, kind, lang, min_cell) for field, _, kind in columns] for r in rows]
+
+    def cell(r: dict[str, Any], field: str, kind: str) -> Any:
+        text = shown(r, field, kind, lang, min_cell)
+        code = code_field(name, field)
+        return html.Span(text, title=str(r[code])) if code and r.get(code) is not None else text
+
+    body = [[cell(r, field, kind) for field, _, kind in columns] for r in rows]
     numeric = [i for i, (_, _, kind) in enumerate(columns)
                if kind not in ("text", "small") and not kind.startswith("label:")]
     classes = ["pqa-small" if marker(r, lang, min_cell) else "" for r in rows]

@@ -86,6 +86,8 @@ class RuntimeCollector:
                                   value=stats.skipped)
         yield GaugeMetricFamily("ioc_core_leader", "1 when this process computes the snapshot",
                                 value=int(core.leader.held))
+        if core.notifier is not None:
+            yield from core.notifier.metrics()
         samples = sorted(stats.compute_seconds)
         hist = HistogramMetricFamily("ioc_snapshot_compute_seconds",
                                      "Time to compute one snapshot (recent ticks)")

@@ -22,7 +22,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from ioc_app import audit, query_file
 from ioc_app.downloads import XLSX_TYPE, attachment, csv_bytes, guard_columns
 from ioc_app.query_file import xlsx_bytes
-from ioc_app.query_service import EXTENSION, QueryState, answer, init_query_service, json_body, local
+from ioc_app.query_service import EXTENSION, QueryState, answer, init_query_service, json_body, local, named
 from ioc_app.settings import Settings
 from ioc_app.storage import Store, StoreError
 from ioc_app.web import failure, refusal
@@ -60,16 +60,16 @@ def query(domain: str) -> Response:
     except StoreError as exc:
         return failure(503, "store_unavailable", exc, where="query", headers={"Retry-After": "10"})
     if formats[0] == "csv":
-        response = _csv(result.frame, result.spec, state.zone)
+        response = _csv(named(result, langs[0]), result.spec, state.zone)
     elif formats[0] == "xlsx":
         if result.frame.height > query_file.XLSX_MAX_ROWS:
             return refusal(400, "too_many_rows", (
                 f"the answer has {result.frame.height:,} rows and an Excel download holds at most "
                 f"{query_file.XLSX_MAX_ROWS:,}; narrow the range, filter, use a coarser grain, or "
                 f"use format=csv"))
-        response = _xlsx(result.frame, result.spec, state.zone, langs[0])
+        response = _xlsx(named(result, langs[0]), result.spec, state.zone, langs[0])
     else:
-        response = Response(json_body(result), mimetype="application/json")
+        response = Response(json_body(result, langs[0]), mimetype="application/json")
     # audit: data leaving through the API (a CSV file, or JSON for a script), who, the
     # question, the rows and the digest of the body sent
     spec = result.spec
@@ -86,7 +86,8 @@ def query(domain: str) -> Response:
 def _csv(frame: pl.DataFrame, spec: QuerySpec, zone: ZoneInfo) -> Response:
     """UTF-8 with a byte-order mark, so Excel shows Chinese codes and names correctly; text
     cells that a spreadsheet would run as a formula get a leading apostrophe."""
-    body = csv_bytes(guard_columns(frame, spec.group_by))
+    text = [c for c in frame.columns if c in spec.group_by or c.removesuffix("_name") in spec.group_by]
+    body = csv_bytes(guard_columns(frame, text))
     stamp = "%Y%m%dT%H%M"
     name = (f"ioc-{spec.domain}-{spec.grain}-{spec.start.astimezone(zone).strftime(stamp)}-"
             f"{spec.end.astimezone(zone).strftime(stamp)}.csv")

@@ -33,6 +33,7 @@ from ioc_app.settings.files import (
     DEFAULT_SITE,
     DEFAULT_WALL,
     parse_alerts,
+    parse_contacts,
     parse_site,
     parse_wall,
 )
@@ -100,6 +101,7 @@ class Settings:
     tick_s: float = 1.0
     core_trigger: str = "commit"
     alerts: str = DEFAULT_ALERTS
+    contacts: str = ""
     history_days: int = 400
     wall: str = DEFAULT_WALL
     screen_silent_s: float = 90.0
@@ -121,6 +123,8 @@ class Settings:
     push_held: int = 256
     notice_undelivered_days: int = 7
     notice_unprinted_days: int = 3
+    backup_dir: str = "./var/backups"
+    backup_key_file: str = "./var/backup.key"
 
     @property
     def embedded(self) -> bool:
@@ -159,6 +163,21 @@ class Settings:
         return self.var_dir / "access.sqlite"
 
     @property
+    def backup_root(self) -> Path:
+        """Where ``backup`` puts backups; left at its default, in the var folder."""
+        if self.backup_dir == "./var/backups":
+            return self.var_dir / "backups"
+        return Path(self.backup_dir).expanduser().resolve()
+
+    @property
+    def backup_key_path(self) -> Path:
+        """The key backups are encrypted with; left at its default, beside the secret key.
+        Kept apart from the backups it opens (see docs/backup.md)."""
+        if self.backup_key_file == "./var/backup.key":
+            return self.var_dir / "backup.key"
+        return Path(self.backup_key_file).expanduser().resolve()
+
+    @property
     def redis_tls(self) -> RedisTLS:
         """The TLS options of every Redis connection (used with ``rediss://`` only)."""
         return RedisTLS(self.redis_ca_file, self.redis_cert_file, self.redis_key_file)
@@ -188,6 +207,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_TICK_S": ("tick_s", parse_tick),
     "IOC_CORE_TRIGGER": ("core_trigger", parse_trigger),
     "IOC_ALERTS": ("alerts", parse_alerts),
+    "IOC_CONTACTS": ("contacts", parse_contacts),
     "IOC_HISTORY_DAYS": ("history_days", parse_history_days),
     "IOC_WALL": ("wall", parse_wall),
     "IOC_SCREEN_SILENT_S": ("screen_silent_s", parse_silent),
@@ -209,6 +229,8 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_PUSH_HELD": ("push_held", parse_push_held),
     "IOC_NOTICE_UNDELIVERED_DAYS": ("notice_undelivered_days", parse_notice_days),
     "IOC_NOTICE_UNPRINTED_DAYS": ("notice_unprinted_days", parse_notice_days),
+    "IOC_BACKUP_DIR": ("backup_dir", parse_text),
+    "IOC_BACKUP_KEY_FILE": ("backup_key_file", parse_text),
 }
 
 

@@ -46,3 +46,12 @@ def parse_alerts(name: str, raw: str) -> str:
 def parse_wall(name: str, raw: str) -> str:
     """The wall playlist; it is checked by ``ioc_app.wall.load_wall``."""
     return _toml_file(name, raw, "a wall playlist", "playlist", "playlist")
+
+
+def parse_contacts(name: str, raw: str) -> str:
+    """The alert contact points and routes; checked by ``ioc_app.contacts.load_contacts``."""
+    path = Path(raw.strip()).expanduser()
+    if not path.is_file():
+        raise SettingsError(f"{name}={raw!r}: no such file; point it at a contacts file (.toml, see "
+                            f"docs/alerts.md), or leave it empty to keep alerts on the wall only")
+    return str(path)

@@ -9,7 +9,7 @@ use are importable from here.
 from __future__ import annotations
 
 from metrics.alerts.baselines import anomaly_baselines, anomaly_windows
-from metrics.alerts.book import AlertBook
+from metrics.alerts.book import AlertBook, Namer
 from metrics.alerts.rules import (
     DOMAINS,
     KINDS,
@@ -34,5 +34,5 @@ from metrics.alerts.rules import (
 __all__ = [
     "DOMAINS", "KINDS", "MAD_SCALE", "MAX_WEEKS", "MEASURES", "OPERATORS", "PLACEHOLDERS", "SCORES",
     "SEVERITIES", "STATISTICS", "AlertBook", "AlertRulesError", "AnomalyRule", "AnyRule", "Measure",
-    "Rule", "StaleRule", "ThresholdRule", "anomaly_baselines", "anomaly_windows", "load_rules",
+    "Namer", "Rule", "StaleRule", "ThresholdRule", "anomaly_baselines", "anomaly_windows", "load_rules",
 ]

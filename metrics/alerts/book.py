@@ -9,7 +9,7 @@ import logging
 import math
 import string
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +18,9 @@ from zoneinfo import ZoneInfo
 from metrics.alerts.rules import SEVERITIES, AnomalyRule, AnyRule, Rule, StaleRule, ThresholdRule
 
 log = logging.getLogger("ioc.alerts")
+
+#: (key field, key, lang) → the key's display name, or None when it has none
+Namer = Callable[[str, str, str], "str | None"]
 
 
 @dataclass
@@ -104,12 +107,16 @@ class AlertBook:
     One instance per process that computes snapshots; ``evaluate`` is cheap (no I/O) and
     meant to run on every tick."""
 
-    def __init__(self, rules: Sequence[AnyRule], zone: ZoneInfo | None = None) -> None:
+    def __init__(self, rules: Sequence[AnyRule], zone: ZoneInfo | None = None,
+                 namer: Namer | None = None) -> None:
         ids = [r.id for r in rules]
         if len(set(ids)) != len(ids):
             raise ValueError(f"rule ids must be unique: {sorted(i for i in ids if ids.count(i) > 1)}")
         self.rules = tuple(rules)
         self.zone = zone  # for ``since``; None = the time zone of the ``now`` given
+        # (key field, key, lang) → the key's display name: a title says 北门（学府大道）, not
+        # main-north; without one (or for a key it does not name) {name} is the key itself
+        self.namer = namer
         self._states: dict[tuple[str, str], _State] = {}
         self._lock = threading.Lock()
 
@@ -272,18 +279,36 @@ class AlertBook:
             rule = rules[rid]
             names = {"key": key, "value": state.value, "threshold": state.threshold,
                      "baseline": state.baseline}
+            field = _key_field(rule)
+            titles = {lang: _FORMATTER.format(template, **names, name=self._name(field, key, lang))
+                      for lang, template in (("zh", rule.title_zh), ("en", rule.title_en))}
             out.append((SEVERITIES.index(rule.severity), state.since, _alert_id(rule, key), {
                 "id": _alert_id(rule, key),
                 "severity": rule.severity,
                 "domain": rule.domain,
-                "title_zh": _FORMATTER.format(rule.title_zh, **names),
-                "title_en": _FORMATTER.format(rule.title_en, **names),
+                "title_zh": titles["zh"],
+                "title_en": titles["en"],
                 "since": _rfc3339(state.since, self.zone),
                 "value": state.value,
                 "threshold": state.threshold,
             }))
         out.sort(key=lambda t: t[:3])
         return [t[3] for t in out]
+
+
+    def _name(self, field: str, key: str, lang: str) -> str:
+        named = self.namer(field, key, lang) if self.namer is not None and key else None
+        return named or key
+
+
+def _key_field(rule: AnyRule) -> str:
+    """What a rule's key holds: the snapshot field naming each item (``link_id``), the
+    anomaly's ``by`` dimension, or ``stream`` for staleness."""
+    if isinstance(rule, ThresholdRule):
+        return rule.key or ""
+    if isinstance(rule, StaleRule):
+        return "stream"
+    return rule.by or ""
 
 
 def _alert_id(rule: Rule, key: str) -> str:

@@ -26,7 +26,7 @@ OPERATORS = (">=", ">", "<=", "<")
 KINDS = ("threshold", "stale", "anomaly")
 STATISTICS = ("median_mad", "mean_std")
 SCORES = ("ratio", "z")
-PLACEHOLDERS = ("key", "value", "threshold", "baseline")
+PLACEHOLDERS = ("key", "name", "value", "threshold", "baseline")
 MAX_WEEKS = 8  # the minute rollups are kept 63 days
 MAD_SCALE = 1.4826  # MAD × this estimates the standard deviation of normal data
 
@@ -191,7 +191,7 @@ class _Reader:
             if bad:
                 raise self.fail(index, rid, f"{name} uses {{{bad[0]}}}; the placeholders are "
                                             + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS))
-            text.format(key="K", value=0.5, threshold=0.5, baseline=0.5)
+            text.format(key="K", name="N", value=0.5, threshold=0.5, baseline=0.5)
         except (ValueError, IndexError) as exc:
             raise self.fail(index, rid, f"{name} is not a valid template ({exc}); write placeholders "
                                         f"as {{value}} or {{value:.0%}}, and double braces for a "

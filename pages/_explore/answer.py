@@ -1,14 +1,15 @@
 """The answer of /explore: asked once through the query API's code, drawn as a chart, a
 table a page at a time, and the API links that give the same rows.
 
-The labels come from the catalogue (``explore.m.*``, ``explore.d.*``, ``explore.v.*``); the
-figures are written as the table shows them, so nothing needs a hover to be read.
+The labels come from the catalogue (``explore.m.*``, ``explore.d.*``, ``explore.v.*``) and
+codes are shown by their site catalogue names (the code in the tooltip); the figures are
+written as the table shows them, so nothing needs a hover to be read.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +19,7 @@ from flask import request
 
 from ioc_app import read
 from layouts.charts import timeseries
-from layouts.i18n import CATALOGUE, t
+from layouts.i18n import t
 from layouts.table import table
 from pages._explore.question import Question, api_args, api_url, parse_moment, range_end, time_text
 
@@ -37,11 +38,24 @@ def dim_label(name: str, lang: str) -> str:
 
 
 def value_label(dim: dict[str, Any], value: Any, lang: str) -> str:
-    """A group's value as shown: enumerations translated, codes as sent, null as "(none)"."""
+    """A group's value as shown: a catalogue code by its name, an enumeration translated, a
+    code the catalogue lacks as the code marked, a free code (a hotline queue) as sent, null as
+    "(none)"."""
     if value is None:
         return t("explore.none_value", lang)
-    key = f"explore.v.{dim['name']}.{value}"
-    return t(key, lang) if dim["values"] and key in CATALOGUE else str(value)
+    return read.names().value_label(dim["name"], value, lang)
+
+
+def value_cell(dim: dict[str, Any], value: Any, lang: str) -> Any:
+    """A group's value in the table: the name shown, the code in the tooltip (an analyst
+    matching a row with a feed or a script still finds the code); an unknown code marked."""
+    text = value_label(dim, value, lang)
+    if value is None or text == str(value):
+        return text
+    names = read.names()
+    known = names.value(dim["name"], value, lang) is not None
+    return html.Span(text, title=str(value), className=None if known else "ex-unknown",
+                     **{"data-code": str(value)})
 
 
 def bucket_text(value: str, grain: str) -> str:
@@ -132,6 +146,25 @@ def figure(answer: Mapping[str, Any], whitelist: Mapping[str, Any], lang: str, t
     return timeseries(x, series, theme=theme, grain=grain, revision=revision), left_out
 
 
+def by_volume(answer: Mapping[str, Any], label: Callable[[tuple[Any, ...]], str]) -> dict[str, Any]:
+    """The answer with its groups largest first — by the first measure's total over the
+    range, the way the cockpits' ranking boards order gates or services — within each bucket;
+    equal totals by their ``label``, as the boards break ties. A person reading the chart's
+    legend or a day's rows finds the busiest gate on top, as on the wall."""
+    rows, group_by = answer["rows"] or [], answer["group_by"]
+    if not group_by or not rows:
+        return dict(answer)
+    first, grain = answer["measures"][0], answer["grain"]
+    totals: dict[tuple[Any, ...], float] = {}
+    for r in rows:
+        key = tuple(r[g] for g in group_by)
+        totals[key] = totals.get(key, 0.0) + abs(r[first] or 0)
+    rank = {key: i for i, key in enumerate(sorted(totals, key=lambda k: (-totals[k], label(k))))}
+    buckets = {b: i for i, b in enumerate(dict.fromkeys(r[grain] for r in rows))}
+    ordered = sorted(rows, key=lambda r: (buckets[r[grain]], rank[tuple(r[g] for g in group_by)]))
+    return {**answer, "rows": ordered}
+
+
 def table_part(answer: Mapping[str, Any], whitelist: Mapping[str, Any], lang: str,
                page: int) -> tuple[Any, str, int]:
     """One page of the answer's rows as a table, the "rows a–b of n" line, and the page
@@ -150,7 +183,7 @@ def table_part(answer: Mapping[str, Any], whitelist: Mapping[str, Any], lang: st
                                              t("explore.diff_col", lang).format(m=label)]
     body = []
     for r in shown:
-        cells = [bucket_text(r[grain], grain)] + [value_label(dims[g], r[g], lang) for g in group_by]
+        cells = [bucket_text(r[grain], grain)] + [value_cell(dims[g], r[g], lang) for g in group_by]
         for m in measures:
             cells.append(number_text(r[m], kinds[m]))
             if compare:
@@ -195,6 +228,9 @@ def result(q: Question, lang: str, theme: str, at: str | None, page: int = 0) ->
             out["error"] = error_box(t("explore.too_many", lang).format(
                 n=f"{answer['row_count']:,}", max=f"{MAX_ROWS:,}"), "too_many", lang)
         else:
+            dims = _dims(whitelist, q.domain)
+            answer = by_volume(answer, lambda key: " · ".join(
+                value_label(dims[g], v, lang) for g, v in zip(answer["group_by"], key, strict=True)))
             out["figure"], left_out = figure(answer, whitelist, lang, theme,
                                              revision=api_url(q.domain, link_args))
             if left_out:

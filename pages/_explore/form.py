@@ -19,9 +19,6 @@ from pages._explore.dates import picker
 from pages._explore.question import COMPARE, PRESETS, Question
 
 PAGE = "explore"
-#: code dimensions whose values the site catalogue names (the rest are typed in)
-CATALOGUE_CODES = {"campus": "campuses", "gate_id": "gates", "link_id": "links",
-                   "terminal_id": "terminals", "department": "departments", "service_id": "services"}
 
 ID = {name: f"{PAGE}-{name}" for name in (
     "url", "domain", "grain", "grain-hint", "preset", "from", "to", "measures", "group-by", "filters",
@@ -33,17 +30,16 @@ FILTER_TEXT = f"{PAGE}-filter-text"  # {"type": FILTER_TEXT, "dim": name} (codes
 
 
 def _options_of(dim: dict[str, Any], chosen: Sequence[str], lang: str) -> list[dict[str, str]]:
-    """A filter's choices: an enumeration's values, or the codes the site catalogue names
-    (with their names), plus any value the URL already holds."""
+    """A filter's choices: an enumeration's values, or the codes the site catalogue names,
+    shown by name and searchable by name or code (the code in the tooltip), plus any value the
+    URL already holds (a code the catalogue lacks, marked)."""
     if dim["values"]:
-        enumerated = [{"label": value_label(dim, v, lang), "value": v} for v in dim["values"]]
+        enumerated = [{"label": value_label(dim, v, lang), "value": v, "title": v,
+                       "search": f"{value_label(dim, v, 'zh')} {value_label(dim, v, 'en')} {v}"}
+                      for v in dim["values"]]
         return _with_unknown(enumerated, chosen)
-    site = read.site()
-    named = getattr(site, CATALOGUE_CODES[dim["name"]])
-    options = [{"label": f"{n.name_zh if lang == 'zh' else n.name_en} · {n.code}", "value": n.code}
-               for n in named]
-    known = {o["value"] for o in options}
-    return options + [{"label": v, "value": v} for v in chosen if v not in known]
+    names = read.names()
+    return names.options(names.kind(dim["name"]) or "", lang, chosen)
 
 
 def filter_fields(q: Question, whitelist: Mapping[str, Any], lang: str) -> list[Any]:
@@ -56,7 +52,7 @@ def filter_fields(q: Question, whitelist: Mapping[str, Any], lang: str) -> list[
         if not dim["minute"]:
             label.append(html.Span(t("explore.not_per_minute", lang), className="ex-note"))
         values = list(chosen.get(name, ()))
-        if dim["values"] or name in CATALOGUE_CODES:
+        if dim["values"] or read.names().kind(name):
             control: Any = _dropdown({"type": FILTER, "dim": name}, _options_of(dim, values, lang), values,
                                      t("explore.filter_any", lang), lang)
         else:

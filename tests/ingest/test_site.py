@@ -42,12 +42,12 @@ def line_of(path: Path, needle: str) -> int:
 @pytest.mark.parametrize(
     ("old", "new", "needle", "message"),
     [
-        ('lanes = 10', 'lanes = 40', 'id = "main-north"', "'lanes' must be a number from 1 to 32"),
-        ('campus = "east"', 'campus = "west"', 'id = "east-main"', "campus 'west' is not in [[campuses]]"),
+        ('lanes = 10', 'lanes = 40', 'lanes = 40', "'lanes' must be a whole number from 1 to 32"),
+        ('campus = "east"', 'campus = "west"', 'campus = "west"', "campus 'west' is not in [[campuses]]"),
         ('department = "security", printable = false, weight = 60',
          'department = "police", printable = false, weight = 60',
          '"visitor-registration" =', "department 'police' is not in [departments]"),
-        ('capacity_bps = 10_000_000_000', 'capacity_bps = -1', 'id = "cernet"', "'capacity_bps'"),
+        ('capacity_bps = 10_000_000_000', 'capacity_bps = -1', 'capacity_bps = -1', "'capacity_bps'"),
         ('timezone = "Asia/Shanghai"', 'timezone = "Asia/Beijing"', "timezone", "not an IANA zone"),
         ('"82" = {', '"83" = {', "[provinces]", "missing ['82'], unknown ['83']"),
     ],
@@ -77,3 +77,21 @@ def test_reference_rows_are_stored_and_replaced(migrated: Store) -> None:
     name = migrated.rows("SELECT name_zh FROM ioc_reference FINAL WHERE kind = 'service' "
                          "AND code = 'visitor-registration'")
     assert name == [("入校备案申请",)]
+
+
+def test_aliases_are_read_and_entries_listed_by_kind(tmp_path: Path) -> None:
+    path = broken(tmp_path, 'id = "main-north"\n', 'id = "main-north"\naliases = ["北大门", " 学府门 "]\n')
+    site = load_site(path)
+    north = next(g for g in site.entries("gate") if g.code == "main-north")
+    assert north.aliases == ("北大门", "学府门")
+    assert all(g.aliases == () for g in site.gates if g.code != "main-north")
+    assert site.entries("major") == site.majors and site.entries("service") == site.services
+    with pytest.raises(ValueError, match="unknown catalogue kind 'lane'"):
+        site.entries("lane")
+
+
+def test_aliases_must_be_a_list_of_names(tmp_path: Path) -> None:
+    path = broken(tmp_path, 'id = "main-north"\n', 'id = "main-north"\naliases = "北大门"\n')
+    line = line_of(path, 'aliases = "北大门"')
+    with pytest.raises(SiteError, match=rf"line {line}: .*'aliases' must"):
+        load_site(path)

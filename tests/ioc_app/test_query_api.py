@@ -175,12 +175,14 @@ def test_csv_answer_opens_in_excel(client: Any) -> None:
     assert r.headers["Content-Disposition"] == f'attachment; filename="ioc-gate-hour-{start}-{end}.csv"'
     assert r.data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
-    assert rows[0] == ["hour", "gate_id", "in", "out"]
+    assert rows[0] == ["hour", "gate_id", "gate_id_name", "in", "out"]
     assert len(rows) == 1 + 9
     gates = {row[1] for row in rows[1:]}
     assert gates == {"东门", "'=1+2", "north"}  # a formula-looking code is text, not a formula
+    # beside each code its catalogue name; these codes are not in it, so they are marked
+    assert {row[2] for row in rows[1:]} == {"东门（未登记）", "'=1+2（未登记）", "north（未登记）"}
     assert rows[1][0] == T0.astimezone(ZONE).isoformat()
-    assert sum(int(row[2]) for row in rows[1:]) == 90
+    assert sum(int(row[3]) for row in rows[1:]) == 90
 
 
 ERRORS = [  # (query, status, code, what the message must say)

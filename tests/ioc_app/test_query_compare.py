@@ -103,7 +103,7 @@ def test_compare_adds_the_aligned_period(client: Any, kind: str, counts: dict[st
     body = ask(client, compare=kind)
     assert body["compare"] == {"kind": kind, "from": start.astimezone(ZONE).isoformat(),
                                "to": (start + timedelta(hours=3)).astimezone(ZONE).isoformat()}
-    assert list(body["rows"][0]) == ["hour", "gate_id", "in", "in_cmp", "in_diff"]
+    assert list(body["rows"][0]) == ["hour", "gate_id", "gate_id_name", "in", "in_cmp", "in_diff"]
     assert got(body) == expected(counts, NOW_COUNTS)
     # a day answer lines up whole local days: the passes stored on the days of each period
     q = {k: v for k, v in PAST.items() if k != "group_by"}
@@ -134,7 +134,7 @@ def test_compare_is_part_of_the_cache_key_and_the_files_carry_it(client: Any) ->
     assert ly.headers["X-IOC-Cache"] == "miss" and ly.data != compared.data
     csv_text = client.get("/api/v1/query/gate", query_string={**PAST, "compare": "previous",
                                                               "format": "csv"}).data.decode("utf-8-sig")
-    assert csv_text.splitlines()[0] == "hour,gate_id,in,in_cmp,in_diff"
+    assert csv_text.splitlines()[0] == "hour,gate_id,gate_id_name,in,in_cmp,in_diff"
     body = orjson.loads(compared.data)
     assert len(csv_text.splitlines()) == 1 + len(body["rows"])
 
@@ -150,9 +150,10 @@ def test_xlsx_equals_the_json_answer_and_is_audited(client: Any) -> None:
     sheet, info = book.worksheets
     assert sheet.title == "查询结果" and info.title == "查询说明"
     rows = [list(row) for row in sheet.iter_rows(values_only=True)]
-    assert rows[0] == ["时间（小时）", "校门", "入校", "入校（去年同期）", "入校（差值）"]
-    assert rows[1:] == [[r[c] for c in ("hour", "gate_id", "in", "in_cmp", "in_diff")] for r in body["rows"]]
-    assert sheet.cell(row=2, column=3).number_format == "#,##0"
+    assert rows[0] == ["时间（小时）", "校门代码", "校门", "入校", "入校（去年同期）", "入校（差值）"]
+    columns = ("hour", "gate_id", "gate_id_name", "in", "in_cmp", "in_diff")
+    assert rows[1:] == [[r[c] for c in columns] for r in body["rows"]]
+    assert sheet.cell(row=2, column=4).number_format == "#,##0"
     about = {row[0]: row[1] for row in info.iter_rows(values_only=True) if row[0]}
     assert about["数据域"] == "门禁通行 (gate)"
     assert about["对比"] == "去年同期 (last_year)" and "时间范围" in about and "数据截至（导出时间）" in about
@@ -162,7 +163,7 @@ def test_xlsx_equals_the_json_answer_and_is_audited(client: Any) -> None:
     en = load_workbook(io.BytesIO(client.get("/api/v1/query/gate", query_string={
         **PAST, "compare": "last_year", "format": "xlsx", "lang": "en"}).data))
     assert [c.value for c in en.worksheets[0][1]] == [
-        "Hour", "Gate", "Entries", "Entries (same period last year)", "Entries (change)"]
+        "Hour", "Gate code", "Gate", "Entries", "Entries (same period last year)", "Entries (change)"]
     en_about = {row[0]: row[1] for row in en.worksheets[1].iter_rows(values_only=True) if row[0]}
     assert en_about["Definitions"] == "Entries (in): attempts with result=pass and direction=in"
     # the formula-looking gate code is text in the file

@@ -35,6 +35,9 @@ HOURS = [T0 + timedelta(hours=h) for h in range(3)]
 # per hour: passes in and out at two gates, and one denial at the north gate
 IN = {"main-north": [10, 11, 12], "main-south": [7, 7, 7]}
 OUT = {"main-north": [4, 4, 4], "main-south": [2, 3, 4]}
+# the gates as the site catalogue names them: a person reads names, the code is in the tooltip
+NAMES = {"zh": {"main-north": "北门（学府大道）", "main-south": "南门"},
+         "en": {"main-north": "North Gate (Xuefu Avenue)", "main-south": "South Gate"}}
 
 SEED = """
 import sys
@@ -192,15 +195,17 @@ def hour_text(t: datetime) -> str:
     return t.strftime("%Y-%m-%d %H:%M")
 
 
-def seeded_rows() -> list[list[str]]:
-    """The table the seeded events make: hour, gate, entries, exits."""
-    return [[hour_text(t), gate, str(IN[gate][h]), str(OUT[gate][h])]
+def seeded_rows(lang: str = "zh", names: bool = True) -> list[list[str]]:
+    """The table the seeded events make: hour, gate (by name, or by code), entries, exits."""
+    return [[hour_text(t), NAMES[lang][gate] if names else gate, str(IN[gate][h]), str(OUT[gate][h])]
             for h, t in enumerate(HOURS) for gate in ("main-north", "main-south")]
 
 
 def api_rows(body: dict[str, Any]) -> list[list[str]]:
+    """The rows of an API answer as the page's table shows them: each group by its name (the
+    ``<dimension>_name`` column the API sends beside the code)."""
     grain = body["grain"]
-    return [[r[grain][:16].replace("T", " "), *(str(r[g]) for g in body["group_by"]),
+    return [[r[grain][:16].replace("T", " "), *(str(r[f"{g}_name"]) for g in body["group_by"]),
              *(f"{r[m]:,}" for m in body["measures"])] for r in body["rows"]]
 
 
@@ -213,8 +218,12 @@ def test_a_question_in_the_url_shows_the_seeded_figures(server: Server, browser:
     assert w.table() == seeded_rows()
     # the chart: a line per gate and measure, with the same figures
     traces = {t["name"]: t["y"] for t in w.traces()}
-    assert traces == {"main-north · 入校": IN["main-north"], "main-north · 出校": OUT["main-north"],
-                      "main-south · 入校": IN["main-south"], "main-south · 出校": OUT["main-south"]}
+    north, south = NAMES["zh"]["main-north"], NAMES["zh"]["main-south"]
+    assert traces == {f"{north} · 入校": IN["main-north"], f"{north} · 出校": OUT["main-north"],
+                      f"{south} · 入校": IN["main-south"], f"{south} · 出校": OUT["main-south"]}
+    # the code stays reachable: in each group cell's tooltip
+    assert page.locator("#explore-table td span[title]").evaluate_all(
+        "els => els.map(e => e.title)")[:2] == ["main-north", "main-south"]
     # the API URL on the page gives the same rows, as JSON and as the CSV behind the link
     url = w.api_url()
     assert url.startswith(server.url + "/api/v1/query/gate?") and "group_by=gate_id" in url
@@ -224,8 +233,9 @@ def test_a_question_in_the_url_shows_the_seeded_figures(server: Server, browser:
     assert href == url.removeprefix(server.url) + "&format=csv"
     assert page.locator("#explore-json").get_attribute("href") == url.removeprefix(server.url)
     lines = list(csv.reader(io.StringIO(fetch(server, server.url + href).decode("utf-8-sig"))))
-    assert lines[0] == ["hour", "gate_id", "in", "out"]
-    assert [[r[0][:16].replace("T", " "), *r[1:]] for r in lines[1:]] == seeded_rows()
+    assert lines[0] == ["hour", "gate_id", "gate_id_name", "in", "out"]
+    assert [[r[0][:16].replace("T", " "), r[1], *r[3:]] for r in lines[1:]] == seeded_rows(names=False)
+    assert [r[2] for r in lines[1:]] == [row[1] for row in seeded_rows()]  # the name beside the code
     assert "共 6 行" in page.inner_text("#explore-summary")
     w.fits(shots / "zh-1180x820.png")
     w.clean(server.url + "/")
@@ -325,9 +335,10 @@ def test_in_english_on_a_dark_1920_screen(server: Server, browser: Any, shots: P
     assert page.locator(".ioc-screen").get_attribute("lang") == "en"
     assert "ioc-theme-dark" in (page.locator(".ioc-screen").get_attribute("class") or "")
     assert w.head() == ["Hour", "Gate", "Entries", "Exits"]
-    assert w.table() == seeded_rows()
-    assert {t["name"] for t in w.traces()} == {"main-north · Entries", "main-north · Exits",
-                                               "main-south · Entries", "main-south · Exits"}
+    assert w.table() == seeded_rows("en")
+    north, south = NAMES["en"]["main-north"], NAMES["en"]["main-south"]
+    assert {t["name"] for t in w.traces()} == {f"{north} · Entries", f"{north} · Exits",
+                                               f"{south} · Entries", f"{south} · Exits"}
     w.fits(shots / "en-1920x1080-dark.png")
     # the light default at the big size too
     w.goto(server.url + QUESTION + "&lang=en")

@@ -39,6 +39,7 @@ def year_earlier(t: datetime) -> datetime:
 LY = year_earlier(T0)
 IN = {"main-north": [10, 11, 12], "main-south": [7, 7, 7]}
 LY_IN = {"main-north": [3, 0, 5]}
+NAMES = {"main-north": "北门（学府大道）", "main-south": "南门"}  # as the site catalogue names them
 
 SEED = """
 import sys
@@ -95,7 +96,8 @@ def test_compare_shows_both_periods_and_downloads_them(server: Server, browser: 
     for h in range(3):
         for gate in ("main-north", "main-south"):
             now, then = IN[gate][h], LY_IN.get(gate, [0, 0, 0])[h]
-            wanted.append([hour_text(T0 + timedelta(hours=h)), gate, str(now), str(then), f"{now - then:+,}"])
+            wanted.append([hour_text(T0 + timedelta(hours=h)), NAMES[gate], str(now), str(then),
+                           f"{now - then:+,}"])
     assert w.table() == wanted
     assert "对比期 " + hour_text(LY) in page.inner_text("#explore-summary")
     # the chart: each line and, dashed in the same colour, its comparison
@@ -103,9 +105,10 @@ def test_compare_shows_both_periods_and_downloads_them(server: Server, browser: 
                            "t => ({name: t.name, y: t.y, dash: t.line.dash || 'solid',"
                            " color: t.line.color}))")
     by_name = {t["name"]: t for t in traces}
-    assert set(by_name) == {"main-north", "main-north · 去年同期", "main-south", "main-south · 去年同期"}
+    north, south = NAMES["main-north"], NAMES["main-south"]
+    assert set(by_name) == {north, f"{north} · 去年同期", south, f"{south} · 去年同期"}
     for gate in IN:
-        base, past = by_name[gate], by_name[f"{gate} · 去年同期"]
+        base, past = by_name[NAMES[gate]], by_name[f"{NAMES[gate]} · 去年同期"]
         assert (base["dash"], past["dash"]) == ("solid", "dash") and base["color"] == past["color"]
         assert past["y"] == LY_IN.get(gate, [0, 0, 0]) and base["y"] == IN[gate]
     # the Excel file behind the link: the page's headers, the API's rows
@@ -113,10 +116,12 @@ def test_compare_shows_both_periods_and_downloads_them(server: Server, browser: 
     assert "format=xlsx" in href and "lang=zh" in href and "compare=last_year" in href
     book = load_workbook(io.BytesIO(fetch(server, server.url + href)))
     rows = list(book.worksheets[0].iter_rows(values_only=True))
-    assert list(rows[0]) == w.head()
+    head = w.head()  # the file: the gate's code, then its name under the page's header
+    assert list(rows[0]) == [head[0], "校门代码", *head[1:]]
     answer = orjson.loads(fetch(server, w.api_url()))
-    assert [list(r) for r in rows[1:]] == [[r[c] for c in ("hour", "gate_id", "in", "in_cmp", "in_diff")]
-                                         for r in answer["rows"]]
+    columns = ("hour", "gate_id", "gate_id_name", "in", "in_cmp", "in_diff")
+    assert [list(r) for r in rows[1:]] == [[r[c] for c in columns] for r in answer["rows"]]
+    assert [r[2] for r in rows[1:]] == [row[1] for row in wanted]  # names, as the page shows them
     assert book.worksheets[1].title == "查询说明"
     w.fits(shots / "compare-zh.png")
     # the previous period instead, then none: the URL follows

@@ -8,15 +8,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import dash
+import flask
 import pytest
 from dash._pages import _parse_query_string
 
+from ingest.site import load_site
 from ioc_app import read
+from ioc_app.settings import DEFAULT_SITE
 from layouts.i18n import CATALOGUE, LANGS
 from layouts.live import NAV
 from metrics.query import QueryError, parse_spec
@@ -32,11 +36,20 @@ NOW = datetime(2026, 9, 1, 9, 30, 15, tzinfo=ZONE)
 @pytest.fixture(scope="module")
 def explore(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The page module, imported under an app that uses pages (as the server does), and
-    forgotten afterwards: dash's registries are global to the process."""
-    with pages_app(tmp_path_factory.mktemp("no_pages")):
+    forgotten afterwards: dash's registries are global to the process. The page names codes
+    from the running app's site catalogue: a Flask app holding the shipped demo site stands
+    in for the server's runtime."""
+    server = flask.Flask(__name__)
+    server.extensions[read.EXTENSION] = SimpleNamespace(site=load_site(DEFAULT_SITE))
+    with pages_app(tmp_path_factory.mktemp("no_pages")), server.app_context():
         from pages import explore as module
 
         yield module
+
+
+def unknown(code: str, lang: str = "zh") -> str:
+    """How the page shows a code the site catalogue lacks (the test answers' g0, g1 …)."""
+    return f"{code}（未登记）" if lang == "zh" else f"{code} (not in catalogue)"
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +206,9 @@ def test_the_chart_draws_a_line_per_group_and_measure(explore: Any, whitelist: d
     fig, left_out = ans.figure(answer(), whitelist, "zh", "light", revision="q1")
     assert left_out == 0
     names = [tr["name"] for tr in fig["data"]]
-    assert names == ["g0 · 入校", "g0 · 拒绝率", "g1 · 入校", "g1 · 拒绝率"]
+    # each code the catalogue lacks shown as the code, marked
+    assert names == [f"{unknown('g0')} · 入校", f"{unknown('g0')} · 拒绝率",
+                     f"{unknown('g1')} · 入校", f"{unknown('g1')} · 拒绝率"]
     assert fig["data"][0]["x"] == ["2026-09-01 08:00:00", "2026-09-01 09:00:00", "2026-09-01 10:00:00"]
     assert fig["data"][2]["y"] == [11, 11, 11]
     assert fig["data"][1]["y"] == [None, None, None]  # no sample is a gap, not a zero
@@ -202,9 +217,29 @@ def test_the_chart_draws_a_line_per_group_and_measure(explore: Any, whitelist: d
     assert fig["layout"]["xaxis"]["tickvals"] == fig["data"][0]["x"]  # a label per hour, none between
     assert all(tr["type"] == "scatter" for tr in fig["data"])
     days, _ = ans.figure(answer("day"), whitelist, "en", "dark")
-    assert all(tr["type"] == "bar" for tr in days["data"]) and days["data"][0]["name"] == "g0 · Entries"
+    assert all(tr["type"] == "bar" for tr in days["data"])
+    assert days["data"][0]["name"] == f"{unknown('g0', 'en')} · Entries"
     plain, _ = ans.figure({**answer(groups=1, group_by=()), "measures": ["in"]}, whitelist, "en", "dark")
     assert [tr["name"] for tr in plain["data"]] == ["Entries"] and not plain["layout"]["showlegend"]
+
+
+def test_gates_are_shown_by_name_largest_first_with_the_code_in_the_tooltip(
+        explore: Any, whitelist: dict[str, Any]) -> None:
+    counts = (("main-north", 5), ("main-south", 9), ("x-1", 1))
+    rows = [{"day": d, "gate_id": g, "in": n, "deny_rate": None}
+            for d in ("2026-09-01", "2026-09-02") for g, n in counts]
+    a = {**answer("day"), "rows": rows, "row_count": len(rows)}
+    dims = {d["name"]: d for d in whitelist["domains"]["gate"]["dimensions"]}
+    ordered = ans.by_volume(a, lambda key: ans.value_label(dims["gate_id"], key[0], "zh"))
+    assert [r["gate_id"] for r in ordered["rows"]] == ["main-south", "main-north", "x-1"] * 2
+    box, _, _ = ans.table_part(ordered, whitelist, "zh", 0)
+    cells = [tr.children[1].children for tr in box.children.children[2].children]
+    assert [c.children for c in cells[:3]] == ["南门", "北门（学府大道）", unknown("x-1")]
+    assert [c.title for c in cells[:3]] == ["main-south", "main-north", "x-1"]  # the code in the tooltip
+    assert cells[2].className == "ex-unknown" and cells[0].className is None
+    fig, _ = ans.figure(ordered, whitelist, "en", "light")
+    assert [tr["name"] for tr in fig["data"]][::2] == [
+        "South Gate · Entries", "North Gate (Xuefu Avenue) · Entries", f"{unknown('x-1', 'en')} · Entries"]
 
 
 def test_the_chart_keeps_the_largest_groups(explore: Any, whitelist: dict[str, Any]) -> None:
@@ -212,7 +247,7 @@ def test_the_chart_keeps_the_largest_groups(explore: Any, whitelist: dict[str, A
     fig, left_out = ans.figure(many, whitelist, "en", "light")
     assert left_out == 3
     drawn = {tr["name"].split(" · ")[0] for tr in fig["data"]}
-    assert drawn == {f"g{g}" for g in range(3, ans.CHART_GROUPS + 3)}  # g0–g2 are the smallest
+    assert drawn == {unknown(f"g{g}", "en") for g in range(3, ans.CHART_GROUPS + 3)}  # g0–g2 the smallest
 
 
 def test_enumerations_are_translated_and_null_is_none(explore: Any, whitelist: dict[str, Any]) -> None:

@@ -98,3 +98,25 @@ def test_the_wall_playlist_file_ships_with_the_pages(pages: Any) -> None:
     for path in load_wall(DEFAULT_WALL).pages_on(datetime(2026, 7, 15).date()):
         name = {"/": "overview"}.get(path, path.strip("/"))
         assert name in routes, path
+
+
+def test_the_site_catalogue_in_force_reads_as_the_ops_team_needs(pages: Any) -> None:
+    health, _ = pages
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Asia/Shanghai")
+    now = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    info = {"path": "/etc/ioc/site.toml", "version": "f749dabc85670a21",
+            "loaded_at": now - timedelta(hours=2), "versions": 3,
+            "counts": {"campus": 3, "gate": 11, "major": 58}}
+
+    def text(lang: str, **change: Any) -> list[str]:
+        row = health.site_row({**info, **change}, lang, zone, now)
+        return [row[0].children, row[1].children, row[2].children,
+                " · ".join(c.children for c in row[3].children)]
+
+    assert text("zh") == ["站点目录", "site.toml · 版本 f749dabc · 14:00:00 载入", "历史保留旧名称（3 版）",
+                          "校区 3 · 校门 11 · 专业 58"]
+    assert text("en", loaded_at=None, versions=None) == [
+        "Site catalogue", "site.toml · v. f749dabc · not stored yet (run migrate)",
+        "history keeps old names (versions: 1)", "3 campuses · 11 gates · 58 majors"]

@@ -1297,3 +1297,70 @@ SELECT 'enrollment.notice' AS stream, max(ts) AS last_ts, max(received_at) AS la
     argMaxState(received_at, ts) AS arrival
 FROM ioc.enrollment_notice
 GROUP BY stream;
+
+-- 0019_alert_contacts
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_alert_delivery_local ON CLUSTER campus_cluster
+(
+    `id` String,
+    `ts` DateTime64(3, 'UTC'),
+    `contact` LowCardinality(String),
+    `kind` LowCardinality(String),
+    `status` LowCardinality(String),
+    `attempt` UInt16,
+    `next_at` Nullable(DateTime64(3, 'UTC')),
+    `error` String,
+    `alerts` Array(String),
+    `entries` String
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+PARTITION BY toYYYYMM(ts)
+ORDER BY (contact, ts, id)
+TTL toDateTime(ts) + INTERVAL 90 DAY
+SETTINGS replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_alert_delivery ON CLUSTER campus_cluster
+AS ioc.ioc_alert_delivery_local
+ENGINE = Distributed(campus_cluster, ioc, ioc_alert_delivery_local, cityHash64(id));
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_alert_action_local ON CLUSTER campus_cluster
+(
+    `id` String,
+    `ts` DateTime64(3, 'UTC'),
+    `action` LowCardinality(String),
+    `target` String,
+    `until` Nullable(DateTime64(3, 'UTC')),
+    `actor` String
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+PARTITION BY toYYYYMM(ts)
+ORDER BY (ts, id)
+TTL toDateTime(ts) + INTERVAL 400 DAY
+SETTINGS replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_alert_action ON CLUSTER campus_cluster
+AS ioc.ioc_alert_action_local
+ENGINE = Distributed(campus_cluster, ioc, ioc_alert_action_local, cityHash64(target));
+
+-- 0021_reference_history
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_reference_history_local ON CLUSTER campus_cluster
+(
+    `kind` LowCardinality(String),
+    `code` String,
+    `name_zh` String,
+    `name_en` String,
+    `parent` LowCardinality(String),
+    `value` Float64,
+    `flag` Bool,
+    `catalogue` LowCardinality(String),
+    `path` String,
+    `loaded_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', loaded_at)
+ORDER BY (kind, code, catalogue)
+SETTINGS replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_reference_history ON CLUSTER campus_cluster
+AS ioc.ioc_reference_history_local
+ENGINE = Distributed(campus_cluster, ioc, ioc_reference_history_local, cityHash64(kind, code));

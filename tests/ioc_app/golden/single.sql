@@ -1140,3 +1140,58 @@ SELECT 'enrollment.notice' AS stream, max(ts) AS last_ts, max(received_at) AS la
     argMaxState(received_at, ts) AS arrival
 FROM ioc.enrollment_notice
 GROUP BY stream;
+
+-- 0019_alert_contacts
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_alert_delivery
+(
+    `id` String,
+    `ts` DateTime64(3, 'UTC'),
+    `contact` LowCardinality(String),
+    `kind` LowCardinality(String),
+    `status` LowCardinality(String),
+    `attempt` UInt16,
+    `next_at` Nullable(DateTime64(3, 'UTC')),
+    `error` String,
+    `alerts` Array(String),
+    `entries` String
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (contact, ts, id)
+TTL toDateTime(ts) + INTERVAL 90 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_alert_action
+(
+    `id` String,
+    `ts` DateTime64(3, 'UTC'),
+    `action` LowCardinality(String),
+    `target` String,
+    `until` Nullable(DateTime64(3, 'UTC')),
+    `actor` String
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (ts, id)
+TTL toDateTime(ts) + INTERVAL 400 DAY
+SETTINGS non_replicated_deduplication_window = 10000;
+
+-- 0021_reference_history
+
+CREATE TABLE IF NOT EXISTS ioc.ioc_reference_history
+(
+    `kind` LowCardinality(String),
+    `code` String,
+    `name_zh` String,
+    `name_en` String,
+    `parent` LowCardinality(String),
+    `value` Float64,
+    `flag` Bool,
+    `catalogue` LowCardinality(String),
+    `path` String,
+    `loaded_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(loaded_at)
+ORDER BY (kind, code, catalogue)
+SETTINGS non_replicated_deduplication_window = 10000;
