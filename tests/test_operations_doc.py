@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,11 @@ def test_a_command_that_does_not_exist_is_noticed(old: str, new: str, word: str)
     assert old in text
     wrong = wrong_commands(text.replace(old, new))
     assert len(wrong) == 1 and word in wrong[0] + " ", wrong
+
+
+def test_every_alert_rule_has_its_runbook_entry() -> None:
+    """A new rule in the shipped rules file needs its "what it means, what to do" entry."""
+    rules = tomllib.loads((DOC.parents[1] / "ioc_app" / "alerts.toml").read_text())["rule"]
+    entries = set(re.findall(r"\*\*`([a-z0-9_]+)` — ", DOC.read_text()))
+    assert len(rules) >= 11
+    assert {r["id"] for r in rules} - entries == set()
