@@ -394,6 +394,7 @@ def parser() -> argparse.ArgumentParser:
     from ioc_app.site_cli import add_parsers as site_parsers
 
     add_parsers(sub)
+    __import__("ioc_app.board_cli").board_cli.add_parsers(sub)
     site_parsers(sub)  # site check | diff | init
     contacts_parsers(sub)
     backup_cli.add_parsers(sub)  # backup | restore

@@ -12,6 +12,7 @@ revoked screen is refused within ``CACHE_S`` (it shows the revoked page within a
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import threading
 import time
@@ -23,7 +24,10 @@ from ioc_app.roles import check_name
 
 #: the pages a paired screen may be given: the cockpit pages and /health (the wall page is
 #: the rotation of these, never one of them)
-SCREEN_PAGES = {p for p, perm in PAGES.items() if perm in ("page", "health") and p != "/wall"}
+SCREEN_PAGES = {p for p, perm in PAGES.items()
+                if perm in ("page", "health") and p != "/wall" and "<" not in p}
+#: a board's page (``/boards/<slug>``): a screen may be given any board's address
+BOARD_PAGE = re.compile(r"^/boards/[a-z0-9][a-z0-9-]{0,47}$")
 
 
 CODE_S = 10 * 60
@@ -60,8 +64,9 @@ def check_pages(pages: list[str], known: set[str]) -> tuple[str, ...]:
         if not p:
             continue
         path = "/" + p.strip("/") if p != "/" else "/"
-        if path not in known:
-            raise ScreenError(f"page {p!r} is not a cockpit page; use some of: {', '.join(sorted(known))}")
+        if path not in known and not BOARD_PAGE.match(path):
+            raise ScreenError(f"page {p!r} is not a cockpit page; use some of: {', '.join(sorted(known))} "
+                              "or a board's /boards/<slug>")
         out.append(path)
     if not out:
         raise ScreenError(f"a screen needs at least one page; use some of: {', '.join(sorted(known))}")

@@ -88,6 +88,10 @@ PAGES: dict[str, str] = {
     "/enrollment/lookup": "admissions_tools",
     # 生源质量分析: admissions (exact) and analysts (small-cell rule)
     "/enrollment/quality": "quality",
+    # boards from files: any page viewer; each board's own roles are judged on top
+    # (``ioc_app.boards_read.may_open_board``), for the page and each of its callbacks
+    "/boards": "page",
+    "/boards/<slug>": "page",
 }
 
 #: a callback's first output id starts with … → the page it belongs to (its permission is that
@@ -104,6 +108,7 @@ CALLBACKS: dict[str, str] = {
     "explore-": "/explore",
     "lookup-": "/enrollment/lookup",
     "quality-": "/enrollment/quality",
+    "boards-": "/boards/<slug>",
     "_pages_": "route",
 }
 
@@ -146,7 +151,10 @@ class Principal:
         path = "/" + path.strip("/") if path not in ("", "/") else "/"
         needed = PAGES.get(path, "page")
         if self.kind == "screen":
-            # a screen shows its own playlist, nothing else (never an analysis or admin page)
+            # a screen shows its own playlist, nothing else (never an analysis or admin page);
+            # a board's callbacks serve every board: a screen with a board in its playlist
+            if path == "/boards/<slug>":
+                return any(p.startswith("/boards/") for p in self.pages)
             return needed in ("page", "health") and (path == "/wall" or path in self.pages)
         return self.may(needed)
 

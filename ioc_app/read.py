@@ -438,3 +438,7 @@ def lift_silence(target: str) -> None:
     from ioc_app import contacts_actions
 
     contacts_actions.lift(current_app.extensions[EXTENSION], target)
+
+
+# ---- boards from files (专项指标大屏; ioc_app/boards_read.py) -------------------------------
+from ioc_app.boards_read import board_answer, board_view, boards_list  # noqa: E402,F401

@@ -39,6 +39,7 @@ TIMER = f"{PAGE}-timer"
 STAGE = f"{PAGE}-stage"
 PROGRESS = f"{PAGE}-progress"
 CHECK_MS = 1000  # the browser compares the time shown with the interval once a second
+BOARDS = "/boards/"  # the boards from files, each at its own address
 
 
 def known_paths() -> set[str]:
@@ -68,9 +69,13 @@ def render(path: str, opts: dict[str, Any], reload_at: str | None) -> tuple[Any,
     scaled canvas, because a wall never scrolls (the theme's colours stay).
     """
     route, _, query = path.partition("?")
-    entry = next(p for p in dash.page_registry.values() if p.get("path") == route)
-    make = entry["layout"]
     params = {**dict(parse_qsl(query)), **{k: v for k, v in opts.items() if v}}
+    if route.startswith(BOARDS):  # a board from a file: /boards/<slug>
+        entry = next(p for p in dash.page_registry.values() if p.get("path_template") == f"{BOARDS}<slug>")
+        params["slug"] = route[len(BOARDS):]
+    else:
+        entry = next(p for p in dash.page_registry.values() if p.get("path") == route)
+    make = entry["layout"]
     tree = make(**params) if callable(make) else make
     title = str(entry.get("title") or "")
     for node in _walk(tree):
@@ -90,6 +95,7 @@ def layout(pages: str | None = None, interval: str | None = None, lang: str | No
     lang, theme, fit = options(lang, theme, fit)
     playlist = read.screen_pages()  # a paired screen shows its own pages, whatever the URL says
     mayopen = {path for path in known_paths() if read.may_open(path)}  # nothing the viewer may not open
+    mayopen |= {f"{BOARDS}{v.slug}" for v in read.boards_list()}
     paths, interval_s, reload_at = read.wall_rotation(",".join(playlist) if playlist else pages, interval,
                                                       mayopen)
     who = read.viewer()

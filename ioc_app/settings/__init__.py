@@ -29,10 +29,12 @@ from ioc_app.settings.faults import (
 )
 from ioc_app.settings.files import (
     DEFAULT_ALERTS,
+    DEFAULT_BOARDS,
     DEFAULT_ROLES,
     DEFAULT_SITE,
     DEFAULT_WALL,
     parse_alerts,
+    parse_boards,
     parse_contacts,
     parse_site,
     parse_wall,
@@ -72,7 +74,8 @@ from ioc_app.settings.values import (
 from ioc_app.settings.web import parse_base_url, parse_frame_ancestors, parse_proxies, parse_public_url
 
 __all__ = [
-    "DEFAULT_ALERTS", "DEFAULT_ROLES", "DEFAULT_SITE", "DEFAULT_WALL", "FAULT_ACTIONS", "FAULT_POINTS",
+    "DEFAULT_ALERTS", "DEFAULT_BOARDS", "DEFAULT_ROLES", "DEFAULT_SITE", "DEFAULT_WALL", "FAULT_ACTIONS",
+    "FAULT_POINTS",
     "LOOPBACK_NAMES", "TLS_SCHEMES", "VARIABLES", "FaultSpecError", "RedisTLS", "Settings", "SettingsError",
     "documented_defaults", "is_loopback", "load_settings", "parse_faults", "plaintext_warning", "read_dotenv",
 ]
@@ -104,6 +107,7 @@ class Settings:
     contacts: str = ""
     history_days: int = 400
     wall: str = DEFAULT_WALL
+    boards: str = DEFAULT_BOARDS
     screen_silent_s: float = 90.0
     ingest_processes: int = 2
     faults: str = ""
@@ -210,6 +214,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_CONTACTS": ("contacts", parse_contacts),
     "IOC_HISTORY_DAYS": ("history_days", parse_history_days),
     "IOC_WALL": ("wall", parse_wall),
+    "IOC_BOARDS": ("boards", parse_boards),
     "IOC_SCREEN_SILENT_S": ("screen_silent_s", parse_silent),
     "IOC_INGEST_PROCESSES": ("ingest_processes", parse_processes),
     "IOC_FAULTS": ("faults", parse_faults_setting),

@@ -14,6 +14,8 @@ DEFAULT_SITE = str(_PACKAGE / "sites" / "demo.toml")
 DEFAULT_ALERTS = str(_PACKAGE / "alerts.toml")
 DEFAULT_ROLES = "./var/roles.toml"
 DEFAULT_WALL = str(_PACKAGE / "wall.toml")
+#: board files (专项指标大屏), one per board; relative to where the product runs
+DEFAULT_BOARDS = "./boards"
 
 
 def parse_site(name: str, raw: str) -> str:
@@ -46,6 +48,16 @@ def parse_alerts(name: str, raw: str) -> str:
 def parse_wall(name: str, raw: str) -> str:
     """The wall playlist; it is checked by ``ioc_app.wall.load_wall``."""
     return _toml_file(name, raw, "a wall playlist", "playlist", "playlist")
+
+
+def parse_boards(name: str, raw: str) -> str:
+    """The folder of board files; each file is checked by ``ioc_app.boards_check`` when it is
+    read (a broken one is listed on its preview, never stops the product)."""
+    path = Path(raw.strip()).expanduser()
+    if not path.is_dir():
+        raise SettingsError(f"{name}={raw!r}: no such folder; point it at the folder of board files "
+                            f"(*.toml), or leave it empty for {DEFAULT_BOARDS}")
+    return raw.strip()
 
 
 def parse_contacts(name: str, raw: str) -> str:
