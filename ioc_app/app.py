@@ -152,7 +152,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     server.extensions[EXTENSION] = access
     # audit trail: rows go through the ingest buffer (and the commands' spool is taken up)
     server.extensions[AUDIT_EXTENSION] = attach_audit(access.audit, settings, pipeline, background)
-    server.extensions["ioc_backup"] = serve_backup_requests(settings, store, access.audit, background)
+    server.extensions["ioc_backup"] = serve_backup_requests(settings, store, access.audit, background,
+                                                            writer)
     install_gate(server, access, PlainPages(pairing=pairing_page))
     install_web(app, settings)  # security headers on every answer; 5xx bodies without details
     server.register_error_handler(429, _too_many)
