@@ -223,11 +223,11 @@ def json_body(result: Answer, lang: str = "zh") -> bytes:
     return orjson.dumps({**_head(result, zone), "rows": rows})
 
 
-def document(result: Answer) -> dict[str, Any]:
+def document(result: Answer, lang: str = "zh") -> dict[str, Any]:
     """The same document as :func:`json_body` as Python data, for a page in this process:
     the rows as dicts, a float that is not a number as None (what JSON's ``null`` reads back
     as), so the page sees exactly what a script reading the API would."""
-    frame = result.frame.with_columns(pl.col(pl.Float32, pl.Float64).fill_nan(None))
+    frame = named(result, lang).with_columns(pl.col(pl.Float32, pl.Float64).fill_nan(None))
     return {**_head(result, _zone()), "rows": frame.to_dicts()}
 
 

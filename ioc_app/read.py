@@ -325,8 +325,9 @@ def query_whitelist() -> dict[str, Any]:
     return {"domains": query.describe(), "grains": query.grain_limits()}
 
 
-def query(domain: str, args: dict[str, list[str]], max_rows: int) -> dict[str, Any]:
-    """The answer of ``GET /api/v1/query/<domain>`` for ``args``, as the JSON body's data.
+def query(domain: str, args: dict[str, list[str]], max_rows: int, lang: str = "zh") -> dict[str, Any]:
+    """The answer of ``GET /api/v1/query/<domain>`` for ``args`` (and ``lang``: the names
+    beside the codes), as the JSON body's data.
 
     A refused request comes back as ``{"error", "message"}`` (the API's 400/404 body), an
     unreachable store as ``{"error": "unavailable", "message": <correlation id>}``. An answer
@@ -348,7 +349,7 @@ def query(domain: str, args: dict[str, list[str]], max_rows: int) -> dict[str, A
     count = result.frame.height
     if count > max_rows:
         result = type(result)(result.spec, result.frame.head(0), result.cache)
-    body = document(result)
+    body = document(result, lang)
     body["row_count"] = count
     body["cache"] = result.cache
     if count > max_rows:

@@ -255,10 +255,15 @@ def site_row(info: dict[str, Any], lang: str, zone: ZoneInfo, now: datetime) -> 
     counts = [html.Span(t("health.site.count", lang).format(kind=t(f"health.site.kind.{kind}", lang), n=n),
                         className="hw-site-count") for kind, n in info["counts"].items()]
     note = t("health.site.history", lang).format(n=info.get("versions") or 1)
+    # the wall canvas has room for one line: the entries in all, each kind in the tooltip; a
+    # flowing page (tablet, desk) shows each kind
+    total = html.Span(t("health.site.total", lang).format(n=f"{sum(info['counts'].values()):,}"),
+                      className="hw-site-total", title=" · ".join(c.children for c in counts))
     return [html.Span(t("health.site.label", lang), className="ioc-kpi-label"),
             html.Span(head, className="hw-site-version"),
             html.Span(note, className="hw-site-note"),
-            html.Div(counts, className="hw-site-counts")]
+            html.Div(counts, className="hw-site-counts"),
+            total]
 
 
 def content(snap: dict[str, Any] | None, lang: str, zone: ZoneInfo) -> dict[str, Any]:

@@ -11,6 +11,7 @@ TEXTS: dict[str, Text] = {
     "health.site.not_stored": {"zh": "{file} · 版本 {version} · 尚未写入存储（运行 migrate）",
                                "en": "{file} · v. {version} · not stored yet (run migrate)"},
     "health.site.count": {"zh": "{kind} {n}", "en": "{n} {kind}"},
+    "health.site.total": {"zh": "共 {n} 项", "en": "{n} entries"},
     "health.site.history": {"zh": "历史保留旧名称（{n} 版）",
                             "en": "history keeps old names (versions: {n})"},
     "health.site.kind.campus": {"zh": "校区", "en": "campuses"},

@@ -210,7 +210,7 @@ def result(q: Question, lang: str, theme: str, at: str | None, page: int = 0) ->
     whitelist = read.query_whitelist()
     zone = read.settings().zone
     args = api_args(q, range_end(at, zone), zone)
-    answer = _problems(q, whitelist, lang) or read.query(q.domain, args, MAX_ROWS)
+    answer = _problems(q, whitelist, lang) or read.query(q.domain, args, MAX_ROWS, lang)
     out: dict[str, Any] = {
         "error": None, "figure": None, "note": "", "table": None, "pager": "", "page": 0, "has_prev": False,
         "has_next": False, "summary": "", "start_text": time_text(args.get("from", [None])[0], zone),
