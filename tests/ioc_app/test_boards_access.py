@@ -180,3 +180,56 @@ def test_a_board_replays_at_a_time(app: object) -> None:
     assert '"at":"2026-03-02T10:00"' in page
     bad = client.post("/_dash-update-component", json=route_body("/boards/lobby", "?at=yesterday-ish"))
     assert bad.status_code == 200 and "ioc-bad-at" in bad.data.decode()
+
+
+def live_links(client: object) -> object:
+    """The snapshot tiles' callback of ``/`` (the overview board), asked to redraw its link bars."""
+    body = {
+        "output": '..boards-drawn.data...{"tile":["ALL"],"type":"boards-live"}.children..',
+        "outputs": [
+            {"id": "boards-drawn", "property": "data"},
+            [{"id": {"tile": "links", "type": "boards-live"}, "property": "children"}],
+        ],
+        "inputs": [{"id": "boards-changed", "property": "data", "value": {"tiles": ["links"]}}],
+        "state": [
+            {"id": "boards-spec", "property": "data",
+             "value": {"slug": "overview", "home": True, "theme": "dark"}},
+            {"id": "ioc-live-config", "property": "data", "value": {"lang": "en"}},
+        ],
+        "changedPropIds": ["boards-changed.data"],
+    }
+    return client.post("/_dash-update-component", json=body)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("roles,allowed", [(("viewer",), True), (("secadmin",), False)])
+def test_the_front_page_is_the_overview_board_with_the_rule_of_the_front_page(
+    app: object, roles: tuple[str, ...], allowed: bool
+) -> None:
+    """``/`` shows the overview board (the shipped one: this boards folder has none) to whoever
+    may open the cockpits; the former Python page stays at /overview/classic under the same rule."""
+    client = app.server.test_client()  # type: ignore[attr-defined]
+    signed_in(app, client, roles=roles, name="front_" + "_".join(roles))
+    for path in ("/", "/overview/classic"):
+        r = client.post("/_dash-update-component", json=route_body(path))
+        assert (r.status_code == 200) is allowed, (path, r.status_code)
+    if allowed:
+        front = rendered(client, "/")
+        assert "boards-grid" in front and "校园门禁 · 今日" in front and "运营总览" in front
+        assert '"page":"overview"' in front  # its screens report the overview, as always
+        classic = rendered(client, "/overview/classic")
+        assert "overview-graph-links" in classic and "boards-grid" not in classic
+
+
+def test_a_screen_paired_with_the_front_page_runs_the_overview_board_only(app: object) -> None:
+    access = app.server.extensions[EXTENSION]  # type: ignore[attr-defined]
+    front, other = app.server.test_client(), app.server.test_client()  # type: ignore[attr-defined]
+    for client, name, pages in ((front, "front-wall", ("/",)), (other, "gates-wall", ("/gates",))):
+        code = access.screens.offer(name, pages)
+        assert client.get(f"/wall/pair?code={code}").status_code == 303
+    assert "boards-grid" in rendered(front, "/")
+    redrawn = live_links(front)
+    assert redrawn.status_code == 200 and "boards-graph-links" in redrawn.data.decode()  # redrawn
+    assert live_links(other).status_code == 403  # not its playlist: refused at the gate
+    # the front page's rule opens the overview board, never another one
+    assert "No data yet" not in questions(front, "lobby").data.decode()
+    assert other.post("/_dash-update-component", json=route_body("/")).status_code == 403
