@@ -149,6 +149,8 @@ class Tile:
     stale_s: tuple[int, int] = (120, 600)
     text: Text | None = None
     area: bool = False
+    #: a trend's last row left out: the bucket still filling (the current minute) would draw a dip
+    complete: bool = False
     limit: int = 10
     lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
@@ -319,7 +321,8 @@ def read_board(path: str | Path) -> tuple[Board | None, list[Problem]]:
 
 
 _TILE_KEYS = {"id", "kind", "title", "at", "size", "order", "path", "label", "values", "names", "catalogue",
-              "item", "query", "cadence_s", "format", "stream", "stale_s", "text", "area", "limit"}
+              "item", "query", "cadence_s", "format", "stream", "stale_s", "text", "area", "complete",
+              "limit"}
 
 
 def _tile(r: _Reader, raw: Any, index: int, header: int, lines: dict[str, int]) -> Tile | None:
@@ -358,6 +361,11 @@ def _tile(r: _Reader, raw: Any, index: int, header: int, lines: dict[str, int]) 
     if not isinstance(limit, int) or not 1 <= limit <= 50:
         r.fail(at("limit"), f"limit = {limit!r}: a whole number of rows, 1–50")
         limit = 10
+    complete = raw.get("complete", False)
+    if not isinstance(complete, bool) or (complete and kind != "trend"):
+        r.fail(at("complete"), f"complete = {complete!r}: true or false, and only on a trend tile "
+                               "(it leaves out the bucket still filling)")
+        complete = False
     order = raw.get("order", index + 1)
     return Tile(
         id=str(tile_id), kind=kind, title=title or Text("", ""), x=x, y=y, w=w, h=h,
@@ -369,7 +377,8 @@ def _tile(r: _Reader, raw: Any, index: int, header: int, lines: dict[str, int]) 
         items=tuple(i for i in items if i is not None), query=query, cadence_s=cadence,
         format=fmt if fmt in FORMATS else "count",
         stream=raw.get("stream") if isinstance(raw.get("stream"), str) else None, stale_s=stale,
-        text=text, area=bool(raw.get("area", False)), limit=limit, lines=dict(lines))
+        text=text, area=bool(raw.get("area", False)), complete=complete,
+        limit=limit, lines=dict(lines))
 
 
 def _item(r: _Reader, raw: Any, n: int, lines: dict[str, int], header: int) -> Item | None:

@@ -38,10 +38,7 @@ def figure(tile: Any, s: Series, theme: str) -> dict[str, Any]:
     """The figure of a chart tile from its series."""
     first = next(iter(s.values.values()), [])
     if tile.kind == "trend":
-        fig = lines(s.labels, s.values, theme=theme, area=tile.area)
-        fig["layout"]["margin"] = {"l": 48, "r": 8, "t": 24, "b": 28}
-        fig["layout"]["yaxis"] = {**fig["layout"]["yaxis"], "rangemode": "tozero", "tickformat": "~s"}
-        return fig
+        return trend(s, theme, tile.area)
     if tile.kind == "bar":
         fmt = ".0%" if tile.format == "ratio" else "~s"
         fig = bars(s.labels, s.values, theme=theme, stacked=False, horizontal=True, tickformat=fmt)
@@ -63,6 +60,33 @@ def figure(tile: Any, s: Series, theme: str) -> dict[str, Any]:
         return china_map(rows, theme=theme, value="share")
     # heatmap: rows by label, columns by the first value's key, cells the second
     return heat(s, theme)
+
+
+def wall_time(label: str) -> str | None:
+    """``2026-03-01T08:30:00+08:00`` → ``2026-03-01 08:30``: the wall time a date axis reads
+    unshifted (as the cockpits draw their minutes), or None for a label that is no time."""
+    if len(label) >= 16 and label[4] == "-" and label[10] == "T" and label[13] == ":":
+        return label[:10] + " " + label[11:16]
+    return None
+
+
+def trend(s: Series, theme: str, area: bool) -> dict[str, Any]:
+    """Lines over time drawn as the cockpits draw them: times on a date axis in wall time
+    (hours and minutes within a day), from zero, the legend above the plot on the right."""
+    times = [wall_time(label) for label in s.labels]
+    dated = bool(times) and all(times)
+    fig = lines(times if dated else s.labels, s.values, theme=theme, area=area)
+    layout = fig["layout"]
+    if dated:
+        within_day = str(times[0])[:10] == str(times[-1])[:10] or len(times) <= 61
+        layout["xaxis"] = {**layout["xaxis"], "type": "date", "nticks": 5,
+                           **({"tickformat": "%H:%M"} if within_day else {})}
+    layout["yaxis"] = {**layout["yaxis"], "rangemode": "tozero", "tickformat": "~s",
+                       "autorangeoptions": {"include": [0, 5]}}
+    layout["legend"] = {**layout.get("legend", {}), "x": 1, "xanchor": "right", "y": 1.12,
+                        "orientation": "h"}
+    layout["margin"] = {"l": 40, "r": 8, "t": 24, "b": 24}
+    return fig
 
 
 def heat(s: Series, theme: str) -> dict[str, Any]:
