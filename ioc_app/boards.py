@@ -363,7 +363,8 @@ def _tile(r: _Reader, raw: Any, index: int, header: int, lines: dict[str, int]) 
         limit = 10
     complete = raw.get("complete", False)
     if not isinstance(complete, bool) or (complete and kind != "trend"):
-        r.fail(at("complete"), f"complete = {complete!r}: true or false, and only on a trend tile "
+        shown = str(complete).lower() if isinstance(complete, bool) else repr(complete)
+        r.fail(at("complete"), f"complete = {shown}: true or false, and only on a trend tile "
                                "(it leaves out the bucket still filling)")
         complete = False
     order = raw.get("order", index + 1)
