@@ -77,7 +77,13 @@ BROKEN = [
         21,
         "small-cell rule",
     ),
-    ("complete off a trend", 'size = [4, 3]', 'size = [4, 3]\ncomplete = true', 20, "complete = true: true or false, and only on a trend tile"),
+    (
+        "complete off a trend",
+        "size = [4, 3]",
+        "size = [4, 3]\ncomplete = true",
+        20,
+        "complete = true: true or false, and only on a trend tile",
+    ),
     (
         "a list drawn as a number",
         'path = "gate.today.in"',
