@@ -109,6 +109,11 @@ def board_body(view: Any, snap: dict[str, Any] | None, lang: str, theme: str, at
             body = numbers(tl, lang)
             cards += [[f"{tl.id}.{i}", it.path, [[th.at, th.level, th.below] for th in it.thresholds]]
                       for i, it in enumerate(tl.items)]
+            if tl.chart is not None:  # the chart under the cards, redrawn when its path moves
+                live[tl.id] = tile_paths(tl)
+                body = html.Div([body, html.Div(draw(tl.as_chart(), snap, None, lang, theme),
+                                                id={"type": LIVE, "tile": tl.id}, className="ioc-chart-box")],
+                                className="ioc-stack")
         elif tl.query is None:
             live[tl.id] = tile_paths(tl)
             body = html.Div(draw(tl, snap, None, lang, theme), id={"type": LIVE, "tile": tl.id},
@@ -246,6 +251,8 @@ def redraw_live(changed: dict[str, Any] | None, spec: dict[str, Any] | None,
     out = []
     for o in outputs:
         tl = view.board.tile(o["id"]["tile"])
+        if tl is not None and tl.chart is not None:
+            tl = tl.as_chart()
         out.append(draw(tl, snap, None, lang, theme) if tl is not None and tl.id in wanted else no_update)
     return (snap or {}).get("version"), out
 

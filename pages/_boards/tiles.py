@@ -13,7 +13,7 @@ from typing import Any
 
 from dash import dcc, html
 
-from layouts.charts import bars, donut, funnel, lines, progress
+from layouts.charts import bar_h, bars, donut, funnel, lines, progress
 from layouts.china_map import china_map
 from layouts.heatmap import heatmap
 from layouts.i18n import t
@@ -39,6 +39,13 @@ def figure(tile: Any, s: Series, theme: str) -> dict[str, Any]:
     first = next(iter(s.values.values()), [])
     if tile.kind == "trend":
         return trend(s, theme, tile.area)
+    if tile.kind == "bar" and len(s.values) == 1:  # one series: the cockpits' bars, figures on them
+        ratio = tile.format == "ratio"
+        name, values = next(iter(s.values.items()))
+        fig = bar_h(s.labels, values, theme=theme, ratio=ratio,
+                    max_value=1.0 if ratio else None, title=name)
+        fig["layout"]["margin"] = {"l": 8, "r": 12, "t": 24, "b": 24}
+        return fig
     if tile.kind == "bar":
         fmt = ".0%" if tile.format == "ratio" else "~s"
         fig = bars(s.labels, s.values, theme=theme, stacked=False, horizontal=True, tickformat=fmt)
@@ -130,12 +137,14 @@ def numbers(tile: Any, lang: str) -> html.Div:
                                   " ", bound(item.compare, item.format)], className="boards-compare"))
         cards.append(html.Div(body, className="ioc-kpi",
                               id={"type": f"{PAGE}-card", "tile": f"{tile.id}.{i}"}))
+    n = columns(len(cards), tile.h) if tile.chart is None else (len(cards) if len(cards) <= 3 else 2)
     return html.Div(cards, className="ioc-kpi-grid boards-kpis",
-                    style={"gridTemplateColumns": f"repeat({columns(len(cards), tile.h)}, minmax(0, 1fr))"})
+                    style={"gridTemplateColumns": f"repeat({n}, minmax(0, 1fr))"})
 
 
 def columns(n: int, height: int) -> int:
-    """Columns of a number tile's cards: the fewest that fit its rows (a card per grid row)."""
+    """Columns of a number tile's cards: the fewest that fit its rows (a card per grid row).
+    Cards above a chart sit in one row up to three, else in two columns, as on the cockpits."""
     return next((c for c in range(1, 4) if -(-n // c) <= max(height, 1)), 4)
 
 

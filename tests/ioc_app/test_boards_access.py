@@ -183,14 +183,15 @@ def test_a_board_replays_at_a_time(app: object) -> None:
 
 
 def live_links(client: object) -> object:
-    """The snapshot tiles' callback of ``/`` (the overview board), asked to redraw its link bars."""
+    """The snapshot tiles' callback of ``/`` (the overview board), asked to redraw the link bars
+    under the network tile's cards."""
     body = {
         "output": '..boards-drawn.data...{"tile":["ALL"],"type":"boards-live"}.children..',
         "outputs": [
             {"id": "boards-drawn", "property": "data"},
-            [{"id": {"tile": "links", "type": "boards-live"}, "property": "children"}],
+            [{"id": {"tile": "network", "type": "boards-live"}, "property": "children"}],
         ],
-        "inputs": [{"id": "boards-changed", "property": "data", "value": {"tiles": ["links"]}}],
+        "inputs": [{"id": "boards-changed", "property": "data", "value": {"tiles": ["network"]}}],
         "state": [
             {"id": "boards-spec", "property": "data",
              "value": {"slug": "overview", "home": True, "theme": "dark"}},
@@ -228,7 +229,7 @@ def test_a_screen_paired_with_the_front_page_runs_the_overview_board_only(app: o
         assert client.get(f"/wall/pair?code={code}").status_code == 303
     assert "boards-grid" in rendered(front, "/")
     redrawn = live_links(front)
-    assert redrawn.status_code == 200 and "boards-graph-links" in redrawn.data.decode()  # redrawn
+    assert redrawn.status_code == 200 and "boards-graph-network" in redrawn.data.decode()  # redrawn
     assert live_links(other).status_code == 403  # not its playlist: refused at the gate
     # the front page's rule opens the overview board, never another one
     assert "No data yet" not in questions(front, "lobby").data.decode()

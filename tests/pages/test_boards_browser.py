@@ -195,6 +195,8 @@ def test_shipped_board_at_every_size(
             check_question(server, o, tile)
         elif tile.kind in ("bar", "trend", "donut", "table"):  # a list of the snapshot, drawn as it is
             check_rows(o, tile, walk(snap, tile.path or "") or [])
+        if tile.chart is not None:  # the chart under a number tile's cards, drawn as it is
+            check_rows(o, tile.as_chart(), walk(snap, tile.path or "") or [])
 
 
 def check_rows(o: Opened, tile: Any, rows: list[dict[str, Any]]) -> None:
@@ -266,6 +268,9 @@ BARS_JS = """(id) => { const t = document.querySelector('#' + id + ' .js-plotly-
   return [Array.from(t.y), Array.from(t.x).map(v => v || 0)]; }"""  # a link without figures: no bar on either
 
 
+LABELS_JS = """(root) => Object.fromEntries([...document.querySelectorAll(root + ' .ioc-kpi')]
+  .map(k => [k.querySelector('[data-ioc-path]').dataset.iocPath,
+              k.querySelector('.ioc-kpi-label').textContent]))"""
 LINES_JS = """(id) => document.querySelector('#' + id + ' .js-plotly-plot').data
   .map(t => [t.name, Array.from(t.x), Array.from(t.y)])"""
 
@@ -291,16 +296,17 @@ def test_the_front_page_board_shows_the_former_overview_pages_figures(
     assert figures["gate.today.in"] == "1,244" and figures["network.online.users"] == "4,000"
     # the links by their catalogue names with their utilization, and the same alerts
     links = page.page.evaluate(BARS_JS, "overview-graph-links")
-    assert board.page.evaluate(BARS_JS, "boards-graph-links") == links
+    assert board.page.evaluate(BARS_JS, "boards-graph-network") == links
     assert links[0][0] == ("教育网（CERNET）" if lang == "zh" else "CERNET")
     # the last hour: the same two series by the same names, the same whole minutes and passes
     last_hour = page.page.evaluate(LINES_JS, "overview-graph-last-hour")
     assert len(last_hour) == 2 and len(last_hour[0][1]) == 60
-    assert board.page.evaluate(LINES_JS, "boards-graph-last_hour") == last_hour
+    assert board.page.evaluate(LINES_JS, "boards-graph-gate") == last_hour
     assert board.page.locator(".ioc-alerts").inner_text() == page.page.locator(".ioc-alerts").inner_text()
-    # the same tiles under the same titles (the board gives its two charts titles of their own)
-    titles = set(page.page.locator(".ioc-tile-title").all_inner_texts())
-    assert len(titles) == 6 and titles <= set(board.page.locator(".ioc-tile-title").all_inner_texts())
+    # the same tiles under the same titles, each figure under the same label
+    titles = page.page.locator(".ioc-tile-title").all_inner_texts()
+    assert len(titles) == 6 and board.page.locator(".ioc-tile-title").all_inner_texts() == titles
+    assert page.page.evaluate(LABELS_JS, ".ioc-body") == board.page.evaluate(LABELS_JS, ".boards-grid")
     assert board.failed == board.errors == page.failed == page.errors == []
 
 

@@ -82,8 +82,8 @@ def open_page(browser, url: str, shot: Path, width: int = 1920, height: int = 10
     return page, requests, failed, errors
 
 
-#: the charts of ``/``: the board's tiles ``links`` and ``last_hour``
-GRAPHS = {"links": "boards-graph-links", "last-hour": "boards-graph-last_hour"}
+#: the charts of ``/``: those under the cards of the board's tiles ``network`` and ``gate``
+GRAPHS = {"links": "boards-graph-network", "last-hour": "boards-graph-gate"}
 
 
 def trace(page, graph: str, index: int, axis: str) -> list:
