@@ -54,15 +54,20 @@ dash.register_page(__name__, path_template="/boards/<slug>", name="board", order
 
 
 def namer(tile_: Any, lang: str) -> Any:
-    """A code → what a person reads (``catalogue = "gate"``: the site catalogue's name; an
-    enumeration such as ``severity``: its word), as every page names it (``read.names``)."""
-    kind = tile_.catalogue or ""
-    if not kind:
-        return str
+    """A code → what a person reads, as every page names it (``read.names``): a catalogue's
+    name (``catalogue = "gate"``), an enumeration's word (``severity``), an unknown code marked.
+    Without ``catalogue`` the codes are named by the dimension they are (the question's first
+    ``group_by``, or a snapshot list's ``label`` such as ``gate_id``): a board shows names even
+    where its file forgot to ask for them."""
     names = read.names()
+    kind = tile_.catalogue or ""
     if kind in names.kinds():
         return lambda code: names.label(kind, code, lang)
-    return lambda code: names.value_label(kind, code, lang)
+    query = tile_.query
+    dimension = kind or (query.group_by[0] if query is not None and query.group_by else tile_.label or "")
+    if not dimension:
+        return str
+    return lambda code: names.value_label(dimension, code, lang)
 
 
 def draw(tile_: Any, snap: dict[str, Any] | None, body: dict[str, Any] | None, lang: str,

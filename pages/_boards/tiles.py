@@ -71,23 +71,29 @@ def figure(tile: Any, s: Series, theme: str) -> dict[str, Any]:
 
 def wall_time(label: str) -> str | None:
     """``2026-03-01T08:30:00+08:00`` → ``2026-03-01 08:30``: the wall time a date axis reads
-    unshifted (as the cockpits draw their minutes), or None for a label that is no time."""
-    if len(label) >= 16 and label[4] == "-" and label[10] == "T" and label[13] == ":":
-        return label[:10] + " " + label[11:16]
+    unshifted (as the cockpits draw their minutes); a day ``2026-03-01`` as it is; None for a
+    label that is no time."""
+    if len(label) >= 10 and label[4] == "-" and label[7] == "-" and label[:4].isdigit():
+        if len(label) == 10:
+            return label
+        if len(label) >= 16 and label[10] == "T" and label[13] == ":":
+            return label[:10] + " " + label[11:16]
     return None
 
 
 def trend(s: Series, theme: str, area: bool) -> dict[str, Any]:
-    """Lines over time drawn as the cockpits draw them: times on a date axis in wall time
-    (hours and minutes within a day), from zero, the legend above the plot on the right."""
+    """Lines over time drawn as the cockpits draw them: times on a date axis in wall time,
+    ticks in digits whatever the language (hours and minutes within a day or two, else month and
+    day: never an English month name on a Chinese wall), from zero, the legend above the plot."""
     times = [wall_time(label) for label in s.labels]
     dated = bool(times) and all(times)
     fig = lines(times if dated else s.labels, s.values, theme=theme, area=area)
     layout = fig["layout"]
     if dated:
-        within_day = str(times[0])[:10] == str(times[-1])[:10] or len(times) <= 61
+        days = len({str(x)[:10] for x in times})
+        hours = any(len(str(x)) > 10 for x in times)
         layout["xaxis"] = {**layout["xaxis"], "type": "date", "nticks": 5,
-                           **({"tickformat": "%H:%M"} if within_day else {})}
+                           "tickformat": "%H:%M" if hours and days <= 2 else "%m-%d"}
     layout["yaxis"] = {**layout["yaxis"], "rangemode": "tozero", "tickformat": "~s",
                        "autorangeoptions": {"include": [0, 5]}}
     layout["legend"] = {**layout.get("legend", {}), "x": 1, "xanchor": "right", "y": 1.12,
