@@ -8,7 +8,8 @@ second however many requests arrive.
 The writer drains the log in order and confirms what ClickHouse stored. Before each insert it
 records the exact byte range it is about to insert (the *intent*); after a crash the same
 range is inserted again with the same deduplication token, so ClickHouse drops it if the
-first attempt had landed. Segments wholly before the confirmed offset are deleted.
+first attempt had landed. Segments wholly before the confirmed offset are deleted (and, when
+the log is shipped off the machine, before the shipped offset: ``ioc_app.buffer_ship``).
 
 Record layout: ``b"IW" | u32 length | u32 crc32 | u32 rows | payload`` where the payload is
 an Arrow IPC stream (zstd-compressed) of the validated frame.
@@ -100,6 +101,9 @@ class StreamLog:
         self._pending: deque[Record[int]] = deque()
         self._pending_rows = 0
         self.confirmed, self.intent = self._read_checkpoint()
+        #: with the buffer shipped off the machine: how far it is shipped — no segment past it
+        #: is deleted, even when confirmed (None: no shipping, confirmed segments go)
+        self.ship_floor: int | None = None
         self._recover()
         self._syncing = False
 
@@ -287,8 +291,9 @@ class StreamLog:
             self._write_checkpoint()
             reach("wal.confirmed")
             segs = self._segments()
+            limit = self.confirmed if self.ship_floor is None else min(self.confirmed, self.ship_floor)
             for (base, path), nxt in itertools.pairwise(segs):
-                if nxt[0] <= self.confirmed and base != self._seg_base:
+                if nxt[0] <= limit and base != self._seg_base:
                     path.unlink()
 
     def close(self) -> None:
@@ -320,6 +325,8 @@ class WriteAheadLog:
             raise WalBusy(f"the ingest buffer {self.dir} is in use by another process; only one "
                           f"process may drain it (use Redis to run several)") from None
         self._logs: dict[str, StreamLog] = {}
+        #: set while the buffer is shipped: a new stream's log keeps its segments until shipped
+        self.shipped = False
         self._lock = threading.Lock()
         self._appended = threading.Event()
         for sub in sorted(self.dir.glob("*")) if self.dir.exists() else []:
@@ -330,6 +337,8 @@ class WriteAheadLog:
         with self._lock:
             if name not in self._logs:
                 self._logs[name] = StreamLog(self.dir / name, self._appended)
+                if self.shipped:
+                    self._logs[name].ship_floor = 0
             return self._logs[name]
 
     def names(self) -> list[str]:

@@ -23,7 +23,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Generic
 
 import polars as pl
@@ -97,6 +98,8 @@ class Writer(Generic[R]):
         self.replay = Replay()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: held around each insert and its confirmation; ``paused`` holds it
+        self._gate = threading.Lock()
 
     def start(self) -> Writer[R]:
         try:
@@ -117,6 +120,15 @@ class Writer(Generic[R]):
         self.buffer.wake()
         if self._thread:
             self._thread.join(timeout)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No insert runs inside the block (one running finishes first): the store's tables
+        stand still, as a consistent backup needs — ``BACKUP`` copies table after table, and
+        a batch landing in between would be in a raw table and not in its rollups. Ingest
+        goes on meanwhile: accepted events wait in the buffer."""
+        with self._gate:
+            yield
 
     @property
     def running(self) -> bool:
@@ -142,12 +154,13 @@ class Writer(Generic[R]):
                         self._lingers(stream_log.pending_records())
                     break
                 frame = pl.concat([r.frame for r in batch], how="vertical")
-                token = stream_log.begin(batch)
-                started = time.perf_counter()
-                self.store.insert(name, frame, settings={**INSERT_SETTINGS,
-                                                         "insert_deduplication_token": token})
-                reach("writer.inserted")
-                stream_log.confirm(batch)
+                with self._gate:
+                    token = stream_log.begin(batch)
+                    started = time.perf_counter()
+                    self.store.insert(name, frame, settings={**INSERT_SETTINGS,
+                                                             "insert_deduplication_token": token})
+                    reach("writer.inserted")
+                    stream_log.confirm(batch)
                 written += frame.height
                 self.inserted_rows += frame.height
                 self.inserts += 1

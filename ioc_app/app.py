@@ -20,6 +20,8 @@ from ioc_app.access import EXTENSION, Access
 from ioc_app.audit import attach_server as attach_audit
 from ioc_app.auth import TokenBook
 from ioc_app.backup_handoff import serve_requests as serve_backup_requests
+from ioc_app.backup_schedule import BackupSchedule
+from ioc_app.buffer_ship import start_shipping
 from ioc_app.core import SnapshotCore, domains
 from ioc_app.feed import RedisFeed
 from ioc_app.gate import install as install_gate
@@ -107,6 +109,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     pipeline, writer = ingest_for(settings, store, consumer=f"{socket.gethostname()}-web")
     if core is not None:
         writer.add_listener(core.committed)  # the core recomputes what a commit feeds
+        core.backups.writer = writer  # paused while a scheduled backup runs
     runtime = Runtime(settings, site, store, feed, core, TokenBook(settings.tokens_file), pipeline,
                       writer, Screens(redis_client if not runs_core else None, settings.screen_silent_s),
                       offload_for(settings, pipeline))
@@ -149,7 +152,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     server.extensions[EXTENSION] = access
     # audit trail: rows go through the ingest buffer (and the commands' spool is taken up)
     server.extensions[AUDIT_EXTENSION] = attach_audit(access.audit, settings, pipeline, background)
-    server.extensions["ioc_backup"] = serve_backup_requests(settings, store, access.audit, background)
+    server.extensions["ioc_backup"] = serve_backup_requests(settings, store, access.audit, background,
+                                                            writer)
     install_gate(server, access, PlainPages(pairing=pairing_page))
     install_web(app, settings)  # security headers on every answer; 5xx bodies without details
     server.register_error_handler(429, _too_many)
@@ -290,6 +294,7 @@ def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCor
                                                                       settings.notice_unprinted_days)))
     # a broken contacts file stops the start too; delivery runs where the core leads
     core.notifier = notifier_for(settings, store, lambda: core.leader.held)
+    core.backups = BackupSchedule(settings, core.leader, store=store)  # the leader's scheduled backups
     return core
 
 
@@ -309,5 +314,8 @@ def _start_scheduler(settings: Settings, site: Site, pipeline: Pipeline,
                                      runtime.in_flight)
     if core is not None:
         core.schedule(scheduler)
+    shipper = start_shipping(settings, runtime.pipeline.buffer, scheduler)  # the local buffer, off-disk
+    if core is not None and core.backups is not None:
+        core.backups.shipper = shipper  # its lag in the snapshot: buffer_ship_stale
     scheduler.start()
     return scheduler

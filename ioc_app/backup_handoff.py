@@ -17,6 +17,7 @@ import os
 import threading
 import time
 import uuid
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -104,10 +105,14 @@ def _owned(settings: Settings) -> bool:
 class BackupRequests:
     """The server's side: takes requests and runs them with its own store."""
 
-    def __init__(self, settings: Settings, store: Any, audit: Any = None) -> None:
+    def __init__(self, settings: Settings, store: Any, audit: Any = None, writer: Any = None) -> None:
         self.settings = settings
         self.store = store
         self.audit = audit
+        #: the process's writer, paused while the backup copies the tables: ``BACKUP`` copies
+        #: table after table, and a batch landing between a raw table and its rollups would be
+        #: restored in one and not the other (ingest goes on acknowledging into the buffer)
+        self.writer = writer
         self.dir = requests_dir(settings)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -115,6 +120,7 @@ class BackupRequests:
     def drain(self) -> int:
         """Take every request waiting now; returns how many were answered."""
         from ioc_app.backup import take_backup
+        from ioc_app.backup_schedule import BackupBusy, exclusive
 
         answered = 0
         for request in sorted(self.dir.glob("*.json")) if self.dir.is_dir() else []:
@@ -125,11 +131,14 @@ class BackupRequests:
                 continue
             try:
                 data = orjson.loads(taken.read_bytes())
-                m = take_backup(self.settings, Path(data["dest"]),
-                                base=Path(data["base"]) if data.get("base") else None,
-                                store=self.store, audit=self.audit)
+                dest = Path(data["dest"])
+                # one backup at a time (the scheduled one takes the same lock), tables standing still
+                base = Path(data["base"]) if data.get("base") else None
+                still = self.writer.paused() if self.writer is not None else nullcontext()
+                with exclusive(dest.parent), still:
+                    m = take_backup(self.settings, dest, base=base, store=self.store, audit=self.audit)
                 answer: dict[str, Any] = {"ok": True, "path": str(m.path)}
-            except BackupError as exc:
+            except (BackupError, BackupBusy) as exc:
                 answer = {"ok": False, "error": str(exc)}
             except Exception as exc:  # answered, so the command does not wait forever
                 log.exception("event=backup.request_failed")
@@ -157,8 +166,10 @@ class BackupRequests:
             self._thread.join(5)
 
 
-def serve_requests(settings: Settings, store: Any, audit: Any, background: bool) -> BackupRequests | None:
-    """In the process that owns the embedded store, answer the ``backup`` command's requests."""
+def serve_requests(settings: Settings, store: Any, audit: Any, background: bool,
+                   writer: Any = None) -> BackupRequests | None:
+    """In the process that owns the embedded store, answer the ``backup`` command's requests
+    (with ``writer`` paused while the tables are copied)."""
     if not (settings.embedded and background):
         return None
-    return BackupRequests(settings, store, audit).start()
+    return BackupRequests(settings, store, audit, writer).start()

@@ -390,10 +390,12 @@ def parser() -> argparse.ArgumentParser:
                    ).set_defaults(func=cmd_pseudonym)
     from ioc_app import backup_cli
     from ioc_app.access_cli import add_parsers
+    from ioc_app.buffer_ship import add_parsers as add_buffer_parsers
     from ioc_app.contacts_cli import add_parsers as contacts_parsers
     from ioc_app.site_cli import add_parsers as site_parsers
 
     add_parsers(sub)
+    add_buffer_parsers(sub)  # restore-buffer
     __import__("ioc_app.board_cli").board_cli.add_parsers(sub)
     site_parsers(sub)  # site check | diff | init
     contacts_parsers(sub)

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from ioc_app import domains as registry
+from ioc_app.backup_schedule import BACKUPS_OFF, SHIPPING_OFF
 from ioc_app.feed import SNAPSHOT_CHANNEL, SNAPSHOT_KEY, LocalFeed, Published, aged
 from ioc_app.feed import RedisFeed as RedisFeed  # where web workers read it; kept importable here
 from ioc_app.leader import RedisLeader, SoleLeader
@@ -101,6 +102,9 @@ def content_digest(snapshot: dict[str, Any]) -> bytes:
     stable = {k: v for k, v in snapshot.items() if k not in VOLATILE}
     stable["freshness"] = {name: {k: v for k, v in f.items() if k != "lag_s"}
                            for name, f in snapshot.get("freshness", {}).items()}
+    for part in ("backup", "shipping"):  # their ages
+        if isinstance(snapshot.get(part), dict):
+            stable[part] = {k: v for k, v in snapshot[part].items() if k != "lag_s"}
     network = snapshot.get("network")
     if isinstance(network, dict) and isinstance(network.get("links"), list):
         stable["network"] = {**network, "links": [{k: v for k, v in link.items() if k != "age_s"}
@@ -165,6 +169,8 @@ class SnapshotCore:
         if trigger not in ("commit", "tick"):
             raise ValueError(f"trigger must be 'commit' or 'tick', not {trigger!r}")
         self.trigger = CommitTrigger(self) if trigger == "commit" else None
+        #: scheduled backups (``ioc_app.backup_schedule``): run by the leader, shown as ``backup``
+        self.backups: Any = None
 
     @property
     def freshness_section(self) -> dict[str, dict[str, Any]] | None:
@@ -303,6 +309,9 @@ class SnapshotCore:
             "freshness": kept["freshness"],
             **sections,
         }
+        snapshot["backup"] = self.backups.section(now) if self.backups is not None else {**BACKUPS_OFF}
+        snapshot["shipping"] = (self.backups.shipping_section(now) if self.backups is not None
+                                else {**SHIPPING_OFF})
         snapshot["alerts"] = self.book.evaluate(snapshot, now, self._baselines)
         if self.notifier is not None:  # cheap: it notes the changes, its own job sends them
             self.notifier.deliver_changes(snapshot["alerts"], now)
@@ -365,6 +374,8 @@ class SnapshotCore:
         """
         from apscheduler.events import EVENT_JOB_MAX_INSTANCES
 
+        if self.backups is not None and scheduler is not None:
+            self.backups.schedule(scheduler)
         if self.notifier is not None:
             self.notifier.schedule(scheduler)
         if self.trigger is not None:

@@ -98,6 +98,9 @@ def aged(data: dict[str, Any], seconds: float) -> dict[str, Any]:
     fresh = data.get("freshness")
     if isinstance(fresh, dict):
         out["freshness"] = {name: _advance(f, "lag_s", seconds) for name, f in fresh.items()}
+    for part in ("backup", "shipping"):  # the newest good backup's age, the last shipment's
+        if isinstance(data.get(part), dict):
+            out[part] = _advance(data[part], "lag_s", seconds)
     network = data.get("network")
     if isinstance(network, dict) and isinstance(network.get("links"), list):
         out["network"] = {**network, "links": [_advance(link, "age_s", seconds) for link in network["links"]]}

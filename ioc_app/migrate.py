@@ -44,16 +44,19 @@ def checksum(statements: list[str]) -> str:
     return hashlib.sha256("\n;\n".join(statements).encode()).hexdigest()[:16]
 
 
-def _ensure_table(store: Store) -> None:
-    d = dialect_for(store)
-    engine = "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')" \
-        if store.cluster else "MergeTree"
-    store.command(
-        f"CREATE TABLE IF NOT EXISTS {store.database}.{TABLE}{d.on_cluster}\n"
-        f"(`version` UInt32, `name` String, `checksum` String, "
-        f"`applied_at` DateTime64(3, 'UTC') DEFAULT now64(3))\n"
-        f"ENGINE = {engine} ORDER BY version"
+def ledger_statement(d: Dialect) -> str:
+    """The CREATE statement of the table recording applied migrations (one copy on every
+    node of a cluster: see ``Dialect.ledger``)."""
+    return d.ledger(
+        TABLE,
+        "`version` UInt32, `name` String, `checksum` String, "
+        "`applied_at` DateTime64(3, 'UTC') DEFAULT now64(3)",
+        "version",
     )
+
+
+def _ensure_table(store: Store) -> None:
+    store.command(ledger_statement(dialect_for(store)))
 
 
 def applied_versions(store: Store) -> dict[int, str]:

@@ -233,6 +233,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     # a restore checks for itself that no server holds the store
     "backup": ("var",),
     "restore": ("var",),
+    "restore-buffer": ("var",),
     "contacts": ("var",),
 }
 

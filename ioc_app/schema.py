@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ioc_app.storage import cluster_name, on_cluster
+
 #: Same window on raw tables and rollups: a re-inserted batch (same deduplication token)
 #: must be dropped by the rollups too, or the materialized views would count it twice.
 DEDUP_WINDOW = 10_000
@@ -113,7 +115,7 @@ class Dialect:
 
     @property
     def on_cluster(self) -> str:
-        return f" ON CLUSTER {self.cluster}" if self.cluster else ""
+        return on_cluster(self.cluster)
 
     def _local(self, table: str) -> str:
         """Name of the table holding the data (a shard-local table on a cluster)."""
@@ -135,7 +137,8 @@ class Dialect:
         return [
             f"CREATE TABLE IF NOT EXISTS {self.db}.{table}{self.on_cluster}\n"
             f"AS {self.db}.{self._local(table)}\n"
-            f"ENGINE = Distributed({self.cluster}, {self.db}, {self._local(table)}, {shard_key})"
+            f"ENGINE = Distributed({cluster_name(self.cluster)}, {self.db}, {self._local(table)}, "
+            f"{shard_key})"
         ]
 
     @staticmethod
@@ -168,6 +171,17 @@ class Dialect:
         parts.append(self._settings())
         return ["\n".join(parts), *self._distributed(name, shard_key)]
 
+    def ledger(self, table: str, columns: str, order_by: str) -> str:
+        """A small bookkeeping table every node keeps whole (the migrations applied): on a
+        cluster one replicated table across all shards, not one per shard, so whichever node
+        a process connects to knows what has run. Replica names then include the shard, as a
+        shard's ``{replica}`` macro need only be unique within its shard."""
+        engine = "MergeTree"
+        if self.cluster:
+            engine = "ReplicatedMergeTree('/clickhouse/tables/all/{database}/{table}', '{shard}-{replica}')"
+        return (f"CREATE TABLE IF NOT EXISTS {self.db}.{table}{self.on_cluster}\n"
+                f"({columns})\nENGINE = {engine} ORDER BY {order_by}")
+
     def alter(self, table: str, clause: str) -> list[str]:
         """ALTER TABLE for what the data part holds (``MODIFY TTL``, settings): on a cluster,
         the shard-local tables."""
@@ -182,7 +196,16 @@ class Dialect:
         return [*self.alter(table, clause), f"ALTER TABLE {self.db}.{table}{self.on_cluster}\n{clause}"]
 
     def raw_table(self, source: Source, order_by: tuple[str, ...]) -> list[str]:
-        """The raw events of a stream: monthly partitions, TTL = the stream's retention."""
+        """The raw events of a stream: monthly partitions, TTL = the stream's retention.
+
+        On a cluster the rows are sharded by a hash of their event id, so a batch sent again
+        splits into the same blocks on the same shards and is deduplicated there. A
+        ``Distributed`` table refuses a key that may be NULL ("Sharding expression has type
+        Nullable(UInt64)"), so where the id is optional the rows without one are hashed by
+        their order key instead (still the same shard for the same row)."""
+        key = "cityHash64(event_id)"
+        if source.type_of("event_id").startswith("Nullable("):
+            key = f"cityHash64(ifNull(event_id, ''), {', '.join(order_by)})"
         return self.table(
             source.table,
             list(source.columns),
@@ -190,7 +213,7 @@ class Dialect:
             partition_by="toYYYYMM(ts)",
             order_by="(" + ", ".join(order_by) + ")",
             ttl=f"toDateTime(ts) + INTERVAL {source.retention_days} DAY",
-            shard_key="cityHash64(event_id)",
+            shard_key=key,
         )
 
     def plan_table(self, source: Source, key: tuple[str, ...]) -> list[str]:

@@ -270,9 +270,13 @@ class Store:
     Each thread gets its own clickhouse-connect client (a client runs one query at a time).
     """
 
-    def __init__(self, url: str, database: str | None = None, cluster: str = "") -> None:
+    def __init__(self, url: str, database: str | None = None, cluster: str = "",
+                 engine_options: dict[str, str] | None = None) -> None:
         self.url = url
         self.cluster = cluster
+        #: the embedded engine's start-up options (``config-file``…); they count only for the
+        #: first engine a process opens
+        self.engine_options = dict(engine_options or {})
         self.statements: dict[str, int] = {}  # statements run, by origin
         parts = urlsplit(url)
         self.embedded = parts.scheme == "chdb"
@@ -288,8 +292,7 @@ class Store:
         if self.path is not None:
             _claim_owner(self.path)
         boot = self._connect(database=None)
-        on_cluster = f" ON CLUSTER {cluster}" if cluster else ""
-        self._run(boot.command, f"CREATE DATABASE IF NOT EXISTS {self.database}{on_cluster}")
+        self._run(boot.command, f"CREATE DATABASE IF NOT EXISTS {self.database}{on_cluster(cluster)}")
         boot.close()
 
     def _connect(self, database: str | None) -> Any:
@@ -298,8 +301,9 @@ class Store:
                 assert self.path is not None
                 work = backup_work_dir(self.path)
                 work.mkdir(mode=0o700, parents=True, exist_ok=True)
-                return clickhouse_connect.get_client(dsn=f"chdb://{self.path}", database=database,
-                                                     chdb_options={"backups.allowed_path": str(work)})
+                return clickhouse_connect.get_client(
+                    dsn=f"chdb://{self.path}", database=database,
+                    chdb_options={"backups.allowed_path": str(work), **self.engine_options})
             parts = urlsplit(self.url)
             return clickhouse_connect.get_client(
                 interface=parts.scheme,
@@ -393,10 +397,18 @@ class Store:
         """Make ``frame`` the table's whole content: insert it, then delete every row with an
         older ``version`` (the frame carries one version value; for small reference tables)."""
         newest = frame[version].max()
-        self.insert(table, frame)
-        self.command(f"DELETE FROM {_ident(table)} WHERE {_ident(version)} < {{v:DateTime64(3, 'UTC')}}",
-                     {"v": newest})
+        self.insert(table, frame, {"insert_distributed_sync": 1} if self.cluster else None)
+        self.command(f"DELETE FROM {self.shard_local(table)} WHERE {_ident(version)} < "
+                     "{v:DateTime64(3, 'UTC')}", {"v": newest})
         return frame.height
+
+    def shard_local(self, table: str) -> str:
+        """Where a row-changing statement (``DELETE``, ``ALTER … UPDATE``) must go: the table
+        itself on one server; on a cluster its shard-local tables on every server, since
+        ClickHouse changes no rows through a ``Distributed`` table ("DELETE query is not
+        supported"). The rows inserted through the ``Distributed`` table must have reached
+        their shards first (``insert_distributed_sync``)."""
+        return f"{_ident(table)}_local{on_cluster(self.cluster)}" if self.cluster else _ident(table)
 
     def identity(self) -> str:
         """The database's UUID: a file kept beside the store (the demo's history marker) tells
@@ -453,6 +465,18 @@ class Store:
                     log.debug("event=store.close_failed")
             self._clients.clear()
         self._local = threading.local()
+
+
+def cluster_name(cluster: str) -> str:
+    """The cluster's name as SQL: as it is when it is a plain identifier, else quoted — a name
+    ``remote_servers`` allows such as ``campus-cluster`` would otherwise be a syntax error
+    after ``ON CLUSTER`` and a subtraction in ``Distributed(…)``."""
+    return cluster if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", cluster) else f"`{cluster}`"
+
+
+def on_cluster(cluster: str) -> str:
+    """`` ON CLUSTER <name>`` for a statement every server of the cluster runs; "" without one."""
+    return f" ON CLUSTER {cluster_name(cluster)}" if cluster else ""
 
 
 def _ident(name: str) -> str:

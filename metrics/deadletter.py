@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ioc_app.storage import SqlStore
+from ioc_app.storage import SqlStore, on_cluster
 
 TABLE = "ioc_deadletter"
 
@@ -36,7 +36,6 @@ def keep_for(store: SqlStore, days: int) -> bool:
     )
     if not current or f"toIntervalDay({int(days)})" in current[0][0]:
         return False
-    on_cluster = f" ON CLUSTER {store.cluster}" if store.cluster else ""
-    store.command(f"ALTER TABLE {table}{on_cluster} MODIFY TTL toDateTime(received_at) + "
+    store.command(f"ALTER TABLE {table}{on_cluster(store.cluster)} MODIFY TTL toDateTime(received_at) + "
                   f"INTERVAL {int(days)} DAY")
     return True

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import orjson
 import polars as pl
 
-from ioc_app.storage import SqlStore
+from ioc_app.storage import SqlStore, on_cluster
 from metrics import enrollment
 
 TABLE = "ioc_snapshots"
@@ -71,7 +71,6 @@ def keep_for(store: SqlStore, days: int) -> bool:
     wanted = f"toIntervalDay({days})"
     if not current or wanted in current[0][0]:
         return False
-    on_cluster = f" ON CLUSTER {store.cluster}" if store.cluster else ""
-    store.command(f"ALTER TABLE {table}{on_cluster} MODIFY TTL toDateTime(generated_at) + "
+    store.command(f"ALTER TABLE {table}{on_cluster(store.cluster)} MODIFY TTL toDateTime(generated_at) + "
                   f"INTERVAL {int(days)} DAY")
     return True

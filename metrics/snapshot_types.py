@@ -407,6 +407,36 @@ class Alert(TypedDict):
     threshold: float | None
 
 
+class LastBackup(TypedDict):
+    """Every field null while there is no good backup."""
+
+    id: str | None
+    kind: str | None  # full | incremental
+    at: str | None  # when it was taken (RFC 3339, UTC)
+    cutoff: str | None  # events acknowledged before it are in it
+    size_bytes: int | None
+
+
+class BackupState(TypedDict):
+    """``backup``: the newest good backup and its age (scheduled backups, ``backup_stale``)."""
+
+    enabled: bool
+    last_good: LastBackup
+    lag_s: float | None  # seconds since its cut-off
+    stale: bool
+    stale_after_s: int | None
+    error: str | None  # the last scheduled run's failure, None after a success
+
+
+class ShippingState(TypedDict):
+    """``shipping``: the ingest buffer shipped to the backup directory (RPO ≤ 1 min)."""
+
+    enabled: bool
+    lag_s: float | None  # seconds since the last complete shipment
+    stale: bool
+    stale_after_s: int | None
+
+
 class Snapshot(TypedDict):
     """The whole document (``GET /api/v1/snapshot``)."""
 
@@ -422,4 +452,6 @@ class Snapshot(TypedDict):
     network: Network
     service: Service
     enrollment: Enrollment
+    backup: BackupState
+    shipping: ShippingState
     alerts: list[Alert]

@@ -33,8 +33,8 @@ REFRESH_MS = 5000
 ROWS = 6  # a wall tile shows this many rows of a list and says how many more there are
 SLOW = f"{PAGE}-slow"
 OUT = {name: f"{PAGE}-{name}" for name in
-       ("streams", "buffer", "lag", "failures", "age", "history", "dead", "unknown", "alerts",
-        "screens", "site", "notify")}
+       ("streams", "buffer", "lag", "failures", "age", "history", "backup", "dead", "unknown",
+        "alerts", "screens", "site", "notify")}
 
 
 def _label(key: str, code: str, lang: str) -> str:
@@ -198,6 +198,53 @@ def history_row(state: dict[str, Any] | None, lang: str) -> list[Any]:
                      className="hw-history-bar")]
 
 
+def size_text(n: int | float | None) -> str:
+    """Bytes as KB, MB or GB (decimal, as disks are sold)."""
+    if n is None:
+        return "—"
+    for limit, unit in ((1e3, "B"), (1e6, "KB"), (1e9, "MB")):
+        if n < limit:
+            return f"{n / (limit / 1e3):.0f} {unit}" if unit == "B" else f"{n / (limit / 1e3):.1f} {unit}"
+    return f"{n / 1e9:.1f} GB"
+
+
+def backup_row(snap: dict[str, Any] | None, lang: str, zone: ZoneInfo, now: datetime) -> list[Any]:
+    """The newest good backup (time, kind, size, age) and whether it is overdue; nothing
+    where this server runs no scheduled backups (a web worker of the scaled mode shows the
+    scheduler's, through the snapshot)."""
+    state = (snap or {}).get("backup")
+    if not isinstance(state, dict):
+        return []
+    last = state.get("last_good") or {}
+    if last.get("id") is None:
+        last = None
+    if not state.get("enabled") and last is None:
+        text, kind = t("health.backup.off", lang), "run"
+    elif last is None:
+        text, kind = t("health.backup.none", lang), "stale" if state.get("stale") else "run"
+    else:
+        kind_key = f"health.backup.{last.get('kind')}"
+        text = t("health.backup.good", lang).format(
+            at=clock(last.get("at"), zone, now), size=size_text(last.get("size_bytes")),
+            kind=t(kind_key, lang) if kind_key in CATALOGUE else str(last.get("kind")),
+            age=ago(state.get("lag_s"), lang))
+        kind = "stale" if state.get("stale") else "ok"
+    out: list[Any] = [html.Span(t("health.backup.label", lang), className="ioc-kpi-label"),
+                      html.Span(text, className=f"hw-history-text hw-backup-{kind}")]
+    if state.get("stale"):
+        out.append(pill(t("health.backup.stale", lang), "stale"))
+    if state.get("error"):
+        out.append(html.Span(t("health.backup.failed", lang).format(error=state["error"]),
+                             className="hw-history-text hw-history-stale"))
+    ship = (snap or {}).get("shipping") or {}
+    if ship.get("enabled"):  # the buffer since that backup, shipped to the backup directory
+        out.append(html.Span(t("health.backup.shipped", lang).format(age=ago(ship.get("lag_s"), lang)),
+                             className=f"hw-history-text hw-backup-{'stale' if ship.get('stale') else 'ok'}"))
+        if ship.get("stale"):
+            out.append(pill(t("health.backup.ship_stale", lang), "stale"))
+    return out
+
+
 def site_row(info: dict[str, Any], lang: str, zone: ZoneInfo, now: datetime) -> list[Any]:
     """The catalogue in force: file, version, when it was loaded, entries per kind, and
     that a change keeps history (renames and removals: figures are kept by code)."""
@@ -228,6 +275,7 @@ def content(snap: dict[str, Any] | None, lang: str, zone: ZoneInfo) -> dict[str,
                                          if state["store_down"] else []),
         "age": snapshot_age(snap, now, lang),
         "history": history_row(read.demo_history(), lang),
+        "backup": backup_row(snap, lang, zone, now),
         "dead": dead_table(read.dead_letters_by_reason(), lang, zone, now),
         "unknown": unknown_table(read.unknown_references(), lang, zone, now),
         "alerts": alert_items(snap, lang),
@@ -255,6 +303,7 @@ def layout(lang: str | None = None, theme: str | None = None, fit: str | None = 
             fact(t("health.snapshot_age", lang), c["age"], value_id=OUT["age"]),
             fact(t("health.compute_ms", lang), bound("compute_ms", "decimal"), t("health.unit.ms", lang)),
             html.Div(c["history"], id=OUT["history"], className="hw-history"),
+            html.Div(c["backup"], id=OUT["backup"], className="hw-history hw-backup"),
             html.Div(c["site"], id=OUT["site"], className="hw-site"),
         ], className="hw-facts"), cls="hw-pipeline", lang=lang),
         tile(t("alerts.section", lang), html.Ul(c["alerts"], id=OUT["alerts"], className="ioc-alerts"),

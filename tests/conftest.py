@@ -62,6 +62,9 @@ def product_env(tmp: Path, **extra: str) -> dict[str, str]:
         # with IOC_DEMO=1, no weeks of past filled in the background unless a test asks
         "IOC_DEMO_HISTORY_DAYS": "0",
         "IOC_DEMO_HISTORY_SEASONS": "0",
+        # no scheduled backups or buffer shipping unless a test asks for them
+        "IOC_BACKUP_EVERY_MIN": "0",
+        "IOC_BACKUP_SHIP_S": "0",
         "PYTHONPATH": str(ROOT),
     })
     env.update(extra)

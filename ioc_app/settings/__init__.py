@@ -51,6 +51,10 @@ from ioc_app.settings.transport import (
 )
 from ioc_app.settings.values import (
     SettingsError,
+    parse_backup_every,
+    parse_backup_full_every,
+    parse_backup_keep_days,
+    parse_backup_ship,
     parse_bool,
     parse_cluster,
     parse_deadletter_days,
@@ -127,6 +131,10 @@ class Settings:
     push_held: int = 256
     notice_undelivered_days: int = 7
     notice_unprinted_days: int = 3
+    backup_every_min: int = 60
+    backup_full_every_h: int = 24
+    backup_keep_days: int = 14
+    backup_ship_s: float = 5.0
     backup_dir: str = "./var/backups"
     backup_key_file: str = "./var/backup.key"
 
@@ -234,6 +242,10 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "IOC_PUSH_HELD": ("push_held", parse_push_held),
     "IOC_NOTICE_UNDELIVERED_DAYS": ("notice_undelivered_days", parse_notice_days),
     "IOC_NOTICE_UNPRINTED_DAYS": ("notice_unprinted_days", parse_notice_days),
+    "IOC_BACKUP_EVERY_MIN": ("backup_every_min", parse_backup_every),
+    "IOC_BACKUP_FULL_EVERY_H": ("backup_full_every_h", parse_backup_full_every),
+    "IOC_BACKUP_KEEP_DAYS": ("backup_keep_days", parse_backup_keep_days),
+    "IOC_BACKUP_SHIP_S": ("backup_ship_s", parse_backup_ship),
     "IOC_BACKUP_DIR": ("backup_dir", parse_text),
     "IOC_BACKUP_KEY_FILE": ("backup_key_file", parse_text),
 }

@@ -95,6 +95,27 @@ def parse_deadletter_days(name: str, raw: str) -> int:
     return int(number(name, raw, int, 1, 400, "a number of days"))
 
 
+def parse_backup_every(name: str, raw: str) -> int:
+    """Minutes between scheduled backups; 0 turns the schedule off."""
+    return int(number(name, raw, int, 0, 7 * 24 * 60, "a number of minutes (0 = no scheduled backups)"))
+
+
+def parse_backup_full_every(name: str, raw: str) -> int:
+    return int(number(name, raw, int, 1, 31 * 24, "a number of hours"))
+
+
+def parse_backup_keep_days(name: str, raw: str) -> int:
+    return int(number(name, raw, int, 1, 3650, "a number of days"))
+
+
+def parse_backup_ship(name: str, raw: str) -> float:
+    """Seconds between shipments of the ingest buffer to the backup directory; 0 = off."""
+    value = number(name, raw, float, 0, 60, "a number of seconds up to 60 (0 = no shipping)")
+    if 0 < value < 1:
+        raise SettingsError(f"{name}={raw!r}: ship at most every second (write 1 or more, or 0 to stop)")
+    return value
+
+
 def parse_text(name: str, raw: str) -> str:
     return raw.strip()
 

@@ -188,11 +188,13 @@ class AlertBook:
         return out
 
     def _stale(self, rule: StaleRule, snapshot: Mapping[str, Any]) -> dict[str, _Seen] | None:
-        freshness = snapshot.get("freshness")
-        if not isinstance(freshness, Mapping):
+        section = snapshot.get(rule.section)
+        if not isinstance(section, Mapping):
             return None
+        # a section that is itself one entry (``backup``) raises one alert named by the rule
+        entries = {"": section} if "stale" in section else section
         out: dict[str, _Seen] = {}
-        for stream, entry in freshness.items():
+        for stream, entry in entries.items():
             if rule.streams and stream not in rule.streams:
                 continue
             flag = entry.get("stale") if isinstance(entry, Mapping) else None

@@ -76,9 +76,12 @@ class ThresholdRule(Rule):
 
 @dataclass(frozen=True, kw_only=True)
 class StaleRule(Rule):
-    """One alert per stream flagged stale in ``freshness``."""
+    """One alert per stream flagged stale in ``freshness`` — or in another section of the
+    snapshot holding entries of the same shape (``stale``, ``lag_s``), such as ``backup``,
+    whose one entry is the section itself."""
 
     streams: tuple[str, ...] = ()
+    section: str = "freshness"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -223,6 +226,9 @@ class _Reader:
             if rule.op in ("<=", "<") and rule.clear < rule.threshold:
                 raise bad(f"clear {rule.clear:g} must be at or above threshold {rule.threshold:g} for "
                           f"op {rule.op!r} (raise at {rule.op} threshold, clear above clear)")
+        if isinstance(rule, StaleRule) and not _ID.fullmatch(rule.section):
+            raise bad(f"section {rule.section!r} must name a top-level part of the snapshot, "
+                      f"e.g. freshness or backup")
         if isinstance(rule, AnomalyRule):
             measure = MEASURES.get(rule.measure)
             if measure is None:

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from ioc_app.backup import list_backups
@@ -255,3 +256,49 @@ def test_backup_while_the_server_runs_restore_only_once_it_stops(tmp_path: Path)
         server.stop()
     ok(run_cli(env, "restore", "--from", str(taken)))
     assert any(p.name.startswith("clickhouse.before-restore-") for p in home.iterdir())
+
+
+def test_a_backup_the_server_takes_for_the_command_holds_the_writer_still(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``BACKUP`` copies table after table: the server pauses its writer while it copies for the
+    ``backup`` command (as for its scheduled backups), so no batch lands in a raw table and not
+    in its rollups, and it takes the backup directory's lock (never two backups at once)."""
+    import threading
+    from types import SimpleNamespace
+
+    from ioc_app import backup
+    from ioc_app.backup_handoff import BackupRequests, _write, requests_dir
+    from ioc_app.backup_schedule import LOCK_NAME
+
+    class Writer:  # the writer's pause, as ingest.writer.Writer.paused holds it
+        def __init__(self) -> None:
+            self._gate = threading.Lock()
+
+        def paused(self) -> Any:
+            return self._gate
+
+    writer, seen = Writer(), {}
+    root = tmp_path / "backups"
+
+    def take(settings: Any, dest: Path, **_: Any) -> Any:
+        import fcntl
+        import os
+
+        seen["paused"] = writer._gate.locked()
+        fd = os.open(root / LOCK_NAME, os.O_RDWR)
+        try:  # the directory's lock is held: another taker would be refused
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            seen["locked"] = False
+        except BlockingIOError:
+            seen["locked"] = True
+        finally:
+            os.close(fd)
+        return SimpleNamespace(path=dest)
+
+    monkeypatch.setattr(backup, "take_backup", take)
+    settings = SimpleNamespace(var_dir=tmp_path / "var")
+    requests_dir(settings).mkdir(parents=True)
+    _write(requests_dir(settings) / "r1.json", {"dest": str(root / "b1"), "base": None})
+    assert BackupRequests(settings, store=None, writer=writer).drain() == 1  # type: ignore[arg-type]
+    assert seen == {"paused": True, "locked": True}
+    assert orjson.loads((requests_dir(settings) / "r1.done").read_bytes())["ok"] is True

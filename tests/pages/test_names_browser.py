@@ -140,9 +140,8 @@ def _query(server: Server, domain: str, params: str, lang: str, fmt: str) -> byt
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_query_files_carry_a_name_beside_each_code(server: Server, lang: str) -> None:
     index = 0 if lang == "zh" else 1
-    names = {n.code: (n.name_zh, n.name_en)[index]
-             for section in ("gates", "links", "services", "departments", "campuses", "terminals")
-             for n in getattr(SITE, section)}
+    section = {"gate_id": "gates", "campus": "campuses", "link_id": "links", "terminal_id": "terminals",
+               "service_id": "services", "department": "departments"}  # a code is unique in its kind only
     for domain, dim, measure, grain in (("gate", "gate_id", "passes", "day"), ("gate", "campus", "in", "day"),
                                         ("network", "link_id", "in_bps_avg", "hour"),
                                         ("service", "terminal_id", "print_jobs", "day"),
@@ -153,6 +152,7 @@ def test_query_files_carry_a_name_beside_each_code(server: Server, lang: str) ->
         rows = list(csv.DictReader(io.StringIO(text)))
         assert rows, (domain, dim)
         assert list(rows[0])[1:3] == [dim, f"{dim}_name"]
+        names = {n.code: (n.name_zh, n.name_en)[index] for n in getattr(SITE, section[dim])}
         assert all(r[f"{dim}_name"] == names[r[dim]] for r in rows), (domain, dim, rows[:3])
         body = orjson.loads(_query(server, domain, params, lang, "json"))
         assert all(r[f"{dim}_name"] == names[r[dim]] for r in body["rows"])

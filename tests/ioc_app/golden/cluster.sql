@@ -144,7 +144,7 @@ SETTINGS replicated_deduplication_window = 10000;
 
 CREATE TABLE IF NOT EXISTS ioc.network_link ON CLUSTER campus_cluster
 AS ioc.network_link_local
-ENGINE = Distributed(campus_cluster, ioc, network_link_local, cityHash64(event_id));
+ENGINE = Distributed(campus_cluster, ioc, network_link_local, cityHash64(ifNull(event_id, ''), link_id, ts));
 
 CREATE TABLE IF NOT EXISTS ioc.network_online_local ON CLUSTER campus_cluster
 (
@@ -165,7 +165,7 @@ SETTINGS replicated_deduplication_window = 10000;
 
 CREATE TABLE IF NOT EXISTS ioc.network_online ON CLUSTER campus_cluster
 AS ioc.network_online_local
-ENGINE = Distributed(campus_cluster, ioc, network_online_local, cityHash64(event_id));
+ENGINE = Distributed(campus_cluster, ioc, network_online_local, cityHash64(ifNull(event_id, ''), campus, access, ts));
 
 CREATE TABLE IF NOT EXISTS ioc.network_security_local ON CLUSTER campus_cluster
 (
