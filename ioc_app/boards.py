@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 #: the tile vocabulary (``docs/boards.md`` shows each)
 KINDS = ("number", "trend", "bar", "ranking", "donut", "heatmap", "china_map", "table", "progress",
          "funnel", "alerts", "text")
+#: the charts a number tile may draw under its cards (``chart = "trend"``)
+CHARTS = ("trend", "bar")
 #: how a number is written (the live layer's formats, ``assets/ioc_live.js``)
 FORMATS = ("count", "ratio", "signed", "bps", "plain", "minutes", "decimal")
 LEVELS = ("amber", "red")
@@ -149,6 +151,11 @@ class Tile:
     stale_s: tuple[int, int] = (120, 600)
     text: Text | None = None
     area: bool = False
+    #: a trend's last row left out: the bucket still filling (the current minute) would draw a dip
+    complete: bool = False
+    #: a number tile's chart under its cards (``trend`` or ``bar``), drawn from the tile's
+    #: ``path``/``label``/``values`` as a tile of that kind would be
+    chart: str | None = None
     limit: int = 10
     lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
@@ -156,6 +163,10 @@ class Tile:
     def live(self) -> bool:
         """Drawn from the snapshot (no query)."""
         return self.query is None
+
+    def as_chart(self) -> Tile:
+        """A number tile's chart as the tile of its kind it is drawn and checked as."""
+        return replace(self, kind=self.chart or self.kind, chart=None, items=())
 
 
 @dataclass(frozen=True)
@@ -319,7 +330,8 @@ def read_board(path: str | Path) -> tuple[Board | None, list[Problem]]:
 
 
 _TILE_KEYS = {"id", "kind", "title", "at", "size", "order", "path", "label", "values", "names", "catalogue",
-              "item", "query", "cadence_s", "format", "stream", "stale_s", "text", "area", "limit"}
+              "item", "query", "cadence_s", "format", "stream", "stale_s", "text", "area", "complete",
+              "chart", "limit"}
 
 
 def _tile(r: _Reader, raw: Any, index: int, header: int, lines: dict[str, int]) -> Tile | None:
@@ -358,6 +370,17 @@ def _tile(r: _Reader, raw: Any, index: int, header: int, lines: dict[str, int]) 
     if not isinstance(limit, int) or not 1 <= limit <= 50:
         r.fail(at("limit"), f"limit = {limit!r}: a whole number of rows, 1–50")
         limit = 10
+    chart = raw.get("chart")
+    if chart is not None and (kind != "number" or chart not in CHARTS):
+        r.fail(at("chart"), f"chart = {chart!r}: a number tile may draw a chart under its cards: "
+                            f"chart = {' or '.join(repr(c) for c in CHARTS)}, with path, label and values")
+        chart = None
+    complete = raw.get("complete", False)
+    if not isinstance(complete, bool) or (complete and "trend" not in (kind, chart)):
+        shown = str(complete).lower() if isinstance(complete, bool) else repr(complete)
+        r.fail(at("complete"), f"complete = {shown}: true or false, and only on a trend tile "
+                               "(it leaves out the bucket still filling)")
+        complete = False
     order = raw.get("order", index + 1)
     return Tile(
         id=str(tile_id), kind=kind, title=title or Text("", ""), x=x, y=y, w=w, h=h,
@@ -369,7 +392,8 @@ def _tile(r: _Reader, raw: Any, index: int, header: int, lines: dict[str, int]) 
         items=tuple(i for i in items if i is not None), query=query, cadence_s=cadence,
         format=fmt if fmt in FORMATS else "count",
         stream=raw.get("stream") if isinstance(raw.get("stream"), str) else None, stale_s=stale,
-        text=text, area=bool(raw.get("area", False)), limit=limit, lines=dict(lines))
+        text=text, area=bool(raw.get("area", False)), complete=complete, chart=chart,
+        limit=limit, lines=dict(lines))
 
 
 def _item(r: _Reader, raw: Any, n: int, lines: dict[str, int], header: int) -> Item | None:

@@ -158,6 +158,9 @@ def _data(tile: Tile, fail: Any, zone: ZoneInfo, now: datetime) -> None:
             fail(at("query", tile.line), "an alerts tile shows the live alerts: it takes no query")
         return
     if tile.query is not None:
+        if tile.chart is not None:
+            fail(at("chart", tile.line), f"tile {tile.id!r}: a number tile with a question draws no chart; "
+                                         "give the chart a tile of its own")
         if tile.kind == "number" and len(tile.items) != 1:
             fail(tile.line, f"number tile {tile.id!r} with a question needs one [[tile.item]] for its label, "
                             "unit and thresholds (the item takes no path)")
@@ -176,6 +179,8 @@ def _data(tile: Tile, fail: Any, zone: ZoneInfo, now: datetime) -> None:
                     fail(item.line, "an item needs path = \"gate.today.in\" (a snapshot path)")
                 elif p is not None and _scalar(p) is None:
                     fail(item.line, f"unknown snapshot path {p!r}: {_paths_hint(p)}")
+        if tile.chart is not None:  # the chart under the cards: checked as a tile of its kind
+            _data(tile.as_chart(), fail, zone, now)
         return
     if tile.path is None:
         fail(tile.line, f"{tile.kind} tile {tile.id!r} needs path = \"…\" (a list in the snapshot) or a "

@@ -11,6 +11,7 @@ to every callback of it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -20,6 +21,11 @@ from ioc_app.boards_live import Entry, Library, answers
 from ioc_app.runtime import EXTENSION
 
 _libraries: dict[int, Library] = {}
+_shipped: dict[int, Library] = {}
+#: the board ``/`` shows: the overview cockpit written as a board
+HOME_BOARD = "overview"
+#: the boards shipped with IOC: ``/`` falls back on their overview when ``IOC_BOARDS`` has none
+SHIPPED = Path(__file__).resolve().parents[1] / "boards"
 #: the most rows a tile's answer may have (a wall shows far fewer)
 MAX_ROWS = 5000
 
@@ -67,9 +73,31 @@ def boards_list() -> list[BoardView]:
     return out
 
 
-def board_view(slug: str) -> BoardView | None:
+def home_entry() -> Entry | None:
+    """The overview board ``/`` shows: the boards folder's (so an installation may change its
+    front page), else the one shipped with IOC (a folder of department boards only keeps ``/``)."""
+    entry = library().entry(HOME_BOARD)
+    if entry is not None and entry.board is not None:
+        return entry
+    rt = current_app.extensions[EXTENSION]
+    lib = _shipped.get(id(rt))
+    if lib is None:
+        lib = _shipped[id(rt)] = Library(SHIPPED, rt.settings.zone)
+    return lib.entry(HOME_BOARD)
+
+
+def board_view(slug: str, home: bool = False) -> BoardView | None:
     """The board at ``/boards/<slug>``, or None when there is none the asker may open (a board
-    the asker may not open is answered as one that does not exist: its name is not revealed)."""
+    the asker may not open is answered as one that does not exist: its name is not revealed).
+
+    ``home``: the overview board as ``/`` shows it, opened by whoever may open ``/`` (a viewer,
+    a screen with ``/`` in its playlist), whatever roles the file names for ``/boards/overview``;
+    no other board is ever shown under that rule."""
+    if home:
+        from ioc_app.access import principal
+
+        entry = home_entry() if slug == HOME_BOARD and principal().may_open("/") else None
+        return _view(slug, entry) if entry is not None else None
     entry = library().entry(slug)
     if entry is None:
         return None
@@ -82,11 +110,11 @@ def _view(slug: str, entry: Entry) -> BoardView:
     return BoardView(slug, entry.board, tuple(entry.problems), entry.stale)
 
 
-def board_answer(slug: str, tile_id: str, at: str | None = None) -> dict[str, Any] | None:
+def board_answer(slug: str, tile_id: str, at: str | None = None, home: bool = False) -> dict[str, Any] | None:
     """The held answer to a query tile of a board the asker may open (computed once per the
     tile's cadence for every screen), or None. With ``at`` (a replay) the question is asked as
-    of that time, for this screen only."""
-    view = board_view(slug)
+    of that time, for this screen only. ``home``: as :func:`board_view`."""
+    view = board_view(slug, home)
     tile = view.board.tile(tile_id) if view is not None and view.board is not None else None
     if view is None or view.board is None or tile is None or tile.query is None:
         return None

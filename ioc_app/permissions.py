@@ -92,13 +92,15 @@ PAGES: dict[str, str] = {
     # (``ioc_app.boards_read.may_open_board``), for the page and each of its callbacks
     "/boards": "page",
     "/boards/<slug>": "page",
+    # the overview cockpit as a Python page, kept beside the overview board ``/`` shows
+    "/overview/classic": "page",
 }
 
 #: a callback's first output id starts with … → the page it belongs to (its permission is that
 #: page's; ``_pages_`` is Dash's page routing, judged by the path it is asked to render)
 CALLBACKS: dict[str, str] = {
     "ioc-live-": "*",
-    "overview-": "/",
+    "overview-": "/overview/classic",
     "gates-": "/gates",
     "network-": "/network",
     "enrollment-": "/enrollment",
@@ -153,8 +155,9 @@ class Principal:
         if self.kind == "screen":
             # a screen shows its own playlist, nothing else (never an analysis or admin page);
             # a board's callbacks serve every board: a screen with a board in its playlist
+            # (``/`` is the overview board)
             if path == "/boards/<slug>":
-                return any(p.startswith("/boards/") for p in self.pages)
+                return any(p == "/" or p.startswith("/boards/") for p in self.pages)
             return needed in ("page", "health") and (path == "/wall" or path in self.pages)
         return self.may(needed)
 

@@ -442,4 +442,4 @@ def lift_silence(target: str) -> None:
 
 
 # ---- boards from files (专项指标大屏; ioc_app/boards_read.py) -------------------------------
-from ioc_app.boards_read import board_answer, board_view, boards_list  # noqa: E402,F401
+from ioc_app.boards_read import HOME_BOARD, board_answer, board_view, boards_list  # noqa: E402,F401

@@ -54,15 +54,20 @@ dash.register_page(__name__, path_template="/boards/<slug>", name="board", order
 
 
 def namer(tile_: Any, lang: str) -> Any:
-    """A code → what a person reads (``catalogue = "gate"``: the site catalogue's name; an
-    enumeration such as ``severity``: its word), as every page names it (``read.names``)."""
-    kind = tile_.catalogue or ""
-    if not kind:
-        return str
+    """A code → what a person reads, as every page names it (``read.names``): a catalogue's
+    name (``catalogue = "gate"``), an enumeration's word (``severity``), an unknown code marked.
+    Without ``catalogue`` the codes are named by the dimension they are (the question's first
+    ``group_by``, or a snapshot list's ``label`` such as ``gate_id``): a board shows names even
+    where its file forgot to ask for them."""
     names = read.names()
+    kind = tile_.catalogue or ""
     if kind in names.kinds():
         return lambda code: names.label(kind, code, lang)
-    return lambda code: names.value_label(kind, code, lang)
+    query = tile_.query
+    dimension = kind or (query.group_by[0] if query is not None and query.group_by else tile_.label or "")
+    if not dimension:
+        return str
+    return lambda code: names.value_label(dimension, code, lang)
 
 
 def draw(tile_: Any, snap: dict[str, Any] | None, body: dict[str, Any] | None, lang: str,
@@ -95,7 +100,8 @@ def placed(section: html.Section, tile_: Any) -> html.Section:
     return section
 
 
-def board_body(view: Any, snap: dict[str, Any] | None, lang: str, theme: str, at: str | None) -> Any:
+def board_body(view: Any, snap: dict[str, Any] | None, lang: str, theme: str, at: str | None,
+               home: bool = False) -> Any:
     board = view.board
     tiles: list[Any] = []
     live: dict[str, list[str]] = {}
@@ -108,12 +114,17 @@ def board_body(view: Any, snap: dict[str, Any] | None, lang: str, theme: str, at
             body = numbers(tl, lang)
             cards += [[f"{tl.id}.{i}", it.path, [[th.at, th.level, th.below] for th in it.thresholds]]
                       for i, it in enumerate(tl.items)]
+            if tl.chart is not None:  # the chart under the cards, redrawn when its path moves
+                live[tl.id] = tile_paths(tl)
+                body = html.Div([body, html.Div(draw(tl.as_chart(), snap, None, lang, theme),
+                                                id={"type": LIVE, "tile": tl.id}, className="ioc-chart-box")],
+                                className="ioc-stack")
         elif tl.query is None:
             live[tl.id] = tile_paths(tl)
             body = html.Div(draw(tl, snap, None, lang, theme), id={"type": LIVE, "tile": tl.id},
                             className="boards-box")
         else:
-            answer = read.board_answer(board.slug, tl.id, at)
+            answer = read.board_answer(board.slug, tl.id, at, home)
             qheld[tl.id] = (answer or {}).get("period")
             body = html.Div(draw(tl, snap, answer, lang, theme), id={"type": QUERY, "tile": tl.id},
                             className="boards-box", **{"data-period": str((answer or {}).get("period", ""))})
@@ -121,8 +132,8 @@ def board_body(view: Any, snap: dict[str, Any] | None, lang: str, theme: str, at
         tiles.append(placed(tile(tl.title.get(lang), body, stream=stream, amber_s=tl.stale_s[0],
                                  red_s=tl.stale_s[1], lang=lang), tl))
     paths = sorted({p for ps in live.values() for p in ps})
-    spec = {"slug": board.slug, "theme": theme, "version": (snap or {}).get("version"), "live": live,
-            "drawn": {p: walk(snap, p) for p in paths}, "cards": cards}
+    spec = {"slug": board.slug, "home": home, "theme": theme, "version": (snap or {}).get("version"),
+            "live": live, "drawn": {p: walk(snap, p) for p in paths}, "cards": cards}
     grid = html.Div(tiles, className="boards-grid", style={
         "gridTemplateColumns": f"repeat({board.columns}, minmax(0, 1fr))",
         "gridTemplateRows": f"repeat({board.rows}, minmax(0, 1fr))"})
@@ -149,21 +160,23 @@ def problems_panel(view: Any, lang: str, preview: bool) -> Any:
 
 def layout(slug: str | None = None, lang: str | None = None, theme: str | None = None,
            fit: str | None = None, at: str | None = None, preview: str | None = None,
-           **_query: Any) -> html.Div:
+           home: bool = False, **_query: Any) -> html.Div:
     lang, theme, fit = options(lang, theme, fit, read.display())
-    view = read.board_view(slug or "")
+    view = read.board_view(slug or "", home)
     settings = read.settings()
     is_preview = preview in ("1", "true", "yes")
     kw = {"lang": lang, "theme": theme, "fit": fit, "at": at, "at_valid": read.at_is_valid(at),
           **read.viewer(), "zone": settings.zone.key}
+    # ``/`` reports itself as the overview in its screens' heartbeats, as it always has
+    name, title = ("overview", "overview.title") if home else (PAGE, "boards.title")
     if view is None or view.board is None:
         problems = problems_panel(view, lang, True) if view is not None and is_preview else []
         body = [html.Div([html.P(t("boards.not_found", lang), className="boards-missing"), *problems],
                          className="boards-missing-box")]
-        return frame(PAGE, "boards.title", body, flow=True, **kw)
+        return frame(name, title, body, flow=True, **kw)
     snap = read.snapshot_for(at)
-    body = [*problems_panel(view, lang, is_preview), *board_body(view, snap, lang, theme, at)]
-    page = frame(PAGE, "boards.title", body, **kw)
+    body = [*problems_panel(view, lang, is_preview), *board_body(view, snap, lang, theme, at, home)]
+    page = frame(name, title, body, **kw)
     for node in _title_nodes(page):  # the board's own title in the header
         node.children = view.board.title.get(lang)
     return page
@@ -178,6 +191,15 @@ def _title_nodes(node: Any) -> list[Any]:
         if child is not None and hasattr(child, "to_plotly_json"):
             found += _title_nodes(child)
     return found
+
+
+def home(lang: str | None = None, theme: str | None = None, fit: str | None = None,
+         at: str | None = None, preview: str | None = None, **_query: Any) -> html.Div:
+    """``/``: the overview board (``boards/overview.toml``), open to whoever may open ``/``."""
+    return layout(read.HOME_BOARD, lang, theme, fit, at, preview, home=True)
+
+
+dash.register_page(f"{__name__}.home", path="/", name="overview", order=0, title="IOC", layout=home)
 
 
 def index(lang: str | None = None, theme: str | None = None, fit: str | None = None,
@@ -226,7 +248,7 @@ def redraw_live(changed: dict[str, Any] | None, spec: dict[str, Any] | None,
     """The snapshot tiles whose paths moved, redrawn (the others are left as they are)."""
     outputs = dash.callback_context.outputs_list[1]
     wanted = set((changed or {}).get("tiles") or [])
-    view = read.board_view(str((spec or {}).get("slug", "")))
+    view = read.board_view(str((spec or {}).get("slug", "")), bool((spec or {}).get("home")))
     if not wanted or view is None or view.board is None:
         return no_update, [no_update] * len(outputs)
     lang, theme, at = (cfg or {}).get("lang", "zh"), (spec or {}).get("theme", "dark"), (cfg or {}).get("at")
@@ -234,6 +256,8 @@ def redraw_live(changed: dict[str, Any] | None, spec: dict[str, Any] | None,
     out = []
     for o in outputs:
         tl = view.board.tile(o["id"]["tile"])
+        if tl is not None and tl.chart is not None:
+            tl = tl.as_chart()
         out.append(draw(tl, snap, None, lang, theme) if tl is not None and tl.id in wanted else no_update)
     return (snap or {}).get("version"), out
 
@@ -252,7 +276,8 @@ def redraw_questions(_n: int | None, spec: dict[str, Any] | None, held: dict[str
     """The question tiles whose held answer is newer than the one on screen: every screen reads
     the answer held for the period, none asks the store itself."""
     outputs = dash.callback_context.outputs_list[1]
-    view = read.board_view(str((spec or {}).get("slug", "")))
+    home = bool((spec or {}).get("home"))
+    view = read.board_view(str((spec or {}).get("slug", "")), home)
     if view is None or view.board is None:
         return no_update, [no_update] * len(outputs)
     lang, theme, at = (cfg or {}).get("lang", "zh"), (spec or {}).get("theme", "dark"), (cfg or {}).get("at")
@@ -260,7 +285,7 @@ def redraw_questions(_n: int | None, spec: dict[str, Any] | None, held: dict[str
     out = []
     for o in outputs:
         tl = view.board.tile(o["id"]["tile"])
-        answer = read.board_answer(view.board.slug, tl.id, at) if tl is not None else None
+        answer = read.board_answer(view.board.slug, tl.id, at, home) if tl is not None else None
         period = (answer or {}).get("period")
         if tl is None or answer is None or held.get(tl.id) == period:
             out.append(no_update)

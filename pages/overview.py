@@ -1,4 +1,7 @@
-"""Overview cockpit (运营总览): the whole campus at a glance on the ops-center wall.
+"""Overview cockpit (运营总览) as a Python page, at ``/overview/classic``: ``/`` shows the same
+cockpit written as a board (``boards/overview.toml``, ``pages/boards.py``); this page is kept
+beside it, out of the navigation, as the reference the board is compared with figure by figure,
+and for the figures' links into /explore that the board does not draw.
 
 Numbers are bound to snapshot paths and written by the browser; the last hour's gate curve,
 the link chart and the alert ticker are the page's live parts (``layouts.parts``): redrawn
@@ -20,7 +23,7 @@ from layouts.i18n import t
 from layouts.live import frame, graph, kpi, options, tile
 from layouts.parts import Part, Trace, View, chart, live_parts, path, under
 
-dash.register_page(__name__, path="/", name="overview", order=0, title="IOC")
+dash.register_page(__name__, path="/overview/classic", name="overview_classic", order=90, title="IOC")
 
 PAGE = "overview"
 SEVERITIES = ("critical", "high", "medium", "low")

@@ -37,6 +37,8 @@ def snapshot_series(tile: Any, snap: dict[str, Any] | None, lang: str, namer: Na
         names = [_text(tile, v, i, lang) for i, v in enumerate(tile.values)]
         return Series(list(tile.values), names, {"": [node.get(v) for v in tile.values]})
     rows = [r for r in (node or []) if isinstance(r, dict)]
+    if tile.complete:
+        rows = rows[:-1]
     keys = [str(r.get(tile.label, "")) for r in rows]
     return Series(keys, [namer(k) for k in keys],
                   {_text(tile, v, i, lang): [r.get(v) for r in rows] for i, v in enumerate(tile.values)})
@@ -56,6 +58,8 @@ def answer_series(tile: Any, body: dict[str, Any] | None, lang: str, namer: Name
         keys = [str(r.get(label, "")) for r in rows]
         return Series(keys, [namer(k) for k in keys], {"": [str(r.get(grain)) for r in rows],
                                                        q.measures[0]: [r.get(q.measures[0]) for r in rows]})
+    if tile.complete:
+        rows = rows[:-1]
     keys = [str(r.get(label, "")) for r in rows]
     labels = keys if not q.group_by else [namer(k) for k in keys]
     return Series(keys, labels, {_text(tile, m, i, lang): [r.get(m) for r in rows]

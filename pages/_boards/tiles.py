@@ -13,7 +13,7 @@ from typing import Any
 
 from dash import dcc, html
 
-from layouts.charts import bars, donut, funnel, lines, progress
+from layouts.charts import bar_h, bars, donut, funnel, lines, progress
 from layouts.china_map import china_map
 from layouts.heatmap import heatmap
 from layouts.i18n import t
@@ -38,9 +38,13 @@ def figure(tile: Any, s: Series, theme: str) -> dict[str, Any]:
     """The figure of a chart tile from its series."""
     first = next(iter(s.values.values()), [])
     if tile.kind == "trend":
-        fig = lines(s.labels, s.values, theme=theme, area=tile.area)
-        fig["layout"]["margin"] = {"l": 48, "r": 8, "t": 24, "b": 28}
-        fig["layout"]["yaxis"] = {**fig["layout"]["yaxis"], "rangemode": "tozero", "tickformat": "~s"}
+        return trend(s, theme, tile.area)
+    if tile.kind == "bar" and len(s.values) == 1:  # one series: the cockpits' bars, figures on them
+        ratio = tile.format == "ratio"
+        name, values = next(iter(s.values.items()))
+        fig = bar_h(s.labels, values, theme=theme, ratio=ratio,
+                    max_value=1.0 if ratio else None, title=name)
+        fig["layout"]["margin"] = {"l": 8, "r": 12, "t": 24, "b": 24}
         return fig
     if tile.kind == "bar":
         fmt = ".0%" if tile.format == "ratio" else "~s"
@@ -63,6 +67,39 @@ def figure(tile: Any, s: Series, theme: str) -> dict[str, Any]:
         return china_map(rows, theme=theme, value="share")
     # heatmap: rows by label, columns by the first value's key, cells the second
     return heat(s, theme)
+
+
+def wall_time(label: str) -> str | None:
+    """``2026-03-01T08:30:00+08:00`` → ``2026-03-01 08:30``: the wall time a date axis reads
+    unshifted (as the cockpits draw their minutes); a day ``2026-03-01`` as it is; None for a
+    label that is no time."""
+    if len(label) >= 10 and label[4] == "-" and label[7] == "-" and label[:4].isdigit():
+        if len(label) == 10:
+            return label
+        if len(label) >= 16 and label[10] == "T" and label[13] == ":":
+            return label[:10] + " " + label[11:16]
+    return None
+
+
+def trend(s: Series, theme: str, area: bool) -> dict[str, Any]:
+    """Lines over time drawn as the cockpits draw them: times on a date axis in wall time,
+    ticks in digits whatever the language (hours and minutes within a day or two, else month and
+    day: never an English month name on a Chinese wall), from zero, the legend above the plot."""
+    times = [wall_time(label) for label in s.labels]
+    dated = bool(times) and all(times)
+    fig = lines(times if dated else s.labels, s.values, theme=theme, area=area)
+    layout = fig["layout"]
+    if dated:
+        days = len({str(x)[:10] for x in times})
+        hours = any(len(str(x)) > 10 for x in times)
+        layout["xaxis"] = {**layout["xaxis"], "type": "date", "nticks": 5,
+                           "tickformat": "%H:%M" if hours and days <= 2 else "%m-%d"}
+    layout["yaxis"] = {**layout["yaxis"], "rangemode": "tozero", "tickformat": "~s",
+                       "autorangeoptions": {"include": [0, 5]}}
+    layout["legend"] = {**layout.get("legend", {}), "x": 1, "xanchor": "right", "y": 1.12,
+                        "orientation": "h"}
+    layout["margin"] = {"l": 40, "r": 8, "t": 24, "b": 24}
+    return fig
 
 
 def heat(s: Series, theme: str) -> dict[str, Any]:
@@ -106,12 +143,14 @@ def numbers(tile: Any, lang: str) -> html.Div:
                                   " ", bound(item.compare, item.format)], className="boards-compare"))
         cards.append(html.Div(body, className="ioc-kpi",
                               id={"type": f"{PAGE}-card", "tile": f"{tile.id}.{i}"}))
+    n = columns(len(cards), tile.h) if tile.chart is None else (len(cards) if len(cards) <= 3 else 2)
     return html.Div(cards, className="ioc-kpi-grid boards-kpis",
-                    style={"gridTemplateColumns": f"repeat({columns(len(cards), tile.h)}, minmax(0, 1fr))"})
+                    style={"gridTemplateColumns": f"repeat({n}, minmax(0, 1fr))"})
 
 
 def columns(n: int, height: int) -> int:
-    """Columns of a number tile's cards: the fewest that fit its rows (a card per grid row)."""
+    """Columns of a number tile's cards: the fewest that fit its rows (a card per grid row).
+    Cards above a chart sit in one row up to three, else in two columns, as on the cockpits."""
     return next((c for c in range(1, 4) if -(-n // c) <= max(height, 1)), 4)
 
 

@@ -136,7 +136,8 @@ def test_a_page_redirect_keeps_the_page_and_its_query(client: object) -> None:
 
 # --- the role × route matrix -----------------------------------------------------------------
 
-PAGES = ["/", "/gates", "/network", "/enrollment", "/service", "/health", "/wall", "/explore"]
+PAGES = ["/", "/overview/classic", "/gates", "/network", "/enrollment", "/service", "/health", "/wall",
+         "/explore"]
 APIS = {
     "/api/v1/snapshot": "viewer",
     "/api/v1/screens": "viewer",

@@ -77,6 +77,22 @@ BROKEN = [
         21,
         "small-cell rule",
     ),
+    ("a chart on no number", 'kind = "ranking"', 'kind = "ranking"\nchart = "trend"', 17, "chart = 'trend'"),
+    ("a chart without rows", "size = [4, 2]", 'size = [4, 2]\nchart = "bar"', 4, "tile 'gates' needs path"),
+    (
+        "a chart of an unknown key",
+        "size = [4, 2]",
+        'size = [4, 2]\nchart = "trend"\npath = "gate.last_60m"\nlabel = "minute"\nvalues = ["inn"]',
+        13,
+        "value 'inn' is not a key of gate.last_60m",
+    ),
+    (
+        "complete off a trend",
+        "size = [4, 3]",
+        "size = [4, 3]\ncomplete = true",
+        20,
+        "complete = true: true or false, and only on a trend tile",
+    ),
     (
         "a list drawn as a number",
         'path = "gate.today.in"',

@@ -180,3 +180,80 @@ def test_a_board_replays_at_a_time(app: object) -> None:
     assert '"at":"2026-03-02T10:00"' in page
     bad = client.post("/_dash-update-component", json=route_body("/boards/lobby", "?at=yesterday-ish"))
     assert bad.status_code == 200 and "ioc-bad-at" in bad.data.decode()
+
+
+def live_links(client: object) -> object:
+    """The snapshot tiles' callback of ``/`` (the overview board), asked to redraw the link bars
+    under the network tile's cards."""
+    body = {
+        "output": '..boards-drawn.data...{"tile":["ALL"],"type":"boards-live"}.children..',
+        "outputs": [
+            {"id": "boards-drawn", "property": "data"},
+            [{"id": {"tile": "network", "type": "boards-live"}, "property": "children"}],
+        ],
+        "inputs": [{"id": "boards-changed", "property": "data", "value": {"tiles": ["network"]}}],
+        "state": [
+            {"id": "boards-spec", "property": "data",
+             "value": {"slug": "overview", "home": True, "theme": "dark"}},
+            {"id": "ioc-live-config", "property": "data", "value": {"lang": "en"}},
+        ],
+        "changedPropIds": ["boards-changed.data"],
+    }
+    return client.post("/_dash-update-component", json=body)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("roles,allowed", [(("viewer",), True), (("secadmin",), False)])
+def test_the_front_page_is_the_overview_board_with_the_rule_of_the_front_page(
+    app: object, roles: tuple[str, ...], allowed: bool
+) -> None:
+    """``/`` shows the overview board (the shipped one: this boards folder has none) to whoever
+    may open the cockpits; the former Python page stays at /overview/classic under the same rule."""
+    client = app.server.test_client()  # type: ignore[attr-defined]
+    signed_in(app, client, roles=roles, name="front_" + "_".join(roles))
+    for path in ("/", "/overview/classic"):
+        r = client.post("/_dash-update-component", json=route_body(path))
+        assert (r.status_code == 200) is allowed, (path, r.status_code)
+    if allowed:
+        front = rendered(client, "/")
+        assert "boards-grid" in front and "校园门禁 · 今日" in front and "运营总览" in front
+        assert '"page":"overview"' in front  # its screens report the overview, as always
+        classic = rendered(client, "/overview/classic")
+        assert "overview-graph-links" in classic and "boards-grid" not in classic
+
+
+def test_a_screen_paired_with_the_front_page_runs_the_overview_board_only(app: object) -> None:
+    access = app.server.extensions[EXTENSION]  # type: ignore[attr-defined]
+    front, other, lobby = (app.server.test_client() for _ in range(3))  # type: ignore[attr-defined]
+    for client, name, pages in ((front, "front-wall", ("/",)), (other, "gates-wall", ("/gates",)),
+                                (lobby, "lobby-only", ("/boards/lobby",))):
+        code = access.screens.offer(name, pages)
+        assert client.get(f"/wall/pair?code={code}").status_code == 303
+    assert "boards-grid" in rendered(front, "/")
+    redrawn = live_links(front)
+    assert redrawn.status_code == 200 and "boards-graph-network" in redrawn.data.decode()  # redrawn
+    assert live_links(other).status_code == 403  # not its playlist: refused at the gate
+    # a screen of another board reaches the boards' callbacks, but not the front page's board
+    shown = live_links(lobby)
+    assert shown.status_code == 200 and "boards-graph-network" not in shown.data.decode()
+    # the front page's rule opens the overview board, never another one
+    assert "No data yet" not in questions(front, "lobby").data.decode()
+    assert other.post("/_dash-update-component", json=route_body("/")).status_code == 403
+
+
+def test_a_board_names_codes_by_the_dimension_they_are(app: object) -> None:
+    """A tile whose file names no catalogue still shows names: a question's codes by its first
+    group_by, a snapshot list's by its label; a code the catalogue lacks is shown marked."""
+    from dataclasses import replace
+
+    from ioc_app.boards_read import library
+    from pages.boards import namer
+
+    with app.server.test_request_context("/"):  # type: ignore[attr-defined]
+        rank = library().entry("lobby").board.tile("rank")  # type: ignore[union-attr]
+        asked = replace(rank, catalogue=None)  # group_by = ["gate_id"], no catalogue
+        assert namer(asked, "zh")("main-north") == "北门（学府大道）"
+        assert namer(asked, "en")("nowhere-gate") == "nowhere-gate (not in catalogue)"
+        listed = replace(rank, catalogue=None, query=None, path="network.links", label="link_id")
+        assert namer(listed, "zh")("cernet") == "教育网（CERNET）"
+        severity = replace(rank, catalogue=None, query=None, path="x", label="severity")
+        assert namer(severity, "zh")("high") == "高危"  # an enumeration's word

@@ -41,7 +41,8 @@ NAMED: dict[str, tuple[str, str]] = {
                     "majors")
     for n in getattr(SITE, section) if re.search(r"[A-Za-z]", n.code)}
 PAGES = ("/", "/gates", "/network", "/service", "/enrollment", "/enrollment/quality",
-         "/enrollment/notices", "/health",
+         "/enrollment/notices", "/health", "/overview/classic",
+         "/boards/security-gates", "/boards/network-security", "/boards/admissions",
          "/explore?domain=gate&grain=day&measures=passes&group_by=gate_id&range=today",
          "/explore?domain=gate&grain=hour&measures=in&group_by=campus&range=24h",
          "/explore?domain=network&grain=hour&measures=in_bps_avg&group_by=link_id&range=24h",
@@ -52,6 +53,10 @@ PAGES = ("/", "/gates", "/network", "/service", "/enrollment", "/enrollment/qual
          f"&from={SEASON}-01-01&to={SEASON + 1}-01-01",
          f"/explore?domain=enrollment&grain=season&measures=admitted&group_by=major&range=custom"
          f"&from={SEASON}-01-01&to={SEASON + 1}-01-01")
+#: the least visible text (characters) a page shows once its figures are there; the admissions
+#: board shows the current season from the snapshot, and the season simulated here is last
+#: year's: its tiles show their titles, steps and "no data"
+SHOWS = {"/boards/admissions": 120}
 #: what a page shows as text, item by item: each text node of its HTML and each text Plotly
 #: draws in SVG (legends, axes, bar labels, a map's labels); tooltips (title attributes) and
 #: input values are not read
@@ -119,7 +124,7 @@ def test_no_page_shows_a_catalogue_code_as_text(server: Server, browser: Any, la
             w.goto(url)
         w.page.wait_for_timeout(300)  # the charts' last relayout after the figures arrived
         text = w.page.evaluate(VISIBLE_TEXT)
-        assert sum(map(len, text)) > 200, (path, text)  # the page really showed something
+        assert sum(map(len, text)) > SHOWS.get(path, 200), (path, text)  # the page really showed something
         if shown := codes_shown(text):
             found[path] = shown
     assert w is not None

@@ -1,4 +1,5 @@
-"""The overview page in real headless Chromium, served by the real server on a real store."""
+"""The overview cockpit ``/`` (the overview board) in real headless Chromium, served by the real
+server on a real store."""
 
 from __future__ import annotations
 
@@ -81,9 +82,13 @@ def open_page(browser, url: str, shot: Path, width: int = 1920, height: int = 10
     return page, requests, failed, errors
 
 
+#: the charts of ``/``: those under the cards of the board's tiles ``network`` and ``gate``
+GRAPHS = {"links": "boards-graph-network", "last-hour": "boards-graph-gate"}
+
+
 def trace(page, graph: str, index: int, axis: str) -> list:
     return page.evaluate("([id, i, a]) => document.querySelector('#' + id + ' .js-plotly-plot').data[i][a]",
-                         [f"overview-graph-{graph}", index, axis])
+                         [GRAPHS[graph], index, axis])
 
 
 def kpi(page, path: str) -> str:
