@@ -240,20 +240,25 @@ def test_a_screen_paired_with_the_front_page_runs_the_overview_board_only(app: o
     assert other.post("/_dash-update-component", json=route_body("/")).status_code == 403
 
 
-def test_a_board_names_codes_by_the_dimension_they_are(app: object) -> None:
+def test_a_board_names_codes_by_the_dimension_they_are(app: object, tmp_path: Path) -> None:
     """A tile whose file names no catalogue still shows names: a question's codes by its first
     group_by, a snapshot list's by its label; a code the catalogue lacks is shown marked."""
     from dataclasses import replace
 
     from ioc_app.boards_read import library
-    from pages.boards import namer
+    from tests.pages.registry import pages_app
 
-    with app.server.test_request_context("/"):  # type: ignore[attr-defined]
-        rank = library().entry("lobby").board.tile("rank")  # type: ignore[union-attr]
-        asked = replace(rank, catalogue=None)  # group_by = ["gate_id"], no catalogue
-        assert namer(asked, "zh")("main-north") == "北门（学府大道）"
-        assert namer(asked, "en")("nowhere-gate") == "nowhere-gate (not in catalogue)"
-        listed = replace(rank, catalogue=None, query=None, path="network.links", label="link_id")
-        assert namer(listed, "zh")("cernet") == "教育网（CERNET）"
-        severity = replace(rank, catalogue=None, query=None, path="x", label="severity")
-        assert namer(severity, "zh")("high") == "高危"  # an enumeration's word
+    # the page module is imported inside a pages app, which forgets it afterwards: Dash's page
+    # registry is global to the process, and the next app would find its pages twice
+    with pages_app(tmp_path):
+        from pages.boards import namer  # registered outside a request, as Dash requires
+
+        with app.server.test_request_context("/"):  # type: ignore[attr-defined]
+            rank = library().entry("lobby").board.tile("rank")  # type: ignore[union-attr]
+            asked = replace(rank, catalogue=None)  # group_by = ["gate_id"], no catalogue
+            assert namer(asked, "zh")("main-north") == "北门（学府大道）"
+            assert namer(asked, "en")("nowhere-gate") == "nowhere-gate (not in catalogue)"
+            listed = replace(rank, catalogue=None, query=None, path="network.links", label="link_id")
+            assert namer(listed, "zh")("cernet") == "教育网（CERNET）"
+            severity = replace(rank, catalogue=None, query=None, path="x", label="severity")
+            assert namer(severity, "zh")("high") == "高危"  # an enumeration's word

@@ -165,3 +165,43 @@ def scroll_sizes(page: Any) -> tuple[int, int, int, int]:
     """``(scrollWidth, scrollHeight, innerWidth, innerHeight)``: a scrollbar is a size past the window."""
     return tuple(page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement"
                                ".scrollHeight, window.innerWidth, window.innerHeight]"))
+
+
+#: the page's scroll size against the window (a scrollbar is a size past it)
+SCROLL = """() => { const s = document.scrollingElement;
+  return {h: s.scrollHeight, w: s.scrollWidth, ih: innerHeight, iw: innerWidth}; }"""
+
+
+def geometry_js(extra: str) -> str:
+    """A check of a canvas page's text boxes — the tiles' titles, labels, numbers and ranking
+    rows, and the page's own ``extra`` selectors: none cut, none outside its tile, no tile body
+    overflowing, no tile off the canvas. Evaluated, it returns what is wrong (empty: nothing)."""
+    selectors = (".ioc-tile-title, .ioc-kpi-label, .ioc-num, .ioc-rank-row, .ioc-rank-name, .ioc-rank-value, "
+                 + extra)
+    return """() => {
+  const sel = '""" + selectors + """';
+  const bad = [];
+  for (const el of document.querySelectorAll(sel)) {
+    if (!el.textContent.trim() || !el.getClientRects().length) continue;
+    const what = el.className + ' «' + el.textContent.trim().slice(0, 30) + '»';
+    if (el.scrollWidth > el.clientWidth + 1) bad.push('cut ' + what);
+    const tile = el.closest('.ioc-tile');
+    if (!tile) continue;
+    const r = el.getBoundingClientRect(), t = tile.getBoundingClientRect();
+    if (r.left < t.left - 1 || r.right > t.right + 1 || r.top < t.top - 1 || r.bottom > t.bottom + 1)
+      bad.push('outside its tile ' + what);
+  }
+  for (const body of document.querySelectorAll('.ioc-canvas .ioc-tile-body')) {
+    if (body.scrollHeight > body.clientHeight + 1 || body.scrollWidth > body.clientWidth + 1)
+      bad.push('tile overflows: ' + body.parentElement.querySelector('.ioc-tile-title').textContent);
+  }
+  const canvas = document.querySelector('.ioc-canvas');
+  if (canvas) {
+    const c = canvas.getBoundingClientRect();
+    for (const tile of document.querySelectorAll('.ioc-tile')) {
+      const t = tile.getBoundingClientRect();
+      if (t.right > c.right + 1 || t.bottom > c.bottom + 1) bad.push('tile off the canvas');
+    }
+  }
+  return bad;
+}"""

@@ -16,7 +16,7 @@ import pytest
 
 from ioc_app.boards import read_board
 from tests.conftest import ROOT, product_env
-from tests.pages.browsing import OVERFLOW_JS, seed, serving
+from tests.pages.browsing import OVERFLOW_JS, SCROLL, geometry_js, seed, serving
 from tests.pages.test_overview_browser import SEED as OVERVIEW_SEED
 
 pytestmark = pytest.mark.browser
@@ -56,36 +56,7 @@ print("seeded", r.accepted + rv.accepted + rs.accepted)""",
 )
 
 #: every text box that must show its whole text inside its tile, and tiles on the canvas
-GEOMETRY = """() => {
-  const sel = '.ioc-tile-title, .ioc-kpi-label, .ioc-num, .ioc-rank-row, .ioc-rank-name, .ioc-rank-value, '
-    + '.boards-compare, .boards-text, .ioc-alert-title, .ioc-td, .ioc-td-num, .ioc-title';
-  const bad = [];
-  for (const el of document.querySelectorAll(sel)) {
-    if (!el.textContent.trim() || !el.getClientRects().length) continue;
-    const what = el.className + ' «' + el.textContent.trim().slice(0, 30) + '»';
-    if (el.scrollWidth > el.clientWidth + 1) bad.push('cut ' + what);
-    const tile = el.closest('.ioc-tile');
-    if (!tile) continue;
-    const r = el.getBoundingClientRect(), t = tile.getBoundingClientRect();
-    if (r.left < t.left - 1 || r.right > t.right + 1 || r.top < t.top - 1 || r.bottom > t.bottom + 1)
-      bad.push('outside its tile ' + what);
-  }
-  for (const body of document.querySelectorAll('.ioc-canvas .ioc-tile-body')) {
-    if (body.scrollHeight > body.clientHeight + 1 || body.scrollWidth > body.clientWidth + 1)
-      bad.push('tile overflows: ' + body.parentElement.querySelector('.ioc-tile-title').textContent);
-  }
-  const canvas = document.querySelector('.ioc-canvas');
-  if (canvas) {
-    const c = canvas.getBoundingClientRect();
-    for (const tile of document.querySelectorAll('.ioc-tile')) {
-      const t = tile.getBoundingClientRect();
-      if (t.right > c.right + 1 || t.bottom > c.bottom + 1) bad.push('tile off the canvas');
-    }
-  }
-  return bad;
-}"""
-SCROLL = """() => { const s = document.scrollingElement;
-  return {h: s.scrollHeight, w: s.scrollWidth, ih: innerHeight, iw: innerWidth}; }"""
+GEOMETRY = geometry_js(".boards-compare, .boards-text, .ioc-alert-title, .ioc-td, .ioc-td-num, .ioc-title")
 
 
 @pytest.fixture(scope="module")

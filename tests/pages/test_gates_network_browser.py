@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.conftest import product_env
-from tests.pages.browsing import seed, serving
+from tests.pages.browsing import SCROLL, geometry_js, seed, serving
 
 pytestmark = pytest.mark.browser
 
@@ -79,36 +79,7 @@ SIZES = [("zh", 1920, 1080, "dark"), ("en", 1920, 1080, "dark"), ("zh", 3840, 21
          ("zh", 1180, 820, "light"), ("en", 1180, 820, "light")]
 
 #: every text box that must show its whole text, and where it must stay: inside its tile
-GEOMETRY = """() => {
-  const sel = '.ioc-tile-title, .ioc-kpi-label, .ioc-num, .ioc-rank-row, .ioc-rank-name, .ioc-rank-value, '
-    + '.gn-cmp-h, .gn-cmp-label, .ioc-nav-link, .ioc-title';
-  const bad = [];
-  for (const el of document.querySelectorAll(sel)) {
-    if (!el.textContent.trim() || !el.getClientRects().length) continue;
-    const what = el.className + ' «' + el.textContent.trim().slice(0, 30) + '»';
-    if (el.scrollWidth > el.clientWidth + 1) bad.push('cut ' + what);
-    const tile = el.closest('.ioc-tile');
-    if (!tile) continue;
-    const r = el.getBoundingClientRect(), t = tile.getBoundingClientRect();
-    if (r.left < t.left - 1 || r.right > t.right + 1 || r.top < t.top - 1 || r.bottom > t.bottom + 1)
-      bad.push('outside its tile ' + what);
-  }
-  for (const body of document.querySelectorAll('.ioc-canvas .ioc-tile-body')) {
-    if (body.scrollHeight > body.clientHeight + 1 || body.scrollWidth > body.clientWidth + 1)
-      bad.push('tile overflows: ' + body.parentElement.querySelector('.ioc-tile-title').textContent);
-  }
-  const canvas = document.querySelector('.ioc-canvas');
-  if (canvas) {
-    const c = canvas.getBoundingClientRect();
-    for (const tile of document.querySelectorAll('.ioc-tile')) {
-      const t = tile.getBoundingClientRect();
-      if (t.right > c.right + 1 || t.bottom > c.bottom + 1) bad.push('tile off the canvas');
-    }
-  }
-  return bad;
-}"""
-SCROLL = """() => { const s = document.scrollingElement;
-  return {h: s.scrollHeight, w: s.scrollWidth, ih: innerHeight, iw: innerWidth}; }"""
+GEOMETRY = geometry_js(".gn-cmp-h, .gn-cmp-label, .ioc-nav-link, .ioc-title")
 
 
 @pytest.fixture(scope="module")
