@@ -28,6 +28,7 @@ import threading
 import time
 import zlib
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -42,6 +43,19 @@ MAGIC = b"IW"
 HEADER = struct.Struct("<2sIII")
 SEGMENT_BYTES = 64 * 1024 * 1024
 
+
+
+def records(data: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """``(start, stop, body)`` of each whole, intact record at the head of a segment's bytes;
+    it stops at the first torn or damaged one (a crash's tail), whose start is the last stop."""
+    pos = 0
+    while pos + HEADER.size <= len(data):
+        magic, length, crc, _rows = HEADER.unpack_from(data, pos)
+        body = data[pos + HEADER.size: pos + HEADER.size + length]
+        if magic != MAGIC or len(body) != length or zlib.crc32(body) != crc:
+            return
+        yield pos, pos + HEADER.size + length, body
+        pos += HEADER.size + length
 
 class WalBusy(RuntimeError):
     """Another process owns this write-ahead log."""
@@ -150,18 +164,13 @@ class StreamLog:
         for base, path in segs:
             data = path.read_bytes()
             pos = 0
-            while pos + HEADER.size <= len(data):
-                magic, length, crc, _rows = HEADER.unpack_from(data, pos)
-                body = data[pos + HEADER.size: pos + HEADER.size + length]
-                if magic != MAGIC or len(body) != length or zlib.crc32(body) != crc:
-                    break
-                start, stop = base + pos, base + pos + HEADER.size + length
+            for at, pos, body in records(data):
+                start, stop = base + at, base + pos
                 if start >= self.confirmed:
                     rec = Record(start, stop, decode(body), now)
                     self._pending.append(rec)
                     self._pending_rows += rec.rows
-                pos += HEADER.size + length
-                end = max(end, base + pos)
+                end = max(end, stop)
             if pos < len(data):
                 log.warning("event=wal.torn_tail dir=%s segment=%s kept=%d dropped=%d",
                             self.dir.name, path.name, pos, len(data) - pos)

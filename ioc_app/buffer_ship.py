@@ -26,13 +26,12 @@ import os
 import re
 import threading
 import time
-import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ingest.wal import HEADER, MAGIC, WriteAheadLog, fsync_dir
+from ingest.wal import WriteAheadLog, fsync_dir, records
 from ioc_app.settings import Settings
 
 log = logging.getLogger("ioc.backup")
@@ -106,14 +105,7 @@ class Sealer:
 
 def whole_records(data: bytes) -> int:
     """How many leading bytes of ``data`` are whole, intact log records."""
-    pos = 0
-    while pos + HEADER.size <= len(data):
-        magic, length, crc, _rows = HEADER.unpack_from(data, pos)
-        body = data[pos + HEADER.size: pos + HEADER.size + length]
-        if magic != MAGIC or len(body) != length or zlib.crc32(body) != crc:
-            break
-        pos += HEADER.size + length
-    return pos
+    return max((stop for _, stop, _ in records(data)), default=0)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
