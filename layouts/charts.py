@@ -64,6 +64,22 @@ def lines(x: list[Any], series: dict[str, list[Any]], *, theme: str = "dark",
     return {"data": data, "layout": base_layout(theme, showlegend=len(series) > 1)}
 
 
+
+def count_tile(fig: dict[str, Any], x_axis: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``fig`` (a :func:`lines` chart of counts) styled for a tile's trend, as the overview's
+    last hour and a board's trend share it: the axis from zero with SI ticks (never a range
+    that makes one event a cliff), the legend over the top right, thin margins; ``x_axis``
+    is merged into the x axis (a date axis and its tick format)."""
+    layout = fig["layout"]
+    if x_axis:
+        layout["xaxis"] = {**layout["xaxis"], **x_axis}
+    layout["yaxis"] = {**layout["yaxis"], "rangemode": "tozero", "tickformat": "~s",
+                       "autorangeoptions": {"include": [0, 5]}}
+    layout["legend"] = {**layout.get("legend", {}), "x": 1, "xanchor": "right", "y": 1.12,
+                        "orientation": "h"}
+    layout["margin"] = {"l": 40, "r": 8, "t": 24, "b": 24}
+    return fig
+
 def donut(labels: list[str], values: list[float], *, theme: str = "dark", center: str = "",
           colors: list[str] | None = None) -> dict[str, Any]:
     """A share of a whole (e.g. who passes the gates): a ring with percentages written on it,

@@ -17,7 +17,7 @@ from dash import Patch, html
 
 from ioc_app import read
 from layouts import ids
-from layouts.charts import bar_h, lines
+from layouts.charts import bar_h, count_tile, lines
 from layouts.drill import explore_href, per_bucket, season_href
 from layouts.i18n import t
 from layouts.live import frame, graph, kpi, options, tile
@@ -71,14 +71,7 @@ def last_hour_figure(snap: dict[str, Any] | None, theme: str, lang: str,
     if read.may_drill():
         for trace, measure in zip(fig["data"], ("in", "out"), strict=True):
             trace.update(per_bucket("gate", measure, "minute", lang=lang, at=at))
-    layout = fig["layout"]
-    layout["xaxis"] = {**layout["xaxis"], "type": "date", "tickformat": "%H:%M", "nticks": 5}
-    layout["yaxis"] = {**layout["yaxis"], "rangemode": "tozero", "tickformat": "~s",
-                       "autorangeoptions": {"include": [0, 5]}}
-    layout["legend"] = {**layout.get("legend", {}), "x": 1, "xanchor": "right", "y": 1.12,
-                        "orientation": "h"}
-    layout["margin"] = {"l": 40, "r": 8, "t": 24, "b": 24}
-    return fig
+    return count_tile(fig, {"type": "date", "tickformat": "%H:%M", "nticks": 5})
 
 
 def alert_items(snap: dict[str, Any] | None, lang: str) -> list[Any]:

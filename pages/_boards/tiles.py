@@ -13,7 +13,7 @@ from typing import Any
 
 from dash import dcc, html
 
-from layouts.charts import bar_h, bars, donut, funnel, lines, progress
+from layouts.charts import bar_h, bars, count_tile, donut, funnel, lines, progress
 from layouts.china_map import china_map
 from layouts.heatmap import heatmap
 from layouts.i18n import t
@@ -88,18 +88,12 @@ def trend(s: Series, theme: str, area: bool) -> dict[str, Any]:
     times = [wall_time(label) for label in s.labels]
     dated = bool(times) and all(times)
     fig = lines(times if dated else s.labels, s.values, theme=theme, area=area)
-    layout = fig["layout"]
+    axis = None
     if dated:
         days = len({str(x)[:10] for x in times})
         hours = any(len(str(x)) > 10 for x in times)
-        layout["xaxis"] = {**layout["xaxis"], "type": "date", "nticks": 5,
-                           "tickformat": "%H:%M" if hours and days <= 2 else "%m-%d"}
-    layout["yaxis"] = {**layout["yaxis"], "rangemode": "tozero", "tickformat": "~s",
-                       "autorangeoptions": {"include": [0, 5]}}
-    layout["legend"] = {**layout.get("legend", {}), "x": 1, "xanchor": "right", "y": 1.12,
-                        "orientation": "h"}
-    layout["margin"] = {"l": 40, "r": 8, "t": 24, "b": 24}
-    return fig
+        axis = {"type": "date", "nticks": 5, "tickformat": "%H:%M" if hours and days <= 2 else "%m-%d"}
+    return count_tile(fig, axis)
 
 
 def heat(s: Series, theme: str) -> dict[str, Any]:
