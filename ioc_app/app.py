@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
             store_reference(store, site)
     runs_core = settings.embedded or not settings.redis_url
     redis_client = redis_for(settings)
-    core = core_for(settings, store, redis_client) if runs_core else None
+    core = core_for(settings, store, redis_client, site) if runs_core else None
     feed = core.feed if core else RedisFeed(redis_client, settings.tick_s)
     feed.push.limit = settings.push_held  # screens parked until the next version (push)
     pipeline, writer = ingest_for(settings, store, consumer=f"{socket.gethostname()}-web")
@@ -272,8 +272,9 @@ def _share_page_callbacks() -> None:
     _callback.GLOBAL_CALLBACK_LIST.extend(c for c in saved_list if c.get("output") not in outputs)
 
 
-def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCore:
-    """The aggregation core with the configured alert rules."""
+def core_for(settings: Settings, store: Store, redis_client: Any, site: Site | None = None) -> SnapshotCore:
+    """The aggregation core with the configured alert rules, naming what its alerts are about
+    from ``site`` (the app's loaded catalogue; read from the settings when not given)."""
     from ioc_app.contacts_notify import notifier_for
     from metrics import deadletter, history
     from metrics.alerts import load_rules
@@ -287,7 +288,7 @@ def core_for(settings: Settings, store: Store, redis_client: Any) -> SnapshotCor
                 log.info("event=deadletter.retention days=%d", settings.deadletter_days)
     except StoreError as exc:  # the store may be away at start: the next start applies it
         log.warning("event=history.retention_unchanged error=%r", str(exc)[:200])
-    names = names_of(load_site(settings.site))
+    names = names_of(site or load_site(settings.site))  # the app's loaded catalogue, not a re-read
     core = SnapshotCore(store, settings.zone, tick_s=settings.tick_s, redis=redis_client,
                         rules=rules, trigger=settings.core_trigger, namer=names.value,
                         domains=domains(settings.min_cell, NoticeDays(settings.notice_undelivered_days,
